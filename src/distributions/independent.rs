@@ -1,0 +1,147 @@
+//! A product of independent univariate distributions, one per feature.
+
+use ndarray::{s, ArrayView2};
+use rand_core::RngCore;
+
+use super::{Component, ComponentStats, Distribution, Statistics};
+use crate::error::{Error, Result};
+
+/// A distribution over `d` features that treats them as independent: feature `j` follows
+/// `distributions[j]`, and `log p(x) = sum_j weights[j] * log p_j(x_j)` (the weights default to 1).
+///
+/// An `IndependentComponents` of [`Normal`](super::Normal)s is a Gaussian with a diagonal
+/// covariance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndependentComponents {
+    distributions: Vec<Component>,
+    weights: Vec<f64>,
+    /// When true, `from_summaries` leaves every feature's distribution as it is.
+    pub frozen: bool,
+}
+
+impl IndependentComponents {
+    /// One univariate distribution per feature, with optional per-feature weights (default 1).
+    pub fn new(distributions: Vec<Component>, weights: Option<Vec<f64>>) -> Result<Self> {
+        if distributions.is_empty() {
+            return Err(Error::param("distributions", "must hold at least one distribution"));
+        }
+        if let Some(j) = distributions.iter().position(|c| c.dim() != 1) {
+            return Err(Error::param(
+                "distributions",
+                format!(
+                    "every distribution must be univariate (one per feature), but distribution {j} has {} dimensions",
+                    distributions[j].dim()
+                ),
+            ));
+        }
+        let weights = match weights {
+            None => vec![1.0; distributions.len()],
+            Some(w) => {
+                if w.len() != distributions.len() {
+                    return Err(Error::param(
+                        "weights",
+                        format!(
+                            "must have one weight per distribution ({}), got {}",
+                            distributions.len(),
+                            w.len()
+                        ),
+                    ));
+                }
+                if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                    return Err(Error::param("weights", "must be finite and non-negative"));
+                }
+                w
+            }
+        };
+        Ok(IndependentComponents {
+            distributions,
+            weights,
+            frozen: false,
+        })
+    }
+
+    /// The per-feature distributions.
+    pub fn distributions(&self) -> &[Component] {
+        &self.distributions
+    }
+
+    /// The per-feature distributions, mutable (their dimension must stay 1).
+    pub fn distributions_mut(&mut self) -> &mut [Component] {
+        &mut self.distributions
+    }
+
+    /// The per-feature weights.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+}
+
+impl Distribution for IndependentComponents {
+    type Stats = Vec<ComponentStats>;
+
+    fn dim(&self) -> usize {
+        self.distributions.len()
+    }
+
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+        out.fill(0.0);
+        let mut buf = vec![0.0; out.len()];
+        for (j, (dist, &w)) in self.distributions.iter().zip(&self.weights).enumerate() {
+            dist.log_probability_into(x.slice(s![.., j..j + 1]), &mut buf);
+            for (o, b) in out.iter_mut().zip(&buf) {
+                *o += w * b;
+            }
+        }
+    }
+
+    fn new_stats(&self) -> Vec<ComponentStats> {
+        self.distributions.iter().map(|d| d.new_stats()).collect()
+    }
+
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut Vec<ComponentStats>) {
+        for (j, (dist, st)) in self.distributions.iter().zip(stats.iter_mut()).enumerate() {
+            dist.accumulate(x.slice(s![.., j..j + 1]), weights, st);
+        }
+    }
+
+    fn from_summaries(&mut self, stats: &Vec<ComponentStats>, inertia: f64) -> Result<()> {
+        if self.frozen {
+            return Ok(());
+        }
+        if stats.len() != self.distributions.len() {
+            return Err(Error::param(
+                "summaries",
+                "statistics do not match the number of features",
+            ));
+        }
+        for (dist, st) in self.distributions.iter_mut().zip(stats) {
+            dist.from_summaries(st, inertia)?;
+        }
+        Ok(())
+    }
+
+    fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
+    fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
+        for (j, dist) in self.distributions.iter().enumerate() {
+            dist.sample_into(rng, &mut out[j..j + 1]);
+        }
+    }
+}
+
+impl Statistics for Vec<ComponentStats> {
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        if self.len() != other.len() {
+            return Err(Error::param(
+                "summaries",
+                "statistics of distributions of different dimensions cannot be merged",
+            ));
+        }
+        for (a, b) in self.iter_mut().zip(other) {
+            a.merge(b)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,497 @@
+//! The multivariate Gaussian distribution with a full covariance matrix.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand_core::RngCore;
+
+use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI};
+use super::{standard_normal, Distribution, Statistics};
+use crate::error::{Error, Result};
+use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
+
+/// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
+///
+/// The log-density is computed through the inverse `L^-1` of the Cholesky factor of the
+/// covariance (`covariance = L L^T`), so a block of rows costs one matrix product. A row with
+/// missing values (NaN) gets the marginal density of its observed coordinates (0 when none is
+/// observed), and the statistics use the pairwise-complete covariance estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultivariateGaussian {
+    means: Array1<f64>,
+    covariance: Array2<f64>,
+    /// When true, `from_summaries` leaves the parameters as they are.
+    pub frozen: bool,
+    inv_chol: Array2<f64>,
+    log_norm: f64,
+}
+
+impl MultivariateGaussian {
+    /// `N(means, covariance)`; `covariance` must be `d x d`, symmetric and positive definite.
+    pub fn new(means: Array1<f64>, covariance: Array2<f64>) -> Result<Self> {
+        let d = means.len();
+        if d == 0 {
+            return Err(Error::param("means", "must have at least one element"));
+        }
+        if covariance.dim() != (d, d) {
+            return Err(Error::param(
+                "covariance",
+                format!(
+                    "must be a {d} x {d} matrix to match means, got {} x {}",
+                    covariance.nrows(),
+                    covariance.ncols()
+                ),
+            ));
+        }
+        if means.iter().any(|v| !v.is_finite()) {
+            return Err(Error::param("means", "must be finite"));
+        }
+        if covariance.iter().any(|v| !v.is_finite()) {
+            return Err(Error::param("covariance", "must be finite"));
+        }
+        for i in 0..d {
+            for j in 0..i {
+                let (a, b) = (covariance[[i, j]], covariance[[j, i]]);
+                if (a - b).abs() > 1e-8 * (a.abs().max(b.abs()).max(1e-300)) {
+                    return Err(Error::param("covariance", "must be symmetric"));
+                }
+            }
+        }
+        Self::from_valid(means, covariance, false).ok_or(Error::NotPositiveDefinite {
+            name: "covariance".into(),
+        })
+    }
+
+    fn from_valid(means: Array1<f64>, covariance: Array2<f64>, frozen: bool) -> Option<Self> {
+        let d = means.len();
+        let chol = cholesky(covariance.view())?;
+        let log_det_half: f64 = chol.diag().iter().map(|v| v.ln()).sum();
+        let inv_chol = lower_triangular_inverse(chol.view());
+        if inv_chol.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Some(MultivariateGaussian {
+            means,
+            covariance,
+            frozen,
+            inv_chol,
+            log_norm: -(d as f64) * LN_SQRT_2PI - log_det_half,
+        })
+    }
+
+    /// The standard `d`-dimensional Gaussian `N(0, I)`, pomegranate's `blank(d)`.
+    pub fn blank(d: usize) -> Result<Self> {
+        if d == 0 {
+            return Err(Error::param("d", "must be at least 1"));
+        }
+        Ok(Self::from_valid(Array1::zeros(d), Array2::eye(d), false).expect("identity is PD"))
+    }
+
+    /// The mean vector, shape `(d,)`.
+    pub fn means(&self) -> ArrayView1<'_, f64> {
+        self.means.view()
+    }
+
+    /// The covariance matrix, shape `(d, d)`.
+    pub fn covariance(&self) -> ArrayView2<'_, f64> {
+        self.covariance.view()
+    }
+
+    fn marginal_log_density(&self, row: ArrayView1<f64>) -> f64 {
+        let observed: Vec<usize> = (0..row.len()).filter(|&j| !row[j].is_nan()).collect();
+        let m = observed.len();
+        if m == 0 {
+            return 0.0;
+        }
+        let sub = Array2::from_shape_fn((m, m), |(a, b)| {
+            self.covariance[[observed[a], observed[b]]]
+        });
+        let Some(l) = cholesky(sub.view()) else {
+            return f64::NEG_INFINITY;
+        };
+        // Forward substitution: y = L^-1 (x_o - mu_o).
+        let mut y = vec![0.0; m];
+        let mut sq = 0.0;
+        for a in 0..m {
+            let mut s = row[observed[a]] - self.means[observed[a]];
+            for b in 0..a {
+                s -= l[[a, b]] * y[b];
+            }
+            y[a] = s / l[[a, a]];
+            sq += y[a] * y[a];
+        }
+        let log_det_half: f64 = l.diag().iter().map(|v| v.ln()).sum();
+        -(m as f64) * LN_SQRT_2PI - log_det_half - 0.5 * sq
+    }
+}
+
+/// Sufficient statistics of a [`MultivariateGaussian`], as moments around a shift point `c` (the
+/// mean of the distribution that collected them). Rows without missing values go to the dense
+/// moments; rows with missing values go to pairwise-complete moments, allocated on first use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultivariateGaussianStats {
+    /// The shift point `c`, shape `(d,)`.
+    pub shift: Array1<f64>,
+    /// `sum w` over complete rows.
+    pub weight: f64,
+    /// `sum w (x - c)` over complete rows, shape `(d,)`.
+    pub sum: Array1<f64>,
+    /// `sum w (x - c)(x - c)^T` over complete rows, shape `(d, d)`.
+    pub sum_products: Array2<f64>,
+    /// Moments of the rows with missing values, if any.
+    pub missing: Option<PairwiseStats>,
+}
+
+/// Pairwise-complete moments of rows with missing values: entry `(j, k)` sums over the rows where
+/// both coordinates `j` and `k` are observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairwiseStats {
+    /// `W_jk = sum w`.
+    pub weight: Array2<f64>,
+    /// `A_jk = sum w (x_j - c_j)`.
+    pub sum: Array2<f64>,
+    /// `C_jk = sum w (x_j - c_j)(x_k - c_k)`.
+    pub sum_products: Array2<f64>,
+}
+
+impl MultivariateGaussianStats {
+    /// Empty statistics around `shift`.
+    pub fn new(shift: Array1<f64>) -> Self {
+        let d = shift.len();
+        MultivariateGaussianStats {
+            shift,
+            weight: 0.0,
+            sum: Array1::zeros(d),
+            sum_products: Array2::zeros((d, d)),
+            missing: None,
+        }
+    }
+
+    /// The same statistics around another shift point.
+    fn rebased(&self, shift: &Array1<f64>) -> Self {
+        let d = shift.len();
+        // delta = c_old - c_new; x - c_new = (x - c_old) + delta.
+        let delta = &self.shift - shift;
+        let mut out = self.clone();
+        out.shift = shift.clone();
+        for j in 0..d {
+            out.sum[j] += self.weight * delta[j];
+            for k in 0..d {
+                out.sum_products[[j, k]] += delta[k] * self.sum[j]
+                    + delta[j] * self.sum[k]
+                    + self.weight * delta[j] * delta[k];
+            }
+        }
+        if let (Some(p), Some(q)) = (&self.missing, out.missing.as_mut()) {
+            for j in 0..d {
+                for k in 0..d {
+                    q.sum[[j, k]] += p.weight[[j, k]] * delta[j];
+                    q.sum_products[[j, k]] += delta[k] * p.sum[[j, k]]
+                        + delta[j] * p.sum[[k, j]]
+                        + p.weight[[j, k]] * delta[j] * delta[k];
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Statistics for MultivariateGaussianStats {
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        if other.shift.len() != self.shift.len() {
+            return Err(Error::param(
+                "summaries",
+                "statistics of distributions of different dimensions cannot be merged",
+            ));
+        }
+        let rebased;
+        let other = if other.shift == self.shift {
+            other
+        } else {
+            rebased = other.rebased(&self.shift);
+            &rebased
+        };
+        self.weight += other.weight;
+        self.sum += &other.sum;
+        self.sum_products += &other.sum_products;
+        if let Some(p) = &other.missing {
+            match &mut self.missing {
+                Some(q) => {
+                    q.weight += &p.weight;
+                    q.sum += &p.sum;
+                    q.sum_products += &p.sum_products;
+                }
+                None => self.missing = Some(p.clone()),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Distribution for MultivariateGaussian {
+    type Stats = MultivariateGaussianStats;
+
+    fn dim(&self) -> usize {
+        self.means.len()
+    }
+
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+        let centered = &x - &self.means.view().insert_axis(Axis(0));
+        let y = centered.dot(&self.inv_chol.t());
+        for (i, o) in out.iter_mut().enumerate() {
+            let row = y.row(i);
+            let sq: f64 = row.iter().map(|v| v * v).sum();
+            *o = if sq.is_nan() {
+                self.marginal_log_density(x.row(i))
+            } else {
+                self.log_norm - 0.5 * sq
+            };
+        }
+    }
+
+    fn new_stats(&self) -> MultivariateGaussianStats {
+        MultivariateGaussianStats::new(self.means.clone())
+    }
+
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut MultivariateGaussianStats) {
+        let d = self.dim();
+        let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
+        let mut has_missing = false;
+        let mut wz = z.clone();
+        for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
+            if row.iter().any(|v| v.is_nan()) {
+                has_missing = true;
+                row.fill(0.0);
+            } else {
+                row *= weights[i];
+            }
+        }
+        if has_missing {
+            let stats_missing = stats.missing.get_or_insert_with(|| PairwiseStats {
+                weight: Array2::zeros((d, d)),
+                sum: Array2::zeros((d, d)),
+                sum_products: Array2::zeros((d, d)),
+            });
+            for (i, mut row) in z.rows_mut().into_iter().enumerate() {
+                if !row.iter().any(|v| v.is_nan()) {
+                    continue;
+                }
+                let w = weights[i];
+                for j in 0..d {
+                    let zj = row[j];
+                    if zj.is_nan() {
+                        continue;
+                    }
+                    for k in 0..d {
+                        let zk = row[k];
+                        if zk.is_nan() {
+                            continue;
+                        }
+                        stats_missing.weight[[j, k]] += w;
+                        stats_missing.sum[[j, k]] += w * zj;
+                        stats_missing.sum_products[[j, k]] += w * zj * zk;
+                    }
+                }
+                row.fill(0.0);
+            }
+        }
+        for (i, wz_row) in wz.rows().into_iter().enumerate() {
+            if !(has_missing && x.row(i).iter().any(|v| v.is_nan())) {
+                stats.weight += weights[i];
+            }
+            stats.sum += &wz_row;
+        }
+        general_mat_mul(1.0, &z.t(), &wz, 1.0, &mut stats.sum_products);
+    }
+
+    fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
+        let d = self.dim();
+        let total_weight = stats.weight + stats.missing.as_ref().map_or(0.0, |p| {
+            (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)
+        });
+        if self.frozen || total_weight < 1e-7 {
+            return Ok(());
+        }
+        let mut means = Array1::<f64>::zeros(d);
+        let mut cov = Array2::<f64>::zeros((d, d));
+        for j in 0..d {
+            for k in 0..d {
+                let (mut w, mut a, mut b, mut c) = (
+                    stats.weight,
+                    stats.sum[j],
+                    stats.sum[k],
+                    stats.sum_products[[j, k]],
+                );
+                if let Some(p) = &stats.missing {
+                    w += p.weight[[j, k]];
+                    a += p.sum[[j, k]];
+                    b += p.sum[[k, j]];
+                    c += p.sum_products[[j, k]];
+                }
+                if w > 0.0 {
+                    cov[[j, k]] = (c - a * b / w) / w;
+                    if j == k {
+                        means[j] = stats.shift[j] + a / w;
+                    }
+                } else if j == k {
+                    means[j] = self.means[j];
+                }
+            }
+        }
+        // Symmetrise the rounding of the two triangles.
+        for j in 0..d {
+            for k in 0..j {
+                let v = 0.5 * (cov[[j, k]] + cov[[k, j]]);
+                cov[[j, k]] = v;
+                cov[[k, j]] = v;
+            }
+        }
+        let means = &self.means * inertia + &means * (1.0 - inertia);
+        let cov = &self.covariance * inertia + &cov * (1.0 - inertia);
+        if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
+            return Err(Error::data(
+                "X",
+                "the fitted multivariate Gaussian has non-finite parameters; check X and weights for infinite or huge values",
+            ));
+        }
+        *self = repaired(means, cov, self.frozen);
+        Ok(())
+    }
+
+    fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
+    fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
+        let d = self.dim();
+        let chol = cholesky(self.covariance.view()).expect("covariance was checked");
+        let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
+        for i in 0..d {
+            let mut s = self.means[i];
+            for k in 0..=i {
+                s += chol[[i, k]] * z[k];
+            }
+            out[i] = s;
+        }
+    }
+}
+
+/// Builds the distribution from a fitted covariance, repairing it when it is not positive
+/// definite, as pomegranate 0.14 does: an all-zero covariance (a single point, or identical
+/// points) becomes `1e-5 * I`; otherwise the smallest eigenvalue is lifted to `1e-8`. If rounding
+/// still defeats the Cholesky factorisation, the diagonal is lifted further until it succeeds.
+fn repaired(means: Array1<f64>, mut cov: Array2<f64>, frozen: bool) -> MultivariateGaussian {
+    let d = means.len();
+    if let Some(g) = MultivariateGaussian::from_valid(means.clone(), cov.clone(), frozen) {
+        return g;
+    }
+    if cov.sum() == 0.0 {
+        cov.diag_mut().fill(COLLAPSED_VARIANCE);
+    } else {
+        let min_eig = symmetric_eigenvalues(cov.view())[0];
+        cov.diag_mut().mapv_inplace(|v| v - (min_eig - 1e-8));
+    }
+    let scale = cov.diag().iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(1e-300);
+    let mut jitter = 1e-12 * scale;
+    loop {
+        if let Some(g) = MultivariateGaussian::from_valid(means.clone(), cov.clone(), frozen) {
+            return g;
+        }
+        cov.diag_mut().mapv_inplace(|v| v + jitter);
+        jitter *= 10.0;
+        if !jitter.is_finite() {
+            let mut eye = Array2::eye(d);
+            eye *= COLLAPSED_VARIANCE;
+            return MultivariateGaussian::from_valid(means, eye, frozen).expect("diagonal is PD");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn gaussian() -> MultivariateGaussian {
+        MultivariateGaussian::new(array![1.0, -1.0], array![[2.0, 0.5], [0.5, 1.0]]).unwrap()
+    }
+
+    #[test]
+    fn log_density_matches_closed_form() {
+        let g = gaussian();
+        let x = array![[0.5, 0.2], [1.0, -1.0]];
+        let mut out = [0.0; 2];
+        g.log_probability_into(x.view(), &mut out);
+        let det: f64 = 2.0 - 0.25;
+        let inv = array![[1.0, -0.5], [-0.5, 2.0]] / det;
+        for i in 0..2 {
+            let z = &x.row(i) - &array![1.0, -1.0];
+            let q = z.dot(&inv.dot(&z));
+            let want = -(2.0 * std::f64::consts::PI).ln() - 0.5 * det.ln() - 0.5 * q;
+            assert!((out[i] - want).abs() < 1e-12, "{} vs {}", out[i], want);
+        }
+    }
+
+    #[test]
+    fn missing_values_use_the_marginal() {
+        let g = gaussian();
+        let x = array![[f64::NAN, 0.2], [f64::NAN, f64::NAN]];
+        let mut out = [0.0; 2];
+        g.log_probability_into(x.view(), &mut out);
+        let marginal = super::super::Normal::new(-1.0, 1.0).unwrap();
+        assert!((out[0] - marginal.log_density(0.2)).abs() < 1e-12);
+        assert_eq!(out[1], 0.0);
+    }
+
+    #[test]
+    fn mle_matches_weighted_moments_and_merges() {
+        let g = gaussian();
+        let x = array![[1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [2.0, 5.0]];
+        let w = [1.0, 2.0, 0.5, 1.5];
+        let mut all = g.new_stats();
+        g.accumulate(x.view(), &w, &mut all);
+        let mut a = MultivariateGaussianStats::new(array![10.0, -3.0]);
+        g.accumulate(x.slice(ndarray::s![..1, ..]), &w[..1], &mut a);
+        let mut b = g.new_stats();
+        g.accumulate(x.slice(ndarray::s![1.., ..]), &w[1..], &mut b);
+        a.merge(&b).unwrap();
+        let mut f1 = g.clone();
+        f1.from_summaries(&all, 0.0).unwrap();
+        let mut f2 = g.clone();
+        f2.from_summaries(&a, 0.0).unwrap();
+        let wsum: f64 = w.iter().sum();
+        let mean: Array1<f64> = (0..2)
+            .map(|j| (0..4).map(|i| w[i] * x[[i, j]]).sum::<f64>() / wsum)
+            .collect();
+        for j in 0..2 {
+            assert!((f1.means()[j] - mean[j]).abs() < 1e-12);
+            for k in 0..2 {
+                let c: f64 = (0..4)
+                    .map(|i| w[i] * (x[[i, j]] - mean[j]) * (x[[i, k]] - mean[k]))
+                    .sum::<f64>()
+                    / wsum;
+                assert!((f1.covariance()[[j, k]] - c).abs() < 1e-12);
+                assert!((f2.covariance()[[j, k]] - c).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn collapsed_component_gets_small_identity() {
+        let mut g = gaussian();
+        let x = array![[1.0, 2.0], [1.0, 2.0]];
+        let mut s = g.new_stats();
+        g.accumulate(x.view(), &[1.0, 1.0], &mut s);
+        g.from_summaries(&s, 0.0).unwrap();
+        assert_eq!(g.covariance(), Array2::<f64>::eye(2) * 1e-5);
+        let mut out = [0.0];
+        g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out);
+        assert!(out[0].is_finite());
+    }
+
+    #[test]
+    fn rejects_invalid_parameters() {
+        assert!(MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 2.0], [2.0, 1.0]]).is_err());
+        assert!(MultivariateGaussian::new(array![0.0], array![[1.0, 0.0], [0.0, 1.0]]).is_err());
+        assert!(MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 0.5], [0.0, 1.0]]).is_err());
+    }
+}

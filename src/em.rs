@@ -1,0 +1,283 @@
+//! Expectation-maximisation: the fit loop, written once, with pomegranate 0.14's stopping rule.
+
+use std::ops::Range;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use ndarray::{ArrayView1, ArrayView2};
+
+use crate::distributions::{Distribution, Statistics};
+use crate::error::{Error, Result};
+use crate::mixture::{check_data, check_unit, check_weights, GeneralMixtureModel};
+use crate::parallel::Threads;
+
+/// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
+/// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// Weight of the old parameters in each update, in [0, 1] (default 0).
+    pub inertia: f64,
+    /// Added to each component's responsibility sum before the weights are normalised (default 0).
+    pub pseudocount: f64,
+    /// Stop when the log-likelihood improves by this much or less in one iteration (default 0.1).
+    pub stop_threshold: f64,
+    /// The most M-steps to run (default 1e8); 0 leaves the model as it is.
+    pub max_iterations: u64,
+    /// Mini-batches: rows per batch (`None`: the whole data set is one batch).
+    pub batch_size: Option<usize>,
+    /// Mini-batches: batches per epoch, i.e. per M-step (`None`: all of them, an exact update).
+    /// Successive epochs move on through the data and wrap around.
+    pub batches_per_epoch: Option<usize>,
+    /// Decay of the step size: the new estimate gets weight `(1 - inertia) * (2 + t)^-lr_decay`
+    /// at iteration `t` (default 0, no decay).
+    pub lr_decay: f64,
+    /// The threads to use; the result does not depend on them.
+    pub threads: Threads,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            inertia: 0.0,
+            pseudocount: 0.0,
+            stop_threshold: 0.1,
+            max_iterations: 100_000_000,
+            batch_size: None,
+            batches_per_epoch: None,
+            lr_decay: 0.0,
+            threads: Threads::Current,
+        }
+    }
+}
+
+impl FitOptions {
+    /// Checks every option; the error names the offending one.
+    pub fn check(&self) -> Result<()> {
+        check_unit("inertia", self.inertia)?;
+        if !(self.pseudocount >= 0.0) || !self.pseudocount.is_finite() {
+            return Err(Error::param(
+                "pseudocount",
+                format!("must be non-negative and finite, got {}", self.pseudocount),
+            ));
+        }
+        if self.stop_threshold.is_nan() {
+            return Err(Error::param("stop_threshold", "must be a number, got NaN"));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Error::param("batch_size", "must be at least 1"));
+        }
+        if self.batches_per_epoch == Some(0) {
+            return Err(Error::param("batches_per_epoch", "must be at least 1"));
+        }
+        if !(self.lr_decay >= 0.0) || !self.lr_decay.is_finite() {
+            return Err(Error::param(
+                "lr_decay",
+                format!("must be non-negative and finite, got {}", self.lr_decay),
+            ));
+        }
+        if self.threads == Threads::Count(0) {
+            return Err(Error::param("n_jobs", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch (one M-step and the E-step after it) did; the fields of pomegranate's
+/// callback `logs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochLog {
+    /// The epoch number, from 1.
+    pub epoch: u64,
+    /// `log_probability - last_log_probability`.
+    pub improvement: f64,
+    /// `log_probability - initial_log_probability`.
+    pub total_improvement: f64,
+    /// The weighted log-likelihood of the epoch's rows under the parameters after this epoch's
+    /// M-step.
+    pub log_probability: f64,
+    /// The same, one epoch earlier.
+    pub last_log_probability: f64,
+    /// The log-likelihood under the initial parameters.
+    pub initial_log_probability: f64,
+    /// Seconds since the Unix epoch when the epoch started.
+    pub epoch_start_time: f64,
+    /// Seconds since the Unix epoch when the epoch ended.
+    pub epoch_end_time: f64,
+    /// Seconds the epoch took.
+    pub duration: f64,
+    /// The weight of the old parameters in this epoch's update (pomegranate's `step`).
+    pub learning_rate: f64,
+}
+
+/// The outcome of a fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    /// One entry per epoch (per M-step).
+    pub epochs: Vec<EpochLog>,
+    /// The log-likelihood under the initial parameters.
+    pub initial_log_probability: f64,
+    /// The log-likelihood under the final parameters.
+    pub log_probability: f64,
+    /// Whether the fit stopped because the improvement fell to `stop_threshold` or below (rather
+    /// than at `max_iterations`).
+    pub converged: bool,
+    /// Seconds the whole fit took.
+    pub duration: f64,
+}
+
+impl FitReport {
+    /// The number of M-steps run.
+    pub fn n_iterations(&self) -> usize {
+        self.epochs.len()
+    }
+}
+
+fn unix_time() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The row ranges of the batches of one epoch.
+fn epoch_batches(n: usize, opts: &FitOptions, epoch: u64) -> Vec<Range<usize>> {
+    let size = opts.batch_size.unwrap_or(n).min(n).max(1);
+    let count = n.div_ceil(size);
+    let per_epoch = opts.batches_per_epoch.unwrap_or(count).min(count);
+    if per_epoch == count {
+        return vec![0..n];
+    }
+    let first = (epoch as u128 * per_epoch as u128 % count as u128) as usize;
+    (0..per_epoch)
+        .map(|b| {
+            let i = (first + b) % count;
+            i * size..((i + 1) * size).min(n)
+        })
+        .collect()
+}
+
+impl<D: Distribution> GeneralMixtureModel<D> {
+    /// Fits the mixture to `x`, shape `(n, d)`, with optional sample `weights`, shape `(n,)`, by EM
+    /// from its current parameters. See [`fit_with`](Self::fit_with).
+    pub fn fit(
+        &mut self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FitOptions,
+    ) -> Result<FitReport> {
+        self.fit_with(x, weights, opts, |_, _| Ok(()))
+    }
+
+    /// Fits by EM, calling `on_epoch` after every epoch with the epoch's log and the model as it is
+    /// then. An error from `on_epoch` stops the fit and is returned; the model keeps the
+    /// parameters of the last complete M-step.
+    ///
+    /// The loop is pomegranate 0.14's: the E-step under the initial parameters gives the initial
+    /// log-likelihood; each epoch runs an M-step and then the E-step under the new parameters; the
+    /// fit stops when the improvement of the total (weighted, not per-sample) log-likelihood is at
+    /// most `stop_threshold`, or after `max_iterations` M-steps.
+    pub fn fit_with(
+        &mut self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FitOptions,
+        mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<FitReport> {
+        opts.check()?;
+        check_data(&x, self.dim())?;
+        if let Some(w) = &weights {
+            check_weights(w, x.nrows())?;
+        }
+        let n = x.nrows();
+        let started = Instant::now();
+        let summarize = |model: &Self, epoch: u64| -> Result<_> {
+            opts.threads.install(|| {
+                let mut total = model.new_stats();
+                for rows in epoch_batches(n, opts, epoch) {
+                    total.merge(&model.summarize_rows(x, weights, rows))?;
+                }
+                Ok(total)
+            })?
+        };
+        let mut stats = summarize(self, 0)?;
+        let initial = stats.log_likelihood;
+        let mut last = initial;
+        let mut epochs = Vec::new();
+        let mut converged = false;
+        let mut it: u64 = 1;
+        while it <= opts.max_iterations {
+            let start_time = unix_time();
+            let t0 = Instant::now();
+            let step = 1.0 - (1.0 - opts.inertia) * (2.0 + it as f64).powf(-opts.lr_decay);
+            self.from_summaries(&stats, step, opts.pseudocount)?;
+            stats = summarize(self, it)?;
+            let logp = stats.log_likelihood;
+            let improvement = logp - last;
+            let log = EpochLog {
+                epoch: it,
+                improvement,
+                total_improvement: logp - initial,
+                log_probability: logp,
+                last_log_probability: last,
+                initial_log_probability: initial,
+                epoch_start_time: start_time,
+                epoch_end_time: unix_time(),
+                duration: t0.elapsed().as_secs_f64(),
+                learning_rate: step,
+            };
+            on_epoch(&log, self)?;
+            epochs.push(log);
+            last = logp;
+            it += 1;
+            // `!(a > b)` also stops on a NaN improvement.
+            if !(improvement > opts.stop_threshold) {
+                converged = true;
+                break;
+            }
+        }
+        Ok(FitReport {
+            epochs,
+            initial_log_probability: initial,
+            log_probability: last,
+            converged,
+            duration: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_rotate_and_wrap() {
+        let opts = FitOptions {
+            batch_size: Some(4),
+            batches_per_epoch: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(epoch_batches(10, &opts, 0), vec![0..4]);
+        assert_eq!(epoch_batches(10, &opts, 1), vec![4..8]);
+        assert_eq!(epoch_batches(10, &opts, 2), vec![8..10]);
+        assert_eq!(epoch_batches(10, &opts, 3), vec![0..4]);
+        let full = FitOptions {
+            batch_size: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(epoch_batches(10, &full, 5), vec![0..10]);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let bad = [
+            FitOptions { inertia: 1.5, ..Default::default() },
+            FitOptions { stop_threshold: f64::NAN, ..Default::default() },
+            FitOptions { batch_size: Some(0), ..Default::default() },
+            FitOptions { lr_decay: -1.0, ..Default::default() },
+            FitOptions { pseudocount: f64::NAN, ..Default::default() },
+            FitOptions { threads: Threads::Count(0), ..Default::default() },
+        ];
+        for b in bad {
+            assert!(b.check().is_err(), "{b:?}");
+        }
+        assert!(FitOptions::default().check().is_ok());
+    }
+}

@@ -1,0 +1,536 @@
+//! The JSON model format of pomegranate 0.14, defined once: documents, their text, and reading
+//! them back with a clear error for anything malformed.
+//!
+//! A distribution is `{"class": "Distribution", "name": <class name>, "parameters": [...],
+//! "frozen": <bool>}`; a mixture is `{"class": "GeneralMixtureModel", "distributions": [...],
+//! "weights": [<probabilities>]}`. The text is what pomegranate writes (Python's `json.dumps` with
+//! `separators=(',', ' : ')` and `indent=4`, floats as Python's `repr`), so files are
+//! interchangeable both ways.
+
+use ndarray::{Array1, Array2};
+use serde_json::{Map, Value};
+
+use crate::distributions::{Component, IndependentComponents, MultivariateGaussian, Normal};
+use crate::error::{Error, Result};
+use crate::mixture::GeneralMixtureModel;
+
+/// Anything a model document can hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// A `GeneralMixtureModel` document.
+    Mixture(GeneralMixtureModel),
+    /// A `Distribution` document.
+    Distribution(Component),
+}
+
+/// How a document is laid out as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonStyle {
+    /// Spaces per nesting level; `None` puts everything on one line.
+    pub indent: Option<usize>,
+    /// Between items of a list or an object.
+    pub item_separator: String,
+    /// Between a key and its value.
+    pub key_separator: String,
+}
+
+impl Default for JsonStyle {
+    /// pomegranate's layout: indent 4, `","` and `" : "`.
+    fn default() -> Self {
+        JsonStyle {
+            indent: Some(4),
+            item_separator: ",".into(),
+            key_separator: " : ".into(),
+        }
+    }
+}
+
+fn float(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+fn floats<'a>(v: impl IntoIterator<Item = &'a f64>) -> Value {
+    Value::Array(v.into_iter().map(|x| float(*x)).collect())
+}
+
+fn distribution_doc(name: &str, parameters: Vec<Value>, frozen: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("class".into(), Value::String("Distribution".into()));
+    m.insert("name".into(), Value::String(name.into()));
+    m.insert("parameters".into(), Value::Array(parameters));
+    m.insert("frozen".into(), Value::Bool(frozen));
+    Value::Object(m)
+}
+
+/// The document of a component.
+pub fn component_to_value(c: &Component) -> Value {
+    match c {
+        Component::Normal(d) => distribution_doc(
+            c.name(),
+            vec![float(d.mean()), float(d.std())],
+            d.frozen,
+        ),
+        Component::MultivariateGaussian(d) => distribution_doc(
+            c.name(),
+            vec![
+                floats(d.means().iter()),
+                Value::Array(d.covariance().rows().into_iter().map(|r| floats(r.iter())).collect()),
+            ],
+            d.frozen,
+        ),
+        Component::IndependentComponents(d) => distribution_doc(
+            c.name(),
+            vec![
+                Value::Array(d.distributions().iter().map(component_to_value).collect()),
+                floats(d.weights().iter()),
+            ],
+            d.frozen,
+        ),
+    }
+}
+
+/// The document of a mixture.
+pub fn mixture_to_value(m: &GeneralMixtureModel) -> Value {
+    let mut o = Map::new();
+    o.insert("class".into(), Value::String("GeneralMixtureModel".into()));
+    o.insert(
+        "distributions".into(),
+        Value::Array(m.distributions().iter().map(component_to_value).collect()),
+    );
+    o.insert("weights".into(), floats(m.weights().iter()));
+    Value::Object(o)
+}
+
+fn number(v: &Value, what: &str) -> Result<f64> {
+    let x = v
+        .as_f64()
+        .ok_or_else(|| Error::format(format!("{what} must be a number, got {v}")))?;
+    if !x.is_finite() {
+        return Err(Error::format(format!("{what} must be finite, got {x}")));
+    }
+    Ok(x)
+}
+
+fn array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>> {
+    v.as_array()
+        .ok_or_else(|| Error::format(format!("{what} must be a list, got {}", kind(v))))
+}
+
+fn numbers(v: &Value, what: &str) -> Result<Vec<f64>> {
+    array(v, what)?
+        .iter()
+        .enumerate()
+        .map(|(i, x)| number(x, &format!("{what}[{i}]")))
+        .collect()
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| Error::format(format!("{what} must be an object, got {}", kind(v))))
+}
+
+fn only_keys(o: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(Error::format(format!(
+            "{what} has an unknown key \"{k}\" (expected {})",
+            allowed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn field<'a>(o: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a Value> {
+    o.get(key)
+        .ok_or_else(|| Error::format(format!("{what} has no \"{key}\"")))
+}
+
+fn parameters(p: &[Value], count: usize, name: &str) -> Result<()> {
+    if p.len() != count {
+        return Err(Error::format(format!(
+            "{name} needs {count} parameters, got {}",
+            p.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a component from its document.
+pub fn component_from_value(v: &Value) -> Result<Component> {
+    let o = object(v, "a distribution")?;
+    only_keys(o, &["class", "name", "parameters", "frozen"], "a distribution")?;
+    let class = field(o, "class", "a distribution")?;
+    if class.as_str() != Some("Distribution") {
+        return Err(Error::format(format!(
+            "a distribution must have \"class\": \"Distribution\", got {class}"
+        )));
+    }
+    let name = field(o, "name", "a distribution")?
+        .as_str()
+        .ok_or_else(|| Error::format("a distribution's \"name\" must be a string"))?;
+    let frozen = match o.get("frozen") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(Error::format(format!(
+                "\"frozen\" must be true or false, got {other}"
+            )))
+        }
+    };
+    let p = array(field(o, "parameters", "a distribution")?, "\"parameters\"")?;
+    let with_context = |e: Error| match e {
+        Error::Format(m) => Error::format(format!("{name}: {m}")),
+        other => Error::format(format!("{name}: {other}")),
+    };
+    let mut c = match name {
+        "NormalDistribution" => {
+            parameters(p, 2, name)?;
+            Component::Normal(
+                Normal::new(number(&p[0], "mean")?, number(&p[1], "std")?).map_err(with_context)?,
+            )
+        }
+        "MultivariateGaussianDistribution" => {
+            parameters(p, 2, name)?;
+            let means = numbers(&p[0], "means")?;
+            let rows = array(&p[1], "covariance")?;
+            let d = means.len();
+            if rows.len() != d {
+                return Err(Error::format(format!(
+                    "{name}: covariance must have {d} rows to match means, got {}",
+                    rows.len()
+                )));
+            }
+            let mut cov = Array2::zeros((d, d));
+            for (i, r) in rows.iter().enumerate() {
+                let r = numbers(r, &format!("covariance[{i}]"))?;
+                if r.len() != d {
+                    return Err(Error::format(format!(
+                        "{name}: covariance row {i} must have {d} values, got {}",
+                        r.len()
+                    )));
+                }
+                cov.row_mut(i).assign(&Array1::from(r));
+            }
+            Component::MultivariateGaussian(
+                MultivariateGaussian::new(Array1::from(means), cov).map_err(with_context)?,
+            )
+        }
+        "IndependentComponentsDistribution" => {
+            parameters(p, 2, name)?;
+            let children = array(&p[0], "distributions")?
+                .iter()
+                .map(component_from_value)
+                .collect::<Result<Vec<_>>>()?;
+            let weights = numbers(&p[1], "weights")?;
+            Component::IndependentComponents(
+                IndependentComponents::new(children, Some(weights)).map_err(with_context)?,
+            )
+        }
+        other => {
+            return Err(Error::format(format!(
+                "unknown distribution \"{other}\" (known: NormalDistribution, MultivariateGaussianDistribution, IndependentComponentsDistribution)"
+            )))
+        }
+    };
+    c.set_frozen(frozen);
+    Ok(c)
+}
+
+/// Reads a mixture from its document.
+pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
+    let o = object(v, "a model")?;
+    only_keys(o, &["class", "distributions", "weights"], "a GeneralMixtureModel")?;
+    let class = field(o, "class", "a model")?;
+    if class.as_str() != Some("GeneralMixtureModel") {
+        return Err(Error::format(format!(
+            "expected \"class\": \"GeneralMixtureModel\", got {class}"
+        )));
+    }
+    let dists = array(field(o, "distributions", "a GeneralMixtureModel")?, "\"distributions\"")?
+        .iter()
+        .map(component_from_value)
+        .collect::<Result<Vec<_>>>()?;
+    let weights = match o.get("weights") {
+        None | Some(Value::Null) => None,
+        Some(w) => Some(numbers(w, "weights")?),
+    };
+    GeneralMixtureModel::new(dists, weights.as_deref()).map_err(|e| match e {
+        Error::Format(m) => Error::Format(m),
+        other => Error::format(other.to_string()),
+    })
+}
+
+/// Reads any model document, dispatching on its `"class"`.
+pub fn model_from_value(v: &Value) -> Result<Model> {
+    let o = object(v, "a model")?;
+    match o.get("class").and_then(Value::as_str) {
+        Some("GeneralMixtureModel") => Ok(Model::Mixture(mixture_from_value(v)?)),
+        Some("Distribution") => Ok(Model::Distribution(component_from_value(v)?)),
+        Some(other) => Err(Error::format(format!(
+            "unknown model class \"{other}\" (known: GeneralMixtureModel, Distribution)"
+        ))),
+        None => Err(Error::format("a model document needs a string \"class\"")),
+    }
+}
+
+/// Parses JSON text into a document.
+pub fn parse(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::format(format!("not valid JSON: {e}")))
+}
+
+/// Reads any model from JSON text.
+pub fn from_json(text: &str) -> Result<Model> {
+    model_from_value(&parse(text)?)
+}
+
+/// A float as Python's `repr` writes it (shortest round-trip digits; scientific notation below
+/// 1e-4 and from 1e16 on), which is how pomegranate's files write numbers.
+pub fn python_float_repr(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // `{:e}` gives the shortest digits that round-trip, e.g. "-1.2345e-5".
+    let s = format!("{v:e}");
+    let (mantissa, exp) = s.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let point = exp as usize + 1;
+            let (int, frac) = if digits.len() > point {
+                (digits[..point].to_string(), digits[point..].to_string())
+            } else {
+                (format!("{digits:0<point$}"), "0".to_string())
+            };
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        }
+    } else {
+        let rest = if digits.len() > 1 {
+            format!(".{}", &digits[1..])
+        } else {
+            String::new()
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{}{rest}e{esign}{:02}", &digits[..1], exp.abs())
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_value(out: &mut String, v: &Value, style: &JsonStyle, level: usize) {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(indent) = style.indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent * level));
+        }
+    };
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) if !n.is_f64() => out.push_str(&i.to_string()),
+            (_, Some(u)) if !n.is_f64() => out.push_str(&u.to_string()),
+            _ => out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Value::String(s) => write_string(out, s),
+        Value::Array(a) => {
+            if a.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&style.item_separator);
+                }
+                newline(out, level + 1);
+                write_value(out, x, style, level + 1);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Value::Object(o) => {
+            if o.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&style.item_separator);
+                }
+                newline(out, level + 1);
+                write_string(out, k);
+                out.push_str(&style.key_separator);
+                write_value(out, x, style, level + 1);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+    }
+}
+
+/// A document as text in the given layout.
+pub fn to_json_string(v: &Value, style: &JsonStyle) -> String {
+    let mut out = String::new();
+    write_value(&mut out, v, style, 0);
+    out
+}
+
+impl GeneralMixtureModel {
+    /// The model as pomegranate 0.14 JSON text.
+    pub fn to_json(&self) -> String {
+        to_json_string(&mixture_to_value(self), &JsonStyle::default())
+    }
+
+    /// A model from pomegranate 0.14 JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        mixture_from_value(&parse(text)?)
+    }
+}
+
+impl Component {
+    /// The distribution as pomegranate 0.14 JSON text.
+    pub fn to_json(&self) -> String {
+        to_json_string(&component_to_value(self), &JsonStyle::default())
+    }
+
+    /// A distribution from pomegranate 0.14 JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        component_from_value(&parse(text)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_repr_is_pythons() {
+        let cases = [
+            (0.0, "0.0"),
+            (1.0, "1.0"),
+            (0.25, "0.25"),
+            (-3.5, "-3.5"),
+            (0.1, "0.1"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (123456789.0, "123456789.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345e100, "1.2345e+100"),
+            (6.657_135_910_139_075_5, "6.6571359101390755"),
+            (2.0 / 3.0, "0.6666666666666666"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(python_float_repr(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn pomegranate_layout() {
+        let m = GeneralMixtureModel::new(
+            vec![
+                Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+                Component::Normal(Normal::new(3.0, 1.0).unwrap()),
+            ],
+            Some(&[0.25, 0.75]),
+        )
+        .unwrap();
+        let want = r#"{
+    "class" : "GeneralMixtureModel",
+    "distributions" : [
+        {
+            "class" : "Distribution",
+            "name" : "NormalDistribution",
+            "parameters" : [
+                0.0,
+                1.0
+            ],
+            "frozen" : false
+        },
+        {
+            "class" : "Distribution",
+            "name" : "NormalDistribution",
+            "parameters" : [
+                3.0,
+                1.0
+            ],
+            "frozen" : false
+        }
+    ],
+    "weights" : [
+        0.25,
+        0.75
+    ]
+}"#;
+        assert_eq!(m.to_json(), want);
+        assert_eq!(GeneralMixtureModel::from_json(want).unwrap(), m);
+    }
+
+    #[test]
+    fn malformed_documents_are_errors() {
+        let bad = [
+            "",
+            "[]",
+            "{\"class\": \"GeneralMixtureModel\"}",
+            "{\"class\": \"GeneralMixtureModel\", \"distributions\": [], \"weights\": []}",
+            "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [0, -1]}",
+            "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [0]}",
+            "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [0, \"a\"]}",
+            "{\"class\": \"Distribution\", \"name\": \"Nope\", \"parameters\": []}",
+            "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [0, 1], \"extra\": 1}",
+            "{\"class\": \"Distribution\", \"name\": \"MultivariateGaussianDistribution\", \"parameters\": [[0, 0], [[1, 2], [2, 1]]]}",
+            "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [1e999, 1]}",
+        ];
+        for b in bad {
+            assert!(from_json(b).is_err(), "{b}");
+        }
+        let deep = "[".repeat(100_000);
+        assert!(from_json(&deep).is_err());
+    }
+}

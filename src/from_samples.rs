@@ -1,0 +1,170 @@
+//! `from_samples`: k-means initialisation, then EM.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::distributions::{Component, Family, IndependentComponents};
+use crate::em::{FitOptions, FitReport};
+use crate::error::{Error, Result};
+use crate::kmeans::{Init, Kmeans, KmeansOptions};
+use crate::mixture::{check_data, check_weights, GeneralMixtureModel};
+
+/// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Components {
+    /// Every component is this family over all the features (a univariate family needs data with
+    /// one feature).
+    Each(Family),
+    /// Every component is an [`IndependentComponents`] with one univariate family per feature.
+    PerFeature(Vec<Family>),
+}
+
+/// The options of [`GeneralMixtureModel::from_samples`]; [`FromSamplesOptions::new`] gives
+/// pomegranate's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromSamplesOptions {
+    /// The number of components.
+    pub n_components: usize,
+    /// How k-means chooses its initial centroids.
+    pub init: Init,
+    /// Whole fits (k-means and EM) from different initialisations; the one with the highest final
+    /// log-likelihood is kept.
+    pub n_init: usize,
+    /// The Lloyd updates of the k-means initialisation (default 1).
+    pub max_kmeans_iterations: u64,
+    /// The seed of the random generator (ChaCha8) for the initialisation.
+    pub seed: u64,
+    /// The options of the EM fit (its `threads` also run k-means).
+    pub fit: FitOptions,
+}
+
+impl FromSamplesOptions {
+    /// pomegranate's defaults for `n_components` components.
+    pub fn new(n_components: usize) -> Self {
+        FromSamplesOptions {
+            n_components,
+            init: Init::KMeansPlusPlus,
+            n_init: 1,
+            max_kmeans_iterations: 1,
+            seed: 0,
+            fit: FitOptions::default(),
+        }
+    }
+}
+
+fn build_component(spec: &Components, x: ArrayView2<f64>, w: &[f64]) -> Result<Component> {
+    match spec {
+        Components::Each(family) => Component::fit_new(*family, x, w),
+        Components::PerFeature(families) => {
+            let children = families
+                .iter()
+                .enumerate()
+                .map(|(c, fam)| {
+                    Component::fit_new(*fam, x.slice(ndarray::s![.., c..c + 1]), w)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Component::IndependentComponents(IndependentComponents::new(
+                children, None,
+            )?))
+        }
+    }
+}
+
+impl GeneralMixtureModel<Component> {
+    /// Builds a mixture from data: k-means clusters `x`, shape `(n, d)`, each component is fitted
+    /// to its cluster (its weight is the cluster's share of the sample weight), then EM refines the
+    /// whole model. Returns the model and the report of its EM fit.
+    pub fn from_samples(
+        components: &Components,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FromSamplesOptions,
+    ) -> Result<(Self, FitReport)> {
+        let d = x.ncols();
+        match components {
+            Components::Each(f) if f.is_univariate() && d != 1 => {
+                return Err(Error::param(
+                    "distributions",
+                    format!(
+                        "{} is univariate but X has {d} columns; give one class per column",
+                        f.name()
+                    ),
+                ))
+            }
+            Components::PerFeature(fams) if fams.len() != d => {
+                return Err(Error::param(
+                    "distributions",
+                    format!("needs one distribution class per column of X ({d}), got {}", fams.len()),
+                ))
+            }
+            Components::PerFeature(fams) if fams.iter().any(|f| !f.is_univariate()) => {
+                return Err(Error::param(
+                    "distributions",
+                    "per-column distribution classes must be univariate",
+                ))
+            }
+            _ => {}
+        }
+        check_data(&x, d)?;
+        opts.fit.check()?;
+        let n = x.nrows();
+        let k = opts.n_components;
+        if k == 0 {
+            return Err(Error::param("n_components", "must be at least 1"));
+        }
+        if n < k {
+            return Err(Error::data(
+                "X",
+                format!("has {n} rows, fewer than n_components ({k})"),
+            ));
+        }
+        if opts.n_init == 0 {
+            return Err(Error::param("n_init", "must be at least 1"));
+        }
+        let w: Array1<f64> = match weights {
+            Some(w) => {
+                check_weights(&w, n)?;
+                w.to_owned()
+            }
+            None => Array1::ones(n),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let runs = match opts.init {
+            Init::FirstK | Init::Centroids(_) => 1,
+            _ => opts.n_init,
+        };
+        let mut best: Option<(Self, FitReport)> = None;
+        for _ in 0..runs {
+            let kopts = KmeansOptions {
+                k,
+                init: opts.init.clone(),
+                n_init: 1,
+                max_iterations: opts.max_kmeans_iterations,
+                stop_threshold: 1e-3,
+                seed: rng.next_u64(),
+                threads: opts.fit.threads,
+            };
+            let km = Kmeans::fit(x, Some(w.view()), &kopts)?;
+            let labels = km.predict(x, opts.fit.threads)?;
+            let mut dists = Vec::with_capacity(k);
+            let mut shares = Vec::with_capacity(k);
+            for j in 0..k {
+                let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == j).collect();
+                let xj: Array2<f64> = x.select(Axis(0), &rows);
+                let wj: Vec<f64> = rows.iter().map(|&i| w[i]).collect();
+                shares.push(wj.iter().sum::<f64>());
+                dists.push(build_component(components, xj.view(), &wj)?);
+            }
+            let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
+            let report = model.fit(x, Some(w.view()), &opts.fit)?;
+            if best
+                .as_ref()
+                .is_none_or(|(_, b)| report.log_probability > b.log_probability)
+            {
+                best = Some((model, report));
+            }
+        }
+        Ok(best.expect("at least one run"))
+    }
+}

@@ -1,0 +1,403 @@
+//! k-means: the initial centroids (first-k, random, k-means++) and Lloyd updates, with
+//! pomegranate 0.14's semantics; missing values (NaN) are ignored coordinate by coordinate.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::mixture::{check_data, check_weights, choose_weighted};
+use crate::parallel::{blocks, map_chunks, Threads};
+
+/// How the initial centroids are chosen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Init {
+    /// The first `k` rows.
+    FirstK,
+    /// `k` distinct rows drawn with probability proportional to their weight.
+    Random,
+    /// k-means++: the first centroid by weight, each next one with probability proportional to
+    /// weight times the squared distance to the nearest centroid chosen so far.
+    #[default]
+    KMeansPlusPlus,
+    /// These centroids, shape `(k, d)`.
+    Centroids(Array2<f64>),
+}
+
+impl Init {
+    /// The initialisation for one of pomegranate's names: `"first-k"`, `"random"`, `"kmeans++"`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "first-k" => Ok(Init::FirstK),
+            "random" => Ok(Init::Random),
+            "kmeans++" => Ok(Init::KMeansPlusPlus),
+            _ => Err(Error::param(
+                "init",
+                format!("must be one of 'first-k', 'random', 'kmeans++', got '{name}'"),
+            )),
+        }
+    }
+}
+
+/// The options of [`Kmeans::fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KmeansOptions {
+    /// The number of clusters.
+    pub k: usize,
+    /// How the initial centroids are chosen.
+    pub init: Init,
+    /// Runs from different initial centroids; the one with the smallest total distance is kept
+    /// (`first-k` and given centroids always run once).
+    pub n_init: usize,
+    /// The most Lloyd updates per run.
+    pub max_iterations: u64,
+    /// Stop a run when the total squared distance decreases by this much or less.
+    pub stop_threshold: f64,
+    /// The seed of the random generator (ChaCha8).
+    pub seed: u64,
+    /// The threads to use; the result does not depend on them.
+    pub threads: Threads,
+}
+
+impl KmeansOptions {
+    /// Options for `k` clusters with pomegranate's `Kmeans.fit` defaults.
+    pub fn new(k: usize) -> Self {
+        KmeansOptions {
+            k,
+            init: Init::KMeansPlusPlus,
+            n_init: 1,
+            max_iterations: 1000,
+            stop_threshold: 1e-3,
+            seed: 0,
+            threads: Threads::Current,
+        }
+    }
+}
+
+/// A fitted k-means model: its centroids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kmeans {
+    centroids: Array2<f64>,
+    /// The total weighted squared distance of the fitted rows to their nearest centroid.
+    pub inertia: f64,
+}
+
+/// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
+#[inline]
+fn distance(x: ArrayView1<f64>, c: ArrayView1<f64>) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(c.iter()) {
+        let t = a - b;
+        if !t.is_nan() {
+            s += t * t;
+        }
+    }
+    s
+}
+
+fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (j, c) in centroids.rows().into_iter().enumerate() {
+        let d = distance(x, c);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+/// One Lloyd pass: per cluster and coordinate, the weighted sums and weights of the observed
+/// values of the rows assigned to it, and the total weighted distance.
+struct LloydStats {
+    sums: Array2<f64>,
+    weights: Array2<f64>,
+    distance: f64,
+}
+
+fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>) -> LloydStats {
+    let (k, d) = centroids.dim();
+    let parts = map_chunks(0..x.nrows(), |chunk| {
+        let mut st = LloydStats {
+            sums: Array2::zeros((k, d)),
+            weights: Array2::zeros((k, d)),
+            distance: 0.0,
+        };
+        for block in blocks(chunk) {
+            for i in block {
+                let row = x.row(i);
+                let (j, dist) = nearest(row, &centroids);
+                st.distance += w[i] * dist;
+                for (c, &v) in row.iter().enumerate() {
+                    if !v.is_nan() {
+                        st.sums[[j, c]] += w[i] * v;
+                        st.weights[[j, c]] += w[i];
+                    }
+                }
+            }
+        }
+        st
+    });
+    let mut total = LloydStats {
+        sums: Array2::zeros((k, d)),
+        weights: Array2::zeros((k, d)),
+        distance: 0.0,
+    };
+    for p in parts {
+        total.sums += &p.sums;
+        total.weights += &p.weights;
+        total.distance += p.distance;
+    }
+    total
+}
+
+/// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
+fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
+    let positive = w.iter().filter(|v| **v > 0.0).count();
+    if positive < k {
+        return Err(Error::data(
+            "X",
+            format!("needs at least {k} rows with positive weight to choose {k} initial centroids, got {positive}"),
+        ));
+    }
+    let mut w = w.to_vec();
+    let mut chosen = Vec::with_capacity(k);
+    for _ in 0..k {
+        let i = choose_weighted(w.iter().copied(), rng);
+        chosen.push(i);
+        w[i] = 0.0;
+    }
+    Ok(chosen)
+}
+
+fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+    let n = x.nrows();
+    let d = x.ncols();
+    let mut centroids = Array2::<f64>::zeros((k, d));
+    let first = choose_weighted(w.iter().copied(), rng);
+    centroids.row_mut(0).assign(&x.row(first));
+    let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
+    for c in 1..=k {
+        let newest = centroids.row(c - 1).mapv(|v| if v.is_nan() { 0.0 } else { v });
+        let parts = map_chunks(0..n, |chunk| {
+            chunk
+                .map(|i| nearest_sq[i].min(distance(x.row(i), newest.view())))
+                .collect::<Vec<_>>()
+        });
+        nearest_sq = parts.into_iter().flatten().collect();
+        if c == k {
+            break;
+        }
+        let total: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
+        let i = if total > 0.0 {
+            choose_weighted(nearest_sq.iter().zip(w).map(|(d, w)| d * w), rng)
+        } else {
+            // Every row sits on a chosen centroid: any row will do.
+            choose_weighted(w.iter().copied(), rng)
+        };
+        centroids.row_mut(c).assign(&x.row(i));
+    }
+    centroids
+}
+
+impl Kmeans {
+    /// k-means centroids, shape `(k, d)`.
+    pub fn new(centroids: Array2<f64>) -> Result<Self> {
+        if centroids.nrows() == 0 || centroids.ncols() == 0 {
+            return Err(Error::param("centroids", "must have at least one row and one column"));
+        }
+        if centroids.iter().any(|v| !v.is_finite()) {
+            return Err(Error::param("centroids", "must be finite"));
+        }
+        Ok(Kmeans {
+            centroids,
+            inertia: f64::NAN,
+        })
+    }
+
+    /// The centroids, shape `(k, d)`.
+    pub fn centroids(&self) -> ArrayView2<'_, f64> {
+        self.centroids.view()
+    }
+
+    /// Fits k-means to `x`, shape `(n, d)`, with optional sample `weights`, shape `(n,)`.
+    ///
+    /// Each run chooses initial centroids, then repeats Lloyd updates (assign every row to its
+    /// nearest centroid, move each centroid to the weighted mean of its rows; a centroid without
+    /// rows stays where it is) while the total distance decreases by more than `stop_threshold`,
+    /// at most `max_iterations` times. With the default of from_samples (`max_iterations = 1`)
+    /// that is exactly one update.
+    pub fn fit(
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<Self> {
+        let d = x.ncols();
+        check_data(&x, d)?;
+        if d == 0 {
+            return Err(Error::data("X", "must have at least one column"));
+        }
+        let n = x.nrows();
+        let k = opts.k;
+        if k == 0 {
+            return Err(Error::param("k", "must be at least 1"));
+        }
+        if n < k {
+            return Err(Error::data(
+                "X",
+                format!("has {n} rows, fewer than the {k} clusters asked for"),
+            ));
+        }
+        if opts.n_init == 0 {
+            return Err(Error::param("n_init", "must be at least 1"));
+        }
+        if opts.stop_threshold.is_nan() {
+            return Err(Error::param("stop_threshold", "must be a number, got NaN"));
+        }
+        let ones;
+        let w = match weights {
+            Some(w) => {
+                check_weights(&w, n)?;
+                w
+            }
+            None => {
+                ones = Array1::<f64>::ones(n);
+                ones.view()
+            }
+        };
+        let w_slice: Vec<f64> = w.to_vec();
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let runs = match opts.init {
+            Init::FirstK | Init::Centroids(_) => 1,
+            _ => opts.n_init,
+        };
+        opts.threads.install(|| {
+            let mut best: Option<Kmeans> = None;
+            for _ in 0..runs {
+                let mut centroids = match &opts.init {
+                    Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
+                    Init::Random => {
+                        let rows = random_rows(&w_slice, k, &mut rng)?;
+                        Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
+                    }
+                    Init::KMeansPlusPlus => kmeans_plus_plus(x, &w_slice, k, &mut rng),
+                    Init::Centroids(c) => {
+                        if c.dim() != (k, d) {
+                            return Err(Error::param(
+                                "init",
+                                format!("the given centroids must have shape ({k}, {d})"),
+                            ));
+                        }
+                        c.clone()
+                    }
+                };
+                centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+                let mut stats = lloyd_pass(x, w, centroids.view());
+                let mut it = 0;
+                while it < opts.max_iterations {
+                    for j in 0..k {
+                        for c in 0..d {
+                            if stats.weights[[j, c]] > 0.0 {
+                                centroids[[j, c]] = stats.sums[[j, c]] / stats.weights[[j, c]];
+                            }
+                        }
+                    }
+                    let last = stats.distance;
+                    stats = lloyd_pass(x, w, centroids.view());
+                    it += 1;
+                    if !(last - stats.distance > opts.stop_threshold) {
+                        break;
+                    }
+                }
+                let run = Kmeans {
+                    centroids,
+                    inertia: stats.distance,
+                };
+                if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+                    best = Some(run);
+                }
+            }
+            Ok(best.expect("at least one run"))
+        })?
+    }
+
+    /// The nearest centroid of each row of `x`, shape `(n, d)` -> `(n,)`.
+    pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
+        check_data(&x, self.centroids.ncols())?;
+        let c = self.centroids.view();
+        let parts = threads.install(|| {
+            map_chunks(0..x.nrows(), |chunk| {
+                chunk.map(|i| nearest(x.row(i), &c).0).collect::<Vec<_>>()
+            })
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn two_blobs() -> Array2<f64> {
+        array![[0.0, 0.0], [0.1, 0.2], [-0.1, 0.1], [5.0, 5.0], [5.2, 4.9], [4.9, 5.1]]
+    }
+
+    #[test]
+    fn first_k_single_update_matches_hand_computation() {
+        let x = two_blobs();
+        let mut opts = KmeansOptions::new(2);
+        opts.init = Init::FirstK;
+        opts.max_iterations = 1;
+        let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+        // Initial centroids rows 0 and 1: rows 0 and 2 are nearest to (0, 0), the others to
+        // (0.1, 0.2); one update moves each centroid to the mean of its rows.
+        let c = km.centroids();
+        let mean0 = (&x.row(0) + &x.row(2)) / 2.0;
+        let mean1 = (x.sum_axis(ndarray::Axis(0)) - &x.row(0) - &x.row(2)) / 4.0;
+        for (a, b) in c.row(0).iter().zip(mean0.iter()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        for (a, b) in c.row(1).iter().zip(mean1.iter()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn kmeans_plus_plus_separates_blobs_and_is_seeded() {
+        let x = two_blobs();
+        let mut opts = KmeansOptions::new(2);
+        opts.seed = 7;
+        opts.n_init = 3;
+        let a = Kmeans::fit(x.view(), None, &opts).unwrap();
+        let b = Kmeans::fit(x.view(), None, &opts).unwrap();
+        assert_eq!(a, b);
+        let labels = a.predict(x.view(), Threads::Current).unwrap();
+        assert_eq!(labels[0], labels[1]);
+        assert_eq!(labels[0], labels[2]);
+        assert_ne!(labels[0], labels[3]);
+        assert_eq!(labels[3], labels[5]);
+    }
+
+    #[test]
+    fn nan_coordinates_are_ignored() {
+        let x = array![[0.0, f64::NAN], [0.2, 0.0], [9.0, 9.0], [f64::NAN, 9.2]];
+        let mut opts = KmeansOptions::new(2);
+        opts.seed = 1;
+        let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+        assert!(km.centroids().iter().all(|v| v.is_finite()));
+        let labels = km.predict(x.view(), Threads::Current).unwrap();
+        assert_eq!(labels[0], labels[1]);
+        assert_eq!(labels[2], labels[3]);
+        assert_ne!(labels[0], labels[2]);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let x = two_blobs();
+        assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(7)).is_err());
+        assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(0)).is_err());
+        assert!(Init::from_name("kmeans||x").is_err());
+        let w = Array1::zeros(6);
+        assert!(Kmeans::fit(x.view(), Some(w.view()), &KmeansOptions::new(2)).is_err());
+    }
+}

@@ -1,0 +1,550 @@
+//! The general mixture model: log-probabilities, posteriors, statistics and sampling.
+
+use std::ops::Range;
+
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand_core::RngCore;
+
+use crate::distributions::{uniform01, Component, Distribution, Statistics};
+use crate::error::{Error, Result};
+use crate::parallel::{blocks, map_chunks, Threads};
+
+/// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
+///
+/// `D` is the component type: [`Component`] (any built-in family) by default, or a type of the
+/// caller's that implements [`Distribution`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneralMixtureModel<D: Distribution = Component> {
+    pub(crate) distributions: Vec<D>,
+    /// The prior probabilities, as given (normalised) or fitted; the JSON holds these exact
+    /// values, so documents round-trip bit for bit.
+    pub(crate) weights: Array1<f64>,
+    pub(crate) log_weights: Array1<f64>,
+    /// When true, `from_summaries` changes nothing (neither components nor weights).
+    pub frozen: bool,
+}
+
+/// The sufficient statistics of a mixture over some rows: per-component statistics weighted by
+/// the responsibilities, the responsibility sums, and the weighted log-likelihood of the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixtureStats<S> {
+    /// One statistics value per component.
+    pub components: Vec<S>,
+    /// `sum_i w_i r_ij` per component `j`.
+    pub responsibilities: Vec<f64>,
+    /// `sum_i w_i log p(x_i)`.
+    pub log_likelihood: f64,
+}
+
+impl<S: Statistics> Statistics for MixtureStats<S> {
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        if self.components.len() != other.components.len() {
+            return Err(Error::param(
+                "summaries",
+                "statistics of mixtures with different numbers of components cannot be merged",
+            ));
+        }
+        for (a, b) in self.components.iter_mut().zip(&other.components) {
+            a.merge(b)?;
+        }
+        for (a, b) in self.responsibilities.iter_mut().zip(&other.responsibilities) {
+            *a += b;
+        }
+        self.log_likelihood += other.log_likelihood;
+        Ok(())
+    }
+}
+
+/// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
+/// value and allowed).
+pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
+    if x.ncols() != d {
+        return Err(Error::data(
+            "X",
+            format!("must have {d} columns (the model's dimension), got {}", x.ncols()),
+        ));
+    }
+    if x.nrows() == 0 {
+        return Err(Error::data("X", "must have at least one row"));
+    }
+    if x.iter().any(|v| v.is_infinite()) {
+        return Err(Error::data(
+            "X",
+            "contains an infinite value; use NaN for a missing value",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks sample weights against `n` rows: finite, non-negative, not all zero.
+pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::data(
+            "weights",
+            format!("must have one weight per row of X ({n}), got {}", w.len()),
+        ));
+    }
+    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::data("weights", "must be finite and non-negative"));
+    }
+    if !w.iter().any(|v| *v > 0.0) {
+        return Err(Error::data("weights", "must not all be zero"));
+    }
+    Ok(())
+}
+
+/// `weights` normalised to sum to 1 (they must be finite, non-negative, not all zero). Weights
+/// that already sum to 1 up to rounding are kept exactly as they are.
+fn normalised_weights(weights: &[f64], k: usize) -> Result<Array1<f64>> {
+    if weights.len() != k {
+        return Err(Error::param(
+            "weights",
+            format!("must have one weight per distribution ({k}), got {}", weights.len()),
+        ));
+    }
+    if weights.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::param("weights", "must be finite and non-negative"));
+    }
+    let total: f64 = weights.iter().sum();
+    if !(total > 0.0) || !total.is_finite() {
+        return Err(Error::param("weights", "must have a positive, finite sum"));
+    }
+    if (total - 1.0).abs() <= 4.0 * f64::EPSILON * k as f64 {
+        return Ok(Array1::from(weights.to_vec()));
+    }
+    Ok(weights.iter().map(|w| w / total).collect())
+}
+
+/// `log sum_j exp(v_j)`, shifted by the maximum so that it neither overflows nor underflows.
+#[inline]
+pub(crate) fn log_sum_exp(v: impl Iterator<Item = f64> + Clone) -> f64 {
+    let m = v.clone().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY || m.is_nan() {
+        return m;
+    }
+    m + v.map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+impl<D: Distribution> GeneralMixtureModel<D> {
+    /// A mixture of `distributions` (at least one, all of the same dimension) with prior `weights`
+    /// (normalised to sum to 1; uniform when `None`).
+    pub fn new(distributions: Vec<D>, weights: Option<&[f64]>) -> Result<Self> {
+        let k = distributions.len();
+        if k == 0 {
+            return Err(Error::param("distributions", "must hold at least one distribution"));
+        }
+        let d = distributions[0].dim();
+        if let Some(j) = distributions.iter().position(|c| c.dim() != d) {
+            return Err(Error::param(
+                "distributions",
+                format!(
+                    "all distributions must have the same dimension, but distribution 0 has {d} and distribution {j} has {}",
+                    distributions[j].dim()
+                ),
+            ));
+        }
+        let weights = match weights {
+            Some(w) => normalised_weights(w, k)?,
+            None => Array1::from_elem(k, 1.0 / k as f64),
+        };
+        Ok(GeneralMixtureModel {
+            distributions,
+            log_weights: weights.mapv(f64::ln),
+            weights,
+            frozen: false,
+        })
+    }
+
+    /// The components.
+    pub fn distributions(&self) -> &[D] {
+        &self.distributions
+    }
+
+    /// The components, mutable. A change of a component's dimension is caught by the next call
+    /// that uses data.
+    pub fn distributions_mut(&mut self) -> &mut [D] {
+        &mut self.distributions
+    }
+
+    /// The prior probabilities of the components, shape `(n_components,)`.
+    pub fn weights(&self) -> ArrayView1<'_, f64> {
+        self.weights.view()
+    }
+
+    /// The natural logs of the prior probabilities, shape `(n_components,)`.
+    pub fn log_weights(&self) -> ArrayView1<'_, f64> {
+        self.log_weights.view()
+    }
+
+    /// Replaces the prior probabilities (normalised to sum to 1).
+    pub fn set_weights(&mut self, weights: &[f64]) -> Result<()> {
+        self.weights = normalised_weights(weights, self.distributions.len())?;
+        self.log_weights = self.weights.mapv(f64::ln);
+        Ok(())
+    }
+
+    /// The number of components.
+    pub fn n_components(&self) -> usize {
+        self.distributions.len()
+    }
+
+    /// The number of features.
+    pub fn dim(&self) -> usize {
+        self.distributions[0].dim()
+    }
+
+    fn check(&self, x: &ArrayView2<f64>) -> Result<()> {
+        let d = self.dim();
+        if let Some(j) = self.distributions.iter().position(|c| c.dim() != d) {
+            return Err(Error::param(
+                "distributions",
+                format!("distribution {j} no longer has the model's dimension {d}"),
+            ));
+        }
+        check_data(x, d)
+    }
+
+    /// Fills `lp`, shape `(n_components, rows)`, with `log w_j + log p_j(x_i)` for the rows of
+    /// `xb`.
+    fn log_joint_block(&self, xb: ArrayView2<f64>, lp: &mut Array2<f64>) {
+        for (j, dist) in self.distributions.iter().enumerate() {
+            let mut row = lp.row_mut(j);
+            let out = row.as_slice_mut().expect("rows of a standard layout array are contiguous");
+            dist.log_probability_into(xb, out);
+            let lw = self.log_weights[j];
+            for v in out.iter_mut() {
+                *v += lw;
+            }
+        }
+    }
+
+    /// Runs `per_row(i, joint, log_p)` for every row `i`, where `joint` holds `log w_j + log p_j(x_i)`
+    /// for each component and `log_p` is `log p(x_i)`; the rows are visited in blocks, in parallel
+    /// over chunks, and `per_row` writes into a per-chunk value that is returned in row order.
+    fn map_rows<T: Send>(
+        &self,
+        x: ArrayView2<f64>,
+        rows: Range<usize>,
+        init: impl Fn(Range<usize>) -> T + Sync,
+        per_row: impl Fn(&mut T, usize, &mut [f64], f64) + Sync,
+    ) -> Vec<T> {
+        let k = self.n_components();
+        map_chunks(rows, |chunk| {
+            let mut acc = init(chunk.clone());
+            let mut joint = vec![0.0; k];
+            let mut lp = Array2::<f64>::zeros((k, 0));
+            for block in blocks(chunk) {
+                let xb = x.slice(s![block.clone(), ..]);
+                if lp.ncols() != block.len() {
+                    lp = Array2::zeros((k, block.len()));
+                }
+                self.log_joint_block(xb, &mut lp);
+                for (b, i) in block.enumerate() {
+                    for j in 0..k {
+                        joint[j] = lp[[j, b]];
+                    }
+                    let total = log_sum_exp(joint.iter().copied());
+                    per_row(&mut acc, i, &mut joint, total);
+                }
+            }
+            acc
+        })
+    }
+
+    /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
+    pub fn log_probability(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<f64>> {
+        self.check(&x)?;
+        let n = x.nrows();
+        let parts = threads.install(|| {
+            self.map_rows(
+                x,
+                0..n,
+                |r| (r.start, Vec::with_capacity(r.len())),
+                |acc, _, _, total| acc.1.push(total),
+            )
+        })?;
+        Ok(parts.into_iter().flat_map(|(_, v)| v).collect())
+    }
+
+    /// The log posterior probability of each component for each row of `x`, shape `(n, d)` ->
+    /// `(n, n_components)`. A row that no component can have produced gets the prior.
+    pub fn predict_log_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+        self.check(&x)?;
+        let n = x.nrows();
+        let k = self.n_components();
+        let parts = threads.install(|| {
+            self.map_rows(
+                x,
+                0..n,
+                |r| Vec::with_capacity(r.len() * k),
+                |acc, _, joint, total| {
+                    if total.is_finite() {
+                        acc.extend(joint.iter().map(|v| v - total));
+                    } else {
+                        acc.extend(self.log_weights.iter().copied());
+                    }
+                },
+            )
+        })?;
+        let flat: Vec<f64> = parts.into_iter().flatten().collect();
+        Ok(Array2::from_shape_vec((n, k), flat).expect("n * k values"))
+    }
+
+    /// The posterior probability of each component for each row of `x`, shape `(n, d)` ->
+    /// `(n, n_components)`.
+    pub fn predict_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+        Ok(self.predict_log_proba(x, threads)?.mapv_into(f64::exp))
+    }
+
+    /// The most probable component of each row of `x`, shape `(n, d)` -> `(n,)`: the argmax of
+    /// `log w_j + log p_j(x)` (the first on ties).
+    pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
+        self.check(&x)?;
+        let n = x.nrows();
+        let parts = threads.install(|| {
+            self.map_rows(
+                x,
+                0..n,
+                |r| Vec::with_capacity(r.len()),
+                |acc, _, joint, _| {
+                    let mut best = 0;
+                    for j in 1..joint.len() {
+                        if joint[j] > joint[best] {
+                            best = j;
+                        }
+                    }
+                    acc.push(best);
+                },
+            )
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Empty statistics for this mixture.
+    pub fn new_stats(&self) -> MixtureStats<D::Stats> {
+        MixtureStats {
+            components: self.distributions.iter().map(|d| d.new_stats()).collect(),
+            responsibilities: vec![0.0; self.n_components()],
+            log_likelihood: 0.0,
+        }
+    }
+
+    /// The E-step over the rows of `x`, shape `(n, d)`, with optional sample `weights`, shape
+    /// `(n,)`: the statistics that [`from_summaries`](Self::from_summaries) turns into new
+    /// parameters. One pass over the data, in blocks; the result does not depend on `threads`.
+    pub fn summarize(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        threads: Threads,
+    ) -> Result<MixtureStats<D::Stats>> {
+        self.check(&x)?;
+        if let Some(w) = &weights {
+            check_weights(w, x.nrows())?;
+        }
+        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows()))
+    }
+
+    /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
+    pub(crate) fn summarize_rows(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        rows: Range<usize>,
+    ) -> MixtureStats<D::Stats> {
+        let k = self.n_components();
+        let parts = map_chunks(rows, |chunk| {
+            let mut stats = self.new_stats();
+            let mut lp = Array2::<f64>::zeros((k, 0));
+            let mut resp = Array2::<f64>::zeros((k, 0));
+            for block in blocks(chunk) {
+                let xb = x.slice(s![block.clone(), ..]);
+                let m = block.len();
+                if lp.ncols() != m {
+                    lp = Array2::zeros((k, m));
+                    resp = Array2::zeros((k, m));
+                }
+                self.log_joint_block(xb, &mut lp);
+                for (b, i) in block.clone().enumerate() {
+                    let w = weights.as_ref().map_or(1.0, |w| w[i]);
+                    let col = lp.column(b);
+                    let total = log_sum_exp(col.iter().copied());
+                    if w == 0.0 || !total.is_finite() {
+                        resp.column_mut(b).fill(0.0);
+                        if w != 0.0 {
+                            stats.log_likelihood += w * total;
+                        }
+                        continue;
+                    }
+                    stats.log_likelihood += w * total;
+                    for j in 0..k {
+                        let r = w * (lp[[j, b]] - total).exp();
+                        resp[[j, b]] = r;
+                        stats.responsibilities[j] += r;
+                    }
+                }
+                for (j, dist) in self.distributions.iter().enumerate() {
+                    let r = resp.row(j);
+                    let r = r.as_slice().expect("contiguous");
+                    dist.accumulate(xb, r, &mut stats.components[j]);
+                }
+            }
+            stats
+        });
+        let mut total = self.new_stats();
+        for p in &parts {
+            total.merge(p).expect("statistics of the same mixture");
+        }
+        total
+    }
+
+    /// The M-step: new parameters from `stats`. Each unfrozen component moves to
+    /// `inertia * old + (1 - inertia) * mle`; the weights become the responsibility sums plus
+    /// `pseudocount`, normalised (inertia does not apply to them, as in pomegranate). Nothing
+    /// changes when the mixture is frozen.
+    pub fn from_summaries(
+        &mut self,
+        stats: &MixtureStats<D::Stats>,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> Result<()> {
+        check_unit("inertia", inertia)?;
+        if !(pseudocount >= 0.0) || !pseudocount.is_finite() {
+            return Err(Error::param(
+                "pseudocount",
+                format!("must be non-negative and finite, got {pseudocount}"),
+            ));
+        }
+        if stats.components.len() != self.n_components() {
+            return Err(Error::param(
+                "summaries",
+                "the statistics belong to a mixture with another number of components",
+            ));
+        }
+        if self.frozen {
+            return Ok(());
+        }
+        for (dist, st) in self.distributions.iter_mut().zip(&stats.components) {
+            dist.from_summaries(st, inertia)?;
+        }
+        let counts: Vec<f64> = stats.responsibilities.iter().map(|r| r + pseudocount).collect();
+        let total: f64 = counts.iter().sum();
+        if total > 0.0 && total.is_finite() {
+            self.weights = counts.iter().map(|c| c / total).collect();
+            self.log_weights = self.weights.mapv(f64::ln);
+        }
+        Ok(())
+    }
+
+    /// Draws `n` rows from the mixture, shape `(n, d)`: a component by its weight, then a sample
+    /// of it.
+    pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+        let d = self.dim();
+        let weights = self.weights();
+        let mut out = Array2::zeros((n, d));
+        for mut row in out.axis_iter_mut(Axis(0)) {
+            let j = choose_weighted(weights.iter().copied(), rng);
+            let row = row.as_slice_mut().expect("contiguous");
+            self.distributions[j].sample_into(rng, row);
+        }
+        out
+    }
+}
+
+/// Picks an index with probability proportional to its (non-negative) weight.
+pub(crate) fn choose_weighted(weights: impl Iterator<Item = f64> + Clone, rng: &mut dyn RngCore) -> usize {
+    let total: f64 = weights.clone().sum();
+    let target = uniform01(rng) * total;
+    let mut acc = 0.0;
+    let mut last_positive = 0;
+    for (i, w) in weights.enumerate() {
+        if w > 0.0 {
+            last_positive = i;
+            acc += w;
+            if target < acc {
+                return i;
+            }
+        }
+    }
+    last_positive
+}
+
+/// Checks that a value is in [0, 1].
+pub(crate) fn check_unit(name: &str, v: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&v) {
+        return Err(Error::param(name, format!("must be between 0 and 1, got {v}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distributions::Normal;
+    use ndarray::array;
+
+    fn two_normals() -> GeneralMixtureModel {
+        GeneralMixtureModel::new(
+            vec![
+                Component::Normal(Normal::new(5.0, 2.0).unwrap()),
+                Component::Normal(Normal::new(1.0, 1.0).unwrap()),
+            ],
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn posteriors_match_the_documented_example() {
+        let m = two_normals();
+        let p = m
+            .predict_proba(array![[5.0], [7.0], [1.0]].view(), Threads::Current)
+            .unwrap();
+        assert!((p[[0, 0]] - 0.99932952).abs() < 1e-8);
+        assert!((p[[2, 1]] - 0.93662106).abs() < 1e-8);
+        for row in p.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(
+            m.predict(array![[5.0], [7.0], [1.0]].view(), Threads::Current).unwrap(),
+            array![0, 0, 1]
+        );
+    }
+
+    #[test]
+    fn missing_rows_get_the_prior() {
+        let m = GeneralMixtureModel::new(
+            vec![
+                Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+                Component::Normal(Normal::new(1.0, 1.0).unwrap()),
+            ],
+            Some(&[0.25, 0.75]),
+        )
+        .unwrap();
+        let x = array![[f64::NAN]];
+        assert!(m.log_probability(x.view(), Threads::Current).unwrap()[0].abs() < 1e-15);
+        let p = m.predict_proba(x.view(), Threads::Current).unwrap();
+        assert!((p[[0, 0]] - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rejects_bad_construction() {
+        assert!(GeneralMixtureModel::<Component>::new(vec![], None).is_err());
+        let n = Component::Normal(Normal::blank());
+        assert!(GeneralMixtureModel::new(vec![n.clone(), n.clone()], Some(&[1.0])).is_err());
+        assert!(GeneralMixtureModel::new(vec![n.clone(), n.clone()], Some(&[-1.0, 2.0])).is_err());
+        assert!(GeneralMixtureModel::new(vec![n.clone(), n], Some(&[0.0, 0.0])).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_data() {
+        let m = two_normals();
+        assert!(m.log_probability(array![[1.0, 2.0]].view(), Threads::Current).is_err());
+        assert!(m.log_probability(Array2::zeros((0, 1)).view(), Threads::Current).is_err());
+        assert!(m.log_probability(array![[f64::INFINITY]].view(), Threads::Current).is_err());
+        let w = array![1.0, -1.0];
+        assert!(m
+            .summarize(array![[1.0], [2.0]].view(), Some(w.view()), Threads::Current)
+            .is_err());
+    }
+}
