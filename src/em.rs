@@ -143,7 +143,7 @@ fn epoch_batches(n: usize, opts: &FitOptions, epoch: u64) -> Vec<Range<usize>> {
     let count = n.div_ceil(size);
     let per_epoch = opts.batches_per_epoch.unwrap_or(count).min(count);
     if per_epoch == count {
-        return vec![0..n];
+        return std::iter::once(0..n).collect();
     }
     let first = (epoch as u128 * per_epoch as u128 % count as u128) as usize;
     (0..per_epoch)
@@ -268,12 +268,30 @@ mod tests {
     #[test]
     fn options_are_checked() {
         let bad = [
-            FitOptions { inertia: 1.5, ..Default::default() },
-            FitOptions { stop_threshold: f64::NAN, ..Default::default() },
-            FitOptions { batch_size: Some(0), ..Default::default() },
-            FitOptions { lr_decay: -1.0, ..Default::default() },
-            FitOptions { pseudocount: f64::NAN, ..Default::default() },
-            FitOptions { threads: Threads::Count(0), ..Default::default() },
+            FitOptions {
+                inertia: 1.5,
+                ..Default::default()
+            },
+            FitOptions {
+                stop_threshold: f64::NAN,
+                ..Default::default()
+            },
+            FitOptions {
+                batch_size: Some(0),
+                ..Default::default()
+            },
+            FitOptions {
+                lr_decay: -1.0,
+                ..Default::default()
+            },
+            FitOptions {
+                pseudocount: f64::NAN,
+                ..Default::default()
+            },
+            FitOptions {
+                threads: Threads::Count(0),
+                ..Default::default()
+            },
         ];
         for b in bad {
             assert!(b.check().is_err(), "{b:?}");

@@ -65,16 +65,20 @@ fn distribution_doc(name: &str, parameters: Vec<Value>, frozen: bool) -> Value {
 /// The document of a component.
 pub fn component_to_value(c: &Component) -> Value {
     match c {
-        Component::Normal(d) => distribution_doc(
-            c.name(),
-            vec![float(d.mean()), float(d.std())],
-            d.frozen,
-        ),
+        Component::Normal(d) => {
+            distribution_doc(c.name(), vec![float(d.mean()), float(d.std())], d.frozen)
+        }
         Component::MultivariateGaussian(d) => distribution_doc(
             c.name(),
             vec![
                 floats(d.means().iter()),
-                Value::Array(d.covariance().rows().into_iter().map(|r| floats(r.iter())).collect()),
+                Value::Array(
+                    d.covariance()
+                        .rows()
+                        .into_iter()
+                        .map(|r| floats(r.iter()))
+                        .collect(),
+                ),
             ],
             d.frozen,
         ),
@@ -168,7 +172,11 @@ fn parameters(p: &[Value], count: usize, name: &str) -> Result<()> {
 /// Reads a component from its document.
 pub fn component_from_value(v: &Value) -> Result<Component> {
     let o = object(v, "a distribution")?;
-    only_keys(o, &["class", "name", "parameters", "frozen"], "a distribution")?;
+    only_keys(
+        o,
+        &["class", "name", "parameters", "frozen"],
+        "a distribution",
+    )?;
     let class = field(o, "class", "a distribution")?;
     if class.as_str() != Some("Distribution") {
         return Err(Error::format(format!(
@@ -249,17 +257,24 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
 /// Reads a mixture from its document.
 pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
     let o = object(v, "a model")?;
-    only_keys(o, &["class", "distributions", "weights"], "a GeneralMixtureModel")?;
+    only_keys(
+        o,
+        &["class", "distributions", "weights"],
+        "a GeneralMixtureModel",
+    )?;
     let class = field(o, "class", "a model")?;
     if class.as_str() != Some("GeneralMixtureModel") {
         return Err(Error::format(format!(
             "expected \"class\": \"GeneralMixtureModel\", got {class}"
         )));
     }
-    let dists = array(field(o, "distributions", "a GeneralMixtureModel")?, "\"distributions\"")?
-        .iter()
-        .map(component_from_value)
-        .collect::<Result<Vec<_>>>()?;
+    let dists = array(
+        field(o, "distributions", "a GeneralMixtureModel")?,
+        "\"distributions\"",
+    )?
+    .iter()
+    .map(component_from_value)
+    .collect::<Result<Vec<_>>>()?;
     let weights = match o.get("weights") {
         None | Some(Value::Null) => None,
         Some(w) => Some(numbers(w, "weights")?),

@@ -5,7 +5,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use crate::distributions::{Component, Family, IndependentComponents};
-use crate::em::{FitOptions, FitReport};
+use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::{check_data, check_weights, GeneralMixtureModel};
@@ -18,6 +18,9 @@ pub enum Components {
     Each(Family),
     /// Every component is an [`IndependentComponents`] with one univariate family per feature.
     PerFeature(Vec<Family>),
+    /// Component `j` is family `j` (data with one feature; `n_components` must be the number of
+    /// families): a heterogeneous univariate mixture.
+    Mixed(Vec<Family>),
 }
 
 /// The options of [`GeneralMixtureModel::from_samples`]; [`FromSamplesOptions::new`] gives
@@ -53,20 +56,24 @@ impl FromSamplesOptions {
     }
 }
 
-fn build_component(spec: &Components, x: ArrayView2<f64>, w: &[f64]) -> Result<Component> {
+fn build_component(
+    spec: &Components,
+    j: usize,
+    x: ArrayView2<f64>,
+    w: &[f64],
+) -> Result<Component> {
     match spec {
         Components::Each(family) => Component::fit_new(*family, x, w),
+        Components::Mixed(families) => Component::fit_new(families[j], x, w),
         Components::PerFeature(families) => {
             let children = families
                 .iter()
                 .enumerate()
-                .map(|(c, fam)| {
-                    Component::fit_new(*fam, x.slice(ndarray::s![.., c..c + 1]), w)
-                })
+                .map(|(c, fam)| Component::fit_new(*fam, x.slice(ndarray::s![.., c..c + 1]), w))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Component::IndependentComponents(IndependentComponents::new(
-                children, None,
-            )?))
+            Ok(Component::IndependentComponents(
+                IndependentComponents::new(children, None)?,
+            ))
         }
     }
 }
@@ -80,6 +87,18 @@ impl GeneralMixtureModel<Component> {
         x: ArrayView2<f64>,
         weights: Option<ArrayView1<f64>>,
         opts: &FromSamplesOptions,
+    ) -> Result<(Self, FitReport)> {
+        Self::from_samples_with(components, x, weights, opts, |_, _| Ok(()))
+    }
+
+    /// [`from_samples`](Self::from_samples), calling `on_epoch` after every EM epoch of every
+    /// run, as [`fit_with`](Self::fit_with) does.
+    pub fn from_samples_with(
+        components: &Components,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FromSamplesOptions,
+        mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<(Self, FitReport)> {
         let d = x.ncols();
         match components {
@@ -95,13 +114,32 @@ impl GeneralMixtureModel<Component> {
             Components::PerFeature(fams) if fams.len() != d => {
                 return Err(Error::param(
                     "distributions",
-                    format!("needs one distribution class per column of X ({d}), got {}", fams.len()),
+                    format!(
+                        "needs one distribution class per column of X ({d}), got {}",
+                        fams.len()
+                    ),
                 ))
             }
             Components::PerFeature(fams) if fams.iter().any(|f| !f.is_univariate()) => {
                 return Err(Error::param(
                     "distributions",
                     "per-column distribution classes must be univariate",
+                ))
+            }
+            Components::Mixed(fams) if d != 1 || fams.iter().any(|f| !f.is_univariate()) => {
+                return Err(Error::param(
+                    "distributions",
+                    "a list of univariate classes as components needs X with one column",
+                ))
+            }
+            Components::Mixed(fams) if fams.len() != opts.n_components => {
+                return Err(Error::param(
+                    "n_components",
+                    format!(
+                        "must equal the number of distribution classes ({}), got {}",
+                        fams.len(),
+                        opts.n_components
+                    ),
                 ))
             }
             _ => {}
@@ -154,10 +192,10 @@ impl GeneralMixtureModel<Component> {
                 let xj: Array2<f64> = x.select(Axis(0), &rows);
                 let wj: Vec<f64> = rows.iter().map(|&i| w[i]).collect();
                 shares.push(wj.iter().sum::<f64>());
-                dists.push(build_component(components, xj.view(), &wj)?);
+                dists.push(build_component(components, j, xj.view(), &wj)?);
             }
             let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
-            let report = model.fit(x, Some(w.view()), &opts.fit)?;
+            let report = model.fit_with(x, Some(w.view()), &opts.fit, &mut on_epoch)?;
             if best
                 .as_ref()
                 .is_none_or(|(_, b)| report.log_probability > b.log_probability)

@@ -177,7 +177,9 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
     centroids.row_mut(0).assign(&x.row(first));
     let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
     for c in 1..=k {
-        let newest = centroids.row(c - 1).mapv(|v| if v.is_nan() { 0.0 } else { v });
+        let newest = centroids
+            .row(c - 1)
+            .mapv(|v| if v.is_nan() { 0.0 } else { v });
         let parts = map_chunks(0..n, |chunk| {
             chunk
                 .map(|i| nearest_sq[i].min(distance(x.row(i), newest.view())))
@@ -203,7 +205,10 @@ impl Kmeans {
     /// k-means centroids, shape `(k, d)`.
     pub fn new(centroids: Array2<f64>) -> Result<Self> {
         if centroids.nrows() == 0 || centroids.ncols() == 0 {
-            return Err(Error::param("centroids", "must have at least one row and one column"));
+            return Err(Error::param(
+                "centroids",
+                "must have at least one row and one column",
+            ));
         }
         if centroids.iter().any(|v| !v.is_finite()) {
             return Err(Error::param("centroids", "must be finite"));
@@ -339,7 +344,14 @@ mod tests {
     use ndarray::array;
 
     fn two_blobs() -> Array2<f64> {
-        array![[0.0, 0.0], [0.1, 0.2], [-0.1, 0.1], [5.0, 5.0], [5.2, 4.9], [4.9, 5.1]]
+        array![
+            [0.0, 0.0],
+            [0.1, 0.2],
+            [-0.1, 0.1],
+            [5.0, 5.0],
+            [5.2, 4.9],
+            [4.9, 5.1]
+        ]
     }
 
     #[test]
@@ -353,7 +365,7 @@ mod tests {
         // (0.1, 0.2); one update moves each centroid to the mean of its rows.
         let c = km.centroids();
         let mean0 = (&x.row(0) + &x.row(2)) / 2.0;
-        let mean1 = (x.sum_axis(ndarray::Axis(0)) - &x.row(0) - &x.row(2)) / 4.0;
+        let mean1 = (x.sum_axis(ndarray::Axis(0)) - x.row(0) - x.row(2)) / 4.0;
         for (a, b) in c.row(0).iter().zip(mean0.iter()) {
             assert!((a - b).abs() < 1e-12);
         }

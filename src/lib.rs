@@ -22,6 +22,10 @@
 //! # Ok::<(), mixtura::Error>(())
 //! ```
 #![warn(missing_docs)]
+// `!(x > 0.0)` is used on purpose: unlike `x <= 0.0` it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+// `from_summaries` is pomegranate's name for the M-step, which updates `self`.
+#![allow(clippy::wrong_self_convention)]
 
 pub mod distributions;
 mod em;

@@ -47,7 +47,11 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
         for (a, b) in self.components.iter_mut().zip(&other.components) {
             a.merge(b)?;
         }
-        for (a, b) in self.responsibilities.iter_mut().zip(&other.responsibilities) {
+        for (a, b) in self
+            .responsibilities
+            .iter_mut()
+            .zip(&other.responsibilities)
+        {
             *a += b;
         }
         self.log_likelihood += other.log_likelihood;
@@ -61,7 +65,10 @@ pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
     if x.ncols() != d {
         return Err(Error::data(
             "X",
-            format!("must have {d} columns (the model's dimension), got {}", x.ncols()),
+            format!(
+                "must have {d} columns (the model's dimension), got {}",
+                x.ncols()
+            ),
         ));
     }
     if x.nrows() == 0 {
@@ -99,7 +106,10 @@ fn normalised_weights(weights: &[f64], k: usize) -> Result<Array1<f64>> {
     if weights.len() != k {
         return Err(Error::param(
             "weights",
-            format!("must have one weight per distribution ({k}), got {}", weights.len()),
+            format!(
+                "must have one weight per distribution ({k}), got {}",
+                weights.len()
+            ),
         ));
     }
     if weights.iter().any(|v| !v.is_finite() || *v < 0.0) {
@@ -131,7 +141,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     pub fn new(distributions: Vec<D>, weights: Option<&[f64]>) -> Result<Self> {
         let k = distributions.len();
         if k == 0 {
-            return Err(Error::param("distributions", "must hold at least one distribution"));
+            return Err(Error::param(
+                "distributions",
+                "must hold at least one distribution",
+            ));
         }
         let d = distributions[0].dim();
         if let Some(j) = distributions.iter().position(|c| c.dim() != d) {
@@ -209,7 +222,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     fn log_joint_block(&self, xb: ArrayView2<f64>, lp: &mut Array2<f64>) {
         for (j, dist) in self.distributions.iter().enumerate() {
             let mut row = lp.row_mut(j);
-            let out = row.as_slice_mut().expect("rows of a standard layout array are contiguous");
+            let out = row
+                .as_slice_mut()
+                .expect("rows of a standard layout array are contiguous");
             dist.log_probability_into(xb, out);
             let lw = self.log_weights[j];
             for v in out.iter_mut() {
@@ -427,7 +442,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         for (dist, st) in self.distributions.iter_mut().zip(&stats.components) {
             dist.from_summaries(st, inertia)?;
         }
-        let counts: Vec<f64> = stats.responsibilities.iter().map(|r| r + pseudocount).collect();
+        let counts: Vec<f64> = stats
+            .responsibilities
+            .iter()
+            .map(|r| r + pseudocount)
+            .collect();
         let total: f64 = counts.iter().sum();
         if total > 0.0 && total.is_finite() {
             self.weights = counts.iter().map(|c| c / total).collect();
@@ -452,7 +471,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 }
 
 /// Picks an index with probability proportional to its (non-negative) weight.
-pub(crate) fn choose_weighted(weights: impl Iterator<Item = f64> + Clone, rng: &mut dyn RngCore) -> usize {
+pub(crate) fn choose_weighted(
+    weights: impl Iterator<Item = f64> + Clone,
+    rng: &mut dyn RngCore,
+) -> usize {
     let total: f64 = weights.clone().sum();
     let target = uniform01(rng) * total;
     let mut acc = 0.0;
@@ -472,7 +494,10 @@ pub(crate) fn choose_weighted(weights: impl Iterator<Item = f64> + Clone, rng: &
 /// Checks that a value is in [0, 1].
 pub(crate) fn check_unit(name: &str, v: f64) -> Result<()> {
     if !(0.0..=1.0).contains(&v) {
-        return Err(Error::param(name, format!("must be between 0 and 1, got {v}")));
+        return Err(Error::param(
+            name,
+            format!("must be between 0 and 1, got {v}"),
+        ));
     }
     Ok(())
 }
@@ -506,7 +531,8 @@ mod tests {
             assert!((row.sum() - 1.0).abs() < 1e-12);
         }
         assert_eq!(
-            m.predict(array![[5.0], [7.0], [1.0]].view(), Threads::Current).unwrap(),
+            m.predict(array![[5.0], [7.0], [1.0]].view(), Threads::Current)
+                .unwrap(),
             array![0, 0, 1]
         );
     }
@@ -539,12 +565,22 @@ mod tests {
     #[test]
     fn rejects_bad_data() {
         let m = two_normals();
-        assert!(m.log_probability(array![[1.0, 2.0]].view(), Threads::Current).is_err());
-        assert!(m.log_probability(Array2::zeros((0, 1)).view(), Threads::Current).is_err());
-        assert!(m.log_probability(array![[f64::INFINITY]].view(), Threads::Current).is_err());
+        assert!(m
+            .log_probability(array![[1.0, 2.0]].view(), Threads::Current)
+            .is_err());
+        assert!(m
+            .log_probability(Array2::zeros((0, 1)).view(), Threads::Current)
+            .is_err());
+        assert!(m
+            .log_probability(array![[f64::INFINITY]].view(), Threads::Current)
+            .is_err());
         let w = array![1.0, -1.0];
         assert!(m
-            .summarize(array![[1.0], [2.0]].view(), Some(w.view()), Threads::Current)
+            .summarize(
+                array![[1.0], [2.0]].view(),
+                Some(w.view()),
+                Threads::Current
+            )
             .is_err());
     }
 }

@@ -23,7 +23,10 @@ impl IndependentComponents {
     /// One univariate distribution per feature, with optional per-feature weights (default 1).
     pub fn new(distributions: Vec<Component>, weights: Option<Vec<f64>>) -> Result<Self> {
         if distributions.is_empty() {
-            return Err(Error::param("distributions", "must hold at least one distribution"));
+            return Err(Error::param(
+                "distributions",
+                "must hold at least one distribution",
+            ));
         }
         if let Some(j) = distributions.iter().position(|c| c.dim() != 1) {
             return Err(Error::param(

@@ -67,6 +67,8 @@ pub enum Component {
 }
 
 /// The statistics of a [`Component`].
+// One value per component and chunk: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComponentStats {
     /// Statistics of a [`Normal`].
@@ -178,7 +180,9 @@ impl Distribution for Component {
     fn new_stats(&self) -> ComponentStats {
         match self {
             Component::Normal(d) => ComponentStats::Normal(d.new_stats()),
-            Component::MultivariateGaussian(d) => ComponentStats::MultivariateGaussian(d.new_stats()),
+            Component::MultivariateGaussian(d) => {
+                ComponentStats::MultivariateGaussian(d.new_stats())
+            }
             Component::IndependentComponents(d) => {
                 ComponentStats::IndependentComponents(d.new_stats())
             }
@@ -231,9 +235,10 @@ impl Statistics for ComponentStats {
             (ComponentStats::MultivariateGaussian(a), ComponentStats::MultivariateGaussian(b)) => {
                 a.merge(b)
             }
-            (ComponentStats::IndependentComponents(a), ComponentStats::IndependentComponents(b)) => {
-                a.merge(b)
-            }
+            (
+                ComponentStats::IndependentComponents(a),
+                ComponentStats::IndependentComponents(b),
+            ) => a.merge(b),
             _ => Err(Error::param(
                 "summaries",
                 "statistics of distributions of different families cannot be merged",

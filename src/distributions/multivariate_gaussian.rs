@@ -102,9 +102,8 @@ impl MultivariateGaussian {
         if m == 0 {
             return 0.0;
         }
-        let sub = Array2::from_shape_fn((m, m), |(a, b)| {
-            self.covariance[[observed[a], observed[b]]]
-        });
+        let sub =
+            Array2::from_shape_fn((m, m), |(a, b)| self.covariance[[observed[a], observed[b]]]);
         let Some(l) = cholesky(sub.view()) else {
             return f64::NEG_INFINITY;
         };
@@ -252,7 +251,12 @@ impl Distribution for MultivariateGaussian {
         MultivariateGaussianStats::new(self.means.clone())
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut MultivariateGaussianStats) {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut MultivariateGaussianStats,
+    ) {
         let d = self.dim();
         let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
         let mut has_missing = false;
@@ -305,9 +309,10 @@ impl Distribution for MultivariateGaussian {
 
     fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
         let d = self.dim();
-        let total_weight = stats.weight + stats.missing.as_ref().map_or(0.0, |p| {
-            (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)
-        });
+        let total_weight = stats.weight
+            + stats.missing.as_ref().map_or(0.0, |p| {
+                (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)
+            });
         if self.frozen || total_weight < 1e-7 {
             return Ok(());
         }
@@ -390,7 +395,11 @@ fn repaired(means: Array1<f64>, mut cov: Array2<f64>, frozen: bool) -> Multivari
         let min_eig = symmetric_eigenvalues(cov.view())[0];
         cov.diag_mut().mapv_inplace(|v| v - (min_eig - 1e-8));
     }
-    let scale = cov.diag().iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(1e-300);
+    let scale = cov
+        .diag()
+        .iter()
+        .fold(0.0_f64, |m, v| m.max(v.abs()))
+        .max(1e-300);
     let mut jitter = 1e-12 * scale;
     loop {
         if let Some(g) = MultivariateGaussian::from_valid(means.clone(), cov.clone(), frozen) {
@@ -423,11 +432,11 @@ mod tests {
         g.log_probability_into(x.view(), &mut out);
         let det: f64 = 2.0 - 0.25;
         let inv = array![[1.0, -0.5], [-0.5, 2.0]] / det;
-        for i in 0..2 {
-            let z = &x.row(i) - &array![1.0, -1.0];
+        for (row, got) in x.rows().into_iter().zip(out) {
+            let z = &row - &array![1.0, -1.0];
             let q = z.dot(&inv.dot(&z));
             let want = -(2.0 * std::f64::consts::PI).ln() - 0.5 * det.ln() - 0.5 * q;
-            assert!((out[i] - want).abs() < 1e-12, "{} vs {}", out[i], want);
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
     }
 
@@ -490,8 +499,12 @@ mod tests {
 
     #[test]
     fn rejects_invalid_parameters() {
-        assert!(MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 2.0], [2.0, 1.0]]).is_err());
+        assert!(
+            MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 2.0], [2.0, 1.0]]).is_err()
+        );
         assert!(MultivariateGaussian::new(array![0.0], array![[1.0, 0.0], [0.0, 1.0]]).is_err());
-        assert!(MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 0.5], [0.0, 1.0]]).is_err());
+        assert!(
+            MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 0.5], [0.0, 1.0]]).is_err()
+        );
     }
 }

@@ -1,0 +1,53 @@
+"""mixtura: general mixture models with pomegranate 0.14's API, computed in Rust.
+
+>>> from mixtura import GeneralMixtureModel, MultivariateGaussianDistribution
+>>> model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X)
+"""
+
+from . import _core
+from ._core import MixturaError
+from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
+from .distributions import (
+    Distribution,
+    IndependentComponentsDistribution,
+    MultivariateGaussianDistribution,
+    NormalDistribution,
+    _read_text,
+)
+from .gmm import GeneralMixtureModel
+from .kmeans import Kmeans
+
+__version__ = _core.__version__
+
+__all__ = [
+    "GeneralMixtureModel",
+    "Distribution",
+    "NormalDistribution",
+    "MultivariateGaussianDistribution",
+    "IndependentComponentsDistribution",
+    "Kmeans",
+    "Callback",
+    "History",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "LambdaCallback",
+    "MixturaError",
+    "from_json",
+    "from_dict",
+]
+
+
+def from_json(s):
+    """Any model from JSON text or a file name, dispatching on its "class" (pomegranate's
+    robust loader)."""
+    kind, core = _core.model_from_json(_read_text(s))
+    if kind == "GeneralMixtureModel":
+        return GeneralMixtureModel._from_core(core)
+    return Distribution._wrap(core)
+
+
+def from_dict(d):
+    """Any model from a dict."""
+    import json
+
+    return from_json(json.dumps(d))

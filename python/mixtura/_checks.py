@@ -1,0 +1,136 @@
+"""Argument checks that only Python can make: types, array-likes, dtype coercion, random_state.
+
+Value rules (ranges, finiteness, shapes against the model) are checked in Rust, so that Rust
+users get them too.
+"""
+
+import numbers
+
+import numpy as np
+
+_MAX_SEED = 2**63 - 1
+
+
+def as_matrix(X, d=None, name="X"):
+    """X as a C-contiguous float64 array of shape (n, d).
+
+    A 1-D input is a column of samples when ``d`` is 1 (or unknown), and a single sample when its
+    length is ``d`` > 1.
+    """
+    arr = _floats(X, name)
+    if arr.ndim == 0:
+        raise TypeError(f"{name} must be an array of samples, not a scalar")
+    if arr.ndim == 1:
+        if d is None or d == 1:
+            arr = arr.reshape(-1, 1)
+        elif arr.shape[0] == d:
+            arr = arr.reshape(1, d)
+        else:
+            raise ValueError(
+                f"{name} must have shape (n_samples, {d}); got a 1-D array of length {arr.shape[0]}"
+            )
+    elif arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, of shape (n_samples, n_features); got {arr.ndim}-D")
+    return np.ascontiguousarray(arr)
+
+
+def _floats(X, name):
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, not a string")
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be an array of numbers: {e}") from None
+
+
+def as_column(X, name="X"):
+    """Samples of a univariate distribution (a scalar or an array of any shape) as a float64
+    array of shape (n, 1)."""
+    return np.ascontiguousarray(_floats(X, name).reshape(-1, 1))
+
+
+def as_vector(v, name):
+    """A 1-D float64 array."""
+    arr = _floats(v, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def as_weights(weights, n, name="weights"):
+    """Sample weights as a float64 array of length n, or None."""
+    if weights is None:
+        return None
+    arr = _floats(weights, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, one weight per sample; got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have one weight per row of X ({n}); got {arr.shape[0]}")
+    return np.ascontiguousarray(arr)
+
+
+def integer(value, name, minimum=None):
+    """A Python int from an integer argument (bool is not an integer here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def real(value, name):
+    """A float from a real-number argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def iterations(value, name="max_iterations"):
+    """An iteration limit: a non-negative integer, or a float such as pomegranate's default 1e8
+    (infinity means no limit)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    v = float(value)
+    if v != v:
+        raise ValueError(f"{name} must be a number, got NaN")
+    if v < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    if v == float("inf") or v >= 2**64:
+        return 2**64 - 1
+    if v != int(v):
+        raise ValueError(f"{name} must be a whole number, got {value}")
+    return int(v)
+
+
+def optional_count(value, name):
+    """None, or a positive integer."""
+    if value is None:
+        return None
+    return integer(value, name, minimum=1)
+
+
+def n_jobs(value):
+    """n_jobs as an int (its range is checked in Rust: positive, or -1 for all cores)."""
+    return integer(value, "n_jobs")
+
+
+def seed(random_state):
+    """A 64-bit seed from random_state: an int, a numpy RandomState or Generator, or None (a seed
+    drawn from numpy's global generator, so that numpy.random.seed makes runs reproducible, as in
+    pomegranate)."""
+    if random_state is None:
+        return int(np.random.randint(0, _MAX_SEED, dtype=np.int64))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, _MAX_SEED, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, _MAX_SEED))
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise TypeError(
+            "random_state must be None, an int, or a numpy RandomState or Generator, "
+            f"got {type(random_state).__name__}"
+        )
+    value = int(random_state)
+    if value < 0 or value >= 2**64:
+        raise ValueError(f"random_state must be between 0 and 2**64 - 1, got {value}")
+    return value

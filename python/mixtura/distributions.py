@@ -1,0 +1,416 @@
+"""Distributions with pomegranate 0.14's API: NormalDistribution,
+MultivariateGaussianDistribution and IndependentComponentsDistribution."""
+
+import json
+import os
+
+import numpy as np
+
+from . import _checks, _core
+
+__all__ = [
+    "Distribution",
+    "NormalDistribution",
+    "MultivariateGaussianDistribution",
+    "IndependentComponentsDistribution",
+]
+
+
+def _read_text(s):
+    """JSON text, or the text of the file it names (pomegranate's from_json accepts both)."""
+    if isinstance(s, bytes):
+        s = s.decode("utf-8")
+    if not isinstance(s, str):
+        raise TypeError(f"expected JSON text or a file name, got {type(s).__name__}")
+    if s.lstrip().startswith("{"):
+        return s
+    if os.path.isfile(s):
+        with open(s, encoding="utf-8") as f:
+            return f.read()
+    return s
+
+
+class Distribution:
+    """The base class of mixtura's distributions.
+
+    Attributes
+    ----------
+    name : str
+        The class name, as in the JSON documents.
+    d : int
+        The number of features (1 for a univariate distribution).
+    frozen : bool
+        Whether fitting leaves the parameters as they are.
+    parameters : list
+        The parameters, in pomegranate's order.
+    """
+
+    _family = None
+    _univariate = True
+
+    # -- the Rust object behind the distribution -------------------------------------------------
+    def _get_core(self):
+        return self.__dict__["_core_obj"]
+
+    def _set_core(self, core):
+        self.__dict__["_core_obj"] = core
+
+    _core = property(lambda self: self._get_core())
+
+    @classmethod
+    def _wrap(cls, core):
+        """A Python distribution around a ``_core.Distribution``."""
+        klass = _CLASSES[core.name]
+        obj = klass.__new__(klass)
+        obj.summaries = []
+        obj._set_core(core)
+        return obj
+
+    # -- attributes ----------------------------------------------------------------------------
+    @property
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def d(self):
+        return self._core.d
+
+    @property
+    def frozen(self):
+        return self._core.frozen
+
+    @frozen.setter
+    def frozen(self, value):
+        core = self._core
+        core.frozen = bool(value)
+        self._set_core(core)
+
+    @property
+    def parameters(self):
+        return list(self._core.parameters())
+
+    @parameters.setter
+    def parameters(self, value):
+        self._set_core(type(self)(*value, frozen=self.frozen, **self._init_extra())._core)
+
+    def _init_extra(self):
+        """Constructor arguments beyond the parameters that a rebuilt copy keeps."""
+        return {}
+
+    # -- probabilities ---------------------------------------------------------------------------
+    def log_probability(self, X, n_jobs=1):
+        """The log-density of each sample; a float for a single sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples,) or (n_samples, d), or a single sample
+        """
+        single = np.ndim(X) == (0 if self.d == 1 else 1)
+        out = self._core.log_probability(self._matrix(X), _checks.n_jobs(n_jobs))
+        return float(out[0]) if single else out
+
+    def probability(self, X, n_jobs=1):
+        """The density of each sample: ``exp(log_probability(X))``."""
+        return np.exp(self.log_probability(X, n_jobs=n_jobs))
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def _matrix(self, X):
+        if self.d == 1:
+            return _checks.as_column(X)
+        return _checks.as_matrix(X, self.d)
+
+    def summarize(self, X, weights=None):
+        """Adds the sufficient statistics of ``X`` (with optional sample weights) to the
+        distribution's stored summaries."""
+        Xm = self._matrix(X)
+        w = _checks.as_weights(weights, Xm.shape[0])
+        summary = self._core.summarize(Xm, w)
+        if self.summaries:
+            self.summaries[0].merge(summary)
+        else:
+            self.summaries = [summary]
+
+    def from_summaries(self, inertia=0.0):
+        """Sets the parameters from the stored summaries (``inertia`` weighs the old parameters),
+        then clears them. A frozen distribution does not change."""
+        inertia = _checks.real(inertia, "inertia")
+        if not self.summaries:
+            return
+        core = self._core
+        core.from_summaries(self.summaries[0], inertia)
+        self._set_core(core)
+        self.clear_summaries()
+
+    def clear_summaries(self):
+        """Discards the stored summaries."""
+        self.summaries = []
+
+    def fit(self, X, weights=None, inertia=0.0):
+        """Fits the distribution to ``X`` by maximum likelihood; returns self."""
+        self.clear_summaries()
+        self.summarize(X, weights)
+        self.from_summaries(inertia)
+        return self
+
+    @classmethod
+    def blank(cls):
+        """The distribution pomegranate's ``blank()`` gives."""
+        return cls._wrap(_core.Distribution.blank(cls._family, 1))
+
+    @classmethod
+    def from_samples(cls, X, weights=None, **kwargs):
+        """The maximum-likelihood distribution of ``X``."""
+        if cls._univariate:
+            Xm = _checks.as_column(X)
+        else:
+            Xm = _checks.as_matrix(X)
+        w = _checks.as_weights(weights, Xm.shape[0])
+        return cls._wrap(_core.Distribution.fit_new(cls._family, Xm, w))
+
+    # -- sampling --------------------------------------------------------------------------------
+    def sample(self, n=None, random_state=None):
+        """Draws ``n`` samples (one, not in an array, when ``n`` is None)."""
+        count = 1 if n is None else _checks.integer(n, "n", minimum=0)
+        out = self._core.sample(count, _checks.seed(random_state))
+        if self.d == 1:
+            out = out[:, 0]
+            return float(out[0]) if n is None else out
+        return out[0] if n is None else out
+
+    # -- state -----------------------------------------------------------------------------------
+    def freeze(self):
+        """Freezes the distribution: fitting no longer changes it."""
+        self.frozen = True
+
+    def thaw(self):
+        """Thaws the distribution: fitting changes it again."""
+        self.frozen = False
+
+    def copy(self):
+        """A deep copy."""
+        return self._wrap(self._core.copy())
+
+    # -- serialisation ---------------------------------------------------------------------------
+    def to_json(self, separators=(",", " : "), indent=4):
+        """The pomegranate 0.14 JSON document of the distribution."""
+        item, key = separators
+        return self._core.to_json(indent, item, key)
+
+    def to_dict(self):
+        """The JSON document as a dict."""
+        return json.loads(self.to_json())
+
+    @classmethod
+    def from_json(cls, s):
+        """A distribution from JSON text or a file name."""
+        return cls._wrap(_core.Distribution.from_json(_read_text(s)))
+
+    @classmethod
+    def from_dict(cls, d):
+        """A distribution from a dict, as ``to_dict`` gives."""
+        return cls.from_json(json.dumps(d))
+
+    def to_yaml(self):
+        """The document as YAML (needs PyYAML)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict())
+
+    @classmethod
+    def from_yaml(cls, s):
+        """A distribution from YAML text (needs PyYAML)."""
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(s))
+
+    def __reduce__(self):
+        return (_restore_distribution, (self.to_json(separators=(",", ":"), indent=None),))
+
+    def __eq__(self, other):
+        return isinstance(other, Distribution) and self._core == other._core
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return self.to_json()
+
+
+def _restore_distribution(text):
+    return Distribution.from_json(text)
+
+
+class NormalDistribution(Distribution):
+    """A normal distribution ``N(mean, std**2)``.
+
+    Parameters
+    ----------
+    mean : float
+    std : float
+        Positive.
+    frozen : bool, optional
+    min_std : float, optional
+        The smallest standard deviation a fit may produce (default 0).
+    """
+
+    _family = "NormalDistribution"
+
+    def __init__(self, mean, std, frozen=False, min_std=0.0):
+        self.summaries = []
+        self._set_core(
+            _core.Distribution.normal(
+                _checks.real(mean, "mean"),
+                _checks.real(std, "std"),
+                _checks.real(min_std, "min_std"),
+                bool(frozen),
+            )
+        )
+
+    @property
+    def min_std(self):
+        return self._core.min_std
+
+    def _init_extra(self):
+        return {"min_std": self.min_std}
+
+
+class MultivariateGaussianDistribution(Distribution):
+    """A multivariate Gaussian with a full covariance matrix.
+
+    Parameters
+    ----------
+    means : array-like, shape (d,)
+    covariance : array-like, shape (d, d)
+        Symmetric positive definite.
+    frozen : bool, optional
+    """
+
+    _family = "MultivariateGaussianDistribution"
+    _univariate = False
+
+    def __init__(self, means, covariance, frozen=False):
+        self.summaries = []
+        mu = _checks.as_vector(means, "means")
+        cov = _checks.as_matrix(covariance, None, "covariance")
+        self._set_core(_core.Distribution.multivariate_gaussian(mu, cov, bool(frozen)))
+
+    @property
+    def mu(self):
+        """The mean vector."""
+        return self.parameters[0]
+
+    @property
+    def cov(self):
+        """The covariance matrix."""
+        return self.parameters[1]
+
+    @classmethod
+    def blank(cls, d=2):
+        """The standard Gaussian ``N(0, I)`` over ``d`` features."""
+        return cls._wrap(_core.Distribution.blank(cls._family, _checks.integer(d, "d", 1)))
+
+
+class IndependentComponentsDistribution(Distribution):
+    """Independent univariate distributions, one per feature:
+    ``log p(x) = sum_j weights[j] * log p_j(x[j])``.
+
+    Parameters
+    ----------
+    distributions : list of univariate distributions
+    weights : array-like, shape (d,), optional
+        Per-feature weights (default 1 each).
+    frozen : bool, optional
+    """
+
+    _family = "IndependentComponentsDistribution"
+    _univariate = False
+
+    def __init__(self, distributions, weights=None, frozen=False):
+        self.summaries = []
+        dists = list(distributions)
+        for j, dist in enumerate(dists):
+            if not isinstance(dist, Distribution):
+                raise TypeError(
+                    f"distributions[{j}] must be an initialised distribution, got {dist!r}"
+                )
+        w = None if weights is None else [_checks.real(v, "weights") for v in weights]
+        # Validates the combination (dimensions, weights) in Rust.
+        _core.Distribution.independent([c._core for c in dists], w, bool(frozen))
+        self.distributions = np.empty(len(dists), dtype=object)
+        self.distributions[:] = dists
+        self.weights = np.array(w if w is not None else [1.0] * len(dists))
+        self._frozen = bool(frozen)
+
+    def _get_core(self):
+        return _core.Distribution.independent(
+            [c._core for c in self.distributions], [float(v) for v in self.weights], self._frozen
+        )
+
+    def _set_core(self, core):
+        children = core.children()
+        if getattr(self, "distributions", None) is None or len(self.distributions) != len(children):
+            self.distributions = np.empty(len(children), dtype=object)
+            self.distributions[:] = [Distribution._wrap(c) for c in children]
+        else:
+            for dist, c in zip(self.distributions, children):
+                dist._set_core(c)
+        self.weights = np.array(core.parameters()[1], dtype=np.float64)
+        self._frozen = core.frozen
+
+    _core = property(_get_core)
+
+    @property
+    def frozen(self):
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, value):
+        self._frozen = bool(value)
+
+    @property
+    def parameters(self):
+        return [list(self.distributions), list(self.weights)]
+
+    @parameters.setter
+    def parameters(self, value):
+        dists, weights = value
+        self.__init__(dists, weights, frozen=self._frozen)
+
+    @classmethod
+    def _wrap(cls, core):
+        obj = cls.__new__(cls)
+        obj.summaries = []
+        obj.distributions = None
+        obj._set_core(core)
+        return obj
+
+    @classmethod
+    def blank(cls):
+        raise ValueError(
+            "IndependentComponentsDistribution has no blank form; build it from a list of distributions"
+        )
+
+    @classmethod
+    def from_samples(cls, X, weights=None, distribution_weights=None, distributions=None, **kwargs):
+        """Fits one distribution per column of ``X``.
+
+        Parameters
+        ----------
+        distributions : class or list of classes, optional
+            The class of every column, or one class per column (default NormalDistribution).
+        """
+        Xm = _checks.as_matrix(X)
+        d = Xm.shape[1]
+        if distributions is None:
+            distributions = NormalDistribution
+        classes = list(distributions) if isinstance(distributions, (list, tuple)) else [distributions] * d
+        if len(classes) != d:
+            raise ValueError(f"distributions must have one class per column of X ({d}), got {len(classes)}")
+        children = [c.from_samples(Xm[:, j], weights) for j, c in enumerate(classes)]
+        return cls(children, distribution_weights)
+
+
+_CLASSES = {
+    "NormalDistribution": NormalDistribution,
+    "MultivariateGaussianDistribution": MultivariateGaussianDistribution,
+    "IndependentComponentsDistribution": IndependentComponentsDistribution,
+}

@@ -1,0 +1,446 @@
+"""GeneralMixtureModel with pomegranate 0.14's API."""
+
+import json
+import time
+
+import numpy as np
+
+from . import _checks, _core
+from .callbacks import Callback, History
+from .distributions import Distribution, _read_text
+
+__all__ = ["GeneralMixtureModel"]
+
+_INITS = ("first-k", "random", "kmeans++")
+
+
+def _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                batches_per_epoch, lr_decay, n_jobs):
+    return dict(
+        inertia=_checks.real(inertia, "inertia"),
+        pseudocount=_checks.real(pseudocount, "pseudocount"),
+        stop_threshold=_checks.real(stop_threshold, "stop_threshold"),
+        max_iterations=_checks.iterations(max_iterations),
+        batch_size=_checks.optional_count(batch_size, "batch_size"),
+        batches_per_epoch=_checks.optional_count(batches_per_epoch, "batches_per_epoch"),
+        lr_decay=_checks.real(lr_decay, "lr_decay"),
+        n_jobs=_checks.n_jobs(n_jobs),
+    )
+
+
+class _Training:
+    """Runs the callbacks and the verbose printout of one fit."""
+
+    def __init__(self, callbacks, verbose):
+        if callbacks is None:
+            callbacks = []
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            if not isinstance(cb, Callback) and not all(
+                hasattr(cb, h) for h in ("on_training_begin", "on_epoch_end", "on_training_end")
+            ):
+                raise TypeError(f"callbacks must be Callback objects, got {cb!r}")
+        self.history = History()
+        self.callbacks = [self.history] + callbacks
+        self.verbose = bool(verbose)
+        self.pass_model = len(callbacks) > 0
+        self.model = None
+        self.last_logs = None
+
+    def begin(self, model):
+        self.start = time.time()
+        self.bind(model)
+        for cb in self.callbacks:
+            cb.on_training_begin()
+
+    def bind(self, model):
+        self.model = model
+        for cb in self.callbacks:
+            cb.model = model
+
+    def on_epoch(self, logs, current):
+        if current is not None:
+            self.model._adopt(current)
+        if self.verbose:
+            print(f"[{logs['epoch']}] Improvement: {logs['improvement']}\tTime (s): {logs['duration']:.4}")
+        self.last_logs = logs
+        for cb in self.callbacks:
+            cb.on_epoch_end(logs)
+
+    def end(self, report):
+        if self.verbose:
+            total = report["log_probability"] - report["initial_log_probability"]
+            print(f"Total Improvement: {total}")
+            print(f"Total Time (s): {time.time() - self.start:.4f}")
+        logs = self.last_logs or {
+            "epoch": 0,
+            "improvement": 0.0,
+            "total_improvement": 0.0,
+            "log_probability": report["initial_log_probability"],
+            "last_log_probability": report["initial_log_probability"],
+            "initial_log_probability": report["initial_log_probability"],
+            "epoch_start_time": self.start,
+            "epoch_end_time": time.time(),
+            "duration": 0.0,
+            "n_seen_batches": None,
+            "learning_rate": None,
+        }
+        for cb in self.callbacks:
+            cb.on_training_end(logs)
+
+
+class GeneralMixtureModel:
+    """A mixture of distributions of the same dimension.
+
+    Parameters
+    ----------
+    distributions : list of distributions, shape (n_components,)
+        Initialised components, all with the same ``d``. One component is allowed
+        (pomegranate 0.14 required two).
+    weights : array-like, shape (n_components,), optional
+        Prior probabilities of the components, normalised to sum to 1 (uniform by default).
+
+    Attributes
+    ----------
+    distributions : numpy object array of the components
+    weights : numpy array
+        The natural logs of the prior probabilities (as in pomegranate).
+    n : int
+        The number of components.
+    d : int
+        The number of features.
+    summaries : numpy array
+        The responsibility sums collected by ``summarize``.
+    frozen : bool
+        When true, ``fit`` and ``from_summaries`` change nothing.
+    """
+
+    def __init__(self, distributions, weights=None):
+        if isinstance(distributions, Distribution) or not hasattr(distributions, "__len__"):
+            raise TypeError("distributions must be a list of initialised distributions")
+        dists = list(distributions)
+        if len(dists) == 0:
+            raise ValueError("distributions must hold at least one distribution")
+        for j, dist in enumerate(dists):
+            if isinstance(dist, type) or callable(dist) and not isinstance(dist, Distribution):
+                raise TypeError("must have initialized distributions in list")
+            if not isinstance(dist, Distribution):
+                raise TypeError(f"distributions[{j}] must be a distribution, got {dist!r}")
+        if any(dist.d != dists[0].d for dist in dists):
+            raise TypeError("mis-matching dimensions between distributions in list")
+        if weights is not None:
+            w = _checks.as_vector(weights, "weights")
+        else:
+            w = None
+        core = _core.Mixture([dist._core for dist in dists], None if w is None else list(w))
+        self.distributions = np.empty(len(dists), dtype=object)
+        self.distributions[:] = dists
+        self._probabilities = core.weights()
+        self.frozen = False
+        self.name = "GeneralMixtureModel"
+        self.clear_summaries()
+
+    # -- the Rust object behind the model --------------------------------------------------------
+    def _core_model(self):
+        return _core.Mixture(
+            [dist._core for dist in self.distributions],
+            [float(p) for p in self._probabilities],
+            self.frozen,
+        )
+
+    def _adopt(self, core):
+        for dist, c in zip(self.distributions, core.distributions()):
+            dist._set_core(c)
+        self._probabilities = core.weights()
+
+    @classmethod
+    def _from_core(cls, core):
+        model = cls.__new__(cls)
+        model.distributions = np.empty(len(core.distributions()), dtype=object)
+        model.distributions[:] = [Distribution._wrap(c) for c in core.distributions()]
+        model._probabilities = core.weights()
+        model.frozen = core.frozen
+        model.name = "GeneralMixtureModel"
+        model.clear_summaries()
+        return model
+
+    # -- attributes ------------------------------------------------------------------------------
+    @property
+    def weights(self):
+        """The natural logs of the component priors."""
+        with np.errstate(divide="ignore"):
+            return np.log(self._probabilities)
+
+    @weights.setter
+    def weights(self, log_weights):
+        p = np.exp(_checks.as_vector(log_weights, "weights"))
+        core = _core.Mixture([dist._core for dist in self.distributions], list(p))
+        self._probabilities = core.weights()
+
+    @property
+    def n(self):
+        return len(self.distributions)
+
+    @property
+    def d(self):
+        return self.distributions[0].d
+
+    # -- probabilities ---------------------------------------------------------------------------
+    def _X(self, X):
+        return _checks.as_matrix(X, self.d)
+
+    def log_probability(self, X, n_jobs=1, batch_size=None):
+        """The log-density of each sample under the mixture, shape (n_samples,)."""
+        return self._core_model().log_probability(self._X(X), _checks.n_jobs(n_jobs))
+
+    def probability(self, X, n_jobs=1, batch_size=None):
+        """The density of each sample under the mixture, shape (n_samples,)."""
+        return np.exp(self.log_probability(X, n_jobs=n_jobs))
+
+    def predict_log_proba(self, X, n_jobs=1, batch_size=None):
+        """The log posterior probability of each component, shape (n_samples, n_components)."""
+        return self._core_model().predict_log_proba(self._X(X), _checks.n_jobs(n_jobs))
+
+    def predict_proba(self, X, n_jobs=1, batch_size=None):
+        """The posterior probability of each component, shape (n_samples, n_components)."""
+        return self._core_model().predict_proba(self._X(X), _checks.n_jobs(n_jobs))
+
+    def predict(self, X, n_jobs=1, batch_size=None):
+        """The most probable component of each sample, shape (n_samples,)."""
+        return self._core_model().predict(self._X(X), _checks.n_jobs(n_jobs))
+
+    def score(self, X, y, n_jobs=1):
+        """The accuracy of ``predict(X)`` against the labels ``y``."""
+        y = np.asarray(y)
+        pred = self.predict(X, n_jobs=n_jobs)
+        if y.shape != pred.shape:
+            raise ValueError(f"y must have one label per sample ({pred.shape[0]}), got shape {y.shape}")
+        return float(np.mean(pred == y))
+
+    def sample(self, n=1, random_state=None):
+        """Draws ``n`` samples; a single sample (not in an array) when ``n`` is 1."""
+        n = _checks.integer(n, "n", minimum=0)
+        out = self._core_model().sample(n, _checks.seed(random_state))
+        if self.d == 1:
+            out = out[:, 0]
+            return float(out[0]) if n == 1 else out
+        return out[0] if n == 1 else out
+
+    # -- statistics ------------------------------------------------------------------------------
+    def summarize(self, X, weights=None, n_jobs=1):
+        """The E-step: adds the sufficient statistics of ``X`` to the stored summaries and returns
+        the weighted log-likelihood of ``X``."""
+        Xm = self._X(X)
+        w = _checks.as_weights(weights, Xm.shape[0])
+        summary = self._core_model().summarize(Xm, w, _checks.n_jobs(n_jobs))
+        if self._summary is None:
+            self._summary = summary
+        else:
+            self._summary.merge(summary)
+        self.summaries = self._summary.responsibilities
+        return summary.log_likelihood
+
+    def from_summaries(self, inertia=0.0, pseudocount=0.0):
+        """The M-step: new parameters from the stored summaries, which are then cleared."""
+        inertia = _checks.real(inertia, "inertia")
+        pseudocount = _checks.real(pseudocount, "pseudocount")
+        if self._summary is None or self.frozen:
+            self.clear_summaries()
+            return
+        core = self._core_model()
+        core.from_summaries(self._summary, inertia, pseudocount)
+        self._adopt(core)
+        self.clear_summaries()
+
+    def clear_summaries(self):
+        """Discards the stored summaries."""
+        self._summary = None
+        self.summaries = np.zeros(len(self.distributions))
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
+            max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
+            callbacks=[], return_history=False, verbose=False, n_jobs=1):
+        """Fits the mixture by EM from its current parameters.
+
+        Stops when the total log-likelihood improves by ``stop_threshold`` or less in one
+        iteration, or after ``max_iterations`` M-steps (0 leaves the model as it is). Returns
+        ``self``, or ``(self, history)`` with ``return_history``.
+        """
+        Xm = self._X(X)
+        w = _checks.as_weights(weights, Xm.shape[0])
+        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                         batches_per_epoch, lr_decay, n_jobs)
+        training = _Training(callbacks, verbose)
+        training.begin(self)
+        core = self._core_model()
+        try:
+            report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model, **kw)
+        finally:
+            self._adopt(core)
+        training.end(report)
+        self.clear_summaries()
+        return (self, training.history) if return_history else self
+
+    @classmethod
+    def from_samples(cls, distributions, n_components, X, weights=None, n_init=1,
+                     init="kmeans++", max_kmeans_iterations=1, inertia=0.0, pseudocount=0.0,
+                     stop_threshold=0.1, max_iterations=1e8, batch_size=None,
+                     batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
+                     verbose=False, n_jobs=1, random_state=None):
+        """Builds a mixture from data: k-means clusters ``X``, each component is fitted to its
+        cluster, then EM refines the model.
+
+        Parameters
+        ----------
+        distributions : class, list of classes, or list of distributions
+            One class for every component (a univariate class on several columns becomes an
+            IndependentComponentsDistribution of it); a list with one class per column of ``X``
+            (IndependentComponentsDistribution components); for one-column ``X``, a list of
+            univariate classes, one per component; or initialised distributions, which are then
+            only fitted.
+        n_components : int
+        X : array-like, shape (n_samples, n_features)
+        init : {'first-k', 'random', 'kmeans++'}
+        n_init : int
+            Whole fits (k-means and EM) from different initialisations; the best
+            log-likelihood wins.
+        random_state : int, numpy RandomState or Generator, or None
+        """
+        Xm = _checks.as_matrix(X)
+        n, d = Xm.shape
+        w = _checks.as_weights(weights, n)
+        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                         batches_per_epoch, lr_decay, n_jobs)
+        if isinstance(distributions, (list, tuple, np.ndarray)) and len(distributions) > 0 and all(
+            isinstance(dist, Distribution) for dist in distributions
+        ):
+            model = cls(distributions)
+            return model.fit(Xm, w, callbacks=callbacks, return_history=return_history,
+                             verbose=verbose, **kw)
+        layout, families = cls._layout(distributions, d)
+        n_components = _checks.integer(n_components, "n_components", minimum=1)
+        if layout == "mixed" and n_components != len(families):
+            n_components = len(families)
+        if not isinstance(init, str):
+            raise TypeError(f"init must be a string, one of {', '.join(_INITS)}")
+        if init == "kmeans||":
+            raise ValueError("init='kmeans||' is not available yet; use 'kmeans++'")
+        n_init = _checks.integer(n_init, "n_init", minimum=1)
+        max_k = _checks.iterations(max_kmeans_iterations, "max_kmeans_iterations")
+        seed = _checks.seed(random_state)
+        training = _Training(callbacks, verbose)
+        holder = {}
+
+        def on_epoch(logs, current):
+            if current is not None:
+                if "model" not in holder:
+                    holder["model"] = cls._from_core(current)
+                    training.bind(holder["model"])
+                    current = None
+            training.on_epoch(logs, current)
+
+        training.begin(None)
+        core, report = _core.Mixture.from_samples(
+            families, layout, n_components, Xm, w, init=init, n_init=n_init,
+            max_kmeans_iterations=max_k, seed=seed, callback=on_epoch,
+            pass_model=training.pass_model, **kw)
+        if "model" in holder:
+            model = holder["model"]
+            model._adopt(core)
+        else:
+            model = cls._from_core(core)
+        training.bind(model)
+        training.end(report)
+        return (model, training.history) if return_history else model
+
+    @staticmethod
+    def _layout(distributions, d):
+        """pomegranate's reading of ``distributions`` in from_samples."""
+        def family(c, where):
+            if not (isinstance(c, type) and issubclass(c, Distribution)) or c._family is None:
+                raise TypeError(f"{where} must be a distribution class, got {c!r}")
+            if c.__name__ == "IndependentComponentsDistribution":
+                raise ValueError(
+                    "from_samples cannot build IndependentComponentsDistribution from its class; "
+                    "pass a list with one distribution class per column instead"
+                )
+            return c
+
+        if isinstance(distributions, (list, tuple)):
+            classes = [family(c, f"distributions[{j}]") for j, c in enumerate(distributions)]
+            if len(classes) == 0:
+                raise ValueError("distributions must not be empty")
+            if d == 1:
+                if not all(c._univariate for c in classes):
+                    raise ValueError("a list of component classes for one-column X must be univariate")
+                return "mixed", [c._family for c in classes]
+            if len(classes) != d:
+                raise ValueError(
+                    f"distributions must have one class per column of X ({d}), got {len(classes)}"
+                )
+            if not all(c._univariate for c in classes):
+                raise ValueError("per-column distribution classes must be univariate")
+            return "per_feature", [c._family for c in classes]
+        cls_ = family(distributions, "distributions")
+        if cls_._univariate and d > 1:
+            return "per_feature", [cls_._family] * d
+        return "each", [cls_._family]
+
+    # -- state -----------------------------------------------------------------------------------
+    def freeze(self):
+        """Freezes the model: fitting changes neither components nor weights."""
+        self.frozen = True
+
+    def thaw(self):
+        """Thaws the model."""
+        self.frozen = False
+
+    def copy(self):
+        """A deep copy (new distribution objects)."""
+        return self._from_core(self._core_model().copy())
+
+    # -- serialisation ---------------------------------------------------------------------------
+    def to_json(self, separators=(",", " : "), indent=4):
+        """The pomegranate 0.14 JSON document of the model."""
+        item, key = separators
+        return self._core_model().to_json(indent, item, key)
+
+    def to_dict(self):
+        """The JSON document as a dict."""
+        return json.loads(self.to_json())
+
+    @classmethod
+    def from_json(cls, s):
+        """A model from JSON text or a file name (pomegranate 0.14's format)."""
+        return cls._from_core(_core.Mixture.from_json(_read_text(s)))
+
+    @classmethod
+    def from_dict(cls, d):
+        """A model from a dict, as ``to_dict`` gives."""
+        return cls.from_json(json.dumps(d))
+
+    def to_yaml(self):
+        """The document as YAML (needs PyYAML)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict())
+
+    @classmethod
+    def from_yaml(cls, s):
+        """A model from YAML text (needs PyYAML)."""
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(s))
+
+    def __reduce__(self):
+        return (_restore_model, (self.to_json(separators=(",", ":"), indent=None), self.frozen))
+
+    def __repr__(self):
+        return self.to_json()
+
+
+def _restore_model(text, frozen):
+    model = GeneralMixtureModel.from_json(text)
+    model.frozen = frozen
+    return model

@@ -1,0 +1,810 @@
+//! The Python layer, `mixtura._core`: thin wrappers that convert types, release the GIL around
+//! every computation and map errors to Python exceptions. Everything else lives in the crate.
+
+use numpy::ndarray::{Array1, Array2};
+use numpy::prelude::*;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::distributions::{
+    Component, ComponentStats, Distribution, Family, IndependentComponents, MultivariateGaussian,
+    Normal, Statistics,
+};
+use crate::em::{EpochLog, FitOptions};
+use crate::error::Error;
+use crate::format::{self, JsonStyle};
+use crate::from_samples::{Components, FromSamplesOptions};
+use crate::kmeans::{Init, Kmeans, KmeansOptions};
+use crate::mixture::{GeneralMixtureModel, MixtureStats};
+use crate::parallel::Threads;
+
+create_exception!(
+    mixtura._core,
+    MixturaError,
+    PyValueError,
+    "An invalid argument, data set or model document (a ValueError)."
+);
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e {
+            Error::Interrupted(m) => PyKeyboardInterrupt::new_err(m),
+            other => MixturaError::new_err(other.to_string()),
+        }
+    }
+}
+
+fn threads(n_jobs: i64) -> PyResult<Threads> {
+    Ok(Threads::from_n_jobs(n_jobs)?)
+}
+
+fn style(indent: Option<usize>, item_separator: &str, key_separator: &str) -> JsonStyle {
+    JsonStyle {
+        indent,
+        item_separator: item_separator.into(),
+        key_separator: key_separator.into(),
+    }
+}
+
+/// A distribution (any built-in family).
+#[pyclass(module = "mixtura._core", name = "Distribution")]
+#[derive(Clone)]
+pub struct PyDistribution {
+    inner: Component,
+}
+
+/// The statistics of a distribution over some rows.
+#[pyclass(module = "mixtura._core", name = "DistributionSummary")]
+#[derive(Clone)]
+pub struct PyDistributionSummary {
+    inner: ComponentStats,
+}
+
+#[pymethods]
+impl PyDistributionSummary {
+    /// Adds the statistics of `other` into these.
+    fn merge(&mut self, other: PyRef<'_, PyDistributionSummary>) -> PyResult<()> {
+        Ok(self.inner.merge(&other.inner)?)
+    }
+}
+
+#[pymethods]
+impl PyDistribution {
+    #[staticmethod]
+    #[pyo3(signature = (mean, std, min_std=0.0, frozen=false))]
+    fn normal(mean: f64, std: f64, min_std: f64, frozen: bool) -> PyResult<Self> {
+        let mut d = Normal::new(mean, std)?.with_min_std(min_std)?;
+        d.frozen = frozen;
+        Ok(PyDistribution {
+            inner: Component::Normal(d),
+        })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (means, covariance, frozen=false))]
+    fn multivariate_gaussian(
+        means: PyReadonlyArray1<'_, f64>,
+        covariance: PyReadonlyArray2<'_, f64>,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let mut d = MultivariateGaussian::new(
+            means.as_array().to_owned(),
+            covariance.as_array().to_owned(),
+        )?;
+        d.frozen = frozen;
+        Ok(PyDistribution {
+            inner: Component::MultivariateGaussian(d),
+        })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (distributions, weights=None, frozen=false))]
+    fn independent(
+        distributions: Vec<PyRef<'_, PyDistribution>>,
+        weights: Option<Vec<f64>>,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let children = distributions.iter().map(|d| d.inner.clone()).collect();
+        let mut d = IndependentComponents::new(children, weights)?;
+        d.frozen = frozen;
+        Ok(PyDistribution {
+            inner: Component::IndependentComponents(d),
+        })
+    }
+
+    /// The family's default distribution over `d` features.
+    #[staticmethod]
+    fn blank(name: &str, d: usize) -> PyResult<Self> {
+        let family = Family::from_name(name)
+            .ok_or_else(|| MixturaError::new_err(format!("unknown distribution class {name}")))?;
+        Ok(PyDistribution {
+            inner: family.blank(d)?,
+        })
+    }
+
+    /// The maximum-likelihood fit of a family to `X`.
+    #[staticmethod]
+    #[pyo3(signature = (name, x, weights=None))]
+    fn fit_new(
+        py: Python<'_>,
+        name: &str,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<Self> {
+        let family = Family::from_name(name)
+            .ok_or_else(|| MixturaError::new_err(format!("unknown distribution class {name}")))?;
+        let x = x.as_array();
+        let w: Vec<f64> = match &weights {
+            Some(w) => w.as_array().to_vec(),
+            None => vec![1.0; x.nrows()],
+        };
+        let probe = family.blank(x.ncols())?;
+        check_rows(&probe, &x, Some(&w))?;
+        let inner = py.detach(|| Component::fit_new(family, x, &w))?;
+        Ok(PyDistribution { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyDistribution {
+            inner: Component::from_json(text)?,
+        })
+    }
+
+    #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "))]
+    fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
+        format::to_json_string(
+            &format::component_to_value(&self.inner),
+            &style(indent, item_separator, key_separator),
+        )
+    }
+
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    #[getter]
+    fn d(&self) -> usize {
+        self.inner.dim()
+    }
+
+    #[getter]
+    fn frozen(&self) -> bool {
+        self.inner.is_frozen()
+    }
+
+    #[setter]
+    fn set_frozen(&mut self, frozen: bool) {
+        self.inner.set_frozen(frozen)
+    }
+
+    /// The numeric parameters of a leaf family: `[mean, std]` or `[means, covariance]`.
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        Ok(match &self.inner {
+            Component::Normal(d) => vec![
+                d.mean().into_pyobject(py)?.into_any(),
+                d.std().into_pyobject(py)?.into_any(),
+            ],
+            Component::MultivariateGaussian(d) => vec![
+                d.means().to_pyarray(py).into_any(),
+                d.covariance().to_pyarray(py).into_any(),
+            ],
+            Component::IndependentComponents(d) => vec![
+                self.children()?.into_pyobject(py)?.into_any(),
+                d.weights().to_vec().into_pyobject(py)?.into_any(),
+            ],
+        })
+    }
+
+    /// The smallest standard deviation a fit may produce (normal distributions only).
+    #[getter]
+    fn min_std(&self) -> Option<f64> {
+        match &self.inner {
+            Component::Normal(d) => Some(d.min_std),
+            _ => None,
+        }
+    }
+
+    /// The per-feature distributions of an independent-components distribution.
+    fn children(&self) -> PyResult<Vec<PyDistribution>> {
+        match &self.inner {
+            Component::IndependentComponents(d) => Ok(d
+                .distributions()
+                .iter()
+                .map(|c| PyDistribution { inner: c.clone() })
+                .collect()),
+            _ => Ok(vec![]),
+        }
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn log_probability<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let x = x.as_array();
+        check_rows(&self.inner, &x, None)?;
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| {
+            t.install(|| {
+                let mut out = vec![0.0; x.nrows()];
+                self.inner.log_probability_into(x, &mut out);
+                out
+            })
+        })?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+
+    #[pyo3(signature = (x, weights=None))]
+    fn summarize(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<PyDistributionSummary> {
+        let x = x.as_array();
+        let w: Vec<f64> = match &weights {
+            Some(w) => w.as_array().to_vec(),
+            None => vec![1.0; x.nrows()],
+        };
+        check_rows(&self.inner, &x, Some(&w))?;
+        let stats = py.detach(|| {
+            let mut st = self.inner.new_stats();
+            self.inner.accumulate(x, &w, &mut st);
+            st
+        });
+        Ok(PyDistributionSummary { inner: stats })
+    }
+
+    #[pyo3(signature = (summary, inertia=0.0))]
+    fn from_summaries(
+        &mut self,
+        summary: PyRef<'_, PyDistributionSummary>,
+        inertia: f64,
+    ) -> PyResult<()> {
+        crate::mixture::check_unit("inertia", inertia)?;
+        Ok(self.inner.from_summaries(&summary.inner, inertia)?)
+    }
+
+    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray2<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let d = self.inner.dim();
+        let mut out = Array2::<f64>::zeros((n, d));
+        for mut row in out.rows_mut() {
+            self.inner
+                .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
+        }
+        out.into_pyarray(py)
+    }
+
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __eq__(&self, other: PyRef<'_, PyDistribution>) -> bool {
+        self.inner == other.inner
+    }
+}
+
+/// Checks rows for a single distribution: width, at least one row, no infinity, and weights.
+fn check_rows(
+    dist: &Component,
+    x: &numpy::ndarray::ArrayView2<'_, f64>,
+    weights: Option<&[f64]>,
+) -> Result<(), Error> {
+    crate::mixture::check_data(x, dist.dim())?;
+    if let Some(w) = weights {
+        crate::mixture::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
+    }
+    Ok(())
+}
+
+/// The statistics of a mixture over some rows.
+#[pyclass(module = "mixtura._core", name = "MixtureSummary")]
+#[derive(Clone)]
+pub struct PyMixtureSummary {
+    inner: MixtureStats<ComponentStats>,
+}
+
+#[pymethods]
+impl PyMixtureSummary {
+    /// Adds the statistics of `other` into these.
+    fn merge(&mut self, other: PyRef<'_, PyMixtureSummary>) -> PyResult<()> {
+        Ok(self.inner.merge(&other.inner)?)
+    }
+
+    /// The responsibility sums per component.
+    #[getter]
+    fn responsibilities<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.responsibilities)
+    }
+
+    /// The weighted log-likelihood of the rows.
+    #[getter]
+    fn log_likelihood(&self) -> f64 {
+        self.inner.log_likelihood
+    }
+}
+
+/// A general mixture model.
+#[pyclass(module = "mixtura._core", name = "Mixture")]
+#[derive(Clone)]
+pub struct PyMixture {
+    inner: GeneralMixtureModel,
+}
+
+fn epoch_dict<'py>(py: Python<'py>, log: &EpochLog) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("epoch", log.epoch)?;
+    d.set_item("duration", log.duration)?;
+    d.set_item("total_improvement", log.total_improvement)?;
+    d.set_item("improvement", log.improvement)?;
+    d.set_item("log_probability", log.log_probability)?;
+    d.set_item("last_log_probability", log.last_log_probability)?;
+    d.set_item("epoch_start_time", log.epoch_start_time)?;
+    d.set_item("epoch_end_time", log.epoch_end_time)?;
+    d.set_item("n_seen_batches", py.None())?;
+    d.set_item("learning_rate", log.learning_rate)?;
+    d.set_item("initial_log_probability", log.initial_log_probability)?;
+    Ok(d)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_options(
+    inertia: f64,
+    pseudocount: f64,
+    stop_threshold: f64,
+    max_iterations: u64,
+    batch_size: Option<usize>,
+    batches_per_epoch: Option<usize>,
+    lr_decay: f64,
+    n_jobs: i64,
+) -> PyResult<FitOptions> {
+    let opts = FitOptions {
+        inertia,
+        pseudocount,
+        stop_threshold,
+        max_iterations,
+        batch_size,
+        batches_per_epoch,
+        lr_decay,
+        threads: threads(n_jobs)?,
+    };
+    opts.check()?;
+    Ok(opts)
+}
+
+/// Runs a fit with the GIL released, calling `callback(log, model_or_None)` with the GIL after
+/// every epoch (the model is passed when `pass_model` is true) and checking for Ctrl-C there.
+/// Returns the epoch logs and the initial log-likelihood.
+fn run_fit(
+    py: Python<'_>,
+    model: &mut GeneralMixtureModel,
+    fit: impl FnOnce(
+            &mut GeneralMixtureModel,
+            &mut dyn FnMut(&EpochLog, &GeneralMixtureModel) -> Result<(), Error>,
+        ) -> Result<crate::em::FitReport, Error>
+        + Send,
+    callback: Option<Py<PyAny>>,
+    pass_model: bool,
+) -> PyResult<crate::em::FitReport> {
+    let mut python_error: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut on_epoch = |log: &EpochLog, m: &GeneralMixtureModel| -> Result<(), Error> {
+            Python::attach(|py| {
+                let outcome = py.check_signals().and_then(|_| match &callback {
+                    Some(cb) => {
+                        let d = epoch_dict(py, log)?;
+                        let current = if pass_model {
+                            Py::new(py, PyMixture { inner: m.clone() })?.into_any()
+                        } else {
+                            py.None()
+                        };
+                        cb.call1(py, (d, current)).map(|_| ())
+                    }
+                    None => Ok(()),
+                });
+                outcome.map_err(|e| {
+                    let msg = e.to_string();
+                    python_error = Some(e);
+                    Error::Interrupted(msg)
+                })
+            })
+        };
+        fit(model, &mut on_epoch)
+    });
+    match (result, python_error) {
+        (Err(_), Some(e)) => Err(e),
+        (r, _) => Ok(r?),
+    }
+}
+
+fn report_dict<'py>(py: Python<'py>, r: &crate::em::FitReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("initial_log_probability", r.initial_log_probability)?;
+    d.set_item("log_probability", r.log_probability)?;
+    d.set_item("n_iterations", r.n_iterations())?;
+    d.set_item("converged", r.converged)?;
+    d.set_item("duration", r.duration)?;
+    Ok(d)
+}
+
+#[pymethods]
+impl PyMixture {
+    #[new]
+    #[pyo3(signature = (distributions, weights=None, frozen=false))]
+    fn new(
+        distributions: Vec<PyRef<'_, PyDistribution>>,
+        weights: Option<Vec<f64>>,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let dists = distributions.iter().map(|d| d.inner.clone()).collect();
+        let mut inner = GeneralMixtureModel::new(dists, weights.as_deref())?;
+        inner.frozen = frozen;
+        Ok(PyMixture { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyMixture {
+            inner: GeneralMixtureModel::from_json(text)?,
+        })
+    }
+
+    #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "))]
+    fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
+        format::to_json_string(
+            &format::mixture_to_value(&self.inner),
+            &style(indent, item_separator, key_separator),
+        )
+    }
+
+    fn distributions(&self) -> Vec<PyDistribution> {
+        self.inner
+            .distributions()
+            .iter()
+            .map(|c| PyDistribution { inner: c.clone() })
+            .collect()
+    }
+
+    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.weights().to_pyarray(py)
+    }
+
+    #[getter]
+    fn frozen(&self) -> bool {
+        self.inner.frozen
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn log_probability<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        let out: Array1<f64> = py.detach(|| self.inner.log_probability(x, t))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn predict_log_proba<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| self.inner.predict_log_proba(x, t))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| self.inner.predict_proba(x, t))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray1<i32>>> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| self.inner.predict(x, t))?;
+        Ok(out.mapv(|v| v as i32).into_pyarray(py))
+    }
+
+    #[pyo3(signature = (x, weights=None, n_jobs=1))]
+    fn summarize(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+        n_jobs: i64,
+    ) -> PyResult<PyMixtureSummary> {
+        let x = x.as_array();
+        let w = weights.as_ref().map(|w| w.as_array());
+        let t = threads(n_jobs)?;
+        let inner = py.detach(|| self.inner.summarize(x, w, t))?;
+        Ok(PyMixtureSummary { inner })
+    }
+
+    #[pyo3(signature = (summary, inertia=0.0, pseudocount=0.0))]
+    fn from_summaries(
+        &mut self,
+        summary: PyRef<'_, PyMixtureSummary>,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> PyResult<()> {
+        Ok(self
+            .inner
+            .from_summaries(&summary.inner, inertia, pseudocount)?)
+    }
+
+    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray2<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.inner.sample(n, &mut rng).into_pyarray(py)
+    }
+
+    /// Fits by EM in place; returns a dict describing the fit.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (x, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
+        max_iterations=100_000_000, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
+        n_jobs=1, callback=None, pass_model=false))]
+    fn fit<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        weights: Option<PyReadonlyArray1<'py, f64>>,
+        inertia: f64,
+        pseudocount: f64,
+        stop_threshold: f64,
+        max_iterations: u64,
+        batch_size: Option<usize>,
+        batches_per_epoch: Option<usize>,
+        lr_decay: f64,
+        n_jobs: i64,
+        callback: Option<Py<PyAny>>,
+        pass_model: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = fit_options(
+            inertia,
+            pseudocount,
+            stop_threshold,
+            max_iterations,
+            batch_size,
+            batches_per_epoch,
+            lr_decay,
+            n_jobs,
+        )?;
+        let x = x.as_array();
+        let w = weights.as_ref().map(|w| w.as_array());
+        let report = run_fit(
+            py,
+            &mut self.inner,
+            |m, cb| m.fit_with(x, w, &opts, |log, m| cb(log, m)),
+            callback,
+            pass_model,
+        )?;
+        report_dict(py, &report)
+    }
+
+    /// Builds a mixture from data (k-means, then EM); returns `(mixture, fit dict)`.
+    #[allow(clippy::too_many_arguments)]
+    #[staticmethod]
+    #[pyo3(signature = (families, layout, n_components, x, weights=None, init="kmeans++",
+        n_init=1, max_kmeans_iterations=1, seed=0, inertia=0.0, pseudocount=0.0,
+        stop_threshold=0.1, max_iterations=100_000_000, batch_size=None, batches_per_epoch=None,
+        lr_decay=0.0, n_jobs=1, callback=None, pass_model=false))]
+    fn from_samples<'py>(
+        py: Python<'py>,
+        families: Vec<String>,
+        layout: &str,
+        n_components: usize,
+        x: PyReadonlyArray2<'py, f64>,
+        weights: Option<PyReadonlyArray1<'py, f64>>,
+        init: &str,
+        n_init: usize,
+        max_kmeans_iterations: u64,
+        seed: u64,
+        inertia: f64,
+        pseudocount: f64,
+        stop_threshold: f64,
+        max_iterations: u64,
+        batch_size: Option<usize>,
+        batches_per_epoch: Option<usize>,
+        lr_decay: f64,
+        n_jobs: i64,
+        callback: Option<Py<PyAny>>,
+        pass_model: bool,
+    ) -> PyResult<(PyMixture, Bound<'py, PyDict>)> {
+        let fams = families
+            .iter()
+            .map(|n| {
+                Family::from_name(n).ok_or_else(|| {
+                    MixturaError::new_err(format!(
+                        "invalid distributions: {n} cannot be fitted by from_samples"
+                    ))
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let spec = match (layout, fams.as_slice()) {
+            ("each", [f]) => Components::Each(*f),
+            ("per_feature", _) => Components::PerFeature(fams),
+            ("mixed", _) => Components::Mixed(fams),
+            _ => {
+                return Err(MixturaError::new_err(
+                    "invalid layout: expected 'each' with one class, 'per_feature' or 'mixed'",
+                ))
+            }
+        };
+        let opts = FromSamplesOptions {
+            n_components,
+            init: Init::from_name(init)?,
+            n_init,
+            max_kmeans_iterations,
+            seed,
+            fit: fit_options(
+                inertia,
+                pseudocount,
+                stop_threshold,
+                max_iterations,
+                batch_size,
+                batches_per_epoch,
+                lr_decay,
+                n_jobs,
+            )?,
+        };
+        let x = x.as_array();
+        let w = weights.as_ref().map(|w| w.as_array());
+        let mut holder = GeneralMixtureModel::new(vec![Component::Normal(Normal::blank())], None)?;
+        let report = run_fit(
+            py,
+            &mut holder,
+            |slot, cb| {
+                let (m, r) =
+                    GeneralMixtureModel::from_samples_with(&spec, x, w, &opts, |log, m| {
+                        cb(log, m)
+                    })?;
+                *slot = m;
+                Ok(r)
+            },
+            callback,
+            pass_model,
+        )?;
+        let d = report_dict(py, &report)?;
+        Ok((PyMixture { inner: holder }, d))
+    }
+
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// k-means centroids and their fit.
+#[pyclass(module = "mixtura._core", name = "Kmeans")]
+#[derive(Clone)]
+pub struct PyKmeans {
+    inner: Kmeans,
+}
+
+#[pymethods]
+impl PyKmeans {
+    #[new]
+    fn new(centroids: PyReadonlyArray2<'_, f64>) -> PyResult<Self> {
+        Ok(PyKmeans {
+            inner: Kmeans::new(centroids.as_array().to_owned())?,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[staticmethod]
+    #[pyo3(signature = (k, x, weights=None, init="kmeans++", n_init=1, max_iterations=1000,
+        stop_threshold=1e-3, seed=0, n_jobs=1))]
+    fn fit(
+        py: Python<'_>,
+        k: usize,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+        init: &str,
+        n_init: usize,
+        max_iterations: u64,
+        stop_threshold: f64,
+        seed: u64,
+        n_jobs: i64,
+    ) -> PyResult<Self> {
+        let opts = KmeansOptions {
+            k,
+            init: Init::from_name(init)?,
+            n_init,
+            max_iterations,
+            stop_threshold,
+            seed,
+            threads: threads(n_jobs)?,
+        };
+        let x = x.as_array();
+        let w = weights.as_ref().map(|w| w.as_array());
+        let inner = py.detach(|| Kmeans::fit(x, w, &opts))?;
+        Ok(PyKmeans { inner })
+    }
+
+    #[getter]
+    fn centroids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        self.inner.centroids().to_pyarray(py)
+    }
+
+    #[getter]
+    fn inertia(&self) -> f64 {
+        self.inner.inertia
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray1<i32>>> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| self.inner.predict(x, t))?;
+        Ok(out.mapv(|v| v as i32).into_pyarray(py))
+    }
+}
+
+/// The number of cores this process may use.
+#[pyfunction]
+fn available_cores() -> usize {
+    crate::parallel::available_cores()
+}
+
+/// Reads any model document; returns `("GeneralMixtureModel", Mixture)` or
+/// `("Distribution", Distribution)`.
+#[pyfunction]
+fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyAny>)> {
+    Ok(match format::from_json(text)? {
+        format::Model::Mixture(m) => (
+            "GeneralMixtureModel",
+            Py::new(py, PyMixture { inner: m })?.into_any(),
+        ),
+        format::Model::Distribution(d) => (
+            "Distribution",
+            Py::new(py, PyDistribution { inner: d })?.into_any(),
+        ),
+    })
+}
+
+#[pymodule(name = "_core")]
+mod core_module {
+    #[pymodule_export]
+    use super::{
+        available_cores, model_from_json, MixturaError, PyDistribution, PyDistributionSummary,
+        PyKmeans, PyMixture, PyMixtureSummary,
+    };
+
+    #[pymodule_export]
+    #[allow(non_upper_case_globals)]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+}
