@@ -35,6 +35,8 @@ demo: build
 	$(PY) -m mixtura fit data/old_faithful.csv -k 2 --random-state 0 --output model.json
 
 test-rust:
+	cargo fmt --all -- --check
+	cargo clippy --quiet --all-targets -- -D warnings
 	cargo test --quiet
 	cargo run --quiet --example fit_old_faithful > /dev/null
 

@@ -149,9 +149,14 @@ impl Component {
     /// the family's blank distribution (which is returned unchanged when the rows hold no weight).
     pub fn fit_new(family: Family, x: ArrayView2<f64>, weights: &[f64]) -> Result<Component> {
         let mut c = family.blank(x.ncols())?;
-        let mut st = c.new_stats();
-        c.accumulate(x, weights, &mut st);
-        c.from_summaries(&st, 0.0)?;
+        // Two passes: the statistics are moments around the distribution's mean, so the second
+        // pass, around the first pass's mean, gives an accurate (co)variance even for data far
+        // from the blank distribution's mean of 0.
+        for _ in 0..2 {
+            let mut st = c.new_stats();
+            c.accumulate(x, weights, &mut st);
+            c.from_summaries(&st, 0.0)?;
+        }
         Ok(c)
     }
 }

@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
-use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI};
+use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_ULPS};
 use super::{standard_normal, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
@@ -318,6 +318,7 @@ impl Distribution for MultivariateGaussian {
         }
         let mut means = Array1::<f64>::zeros(d);
         let mut cov = Array2::<f64>::zeros((d, d));
+        let mut raw = Array2::<f64>::zeros((d, d));
         for j in 0..d {
             for k in 0..d {
                 let (mut w, mut a, mut b, mut c) = (
@@ -334,11 +335,23 @@ impl Distribution for MultivariateGaussian {
                 }
                 if w > 0.0 {
                     cov[[j, k]] = (c - a * b / w) / w;
+                    raw[[j, k]] = c / w;
                     if j == k {
                         means[j] = stats.shift[j] + a / w;
                     }
                 } else if j == k {
                     means[j] = self.means[j];
+                }
+            }
+        }
+        // `C/W - mean products` cancels: an entry within a few ulps of the raw moments it came
+        // from is rounding, not spread, so data without spread give an exact zero covariance
+        // (and then the collapsed covariance), whatever order their sums were added in.
+        for j in 0..d {
+            for k in 0..d {
+                let noise = ROUNDING_ULPS * f64::EPSILON * (raw[[j, j]] * raw[[k, k]]).abs().sqrt();
+                if cov[[j, k]].abs() <= noise {
+                    cov[[j, k]] = 0.0;
                 }
             }
         }

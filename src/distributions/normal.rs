@@ -14,6 +14,10 @@ pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// Gaussian (`1e-5 * I`); it keeps the log-density finite instead of `+inf`.
 pub const COLLAPSED_VARIANCE: f64 = 1e-5;
 
+/// A (co)variance computed as a difference of moments is rounding noise when it is within this
+/// many ulps of the raw second moment it was computed from.
+pub(crate) const ROUNDING_ULPS: f64 = 16.0;
+
 /// A normal distribution `N(mean, std^2)` over one feature.
 ///
 /// A missing value (NaN) has log-probability 0 and adds nothing to the statistics.
@@ -174,8 +178,11 @@ impl Distribution for Normal {
         }
         let m = stats.sum / stats.weight;
         let mean = stats.shift + m;
-        let mut var = stats.sum_squares / stats.weight - m * m;
-        if !(var > 0.0) {
+        let raw = stats.sum_squares / stats.weight;
+        let mut var = raw - m * m;
+        // `raw - m^2` cancels: anything within a few ulps of `raw` is rounding, not spread. Data
+        // without spread get the collapsed variance, whatever order their sums were added in.
+        if !(var > ROUNDING_ULPS * f64::EPSILON * raw) {
             var = COLLAPSED_VARIANCE;
         }
         let std = var.sqrt().max(self.min_std);

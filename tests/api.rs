@@ -1,0 +1,259 @@
+//! Integration tests of the public Rust API.
+
+use mixtura::{
+    Component, Components, Error, Family, FitOptions, FromSamplesOptions, GeneralMixtureModel,
+    IndependentComponents, Init, MultivariateGaussian, Normal, Statistics, Threads,
+};
+use ndarray::{array, s, Array2};
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+fn truth() -> GeneralMixtureModel {
+    GeneralMixtureModel::new(
+        vec![
+            Component::MultivariateGaussian(
+                MultivariateGaussian::new(array![0.0, 0.0], array![[1.0, 0.3], [0.3, 0.5]])
+                    .unwrap(),
+            ),
+            Component::MultivariateGaussian(
+                MultivariateGaussian::new(array![4.0, -2.0], array![[0.6, -0.2], [-0.2, 1.5]])
+                    .unwrap(),
+            ),
+        ],
+        Some(&[0.3, 0.7]),
+    )
+    .unwrap()
+}
+
+fn data(n: usize, seed: u64) -> Array2<f64> {
+    truth().sample(n, &mut ChaCha8Rng::seed_from_u64(seed))
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<GeneralMixtureModel>();
+    check::<Component>();
+    check::<mixtura::Kmeans>();
+    check::<mixtura::MixtureStats<mixtura::ComponentStats>>();
+}
+
+#[test]
+fn from_samples_recovers_a_known_mixture() {
+    let x = data(20_000, 1);
+    let mut opts = FromSamplesOptions::new(2);
+    opts.seed = 3;
+    opts.fit.stop_threshold = 1e-6;
+    let (model, report) = GeneralMixtureModel::from_samples(
+        &Components::Each(Family::MultivariateGaussian),
+        x.view(),
+        None,
+        &opts,
+    )
+    .unwrap();
+    assert!(report.converged);
+    let mut order: Vec<usize> = (0..2).collect();
+    let means = |j: usize| match &model.distributions()[j] {
+        Component::MultivariateGaussian(g) => g.means().to_owned(),
+        _ => unreachable!(),
+    };
+    order.sort_by(|a, b| means(*a)[0].total_cmp(&means(*b)[0]));
+    let w = model.weights();
+    assert!((w[order[0]] - 0.3).abs() < 0.02, "{w}");
+    assert!((means(order[1])[0] - 4.0).abs() < 0.05);
+    assert!((means(order[1])[1] + 2.0).abs() < 0.05);
+    // The report's final log-likelihood is that of the returned parameters.
+    let total: f64 = model
+        .log_probability(x.view(), Threads::Current)
+        .unwrap()
+        .sum();
+    assert!((total - report.log_probability).abs() < 1e-6 * total.abs());
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let x = data(50_000, 2);
+    let fit = |threads| {
+        let mut opts = FromSamplesOptions::new(3);
+        opts.seed = 5;
+        opts.fit.threads = threads;
+        opts.fit.max_iterations = 10;
+        GeneralMixtureModel::from_samples(
+            &Components::PerFeature(vec![Family::Normal, Family::Normal]),
+            x.view(),
+            None,
+            &opts,
+        )
+        .unwrap()
+    };
+    let (one, r1) = fit(Threads::Count(1));
+    for t in [2, 3, 4] {
+        let (other, r) = fit(Threads::Count(t));
+        assert_eq!(one, other, "{t} threads");
+        assert_eq!(r1.log_probability.to_bits(), r.log_probability.to_bits());
+        assert_eq!(
+            one.predict_proba(x.view(), Threads::Count(1)).unwrap(),
+            other.predict_proba(x.view(), Threads::Count(t)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn statistics_merge_like_the_union() {
+    let x = data(3_000, 4);
+    let model = truth();
+    let all = model.summarize(x.view(), None, Threads::Current).unwrap();
+    let mut a = model
+        .summarize(x.slice(s![..1234, ..]), None, Threads::Current)
+        .unwrap();
+    let b = model
+        .summarize(x.slice(s![1234.., ..]), None, Threads::Current)
+        .unwrap();
+    a.merge(&b).unwrap();
+    assert!((a.log_likelihood - all.log_likelihood).abs() < 1e-9 * all.log_likelihood.abs());
+    let mut m1 = model.clone();
+    m1.from_summaries(&all, 0.0, 0.0).unwrap();
+    let mut m2 = model.clone();
+    m2.from_summaries(&a, 0.0, 0.0).unwrap();
+    for (p, q) in m1.weights().iter().zip(m2.weights()) {
+        assert!((p - q).abs() < 1e-12);
+    }
+    let v1 = mixtura::format::mixture_to_value(&m1);
+    let v2 = mixtura::format::mixture_to_value(&m2);
+    let flat = |v: &serde_json::Value| -> Vec<f64> {
+        let mut out = vec![];
+        fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
+            match v {
+                serde_json::Value::Number(n) => out.push(n.as_f64().unwrap()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        walk(v, &mut out);
+        out
+    };
+    for (p, q) in flat(&v1).iter().zip(flat(&v2)) {
+        assert!((p - q).abs() <= 1e-10 * p.abs().max(1.0), "{p} vs {q}");
+    }
+}
+
+#[test]
+fn json_round_trip_is_exact() {
+    let x = data(2_000, 6);
+    let mut opts = FromSamplesOptions::new(2);
+    opts.init = Init::FirstK;
+    let (model, _) = GeneralMixtureModel::from_samples(
+        &Components::Each(Family::MultivariateGaussian),
+        x.view(),
+        None,
+        &opts,
+    )
+    .unwrap();
+    let text = model.to_json();
+    let back = GeneralMixtureModel::from_json(&text).unwrap();
+    assert_eq!(back, model);
+    assert_eq!(back.to_json(), text);
+    let icd = Component::IndependentComponents(
+        IndependentComponents::new(
+            vec![
+                Component::Normal(Normal::new(0.1, 2.0 / 3.0).unwrap()),
+                Component::Normal(Normal::new(-1e-7, 1e20).unwrap()),
+            ],
+            Some(vec![1.0, 0.5]),
+        )
+        .unwrap(),
+    );
+    assert_eq!(Component::from_json(&icd.to_json()).unwrap(), icd);
+}
+
+#[test]
+fn max_iterations_zero_leaves_the_model() {
+    let x = data(500, 7);
+    let mut model = truth();
+    let report = model
+        .fit(
+            x.view(),
+            None,
+            &FitOptions {
+                max_iterations: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(model, truth());
+    assert_eq!(report.n_iterations(), 0);
+}
+
+#[test]
+fn max_iterations_counts_m_steps_and_history_matches() {
+    let x = data(1_000, 8);
+    let mut model = truth();
+    let report = model
+        .fit(
+            x.view(),
+            None,
+            &FitOptions {
+                max_iterations: 3,
+                stop_threshold: f64::NEG_INFINITY,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(report.n_iterations(), 3);
+    let epochs: Vec<u64> = report.epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, vec![1, 2, 3]);
+    let total = model
+        .log_probability(x.view(), Threads::Current)
+        .unwrap()
+        .sum();
+    assert!((total - report.epochs[2].log_probability).abs() < 1e-9 * total.abs());
+    // Step by step by hand: three M-steps from the same start.
+    let mut by_hand = truth();
+    for _ in 0..3 {
+        let st = by_hand.summarize(x.view(), None, Threads::Current).unwrap();
+        by_hand.from_summaries(&st, 0.0, 0.0).unwrap();
+    }
+    assert_eq!(by_hand, model);
+}
+
+#[test]
+fn an_epoch_callback_error_stops_and_keeps_the_last_parameters() {
+    let x = data(1_000, 9);
+    let mut model = truth();
+    let mut seen = Vec::new();
+    let result = model.fit_with(x.view(), None, &FitOptions::default(), |log, m| {
+        seen.push(m.clone());
+        if log.epoch == 2 {
+            Err(Error::Interrupted("stop".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(result, Err(Error::Interrupted(_))));
+    assert_eq!(seen.len(), 2);
+    assert_eq!(&model, seen.last().unwrap());
+}
+
+#[test]
+fn invalid_options_fail_before_any_work() {
+    let x = data(100, 10);
+    let mut model = truth();
+    let bad = FitOptions {
+        inertia: 2.0,
+        ..Default::default()
+    };
+    assert!(matches!(
+        model.fit(x.view(), None, &bad),
+        Err(Error::InvalidParameter { ref name, .. }) if name == "inertia"
+    ));
+    let mut opts = FromSamplesOptions::new(200);
+    opts.seed = 1;
+    assert!(GeneralMixtureModel::from_samples(
+        &Components::Each(Family::MultivariateGaussian),
+        x.view(),
+        None,
+        &opts
+    )
+    .is_err());
+}
