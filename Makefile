@@ -38,7 +38,12 @@ test-rust:
 	cargo fmt --all -- --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo test --quiet
-	cargo run --quiet --example fit_old_faithful > /dev/null
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
+	@# Without the python feature, the crate pulls in neither PyO3 nor numpy.
+	@! cargo tree --edges normal | grep -E "^.* (pyo3|numpy) v" || \
+		(echo "error: pyo3/numpy in the dependency tree without the python feature"; false)
+	cargo run --quiet --example fit_old_faithful | sed -n '/^{/,$$p' > target/old_faithful.json
+	tail -n +2 data/old_faithful.csv | cargo run --quiet --example predict -- target/old_faithful.json > /dev/null
 
 test-python: build oracle
 	$(PY) -m pytest -q

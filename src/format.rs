@@ -459,6 +459,41 @@ impl Component {
     }
 }
 
+/// Serialises as the pomegranate 0.14 document (`{"class": "GeneralMixtureModel", ...}`).
+impl serde::Serialize for GeneralMixtureModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        mixture_to_value(self).serialize(s)
+    }
+}
+
+/// Reads the pomegranate 0.14 document, with the same checks as [`GeneralMixtureModel::from_json`].
+impl<'de> serde::Deserialize<'de> for GeneralMixtureModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        mixture_from_value(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serialises as the pomegranate 0.14 document (`{"class": "Distribution", ...}`).
+impl serde::Serialize for Component {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        component_to_value(self).serialize(s)
+    }
+}
+
+/// Reads the pomegranate 0.14 document, with the same checks as [`Component::from_json`].
+impl<'de> serde::Deserialize<'de> for Component {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        component_from_value(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads any model document, dispatching on `"class"`.
+impl<'de> serde::Deserialize<'de> for Model {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        model_from_value(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,5 +582,20 @@ mod tests {
         }
         let deep = "[".repeat(100_000);
         assert!(from_json(&deep).is_err());
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let m = GeneralMixtureModel::new(
+            vec![Component::Normal(Normal::new(0.5, 2.0).unwrap())],
+            None,
+        )
+        .unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        let back: GeneralMixtureModel = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        let any: Model = serde_json::from_str(&text).unwrap();
+        assert_eq!(any, Model::Mixture(m));
+        assert!(serde_json::from_str::<GeneralMixtureModel>("{\"class\": 1}").is_err());
     }
 }

@@ -4,6 +4,21 @@
 //! full-covariance multivariate Gaussian and per-feature independent distributions, initialised by
 //! k-means, with the model format of pomegranate 0.14.
 //!
+//! - [`GeneralMixtureModel`] holds the components and their weights; it predicts
+//!   ([`predict`](GeneralMixtureModel::predict), [`predict_proba`](GeneralMixtureModel::predict_proba),
+//!   [`log_probability`](GeneralMixtureModel::log_probability)), fits by EM
+//!   ([`fit`](GeneralMixtureModel::fit), options in [`FitOptions`]) and builds itself from data
+//!   ([`from_samples`](GeneralMixtureModel::from_samples): k-means, then EM).
+//! - Components are the built-in families ([`Component`]) or any type implementing
+//!   [`Distribution`]; their sufficient statistics ([`Statistics`]) are values that merge, so a
+//!   program can [`summarize`](GeneralMixtureModel::summarize) data in parts (out of core, or on
+//!   several machines), [`merge`](Statistics::merge) the parts and call
+//!   [`from_summaries`](GeneralMixtureModel::from_summaries).
+//! - Every call takes [`Threads`]: a thread count, or the rayon pool the caller runs in. Results
+//!   do not depend on the thread count.
+//! - Models read and write pomegranate 0.14's JSON ([`GeneralMixtureModel::to_json`],
+//!   [`GeneralMixtureModel::from_json`], or serde), the same documents as the Python package.
+//!
 //! ```
 //! use mixtura::{Components, Family, FromSamplesOptions, GeneralMixtureModel, Threads};
 //! use ndarray::array;
@@ -50,3 +65,8 @@ pub use from_samples::{Components, FromSamplesOptions};
 pub use kmeans::{Init, Kmeans, KmeansOptions};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::Threads;
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,136 @@
+//! A distribution defined outside the crate works as a mixture component.
+
+use mixtura::{Distribution, FitOptions, GeneralMixtureModel, Result, Statistics, Threads};
+use ndarray::{Array2, ArrayView2};
+use rand_core::RngCore;
+
+/// An exponential distribution with a rate, written as a user of the crate would.
+#[derive(Debug, Clone, PartialEq)]
+struct Exponential {
+    rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ExponentialStats {
+    weight: f64,
+    sum: f64,
+}
+
+impl Statistics for ExponentialStats {
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        self.weight += other.weight;
+        self.sum += other.sum;
+        Ok(())
+    }
+}
+
+impl Distribution for Exponential {
+    type Stats = ExponentialStats;
+
+    fn dim(&self) -> usize {
+        1
+    }
+
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+        for (o, v) in out.iter_mut().zip(x.column(0)) {
+            *o = if *v < 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                self.rate.ln() - self.rate * v
+            };
+        }
+    }
+
+    fn new_stats(&self) -> ExponentialStats {
+        ExponentialStats {
+            weight: 0.0,
+            sum: 0.0,
+        }
+    }
+
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut ExponentialStats) {
+        for (v, w) in x.column(0).iter().zip(weights) {
+            stats.weight += w;
+            stats.sum += w * v;
+        }
+    }
+
+    fn from_summaries(&mut self, stats: &ExponentialStats, inertia: f64) -> Result<()> {
+        if stats.weight > 0.0 {
+            let rate = stats.weight / stats.sum;
+            self.rate = inertia * self.rate + (1.0 - inertia) * rate;
+        }
+        Ok(())
+    }
+
+    fn is_frozen(&self) -> bool {
+        false
+    }
+
+    fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
+        let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        out[0] = -u.ln() / self.rate;
+    }
+}
+
+#[test]
+fn a_user_distribution_fits_in_a_mixture() {
+    use rand_core::SeedableRng;
+    let truth = GeneralMixtureModel::new(
+        vec![Exponential { rate: 0.5 }, Exponential { rate: 20.0 }],
+        Some(&[0.5, 0.5]),
+    )
+    .unwrap();
+    let x: Array2<f64> = truth.sample(40_000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let mut model = GeneralMixtureModel::new(
+        vec![Exponential { rate: 1.0 }, Exponential { rate: 5.0 }],
+        None,
+    )
+    .unwrap();
+    let opts = FitOptions {
+        stop_threshold: 1e-6,
+        threads: Threads::Count(2),
+        ..Default::default()
+    };
+    let report = model.fit(x.view(), None, &opts).unwrap();
+    assert!(report.converged);
+    let rates: Vec<f64> = model.distributions().iter().map(|d| d.rate).collect();
+    assert!((rates[0] - 0.5).abs() < 0.05, "{rates:?}");
+    assert!((rates[1] - 20.0).abs() < 2.0, "{rates:?}");
+    let labels = model.predict(x.view(), Threads::Current).unwrap();
+    assert_eq!(labels.len(), x.nrows());
+    // The same fit on one thread is identical.
+    let mut again = GeneralMixtureModel::new(
+        vec![Exponential { rate: 1.0 }, Exponential { rate: 5.0 }],
+        None,
+    )
+    .unwrap();
+    again
+        .fit(
+            x.view(),
+            None,
+            &FitOptions {
+                threads: Threads::Count(1),
+                ..opts
+            },
+        )
+        .unwrap();
+    assert_eq!(again, model);
+}
+
+#[test]
+fn the_callers_rayon_pool_is_used_with_threads_current() {
+    let model = GeneralMixtureModel::new(
+        vec![Exponential { rate: 1.0 }, Exponential { rate: 5.0 }],
+        None,
+    )
+    .unwrap();
+    let x = Array2::from_shape_fn((10_000, 1), |(i, _)| (i % 97) as f64 / 10.0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let inside = pool.install(|| model.log_probability(x.view(), Threads::Current).unwrap());
+    let outside = model.log_probability(x.view(), Threads::Count(1)).unwrap();
+    assert_eq!(inside, outside);
+}
