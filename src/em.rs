@@ -7,7 +7,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::mixture::{check_data, check_unit, check_weights, GeneralMixtureModel};
+use crate::mixture::{check_data, check_unit, check_weights, GeneralMixtureModel, MixtureStats};
 use crate::parallel::Threads;
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
@@ -192,11 +192,28 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             opts.threads.install(|| {
                 let mut total = model.new_stats();
                 for rows in epoch_batches(n, opts, epoch) {
-                    total.merge(&model.summarize_rows(x, weights, rows))?;
+                    total.merge(&model.summarize_rows(x, weights, rows)?)?;
                 }
                 Ok(total)
             })?
         };
+        for d in &self.distributions {
+            d.clear_summaries();
+        }
+        let result = self.em_loop(opts, &mut on_epoch, &summarize, started);
+        for d in &self.distributions {
+            d.clear_summaries();
+        }
+        result
+    }
+
+    fn em_loop(
+        &mut self,
+        opts: &FitOptions,
+        on_epoch: &mut impl FnMut(&EpochLog, &Self) -> Result<()>,
+        summarize: &impl Fn(&Self, u64) -> Result<MixtureStats<D::Stats>>,
+        started: Instant,
+    ) -> Result<FitReport> {
         let mut stats = summarize(self, 0)?;
         let initial = stats.log_likelihood;
         let mut last = initial;

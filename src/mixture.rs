@@ -7,7 +7,7 @@ use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::parallel::{blocks, map_chunks, Threads};
+use crate::parallel::{blocks, map_chunks_if, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -219,18 +219,25 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Fills `lp`, shape `(n_components, rows)`, with `log w_j + log p_j(x_i)` for the rows of
     /// `xb`.
-    fn log_joint_block(&self, xb: ArrayView2<f64>, lp: &mut Array2<f64>) {
+    fn log_joint_block(&self, xb: ArrayView2<f64>, lp: &mut Array2<f64>) -> Result<()> {
         for (j, dist) in self.distributions.iter().enumerate() {
             let mut row = lp.row_mut(j);
             let out = row
                 .as_slice_mut()
                 .expect("rows of a standard layout array are contiguous");
-            dist.log_probability_into(xb, out);
+            dist.log_probability_into(xb, out)?;
             let lw = self.log_weights[j];
             for v in out.iter_mut() {
                 *v += lw;
             }
         }
+        Ok(())
+    }
+
+    /// Whether the rows may be summarised on several threads (every component keeps its
+    /// statistics in the values it is given).
+    fn parallel_statistics(&self) -> bool {
+        self.distributions.iter().all(|d| d.stateless_statistics())
     }
 
     /// Runs `per_row(i, joint, log_p)` for every row `i`, where `joint` holds `log w_j + log p_j(x_i)`
@@ -242,9 +249,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         rows: Range<usize>,
         init: impl Fn(Range<usize>) -> T + Sync,
         per_row: impl Fn(&mut T, usize, &mut [f64], f64) + Sync,
-    ) -> Vec<T> {
+    ) -> Result<Vec<T>> {
         let k = self.n_components();
-        map_chunks(rows, |chunk| {
+        map_chunks_if(self.parallel_statistics(), rows, |chunk| {
             let mut acc = init(chunk.clone());
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
@@ -253,7 +260,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 if lp.ncols() != block.len() {
                     lp = Array2::zeros((k, block.len()));
                 }
-                self.log_joint_block(xb, &mut lp);
+                self.log_joint_block(xb, &mut lp)?;
                 for (b, i) in block.enumerate() {
                     for j in 0..k {
                         joint[j] = lp[[j, b]];
@@ -262,8 +269,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     per_row(&mut acc, i, &mut joint, total);
                 }
             }
-            acc
+            Ok(acc)
         })
+        .into_iter()
+        .collect()
     }
 
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
@@ -277,7 +286,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 |r| (r.start, Vec::with_capacity(r.len())),
                 |acc, _, _, total| acc.1.push(total),
             )
-        })?;
+        })??;
         Ok(parts.into_iter().flat_map(|(_, v)| v).collect())
     }
 
@@ -300,7 +309,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     }
                 },
             )
-        })?;
+        })??;
         let flat: Vec<f64> = parts.into_iter().flatten().collect();
         Ok(Array2::from_shape_vec((n, k), flat).expect("n * k values"))
     }
@@ -331,7 +340,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     acc.push(best);
                 },
             )
-        })?;
+        })??;
         Ok(parts.into_iter().flatten().collect())
     }
 
@@ -357,7 +366,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
-        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows()))
+        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows()))?
     }
 
     /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
@@ -366,9 +375,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         x: ArrayView2<f64>,
         weights: Option<ArrayView1<f64>>,
         rows: Range<usize>,
-    ) -> MixtureStats<D::Stats> {
+    ) -> Result<MixtureStats<D::Stats>> {
         let k = self.n_components();
-        let parts = map_chunks(rows, |chunk| {
+        let parts = map_chunks_if(self.parallel_statistics(), rows, |chunk| -> Result<_> {
             let mut stats = self.new_stats();
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut resp = Array2::<f64>::zeros((k, 0));
@@ -379,7 +388,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     lp = Array2::zeros((k, m));
                     resp = Array2::zeros((k, m));
                 }
-                self.log_joint_block(xb, &mut lp);
+                self.log_joint_block(xb, &mut lp)?;
                 for (b, i) in block.clone().enumerate() {
                     let w = weights.as_ref().map_or(1.0, |w| w[i]);
                     let col = lp.column(b);
@@ -401,16 +410,16 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 for (j, dist) in self.distributions.iter().enumerate() {
                     let r = resp.row(j);
                     let r = r.as_slice().expect("contiguous");
-                    dist.accumulate(xb, r, &mut stats.components[j]);
+                    dist.accumulate(xb, r, &mut stats.components[j])?;
                 }
             }
-            stats
+            Ok(stats)
         });
         let mut total = self.new_stats();
-        for p in &parts {
-            total.merge(p).expect("statistics of the same mixture");
+        for p in parts {
+            total.merge(&p?)?;
         }
-        total
+        Ok(total)
     }
 
     /// The M-step: new parameters from `stats`. Each unfrozen component moves to
@@ -440,7 +449,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             return Ok(());
         }
         for (dist, st) in self.distributions.iter_mut().zip(&stats.components) {
-            dist.from_summaries(st, inertia)?;
+            dist.from_summaries_smoothed(st, inertia, pseudocount)?;
         }
         let counts: Vec<f64> = stats
             .responsibilities

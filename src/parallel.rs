@@ -91,6 +91,25 @@ pub fn map_chunks<T: Send>(rows: Range<usize>, f: impl Fn(Range<usize>) -> T + S
         .collect()
 }
 
+/// [`map_chunks`], or the same chunks one after the other on this thread when `parallel` is false.
+pub fn map_chunks_if<T: Send>(
+    parallel: bool,
+    rows: Range<usize>,
+    f: impl Fn(Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    if parallel {
+        return map_chunks(rows, f);
+    }
+    let n = rows.len();
+    let size = chunk_rows(n);
+    (0..n.div_ceil(size))
+        .map(|c| {
+            let start = rows.start + c * size;
+            f(start..(start + size).min(rows.end))
+        })
+        .collect()
+}
+
 /// Iterates over the blocks of [`BLOCK_ROWS`] rows of a range.
 pub fn blocks(rows: Range<usize>) -> impl Iterator<Item = Range<usize>> {
     let end = rows.end;

@@ -236,10 +236,9 @@ impl PyDistribution {
         let out = py.detach(|| {
             t.install(|| {
                 let mut out = vec![0.0; x.nrows()];
-                self.inner.log_probability_into(x, &mut out);
-                out
+                self.inner.log_probability_into(x, &mut out).map(|_| out)
             })
-        })?;
+        })??;
         Ok(PyArray1::from_vec(py, out))
     }
 
@@ -258,9 +257,8 @@ impl PyDistribution {
         check_rows(&self.inner, &x, Some(&w))?;
         let stats = py.detach(|| {
             let mut st = self.inner.new_stats();
-            self.inner.accumulate(x, &w, &mut st);
-            st
-        });
+            self.inner.accumulate(x, &w, &mut st).map(|_| st)
+        })?;
         Ok(PyDistributionSummary { inner: stats })
     }
 

@@ -31,7 +31,7 @@ impl Distribution for Exponential {
         1
     }
 
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         for (o, v) in out.iter_mut().zip(x.column(0)) {
             *o = if *v < 0.0 {
                 f64::NEG_INFINITY
@@ -39,6 +39,7 @@ impl Distribution for Exponential {
                 self.rate.ln() - self.rate * v
             };
         }
+        Ok(())
     }
 
     fn new_stats(&self) -> ExponentialStats {
@@ -48,11 +49,17 @@ impl Distribution for Exponential {
         }
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut ExponentialStats) {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut ExponentialStats,
+    ) -> Result<()> {
         for (v, w) in x.column(0).iter().zip(weights) {
             stats.weight += w;
             stats.sum += w * v;
         }
+        Ok(())
     }
 
     fn from_summaries(&mut self, stats: &ExponentialStats, inertia: f64) -> Result<()> {

@@ -86,25 +86,35 @@ impl Distribution for IndependentComponents {
         self.distributions.len()
     }
 
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         out.fill(0.0);
         let mut buf = vec![0.0; out.len()];
         for (j, (dist, &w)) in self.distributions.iter().zip(&self.weights).enumerate() {
-            dist.log_probability_into(x.slice(s![.., j..j + 1]), &mut buf);
+            dist.log_probability_into(x.slice(s![.., j..j + 1]), &mut buf)?;
             for (o, b) in out.iter_mut().zip(&buf) {
-                *o += w * b;
+                // A zero weight ignores the feature, even where its log-density is -inf.
+                if w != 0.0 {
+                    *o += w * b;
+                }
             }
         }
+        Ok(())
     }
 
     fn new_stats(&self) -> Vec<ComponentStats> {
         self.distributions.iter().map(|d| d.new_stats()).collect()
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut Vec<ComponentStats>) {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut Vec<ComponentStats>,
+    ) -> Result<()> {
         for (j, (dist, st)) in self.distributions.iter().zip(stats.iter_mut()).enumerate() {
-            dist.accumulate(x.slice(s![.., j..j + 1]), weights, st);
+            dist.accumulate(x.slice(s![.., j..j + 1]), weights, st)?;
         }
+        Ok(())
     }
 
     fn from_summaries(&mut self, stats: &Vec<ComponentStats>, inertia: f64) -> Result<()> {

@@ -36,17 +36,41 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     fn dim(&self) -> usize;
 
     /// The log-density of each row of `x`, shape `(rows, dim)`, written into `out` (`rows` long).
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]);
+    /// A value outside the support gets `-inf`; a missing value (NaN) adds 0.
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()>;
 
     /// Empty statistics for this distribution.
     fn new_stats(&self) -> Self::Stats;
 
     /// Adds the rows of `x`, shape `(rows, dim)`, with the given per-row weights, to `stats`.
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut Self::Stats);
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut Self::Stats)
+        -> Result<()>;
 
     /// Sets the parameters to `inertia * old + (1 - inertia) * mle(stats)`; does nothing when the
     /// distribution is frozen or the statistics hold (almost) no weight.
     fn from_summaries(&mut self, stats: &Self::Stats, inertia: f64) -> Result<()>;
+
+    /// [`from_summaries`](Distribution::from_summaries) with a pseudocount added to every
+    /// category count; families without categories ignore it (the default).
+    fn from_summaries_smoothed(
+        &mut self,
+        stats: &Self::Stats,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> Result<()> {
+        let _ = pseudocount;
+        self.from_summaries(stats, inertia)
+    }
+
+    /// Whether `accumulate` only writes into the statistics it is given (true for every
+    /// built-in family). A distribution that keeps its statistics elsewhere returns false, and
+    /// mixtures holding it summarise their rows in order on one thread.
+    fn stateless_statistics(&self) -> bool {
+        true
+    }
+
+    /// Discards statistics kept outside the `Stats` values (nothing by default).
+    fn clear_summaries(&self) {}
 
     /// Whether the distribution is frozen (its parameters do not change in `from_summaries`).
     fn is_frozen(&self) -> bool;
@@ -154,7 +178,7 @@ impl Component {
         // from the blank distribution's mean of 0.
         for _ in 0..2 {
             let mut st = c.new_stats();
-            c.accumulate(x, weights, &mut st);
+            c.accumulate(x, weights, &mut st)?;
             c.from_summaries(&st, 0.0)?;
         }
         Ok(c)
@@ -178,7 +202,7 @@ impl Distribution for Component {
         dispatch!(self, d => d.dim())
     }
 
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         dispatch!(self, d => d.log_probability_into(x, out))
     }
 
@@ -194,7 +218,12 @@ impl Distribution for Component {
         }
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut ComponentStats) {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut ComponentStats,
+    ) -> Result<()> {
         match (self, stats) {
             (Component::Normal(d), ComponentStats::Normal(s)) => d.accumulate(x, weights, s),
             (Component::MultivariateGaussian(d), ComponentStats::MultivariateGaussian(s)) => {
@@ -203,8 +232,10 @@ impl Distribution for Component {
             (Component::IndependentComponents(d), ComponentStats::IndependentComponents(s)) => {
                 d.accumulate(x, weights, s)
             }
-            // Statistics always come from `new_stats` of the same component.
-            _ => unreachable!("statistics of another family"),
+            _ => Err(Error::param(
+                "summaries",
+                "the statistics belong to a distribution of another family",
+            )),
         }
     }
 

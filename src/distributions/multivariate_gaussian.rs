@@ -233,7 +233,7 @@ impl Distribution for MultivariateGaussian {
         self.means.len()
     }
 
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         let centered = &x - &self.means.view().insert_axis(Axis(0));
         let y = centered.dot(&self.inv_chol.t());
         for (i, o) in out.iter_mut().enumerate() {
@@ -245,18 +245,14 @@ impl Distribution for MultivariateGaussian {
                 self.log_norm - 0.5 * sq
             };
         }
+        Ok(())
     }
 
     fn new_stats(&self) -> MultivariateGaussianStats {
         MultivariateGaussianStats::new(self.means.clone())
     }
 
-    fn accumulate(
-        &self,
-        x: ArrayView2<f64>,
-        weights: &[f64],
-        stats: &mut MultivariateGaussianStats,
-    ) {
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut MultivariateGaussianStats) -> Result<()> {
         let d = self.dim();
         let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
         let mut has_missing = false;
@@ -305,6 +301,7 @@ impl Distribution for MultivariateGaussian {
             stats.sum += &wz_row;
         }
         general_mat_mul(1.0, &z.t(), &wz, 1.0, &mut stats.sum_products);
+        Ok(())
     }
 
     fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
@@ -442,7 +439,7 @@ mod tests {
         let g = gaussian();
         let x = array![[0.5, 0.2], [1.0, -1.0]];
         let mut out = [0.0; 2];
-        g.log_probability_into(x.view(), &mut out);
+        g.log_probability_into(x.view(), &mut out).unwrap();
         let det: f64 = 2.0 - 0.25;
         let inv = array![[1.0, -0.5], [-0.5, 2.0]] / det;
         for (row, got) in x.rows().into_iter().zip(out) {
@@ -458,7 +455,7 @@ mod tests {
         let g = gaussian();
         let x = array![[f64::NAN, 0.2], [f64::NAN, f64::NAN]];
         let mut out = [0.0; 2];
-        g.log_probability_into(x.view(), &mut out);
+        g.log_probability_into(x.view(), &mut out).unwrap();
         let marginal = super::super::Normal::new(-1.0, 1.0).unwrap();
         assert!((out[0] - marginal.log_density(0.2)).abs() < 1e-12);
         assert_eq!(out[1], 0.0);
@@ -470,11 +467,11 @@ mod tests {
         let x = array![[1.0, 2.0], [3.0, 1.0], [0.0, 0.0], [2.0, 5.0]];
         let w = [1.0, 2.0, 0.5, 1.5];
         let mut all = g.new_stats();
-        g.accumulate(x.view(), &w, &mut all);
+        g.accumulate(x.view(), &w, &mut all).unwrap();
         let mut a = MultivariateGaussianStats::new(array![10.0, -3.0]);
-        g.accumulate(x.slice(ndarray::s![..1, ..]), &w[..1], &mut a);
+        g.accumulate(x.slice(ndarray::s![..1, ..]), &w[..1], &mut a).unwrap();
         let mut b = g.new_stats();
-        g.accumulate(x.slice(ndarray::s![1.., ..]), &w[1..], &mut b);
+        g.accumulate(x.slice(ndarray::s![1.., ..]), &w[1..], &mut b).unwrap();
         a.merge(&b).unwrap();
         let mut f1 = g.clone();
         f1.from_summaries(&all, 0.0).unwrap();
@@ -502,11 +499,11 @@ mod tests {
         let mut g = gaussian();
         let x = array![[1.0, 2.0], [1.0, 2.0]];
         let mut s = g.new_stats();
-        g.accumulate(x.view(), &[1.0, 1.0], &mut s);
+        g.accumulate(x.view(), &[1.0, 1.0], &mut s).unwrap();
         g.from_summaries(&s, 0.0).unwrap();
         assert_eq!(g.covariance(), Array2::<f64>::eye(2) * 1e-5);
         let mut out = [0.0];
-        g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out);
+        g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out).unwrap();
         assert!(out[0].is_finite());
     }
 

@@ -144,17 +144,18 @@ impl Distribution for Normal {
         1
     }
 
-    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) {
+    fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         for (o, &v) in out.iter_mut().zip(x.column(0).iter()) {
             *o = self.log_density(v);
         }
+        Ok(())
     }
 
     fn new_stats(&self) -> NormalStats {
         NormalStats::new(self.mean)
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut NormalStats) {
+    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut NormalStats) -> Result<()> {
         let c = stats.shift;
         let (mut w, mut s, mut ss) = (0.0, 0.0, 0.0);
         for (&v, &wi) in x.column(0).iter().zip(weights) {
@@ -170,6 +171,7 @@ impl Distribution for Normal {
         stats.weight += w;
         stats.sum += s;
         stats.sum_squares += ss;
+        Ok(())
     }
 
     fn from_summaries(&mut self, stats: &NormalStats, inertia: f64) -> Result<()> {
@@ -227,11 +229,11 @@ mod tests {
         let x = array![[1.0], [2.0], [4.0], [f64::NAN]];
         let w = [1.0, 1.0, 2.0, 5.0];
         let mut all = d.new_stats();
-        d.accumulate(x.view(), &w, &mut all);
+        d.accumulate(x.view(), &w, &mut all).unwrap();
         let mut a = NormalStats::new(0.0);
-        d.accumulate(x.slice(ndarray::s![..2, ..]), &w[..2], &mut a);
+        d.accumulate(x.slice(ndarray::s![..2, ..]), &w[..2], &mut a).unwrap();
         let mut b = NormalStats::new(7.0);
-        d.accumulate(x.slice(ndarray::s![2.., ..]), &w[2..], &mut b);
+        d.accumulate(x.slice(ndarray::s![2.., ..]), &w[2..], &mut b).unwrap();
         a.merge(&b).unwrap();
         let mut f1 = d.clone();
         f1.from_summaries(&all, 0.0).unwrap();
@@ -248,7 +250,7 @@ mod tests {
         let mut d = Normal::blank();
         let x = array![[3.0], [3.0]];
         let mut s = d.new_stats();
-        d.accumulate(x.view(), &[1.0, 1.0], &mut s);
+        d.accumulate(x.view(), &[1.0, 1.0], &mut s).unwrap();
         d.from_summaries(&s, 0.0).unwrap();
         assert_eq!(d.mean(), 3.0);
         assert_eq!(d.std(), COLLAPSED_VARIANCE.sqrt());
