@@ -30,6 +30,9 @@ pub enum Error {
         /// The parameter's name.
         name: String,
     },
+    /// A distribution implemented outside the crate reported an error.
+    #[error("{0}")]
+    External(String),
     /// The caller asked the computation to stop (an epoch callback returned an error).
     #[error("interrupted: {0}")]
     Interrupted(String),

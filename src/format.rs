@@ -10,7 +10,24 @@
 use ndarray::{Array1, Array2};
 use serde_json::{Map, Value};
 
-use crate::distributions::{Component, IndependentComponents, MultivariateGaussian, Normal};
+use crate::distributions::{
+    Bernoulli, Component, Discrete, Exponential, Gamma, IndependentComponents, LogNormal,
+    MultivariateGaussian, Normal, Poisson, Uniform,
+};
+
+/// The distribution classes a document may name.
+const KNOWN: [&str; 10] = [
+    "NormalDistribution",
+    "LogNormalDistribution",
+    "ExponentialDistribution",
+    "GammaDistribution",
+    "PoissonDistribution",
+    "UniformDistribution",
+    "BernoulliDistribution",
+    "DiscreteDistribution",
+    "MultivariateGaussianDistribution",
+    "IndependentComponentsDistribution",
+];
 use crate::error::{Error, Result};
 use crate::mixture::GeneralMixtureModel;
 
@@ -64,12 +81,35 @@ fn distribution_doc(name: &str, parameters: Vec<Value>, frozen: bool) -> Value {
 
 /// The document of a component.
 pub fn component_to_value(c: &Component) -> Value {
+    let name = c.name();
+    let doc = |params: Vec<Value>, frozen: bool| distribution_doc(&name, params, frozen);
     match c {
-        Component::Normal(d) => {
-            distribution_doc(c.name(), vec![float(d.mean()), float(d.std())], d.frozen)
+        Component::Normal(d) => doc(vec![float(d.mean()), float(d.std())], d.frozen),
+        Component::LogNormal(d) => doc(vec![float(d.mu()), float(d.sigma())], d.frozen),
+        Component::Exponential(d) => doc(vec![float(d.rate())], d.frozen),
+        Component::Gamma(d) => doc(vec![float(d.alpha()), float(d.beta())], d.frozen),
+        Component::Poisson(d) => doc(vec![float(d.lambda())], d.frozen),
+        Component::Uniform(d) => doc(vec![float(d.start()), float(d.end())], d.frozen),
+        Component::Bernoulli(d) => doc(vec![float(d.p())], d.frozen),
+        Component::Discrete(d) => {
+            let table: Map<String, Value> = d
+                .keys()
+                .iter()
+                .zip(d.probabilities())
+                .map(|(k, p)| (k.clone(), float(*p)))
+                .collect();
+            let mut m = Map::new();
+            m.insert("class".into(), Value::String("Distribution".into()));
+            m.insert("dtype".into(), Value::String(d.dtype().into()));
+            m.insert("name".into(), Value::String(name.clone()));
+            m.insert(
+                "parameters".into(),
+                Value::Array(vec![Value::Object(table)]),
+            );
+            m.insert("frozen".into(), Value::Bool(d.frozen));
+            Value::Object(m)
         }
-        Component::MultivariateGaussian(d) => distribution_doc(
-            c.name(),
+        Component::MultivariateGaussian(d) => doc(
             vec![
                 floats(d.means().iter()),
                 Value::Array(
@@ -82,14 +122,14 @@ pub fn component_to_value(c: &Component) -> Value {
             ],
             d.frozen,
         ),
-        Component::IndependentComponents(d) => distribution_doc(
-            c.name(),
+        Component::IndependentComponents(d) => doc(
             vec![
                 Value::Array(d.distributions().iter().map(component_to_value).collect()),
                 floats(d.weights().iter()),
             ],
             d.frozen,
         ),
+        Component::External(e) => e.0.to_value(),
     }
 }
 
@@ -200,12 +240,58 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
         Error::Format(m) => Error::format(format!("{name}: {m}")),
         other => Error::format(format!("{name}: {other}")),
     };
+    let one = |what: &str| -> Result<f64> {
+        parameters(p, 1, name)?;
+        number(&p[0], what)
+    };
+    let two = |a: &str, b: &str| -> Result<(f64, f64)> {
+        parameters(p, 2, name)?;
+        Ok((number(&p[0], a)?, number(&p[1], b)?))
+    };
     let mut c = match name {
         "NormalDistribution" => {
-            parameters(p, 2, name)?;
-            Component::Normal(
-                Normal::new(number(&p[0], "mean")?, number(&p[1], "std")?).map_err(with_context)?,
-            )
+            let (m, s) = two("mean", "std")?;
+            Component::Normal(Normal::new(m, s).map_err(with_context)?)
+        }
+        "LogNormalDistribution" => {
+            let (m, s) = two("mu", "sigma")?;
+            Component::LogNormal(LogNormal::new(m, s).map_err(with_context)?)
+        }
+        "ExponentialDistribution" => {
+            Component::Exponential(Exponential::new(one("rate")?).map_err(with_context)?)
+        }
+        "GammaDistribution" => {
+            let (a, b) = two("alpha", "beta")?;
+            Component::Gamma(Gamma::new(a, b).map_err(with_context)?)
+        }
+        "PoissonDistribution" => {
+            Component::Poisson(Poisson::new(one("lambda")?).map_err(with_context)?)
+        }
+        "UniformDistribution" => {
+            let (a, b) = two("start", "end")?;
+            Component::Uniform(Uniform::new(a, b).map_err(with_context)?)
+        }
+        "BernoulliDistribution" => {
+            Component::Bernoulli(Bernoulli::new(one("p")?).map_err(with_context)?)
+        }
+        "DiscreteDistribution" => {
+            parameters(p, 1, name)?;
+            let table = object(&p[0], "the symbol table")?;
+            let keys: Vec<String> = table.keys().cloned().collect();
+            let probs = table
+                .iter()
+                .map(|(k, v)| number(v, &format!("the probability of {k:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let dtype = match o.get("dtype") {
+                None => "str".to_string(),
+                Some(Value::String(t)) => t.clone(),
+                Some(other) => {
+                    return Err(Error::format(format!(
+                        "\"dtype\" must be a string, got {other}"
+                    )))
+                }
+            };
+            Component::Discrete(Discrete::new(keys, probs, dtype).map_err(with_context)?)
         }
         "MultivariateGaussianDistribution" => {
             parameters(p, 2, name)?;
@@ -246,7 +332,8 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
         }
         other => {
             return Err(Error::format(format!(
-                "unknown distribution \"{other}\" (known: NormalDistribution, MultivariateGaussianDistribution, IndependentComponentsDistribution)"
+                "unknown distribution \"{other}\" (known: {})",
+                KNOWN.join(", ")
             )))
         }
     };

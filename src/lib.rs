@@ -53,10 +53,12 @@ mod mixture;
 pub mod parallel;
 #[cfg(feature = "python")]
 mod python;
+mod special;
 
 pub use distributions::{
-    Component, ComponentStats, Distribution, Family, IndependentComponents, MultivariateGaussian,
-    Normal, Statistics,
+    Bernoulli, Component, ComponentStats, Discrete, Distribution, Exponential, External,
+    ExternalDistribution, Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian,
+    Normal, Poisson, Statistics, Uniform,
 };
 pub use em::{EpochLog, FitOptions, FitReport};
 pub use error::{Error, Result};

@@ -10,10 +10,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
+use std::sync::{Arc, Mutex};
 
 use crate::distributions::{
-    Component, ComponentStats, Distribution, Family, IndependentComponents, MultivariateGaussian,
-    Normal, Statistics,
+    Bernoulli, Component, ComponentStats, Discrete, Distribution, Exponential, External,
+    ExternalDistribution, Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian,
+    Normal, Poisson, Statistics, Uniform,
 };
 use crate::em::{EpochLog, FitOptions};
 use crate::error::Error;
@@ -34,8 +36,141 @@ impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
             Error::Interrupted(m) => PyKeyboardInterrupt::new_err(m),
+            Error::External(m) => EXTERNAL_ERROR
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| MixturaError::new_err(m)),
             other => MixturaError::new_err(other.to_string()),
         }
+    }
+}
+
+/// The Python exception raised inside a Python distribution, kept until the error that it
+/// caused reaches the Python boundary, where it is raised as it was.
+static EXTERNAL_ERROR: Mutex<Option<PyErr>> = Mutex::new(None);
+
+/// A Python object with pomegranate's distribution protocol, as a mixture component.
+struct PyExternal {
+    obj: Py<PyAny>,
+    name: String,
+    d: usize,
+}
+
+impl PyExternal {
+    fn call<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
+    ) -> Result<T, Error> {
+        Python::attach(|py| {
+            f(py, self.obj.bind(py)).map_err(|e| {
+                let msg = format!("{}.{what} failed: {e}", self.name);
+                *EXTERNAL_ERROR.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                Error::External(msg)
+            })
+        })
+    }
+}
+
+impl ExternalDistribution for PyExternal {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn dim(&self) -> usize {
+        self.d
+    }
+
+    fn log_probability(
+        &self,
+        x: numpy::ndarray::ArrayView2<f64>,
+        out: &mut [f64],
+    ) -> Result<(), Error> {
+        self.call("log_probability", |py, obj| {
+            let arr = x.to_pyarray(py);
+            let res = obj.call_method1("log_probability", (arr,))?;
+            let np = py.import("numpy")?;
+            let flat =
+                np.call_method1("ravel", (np.call_method1("asarray", (res, "float64"))?,))?;
+            let values: Vec<f64> = flat.call_method0("tolist")?.extract()?;
+            if values.len() != out.len() {
+                return Err(PyValueError::new_err(format!(
+                    "log_probability returned {} values for {} rows",
+                    values.len(),
+                    out.len()
+                )));
+            }
+            out.copy_from_slice(&values);
+            Ok(())
+        })
+    }
+
+    fn summarize(&self, x: numpy::ndarray::ArrayView2<f64>, weights: &[f64]) -> Result<(), Error> {
+        self.call("summarize", |py, obj| {
+            obj.call_method1(
+                "summarize",
+                (x.to_pyarray(py), PyArray1::from_slice(py, weights)),
+            )?;
+            Ok(())
+        })
+    }
+
+    fn from_summaries(&self, inertia: f64) -> Result<(), Error> {
+        self.call("from_summaries", |_, obj| {
+            obj.call_method1("from_summaries", (inertia,))?;
+            Ok(())
+        })
+    }
+
+    fn clear_summaries(&self) {
+        let _ = self.call("clear_summaries", |_, obj| {
+            obj.call_method0("clear_summaries")?;
+            Ok(())
+        });
+        EXTERNAL_ERROR
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    fn is_frozen(&self) -> bool {
+        Python::attach(|py| {
+            self.obj
+                .bind(py)
+                .getattr("frozen")
+                .and_then(|f| f.is_truthy())
+                .unwrap_or(false)
+        })
+    }
+
+    fn to_value(&self) -> serde_json::Value {
+        let doc = Python::attach(|py| -> PyResult<String> {
+            let d = self.obj.bind(py).call_method0("to_dict")?;
+            py.import("json")?.call_method1("dumps", (d,))?.extract()
+        });
+        doc.ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| {
+                serde_json::json!({"class": "Distribution", "name": self.name, "parameters": null, "frozen": self.is_frozen()})
+            })
+    }
+
+    fn sample(&self, seed: u64) -> Vec<f64> {
+        Python::attach(|py| -> PyResult<Vec<f64>> {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("random_state", seed)?;
+            let s = self.obj.bind(py).call_method("sample", (), Some(&kwargs))?;
+            let np = py.import("numpy")?;
+            np.call_method1("ravel", (np.call_method1("asarray", (s, "float64"))?,))?
+                .call_method0("tolist")?
+                .extract()
+        })
+        .unwrap_or_else(|_| vec![f64::NAN; self.d])
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -117,6 +252,75 @@ impl PyDistribution {
         })
     }
 
+    /// A univariate distribution of a named family from its parameters, in pomegranate's order.
+    #[staticmethod]
+    #[pyo3(signature = (name, parameters, frozen=false, min_std=0.0))]
+    fn univariate(name: &str, parameters: Vec<f64>, frozen: bool, min_std: f64) -> PyResult<Self> {
+        let need = match name {
+            "ExponentialDistribution" | "PoissonDistribution" | "BernoulliDistribution" => 1,
+            _ => 2,
+        };
+        if parameters.len() != need {
+            return Err(MixturaError::new_err(format!(
+                "invalid parameters: {name} takes {need} parameters, got {}",
+                parameters.len()
+            )));
+        }
+        let p = &parameters;
+        let mut inner = match name {
+            "NormalDistribution" => {
+                Component::Normal(Normal::new(p[0], p[1])?.with_min_std(min_std)?)
+            }
+            "LogNormalDistribution" => {
+                let mut d = LogNormal::new(p[0], p[1])?;
+                d.min_std = Normal::blank().with_min_std(min_std)?.min_std;
+                Component::LogNormal(d)
+            }
+            "ExponentialDistribution" => Component::Exponential(Exponential::new(p[0])?),
+            "GammaDistribution" => Component::Gamma(Gamma::new(p[0], p[1])?),
+            "PoissonDistribution" => Component::Poisson(Poisson::new(p[0])?),
+            "UniformDistribution" => Component::Uniform(Uniform::new(p[0], p[1])?),
+            "BernoulliDistribution" => Component::Bernoulli(Bernoulli::new(p[0])?),
+            other => {
+                return Err(MixturaError::new_err(format!(
+                    "invalid name: {other} is not a univariate family"
+                )))
+            }
+        };
+        inner.set_frozen(frozen);
+        Ok(PyDistribution { inner })
+    }
+
+    /// A discrete distribution over `keys` (strings) with their probabilities.
+    #[staticmethod]
+    #[pyo3(signature = (keys, probabilities, dtype, frozen=false))]
+    fn discrete(
+        keys: Vec<String>,
+        probabilities: Vec<f64>,
+        dtype: String,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let mut d = Discrete::new(keys, probabilities, dtype)?;
+        d.frozen = frozen;
+        Ok(PyDistribution {
+            inner: Component::Discrete(d),
+        })
+    }
+
+    /// A distribution implemented in Python: any object with pomegranate's distribution
+    /// protocol (`d`, `log_probability`, `summarize`, `from_summaries`, `clear_summaries`).
+    #[staticmethod]
+    fn external(obj: Py<PyAny>, name: String, d: usize) -> PyResult<Self> {
+        if d == 0 {
+            return Err(MixturaError::new_err(
+                "invalid d: a distribution needs at least one feature",
+            ));
+        }
+        Ok(PyDistribution {
+            inner: Component::External(External(Arc::new(PyExternal { obj, name, d }))),
+        })
+    }
+
     /// The family's default distribution over `d` features.
     #[staticmethod]
     fn blank(name: &str, d: usize) -> PyResult<Self> {
@@ -165,7 +369,7 @@ impl PyDistribution {
     }
 
     #[getter]
-    fn name(&self) -> &'static str {
+    fn name(&self) -> String {
         self.inner.name()
     }
 
@@ -184,13 +388,27 @@ impl PyDistribution {
         self.inner.set_frozen(frozen)
     }
 
-    /// The numeric parameters of a leaf family: `[mean, std]` or `[means, covariance]`.
+    /// The parameters in pomegranate's order (`[mean, std]`, `[means, covariance]`, ...; for a
+    /// discrete distribution `[keys, probabilities]`).
     fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let floats = |v: &[f64]| -> PyResult<Vec<Bound<'py, PyAny>>> {
+            v.iter()
+                .map(|x| Ok(x.into_pyobject(py)?.into_any()))
+                .collect()
+        };
         Ok(match &self.inner {
-            Component::Normal(d) => vec![
-                d.mean().into_pyobject(py)?.into_any(),
-                d.std().into_pyobject(py)?.into_any(),
+            Component::Normal(d) => floats(&[d.mean(), d.std()])?,
+            Component::LogNormal(d) => floats(&[d.mu(), d.sigma()])?,
+            Component::Exponential(d) => floats(&[d.rate()])?,
+            Component::Gamma(d) => floats(&[d.alpha(), d.beta()])?,
+            Component::Poisson(d) => floats(&[d.lambda()])?,
+            Component::Uniform(d) => floats(&[d.start(), d.end()])?,
+            Component::Bernoulli(d) => floats(&[d.p()])?,
+            Component::Discrete(d) => vec![
+                d.keys().to_vec().into_pyobject(py)?.into_any(),
+                d.probabilities().to_vec().into_pyobject(py)?.into_any(),
             ],
+            Component::External(_) => vec![],
             Component::MultivariateGaussian(d) => vec![
                 d.means().to_pyarray(py).into_any(),
                 d.covariance().to_pyarray(py).into_any(),
@@ -202,11 +420,33 @@ impl PyDistribution {
         })
     }
 
-    /// The smallest standard deviation a fit may produce (normal distributions only).
+    /// The smallest standard deviation a fit may produce (normal and log-normal only).
     #[getter]
     fn min_std(&self) -> Option<f64> {
         match &self.inner {
             Component::Normal(d) => Some(d.min_std),
+            Component::LogNormal(d) => Some(d.min_std),
+            _ => None,
+        }
+    }
+
+    /// The type of a discrete distribution's keys.
+    #[getter]
+    fn dtype(&self) -> Option<String> {
+        match &self.inner {
+            Component::Discrete(d) => Some(d.dtype().to_string()),
+            _ => None,
+        }
+    }
+
+    /// The external object behind an external distribution.
+    fn external_object(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match &self.inner {
+            Component::External(e) => {
+                e.0.as_any()
+                    .downcast_ref::<PyExternal>()
+                    .map(|p| p.obj.clone_ref(py))
+            }
             _ => None,
         }
     }

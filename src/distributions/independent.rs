@@ -118,6 +118,15 @@ impl Distribution for IndependentComponents {
     }
 
     fn from_summaries(&mut self, stats: &Vec<ComponentStats>, inertia: f64) -> Result<()> {
+        self.from_summaries_smoothed(stats, inertia, 0.0)
+    }
+
+    fn from_summaries_smoothed(
+        &mut self,
+        stats: &Vec<ComponentStats>,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> Result<()> {
         if self.frozen {
             return Ok(());
         }
@@ -128,9 +137,17 @@ impl Distribution for IndependentComponents {
             ));
         }
         for (dist, st) in self.distributions.iter_mut().zip(stats) {
-            dist.from_summaries(st, inertia)?;
+            dist.from_summaries_smoothed(st, inertia, pseudocount)?;
         }
         Ok(())
+    }
+
+    fn stateless_statistics(&self) -> bool {
+        self.distributions.iter().all(|d| d.stateless_statistics())
+    }
+
+    fn clear_summaries(&self) {
+        self.distributions.iter().for_each(|d| d.clear_summaries());
     }
 
     fn is_frozen(&self) -> bool {

@@ -2,13 +2,21 @@
 //! families, and [`Component`], the enum of the built-in families that the Python layer and the
 //! JSON format use.
 
+mod discrete;
+mod external;
 mod independent;
 mod multivariate_gaussian;
 mod normal;
+mod univariate;
 
+pub use discrete::{Discrete, DiscreteStats};
+pub use external::{External, ExternalDistribution};
 pub use independent::IndependentComponents;
 pub use multivariate_gaussian::{MultivariateGaussian, MultivariateGaussianStats, PairwiseStats};
 pub use normal::{Normal, NormalStats, COLLAPSED_VARIANCE};
+pub use univariate::{
+    Bernoulli, Exponential, Gamma, GammaStats, LogNormal, MeanStats, Poisson, RangeStats, Uniform,
+};
 
 use std::fmt::Debug;
 
@@ -43,8 +51,12 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     fn new_stats(&self) -> Self::Stats;
 
     /// Adds the rows of `x`, shape `(rows, dim)`, with the given per-row weights, to `stats`.
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut Self::Stats)
-        -> Result<()>;
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut Self::Stats,
+    ) -> Result<()>;
 
     /// Sets the parameters to `inertia * old + (1 - inertia) * mle(stats)`; does nothing when the
     /// distribution is frozen or the statistics hold (almost) no weight.
@@ -79,15 +91,31 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]);
 }
 
-/// The built-in distribution families, as one type.
+/// The built-in distribution families, and external ones, as one type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Component {
     /// A univariate normal.
     Normal(Normal),
+    /// A log-normal.
+    LogNormal(LogNormal),
+    /// An exponential.
+    Exponential(Exponential),
+    /// A gamma (shape and rate).
+    Gamma(Gamma),
+    /// A Poisson.
+    Poisson(Poisson),
+    /// A uniform on an interval.
+    Uniform(Uniform),
+    /// A Bernoulli.
+    Bernoulli(Bernoulli),
+    /// A categorical distribution over named symbols.
+    Discrete(Discrete),
     /// A full-covariance multivariate Gaussian.
     MultivariateGaussian(MultivariateGaussian),
     /// Independent univariate distributions, one per feature.
     IndependentComponents(IndependentComponents),
+    /// A distribution implemented outside the crate.
+    External(External),
 }
 
 /// The statistics of a [`Component`].
@@ -95,12 +123,22 @@ pub enum Component {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComponentStats {
-    /// Statistics of a [`Normal`].
+    /// Statistics of a [`Normal`] or a [`LogNormal`] (of `log x`).
     Normal(NormalStats),
+    /// Statistics of an [`Exponential`], a [`Poisson`] or a [`Bernoulli`].
+    Mean(MeanStats),
+    /// Statistics of a [`Gamma`].
+    Gamma(GammaStats),
+    /// Statistics of a [`Uniform`].
+    Range(RangeStats),
+    /// Statistics of a [`Discrete`].
+    Discrete(DiscreteStats),
     /// Statistics of a [`MultivariateGaussian`].
     MultivariateGaussian(MultivariateGaussianStats),
     /// Statistics of an [`IndependentComponents`], one per feature.
     IndependentComponents(Vec<ComponentStats>),
+    /// An external distribution keeps its statistics itself.
+    External,
 }
 
 /// The families a component can be fitted as, for `from_samples`.
@@ -108,6 +146,20 @@ pub enum ComponentStats {
 pub enum Family {
     /// [`Normal`].
     Normal,
+    /// [`LogNormal`].
+    LogNormal,
+    /// [`Exponential`].
+    Exponential,
+    /// [`Gamma`].
+    Gamma,
+    /// [`Poisson`].
+    Poisson,
+    /// [`Uniform`].
+    Uniform,
+    /// [`Bernoulli`].
+    Bernoulli,
+    /// [`Discrete`] over this many symbols (codes `0..k`).
+    Discrete(usize),
     /// [`MultivariateGaussian`].
     MultivariateGaussian,
 }
@@ -117,56 +169,107 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::Normal => "NormalDistribution",
+            Family::LogNormal => "LogNormalDistribution",
+            Family::Exponential => "ExponentialDistribution",
+            Family::Gamma => "GammaDistribution",
+            Family::Poisson => "PoissonDistribution",
+            Family::Uniform => "UniformDistribution",
+            Family::Bernoulli => "BernoulliDistribution",
+            Family::Discrete(_) => "DiscreteDistribution",
             Family::MultivariateGaussian => "MultivariateGaussianDistribution",
         }
     }
 
-    /// The family for a pomegranate class name.
+    /// The family for a pomegranate class name; a discrete family is written
+    /// `"DiscreteDistribution:k"` with its number of symbols.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "NormalDistribution" => Some(Family::Normal),
-            "MultivariateGaussianDistribution" => Some(Family::MultivariateGaussian),
-            _ => None,
-        }
+        Some(match name {
+            "NormalDistribution" => Family::Normal,
+            "LogNormalDistribution" => Family::LogNormal,
+            "ExponentialDistribution" => Family::Exponential,
+            "GammaDistribution" => Family::Gamma,
+            "PoissonDistribution" => Family::Poisson,
+            "UniformDistribution" => Family::Uniform,
+            "BernoulliDistribution" => Family::Bernoulli,
+            "MultivariateGaussianDistribution" => Family::MultivariateGaussian,
+            other => {
+                let k = other.strip_prefix("DiscreteDistribution:")?.parse().ok()?;
+                Family::Discrete(k)
+            }
+        })
     }
 
     /// Whether the family is univariate.
     pub fn is_univariate(self) -> bool {
-        matches!(self, Family::Normal)
+        !matches!(self, Family::MultivariateGaussian)
     }
 
     /// The family's default distribution over `d` features (pomegranate's `blank`).
     pub fn blank(self, d: usize) -> Result<Component> {
-        match self {
-            Family::Normal if d == 1 => Ok(Component::Normal(Normal::blank())),
-            Family::Normal => Err(Error::param(
+        if self.is_univariate() && d != 1 {
+            return Err(Error::param(
                 "distributions",
-                "NormalDistribution is univariate; use IndependentComponentsDistribution for several features",
-            )),
-            Family::MultivariateGaussian => {
-                Ok(Component::MultivariateGaussian(MultivariateGaussian::blank(d)?))
-            }
+                format!(
+                    "{} is univariate; use IndependentComponentsDistribution for several features",
+                    self.name()
+                ),
+            ));
         }
+        Ok(match self {
+            Family::Normal => Component::Normal(Normal::blank()),
+            Family::LogNormal => Component::LogNormal(LogNormal::new(0.0, 1.0)?),
+            Family::Exponential => Component::Exponential(Exponential::new(1.0)?),
+            Family::Gamma => Component::Gamma(Gamma::new(1.0, 1.0)?),
+            Family::Poisson => Component::Poisson(Poisson::new(0.0)?),
+            Family::Uniform => Component::Uniform(Uniform::new(0.0, 1.0)?),
+            Family::Bernoulli => Component::Bernoulli(Bernoulli::new(0.5)?),
+            Family::Discrete(k) => Component::Discrete(Discrete::uniform(k)?),
+            Family::MultivariateGaussian => {
+                Component::MultivariateGaussian(MultivariateGaussian::blank(d)?)
+            }
+        })
     }
+}
+
+macro_rules! dispatch {
+    ($self:expr, $d:ident => $e:expr, $ext:ident => $x:expr) => {
+        match $self {
+            Component::Normal($d) => $e,
+            Component::LogNormal($d) => $e,
+            Component::Exponential($d) => $e,
+            Component::Gamma($d) => $e,
+            Component::Poisson($d) => $e,
+            Component::Uniform($d) => $e,
+            Component::Bernoulli($d) => $e,
+            Component::Discrete($d) => $e,
+            Component::MultivariateGaussian($d) => $e,
+            Component::IndependentComponents($d) => $e,
+            Component::External($ext) => $x,
+        }
+    };
 }
 
 impl Component {
     /// The pomegranate class name of the component.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            Component::Normal(_) => "NormalDistribution",
-            Component::MultivariateGaussian(_) => "MultivariateGaussianDistribution",
-            Component::IndependentComponents(_) => "IndependentComponentsDistribution",
+            Component::Normal(_) => "NormalDistribution".into(),
+            Component::LogNormal(_) => "LogNormalDistribution".into(),
+            Component::Exponential(_) => "ExponentialDistribution".into(),
+            Component::Gamma(_) => "GammaDistribution".into(),
+            Component::Poisson(_) => "PoissonDistribution".into(),
+            Component::Uniform(_) => "UniformDistribution".into(),
+            Component::Bernoulli(_) => "BernoulliDistribution".into(),
+            Component::Discrete(_) => "DiscreteDistribution".into(),
+            Component::MultivariateGaussian(_) => "MultivariateGaussianDistribution".into(),
+            Component::IndependentComponents(_) => "IndependentComponentsDistribution".into(),
+            Component::External(e) => e.0.name(),
         }
     }
 
-    /// Sets the frozen flag.
+    /// Sets the frozen flag (an external distribution keeps its own).
     pub fn set_frozen(&mut self, frozen: bool) {
-        match self {
-            Component::Normal(d) => d.frozen = frozen,
-            Component::MultivariateGaussian(d) => d.frozen = frozen,
-            Component::IndependentComponents(d) => d.frozen = frozen,
-        }
+        dispatch!(self, d => d.frozen = frozen, _e => {})
     }
 
     /// The maximum-likelihood fit of `family` to the rows of `x`, shape `(n, d)`, starting from
@@ -185,36 +288,41 @@ impl Component {
     }
 }
 
-macro_rules! dispatch {
-    ($self:expr, $d:ident => $e:expr) => {
-        match $self {
-            Component::Normal($d) => $e,
-            Component::MultivariateGaussian($d) => $e,
-            Component::IndependentComponents($d) => $e,
-        }
-    };
+fn mismatch() -> Error {
+    Error::param(
+        "summaries",
+        "the statistics belong to a distribution of another family",
+    )
 }
 
 impl Distribution for Component {
     type Stats = ComponentStats;
 
     fn dim(&self) -> usize {
-        dispatch!(self, d => d.dim())
+        dispatch!(self, d => d.dim(), e => e.0.dim())
     }
 
     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
-        dispatch!(self, d => d.log_probability_into(x, out))
+        dispatch!(self, d => d.log_probability_into(x, out), e => e.0.log_probability(x, out))
     }
 
     fn new_stats(&self) -> ComponentStats {
         match self {
             Component::Normal(d) => ComponentStats::Normal(d.new_stats()),
+            Component::LogNormal(d) => ComponentStats::Normal(d.new_stats()),
+            Component::Exponential(d) => ComponentStats::Mean(d.new_stats()),
+            Component::Poisson(d) => ComponentStats::Mean(d.new_stats()),
+            Component::Bernoulli(d) => ComponentStats::Mean(d.new_stats()),
+            Component::Gamma(d) => ComponentStats::Gamma(d.new_stats()),
+            Component::Uniform(d) => ComponentStats::Range(d.new_stats()),
+            Component::Discrete(d) => ComponentStats::Discrete(d.new_stats()),
             Component::MultivariateGaussian(d) => {
                 ComponentStats::MultivariateGaussian(d.new_stats())
             }
             Component::IndependentComponents(d) => {
                 ComponentStats::IndependentComponents(d.new_stats())
             }
+            Component::External(_) => ComponentStats::External,
         }
     }
 
@@ -224,57 +332,112 @@ impl Distribution for Component {
         weights: &[f64],
         stats: &mut ComponentStats,
     ) -> Result<()> {
+        use ComponentStats as S;
         match (self, stats) {
-            (Component::Normal(d), ComponentStats::Normal(s)) => d.accumulate(x, weights, s),
-            (Component::MultivariateGaussian(d), ComponentStats::MultivariateGaussian(s)) => {
+            (Component::Normal(d), S::Normal(s)) => d.accumulate(x, weights, s),
+            (Component::LogNormal(d), S::Normal(s)) => d.accumulate(x, weights, s),
+            (Component::Exponential(d), S::Mean(s)) => d.accumulate(x, weights, s),
+            (Component::Poisson(d), S::Mean(s)) => d.accumulate(x, weights, s),
+            (Component::Bernoulli(d), S::Mean(s)) => d.accumulate(x, weights, s),
+            (Component::Gamma(d), S::Gamma(s)) => d.accumulate(x, weights, s),
+            (Component::Uniform(d), S::Range(s)) => d.accumulate(x, weights, s),
+            (Component::Discrete(d), S::Discrete(s)) => d.accumulate(x, weights, s),
+            (Component::MultivariateGaussian(d), S::MultivariateGaussian(s)) => {
                 d.accumulate(x, weights, s)
             }
-            (Component::IndependentComponents(d), ComponentStats::IndependentComponents(s)) => {
+            (Component::IndependentComponents(d), S::IndependentComponents(s)) => {
                 d.accumulate(x, weights, s)
             }
-            _ => Err(Error::param(
-                "summaries",
-                "the statistics belong to a distribution of another family",
-            )),
+            (Component::External(e), S::External) => e.0.summarize(x, weights),
+            _ => Err(mismatch()),
         }
     }
 
     fn from_summaries(&mut self, stats: &ComponentStats, inertia: f64) -> Result<()> {
+        self.from_summaries_smoothed(stats, inertia, 0.0)
+    }
+
+    fn from_summaries_smoothed(
+        &mut self,
+        stats: &ComponentStats,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> Result<()> {
+        use ComponentStats as S;
         match (self, stats) {
-            (Component::Normal(d), ComponentStats::Normal(s)) => d.from_summaries(s, inertia),
-            (Component::MultivariateGaussian(d), ComponentStats::MultivariateGaussian(s)) => {
+            (Component::Normal(d), S::Normal(s)) => d.from_summaries(s, inertia),
+            (Component::LogNormal(d), S::Normal(s)) => d.from_summaries(s, inertia),
+            (Component::Exponential(d), S::Mean(s)) => d.from_summaries(s, inertia),
+            (Component::Poisson(d), S::Mean(s)) => d.from_summaries(s, inertia),
+            (Component::Bernoulli(d), S::Mean(s)) => d.from_summaries(s, inertia),
+            (Component::Gamma(d), S::Gamma(s)) => d.from_summaries(s, inertia),
+            (Component::Uniform(d), S::Range(s)) => d.from_summaries(s, inertia),
+            (Component::Discrete(d), S::Discrete(s)) => {
+                d.from_summaries_smoothed(s, inertia, pseudocount)
+            }
+            (Component::MultivariateGaussian(d), S::MultivariateGaussian(s)) => {
                 d.from_summaries(s, inertia)
             }
-            (Component::IndependentComponents(d), ComponentStats::IndependentComponents(s)) => {
-                d.from_summaries(s, inertia)
+            (Component::IndependentComponents(d), S::IndependentComponents(s)) => {
+                d.from_summaries_smoothed(s, inertia, pseudocount)
             }
-            _ => Err(Error::param(
-                "summaries",
-                "the statistics belong to a distribution of another family",
-            )),
+            (Component::External(e), S::External) => {
+                if e.0.is_frozen() {
+                    e.0.clear_summaries();
+                    Ok(())
+                } else {
+                    e.0.from_summaries(inertia)
+                }
+            }
+            _ => Err(mismatch()),
+        }
+    }
+
+    fn stateless_statistics(&self) -> bool {
+        match self {
+            Component::External(_) => false,
+            Component::IndependentComponents(d) => d.stateless_statistics(),
+            _ => true,
+        }
+    }
+
+    fn clear_summaries(&self) {
+        match self {
+            Component::External(e) => e.0.clear_summaries(),
+            Component::IndependentComponents(d) => d.clear_summaries(),
+            _ => {}
         }
     }
 
     fn is_frozen(&self) -> bool {
-        dispatch!(self, d => d.is_frozen())
+        dispatch!(self, d => d.is_frozen(), e => e.0.is_frozen())
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
-        dispatch!(self, d => d.sample_into(rng, out))
+        match self {
+            Component::External(e) => {
+                let v = e.0.sample(rng.next_u64());
+                for (o, i) in out.iter_mut().zip(0..) {
+                    *o = v.get(i).copied().unwrap_or(f64::NAN);
+                }
+            }
+            other => dispatch!(other, d => d.sample_into(rng, out), _e => unreachable!()),
+        }
     }
 }
 
 impl Statistics for ComponentStats {
     fn merge(&mut self, other: &Self) -> Result<()> {
+        use ComponentStats as S;
         match (self, other) {
-            (ComponentStats::Normal(a), ComponentStats::Normal(b)) => a.merge(b),
-            (ComponentStats::MultivariateGaussian(a), ComponentStats::MultivariateGaussian(b)) => {
-                a.merge(b)
-            }
-            (
-                ComponentStats::IndependentComponents(a),
-                ComponentStats::IndependentComponents(b),
-            ) => a.merge(b),
+            (S::Normal(a), S::Normal(b)) => a.merge(b),
+            (S::Mean(a), S::Mean(b)) => a.merge(b),
+            (S::Gamma(a), S::Gamma(b)) => a.merge(b),
+            (S::Range(a), S::Range(b)) => a.merge(b),
+            (S::Discrete(a), S::Discrete(b)) => a.merge(b),
+            (S::MultivariateGaussian(a), S::MultivariateGaussian(b)) => a.merge(b),
+            (S::IndependentComponents(a), S::IndependentComponents(b)) => a.merge(b),
+            (S::External, S::External) => Ok(()),
             _ => Err(Error::param(
                 "summaries",
                 "statistics of distributions of different families cannot be merged",

@@ -252,7 +252,12 @@ impl Distribution for MultivariateGaussian {
         MultivariateGaussianStats::new(self.means.clone())
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut MultivariateGaussianStats) -> Result<()> {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut MultivariateGaussianStats,
+    ) -> Result<()> {
         let d = self.dim();
         let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
         let mut has_missing = false;
@@ -469,9 +474,11 @@ mod tests {
         let mut all = g.new_stats();
         g.accumulate(x.view(), &w, &mut all).unwrap();
         let mut a = MultivariateGaussianStats::new(array![10.0, -3.0]);
-        g.accumulate(x.slice(ndarray::s![..1, ..]), &w[..1], &mut a).unwrap();
+        g.accumulate(x.slice(ndarray::s![..1, ..]), &w[..1], &mut a)
+            .unwrap();
         let mut b = g.new_stats();
-        g.accumulate(x.slice(ndarray::s![1.., ..]), &w[1..], &mut b).unwrap();
+        g.accumulate(x.slice(ndarray::s![1.., ..]), &w[1..], &mut b)
+            .unwrap();
         a.merge(&b).unwrap();
         let mut f1 = g.clone();
         f1.from_summaries(&all, 0.0).unwrap();
@@ -503,7 +510,8 @@ mod tests {
         g.from_summaries(&s, 0.0).unwrap();
         assert_eq!(g.covariance(), Array2::<f64>::eye(2) * 1e-5);
         let mut out = [0.0];
-        g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out).unwrap();
+        g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out)
+            .unwrap();
         assert!(out[0].is_finite());
     }
 

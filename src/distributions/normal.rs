@@ -155,7 +155,12 @@ impl Distribution for Normal {
         NormalStats::new(self.mean)
     }
 
-    fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut NormalStats) -> Result<()> {
+    fn accumulate(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut NormalStats,
+    ) -> Result<()> {
         let c = stats.shift;
         let (mut w, mut s, mut ss) = (0.0, 0.0, 0.0);
         for (&v, &wi) in x.column(0).iter().zip(weights) {
@@ -231,9 +236,11 @@ mod tests {
         let mut all = d.new_stats();
         d.accumulate(x.view(), &w, &mut all).unwrap();
         let mut a = NormalStats::new(0.0);
-        d.accumulate(x.slice(ndarray::s![..2, ..]), &w[..2], &mut a).unwrap();
+        d.accumulate(x.slice(ndarray::s![..2, ..]), &w[..2], &mut a)
+            .unwrap();
         let mut b = NormalStats::new(7.0);
-        d.accumulate(x.slice(ndarray::s![2.., ..]), &w[2..], &mut b).unwrap();
+        d.accumulate(x.slice(ndarray::s![2.., ..]), &w[2..], &mut b)
+            .unwrap();
         a.merge(&b).unwrap();
         let mut f1 = d.clone();
         f1.from_summaries(&all, 0.0).unwrap();
