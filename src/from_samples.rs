@@ -78,6 +78,58 @@ fn build_component(
     }
 }
 
+/// The matrix k-means clusters when some columns hold discrete codes: each discrete column
+/// becomes one indicator column per symbol (all NaN for a missing value); `None` when no column
+/// is discrete.
+fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Option<Array2<f64>> {
+    let d = x.ncols();
+    let per_column: Vec<Option<usize>> = match components {
+        Components::PerFeature(f) => f
+            .iter()
+            .map(|f| match f {
+                Family::Discrete(k) => Some(*k),
+                _ => None,
+            })
+            .collect(),
+        Components::Each(Family::Discrete(k)) => vec![Some(*k); d],
+        Components::Mixed(f) => match f.first() {
+            Some(Family::Discrete(k)) => vec![Some(*k); d],
+            _ => vec![None; d],
+        },
+        _ => vec![None; d],
+    };
+    if per_column.iter().all(Option::is_none) {
+        return None;
+    }
+    let width: usize = per_column.iter().map(|k| k.unwrap_or(1)).sum();
+    let mut out = Array2::<f64>::zeros((x.nrows(), width));
+    for (i, row) in x.rows().into_iter().enumerate() {
+        let mut c = 0;
+        for (j, k) in per_column.iter().enumerate() {
+            let v = row[j];
+            match k {
+                None => {
+                    out[[i, c]] = v;
+                    c += 1;
+                }
+                Some(k) => {
+                    for s in 0..*k {
+                        out[[i, c + s]] = if v.is_nan() {
+                            f64::NAN
+                        } else if v == s as f64 {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                    }
+                    c += k;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 impl GeneralMixtureModel<Component> {
     /// Builds a mixture from data: k-means clusters `x`, shape `(n, d)`, each component is fitted
     /// to its cluster (its weight is the cluster's share of the sample weight), then EM refines the
@@ -172,6 +224,8 @@ impl GeneralMixtureModel<Component> {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,
         };
+        let features = kmeans_features(components, x);
+        let kx = features.as_ref().map_or(x, |f| f.view());
         let mut best: Option<(Self, FitReport)> = None;
         for _ in 0..runs {
             let kopts = KmeansOptions {
@@ -183,8 +237,8 @@ impl GeneralMixtureModel<Component> {
                 seed: rng.next_u64(),
                 threads: opts.fit.threads,
             };
-            let km = Kmeans::fit(x, Some(w.view()), &kopts)?;
-            let labels = km.predict(x, opts.fit.threads)?;
+            let km = Kmeans::fit(kx, Some(w.view()), &kopts)?;
+            let labels = km.predict(kx, opts.fit.threads)?;
             let mut dists = Vec::with_capacity(k);
             let mut shares = Vec::with_capacity(k);
             for j in 0..k {

@@ -124,14 +124,11 @@ impl ExternalDistribution for PyExternal {
     }
 
     fn clear_summaries(&self) {
-        let _ = self.call("clear_summaries", |_, obj| {
-            obj.call_method0("clear_summaries")?;
-            Ok(())
+        // Called on the way out of a fit too, so a failure here must not replace the error that
+        // ended the fit: it is ignored.
+        Python::attach(|py| {
+            let _ = self.obj.bind(py).call_method0("clear_summaries");
         });
-        EXTERNAL_ERROR
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
     }
 
     fn is_frozen(&self) -> bool {
@@ -502,14 +499,22 @@ impl PyDistribution {
         Ok(PyDistributionSummary { inner: stats })
     }
 
-    #[pyo3(signature = (summary, inertia=0.0))]
+    #[pyo3(signature = (summary, inertia=0.0, pseudocount=0.0))]
     fn from_summaries(
         &mut self,
         summary: PyRef<'_, PyDistributionSummary>,
         inertia: f64,
+        pseudocount: f64,
     ) -> PyResult<()> {
         crate::mixture::check_unit("inertia", inertia)?;
-        Ok(self.inner.from_summaries(&summary.inner, inertia)?)
+        if !(pseudocount >= 0.0) || !pseudocount.is_finite() {
+            return Err(MixturaError::new_err(format!(
+                "invalid pseudocount: must be non-negative and finite, got {pseudocount}"
+            )));
+        }
+        Ok(self
+            .inner
+            .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
     }
 
     fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray2<f64>> {

@@ -8,10 +8,17 @@ from . import _core
 from ._core import MixturaError
 from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
 from .distributions import (
+    BernoulliDistribution,
+    DiscreteDistribution,
     Distribution,
+    ExponentialDistribution,
+    GammaDistribution,
     IndependentComponentsDistribution,
+    LogNormalDistribution,
     MultivariateGaussianDistribution,
     NormalDistribution,
+    PoissonDistribution,
+    UniformDistribution,
     _read_text,
 )
 from .gmm import GeneralMixtureModel
@@ -23,6 +30,13 @@ __all__ = [
     "GeneralMixtureModel",
     "Distribution",
     "NormalDistribution",
+    "LogNormalDistribution",
+    "ExponentialDistribution",
+    "GammaDistribution",
+    "PoissonDistribution",
+    "UniformDistribution",
+    "BernoulliDistribution",
+    "DiscreteDistribution",
     "MultivariateGaussianDistribution",
     "IndependentComponentsDistribution",
     "Kmeans",

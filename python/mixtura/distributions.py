@@ -11,6 +11,13 @@ from . import _checks, _core
 __all__ = [
     "Distribution",
     "NormalDistribution",
+    "LogNormalDistribution",
+    "ExponentialDistribution",
+    "GammaDistribution",
+    "PoissonDistribution",
+    "UniformDistribution",
+    "BernoulliDistribution",
+    "DiscreteDistribution",
     "MultivariateGaussianDistribution",
     "IndependentComponentsDistribution",
 ]
@@ -130,14 +137,16 @@ class Distribution:
         else:
             self.summaries = [summary]
 
-    def from_summaries(self, inertia=0.0):
-        """Sets the parameters from the stored summaries (``inertia`` weighs the old parameters),
-        then clears them. A frozen distribution does not change."""
+    def from_summaries(self, inertia=0.0, pseudocount=0.0):
+        """Sets the parameters from the stored summaries (``inertia`` weighs the old parameters;
+        ``pseudocount`` smooths discrete counts), then clears them. A frozen distribution does
+        not change."""
         inertia = _checks.real(inertia, "inertia")
+        pseudocount = _checks.real(pseudocount, "pseudocount")
         if not self.summaries:
             return
         core = self._core
-        core.from_summaries(self.summaries[0], inertia)
+        core.from_summaries(self.summaries[0], inertia, pseudocount)
         self._set_core(core)
         self.clear_summaries()
 
@@ -239,7 +248,19 @@ def _restore_distribution(text):
     return Distribution.from_json(text)
 
 
-class NormalDistribution(Distribution):
+class _Univariate(Distribution):
+    """A univariate family whose parameters are numbers."""
+
+    _params = ()
+
+    def _build(self, values, frozen, min_std=0.0):
+        self.summaries = []
+        values = [_checks.real(v, name) for v, name in zip(values, self._params)]
+        self._set_core(_core.Distribution.univariate(self._family, values, bool(frozen),
+                                                     _checks.real(min_std, "min_std")))
+
+
+class NormalDistribution(_Univariate):
     """A normal distribution ``N(mean, std**2)``.
 
     Parameters
@@ -253,17 +274,10 @@ class NormalDistribution(Distribution):
     """
 
     _family = "NormalDistribution"
+    _params = ("mean", "std")
 
     def __init__(self, mean, std, frozen=False, min_std=0.0):
-        self.summaries = []
-        self._set_core(
-            _core.Distribution.normal(
-                _checks.real(mean, "mean"),
-                _checks.real(std, "std"),
-                _checks.real(min_std, "min_std"),
-                bool(frozen),
-            )
-        )
+        self._build([mean, std], frozen, min_std)
 
     @property
     def min_std(self):
@@ -271,6 +285,275 @@ class NormalDistribution(Distribution):
 
     def _init_extra(self):
         return {"min_std": self.min_std}
+
+
+class LogNormalDistribution(_Univariate):
+    """A log-normal distribution: ``log(x) ~ N(mu, sigma**2)``, for ``x > 0`` (log-probability
+    ``-inf`` elsewhere).
+    """
+
+    _family = "LogNormalDistribution"
+    _params = ("mu", "sigma")
+
+    def __init__(self, mu, sigma, min_std=0.0, frozen=False):
+        self._build([mu, sigma], frozen, min_std)
+
+    @property
+    def min_std(self):
+        return self._core.min_std
+
+    def _init_extra(self):
+        return {"min_std": self.min_std}
+
+
+class ExponentialDistribution(_Univariate):
+    """An exponential distribution with a rate, for ``x >= 0``."""
+
+    _family = "ExponentialDistribution"
+    _params = ("rate",)
+
+    def __init__(self, rate, frozen=False):
+        self._build([rate], frozen)
+
+
+class GammaDistribution(_Univariate):
+    """A gamma distribution with shape ``alpha`` and rate ``beta``, for ``x > 0``."""
+
+    _family = "GammaDistribution"
+    _params = ("alpha", "beta")
+
+    def __init__(self, alpha, beta, frozen=False):
+        self._build([alpha, beta], frozen)
+
+
+class PoissonDistribution(_Univariate):
+    """A Poisson distribution with mean ``l``, over the non-negative integers."""
+
+    _family = "PoissonDistribution"
+    _params = ("l",)
+
+    def __init__(self, l, frozen=False):  # noqa: E741 (pomegranate's name)
+        self._build([l], frozen)
+
+
+class UniformDistribution(_Univariate):
+    """A uniform distribution on ``[start, end]``."""
+
+    _family = "UniformDistribution"
+    _params = ("start", "end")
+
+    def __init__(self, start, end, frozen=False):
+        self._build([start, end], frozen)
+
+
+class BernoulliDistribution(_Univariate):
+    """A Bernoulli distribution over ``{0, 1}`` with ``P(1) = p``."""
+
+    _family = "BernoulliDistribution"
+    _params = ("p",)
+
+    def __init__(self, p, frozen=False):
+        self._build([p], frozen)
+
+
+def _is_missing(v):
+    return v is None or (isinstance(v, (float, np.floating)) and v != v) or (
+        isinstance(v, str) and v == "nan"
+    )
+
+
+def _dtype_name(key):
+    t = type(key)
+    if t.__module__ == "numpy":
+        return f"numpy.{t.__name__}"
+    return t.__name__
+
+
+def _key_from_string(text, dtype):
+    if dtype == "str":
+        return text
+    if dtype == "int":
+        return int(text)
+    if dtype == "float":
+        return float(text)
+    if dtype == "bool":
+        return text == "True"
+    if dtype.startswith("numpy."):
+        t = getattr(np, dtype[len("numpy."):], None)
+        if t is not None:
+            if t is np.bool_:
+                return np.bool_(text == "True")
+            return t(text)
+    return text
+
+
+class DiscreteDistribution(Distribution):
+    """A categorical distribution over symbols: strings, integers, booleans or other hashable
+    values, given as a dict of symbol to probability.
+
+    A symbol the distribution does not know has log-probability ``-inf``; ``None``, NaN and the
+    string ``'nan'`` are missing values (log-probability 0).
+    """
+
+    _family = "DiscreteDistribution"
+
+    def __init__(self, characters, frozen=False):
+        if not isinstance(characters, dict):
+            raise TypeError(f"characters must be a dict of symbol to probability, got {type(characters).__name__}")
+        self.summaries = []
+        keys = list(characters.keys())
+        probs = [_checks.real(characters[k], "characters") for k in keys]
+        dtype = _dtype_name(keys[0]) if keys else "str"
+        self._set_keys(keys)
+        self._set_core(_core.Distribution.discrete([str(k) for k in keys], probs, dtype, bool(frozen)))
+
+    def _set_keys(self, keys):
+        self._keys = list(keys)
+        self._codes = {}
+        for i, k in enumerate(self._keys):
+            self._codes.setdefault(k, i)
+
+    def _set_core(self, core):
+        texts, _ = core.parameters()
+        known = {str(k): k for k in getattr(self, "_keys", [])}
+        dtype = core.dtype
+        self._set_keys([known[t] if t in known else _key_from_string(t, dtype) for t in texts])
+        self.__dict__["_core_obj"] = core
+
+    @classmethod
+    def _wrap(cls, core):
+        obj = cls.__new__(cls)
+        obj.summaries = []
+        obj._keys = []
+        obj._set_core(core)
+        return obj
+
+    def _encode(self, values):
+        """Codes of the symbols (NaN for missing, -1 for unknown) as a column."""
+        return _encode_column(values, self._codes).reshape(-1, 1)
+
+    def _matrix(self, X):
+        arr = np.asarray(X, dtype=object).reshape(-1)
+        return self._encode(arr)
+
+    @property
+    def parameters(self):
+        return [dict(zip(self._keys, self._core.parameters()[1]))]
+
+    @parameters.setter
+    def parameters(self, value):
+        self.__init__(value[0], frozen=self.frozen)
+
+    @property
+    def dtype(self):
+        return self._core.dtype
+
+    def keys(self):
+        return list(self._keys)
+
+    def values(self):
+        return list(self._core.parameters()[1])
+
+    def items(self):
+        return list(zip(self.keys(), self.values()))
+
+    def __getitem__(self, key):
+        return dict(self.items())[key]
+
+    def log_probability(self, X, n_jobs=1):
+        single = np.ndim(X) == 0 or isinstance(X, (str, bytes))
+        values = [X] if single else X
+        out = self._core.log_probability(self._matrix(values), _checks.n_jobs(n_jobs))
+        return float(out[0]) if single else out
+
+    def summarize(self, X, weights=None):
+        arr = np.asarray(X, dtype=object).reshape(-1)
+        new = [v for v in dict.fromkeys(arr.tolist()) if not _is_missing(v) and v not in self._codes]
+        if new:
+            self._extend(new)
+        Distribution.summarize(self, arr, weights)
+
+    def _extend(self, new):
+        """Adds symbols with probability 0 (the statistics so far are kept)."""
+        if self.summaries:
+            raise ValueError("cannot add new symbols to a discrete distribution with pending summaries; "
+                             "call from_summaries first")
+        keys = self._keys + list(new)
+        probs = list(self._core.parameters()[1]) + [0.0] * len(new)
+        core = _core.Distribution.discrete([str(k) for k in keys], probs, self.dtype, self.frozen)
+        self._set_keys(keys)
+        self.__dict__["_core_obj"] = core
+
+    def sample(self, n=None, random_state=None):
+        count = 1 if n is None else _checks.integer(n, "n", minimum=0)
+        codes = self._core.sample(count, _checks.seed(random_state))[:, 0].astype(int)
+        out = [self._keys[c] for c in codes]
+        return out[0] if n is None else np.array(out, dtype=object)
+
+    @classmethod
+    def blank(cls):
+        raise ValueError("DiscreteDistribution has no blank form; give it a dict of symbols")
+
+    @classmethod
+    def from_samples(cls, X, weights=None, pseudocount=0.0, **kwargs):
+        """The distribution of the symbols in ``X`` (weighted counts, plus ``pseudocount``)."""
+        arr = np.asarray(X, dtype=object).reshape(-1)
+        keys = [v for v in dict.fromkeys(arr.tolist()) if not _is_missing(v)]
+        if not keys:
+            raise ValueError("X must hold at least one symbol that is not missing")
+        d = cls({k: 1.0 / len(keys) for k in keys})
+        d.summarize(arr, weights)
+        summary = d.summaries[0]
+        core = d._core
+        core.from_summaries(summary, 0.0, _checks.real(pseudocount, "pseudocount"))
+        d._set_core(core)
+        d.clear_summaries()
+        return d
+
+    def __reduce__(self):
+        return (_restore_discrete, (self.to_json(separators=(",", ":"), indent=None), self._keys))
+
+
+def _restore_discrete(text, keys):
+    d = DiscreteDistribution._wrap(_core.Distribution.from_json(text))
+    d._set_keys(keys)
+    return d
+
+
+def encode_rows(X, d, codes):
+    """Rows as a float64 matrix of shape (n, d); column ``j`` holds the codes of its symbols when
+    ``codes[j]`` is a symbol-to-code dict (discrete columns), and numbers otherwise."""
+    if all(c is None for c in codes):
+        return _checks.as_matrix(X, d)
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1) if d > 1 and arr.shape[0] == d else arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != d:
+        raise ValueError(f"X must have shape (n_samples, {d}), got {arr.shape}")
+    out = np.empty(arr.shape, dtype=np.float64)
+    for j in range(d):
+        if codes[j] is None:
+            col = arr[:, j]
+            try:
+                out[:, j] = [np.nan if v is None else float(v) for v in col]
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"X column {j} must hold numbers: {e}") from None
+        else:
+            out[:, j] = _encode_column(arr[:, j], codes[j])
+    return out
+
+
+def _encode_column(values, codes):
+    out = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if _is_missing(v):
+            out[i] = np.nan
+        else:
+            try:
+                out[i] = codes.get(v, -1.0)
+            except TypeError:
+                out[i] = -1.0
+    return out
 
 
 class MultivariateGaussianDistribution(Distribution):
@@ -383,6 +666,10 @@ class IndependentComponentsDistribution(Distribution):
         obj._set_core(core)
         return obj
 
+    def _matrix(self, X):
+        codes = [getattr(c, "_codes", None) for c in self.distributions]
+        return encode_rows(X, self.d, codes)
+
     @classmethod
     def blank(cls):
         raise ValueError(
@@ -411,6 +698,13 @@ class IndependentComponentsDistribution(Distribution):
 
 _CLASSES = {
     "NormalDistribution": NormalDistribution,
+    "LogNormalDistribution": LogNormalDistribution,
+    "ExponentialDistribution": ExponentialDistribution,
+    "GammaDistribution": GammaDistribution,
+    "PoissonDistribution": PoissonDistribution,
+    "UniformDistribution": UniformDistribution,
+    "BernoulliDistribution": BernoulliDistribution,
+    "DiscreteDistribution": DiscreteDistribution,
     "MultivariateGaussianDistribution": MultivariateGaussianDistribution,
     "IndependentComponentsDistribution": IndependentComponentsDistribution,
 }

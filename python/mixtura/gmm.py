@@ -7,7 +7,72 @@ import numpy as np
 
 from . import _checks, _core
 from .callbacks import Callback, History
-from .distributions import Distribution, _read_text
+from .distributions import (
+    DiscreteDistribution,
+    Distribution,
+    IndependentComponentsDistribution,
+    _dtype_name,
+    _is_missing,
+    _read_text,
+    encode_rows,
+)
+
+_PROTOCOL = ("d", "log_probability", "summarize", "from_summaries", "clear_summaries")
+
+
+def _is_custom(dist):
+    """A Python object with pomegranate's distribution protocol that is not one of mixtura's."""
+    return (
+        not isinstance(dist, (Distribution, type))
+        and all(hasattr(dist, a) for a in _PROTOCOL)
+    )
+
+
+def _discrete_children(dist):
+    """The discrete distribution of each column of a component (None for other columns)."""
+    if isinstance(dist, DiscreteDistribution):
+        return [dist]
+    if isinstance(dist, IndependentComponentsDistribution):
+        return [c if isinstance(c, DiscreteDistribution) else None for c in dist.distributions]
+    return [None] * dist.d
+
+
+def _aligned_core(dist, columns):
+    """The Rust object of a component, its discrete distributions re-expressed over the model's
+    symbols of their column (``columns[j]`` is the list of symbols of column j, or None)."""
+    if _is_custom(dist):
+        return _core.Distribution.external(dist, type(dist).__name__, int(dist.d))
+    if isinstance(dist, DiscreteDistribution):
+        return _discrete_core(dist, columns[0])
+    if isinstance(dist, IndependentComponentsDistribution) and any(c is not None for c in columns):
+        children = [
+            _discrete_core(c, columns[j]) if columns[j] is not None else c._core
+            for j, c in enumerate(dist.distributions)
+        ]
+        return _core.Distribution.independent(children, [float(v) for v in dist.weights], dist.frozen)
+    return dist._core
+
+
+def _discrete_core(dist, keys):
+    table = dict(dist.items())
+    if keys is None or list(keys) == dist.keys():
+        return dist._core
+    return _core.Distribution.discrete(
+        [str(k) for k in keys], [float(table.get(k, 0.0)) for k in keys], dist.dtype, dist.frozen
+    )
+
+
+def _relabel(core, keys):
+    """A discrete Rust distribution fitted on codes 0..k-1, with the symbols ``keys`` instead."""
+    _, probs = core.parameters()
+    return _core.Distribution.discrete(
+        [str(k) for k in keys], list(probs), _dtype_name(keys[0]), core.frozen
+    )
+
+
+def _symbols(column):
+    """The distinct symbols of a data column, in order of first appearance."""
+    return [v for v in dict.fromkeys(column.tolist()) if not _is_missing(v)]
 
 __all__ = ["GeneralMixtureModel"]
 
@@ -122,34 +187,69 @@ class GeneralMixtureModel:
         if len(dists) == 0:
             raise ValueError("distributions must hold at least one distribution")
         for j, dist in enumerate(dists):
-            if isinstance(dist, type) or callable(dist) and not isinstance(dist, Distribution):
+            if isinstance(dist, type):
                 raise TypeError("must have initialized distributions in list")
-            if not isinstance(dist, Distribution):
-                raise TypeError(f"distributions[{j}] must be a distribution, got {dist!r}")
+            if not isinstance(dist, Distribution) and not _is_custom(dist):
+                raise TypeError(
+                    f"distributions[{j}] must be a distribution (or have {', '.join(_PROTOCOL)}), "
+                    f"got {dist!r}"
+                )
         if any(dist.d != dists[0].d for dist in dists):
             raise TypeError("mis-matching dimensions between distributions in list")
         if weights is not None:
             w = _checks.as_vector(weights, "weights")
         else:
             w = None
-        core = _core.Mixture([dist._core for dist in dists], None if w is None else list(w))
         self.distributions = np.empty(len(dists), dtype=object)
         self.distributions[:] = dists
+        columns = self._columns()
+        core = _core.Mixture([_aligned_core(d, columns) for d in dists],
+                             None if w is None else list(w))
         self._probabilities = core.weights()
         self.frozen = False
         self.name = "GeneralMixtureModel"
         self.clear_summaries()
 
     # -- the Rust object behind the model --------------------------------------------------------
+    def _columns(self):
+        """The model's symbols of each discrete column (None for numeric columns): the symbols of
+        all the components' discrete distributions of that column, in order of appearance."""
+        d = self.distributions[0].d
+        per_component = [_discrete_children(dist) for dist in self.distributions]
+        columns = []
+        for j in range(d):
+            dists = [children[j] for children in per_component]
+            if all(c is None for c in dists):
+                columns.append(None)
+                continue
+            if any(c is None for c in dists):
+                raise TypeError(f"column {j} is discrete in some components and not in others")
+            keys = []
+            seen = set()
+            for c in dists:
+                for k in c.keys():
+                    if k not in seen:
+                        seen.add(k)
+                        keys.append(k)
+            columns.append(keys)
+        return columns
+
     def _core_model(self):
+        columns = self._columns()
         return _core.Mixture(
-            [dist._core for dist in self.distributions],
+            [_aligned_core(dist, columns) for dist in self.distributions],
             [float(p) for p in self._probabilities],
             self.frozen,
         )
 
     def _adopt(self, core):
+        columns = self._columns()
         for dist, c in zip(self.distributions, core.distributions()):
+            if _is_custom(dist):
+                continue
+            for j, child in enumerate(_discrete_children(dist)):
+                if child is not None:
+                    child._set_keys(columns[j])
             dist._set_core(c)
         self._probabilities = core.weights()
 
@@ -187,7 +287,9 @@ class GeneralMixtureModel:
 
     # -- probabilities ---------------------------------------------------------------------------
     def _X(self, X):
-        return _checks.as_matrix(X, self.d)
+        columns = self._columns()
+        codes = [None if keys is None else {k: i for i, k in enumerate(keys)} for keys in columns]
+        return encode_rows(X, self.d, codes)
 
     def log_probability(self, X, n_jobs=1, batch_size=None):
         """The log-density of each sample under the mixture, shape (n_samples,)."""
@@ -307,21 +409,23 @@ class GeneralMixtureModel:
             log-likelihood wins.
         random_state : int, numpy RandomState or Generator, or None
         """
-        Xm = _checks.as_matrix(X)
-        n, d = Xm.shape
-        w = _checks.as_weights(weights, n)
-        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-                         batches_per_epoch, lr_decay, n_jobs)
         if isinstance(distributions, (list, tuple, np.ndarray)) and len(distributions) > 0 and all(
-            isinstance(dist, Distribution) for dist in distributions
+            isinstance(dist, Distribution) or _is_custom(dist) for dist in distributions
         ):
             model = cls(distributions)
-            return model.fit(Xm, w, callbacks=callbacks, return_history=return_history,
-                             verbose=verbose, **kw)
-        layout, families = cls._layout(distributions, d)
+            return model.fit(X, weights, inertia=inertia, pseudocount=pseudocount,
+                             stop_threshold=stop_threshold, max_iterations=max_iterations,
+                             batch_size=batch_size, batches_per_epoch=batches_per_epoch,
+                             lr_decay=lr_decay, callbacks=callbacks,
+                             return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+        shape = np.shape(X)
+        if len(shape) not in (1, 2):
+            raise ValueError(f"X must be 2-D, of shape (n_samples, n_features); got shape {shape}")
+        d = 1 if len(shape) == 1 else shape[1]
+        layout, classes = cls._layout(distributions, d)
         n_components = _checks.integer(n_components, "n_components", minimum=1)
-        if layout == "mixed" and n_components != len(families):
-            n_components = len(families)
+        if layout == "mixed" and n_components != len(classes):
+            n_components = len(classes)
         if not isinstance(init, str):
             raise TypeError(f"init must be a string, one of {', '.join(_INITS)}")
         if init == "kmeans||":
@@ -329,6 +433,42 @@ class GeneralMixtureModel:
         n_init = _checks.integer(n_init, "n_init", minimum=1)
         max_k = _checks.iterations(max_kmeans_iterations, "max_kmeans_iterations")
         seed = _checks.seed(random_state)
+        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                         batches_per_epoch, lr_decay, n_jobs)
+
+        column_classes = classes if layout == "per_feature" else [classes[0]] * d
+        discrete = [c is DiscreteDistribution for c in column_classes]
+        if layout == "mixed" and any(discrete) and not all(c is DiscreteDistribution for c in classes):
+            raise ValueError("a one-column mixture cannot mix DiscreteDistribution with other classes")
+        column_keys = [None] * d
+        if any(discrete):
+            arr = np.asarray(X, dtype=object).reshape(-1, d)
+            for j in range(d):
+                if discrete[j]:
+                    column_keys[j] = _symbols(arr[:, j])
+                    if not column_keys[j]:
+                        raise ValueError(f"X column {j} holds no symbol that is not missing")
+            codes = [None if k is None else {s: i for i, s in enumerate(k)} for k in column_keys]
+            Xm = encode_rows(arr, d, codes)
+        else:
+            Xm = _checks.as_matrix(X)
+        n = Xm.shape[0]
+        w = _checks.as_weights(weights, n)
+
+        if any(not issubclass(c, Distribution) for c in classes):
+            return cls._from_samples_custom(
+                layout, classes, n_components, Xm, w, init, n_init, max_k, seed, kw,
+                callbacks, return_history, verbose)
+
+        def family(c, j):
+            if c is DiscreteDistribution:
+                return f"DiscreteDistribution:{len(column_keys[j])}"
+            return c._family
+
+        if layout == "per_feature":
+            families = [family(c, j) for j, c in enumerate(classes)]
+        else:
+            families = [family(c, 0) for c in classes]
         training = _Training(callbacks, verbose)
         holder = {}
 
@@ -344,7 +484,22 @@ class GeneralMixtureModel:
         core, report = _core.Mixture.from_samples(
             families, layout, n_components, Xm, w, init=init, n_init=n_init,
             max_kmeans_iterations=max_k, seed=seed, callback=on_epoch,
-            pass_model=training.pass_model, **kw)
+            pass_model=training.pass_model and not any(discrete), **kw)
+        if any(discrete):
+            comps = []
+            for c in core.distributions():
+                if c.name == "DiscreteDistribution":
+                    comps.append(_relabel(c, column_keys[0]))
+                elif c.name == "IndependentComponentsDistribution":
+                    children = [
+                        _relabel(ch, column_keys[j]) if column_keys[j] is not None else ch
+                        for j, ch in enumerate(c.children())
+                    ]
+                    comps.append(_core.Distribution.independent(
+                        children, list(c.parameters()[1]), c.frozen))
+                else:
+                    comps.append(c)
+            core = _core.Mixture(comps, list(core.weights()), core.frozen)
         if "model" in holder:
             model = holder["model"]
             model._adopt(core)
@@ -354,38 +509,81 @@ class GeneralMixtureModel:
         training.end(report)
         return (model, training.history) if return_history else model
 
+    @classmethod
+    def _from_samples_custom(cls, layout, classes, k, Xm, w, init, n_init, max_k, seed, kw,
+                             callbacks, return_history, verbose):
+        """from_samples with classes written in Python: k-means in Rust, then each component from
+        its class's ``from_samples`` on its cluster, then EM (holding the GIL for the Python
+        components)."""
+        rng = np.random.RandomState(seed % 2**32)
+        best = None
+        for _ in range(n_init):
+            km = _core.Kmeans.fit(k, Xm, w, init=init, n_init=1, max_iterations=max_k,
+                                  seed=int(rng.randint(0, 2**62)), n_jobs=kw["n_jobs"])
+            labels = km.predict(Xm, kw["n_jobs"])
+            dists, shares = [], []
+            for j in range(k):
+                rows = labels == j
+                wj = None if w is None else w[rows]
+                Xj = Xm[rows]
+                if layout == "per_feature":
+                    dists.append(IndependentComponentsDistribution(
+                        [c.from_samples(Xj[:, f], weights=wj) for f, c in enumerate(classes)]))
+                else:
+                    c = classes[j] if layout == "mixed" else classes[0]
+                    dists.append(c.from_samples(Xj, weights=wj))
+                shares.append(float(rows.sum() if wj is None else wj.sum()))
+            model = cls(dists, weights=shares)
+            model, history = model.fit(Xm, w, callbacks=callbacks, return_history=True,
+                                       verbose=verbose, **kw)
+            score = history.log_probabilities[-1] if history.log_probabilities else (
+                history.initial_log_probability)
+            if best is None or score > best[0]:
+                best = (score, model, history)
+        _, model, history = best
+        return (model, history) if return_history else model
+
     @staticmethod
     def _layout(distributions, d):
-        """pomegranate's reading of ``distributions`` in from_samples."""
-        def family(c, where):
-            if not (isinstance(c, type) and issubclass(c, Distribution)) or c._family is None:
+        """pomegranate's reading of ``distributions`` in from_samples: the layout and the
+        classes."""
+        def check(c, where):
+            if not isinstance(c, type):
                 raise TypeError(f"{where} must be a distribution class, got {c!r}")
-            if c.__name__ == "IndependentComponentsDistribution":
-                raise ValueError(
-                    "from_samples cannot build IndependentComponentsDistribution from its class; "
-                    "pass a list with one distribution class per column instead"
-                )
+            if issubclass(c, Distribution):
+                if c._family is None:
+                    raise TypeError(f"{where} must be a distribution class, got {c!r}")
+                if c is IndependentComponentsDistribution:
+                    raise ValueError(
+                        "from_samples cannot build IndependentComponentsDistribution from its "
+                        "class; pass a list with one distribution class per column instead"
+                    )
+            elif not hasattr(c, "from_samples"):
+                raise TypeError(f"{where} must be a distribution class with from_samples, got {c!r}")
             return c
 
+        def univariate(c):
+            return c._univariate if issubclass(c, Distribution) else getattr(c, "d", 1) == 1
+
         if isinstance(distributions, (list, tuple)):
-            classes = [family(c, f"distributions[{j}]") for j, c in enumerate(distributions)]
+            classes = [check(c, f"distributions[{j}]") for j, c in enumerate(distributions)]
             if len(classes) == 0:
                 raise ValueError("distributions must not be empty")
             if d == 1:
-                if not all(c._univariate for c in classes):
+                if not all(univariate(c) for c in classes):
                     raise ValueError("a list of component classes for one-column X must be univariate")
-                return "mixed", [c._family for c in classes]
+                return "mixed", classes
             if len(classes) != d:
                 raise ValueError(
                     f"distributions must have one class per column of X ({d}), got {len(classes)}"
                 )
-            if not all(c._univariate for c in classes):
+            if not all(univariate(c) for c in classes):
                 raise ValueError("per-column distribution classes must be univariate")
-            return "per_feature", [c._family for c in classes]
-        cls_ = family(distributions, "distributions")
-        if cls_._univariate and d > 1:
-            return "per_feature", [cls_._family] * d
-        return "each", [cls_._family]
+            return "per_feature", classes
+        c = check(distributions, "distributions")
+        if issubclass(c, Distribution) and c._univariate and d > 1:
+            return "per_feature", [c] * d
+        return "each", [c]
 
     # -- state -----------------------------------------------------------------------------------
     def freeze(self):
@@ -398,7 +596,13 @@ class GeneralMixtureModel:
 
     def copy(self):
         """A deep copy (new distribution objects)."""
-        return self._from_core(self._core_model().copy())
+        import copy as _copy
+
+        dists = [d.copy() if isinstance(d, Distribution) else _copy.deepcopy(d)
+                 for d in self.distributions]
+        model = type(self)(dists, weights=self._probabilities)
+        model.frozen = self.frozen
+        return model
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_json(self, separators=(",", " : "), indent=4):

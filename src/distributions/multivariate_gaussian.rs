@@ -4,7 +4,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
-use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_ULPS};
+use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{standard_normal, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
@@ -346,12 +346,12 @@ impl Distribution for MultivariateGaussian {
                 }
             }
         }
-        // `C/W - mean products` cancels: an entry within a few ulps of the raw moments it came
+        // `C/W - mean products` cancels: an entry below ROUNDING_NOISE of the raw moments it came
         // from is rounding, not spread, so data without spread give an exact zero covariance
         // (and then the collapsed covariance), whatever order their sums were added in.
         for j in 0..d {
             for k in 0..d {
-                let noise = ROUNDING_ULPS * f64::EPSILON * (raw[[j, j]] * raw[[k, k]]).abs().sqrt();
+                let noise = ROUNDING_NOISE * (raw[[j, j]] * raw[[k, k]]).abs().sqrt();
                 if cov[[j, k]].abs() <= noise {
                     cov[[j, k]] = 0.0;
                 }

@@ -14,9 +14,13 @@ pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// Gaussian (`1e-5 * I`); it keeps the log-density finite instead of `+inf`.
 pub const COLLAPSED_VARIANCE: f64 = 1e-5;
 
-/// A (co)variance computed as a difference of moments is rounding noise when it is within this
-/// many ulps of the raw second moment it was computed from.
-pub(crate) const ROUNDING_ULPS: f64 = 16.0;
+/// A (co)variance computed as a difference of moments is taken as rounding noise (no spread at
+/// all) when it is below this fraction of the raw second moment it was computed from. Sums over
+/// many rows, added in different orders, carry relative errors far above one ulp; 1e-12 leaves
+/// room for them, and a real spread that small cannot be told from rounding anyway. (The moments
+/// are taken around the component's current mean, so on the next iteration the raw moment is
+/// the spread itself and a real tiny spread is resolved.)
+pub(crate) const ROUNDING_NOISE: f64 = 1e-12;
 
 /// A normal distribution `N(mean, std^2)` over one feature.
 ///
@@ -187,9 +191,9 @@ impl Distribution for Normal {
         let mean = stats.shift + m;
         let raw = stats.sum_squares / stats.weight;
         let mut var = raw - m * m;
-        // `raw - m^2` cancels: anything within a few ulps of `raw` is rounding, not spread. Data
+        // `raw - m^2` cancels: anything below ROUNDING_NOISE of `raw` is rounding, not spread. Data
         // without spread get the collapsed variance, whatever order their sums were added in.
-        if !(var > ROUNDING_ULPS * f64::EPSILON * raw) {
+        if !(var > ROUNDING_NOISE * raw) {
             var = COLLAPSED_VARIANCE;
         }
         let std = var.sqrt().max(self.min_std);

@@ -4,7 +4,7 @@
 use ndarray::ArrayView2;
 use rand_core::RngCore;
 
-use super::normal::{NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_ULPS};
+use super::normal::{NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{standard_normal, uniform01, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::special::{digamma, ln_gamma, trigamma};
@@ -164,7 +164,7 @@ impl Distribution for LogNormal {
         let m = stats.sum / stats.weight;
         let raw = stats.sum_squares / stats.weight;
         let mut var = raw - m * m;
-        if !(var > ROUNDING_ULPS * f64::EPSILON * raw) {
+        if !(var > ROUNDING_NOISE * raw) {
             var = COLLAPSED_VARIANCE;
         }
         let sigma = var.sqrt().max(self.min_std);
