@@ -37,6 +37,7 @@ demo: build
 test-rust:
 	cargo fmt --all -- --check
 	cargo clippy --quiet --all-targets -- -D warnings
+	cargo clippy --quiet --all-targets --features python -- -D warnings
 	cargo test --quiet
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 	@# Without the python feature, the crate pulls in neither PyO3 nor numpy.

@@ -214,7 +214,7 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
     let o = object(v, "a distribution")?;
     only_keys(
         o,
-        &["class", "name", "parameters", "frozen"],
+        &["class", "dtype", "name", "parameters", "frozen"],
         "a distribution",
     )?;
     let class = field(o, "class", "a distribution")?;
