@@ -575,6 +575,11 @@ impl PyMixtureSummary {
     fn log_likelihood(&self) -> f64 {
         self.inner.log_likelihood
     }
+
+    /// Every number of the statistics: per component, in a fixed order.
+    fn values(&self) -> Vec<Vec<f64>> {
+        self.inner.components.iter().map(|c| c.values()).collect()
+    }
 }
 
 /// A general mixture model.

@@ -426,6 +426,37 @@ impl Distribution for Component {
     }
 }
 
+impl ComponentStats {
+    /// Every number of the statistics, in a fixed order (for inspection, comparison and
+    /// transport); external statistics have none.
+    pub fn values(&self) -> Vec<f64> {
+        use ComponentStats as S;
+        match self {
+            S::Normal(s) => vec![s.shift, s.weight, s.sum, s.sum_squares],
+            S::Mean(s) => vec![s.weight, s.sum],
+            S::Gamma(s) => vec![s.scale, s.weight, s.sum, s.sum_log],
+            S::Range(s) => vec![s.weight, s.min, s.max],
+            S::Discrete(s) => s.counts.clone(),
+            S::MultivariateGaussian(s) => {
+                let mut v: Vec<f64> = s.shift.iter().copied().collect();
+                v.push(s.weight);
+                v.extend(s.sum.iter());
+                v.extend(s.sum_products.iter());
+                if let Some(p) = &s.missing {
+                    v.extend(p.weight.iter());
+                    v.extend(p.sum.iter());
+                    v.extend(p.sum_products.iter());
+                }
+                v
+            }
+            S::IndependentComponents(children) => {
+                children.iter().flat_map(|c| c.values()).collect()
+            }
+            S::External => vec![],
+        }
+    }
+}
+
 impl Statistics for ComponentStats {
     fn merge(&mut self, other: &Self) -> Result<()> {
         use ComponentStats as S;

@@ -352,7 +352,11 @@ impl Distribution for MultivariateGaussian {
         for j in 0..d {
             for k in 0..d {
                 let noise = ROUNDING_NOISE * (raw[[j, j]] * raw[[k, k]]).abs().sqrt();
-                if cov[[j, k]].abs() <= noise {
+                // Below the resolution of floats near the means, or too small to invert: no
+                // spread either.
+                let resolution =
+                    16.0 * f64::EPSILON * f64::EPSILON * means[j].abs() * means[k].abs();
+                if cov[[j, k]].abs() <= noise.max(resolution).max(1e-290) {
                     cov[[j, k]] = 0.0;
                 }
             }

@@ -6,6 +6,23 @@ use rand_core::RngCore;
 use super::{standard_normal, Distribution, Statistics};
 use crate::error::{Error, Result};
 
+/// The variance of weighted moments around a shift point: `raw - m^2`, with `raw` the mean
+/// squared deviation from the shift point, `m` the mean deviation, around `center`.
+///
+/// Data without spread get [`COLLAPSED_VARIANCE`]. `raw - m^2` cancels, so a result below
+/// [`ROUNDING_NOISE`] of `raw` is rounding, not spread (whatever order the sums were added in);
+/// so is a variance below the resolution of floats near `center`, or one whose reciprocal would
+/// overflow (a component that holds one point and a vanishing weight of others).
+pub(crate) fn spread(raw: f64, m: f64, center: f64) -> f64 {
+    let var = raw - m * m;
+    let resolution = 4.0 * f64::EPSILON * center.abs();
+    if var > ROUNDING_NOISE * raw && var > resolution * resolution && var > 1e-290 {
+        var
+    } else {
+        COLLAPSED_VARIANCE
+    }
+}
+
 /// `ln(sqrt(2 pi))`.
 pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
@@ -189,13 +206,7 @@ impl Distribution for Normal {
         }
         let m = stats.sum / stats.weight;
         let mean = stats.shift + m;
-        let raw = stats.sum_squares / stats.weight;
-        let mut var = raw - m * m;
-        // `raw - m^2` cancels: anything below ROUNDING_NOISE of `raw` is rounding, not spread. Data
-        // without spread get the collapsed variance, whatever order their sums were added in.
-        if !(var > ROUNDING_NOISE * raw) {
-            var = COLLAPSED_VARIANCE;
-        }
+        let var = spread(stats.sum_squares / stats.weight, m, mean);
         let std = var.sqrt().max(self.min_std);
         let mean = self.mean * inertia + mean * (1.0 - inertia);
         let std = self.std * inertia + std * (1.0 - inertia);

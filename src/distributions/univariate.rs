@@ -4,7 +4,7 @@
 use ndarray::ArrayView2;
 use rand_core::RngCore;
 
-use super::normal::{NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
+use super::normal::{spread, NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI};
 use super::{standard_normal, uniform01, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::special::{digamma, ln_gamma, trigamma};
@@ -162,11 +162,7 @@ impl Distribution for LogNormal {
             return Ok(());
         }
         let m = stats.sum / stats.weight;
-        let raw = stats.sum_squares / stats.weight;
-        let mut var = raw - m * m;
-        if !(var > ROUNDING_NOISE * raw) {
-            var = COLLAPSED_VARIANCE;
-        }
+        let var = spread(stats.sum_squares / stats.weight, m, stats.shift + m);
         let sigma = var.sqrt().max(self.min_std);
         self.mu = fitted(
             "mu",
@@ -244,7 +240,9 @@ impl Distribution for Exponential {
         }
         let mean = stats.sum / stats.weight;
         // All the mass at 0: the rate whose standard deviation is the collapsed one.
-        let rate = if mean > 0.0 {
+        // All the mass at 0 (or so close that 1 / mean overflows): the rate whose standard
+        // deviation is the collapsed one.
+        let rate = if mean > 0.0 && (1.0 / mean).is_finite() {
             1.0 / mean
         } else {
             1.0 / COLLAPSED_VARIANCE.sqrt()
@@ -273,22 +271,29 @@ pub struct Gamma {
     pub frozen: bool,
 }
 
-/// `sum w`, `sum w x`, `sum w log x`: the statistics of the gamma family.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The statistics of the gamma family, relative to a scale `c` (the mean of the distribution
+/// that collected them): `sum w`, `sum w x / c`, `sum w log(x / c)`. For data near `c` both sums
+/// are near `W` and 0, so `log(mean) - mean(log x)`, a small difference of large numbers when
+/// computed directly, keeps its precision.
+#[derive(Debug, Clone, PartialEq)]
 pub struct GammaStats {
+    /// The scale `c`.
+    pub scale: f64,
     /// `sum w`.
     pub weight: f64,
-    /// `sum w x`.
+    /// `sum w x / c`.
     pub sum: f64,
-    /// `sum w log x`.
+    /// `sum w log(x / c)`.
     pub sum_log: f64,
 }
 
 impl Statistics for GammaStats {
     fn merge(&mut self, other: &Self) -> Result<()> {
+        // To this scale: x / c1 = (c2 / c1) (x / c2), log(x / c1) = log(x / c2) + log(c2 / c1).
+        let ratio = other.scale / self.scale;
         self.weight += other.weight;
-        self.sum += other.sum;
-        self.sum_log += other.sum_log;
+        self.sum += other.sum * ratio;
+        self.sum_log += other.sum_log + other.weight * ratio.ln();
         Ok(())
     }
 }
@@ -351,7 +356,12 @@ impl Distribution for Gamma {
     }
 
     fn new_stats(&self) -> GammaStats {
-        GammaStats::default()
+        GammaStats {
+            scale: self.alpha / self.beta,
+            weight: 0.0,
+            sum: 0.0,
+            sum_log: 0.0,
+        }
     }
 
     fn accumulate(
@@ -360,11 +370,13 @@ impl Distribution for Gamma {
         weights: &[f64],
         stats: &mut GammaStats,
     ) -> Result<()> {
+        let inv = 1.0 / stats.scale;
         for (&v, &w) in x.column(0).iter().zip(weights) {
             if v > 0.0 {
+                let r = v * inv;
                 stats.weight += w;
-                stats.sum += w * v;
-                stats.sum_log += w * v.ln();
+                stats.sum += w * r;
+                stats.sum_log += w * r.ln();
             }
         }
         Ok(())
@@ -374,8 +386,9 @@ impl Distribution for Gamma {
         if self.frozen || stats.weight < 1e-8 {
             return Ok(());
         }
-        let mean = stats.sum / stats.weight;
-        let s = mean.ln() - stats.sum_log / stats.weight;
+        let relative_mean = stats.sum / stats.weight;
+        let mean = relative_mean * stats.scale;
+        let s = relative_mean.ln() - stats.sum_log / stats.weight;
         // Equal values give s = 0 (up to rounding) and an infinite shape: use the shape whose
         // variance (alpha / beta^2 = mean^2 / alpha) is the collapsed variance.
         let collapsed = mean * mean / COLLAPSED_VARIANCE;
