@@ -7,7 +7,9 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::mixture::{check_data, check_unit, check_weights, GeneralMixtureModel, MixtureStats};
+use crate::mixture::{
+    check_data, check_labels, check_unit, check_weights, GeneralMixtureModel, Labels, MixtureStats,
+};
 use crate::parallel::Threads;
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
@@ -179,6 +181,33 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         x: ArrayView2<f64>,
         weights: Option<ArrayView1<f64>>,
         opts: &FitOptions,
+        on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<FitReport> {
+        self.fit_labelled(x, weights, None, opts, on_epoch)
+    }
+
+    /// Semi-supervised EM: `labels[i]` is the component of row `i`, or -1 when unknown
+    /// (pomegranate's `BayesModel` semantics). The components and weights start as the
+    /// maximum-likelihood estimates from the labelled rows; each iteration then counts the
+    /// labelled rows for their own component and the unlabelled ones by their posteriors, and
+    /// the stop rule watches the log-likelihood of the unlabelled rows.
+    pub fn fit_semisupervised(
+        &mut self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        labels: &[i64],
+        opts: &FitOptions,
+        on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<FitReport> {
+        self.fit_labelled(x, weights, Some(labels), opts, on_epoch)
+    }
+
+    fn fit_labelled(
+        &mut self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        labels: Option<&[i64]>,
+        opts: &FitOptions,
         mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<FitReport> {
         opts.check()?;
@@ -186,17 +215,29 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
+        if let Some(l) = labels {
+            check_labels(l, x.nrows(), self.n_components())?;
+        }
         let n = x.nrows();
         let started = Instant::now();
-        let summarize = |model: &Self, epoch: u64| -> Result<_> {
+        let summarize_with = |model: &Self, epoch: u64, labels: Labels<'_>| -> Result<_> {
             opts.threads.install(|| {
                 let mut total = model.new_stats();
                 for rows in epoch_batches(n, opts, epoch) {
-                    total.merge(&model.summarize_rows(x, weights, rows)?)?;
+                    total.merge(&model.summarize_rows(x, weights, rows, labels)?)?;
                 }
                 Ok(total)
             })?
         };
+        let semi = labels.map_or(Labels::None, Labels::Some);
+        let summarize = |model: &Self, epoch: u64| summarize_with(model, epoch, semi);
+        if let Some(l) = labels {
+            if l.iter().any(|&v| v >= 0) {
+                // Start from the maximum-likelihood estimates of the labelled rows.
+                let first = summarize_with(self, 0, Labels::Only(l))?;
+                self.from_summaries(&first, 0.0, opts.pseudocount)?;
+            }
+        }
         for d in &self.distributions {
             d.clear_summaries();
         }

@@ -59,6 +59,50 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
     }
 }
 
+/// Known component labels of some rows, for semi-supervised fitting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Labels<'a> {
+    /// No labels: every row is summarised by its posterior.
+    None,
+    /// `labels[i]` is the component of row `i`, or -1 when unknown.
+    Some(&'a [i64]),
+    /// As `Some`, but rows without a label are left out.
+    Only(&'a [i64]),
+}
+
+impl Labels<'_> {
+    fn of(&self, i: usize) -> Option<usize> {
+        match self {
+            Labels::None => None,
+            Labels::Some(l) | Labels::Only(l) => usize::try_from(l[i]).ok(),
+        }
+    }
+
+    fn skips_unlabelled(&self) -> bool {
+        matches!(self, Labels::Only(_))
+    }
+}
+
+/// Checks labels against `n` rows and `k` components: each in `-1..k`.
+pub(crate) fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
+    if labels.len() != n {
+        return Err(Error::data(
+            "y",
+            format!(
+                "must have one label per row of X ({n}), got {}",
+                labels.len()
+            ),
+        ));
+    }
+    if let Some(bad) = labels.iter().find(|&&l| l < -1 || l >= k as i64) {
+        return Err(Error::data(
+            "y",
+            format!("labels must be component indices 0..{k} or -1 for unlabelled rows, got {bad}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
 /// value and allowed).
 pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
@@ -366,7 +410,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
-        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows()))?
+        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows(), Labels::None))?
     }
 
     /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
@@ -375,6 +419,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         x: ArrayView2<f64>,
         weights: Option<ArrayView1<f64>>,
         rows: Range<usize>,
+        labels: Labels<'_>,
     ) -> Result<MixtureStats<D::Stats>> {
         let k = self.n_components();
         let parts = map_chunks_if(self.parallel_statistics(), rows, |chunk| -> Result<_> {
@@ -391,6 +436,17 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 self.log_joint_block(xb, &mut lp)?;
                 for (b, i) in block.clone().enumerate() {
                     let w = weights.as_ref().map_or(1.0, |w| w[i]);
+                    let label = labels.of(i);
+                    if label.is_some() || labels.skips_unlabelled() {
+                        // A labelled row belongs to its component (responsibility 1) and is not
+                        // part of the log-likelihood that the stop rule watches.
+                        resp.column_mut(b).fill(0.0);
+                        if let Some(j) = label {
+                            resp[[j, b]] = w;
+                            stats.responsibilities[j] += w;
+                        }
+                        continue;
+                    }
                     let col = lp.column(b);
                     let total = log_sum_exp(col.iter().copied());
                     if w == 0.0 || !total.is_finite() {
@@ -462,6 +518,41 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             self.log_weights = self.weights.mapv(f64::ln);
         }
         Ok(())
+    }
+
+    /// The number of free parameters: those of the unfrozen components, and the `k - 1` free
+    /// weights unless the model is frozen; `None` when a component cannot tell.
+    pub fn n_parameters(&self) -> Option<usize> {
+        if self.frozen {
+            return Some(0);
+        }
+        let components: Option<usize> = self.distributions.iter().map(|d| d.n_parameters()).sum();
+        Some(components? + self.n_components() - 1)
+    }
+
+    /// The Bayesian information criterion on `x`, shape `(n, d)`: `-2 log L + p log n`, with
+    /// `p` the [number of free parameters](Self::n_parameters) (lower is better).
+    pub fn bic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+        let (log_l, p) = self.criterion_parts(x, threads)?;
+        Ok(-2.0 * log_l + p * (x.nrows() as f64).ln())
+    }
+
+    /// The Akaike information criterion on `x`, shape `(n, d)`: `-2 log L + 2 p` (lower is
+    /// better).
+    pub fn aic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+        let (log_l, p) = self.criterion_parts(x, threads)?;
+        Ok(-2.0 * log_l + 2.0 * p)
+    }
+
+    fn criterion_parts(&self, x: ArrayView2<f64>, threads: Threads) -> Result<(f64, f64)> {
+        let p = self.n_parameters().ok_or_else(|| {
+            Error::param(
+                "distributions",
+                "a component cannot tell its number of parameters (give it n_parameters)",
+            )
+        })?;
+        let log_l = self.log_probability(x, threads)?.sum();
+        Ok((log_l, p as f64))
     }
 
     /// Draws `n` rows from the mixture, shape `(n, d)`: a component by its weight, then a sample

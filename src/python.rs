@@ -141,6 +141,26 @@ impl ExternalDistribution for PyExternal {
         })
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        if self.is_frozen() {
+            return Some(0);
+        }
+        Python::attach(|py| {
+            let obj = self.obj.bind(py);
+            if let Ok(n) = obj
+                .getattr("n_parameters")
+                .and_then(|n| n.extract::<usize>())
+            {
+                return Some(n);
+            }
+            // Count the numbers in `parameters`.
+            let params = obj.getattr("parameters").ok()?;
+            let np = py.import("numpy").ok()?;
+            let flat = np.call_method1("hstack", (params,)).ok()?;
+            flat.getattr("size").ok()?.extract::<usize>().ok()
+        })
+    }
+
     fn to_value(&self) -> serde_json::Value {
         let doc = Python::attach(|py| -> PyResult<String> {
             let d = self.obj.bind(py).call_method0("to_dict")?;
@@ -816,11 +836,30 @@ impl PyMixture {
         self.inner.sample(n, &mut rng).into_pyarray(py)
     }
 
+    /// The number of free parameters (None when a component cannot tell).
+    fn n_parameters(&self) -> Option<usize> {
+        self.inner.n_parameters()
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn bic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        Ok(py.detach(|| self.inner.bic(x, t))?)
+    }
+
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn aic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
+        let x = x.as_array();
+        let t = threads(n_jobs)?;
+        Ok(py.detach(|| self.inner.aic(x, t))?)
+    }
+
     /// Fits by EM in place; returns a dict describing the fit.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (x, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
         max_iterations=100_000_000, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
-        n_jobs=1, callback=None, pass_model=false))]
+        n_jobs=1, callback=None, pass_model=false, labels=None))]
     fn fit<'py>(
         &mut self,
         py: Python<'py>,
@@ -836,6 +875,7 @@ impl PyMixture {
         n_jobs: i64,
         callback: Option<Py<PyAny>>,
         pass_model: bool,
+        labels: Option<PyReadonlyArray1<'py, i64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let opts = fit_options(
             inertia,
@@ -849,10 +889,14 @@ impl PyMixture {
         )?;
         let x = x.as_array();
         let w = weights.as_ref().map(|w| w.as_array());
+        let labels = labels.as_ref().map(|l| l.as_array().to_vec());
         let report = run_fit(
             py,
             &mut self.inner,
-            |m, cb| m.fit_with(x, w, &opts, |log, m| cb(log, m)),
+            |m, cb| match &labels {
+                Some(l) => m.fit_semisupervised(x, w, l, &opts, |log, m| cb(log, m)),
+                None => m.fit_with(x, w, &opts, |log, m| cb(log, m)),
+            },
             callback,
             pass_model,
         )?;

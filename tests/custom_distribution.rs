@@ -74,6 +74,10 @@ impl Distribution for Exponential {
         false
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(1)
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
         out[0] = -u.ln() / self.rate;

@@ -154,11 +154,12 @@ class Distribution:
         """Discards the stored summaries."""
         self.summaries = []
 
-    def fit(self, X, weights=None, inertia=0.0):
-        """Fits the distribution to ``X`` by maximum likelihood; returns self."""
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
+        """Fits the distribution to ``X`` by maximum likelihood; returns self. ``pseudocount``
+        smooths the counts of a discrete distribution."""
         self.clear_summaries()
         self.summarize(X, weights)
-        self.from_summaries(inertia)
+        self.from_summaries(inertia, pseudocount)
         return self
 
     @classmethod
@@ -467,8 +468,8 @@ class DiscreteDistribution(Distribution):
         return float(out[0]) if single else out
 
     def summarize(self, X, weights=None):
-        arr = np.asarray(X, dtype=object).reshape(-1)
-        new = [v for v in dict.fromkeys(arr.tolist()) if not _is_missing(v) and v not in self._codes]
+        arr = _symbol_array(X)
+        new = [v for v in dict.fromkeys(list(arr)) if not _is_missing(v) and v not in self._codes]
         if new:
             self._extend(new)
         Distribution.summarize(self, arr, weights)
@@ -497,8 +498,8 @@ class DiscreteDistribution(Distribution):
     @classmethod
     def from_samples(cls, X, weights=None, pseudocount=0.0, **kwargs):
         """The distribution of the symbols in ``X`` (weighted counts, plus ``pseudocount``)."""
-        arr = np.asarray(X, dtype=object).reshape(-1)
-        keys = [v for v in dict.fromkeys(arr.tolist()) if not _is_missing(v)]
+        arr = _symbol_array(X)
+        keys = [v for v in dict.fromkeys(list(arr)) if not _is_missing(v)]
         if not keys:
             raise ValueError("X must hold at least one symbol that is not missing")
         d = cls({k: 1.0 / len(keys) for k in keys})
@@ -512,6 +513,14 @@ class DiscreteDistribution(Distribution):
 
     def __reduce__(self):
         return (_restore_discrete, (self.to_json(separators=(",", ":"), indent=None), self._keys))
+
+
+def _symbol_array(X):
+    """Symbols as a flat array; the elements of a typed numpy array stay numpy scalars, so that
+    their type is the one recorded (as pomegranate records it)."""
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        return X.reshape(-1)
+    return np.asarray(X, dtype=object).reshape(-1)
 
 
 def _restore_discrete(text, keys):

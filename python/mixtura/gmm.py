@@ -72,7 +72,7 @@ def _relabel(core, keys):
 
 def _symbols(column):
     """The distinct symbols of a data column, in order of first appearance."""
-    return [v for v in dict.fromkeys(column.tolist()) if not _is_missing(v)]
+    return [v for v in dict.fromkeys(list(column)) if not _is_missing(v)]
 
 __all__ = ["GeneralMixtureModel"]
 
@@ -328,6 +328,53 @@ class GeneralMixtureModel:
             return float(out[0]) if n == 1 else out
         return out[0] if n == 1 else out
 
+    # -- model selection -------------------------------------------------------------------------
+    @property
+    def n_parameters(self):
+        """The number of free parameters: those of the unfrozen components and the free weights
+        (none when the model is frozen)."""
+        n = self._core_model().n_parameters()
+        if n is None:
+            raise ValueError("a component cannot tell its number of parameters; give it an "
+                             "n_parameters attribute")
+        return n
+
+    def bic(self, X, n_jobs=1):
+        """The Bayesian information criterion ``-2 log L + p log n`` on ``X`` (lower is better)."""
+        return self._core_model().bic(self._X(X), _checks.n_jobs(n_jobs))
+
+    def aic(self, X, n_jobs=1):
+        """The Akaike information criterion ``-2 log L + 2 p`` on ``X`` (lower is better)."""
+        return self._core_model().aic(self._X(X), _checks.n_jobs(n_jobs))
+
+    @classmethod
+    def select_n_components(cls, distributions, X, max_components, criterion="bic",
+                            min_components=1, **kwargs):
+        """Fits ``from_samples`` for each number of components from ``min_components`` to
+        ``max_components`` and returns ``(best_model, table)``: the model with the lowest
+        criterion (``'bic'`` or ``'aic'``) and one dict per k with ``n_components``,
+        ``log_likelihood``, ``n_parameters``, ``bic`` and ``aic``. ``kwargs`` go to
+        ``from_samples``."""
+        if criterion not in ("bic", "aic"):
+            raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+        lo = _checks.integer(min_components, "min_components", minimum=1)
+        hi = _checks.integer(max_components, "max_components", minimum=lo)
+        kwargs.pop("return_history", None)
+        table, best = [], None
+        for k in range(lo, hi + 1):
+            model = cls.from_samples(distributions, k, X, **kwargs)
+            row = {
+                "n_components": k,
+                "log_likelihood": float(np.sum(model.log_probability(X))),
+                "n_parameters": model.n_parameters,
+                "bic": model.bic(X),
+                "aic": model.aic(X),
+            }
+            table.append(row)
+            if best is None or row[criterion] < best[0]:
+                best = (row[criterion], model)
+        return best[1], table
+
     # -- statistics ------------------------------------------------------------------------------
     def summarize(self, X, weights=None, n_jobs=1):
         """The E-step: adds the sufficient statistics of ``X`` to the stored summaries and returns
@@ -362,22 +409,36 @@ class GeneralMixtureModel:
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
             max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
-            callbacks=[], return_history=False, verbose=False, n_jobs=1):
+            callbacks=[], return_history=False, verbose=False, n_jobs=1, y=None):
         """Fits the mixture by EM from its current parameters.
 
         Stops when the total log-likelihood improves by ``stop_threshold`` or less in one
         iteration, or after ``max_iterations`` M-steps (0 leaves the model as it is). Returns
         ``self``, or ``(self, history)`` with ``return_history``.
+
+        ``y`` makes the fit semi-supervised: ``y[i]`` is the component of sample ``i``, or -1
+        when unknown. The components start from the labelled samples, labelled samples always
+        count for their component, and the stop rule watches the log-likelihood of the
+        unlabelled samples (pomegranate's semi-supervised semantics).
         """
         Xm = self._X(X)
         w = _checks.as_weights(weights, Xm.shape[0])
+        labels = None
+        if y is not None:
+            labels = np.asarray(y)
+            integral = labels.dtype.kind in "iu" or (
+                labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+            if labels.ndim != 1 or not integral:
+                raise TypeError("y must be a 1-D array of integer labels (-1 for unlabelled)")
+            labels = np.ascontiguousarray(labels, dtype=np.int64)
         kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
                          batches_per_epoch, lr_decay, n_jobs)
         training = _Training(callbacks, verbose)
         training.begin(self)
         core = self._core_model()
         try:
-            report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model, **kw)
+            report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model,
+                              labels=labels, **kw)
         finally:
             self._adopt(core)
         training.end(report)

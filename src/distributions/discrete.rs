@@ -205,6 +205,10 @@ impl Distribution for Discrete {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { self.keys.len() - 1 })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         let target = uniform01(rng);
         let mut acc = 0.0;

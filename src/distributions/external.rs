@@ -27,6 +27,8 @@ pub trait ExternalDistribution: Send + Sync {
     fn clear_summaries(&self);
     /// Whether the distribution is frozen.
     fn is_frozen(&self) -> bool;
+    /// The number of free parameters, when known.
+    fn n_parameters(&self) -> Option<usize>;
     /// The distribution's document, for the model's JSON.
     fn to_value(&self) -> Value;
     /// One sample, drawn with the given seed (NaN when the distribution cannot sample).

@@ -154,6 +154,13 @@ impl Distribution for IndependentComponents {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        if self.frozen {
+            return Some(0);
+        }
+        self.distributions.iter().map(|d| d.n_parameters()).sum()
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         for (j, dist) in self.distributions.iter().enumerate() {
             dist.sample_into(rng, &mut out[j..j + 1]);

@@ -87,6 +87,10 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     /// Whether the distribution is frozen (its parameters do not change in `from_summaries`).
     fn is_frozen(&self) -> bool;
 
+    /// The number of free parameters that fitting estimates (0 when frozen), for the BIC and
+    /// AIC; `None` when it is not known.
+    fn n_parameters(&self) -> Option<usize>;
+
     /// Draws one sample into `out` (`dim` long).
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]);
 }
@@ -411,6 +415,10 @@ impl Distribution for Component {
 
     fn is_frozen(&self) -> bool {
         dispatch!(self, d => d.is_frozen(), e => e.0.is_frozen())
+    }
+
+    fn n_parameters(&self) -> Option<usize> {
+        dispatch!(self, d => d.n_parameters(), e => e.0.n_parameters())
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {

@@ -385,6 +385,17 @@ impl Distribution for MultivariateGaussian {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen {
+            0
+        } else {
+            {
+                let d = self.dim();
+                d + d * (d + 1) / 2
+            }
+        })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         let d = self.dim();
         let chol = cholesky(self.covariance.view()).expect("covariance was checked");

@@ -224,6 +224,10 @@ impl Distribution for Normal {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 2 })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         out[0] = self.mean + self.std * standard_normal(rng);
     }

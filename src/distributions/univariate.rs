@@ -176,6 +176,10 @@ impl Distribution for LogNormal {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 2 })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         out[0] = (self.mu + self.sigma * standard_normal(rng)).exp();
     }
@@ -253,6 +257,10 @@ impl Distribution for Exponential {
 
     fn is_frozen(&self) -> bool {
         self.frozen
+    }
+
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 1 })
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
@@ -407,6 +415,10 @@ impl Distribution for Gamma {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 2 })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         out[0] = sample_gamma(self.alpha, rng) / self.beta;
     }
@@ -514,6 +526,10 @@ impl Distribution for Poisson {
 
     fn is_frozen(&self) -> bool {
         self.frozen
+    }
+
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 1 })
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
@@ -689,6 +705,10 @@ impl Distribution for Uniform {
         self.frozen
     }
 
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 2 })
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         out[0] = self.start + uniform01(rng) * (self.end - self.start);
     }
@@ -763,6 +783,10 @@ impl Distribution for Bernoulli {
 
     fn is_frozen(&self) -> bool {
         self.frozen
+    }
+
+    fn n_parameters(&self) -> Option<usize> {
+        Some(if self.frozen { 0 } else { 1 })
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
