@@ -83,6 +83,39 @@ impl FitOptions {
     }
 }
 
+/// Data read in batches, for out-of-core fitting: every call of
+/// [`next_epoch`](BatchSource::next_epoch) hands the batches of one epoch to a function, one at
+/// a time.
+pub trait BatchSource {
+    /// Calls `f` on each batch of the next epoch, in order, with its rows, shape `(m, d)`, and
+    /// optional sample weights, shape `(m,)`; stops at the first error.
+    #[allow(clippy::type_complexity)]
+    fn next_epoch(
+        &mut self,
+        f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// A [`BatchSource`] over batches held in memory (each epoch reads all of them), for tests and
+/// for data that arrive as separate arrays.
+#[derive(Debug, Clone)]
+pub struct InMemoryBatches {
+    /// The batches: rows, shape `(m, d)`, and optional weights, shape `(m,)`.
+    pub batches: Vec<(ndarray::Array2<f64>, Option<ndarray::Array1<f64>>)>,
+}
+
+impl BatchSource for InMemoryBatches {
+    fn next_epoch(
+        &mut self,
+        f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
+    ) -> Result<()> {
+        for (x, w) in &self.batches {
+            f(x.view(), w.as_ref().map(|w| w.view()))?;
+        }
+        Ok(())
+    }
+}
+
 /// What one epoch (one M-step and the E-step after it) did; the fields of pomegranate's
 /// callback `logs`.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,7 +263,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             })?
         };
         let semi = labels.map_or(Labels::None, Labels::Some);
-        let summarize = |model: &Self, epoch: u64| summarize_with(model, epoch, semi);
+        let mut summarize = |model: &Self, epoch: u64| summarize_with(model, epoch, semi);
         if let Some(l) = labels {
             if l.iter().any(|&v| v >= 0) {
                 // Start from the maximum-likelihood estimates of the labelled rows.
@@ -238,10 +271,62 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 self.from_summaries(&first, 0.0, opts.pseudocount)?;
             }
         }
+        self.run_em(opts, &mut on_epoch, &mut summarize, started)
+    }
+
+    /// Fits by EM on data read in batches from `source`, one pass of the source per epoch, with
+    /// one batch in memory at a time (out of core). `opts.batch_size` and
+    /// `opts.batches_per_epoch` do not apply: the source decides what an epoch reads.
+    pub fn fit_source(
+        &mut self,
+        source: &mut dyn BatchSource,
+        opts: &FitOptions,
+        mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<FitReport> {
+        opts.check()?;
+        let d = self.dim();
+        let started = Instant::now();
+        let mut summarize = |model: &Self, _epoch: u64| -> Result<MixtureStats<D::Stats>> {
+            let mut total = model.new_stats();
+            let mut rows = 0usize;
+            source.next_epoch(&mut |x, w| {
+                check_data(&x, d)?;
+                if let Some(w) = &w {
+                    if w.len() != x.nrows() {
+                        return Err(Error::data(
+                            "weights",
+                            format!("a batch has {} rows and {} weights", x.nrows(), w.len()),
+                        ));
+                    }
+                    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                        return Err(Error::data("weights", "must be finite and non-negative"));
+                    }
+                }
+                rows += x.nrows();
+                let part = opts
+                    .threads
+                    .install(|| model.summarize_rows(x, w, 0..x.nrows(), Labels::None))??;
+                total.merge(&part)
+            })?;
+            if rows == 0 {
+                return Err(Error::data("X", "the batches of an epoch held no rows"));
+            }
+            Ok(total)
+        };
+        self.run_em(opts, &mut on_epoch, &mut summarize, started)
+    }
+
+    fn run_em(
+        &mut self,
+        opts: &FitOptions,
+        on_epoch: &mut impl FnMut(&EpochLog, &Self) -> Result<()>,
+        summarize: &mut impl FnMut(&Self, u64) -> Result<MixtureStats<D::Stats>>,
+        started: Instant,
+    ) -> Result<FitReport> {
         for d in &self.distributions {
             d.clear_summaries();
         }
-        let result = self.em_loop(opts, &mut on_epoch, &summarize, started);
+        let result = self.em_loop(opts, on_epoch, summarize, started);
         for d in &self.distributions {
             d.clear_summaries();
         }
@@ -252,7 +337,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         &mut self,
         opts: &FitOptions,
         on_epoch: &mut impl FnMut(&EpochLog, &Self) -> Result<()>,
-        summarize: &impl Fn(&Self, u64) -> Result<MixtureStats<D::Stats>>,
+        summarize: &mut impl FnMut(&Self, u64) -> Result<MixtureStats<D::Stats>>,
         started: Instant,
     ) -> Result<FitReport> {
         let mut stats = summarize(self, 0)?;

@@ -60,7 +60,7 @@ pub use distributions::{
     ExternalDistribution, Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian,
     Normal, Poisson, Statistics, Uniform,
 };
-pub use em::{EpochLog, FitOptions, FitReport};
+pub use em::{BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
 pub use error::{Error, Result};
 pub use format::Model;
 pub use from_samples::{Components, FromSamplesOptions};

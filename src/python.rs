@@ -50,6 +50,86 @@ impl From<Error> for PyErr {
 /// caused reaches the Python boundary, where it is raised as it was.
 static EXTERNAL_ERROR: Mutex<Option<PyErr>> = Mutex::new(None);
 
+/// Keeps a Python exception for the Python boundary and returns the Rust error that carries it.
+fn external_error(e: PyErr, context: String) -> Error {
+    let msg = format!("{context}: {e}");
+    *EXTERNAL_ERROR.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    Error::External(msg)
+}
+
+type Batch = (Array2<f64>, Option<Array1<f64>>);
+
+/// Batches from Python: `factory()` returns an iterator of `(X, weights)` pairs (X a float64
+/// 2-D array, weights a float64 1-D array or None). An epoch reads `per_epoch` batches, moving
+/// on through the data and starting a new pass when one ends, or one whole pass when
+/// `per_epoch` is None.
+struct PySource {
+    factory: Py<PyAny>,
+    per_epoch: Option<usize>,
+    iter: Option<Py<PyAny>>,
+}
+
+impl PySource {
+    /// The next batch of the current pass, or None at its end.
+    fn next_batch(&mut self) -> Result<Option<Batch>, Error> {
+        Python::attach(|py| -> PyResult<Option<Batch>> {
+            if self.iter.is_none() {
+                let it = self.factory.call0(py)?.bind(py).try_iter()?;
+                self.iter = Some(it.into_any().unbind());
+            }
+            let it = self.iter.as_ref().expect("set above").bind(py);
+            match it.call_method0("__next__") {
+                Ok(item) => {
+                    let (x, w): (PyReadonlyArray2<'_, f64>, Option<PyReadonlyArray1<'_, f64>>) =
+                        item.extract()?;
+                    Ok(Some((
+                        x.as_array().to_owned(),
+                        w.map(|w| w.as_array().to_owned()),
+                    )))
+                }
+                Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {
+                    self.iter = None;
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .map_err(|e| external_error(e, "reading a batch of X failed".into()))
+    }
+}
+
+impl crate::em::BatchSource for PySource {
+    fn next_epoch(
+        &mut self,
+        f: &mut dyn FnMut(
+            numpy::ndarray::ArrayView2<f64>,
+            Option<numpy::ndarray::ArrayView1<f64>>,
+        ) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut taken = 0usize;
+        let mut empty_passes = 0;
+        loop {
+            if self.per_epoch == Some(taken) {
+                return Ok(());
+            }
+            match self.next_batch()? {
+                Some((x, w)) => {
+                    empty_passes = 0;
+                    taken += 1;
+                    f(x.view(), w.as_ref().map(|w| w.view()))?;
+                }
+                None if self.per_epoch.is_none() => return Ok(()),
+                None => {
+                    empty_passes += 1;
+                    if empty_passes > 1 {
+                        return Err(Error::data("X", "the batches hold no data"));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A Python object with pomegranate's distribution protocol, as a mixture component.
 struct PyExternal {
     obj: Py<PyAny>,
@@ -64,11 +144,8 @@ impl PyExternal {
         f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
     ) -> Result<T, Error> {
         Python::attach(|py| {
-            f(py, self.obj.bind(py)).map_err(|e| {
-                let msg = format!("{}.{what} failed: {e}", self.name);
-                *EXTERNAL_ERROR.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                Error::External(msg)
-            })
+            f(py, self.obj.bind(py))
+                .map_err(|e| external_error(e, format!("{}.{what} failed", self.name)))
         })
     }
 }
@@ -897,6 +974,51 @@ impl PyMixture {
                 Some(l) => m.fit_semisupervised(x, w, l, &opts, |log, m| cb(log, m)),
                 None => m.fit_with(x, w, &opts, |log, m| cb(log, m)),
             },
+            callback,
+            pass_model,
+        )?;
+        report_dict(py, &report)
+    }
+
+    /// Fits by EM in place on batches from `factory` (see [`PySource`]); returns a dict
+    /// describing the fit.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (factory, batches_per_epoch=None, inertia=0.0, pseudocount=0.0,
+        stop_threshold=0.1, max_iterations=100_000_000, lr_decay=0.0, n_jobs=1, callback=None,
+        pass_model=false))]
+    fn fit_source<'py>(
+        &mut self,
+        py: Python<'py>,
+        factory: Py<PyAny>,
+        batches_per_epoch: Option<usize>,
+        inertia: f64,
+        pseudocount: f64,
+        stop_threshold: f64,
+        max_iterations: u64,
+        lr_decay: f64,
+        n_jobs: i64,
+        callback: Option<Py<PyAny>>,
+        pass_model: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = fit_options(
+            inertia,
+            pseudocount,
+            stop_threshold,
+            max_iterations,
+            None,
+            batches_per_epoch,
+            lr_decay,
+            n_jobs,
+        )?;
+        let mut source = PySource {
+            factory,
+            per_epoch: batches_per_epoch,
+            iter: None,
+        };
+        let report = run_fit(
+            py,
+            &mut self.inner,
+            |m, cb| m.fit_source(&mut source, &opts, |log, m| cb(log, m)),
             callback,
             pass_model,
         )?;

@@ -93,6 +93,43 @@ def _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size
     )
 
 
+def _batch_factory(X, encode):
+    """For data given as batches (out of core), a function returning an iterator of
+    ``(X_batch, weights_batch)`` pairs of float64 arrays; None for array-like data.
+
+    Batches come from a function returning an iterable of batches (called once per pass), an
+    object with a ``batches()`` method (pomegranate's data generators), or any other re-iterable
+    object; each batch is ``X`` or ``(X, weights)``.
+    """
+    if isinstance(X, (np.ndarray, list, tuple, str, bytes)) or hasattr(X, "__array__"):
+        return None
+    if callable(X):
+        make = X
+    elif hasattr(X, "batches") and callable(X.batches):
+        make = X.batches
+    elif hasattr(X, "__iter__"):
+        if iter(X) is X:
+            raise TypeError(
+                "X is an iterator, which can be read only once, but fitting reads the data once "
+                "per iteration: pass a function that returns a new iterator of batches, or an "
+                "object that can be iterated again"
+            )
+        make = lambda: iter(X)  # noqa: E731
+    else:
+        return None
+
+    def factory():
+        for item in make():
+            if isinstance(item, tuple) and len(item) == 2:
+                Xb, wb = item
+            else:
+                Xb, wb = item, None
+            Xb = encode(Xb)
+            yield Xb, _checks.as_weights(wb, Xb.shape[0])
+
+    return factory
+
+
 class _Training:
     """Runs the callbacks and the verbose printout of one fit."""
 
@@ -421,6 +458,16 @@ class GeneralMixtureModel:
         count for their component, and the stop rule watches the log-likelihood of the
         unlabelled samples (pomegranate's semi-supervised semantics).
         """
+        factory = _batch_factory(X, self._X)
+        if factory is not None:
+            if weights is not None or y is not None or batch_size is not None:
+                raise ValueError(
+                    "weights, y and batch_size do not apply when X gives its own batches; "
+                    "give (X, weights) batches instead"
+                )
+            return self._fit_batches(factory, inertia, pseudocount, stop_threshold,
+                                     max_iterations, batches_per_epoch, lr_decay, callbacks,
+                                     return_history, verbose, n_jobs)
         Xm = self._X(X)
         w = _checks.as_weights(weights, Xm.shape[0])
         labels = None
@@ -439,6 +486,23 @@ class GeneralMixtureModel:
         try:
             report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model,
                               labels=labels, **kw)
+        finally:
+            self._adopt(core)
+        training.end(report)
+        self.clear_summaries()
+        return (self, training.history) if return_history else self
+
+    def _fit_batches(self, factory, inertia, pseudocount, stop_threshold, max_iterations,
+                     batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
+        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, None,
+                         batches_per_epoch, lr_decay, n_jobs)
+        del kw["batch_size"]
+        training = _Training(callbacks, verbose)
+        training.begin(self)
+        core = self._core_model()
+        try:
+            report = core.fit_source(factory, callback=training.on_epoch,
+                                     pass_model=training.pass_model, **kw)
         finally:
             self._adopt(core)
         training.end(report)
@@ -479,6 +543,34 @@ class GeneralMixtureModel:
                              batch_size=batch_size, batches_per_epoch=batches_per_epoch,
                              lr_decay=lr_decay, callbacks=callbacks,
                              return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+        factory = _batch_factory(X, lambda b: _checks.as_matrix(b))
+        if factory is not None:
+            if weights is not None:
+                raise ValueError("weights do not apply when X gives its own batches; give "
+                                 "(X, weights) batches instead")
+            try:
+                first, first_w = next(iter(factory()))
+            except StopIteration:
+                raise ValueError("X gave no batches") from None
+            n_init = _checks.integer(n_init, "n_init", minimum=1)
+            rng = np.random.RandomState(_checks.seed(random_state) % 2**32)
+            best = None
+            for _ in range(n_init):
+                # As pomegranate: k-means initialisation on the first batch, then EM on all.
+                model = cls.from_samples(
+                    distributions, n_components, first, weights=first_w, init=init,
+                    max_kmeans_iterations=max_kmeans_iterations, max_iterations=0,
+                    n_jobs=n_jobs, random_state=int(rng.randint(0, 2**31)))
+                model, history = model.fit(
+                    X, inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
+                    max_iterations=max_iterations, batches_per_epoch=batches_per_epoch,
+                    lr_decay=lr_decay, callbacks=callbacks, return_history=True,
+                    verbose=verbose, n_jobs=n_jobs)
+                score = (history.log_probabilities or [history.initial_log_probability])[-1]
+                if best is None or score > best[0]:
+                    best = (score, model, history)
+            _, model, history = best
+            return (model, history) if return_history else model
         shape = np.shape(X)
         if len(shape) not in (1, 2):
             raise ValueError(f"X must be 2-D, of shape (n_samples, n_features); got shape {shape}")
