@@ -20,6 +20,10 @@ pub enum Init {
     /// weight times the squared distance to the nearest centroid chosen so far.
     #[default]
     KMeansPlusPlus,
+    /// k-means|| (Bahmani et al., 2012): a few rounds that each add about `2k` rows, chosen
+    /// independently with probability proportional to weight times squared distance, then
+    /// weighted k-means++ and Lloyd updates on those candidates.
+    KMeansParallel,
     /// These centroids, shape `(k, d)`.
     Centroids(Array2<f64>),
 }
@@ -31,9 +35,10 @@ impl Init {
             "first-k" => Ok(Init::FirstK),
             "random" => Ok(Init::Random),
             "kmeans++" => Ok(Init::KMeansPlusPlus),
+            "kmeans||" => Ok(Init::KMeansParallel),
             _ => Err(Error::param(
                 "init",
-                format!("must be one of 'first-k', 'random', 'kmeans++', got '{name}'"),
+                format!("must be one of 'first-k', 'random', 'kmeans++', 'kmeans||', got '{name}'"),
             )),
         }
     }
@@ -201,6 +206,96 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
     centroids
 }
 
+/// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
+/// that the rows chosen do not depend on how the rows are split between threads (SplitMix64).
+fn row_uniform(seed: u64, i: usize) -> f64 {
+    let mut z = seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The squared distance of every row to its nearest row among `centroids`, updated in place.
+fn update_nearest(x: ArrayView2<f64>, centroids: ArrayView2<f64>, nearest_sq: &mut Vec<f64>) {
+    let parts = map_chunks(0..x.nrows(), |chunk| {
+        chunk
+            .map(|i| {
+                centroids
+                    .rows()
+                    .into_iter()
+                    .fold(nearest_sq[i], |m, c| m.min(distance(x.row(i), c)))
+            })
+            .collect::<Vec<_>>()
+    });
+    *nearest_sq = parts.into_iter().flatten().collect();
+}
+
+fn kmeans_parallel(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+    const ROUNDS: usize = 5;
+    let n = x.nrows();
+    let oversampling = 2.0 * k as f64;
+    let first = choose_weighted(w.iter().copied(), rng);
+    let mut chosen = vec![first];
+    let mut nearest_sq = vec![f64::INFINITY; n];
+    update_nearest(
+        x,
+        x.slice(ndarray::s![first..first + 1, ..]),
+        &mut nearest_sq,
+    );
+    for _ in 0..ROUNDS {
+        let cost: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
+        if !(cost > 0.0) {
+            break;
+        }
+        let seed = rng.next_u64();
+        let picked: Vec<usize> = map_chunks(0..n, |chunk| {
+            chunk
+                .filter(|&i| row_uniform(seed, i) < oversampling * w[i] * nearest_sq[i] / cost)
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let new = x.select(ndarray::Axis(0), &picked);
+        update_nearest(x, new.view(), &mut nearest_sq);
+        chosen.extend(picked);
+    }
+    let candidates = x.select(ndarray::Axis(0), &chosen);
+    // Each candidate weighs what the rows nearest to it weigh.
+    let owner = map_chunks(0..n, |chunk| {
+        chunk
+            .map(|i| nearest(x.row(i), &candidates.view()).0)
+            .collect::<Vec<_>>()
+    });
+    let mut cand_w = vec![0.0; chosen.len()];
+    for (i, j) in owner.into_iter().flatten().enumerate() {
+        cand_w[j] += w[i];
+    }
+    let positive = cand_w.iter().filter(|v| **v > 0.0).count();
+    if positive < k {
+        // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
+        return kmeans_plus_plus(x, w, k, rng);
+    }
+    let mut centroids = kmeans_plus_plus(candidates.view(), &cand_w, k, rng);
+    let cw = ArrayView1::from(&cand_w[..]);
+    centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+    for _ in 0..10 {
+        let st = lloyd_pass(candidates.view(), cw, centroids.view());
+        for j in 0..k {
+            for c in 0..x.ncols() {
+                if st.weights[[j, c]] > 0.0 {
+                    centroids[[j, c]] = st.sums[[j, c]] / st.weights[[j, c]];
+                }
+            }
+        }
+    }
+    centroids
+}
+
 impl Kmeans {
     /// k-means centroids, shape `(k, d)`.
     pub fn new(centroids: Array2<f64>) -> Result<Self> {
@@ -285,6 +380,7 @@ impl Kmeans {
                         Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
                     }
                     Init::KMeansPlusPlus => kmeans_plus_plus(x, &w_slice, k, &mut rng),
+                    Init::KMeansParallel => kmeans_parallel(x, &w_slice, k, &mut rng),
                     Init::Centroids(c) => {
                         if c.dim() != (k, d) {
                             return Err(Error::param(
@@ -401,6 +497,53 @@ mod tests {
         assert_eq!(labels[0], labels[1]);
         assert_eq!(labels[2], labels[3]);
         assert_ne!(labels[0], labels[2]);
+    }
+
+    #[test]
+    fn kmeans_parallel_is_robust() {
+        // Three blobs, with heavily duplicated rows, and a seed sweep.
+        let mut rows = Vec::new();
+        for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+            for i in 0..200 {
+                let t = (i % 7) as f64 * 0.1;
+                rows.extend([cx + t, cy - t]);
+            }
+        }
+        let x = Array2::from_shape_vec((600, 2), rows).unwrap();
+        for seed in 0..40 {
+            let mut opts = KmeansOptions::new(3);
+            opts.init = Init::KMeansParallel;
+            opts.max_iterations = 0;
+            opts.seed = seed;
+            let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+            assert!(km.centroids().iter().all(|v| v.is_finite()));
+            let labels = km.predict(x.view(), Threads::Current).unwrap();
+            let mut firsts: Vec<usize> = (0..3).map(|b| labels[b * 200]).collect();
+            firsts.sort();
+            firsts.dedup();
+            assert_eq!(firsts.len(), 3, "seed {seed}");
+        }
+        // All rows identical: still k centroids, no failure.
+        let same = Array2::from_elem((50, 2), 1.5);
+        let mut opts = KmeansOptions::new(3);
+        opts.init = Init::KMeansParallel;
+        let km = Kmeans::fit(same.view(), None, &opts).unwrap();
+        assert!(km.centroids().iter().all(|v| *v == 1.5));
+    }
+
+    #[test]
+    fn kmeans_parallel_does_not_depend_on_threads() {
+        let x = Array2::from_shape_fn((5000, 3), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1000) as f64 / 37.0
+        });
+        let fit = |t| {
+            let mut opts = KmeansOptions::new(4);
+            opts.init = Init::KMeansParallel;
+            opts.seed = 9;
+            opts.threads = Threads::Count(t);
+            Kmeans::fit(x.view(), None, &opts).unwrap()
+        };
+        assert_eq!(fit(1), fit(3));
     }
 
     #[test]

@@ -1136,7 +1136,7 @@ impl PyKmeans {
     #[allow(clippy::too_many_arguments)]
     #[staticmethod]
     #[pyo3(signature = (k, x, weights=None, init="kmeans++", n_init=1, max_iterations=1000,
-        stop_threshold=1e-3, seed=0, n_jobs=1))]
+        stop_threshold=1e-3, seed=0, n_jobs=1, centroids=None))]
     fn fit(
         py: Python<'_>,
         k: usize,
@@ -1148,10 +1148,17 @@ impl PyKmeans {
         stop_threshold: f64,
         seed: u64,
         n_jobs: i64,
+        centroids: Option<PyReadonlyArray2<'_, f64>>,
     ) -> PyResult<Self> {
+        let init = match centroids {
+            Some(c) => {
+                Init::Centroids(Kmeans::new(c.as_array().to_owned())?.centroids().to_owned())
+            }
+            None => Init::from_name(init)?,
+        };
         let opts = KmeansOptions {
             k,
-            init: Init::from_name(init)?,
+            init,
             n_init,
             max_iterations,
             stop_threshold,

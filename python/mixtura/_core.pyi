@@ -122,6 +122,19 @@ class Mixture:
         callback: Optional[Callable[[dict[str, Any], Optional[Mixture]], None]] = None,
         pass_model: bool = False,
     ) -> Tuple[Mixture, dict[str, Any]]: ...
+    def fit_source(
+        self,
+        factory: Callable[[], Any],
+        batches_per_epoch: Optional[int] = None,
+        inertia: float = 0.0,
+        pseudocount: float = 0.0,
+        stop_threshold: float = 0.1,
+        max_iterations: int = 100000000,
+        lr_decay: float = 0.0,
+        n_jobs: int = 1,
+        callback: Optional[Callable[[dict[str, Any], Optional[Mixture]], None]] = None,
+        pass_model: bool = False,
+    ) -> dict[str, Any]: ...
     def copy(self) -> Mixture: ...
 
 class Kmeans:
@@ -137,6 +150,7 @@ class Kmeans:
         stop_threshold: float = 1e-3,
         seed: int = 0,
         n_jobs: int = 1,
+        centroids: Optional[_F64] = None,
     ) -> Kmeans: ...
     @property
     def centroids(self) -> _F64: ...

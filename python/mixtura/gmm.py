@@ -76,7 +76,7 @@ def _symbols(column):
 
 __all__ = ["GeneralMixtureModel"]
 
-_INITS = ("first-k", "random", "kmeans++")
+_INITS = ("first-k", "random", "kmeans++", "kmeans||")
 
 
 def _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
@@ -581,8 +581,6 @@ class GeneralMixtureModel:
             n_components = len(classes)
         if not isinstance(init, str):
             raise TypeError(f"init must be a string, one of {', '.join(_INITS)}")
-        if init == "kmeans||":
-            raise ValueError("init='kmeans||' is not available yet; use 'kmeans++'")
         n_init = _checks.integer(n_init, "n_init", minimum=1)
         max_k = _checks.iterations(max_kmeans_iterations, "max_kmeans_iterations")
         seed = _checks.seed(random_state)

@@ -12,8 +12,8 @@ class Kmeans:
     ----------
     k : int
         The number of clusters.
-    init : {'kmeans++', 'random', 'first-k'}, optional
-        How the initial centroids are chosen.
+    init : {'kmeans++', 'kmeans||', 'random', 'first-k'} or array-like of shape (k, d), optional
+        How the initial centroids are chosen, or the initial centroids themselves.
     n_init : int, optional
         Runs from different initial centroids; the one with the smallest total squared distance
         is kept.
@@ -25,8 +25,12 @@ class Kmeans:
 
     def __init__(self, k, init="kmeans++", n_init=10):
         self.k = _checks.integer(k, "k", minimum=1)
-        if not isinstance(init, str):
-            raise TypeError("init must be a string: 'kmeans++', 'random' or 'first-k'")
+        if isinstance(init, str):
+            self._centroids = None
+        else:
+            self._centroids = _checks.as_matrix(init, None, "init")
+            if self._centroids.shape[0] != self.k:
+                raise ValueError(f"init must hold k={self.k} centroids, got {self._centroids.shape[0]}")
         self.init = init
         self.n_init = _checks.integer(n_init, "n_init", minimum=1)
         self._core = None
@@ -48,7 +52,8 @@ class Kmeans:
         Xm = _checks.as_matrix(X)
         w = _checks.as_weights(weights, Xm.shape[0])
         self._core = _core.Kmeans.fit(
-            self.k, Xm, w, init=self.init, n_init=self.n_init,
+            self.k, Xm, w, init=self.init if self._centroids is None else "first-k",
+            n_init=self.n_init, centroids=self._centroids,
             max_iterations=_checks.iterations(max_iterations),
             stop_threshold=_checks.real(stop_threshold, "stop_threshold"),
             seed=_checks.seed(random_state), n_jobs=_checks.n_jobs(n_jobs))
@@ -76,4 +81,5 @@ class Kmeans:
                          random_state=random_state)
 
     def __repr__(self):
-        return f"Kmeans(k={self.k}, init={self.init!r}, n_init={self.n_init})"
+        init = self.init if isinstance(self.init, str) else "<centroids>"
+        return f"Kmeans(k={self.k}, init={init!r}, n_init={self.n_init})"
