@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::mixture::{
     check_data, check_labels, check_unit, check_weights, GeneralMixtureModel, Labels, MixtureStats,
 };
-use crate::parallel::Threads;
+use crate::parallel::{Cancel, Threads};
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
 /// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
@@ -34,6 +34,8 @@ pub struct FitOptions {
     pub lr_decay: f64,
     /// The threads to use; the result does not depend on them.
     pub threads: Threads,
+    /// A flag another thread can set to stop the fit (checked before every chunk of rows).
+    pub cancel: Cancel,
 }
 
 impl Default for FitOptions {
@@ -47,6 +49,7 @@ impl Default for FitOptions {
             batches_per_epoch: None,
             lr_decay: 0.0,
             threads: Threads::Current,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -202,8 +205,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     }
 
     /// Fits by EM, calling `on_epoch` after every epoch with the epoch's log and the model as it is
-    /// then. An error from `on_epoch` stops the fit and is returned; the model keeps the
-    /// parameters of the last complete M-step.
+    /// then. An error from `on_epoch` stops the fit and is returned; so does
+    /// [`opts.cancel`](FitOptions::cancel). Either way the model keeps the parameters of the last
+    /// epoch reported to `on_epoch` (the initial ones when none was).
     ///
     /// The loop is pomegranate 0.14's: the E-step under the initial parameters gives the initial
     /// log-likelihood; each epoch runs an M-step and then the E-step under the new parameters; the
@@ -257,7 +261,13 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             opts.threads.install(|| {
                 let mut total = model.new_stats();
                 for rows in epoch_batches(n, opts, epoch) {
-                    total.merge(&model.summarize_rows(x, weights, rows, labels)?)?;
+                    total.merge(&model.summarize_rows(
+                        x,
+                        weights,
+                        rows,
+                        labels,
+                        &opts.cancel,
+                    )?)?;
                 }
                 Ok(total)
             })?
@@ -303,9 +313,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     }
                 }
                 rows += x.nrows();
-                let part = opts
-                    .threads
-                    .install(|| model.summarize_rows(x, w, 0..x.nrows(), Labels::None))??;
+                let part = opts.threads.install(|| {
+                    model.summarize_rows(x, w, 0..x.nrows(), Labels::None, &opts.cancel)
+                })??;
                 total.merge(&part)
             })?;
             if rows == 0 {
@@ -350,8 +360,18 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let start_time = unix_time();
             let t0 = Instant::now();
             let step = 1.0 - (1.0 - opts.inertia) * (2.0 + it as f64).powf(-opts.lr_decay);
+            let reported = self.clone();
             self.from_summaries(&stats, step, opts.pseudocount)?;
-            stats = summarize(self, it)?;
+            stats = match summarize(self, it) {
+                Ok(s) => s,
+                Err(e @ Error::Interrupted(_)) => {
+                    // Stopped inside the E-step: go back to the parameters the last epoch
+                    // reported, so that the history describes the model.
+                    *self = reported;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
             let logp = stats.log_likelihood;
             let improvement = logp - last;
             let log = EpochLog {

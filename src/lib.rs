@@ -66,7 +66,7 @@ pub use format::Model;
 pub use from_samples::{Components, FromSamplesOptions};
 pub use kmeans::{Init, Kmeans, KmeansOptions};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
-pub use parallel::Threads;
+pub use parallel::{Cancel, Threads};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -7,7 +7,7 @@ use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::parallel::{blocks, map_chunks_if, Threads};
+use crate::parallel::{blocks, map_chunks_if, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -410,7 +410,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
-        threads.install(|| self.summarize_rows(x, weights, 0..x.nrows(), Labels::None))?
+        threads.install(|| {
+            self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())
+        })?
     }
 
     /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
@@ -420,9 +422,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         weights: Option<ArrayView1<f64>>,
         rows: Range<usize>,
         labels: Labels<'_>,
+        cancel: &Cancel,
     ) -> Result<MixtureStats<D::Stats>> {
         let k = self.n_components();
         let parts = map_chunks_if(self.parallel_statistics(), rows, |chunk| -> Result<_> {
+            cancel.check()?;
             let mut stats = self.new_stats();
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut resp = Array2::<f64>::zeros((k, 0));

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
@@ -43,6 +44,45 @@ impl Threads {
             Threads::Count(0) => Err(Error::param("n_jobs", "must be at least 1")),
             Threads::Count(n) => Ok(pool(n)?.install(f)),
         }
+    }
+}
+
+/// A flag that stops a running fit from another thread: the fit checks it before every chunk
+/// of rows and returns [`Error::Interrupted`], keeping the parameters of its last complete
+/// M-step. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A new, unset flag.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the fits watching this flag to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`cancel`](Cancel::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Interrupted)` once cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            Err(Error::Interrupted("the fit was cancelled".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Two flags are equal when they are the same flag.
+impl PartialEq for Cancel {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

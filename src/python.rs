@@ -23,7 +23,7 @@ use crate::format::{self, JsonStyle};
 use crate::from_samples::{Components, FromSamplesOptions};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::{GeneralMixtureModel, MixtureStats};
-use crate::parallel::Threads;
+use crate::parallel::{Cancel, Threads};
 
 create_exception!(
     mixtura._core,
@@ -722,14 +722,19 @@ fn fit_options(
         batches_per_epoch,
         lr_decay,
         threads: threads(n_jobs)?,
+        cancel: Cancel::new(),
     };
     opts.check()?;
     Ok(opts)
 }
 
 /// Runs a fit with the GIL released, calling `callback(log, model_or_None)` with the GIL after
-/// every epoch (the model is passed when `pass_model` is true) and checking for Ctrl-C there.
-/// Returns the epoch logs and the initial log-likelihood.
+/// every epoch (the model is passed when `pass_model` is true).
+///
+/// The fit runs on a thread of its own while this thread watches for Ctrl-C (Python handles
+/// signals on its main thread only) every 50 ms; a signal sets `cancel`, which the fit checks
+/// before every chunk of rows, so it stops promptly and keeps the parameters of its last
+/// complete M-step; the KeyboardInterrupt is then raised.
 fn run_fit(
     py: Python<'_>,
     model: &mut GeneralMixtureModel,
@@ -740,8 +745,10 @@ fn run_fit(
         + Send,
     callback: Option<Py<PyAny>>,
     pass_model: bool,
+    cancel: Cancel,
 ) -> PyResult<crate::em::FitReport> {
     let mut python_error: Option<PyErr> = None;
+    let mut signal: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut on_epoch = |log: &EpochLog, m: &GeneralMixtureModel| -> Result<(), Error> {
             Python::attach(|py| {
@@ -764,11 +771,31 @@ fn run_fit(
                 })
             })
         };
-        fit(model, &mut on_epoch)
+        std::thread::scope(|scope| {
+            let (done, finished) = std::sync::mpsc::channel();
+            let worker = scope.spawn(move || {
+                let r = fit(model, &mut on_epoch);
+                let _ = done.send(());
+                r
+            });
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                finished.recv_timeout(std::time::Duration::from_millis(50))
+            {
+                if signal.is_none() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        signal = Some(e);
+                        cancel.cancel();
+                    }
+                }
+            }
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(Error::Interrupted("the fit stopped unexpectedly".into())))
+        })
     });
-    match (result, python_error) {
-        (Err(_), Some(e)) => Err(e),
-        (r, _) => Ok(r?),
+    match (result, signal, python_error) {
+        (Err(_), Some(e), _) | (Err(_), None, Some(e)) => Err(e),
+        (r, _, _) => Ok(r?),
     }
 }
 
@@ -976,6 +1003,7 @@ impl PyMixture {
             },
             callback,
             pass_model,
+            opts.cancel.clone(),
         )?;
         report_dict(py, &report)
     }
@@ -1021,6 +1049,7 @@ impl PyMixture {
             |m, cb| m.fit_source(&mut source, &opts, |log, m| cb(log, m)),
             callback,
             pass_model,
+            opts.cancel.clone(),
         )?;
         report_dict(py, &report)
     }
@@ -1107,6 +1136,7 @@ impl PyMixture {
             },
             callback,
             pass_model,
+            opts.fit.cancel.clone(),
         )?;
         let d = report_dict(py, &report)?;
         Ok((PyMixture { inner: holder }, d))

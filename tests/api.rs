@@ -257,3 +257,29 @@ fn invalid_options_fail_before_any_work() {
     )
     .is_err());
 }
+
+#[test]
+fn a_cancel_flag_stops_a_fit_from_another_thread() {
+    let x = data(200_000, 11);
+    let mut model = truth();
+    let opts = FitOptions {
+        stop_threshold: f64::NEG_INFINITY,
+        max_iterations: u64::MAX,
+        cancel: mixtura::Cancel::new(),
+        ..Default::default()
+    };
+    let flag = opts.cancel.clone();
+    let mut reported = Vec::new();
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            flag.cancel();
+        });
+        model.fit_with(x.view(), None, &opts, |_, m| {
+            reported.push(m.clone());
+            Ok(())
+        })
+    });
+    assert!(matches!(result, Err(Error::Interrupted(_))));
+    assert_eq!(&model, reported.last().unwrap_or(&truth()));
+}

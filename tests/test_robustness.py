@@ -1,0 +1,214 @@
+"""Reliability: interrupts, concurrency, determinism, degenerate data, bad arguments."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mixtura import (
+    ExponentialDistribution,
+    GeneralMixtureModel,
+    IndependentComponentsDistribution,
+    MultivariateGaussianDistribution,
+    NormalDistribution,
+)
+
+
+def big_data(n=300_000, d=8, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, d)
+
+
+def start_model(X, k=4):
+    return GeneralMixtureModel.from_samples(
+        MultivariateGaussianDistribution, k, X[:2000], random_state=0, max_iterations=0
+    )
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach the main thread only")
+def test_keyboard_interrupt_stops_a_long_fit_promptly_and_keeps_a_usable_model():
+    X = big_data()
+    model = start_model(X)
+    initial = model.to_json()
+    epochs = []
+    sent = []
+
+    def interrupt():
+        sent.append(time.time())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(0.8, interrupt)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, max_iterations=10**9, stop_threshold=-np.inf,
+                      callbacks=[_Recorder(epochs)])
+        stopped = time.time()
+    finally:
+        timer.cancel()
+    assert stopped - sent[0] < 1.0
+    assert all(np.isfinite(d.cov).all() for d in model.distributions)
+    assert np.isfinite(model.log_probability(X[:100])).all()
+    # The model holds the parameters of the last epoch it reported.
+    assert model.to_json() == (epochs[-1] if epochs else initial)
+
+
+class _Recorder:
+    def __init__(self, out):
+        self.out = out
+        self.model = None
+
+    def on_training_begin(self):
+        pass
+
+    def on_epoch_end(self, logs):
+        self.out.append(self.model.to_json())
+
+    def on_training_end(self, logs):
+        pass
+
+
+def test_the_gil_is_released_during_a_fit():
+    X = big_data(200_000)
+    model = start_model(X)
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.time())
+            time.sleep(0.005)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    try:
+        model.fit(X, max_iterations=5, stop_threshold=-np.inf)
+    finally:
+        stop.set()
+        t.join()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 20 and gaps.max() < 0.25
+
+
+def test_concurrent_predictions_match_sequential_ones():
+    X = big_data(20_000, 3)
+    model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=1,
+                                             max_iterations=3)
+    want = model.predict_proba(X)
+    results = [None] * 8
+
+    def run(i):
+        results[i] = model.predict_proba(X, n_jobs=1 + i % 3)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+
+
+@pytest.mark.parametrize("cls", [MultivariateGaussianDistribution, NormalDistribution])
+def test_determinism_across_seeds_and_threads(cls):
+    X = big_data(30_000, 3, seed=2)
+    fits = [GeneralMixtureModel.from_samples(cls, 3, X, random_state=11, n_jobs=n, max_iterations=4)
+            for n in (1, 2, 8)]
+    assert len({m.to_json() for m in fits}) == 1
+    for n in (2, 8):
+        np.testing.assert_array_equal(fits[0].predict(X, n_jobs=n), fits[0].predict(X))
+        np.testing.assert_array_equal(fits[0].predict_proba(X, n_jobs=n), fits[0].predict_proba(X))
+
+
+def test_posteriors_stay_finite_with_very_negative_log_densities():
+    model = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(1, 1)])
+    X = np.array([[450.0], [-440.0], [1e6]])
+    logp = model.log_probability(X)
+    assert np.isfinite(logp).all() and (logp < -1e4).all()
+    post = model.predict_proba(X)
+    assert np.isfinite(post).all()
+    np.testing.assert_allclose(post.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.ones((50, 2)),
+        np.repeat([[1.0, 2.0], [3.0, 4.0]], 25, axis=0),
+        np.column_stack([np.random.RandomState(0).randn(60), np.full(60, 7.0)]),
+        np.random.RandomState(1).randn(80, 2) * 1e-12,
+        np.random.RandomState(2).randn(80, 2) * 1e12,
+    ],
+    ids=["identical", "two-points", "constant-column", "tiny-scale", "huge-scale"],
+)
+@pytest.mark.parametrize("cls", [MultivariateGaussianDistribution, NormalDistribution])
+def test_degenerate_data_give_finite_models(X, cls):
+    model = GeneralMixtureModel.from_samples(cls, 3, X, random_state=0)
+    doc = model.to_dict()
+    flat = np.hstack([np.ravel(np.asarray(v, dtype=float)) for v in _numbers(doc)])
+    assert np.isfinite(flat).all()
+    assert not np.isnan(model.log_probability(X)).any()
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def _numbers(doc):
+    if isinstance(doc, dict):
+        for v in doc.values():
+            yield from _numbers(v)
+    elif isinstance(doc, list):
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in doc):
+            yield doc
+        else:
+            for v in doc:
+                yield from _numbers(v)
+
+
+def test_a_component_that_empties_stays_finite():
+    X = np.random.RandomState(3).randn(200, 1)
+    model = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(1e6, 1e-3)])
+    model.fit(X)
+    assert all(np.isfinite(d.parameters).all() for d in model.distributions)
+    assert np.isfinite(model.log_probability(X)).all()
+
+
+@pytest.mark.parametrize(
+    "call,exc,name",
+    [
+        (lambda m, X: m.fit(X[:, :1]), ValueError, "X"),
+        (lambda m, X: m.fit(X[:0]), ValueError, "X"),
+        (lambda m, X: m.fit(np.where(X > 1, np.inf, X)), ValueError, "X"),
+        (lambda m, X: m.fit(X.astype(str).astype(object) + "a"), TypeError, "X"),
+        (lambda m, X: m.fit(X, weights=np.ones(3)), ValueError, "weights"),
+        (lambda m, X: m.fit(X, weights=-np.ones(len(X))), ValueError, "weights"),
+        (lambda m, X: m.fit(X, weights=np.zeros(len(X))), ValueError, "weights"),
+        (lambda m, X: m.fit(X, weights=np.full(len(X), np.nan)), ValueError, "weights"),
+        (lambda m, X: m.fit(X, max_iterations=-1), ValueError, "max_iterations"),
+        (lambda m, X: m.fit(X, stop_threshold=np.nan), ValueError, "stop_threshold"),
+        (lambda m, X: m.fit(X, n_jobs=0), ValueError, "n_jobs"),
+        (lambda m, X: m.fit(X, n_jobs=-2), ValueError, "n_jobs"),
+        (lambda m, X: m.fit(X, n_jobs=1.5), TypeError, "n_jobs"),
+        (lambda m, X: m.fit(X, inertia=-0.1), ValueError, "inertia"),
+        (lambda m, X: GeneralMixtureModel.from_samples(NormalDistribution, 2, X, init="x"),
+         ValueError, "init"),
+        (lambda m, X: GeneralMixtureModel.from_samples(NormalDistribution, 0, X), ValueError,
+         "n_components"),
+        (lambda m, X: GeneralMixtureModel.from_samples(NormalDistribution, 50, X[:10]), ValueError,
+         "X"),
+        (lambda m, X: GeneralMixtureModel.from_samples(NormalDistribution, 2, X, random_state=1.5),
+         TypeError, "random_state"),
+        (lambda m, X: m.predict(X[:, :1]), ValueError, "X"),
+        (lambda m, X: m.sample(-1), ValueError, "n"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(call, exc, name):
+    X = np.random.RandomState(0).randn(40, 2)
+    model = GeneralMixtureModel([
+        IndependentComponentsDistribution([NormalDistribution(0, 1), ExponentialDistribution(1)]),
+        IndependentComponentsDistribution([NormalDistribution(2, 1), ExponentialDistribution(2)]),
+    ])
+    with pytest.raises(exc, match=name):
+        call(model, X)
