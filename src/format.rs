@@ -366,6 +366,14 @@ pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
         None | Some(Value::Null) => None,
         Some(w) => Some(numbers(w, "weights")?),
     };
+    if let Some(w) = &weights {
+        let total: f64 = w.iter().sum();
+        if w.iter().any(|v| *v < 0.0) || (total - 1.0).abs() > 1e-6 {
+            return Err(Error::format(format!(
+                "\"weights\" must be probabilities that sum to 1, got a sum of {total}"
+            )));
+        }
+    }
     GeneralMixtureModel::new(dists, weights.as_deref()).map_err(|e| match e {
         Error::Format(m) => Error::Format(m),
         other => Error::format(other.to_string()),

@@ -98,6 +98,11 @@ fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Option<Array2
         },
         _ => vec![None; d],
     };
+    // Many symbols would make a huge indicator matrix: such a column is clustered on its codes.
+    let per_column: Vec<Option<usize>> = per_column
+        .into_iter()
+        .map(|k| k.filter(|&k| k <= 64))
+        .collect();
     if per_column.iter().all(Option::is_none) {
         return None;
     }

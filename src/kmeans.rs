@@ -296,6 +296,38 @@ fn kmeans_parallel(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCor
     centroids
 }
 
+/// Moves every centroid that owns no weight to one of the rows farthest from their nearest
+/// centroid (the farthest first; ties to the lowest row), as scikit-learn does, so that no
+/// cluster stays empty while rows are badly served.
+fn reseed_empty(
+    x: ArrayView2<f64>,
+    w: ArrayView1<f64>,
+    stats: &LloydStats,
+    centroids: &mut Array2<f64>,
+) {
+    let empty: Vec<usize> = (0..centroids.nrows())
+        .filter(|&j| !stats.weights.row(j).iter().any(|v| *v > 0.0))
+        .collect();
+    if empty.is_empty() {
+        return;
+    }
+    let view = centroids.view();
+    let far = map_chunks(0..x.nrows(), |chunk| {
+        chunk
+            .filter(|&i| w[i] > 0.0)
+            .map(|i| (nearest(x.row(i), &view).1, i))
+            .collect::<Vec<_>>()
+    });
+    let mut far: Vec<(f64, usize)> = far.into_iter().flatten().collect();
+    far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (&j, &(dist, i)) in empty.iter().zip(&far) {
+        if dist > 0.0 {
+            let row = x.row(i).mapv(|v| if v.is_nan() { 0.0 } else { v });
+            centroids.row_mut(j).assign(&row);
+        }
+    }
+}
+
 impl Kmeans {
     /// k-means centroids, shape `(k, d)`.
     pub fn new(centroids: Array2<f64>) -> Result<Self> {
@@ -402,6 +434,7 @@ impl Kmeans {
                             }
                         }
                     }
+                    reseed_empty(x, w, &stats, &mut centroids);
                     let last = stats.distance;
                     stats = lloyd_pass(x, w, centroids.view());
                     it += 1;
@@ -544,6 +577,20 @@ mod tests {
             Kmeans::fit(x.view(), None, &opts).unwrap()
         };
         assert_eq!(fit(1), fit(3));
+    }
+
+    #[test]
+    fn empty_clusters_are_reseeded() {
+        // Centroid 2 starts far from every row and would stay empty.
+        let x = array![[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]];
+        let mut opts = KmeansOptions::new(3);
+        opts.init = Init::Centroids(array![[0.1], [10.1], [1000.0]]);
+        opts.max_iterations = 1;
+        let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+        let c = km.centroids();
+        assert!(c[[2, 0]] < 20.0, "{c}");
+        let labels = km.predict(x.view(), Threads::Current).unwrap();
+        assert!(labels.iter().any(|&l| l == 2));
     }
 
     #[test]

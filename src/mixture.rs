@@ -561,17 +561,33 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Draws `n` rows from the mixture, shape `(n, d)`: a component by its weight, then a sample
     /// of it.
-    pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+    pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<Array2<f64>> {
         let d = self.dim();
         let weights = self.weights();
-        let mut out = Array2::zeros((n, d));
+        let mut out = zeros_checked(n, d)?;
         for mut row in out.axis_iter_mut(Axis(0)) {
             let j = choose_weighted(weights.iter().copied(), rng);
             let row = row.as_slice_mut().expect("contiguous");
             self.distributions[j].sample_into(rng, row);
         }
-        out
+        Ok(out)
     }
+}
+
+/// An `(n, d)` array of zeros, or an error naming `n` when it cannot be allocated (instead of
+/// aborting the process).
+pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
+    let too_many = || {
+        Error::param(
+            "n",
+            format!("{n} samples of {d} features do not fit in memory"),
+        )
+    };
+    let len = n.checked_mul(d).ok_or_else(too_many)?;
+    let mut buf: Vec<f64> = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| too_many())?;
+    buf.resize(len, 0.0);
+    Array2::from_shape_vec((n, d), buf).map_err(|_| too_many())
 }
 
 /// Picks an index with probability proportional to its (non-negative) weight.

@@ -91,10 +91,23 @@ pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The cached pools, and the process they were started in.
+type Pools = (u32, HashMap<usize, Arc<ThreadPool>>);
+
 fn pool(n: usize) -> Result<Arc<ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new((std::process::id(), HashMap::new())));
+    let mut guard = pools.lock().unwrap_or_else(|e| e.into_inner());
+    let (pid, pools) = &mut *guard;
+    // A forked child inherits the cache but not the pools' threads: jobs sent to those pools
+    // would wait forever. Start new pools in a new process (the old ones are leaked, since
+    // dropping them would wait for threads that do not exist).
+    if *pid != std::process::id() {
+        for (_, p) in pools.drain() {
+            std::mem::forget(p);
+        }
+        *pid = std::process::id();
+    }
     if let Some(p) = pools.get(&n) {
         return Ok(p.clone());
     }

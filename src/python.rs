@@ -614,15 +614,20 @@ impl PyDistribution {
             .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
     }
 
-    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray2<f64>> {
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let d = self.inner.dim();
-        let mut out = Array2::<f64>::zeros((n, d));
+        let mut out = crate::mixture::zeros_checked(n, d)?;
         for mut row in out.rows_mut() {
             self.inner
                 .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
         }
-        out.into_pyarray(py)
+        Ok(out.into_pyarray(py))
     }
 
     fn copy(&self) -> Self {
@@ -935,9 +940,14 @@ impl PyMixture {
             .from_summaries(&summary.inner, inertia, pseudocount)?)
     }
 
-    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray2<f64>> {
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        self.inner.sample(n, &mut rng).into_pyarray(py)
+        Ok(self.inner.sample(n, &mut rng)?.into_pyarray(py))
     }
 
     /// The number of free parameters (None when a component cannot tell).

@@ -26,7 +26,9 @@ fn truth() -> GeneralMixtureModel {
 }
 
 fn data(n: usize, seed: u64) -> Array2<f64> {
-    truth().sample(n, &mut ChaCha8Rng::seed_from_u64(seed))
+    truth()
+        .sample(n, &mut ChaCha8Rng::seed_from_u64(seed))
+        .unwrap()
 }
 
 #[test]

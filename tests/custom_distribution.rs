@@ -92,7 +92,9 @@ fn a_user_distribution_fits_in_a_mixture() {
         Some(&[0.5, 0.5]),
     )
     .unwrap();
-    let x: Array2<f64> = truth.sample(40_000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let x: Array2<f64> = truth
+        .sample(40_000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
     let mut model = GeneralMixtureModel::new(
         vec![Exponential { rate: 1.0 }, Exponential { rate: 5.0 }],
         None,

@@ -202,6 +202,7 @@ def test_a_component_that_empties_stays_finite():
          TypeError, "random_state"),
         (lambda m, X: m.predict(X[:, :1]), ValueError, "X"),
         (lambda m, X: m.sample(-1), ValueError, "n"),
+        (lambda m, X: m.sample(10**15), ValueError, "n"),
     ],
 )
 def test_bad_arguments_name_the_parameter(call, exc, name):
@@ -212,3 +213,58 @@ def test_bad_arguments_name_the_parameter(call, exc, name):
     ])
     with pytest.raises(exc, match=name):
         call(model, X)
+
+
+def _child_predicts(model_json, X, queue):
+    model = GeneralMixtureModel.from_json(model_json)
+    queue.put(model.predict_proba(X, n_jobs=2).tolist())
+
+
+def test_forking_after_a_fit_does_not_deadlock():
+    import multiprocessing as mp
+
+    X = big_data(20_000, 3)
+    model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, random_state=0,
+                                             n_jobs=2, max_iterations=3)
+    want = model.predict_proba(X[:50], n_jobs=2)
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_predicts, args=(model.to_json(), X[:50], queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(np.array(got), want)
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+def test_repeated_calls_do_not_grow_memory():
+    X = np.random.RandomState(0).randn(200, 2)
+
+    def work(n):
+        for i in range(n):
+            m = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(1, 1)])
+            m.fit(X[:, :1], max_iterations=2)
+            m.predict_proba(X[:, :1])
+            GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, random_state=i,
+                                             max_iterations=1)
+
+    work(1000)
+    before = _rss_bytes()
+    work(10_000)
+    grown = _rss_bytes() - before
+    assert grown < 8 * 2**20, f"resident memory grew by {grown / 2**20:.1f} MiB"
+
+
+def test_more_components_than_distinct_points():
+    X = np.repeat([[1.0, 2.0], [3.0, 4.0]], 10, axis=0)
+    for cls in (MultivariateGaussianDistribution, NormalDistribution):
+        model = GeneralMixtureModel.from_samples(cls, 4, X, random_state=0)
+        assert np.isfinite(model.log_probability(X)).all()
+        assert np.isfinite(model.predict_proba(X)).all()
+        assert np.isclose(np.exp(model.weights).sum(), 1.0)
