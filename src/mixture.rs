@@ -169,14 +169,16 @@ fn normalised_weights(weights: &[f64], k: usize) -> Result<Array1<f64>> {
     Ok(weights.iter().map(|w| w / total).collect())
 }
 
-/// `log sum_j exp(v_j)`, shifted by the maximum so that it neither overflows nor underflows.
+/// `log sum_j exp(v_j)` as `(m, log s)`: the maximum `m` and the log of `s = sum_j exp(v_j - m)`
+/// (in [1, k]), so that neither overflows nor underflows. Posteriors are `(v_j - m) - log s`:
+/// subtracting the total `m + log s` instead would lose `log s` when `|m|` is huge.
 #[inline]
-pub(crate) fn log_sum_exp(v: impl Iterator<Item = f64> + Clone) -> f64 {
+pub(crate) fn log_sum_exp_parts(v: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let m = v.clone().fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY || m.is_nan() {
-        return m;
+        return (m, 0.0);
     }
-    m + v.map(|x| (x - m).exp()).sum::<f64>().ln()
+    (m, v.map(|x| (x - m).exp()).sum::<f64>().ln())
 }
 
 impl<D: Distribution> GeneralMixtureModel<D> {
@@ -284,7 +286,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.distributions.iter().all(|d| d.stateless_statistics())
     }
 
-    /// Runs `per_row(i, joint, log_p)` for every row `i`, where `joint` holds `log w_j + log p_j(x_i)`
+    /// Runs `per_row(i, joint, (m, log_s))` for every row `i`, where `joint` holds
+    /// `log w_j + log p_j(x_i)` and `m + log_s` is `log p(x_i)` (see [`log_sum_exp_parts`])
     /// for each component and `log_p` is `log p(x_i)`; the rows are visited in blocks, in parallel
     /// over chunks, and `per_row` writes into a per-chunk value that is returned in row order.
     fn map_rows<T: Send>(
@@ -292,7 +295,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         x: ArrayView2<f64>,
         rows: Range<usize>,
         init: impl Fn(Range<usize>) -> T + Sync,
-        per_row: impl Fn(&mut T, usize, &mut [f64], f64) + Sync,
+        per_row: impl Fn(&mut T, usize, &mut [f64], (f64, f64)) + Sync,
     ) -> Result<Vec<T>> {
         let k = self.n_components();
         map_chunks_if(self.parallel_statistics(), rows, |chunk| {
@@ -309,8 +312,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     for j in 0..k {
                         joint[j] = lp[[j, b]];
                     }
-                    let total = log_sum_exp(joint.iter().copied());
-                    per_row(&mut acc, i, &mut joint, total);
+                    let parts = log_sum_exp_parts(joint.iter().copied());
+                    per_row(&mut acc, i, &mut joint, parts);
                 }
             }
             Ok(acc)
@@ -328,7 +331,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 x,
                 0..n,
                 |r| (r.start, Vec::with_capacity(r.len())),
-                |acc, _, _, total| acc.1.push(total),
+                |acc, _, _, (m, log_s)| acc.1.push(m + log_s),
             )
         })??;
         Ok(parts.into_iter().flat_map(|(_, v)| v).collect())
@@ -345,9 +348,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 x,
                 0..n,
                 |r| Vec::with_capacity(r.len() * k),
-                |acc, _, joint, total| {
-                    if total.is_finite() {
-                        acc.extend(joint.iter().map(|v| v - total));
+                |acc, _, joint, (m, log_s)| {
+                    if m.is_finite() {
+                        acc.extend(joint.iter().map(|v| (v - m) - log_s));
                     } else {
                         acc.extend(self.log_weights.iter().copied());
                     }
@@ -452,7 +455,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                         continue;
                     }
                     let col = lp.column(b);
-                    let total = log_sum_exp(col.iter().copied());
+                    let (m, log_s) = log_sum_exp_parts(col.iter().copied());
+                    let total = m + log_s;
                     if w == 0.0 || !total.is_finite() {
                         resp.column_mut(b).fill(0.0);
                         if w != 0.0 {
@@ -462,7 +466,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     }
                     stats.log_likelihood += w * total;
                     for j in 0..k {
-                        let r = w * (lp[[j, b]] - total).exp();
+                        let r = w * ((lp[[j, b]] - m) - log_s).exp();
                         resp[[j, b]] = r;
                         stats.responsibilities[j] += r;
                     }

@@ -66,6 +66,8 @@ BAD = {
     "negative scale": '{"class": "Distribution", "name": "NormalDistribution", "parameters": [0, -1], "frozen": false}',
     "zero scale": '{"class": "Distribution", "name": "NormalDistribution", "parameters": [0, 0], "frozen": false}',
     "discrete not summing to 1": '{"class": "Distribution", "dtype": "str", "name": "DiscreteDistribution", "parameters": [{"a": 0.2}], "frozen": false}',
+    "symbols not of their dtype": '{"class": "Distribution", "dtype": "bool", "name": "DiscreteDistribution", "parameters": [{"a": 0.5, "b": 0.5}], "frozen": false}',
+    "symbols not integers": '{"class": "Distribution", "dtype": "int", "name": "DiscreteDistribution", "parameters": [{"a": 0.5, "b": 0.5}], "frozen": false}',
     "deep nesting": "[" * 100_000 + "]" * 100_000,
     "deep distributions": '{"class": "Distribution", "name": "IndependentComponentsDistribution", "parameters": ['
     * 3000,

@@ -126,7 +126,7 @@ def test_determinism_across_seeds_and_threads(cls):
 
 def test_posteriors_stay_finite_with_very_negative_log_densities():
     model = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(1, 1)])
-    X = np.array([[450.0], [-440.0], [1e6]])
+    X = np.array([[450.0], [-440.0], [1e6], [1e100]])
     logp = model.log_probability(X)
     assert np.isfinite(logp).all() and (logp < -1e4).all()
     post = model.predict_proba(X)

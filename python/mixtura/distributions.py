@@ -37,7 +37,34 @@ def _read_text(s):
     return s
 
 
-class Distribution:
+class Document:
+    """The dict and YAML forms of a model's JSON document (pomegranate's ``to_dict``,
+    ``from_dict``, ``to_yaml``, ``from_yaml``), for classes with ``to_json`` and ``from_json``."""
+
+    def to_dict(self):
+        """The JSON document as a dict."""
+        return json.loads(self.to_json())
+
+    @classmethod
+    def from_dict(cls, d):
+        """A model from a dict, as ``to_dict`` gives."""
+        return cls.from_json(json.dumps(d))
+
+    def to_yaml(self):
+        """The document as YAML, keys sorted, as pomegranate writes it (needs PyYAML)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict())
+
+    @classmethod
+    def from_yaml(cls, s):
+        """A model from YAML text (needs PyYAML)."""
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(s))
+
+
+class Distribution(Document):
     """The base class of mixtura's distributions.
 
     Attributes
@@ -206,32 +233,10 @@ class Distribution:
         item, key = separators
         return self._core.to_json(indent, item, key)
 
-    def to_dict(self):
-        """The JSON document as a dict."""
-        return json.loads(self.to_json())
-
     @classmethod
     def from_json(cls, s):
         """A distribution from JSON text or a file name."""
         return cls._wrap(_core.Distribution.from_json(_read_text(s)))
-
-    @classmethod
-    def from_dict(cls, d):
-        """A distribution from a dict, as ``to_dict`` gives."""
-        return cls.from_json(json.dumps(d))
-
-    def to_yaml(self):
-        """The document as YAML (needs PyYAML)."""
-        import yaml
-
-        return yaml.safe_dump(self.to_dict())
-
-    @classmethod
-    def from_yaml(cls, s):
-        """A distribution from YAML text (needs PyYAML)."""
-        import yaml
-
-        return cls.from_dict(yaml.safe_load(s))
 
     def __reduce__(self):
         return (_restore_distribution, (self.to_json(separators=(",", ":"), indent=None),))
@@ -418,7 +423,16 @@ class DiscreteDistribution(Distribution):
         texts, _ = core.parameters()
         known = {str(k): k for k in getattr(self, "_keys", [])}
         dtype = core.dtype
-        self._set_keys([known[t] if t in known else _key_from_string(t, dtype) for t in texts])
+        try:
+            keys = [known[t] if t in known else _key_from_string(t, dtype) for t in texts]
+        except (ValueError, TypeError, OverflowError):
+            keys = None
+        if keys is None or len(dict.fromkeys(keys)) != len(keys):
+            raise ValueError(
+                f"invalid model document: the symbols {texts!r} of a DiscreteDistribution are "
+                f"not distinct values of its dtype {dtype!r}"
+            )
+        self._set_keys(keys)
         self.__dict__["_core_obj"] = core
 
     @classmethod

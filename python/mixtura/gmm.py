@@ -1,6 +1,5 @@
 """GeneralMixtureModel with pomegranate 0.14's API."""
 
-import json
 import time
 
 import numpy as np
@@ -10,6 +9,7 @@ from .callbacks import Callback, History
 from .distributions import (
     DiscreteDistribution,
     Distribution,
+    Document,
     IndependentComponentsDistribution,
     _dtype_name,
     _is_missing,
@@ -191,7 +191,7 @@ class _Training:
             cb.on_training_end(logs)
 
 
-class GeneralMixtureModel:
+class GeneralMixtureModel(Document):
     """A mixture of distributions of the same dimension.
 
     Parameters
@@ -761,32 +761,10 @@ class GeneralMixtureModel:
         item, key = separators
         return self._core_model().to_json(indent, item, key)
 
-    def to_dict(self):
-        """The JSON document as a dict."""
-        return json.loads(self.to_json())
-
     @classmethod
     def from_json(cls, s):
         """A model from JSON text or a file name (pomegranate 0.14's format)."""
         return cls._from_core(_core.Mixture.from_json(_read_text(s)))
-
-    @classmethod
-    def from_dict(cls, d):
-        """A model from a dict, as ``to_dict`` gives."""
-        return cls.from_json(json.dumps(d))
-
-    def to_yaml(self):
-        """The document as YAML (needs PyYAML)."""
-        import yaml
-
-        return yaml.safe_dump(self.to_dict())
-
-    @classmethod
-    def from_yaml(cls, s):
-        """A model from YAML text (needs PyYAML)."""
-        import yaml
-
-        return cls.from_dict(yaml.safe_load(s))
 
     def __reduce__(self):
         return (_restore_model, (self.to_json(separators=(",", ":"), indent=None), self.frozen))
