@@ -34,7 +34,7 @@ oracle: $(ORACLE)/.created
 demo: build
 	$(PY) -m mixtura fit data/old_faithful.csv -k 2 --random-state 0 --output model.json
 
-test-rust:
+test-rust: $(VENV)/.created
 	cargo fmt --all -- --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --all-targets --features python -- -D warnings
