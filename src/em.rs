@@ -125,12 +125,14 @@ impl BatchSource for InMemoryBatches {
 pub struct EpochLog {
     /// The epoch number, from 1.
     pub epoch: u64,
-    /// `log_probability - last_log_probability`.
+    /// `log_probability - last_log_probability`, over the rows of positive density (rows that no
+    /// component can produce are left out of the stop rule, so that one such row does not make
+    /// every improvement NaN).
     pub improvement: f64,
-    /// `log_probability - initial_log_probability`.
+    /// `log_probability - initial_log_probability`, over the rows of positive density.
     pub total_improvement: f64,
     /// The weighted log-likelihood of the epoch's rows under the parameters after this epoch's
-    /// M-step.
+    /// M-step (`-inf` when some row has density 0).
     pub log_probability: f64,
     /// The same, one epoch earlier.
     pub last_log_probability: f64,
@@ -212,7 +214,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// The loop is pomegranate 0.14's: the E-step under the initial parameters gives the initial
     /// log-likelihood; each epoch runs an M-step and then the E-step under the new parameters; the
     /// fit stops when the improvement of the total (weighted, not per-sample) log-likelihood is at
-    /// most `stop_threshold`, or after `max_iterations` M-steps.
+    /// most `stop_threshold`, or after `max_iterations` M-steps. Rows of density 0 under every
+    /// component take no part in the statistics or in the stop rule. A NaN log-likelihood (only
+    /// a user's component can produce one) is an error.
     pub fn fit_with(
         &mut self,
         x: ArrayView2<f64>,
@@ -276,9 +280,16 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let mut summarize = |model: &Self, epoch: u64| summarize_with(model, epoch, semi);
         if let Some(l) = labels {
             if l.iter().any(|&v| v >= 0) {
-                // Start from the maximum-likelihood estimates of the labelled rows.
+                // Start the components from the maximum-likelihood estimates of their labelled
+                // rows (a component without labelled rows keeps its parameters). The weights stay
+                // as they are, for EM to estimate from all rows: weights from the labelled counts
+                // alone would give a component without labels weight 0, and it could never
+                // take any unlabelled row.
                 let first = summarize_with(self, 0, Labels::Only(l))?;
+                let (weights, log_weights) = (self.weights.clone(), self.log_weights.clone());
                 self.from_summaries(&first, 0.0, opts.pseudocount)?;
+                self.weights = weights;
+                self.log_weights = log_weights;
             }
         }
         self.run_em(opts, &mut on_epoch, &mut summarize, started)
@@ -351,8 +362,13 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         started: Instant,
     ) -> Result<FitReport> {
         let mut stats = summarize(self, 0)?;
+        // The stop rule watches the log-likelihood of the rows the model can produce: rows of
+        // density 0 (out of every component's support) would make it -inf, and every improvement
+        // NaN. The logs report the whole log-likelihood.
         let initial = stats.log_likelihood;
+        let initial_total = stats.total_log_likelihood();
         let mut last = initial;
+        let mut last_total = initial_total;
         let mut epochs = Vec::new();
         let mut converged = false;
         let mut it: u64 = 1;
@@ -373,14 +389,15 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 Err(e) => return Err(e),
             };
             let logp = stats.log_likelihood;
+            let total = stats.total_log_likelihood();
             let improvement = logp - last;
             let log = EpochLog {
                 epoch: it,
                 improvement,
                 total_improvement: logp - initial,
-                log_probability: logp,
-                last_log_probability: last,
-                initial_log_probability: initial,
+                log_probability: total,
+                last_log_probability: last_total,
+                initial_log_probability: initial_total,
                 epoch_start_time: start_time,
                 epoch_end_time: unix_time(),
                 duration: t0.elapsed().as_secs_f64(),
@@ -389,17 +406,23 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             on_epoch(&log, self)?;
             epochs.push(log);
             last = logp;
+            last_total = total;
             it += 1;
-            // `!(a > b)` also stops on a NaN improvement.
-            if !(improvement > opts.stop_threshold) {
+            if improvement.is_nan() {
+                return Err(Error::data(
+                    "X",
+                    format!("the log-likelihood became NaN in iteration {}", it - 1),
+                ));
+            }
+            if improvement <= opts.stop_threshold {
                 converged = true;
                 break;
             }
         }
         Ok(FitReport {
             epochs,
-            initial_log_probability: initial,
-            log_probability: last,
+            initial_log_probability: initial_total,
+            log_probability: last_total,
             converged,
             duration: started.elapsed().as_secs_f64(),
         })

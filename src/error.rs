@@ -1,5 +1,9 @@
 //! The crate's one error type.
 
+use std::any::Any;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
 use thiserror::Error;
 
 /// Everything that can go wrong in mixtura. Messages say what to change.
@@ -36,6 +40,52 @@ pub enum Error {
     /// The caller asked the computation to stop (an epoch callback returned an error).
     #[error("interrupted: {0}")]
     Interrupted(String),
+    /// A distribution or callback implemented outside the crate failed, and its own error value
+    /// travels with this one (for example a Python exception, raised again as it was).
+    #[error("{message}")]
+    Foreign {
+        /// What went wrong, as text.
+        message: String,
+        /// The original error value.
+        origin: Origin,
+    },
+}
+
+/// The original error value of an [`Error::Foreign`]: a shared slot, emptied by the first
+/// [`take`](Origin::take) (clones of the error share it). Two origins are equal when they share
+/// the slot.
+#[derive(Clone)]
+pub struct Origin(Arc<Mutex<Option<Box<dyn Any + Send>>>>);
+
+impl Origin {
+    /// Wraps an error value.
+    pub fn new(value: impl Any + Send) -> Self {
+        Origin(Arc::new(Mutex::new(Some(Box::new(value)))))
+    }
+
+    /// The value, if it has the type `T` and was not taken before.
+    pub fn take<T: Any>(&self) -> Option<T> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take()?.downcast::<T>() {
+            Ok(v) => Some(*v),
+            Err(other) => {
+                *slot = Some(other);
+                None
+            }
+        }
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Origin(..)")
+    }
 }
 
 impl Error {
@@ -52,6 +102,14 @@ impl Error {
         Error::InvalidData {
             name: name.into(),
             message: message.into(),
+        }
+    }
+
+    /// An [`Error::Foreign`] carrying `origin`.
+    pub fn foreign(message: impl Into<String>, origin: impl Any + Send) -> Self {
+        Error::Foreign {
+            message: message.into(),
+            origin: Origin::new(origin),
         }
     }
 

@@ -61,7 +61,7 @@ pub use distributions::{
     Normal, Poisson, Statistics, Uniform,
 };
 pub use em::{BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
-pub use error::{Error, Result};
+pub use error::{Error, Origin, Result};
 pub use format::Model;
 pub use from_samples::{Components, FromSamplesOptions};
 pub use kmeans::{Init, Kmeans, KmeansOptions};

@@ -7,7 +7,7 @@ use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::parallel::{blocks, map_chunks_if, Cancel, Threads};
+use crate::parallel::{blocks, try_fold_chunks, try_map_chunks, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -32,8 +32,25 @@ pub struct MixtureStats<S> {
     pub components: Vec<S>,
     /// `sum_i w_i r_ij` per component `j`.
     pub responsibilities: Vec<f64>,
-    /// `sum_i w_i log p(x_i)`.
+    /// `sum_i w_i log p(x_i)` over the rows that the mixture can produce (`p(x_i) > 0`).
     pub log_likelihood: f64,
+    /// `sum_i w_i` over the rows that no component can produce (`p(x_i) = 0`, such as a negative
+    /// value under Exponential components). They take no part in the statistics; the
+    /// log-likelihood of the data is `-inf` when this is positive (see
+    /// [`total_log_likelihood`](MixtureStats::total_log_likelihood)).
+    pub unexplained: f64,
+}
+
+impl<S> MixtureStats<S> {
+    /// `sum_i w_i log p(x_i)` over all rows: `-inf` when some rows of positive weight have
+    /// density 0.
+    pub fn total_log_likelihood(&self) -> f64 {
+        if self.unexplained > 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            self.log_likelihood
+        }
+    }
 }
 
 impl<S: Statistics> Statistics for MixtureStats<S> {
@@ -55,6 +72,7 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
             *a += b;
         }
         self.log_likelihood += other.log_likelihood;
+        self.unexplained += other.unexplained;
         Ok(())
     }
 }
@@ -298,7 +316,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         per_row: impl Fn(&mut T, usize, &mut [f64], (f64, f64)) + Sync,
     ) -> Result<Vec<T>> {
         let k = self.n_components();
-        map_chunks_if(self.parallel_statistics(), rows, |chunk| {
+        try_map_chunks(self.parallel_statistics(), rows, |chunk| {
             let mut acc = init(chunk.clone());
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
@@ -318,8 +336,6 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             }
             Ok(acc)
         })
-        .into_iter()
-        .collect()
     }
 
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
@@ -397,6 +413,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             components: self.distributions.iter().map(|d| d.new_stats()).collect(),
             responsibilities: vec![0.0; self.n_components()],
             log_likelihood: 0.0,
+            unexplained: 0.0,
         }
     }
 
@@ -428,7 +445,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         cancel: &Cancel,
     ) -> Result<MixtureStats<D::Stats>> {
         let k = self.n_components();
-        let parts = map_chunks_if(self.parallel_statistics(), rows, |chunk| -> Result<_> {
+        let chunk_stats = |chunk: Range<usize>| -> Result<_> {
             cancel.check()?;
             let mut stats = self.new_stats();
             let mut lp = Array2::<f64>::zeros((k, 0));
@@ -460,7 +477,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     if w == 0.0 || !total.is_finite() {
                         resp.column_mut(b).fill(0.0);
                         if w != 0.0 {
-                            stats.log_likelihood += w * total;
+                            if total == f64::NEG_INFINITY {
+                                stats.unexplained += w;
+                            } else {
+                                return Err(Error::data(
+                                    "X",
+                                    format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
+                                ));
+                            }
                         }
                         continue;
                     }
@@ -478,18 +502,24 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 }
             }
             Ok(stats)
-        });
-        let mut total = self.new_stats();
-        for p in parts {
-            total.merge(&p?)?;
-        }
-        Ok(total)
+        };
+        // Merged as they come, in row order: memory stays bounded for any number of rows.
+        try_fold_chunks(
+            self.parallel_statistics(),
+            rows,
+            self.new_stats(),
+            chunk_stats,
+            |mut total, part| {
+                total.merge(&part)?;
+                Ok(total)
+            },
+        )
     }
 
     /// The M-step: new parameters from `stats`. Each unfrozen component moves to
     /// `inertia * old + (1 - inertia) * mle`; the weights become the responsibility sums plus
     /// `pseudocount`, normalised (inertia does not apply to them, as in pomegranate). Nothing
-    /// changes when the mixture is frozen.
+    /// changes when the mixture is frozen, or when an error is returned.
     pub fn from_summaries(
         &mut self,
         stats: &MixtureStats<D::Stats>,
@@ -512,9 +542,12 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if self.frozen {
             return Ok(());
         }
-        for (dist, st) in self.distributions.iter_mut().zip(&stats.components) {
+        // All or nothing: an error leaves every component as it was.
+        let mut updated = self.distributions.clone();
+        for (dist, st) in updated.iter_mut().zip(&stats.components) {
             dist.from_summaries_smoothed(st, inertia, pseudocount)?;
         }
+        self.distributions = updated;
         let counts: Vec<f64> = stats
             .responsibilities
             .iter()

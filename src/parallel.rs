@@ -20,7 +20,8 @@ pub enum Threads {
     /// Run on the rayon pool the caller is in (the global pool outside any `install`).
     #[default]
     Current,
-    /// Run on a pool of exactly this many threads (pools are cached by size).
+    /// Run on a pool of this many threads, at most [`max_threads`] (pools are cached by size;
+    /// results do not depend on the count).
     Count(usize),
 }
 
@@ -42,7 +43,7 @@ impl Threads {
         match self {
             Threads::Current => Ok(f()),
             Threads::Count(0) => Err(Error::param("n_jobs", "must be at least 1")),
-            Threads::Count(n) => Ok(pool(n)?.install(f)),
+            Threads::Count(n) => Ok(pool(n.min(max_threads()))?.install(f)),
         }
     }
 }
@@ -89,6 +90,12 @@ impl PartialEq for Cancel {
 /// The number of cores this process may use.
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The largest pool a call gets: four threads per core (at least 8). More threads would not
+/// be faster, and every distinct count keeps a pool of its own.
+pub fn max_threads() -> usize {
+    (4 * available_cores()).max(8)
 }
 
 /// The cached pools, and the process they were started in.
@@ -144,23 +151,72 @@ pub fn map_chunks<T: Send>(rows: Range<usize>, f: impl Fn(Range<usize>) -> T + S
         .collect()
 }
 
-/// [`map_chunks`], or the same chunks one after the other on this thread when `parallel` is false.
-pub fn map_chunks_if<T: Send>(
+/// Chunks computed at once by [`try_fold_chunks`] before they are merged: bounds the memory held
+/// by per-chunk results whatever the number of rows.
+const WAVE_CHUNKS: usize = 16;
+
+/// Splits `rows` into the chunks of [`map_chunks`], computes `f` on each (in parallel on the
+/// current pool when `parallel` is true, else one after the other on this thread) and folds the
+/// results into `acc` with `merge`, always in row order, so the result does not depend on the
+/// number of threads. Chunks are computed in waves of a fixed number, so at most that many
+/// results are alive at once. The first error stops the work: chunks not yet started are skipped
+/// and the error of the earliest failed chunk is returned.
+pub fn try_fold_chunks<T: Send, A>(
     parallel: bool,
     rows: Range<usize>,
-    f: impl Fn(Range<usize>) -> T + Sync,
-) -> Vec<T> {
-    if parallel {
-        return map_chunks(rows, f);
-    }
+    mut acc: A,
+    f: impl Fn(Range<usize>) -> Result<T> + Sync,
+    mut merge: impl FnMut(A, T) -> Result<A>,
+) -> Result<A> {
     let n = rows.len();
     let size = chunk_rows(n);
-    (0..n.div_ceil(size))
-        .map(|c| {
-            let start = rows.start + c * size;
-            f(start..(start + size).min(rows.end))
-        })
-        .collect()
+    let count = n.div_ceil(size);
+    let chunk = |c: usize| {
+        let start = rows.start + c * size;
+        start..(start + size).min(rows.end)
+    };
+    if !parallel {
+        for c in 0..count {
+            acc = merge(acc, f(chunk(c))?)?;
+        }
+        return Ok(acc);
+    }
+    let failed = AtomicBool::new(false);
+    for wave in (0..count).step_by(WAVE_CHUNKS) {
+        let results: Vec<Option<Result<T>>> = (wave..(wave + WAVE_CHUNKS).min(count))
+            .into_par_iter()
+            .map(|c| {
+                if failed.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r = f(chunk(c));
+                if r.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                Some(r)
+            })
+            .collect();
+        if failed.load(Ordering::Relaxed) {
+            let first = results.into_iter().flatten().find_map(|r| r.err());
+            return Err(first.expect("a failed chunk left its error"));
+        }
+        for r in results.into_iter().flatten() {
+            acc = merge(acc, r?)?;
+        }
+    }
+    Ok(acc)
+}
+
+/// [`try_fold_chunks`] collecting the chunk results in row order.
+pub fn try_map_chunks<T: Send>(
+    parallel: bool,
+    rows: Range<usize>,
+    f: impl Fn(Range<usize>) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    try_fold_chunks(parallel, rows, Vec::new(), f, |mut v, t| {
+        v.push(t);
+        Ok(v)
+    })
 }
 
 /// Iterates over the blocks of [`BLOCK_ROWS`] rows of a range.
@@ -189,10 +245,52 @@ mod tests {
     }
 
     #[test]
+    fn fold_is_ordered_and_stops_at_the_first_error() {
+        use std::sync::atomic::AtomicUsize;
+        for parallel in [false, true] {
+            let rows = 0..100 * BLOCK_ROWS * 64;
+            let order = try_fold_chunks(
+                parallel,
+                rows.clone(),
+                Vec::new(),
+                |r| Ok(r.start),
+                |mut v, s| {
+                    v.push(s);
+                    Ok(v)
+                },
+            )
+            .unwrap();
+            assert!(order.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(order.len(), rows.len().div_ceil(chunk_rows(rows.len())));
+            let calls = AtomicUsize::new(0);
+            let err = try_map_chunks(parallel, rows.clone(), |r| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                if r.start > 0 {
+                    Err(Error::data("X", format!("chunk at {}", r.start)))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                Error::data("X", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
+            );
+            // Nothing past the first wave ran.
+            assert!(calls.load(Ordering::Relaxed) <= WAVE_CHUNKS);
+        }
+    }
+
+    #[test]
     fn n_jobs_validation() {
         assert!(Threads::from_n_jobs(0).is_err());
         assert!(Threads::from_n_jobs(-2).is_err());
         assert_eq!(Threads::from_n_jobs(3).unwrap(), Threads::Count(3));
         assert!(matches!(Threads::from_n_jobs(-1).unwrap(), Threads::Count(n) if n >= 1));
+        let huge = Threads::from_n_jobs(1 << 40).unwrap();
+        assert_eq!(
+            huge.install(rayon::current_num_threads).unwrap(),
+            max_threads()
+        );
     }
 }

@@ -5,12 +5,12 @@ use numpy::ndarray::{Array1, Array2};
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::distributions::{
     Bernoulli, Component, ComponentStats, Discrete, Distribution, Exponential, External,
@@ -36,25 +36,19 @@ impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
             Error::Interrupted(m) => PyKeyboardInterrupt::new_err(m),
-            Error::External(m) => EXTERNAL_ERROR
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .unwrap_or_else(|| MixturaError::new_err(m)),
+            Error::Foreign { message, origin } => origin
+                .take::<PyErr>()
+                .unwrap_or_else(|| MixturaError::new_err(message)),
             other => MixturaError::new_err(other.to_string()),
         }
     }
 }
 
-/// The Python exception raised inside a Python distribution, kept until the error that it
-/// caused reaches the Python boundary, where it is raised as it was.
-static EXTERNAL_ERROR: Mutex<Option<PyErr>> = Mutex::new(None);
-
-/// Keeps a Python exception for the Python boundary and returns the Rust error that carries it.
+/// The Rust error that carries a Python exception to the Python boundary, where it is raised
+/// as it was.
 fn external_error(e: PyErr, context: String) -> Error {
     let msg = format!("{context}: {e}");
-    *EXTERNAL_ERROR.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-    Error::External(msg)
+    Error::foreign(msg, e)
 }
 
 type Batch = (Array2<f64>, Option<Array1<f64>>);
@@ -672,10 +666,16 @@ impl PyMixtureSummary {
         PyArray1::from_slice(py, &self.inner.responsibilities)
     }
 
-    /// The weighted log-likelihood of the rows.
+    /// The weighted log-likelihood of the rows (`-inf` when some have density 0).
     #[getter]
     fn log_likelihood(&self) -> f64 {
-        self.inner.log_likelihood
+        self.inner.total_log_likelihood()
+    }
+
+    /// The total weight of the rows that no component can produce.
+    #[getter]
+    fn unexplained(&self) -> f64 {
+        self.inner.unexplained
     }
 
     /// Every number of the statistics: per component, in a fixed order.
@@ -793,14 +793,22 @@ fn run_fit(
                     }
                 }
             }
-            worker
-                .join()
-                .unwrap_or_else(|_| Err(Error::Interrupted("the fit stopped unexpectedly".into())))
+            worker.join().unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let msg = format!("internal error in mixtura (please report it): {what}");
+                Err(Error::foreign(msg.clone(), PyRuntimeError::new_err(msg)))
+            })
         })
     });
     match (result, signal, python_error) {
-        (Err(_), Some(e), _) | (Err(_), None, Some(e)) => Err(e),
-        (r, _, _) => Ok(r?),
+        // A Ctrl-C is raised even when the fit finished before it saw the cancel flag: Python
+        // has consumed the signal, and the user asked to stop.
+        (_, Some(e), _) | (Err(_), None, Some(e)) => Err(e),
+        (r, None, _) => Ok(r?),
     }
 }
 

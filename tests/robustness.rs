@@ -2,8 +2,8 @@
 //! never NaN parameters or a panic.
 
 use mixtura::{
-    Component, Components, Family, FitOptions, FromSamplesOptions, GeneralMixtureModel, Init,
-    Normal, Threads,
+    Component, Components, Distribution, Exponential, Family, FitOptions, FromSamplesOptions,
+    GeneralMixtureModel, Init, MultivariateGaussian, Normal, Statistics, Threads,
 };
 use ndarray::{array, Array2};
 
@@ -130,4 +130,61 @@ fn bad_input_is_an_error() {
         &opts
     )
     .is_err());
+}
+
+#[test]
+fn statistics_of_another_shape_are_an_error() {
+    let g2 = MultivariateGaussian::blank(2).unwrap();
+    let mut g3 = MultivariateGaussian::blank(3).unwrap();
+    let x = array![[1.0, 2.0], [3.0, 5.0], [0.5, 1.0]];
+    let mut s2 = g2.new_stats();
+    g2.accumulate(x.view(), &[1.0, 1.0, 1.0], &mut s2).unwrap();
+    assert!(g3.from_summaries(&s2, 0.0).is_err());
+    let mut s3 = g3.new_stats();
+    assert!(s3.merge(&s2).is_err());
+    assert!(g3.accumulate(x.view(), &[1.0; 3], &mut s3).is_err());
+    assert!(g2.accumulate(x.view(), &[1.0; 2], &mut s2).is_err());
+    // A covariance matrix larger than memory is an error, not an abort.
+    assert!(MultivariateGaussian::blank(1 << 31).is_err());
+    // Mixture statistics of other mixtures.
+    let two = GeneralMixtureModel::new(vec![g2.clone(), g2.clone()], None).unwrap();
+    let mut one = GeneralMixtureModel::new(vec![g2.clone()], None).unwrap();
+    let stats = two.summarize(x.view(), None, Threads::Count(1)).unwrap();
+    assert!(one.from_summaries(&stats, 0.0, 0.0).is_err());
+}
+
+#[test]
+fn rows_outside_every_support_do_not_stop_em() {
+    // Exponential components and some negative values: those rows have density 0, the
+    // log-likelihood is -inf, but EM still runs on the other rows and converges properly.
+    let x = Array2::from_shape_fn((400, 1), |(i, _)| {
+        if i % 50 == 0 {
+            -1.0
+        } else if i % 2 == 0 {
+            0.1 + (i % 7) as f64 * 0.05
+        } else {
+            3.0 + (i % 11) as f64 * 0.5
+        }
+    });
+    let mut model = GeneralMixtureModel::new(
+        vec![
+            Component::Exponential(Exponential::new(5.0).unwrap()),
+            Component::Exponential(Exponential::new(0.5).unwrap()),
+        ],
+        None,
+    )
+    .unwrap();
+    let opts = FitOptions {
+        stop_threshold: 1e-9,
+        ..FitOptions::default()
+    };
+    let report = model.fit(x.view(), None, &opts).unwrap();
+    assert!(report.converged);
+    assert!(report.n_iterations() > 2, "{}", report.n_iterations());
+    assert!(report.epochs.iter().all(|e| e.improvement.is_finite()));
+    assert_eq!(report.log_probability, f64::NEG_INFINITY);
+    assert!(finite(&model));
+    let stats = model.summarize(x.view(), None, Threads::Count(2)).unwrap();
+    assert_eq!(stats.unexplained, 8.0);
+    assert!(stats.log_likelihood.is_finite());
 }

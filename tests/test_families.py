@@ -15,6 +15,7 @@ from mixtura import (
     GammaDistribution,
     GeneralMixtureModel,
     IndependentComponentsDistribution,
+    LambdaCallback,
     LogNormalDistribution,
     MultivariateGaussianDistribution,
     NormalDistribution,
@@ -341,3 +342,110 @@ def test_discrete_rejects_bad_input():
         DiscreteDistribution([("a", 1.0)])
     with pytest.raises(ValueError):
         DiscreteDistribution.from_samples([None, np.nan])
+
+
+def test_python_class_among_per_column_classes():
+    rng = np.random.RandomState(6)
+    X = np.vstack([rng.normal([0, 0], 1, (300, 2)), rng.normal([6, 5], 1, (300, 2))])
+    custom = GeneralMixtureModel.from_samples([PythonNormal, NormalDistribution], 2, X,
+                                              random_state=1)
+    builtin = GeneralMixtureModel.from_samples([NormalDistribution, NormalDistribution], 2, X,
+                                               random_state=1)
+    assert isinstance(custom.distributions[0].distributions[0], PythonNormal)
+    np.testing.assert_allclose(custom.log_probability(X), builtin.log_probability(X), rtol=1e-9)
+    # An IndependentComponentsDistribution holds Python children directly, too.
+    icd = IndependentComponentsDistribution([PythonNormal(0.0, 1.0), NormalDistribution(0.0, 1.0)])
+    ref = IndependentComponentsDistribution([NormalDistribution(0.0, 1.0)] * 2)
+    np.testing.assert_allclose(icd.log_probability(X), ref.log_probability(X), rtol=1e-12)
+
+
+def test_one_class_list_on_one_column_gives_n_components():
+    # pomegranate reads a list as long as X is wide as per-column classes, before the
+    # one-column reading: [Normal] on one column gives n_components components.
+    X = np.random.RandomState(0).rand(200, 1) * 5
+    model = GeneralMixtureModel.from_samples([NormalDistribution], 3, X, random_state=0)
+    assert model.n == 3
+    assert all(d.name == "IndependentComponentsDistribution" for d in model.distributions)
+
+
+def test_weights_setter_with_python_components():
+    model = GeneralMixtureModel([PythonNormal(0.0, 1.0), PythonNormal(3.0, 1.0)])
+    model.weights = np.log([0.25, 0.75])
+    np.testing.assert_allclose(np.exp(model.weights), [0.25, 0.75], rtol=1e-15)
+
+
+def test_discrete_copy_and_pickle_keep_symbol_types():
+    dist = DiscreteDistribution({(1, 2): 0.25, "x": 0.25, 7: 0.5})
+    for other in (dist.copy(), pickle.loads(pickle.dumps(dist))):
+        assert other.keys() == dist.keys()
+        assert other[(1, 2)] == 0.25 and other[7] == 0.5
+    # Symbols are written as text in the model document: two that read the same are refused.
+    with pytest.raises(ValueError, match="twice"):
+        DiscreteDistribution({"7": 0.5, 7: 0.5})
+    n = NormalDistribution(1.0, 2.0, min_std=0.5)
+    assert pickle.loads(pickle.dumps(n)).min_std == 0.5
+    ln = LogNormalDistribution(1.0, 2.0, min_std=0.25)
+    assert pickle.loads(pickle.dumps(ln)).min_std == 0.25
+
+
+def test_independent_from_samples_with_symbol_columns():
+    X = np.array([["a", 1.5], ["b", 2.0], ["a", None], ["c", 3.0]], dtype=object)
+    d = IndependentComponentsDistribution.from_samples(
+        X, distributions=[DiscreteDistribution, NormalDistribution])
+    assert d.distributions[0].parameters == [{"a": 0.5, "b": 0.25, "c": 0.25}]
+    np.testing.assert_allclose(d.distributions[1].parameters[0], np.mean([1.5, 2.0, 3.0]))
+    # Integer categories keep their integer keys.
+    d = IndependentComponentsDistribution.from_samples(
+        np.array([[1, 2.0], [1, 3.0], [2, 4.0]]).astype(object),
+        distributions=[DiscreteDistribution, NormalDistribution])
+    assert sorted(d.distributions[0].keys()) == [1, 2]
+    with pytest.raises(TypeError, match="X column 1"):
+        IndependentComponentsDistribution.from_samples(
+            X[:, ::-1], distributions=[DiscreteDistribution, NormalDistribution])
+
+
+def test_callbacks_see_the_model_in_from_samples_with_discrete_columns():
+    rng = np.random.RandomState(2)
+    X = np.empty((200, 2), dtype=object)
+    X[:, 0] = np.concatenate([rng.normal(0, 1, 100), rng.normal(6, 1, 100)])
+    X[:, 1] = rng.choice(["red", "blue"], 200)
+    seen = []
+
+    def record(logs):
+        seen.append(sorted(cb.model.distributions[0].distributions[1].keys()))
+
+    cb = LambdaCallback(on_epoch_end=record)
+    model = GeneralMixtureModel.from_samples(
+        [NormalDistribution, DiscreteDistribution], 2, X, random_state=0, max_iterations=3,
+        stop_threshold=-np.inf, callbacks=[cb])
+    assert seen == [["blue", "red"]] * 3
+    assert cb.model is model
+
+
+def test_python_distribution_errors_stay_with_their_call():
+    import threading
+
+    class Broken(PythonNormal):
+        def __init__(self, tag):
+            super().__init__(0.0, 1.0)
+            self.tag = tag
+
+        def log_probability(self, X):
+            raise RuntimeError(f"broken {self.tag}")
+
+    errors = {}
+
+    def run(tag):
+        model = GeneralMixtureModel([Broken(tag), PythonNormal(1, 1)])
+        for _ in range(50):
+            try:
+                model.predict(np.zeros((5, 1)))
+            except RuntimeError as e:
+                errors.setdefault(tag, set()).add(str(e))
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == {t: {f"broken {t}"} for t in "abcd"}

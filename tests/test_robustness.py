@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from mixtura import (
+    CSVLogger,
     ExponentialDistribution,
     GeneralMixtureModel,
     IndependentComponentsDistribution,
+    LambdaCallback,
     MultivariateGaussianDistribution,
     NormalDistribution,
 )
@@ -55,6 +57,39 @@ def test_keyboard_interrupt_stops_a_long_fit_promptly_and_keeps_a_usable_model()
     assert np.isfinite(model.log_probability(X[:100])).all()
     # The model holds the parameters of the last epoch it reported.
     assert model.to_json() == (epochs[-1] if epochs else initial)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach the main thread only")
+def test_keyboard_interrupt_at_the_end_of_a_fit_is_not_lost():
+    X = big_data(20_000, 2)
+    model = start_model(X, 2)
+
+    def last_epoch(logs):
+        if logs["epoch"] == 2:
+            # Ctrl-C after the last E-step: the watcher sees it, but the fit has nothing left
+            # to cancel and returns.
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, max_iterations=2, stop_threshold=-np.inf,
+                  callbacks=[LambdaCallback(on_epoch_end=last_epoch)])
+    assert np.isfinite(model.log_probability(X[:10])).all()
+
+
+def test_callbacks_end_when_a_fit_raises(tmp_path):
+    X = big_data(2000, 2)
+    model = start_model(X, 2)
+    logger = CSVLogger(str(tmp_path / "log.csv"))
+
+    def fail(logs):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        model.fit(X, max_iterations=5, callbacks=[logger, LambdaCallback(on_epoch_end=fail)])
+    assert logger.file is None
+    assert (tmp_path / "log.csv").read_text().count("\n") == 2
 
 
 class _Recorder:

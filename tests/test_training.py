@@ -199,6 +199,22 @@ def test_semi_supervised_labels_are_honoured():
         start().fit(X, y=np.full(len(X), 0.5))
 
 
+def test_semi_supervised_component_without_labels_finds_its_cluster():
+    X = blobs()
+    truth = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=0)
+    clusters = truth.predict(X)
+    # Labels for components 0 and 1 only: component 2 must take the third cluster from the
+    # unlabelled rows (it starts at (0, 4), nearest the cluster around (1, 6)).
+    far = int(np.argmin([np.linalg.norm(d.mu - [1, 6]) for d in truth.distributions]))
+    others = [c for c in range(3) if c != far]
+    y = -np.ones(len(X), dtype=int)
+    for j, c in enumerate(others):
+        y[np.where(clusters == c)[0][:15]] = j
+    model = start().fit(X, y=y)
+    assert np.exp(model.weights[2]) == pytest.approx(1 / 3, abs=0.02)
+    assert np.mean(model.predict(X)[clusters == far] == 2) > 0.97
+
+
 def test_model_selection(faithful):
     one = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 1, faithful)
     np.testing.assert_allclose(one.distributions[0].mu, faithful.mean(axis=0), rtol=1e-12)

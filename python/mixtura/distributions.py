@@ -37,6 +37,26 @@ def _read_text(s):
     return s
 
 
+_PROTOCOL = ("d", "log_probability", "summarize", "from_summaries", "clear_summaries")
+
+
+def _is_custom(dist):
+    """A Python object with pomegranate's distribution protocol that is not one of mixtura's."""
+    return (
+        not isinstance(dist, (Distribution, type))
+        and all(hasattr(dist, a) for a in _PROTOCOL)
+    )
+
+
+def _external_core(dist):
+    """The Rust object that calls a Python-implemented distribution."""
+    return _core.Distribution.external(dist, type(dist).__name__, int(dist.d))
+
+
+def _child_core(dist):
+    return _external_core(dist) if _is_custom(dist) else dist._core
+
+
 class Document:
     """The dict and YAML forms of a model's JSON document (pomegranate's ``to_dict``,
     ``from_dict``, ``to_yaml``, ``from_yaml``), for classes with ``to_json`` and ``from_json``."""
@@ -239,7 +259,9 @@ class Distribution(Document):
         return cls._wrap(_core.Distribution.from_json(_read_text(s)))
 
     def __reduce__(self):
-        return (_restore_distribution, (self.to_json(separators=(",", ":"), indent=None),))
+        # The JSON document, and the constructor arguments it does not hold (min_std).
+        return (_restore_distribution,
+                (self.to_json(separators=(",", ":"), indent=None), self._init_extra()))
 
     def __eq__(self, other):
         return isinstance(other, Distribution) and self._core == other._core
@@ -250,8 +272,11 @@ class Distribution(Document):
         return self.to_json()
 
 
-def _restore_distribution(text):
-    return Distribution.from_json(text)
+def _restore_distribution(text, extra=None):
+    dist = Distribution.from_json(text)
+    if extra:
+        dist._set_core(type(dist)(*dist.parameters, frozen=dist.frozen, **extra)._core)
+    return dist
 
 
 class _Univariate(Distribution):
@@ -436,12 +461,18 @@ class DiscreteDistribution(Distribution):
         self.__dict__["_core_obj"] = core
 
     @classmethod
-    def _wrap(cls, core):
+    def _wrap(cls, core, keys=()):
+        """A discrete distribution around ``core``; symbols whose text matches one of ``keys``
+        are those keys (of any type), the others are read from their text and dtype."""
         obj = cls.__new__(cls)
         obj.summaries = []
-        obj._keys = []
+        obj._keys = list(keys)
         obj._set_core(core)
         return obj
+
+    def copy(self):
+        """A deep copy (the symbols keep their Python types)."""
+        return self._wrap(self._core.copy(), self._keys)
 
     def _encode(self, values):
         """Codes of the symbols (NaN for missing, -1 for unknown) as a column."""
@@ -538,9 +569,7 @@ def _symbol_array(X):
 
 
 def _restore_discrete(text, keys):
-    d = DiscreteDistribution._wrap(_core.Distribution.from_json(text))
-    d._set_keys(keys)
-    return d
+    return DiscreteDistribution._wrap(_core.Distribution.from_json(text), keys)
 
 
 def encode_rows(X, d, codes):
@@ -634,13 +663,14 @@ class IndependentComponentsDistribution(Distribution):
         self.summaries = []
         dists = list(distributions)
         for j, dist in enumerate(dists):
-            if not isinstance(dist, Distribution):
+            if not isinstance(dist, Distribution) and not _is_custom(dist):
                 raise TypeError(
-                    f"distributions[{j}] must be an initialised distribution, got {dist!r}"
+                    f"distributions[{j}] must be an initialised distribution (or have "
+                    f"{', '.join(_PROTOCOL)}), got {dist!r}"
                 )
         w = None if weights is None else [_checks.real(v, "weights") for v in weights]
         # Validates the combination (dimensions, weights) in Rust.
-        _core.Distribution.independent([c._core for c in dists], w, bool(frozen))
+        _core.Distribution.independent([_child_core(c) for c in dists], w, bool(frozen))
         self.distributions = np.empty(len(dists), dtype=object)
         self.distributions[:] = dists
         self.weights = np.array(w if w is not None else [1.0] * len(dists))
@@ -648,7 +678,8 @@ class IndependentComponentsDistribution(Distribution):
 
     def _get_core(self):
         return _core.Distribution.independent(
-            [c._core for c in self.distributions], [float(v) for v in self.weights], self._frozen
+            [_child_core(c) for c in self.distributions], [float(v) for v in self.weights],
+            self._frozen,
         )
 
     def _set_core(self, core):
@@ -658,7 +689,9 @@ class IndependentComponentsDistribution(Distribution):
             self.distributions[:] = [Distribution._wrap(c) for c in children]
         else:
             for dist, c in zip(self.distributions, children):
-                dist._set_core(c)
+                # A Python-implemented child was updated in place, through its own methods.
+                if not _is_custom(dist):
+                    dist._set_core(c)
         self.weights = np.array(core.parameters()[1], dtype=np.float64)
         self._frozen = core.frozen
 
@@ -708,14 +741,32 @@ class IndependentComponentsDistribution(Distribution):
         distributions : class or list of classes, optional
             The class of every column, or one class per column (default NormalDistribution).
         """
-        Xm = _checks.as_matrix(X)
-        d = Xm.shape[1]
         if distributions is None:
             distributions = NormalDistribution
-        classes = list(distributions) if isinstance(distributions, (list, tuple)) else [distributions] * d
+        per_column = isinstance(distributions, (list, tuple))
+        numeric = all(
+            isinstance(c, type) and issubclass(c, Distribution) and c is not DiscreteDistribution
+            for c in (distributions if per_column else [distributions])
+        )
+        if numeric:
+            arr = _checks.as_matrix(X)
+        else:
+            # Symbols stay as they are (a typed array keeps its element type, as the keys of the
+            # discrete distributions record it); numeric columns are converted one by one.
+            arr = X if isinstance(X, np.ndarray) and X.dtype != object else np.asarray(X, dtype=object)
+            if arr.ndim != 2 or arr.shape[0] == 0:
+                raise ValueError(f"X must be 2-D with at least one row, got shape {arr.shape}")
+        d = arr.shape[1]
+        classes = list(distributions) if per_column else [distributions] * d
         if len(classes) != d:
             raise ValueError(f"distributions must have one class per column of X ({d}), got {len(classes)}")
-        children = [c.from_samples(Xm[:, j], weights) for j, c in enumerate(classes)]
+        children = []
+        for j, c in enumerate(classes):
+            col = arr[:, j]
+            if not numeric and isinstance(c, type) and issubclass(c, Distribution) and (
+                    c is not DiscreteDistribution):
+                col = _checks.as_column(col, f"X column {j}")
+            children.append(c.from_samples(col, weights))
         return cls(children, distribution_weights)
 
 

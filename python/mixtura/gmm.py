@@ -11,22 +11,15 @@ from .distributions import (
     Distribution,
     Document,
     IndependentComponentsDistribution,
+    _PROTOCOL,
+    _child_core,
     _dtype_name,
+    _external_core,
+    _is_custom,
     _is_missing,
     _read_text,
     encode_rows,
 )
-
-_PROTOCOL = ("d", "log_probability", "summarize", "from_summaries", "clear_summaries")
-
-
-def _is_custom(dist):
-    """A Python object with pomegranate's distribution protocol that is not one of mixtura's."""
-    return (
-        not isinstance(dist, (Distribution, type))
-        and all(hasattr(dist, a) for a in _PROTOCOL)
-    )
-
 
 def _discrete_children(dist):
     """The discrete distribution of each column of a component (None for other columns)."""
@@ -41,12 +34,12 @@ def _aligned_core(dist, columns):
     """The Rust object of a component, its discrete distributions re-expressed over the model's
     symbols of their column (``columns[j]`` is the list of symbols of column j, or None)."""
     if _is_custom(dist):
-        return _core.Distribution.external(dist, type(dist).__name__, int(dist.d))
+        return _external_core(dist)
     if isinstance(dist, DiscreteDistribution):
         return _discrete_core(dist, columns[0])
     if isinstance(dist, IndependentComponentsDistribution) and any(c is not None for c in columns):
         children = [
-            _discrete_core(c, columns[j]) if columns[j] is not None else c._core
+            _discrete_core(c, columns[j]) if columns[j] is not None else _child_core(c)
             for j, c in enumerate(dist.distributions)
         ]
         return _core.Distribution.independent(children, [float(v) for v in dist.weights], dist.frozen)
@@ -174,21 +167,32 @@ class _Training:
             total = report["log_probability"] - report["initial_log_probability"]
             print(f"Total Improvement: {total}")
             print(f"Total Time (s): {time.time() - self.start:.4f}")
-        logs = self.last_logs or {
+        for cb in self.callbacks:
+            cb.on_training_end(self._final_logs(report["initial_log_probability"]))
+
+    def fail(self):
+        """Ends the callbacks of a fit that raised (so that, say, a CSVLogger closes its file);
+        an error they raise in turn does not hide the fit's own."""
+        for cb in self.callbacks:
+            try:
+                cb.on_training_end(self._final_logs(None))
+            except Exception:
+                pass
+
+    def _final_logs(self, initial):
+        return self.last_logs or {
             "epoch": 0,
             "improvement": 0.0,
             "total_improvement": 0.0,
-            "log_probability": report["initial_log_probability"],
-            "last_log_probability": report["initial_log_probability"],
-            "initial_log_probability": report["initial_log_probability"],
+            "log_probability": initial,
+            "last_log_probability": initial,
+            "initial_log_probability": initial,
             "epoch_start_time": self.start,
             "epoch_end_time": time.time(),
             "duration": 0.0,
             "n_seen_batches": None,
             "learning_rate": None,
         }
-        for cb in self.callbacks:
-            cb.on_training_end(logs)
 
 
 class GeneralMixtureModel(Document):
@@ -311,7 +315,8 @@ class GeneralMixtureModel(Document):
     @weights.setter
     def weights(self, log_weights):
         p = np.exp(_checks.as_vector(log_weights, "weights"))
-        core = _core.Mixture([dist._core for dist in self.distributions], list(p))
+        columns = self._columns()
+        core = _core.Mixture([_aligned_core(d, columns) for d in self.distributions], list(p))
         self._probabilities = core.weights()
 
     @property
@@ -486,6 +491,9 @@ class GeneralMixtureModel(Document):
         try:
             report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model,
                               labels=labels, **kw)
+        except BaseException:
+            training.fail()
+            raise
         finally:
             self._adopt(core)
         training.end(report)
@@ -503,6 +511,9 @@ class GeneralMixtureModel(Document):
         try:
             report = core.fit_source(factory, callback=training.on_epoch,
                                      pass_model=training.pass_model, **kw)
+        except BaseException:
+            training.fail()
+            raise
         finally:
             self._adopt(core)
         training.end(report)
@@ -623,20 +634,10 @@ class GeneralMixtureModel(Document):
         training = _Training(callbacks, verbose)
         holder = {}
 
-        def on_epoch(logs, current):
-            if current is not None:
-                if "model" not in holder:
-                    holder["model"] = cls._from_core(current)
-                    training.bind(holder["model"])
-                    current = None
-            training.on_epoch(logs, current)
-
-        training.begin(None)
-        core, report = _core.Mixture.from_samples(
-            families, layout, n_components, Xm, w, init=init, n_init=n_init,
-            max_kmeans_iterations=max_k, seed=seed, callback=on_epoch,
-            pass_model=training.pass_model and not any(discrete), **kw)
-        if any(discrete):
+        def relabel(core):
+            # The Rust fit sees the codes 0..k-1 of discrete columns: give back their symbols.
+            if not any(discrete):
+                return core
             comps = []
             for c in core.distributions():
                 if c.name == "DiscreteDistribution":
@@ -650,7 +651,27 @@ class GeneralMixtureModel(Document):
                         children, list(c.parameters()[1]), c.frozen))
                 else:
                     comps.append(c)
-            core = _core.Mixture(comps, list(core.weights()), core.frozen)
+            return _core.Mixture(comps, list(core.weights()), core.frozen)
+
+        def on_epoch(logs, current):
+            if current is not None:
+                current = relabel(current)
+                if "model" not in holder:
+                    holder["model"] = cls._from_core(current)
+                    training.bind(holder["model"])
+                    current = None
+            training.on_epoch(logs, current)
+
+        training.begin(None)
+        try:
+            core, report = _core.Mixture.from_samples(
+                families, layout, n_components, Xm, w, init=init, n_init=n_init,
+                max_kmeans_iterations=max_k, seed=seed, callback=on_epoch,
+                pass_model=training.pass_model, **kw)
+        except BaseException:
+            training.fail()
+            raise
+        core = relabel(core)
         if "model" in holder:
             model = holder["model"]
             model._adopt(core)
@@ -720,7 +741,9 @@ class GeneralMixtureModel(Document):
             classes = [check(c, f"distributions[{j}]") for j, c in enumerate(distributions)]
             if len(classes) == 0:
                 raise ValueError("distributions must not be empty")
-            if d == 1:
+            # As pomegranate, a list as long as X is wide comes first: for one-column X, a
+            # one-class list gives IndependentComponentsDistribution components of that class.
+            if d == 1 and len(classes) != 1:
                 if not all(univariate(c) for c in classes):
                     raise ValueError("a list of component classes for one-column X must be univariate")
                 return "mixed", classes

@@ -83,7 +83,15 @@ impl MultivariateGaussian {
         if d == 0 {
             return Err(Error::param("d", "must be at least 1"));
         }
-        Ok(Self::from_valid(Array1::zeros(d), Array2::eye(d), false).expect("identity is PD"))
+        // Checked: a width that comes from data may ask for more than memory holds.
+        let mut cov = crate::mixture::zeros_checked(d, d).map_err(|_| {
+            Error::param(
+                "d",
+                format!("a covariance matrix of {d} x {d} numbers does not fit in memory"),
+            )
+        })?;
+        cov.diag_mut().fill(1.0);
+        Ok(Self::from_valid(Array1::zeros(d), cov, false).expect("identity is PD"))
     }
 
     /// The mean vector, shape `(d,)`.
@@ -165,6 +173,16 @@ impl MultivariateGaussianStats {
         }
     }
 
+    /// Whether every array has the shape of `d` features (the fields are public).
+    fn has_dim(&self, d: usize) -> bool {
+        self.shift.len() == d
+            && self.sum.len() == d
+            && self.sum_products.dim() == (d, d)
+            && self.missing.as_ref().is_none_or(|p| {
+                p.weight.dim() == (d, d) && p.sum.dim() == (d, d) && p.sum_products.dim() == (d, d)
+            })
+    }
+
     /// The same statistics around another shift point.
     fn rebased(&self, shift: &Array1<f64>) -> Self {
         let d = shift.len();
@@ -196,7 +214,8 @@ impl MultivariateGaussianStats {
 
 impl Statistics for MultivariateGaussianStats {
     fn merge(&mut self, other: &Self) -> Result<()> {
-        if other.shift.len() != self.shift.len() {
+        let d = self.shift.len();
+        if !self.has_dim(d) || !other.has_dim(d) {
             return Err(Error::param(
                 "summaries",
                 "statistics of distributions of different dimensions cannot be merged",
@@ -259,6 +278,18 @@ impl Distribution for MultivariateGaussian {
         stats: &mut MultivariateGaussianStats,
     ) -> Result<()> {
         let d = self.dim();
+        if x.ncols() != d || !stats.has_dim(d) || weights.len() != x.nrows() {
+            return Err(Error::data(
+                "X",
+                format!(
+                    "rows of {} features (statistics of {}, {} weights for {} rows) do not fit a distribution of {d}",
+                    x.ncols(),
+                    stats.shift.len(),
+                    weights.len(),
+                    x.nrows()
+                ),
+            ));
+        }
         let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
         let mut has_missing = false;
         let mut wz = z.clone();
@@ -311,6 +342,15 @@ impl Distribution for MultivariateGaussian {
 
     fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
         let d = self.dim();
+        if !stats.has_dim(d) {
+            return Err(Error::param(
+                "summaries",
+                format!(
+                    "statistics of {} features cannot update a distribution of {d}",
+                    stats.shift.len()
+                ),
+            ));
+        }
         let total_weight = stats.weight
             + stats.missing.as_ref().map_or(0.0, |p| {
                 (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)

@@ -401,7 +401,7 @@ impl Distribution for Gamma {
         // variance (alpha / beta^2 = mean^2 / alpha) is the collapsed variance.
         let collapsed = mean * mean / COLLAPSED_VARIANCE;
         let alpha = if s > 1e-12 {
-            Self::shape_mle(s).min(collapsed)
+            Self::shape_mle(s)
         } else {
             collapsed
         };
@@ -499,6 +499,13 @@ impl Distribution for Poisson {
                 } else {
                     f64::NEG_INFINITY
                 }
+            } else if v > 1e15 {
+                // Huge counts: v log(lambda) and log(v!) both overflow, so use Stirling's
+                // series for log(v!) and subtract inside the product (exact to rounding here).
+                v * (ll - v.ln() + 1.0)
+                    - self.lambda
+                    - 0.5 * (2.0 * std::f64::consts::PI * v).ln()
+                    - 1.0 / (12.0 * v)
             } else {
                 v * ll - self.lambda - ln_gamma(v + 1.0)
             }
@@ -834,6 +841,37 @@ mod tests {
         assert_eq!(
             logp(&Poisson::new(0.0).unwrap(), &[0.0, 1.0]),
             vec![0.0, f64::NEG_INFINITY]
+        );
+    }
+
+    #[test]
+    fn poisson_at_huge_counts_is_never_nan() {
+        let p = Poisson::new(7.0).unwrap();
+        let v = logp(&p, &[1e15, 1e15 + 2.0, 1e200, 1e308, f64::MAX]);
+        assert!(v.iter().all(|x| !x.is_nan() && *x < -1e15), "{v:?}");
+        // Past the switch the Stirling form agrees with the direct one to rounding.
+        let x: f64 = 1e15 + 2.0;
+        let direct = x * 7f64.ln() - 7.0 - ln_gamma(x + 1.0);
+        assert!(
+            (v[1] - direct).abs() < 1e-14 * direct.abs(),
+            "{direct} {v:?}"
+        );
+    }
+
+    #[test]
+    fn gamma_fits_small_scale_data() {
+        // Data of variance ~1e-8 keep their variance (no floor above the data's own spread).
+        let x: Vec<f64> = (0..200).map(|i| 1e-3 + 1e-4 * (i as f64 / 200.0)).collect();
+        let mut g = Gamma::new(1.0, 1.0).unwrap();
+        fit(&mut g, &x);
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64;
+        let (a, b) = (g.alpha, g.beta);
+        assert!((a / b / mean - 1.0).abs() < 1e-9);
+        assert!(
+            (a / (b * b) / var - 1.0).abs() < 0.05,
+            "{} vs {var}",
+            a / (b * b)
         );
     }
 
