@@ -7,6 +7,7 @@ use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
+use crate::kernels::Plan;
 use crate::parallel::{blocks, try_fold_chunks, try_map_chunks, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
@@ -316,19 +317,37 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         per_row: impl Fn(&mut T, usize, &mut [f64], (f64, f64)) + Sync,
     ) -> Result<Vec<T>> {
         let k = self.n_components();
+        let plan = Plan::new(
+            &self.distributions,
+            self.log_weights.as_slice().expect("1-D"),
+        );
         try_map_chunks(self.parallel_statistics(), rows, |chunk| {
             let mut acc = init(chunk.clone());
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
+            let mut scratch = plan.as_ref().map(Plan::scratch);
             for block in blocks(chunk) {
                 let xb = x.slice(s![block.clone(), ..]);
-                if lp.ncols() != block.len() {
-                    lp = Array2::zeros((k, block.len()));
-                }
-                self.log_joint_block(xb, &mut lp)?;
+                let m = block.len();
+                let fused = match (&plan, &mut scratch) {
+                    (Some(p), Some(s)) if !has_nan(xb) => {
+                        p.log_joint(xb, s);
+                        Some(&s.lp[..k * m])
+                    }
+                    _ => {
+                        if lp.ncols() != m {
+                            lp = Array2::zeros((k, m));
+                        }
+                        self.log_joint_block(xb, &mut lp)?;
+                        None
+                    }
+                };
                 for (b, i) in block.enumerate() {
                     for j in 0..k {
-                        joint[j] = lp[[j, b]];
+                        joint[j] = match fused {
+                            Some(f) => f[j * m + b],
+                            None => lp[[j, b]],
+                        };
                     }
                     let parts = log_sum_exp_parts(joint.iter().copied());
                     per_row(&mut acc, i, &mut joint, parts);
@@ -445,14 +464,39 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         cancel: &Cancel,
     ) -> Result<MixtureStats<D::Stats>> {
         let k = self.n_components();
+        // The fused kernels serve mixtures of Gaussians, for rows without labels or NaN.
+        let plan = match labels {
+            Labels::None => Plan::new(
+                &self.distributions,
+                self.log_weights.as_slice().expect("1-D"),
+            ),
+            _ => None,
+        };
         let chunk_stats = |chunk: Range<usize>| -> Result<_> {
             cancel.check()?;
             let mut stats = self.new_stats();
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut resp = Array2::<f64>::zeros((k, 0));
+            let mut fused = plan.as_ref().map(|p| (p.scratch(), p.moments()));
             for block in blocks(chunk) {
                 let xb = x.slice(s![block.clone(), ..]);
                 let m = block.len();
+                if let (Some(p), Some((scratch, moments))) = (&plan, &mut fused) {
+                    if !has_nan(xb) {
+                        let wb = weights.as_ref().map(|w| w.slice(s![block.clone()]));
+                        let wb = wb.as_ref().map(|w| w.to_vec());
+                        let t = p.summarize(xb, wb.as_deref(), scratch, moments);
+                        if let Some(b) = t.invalid {
+                            return Err(Error::data(
+                                "X",
+                                format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
+                            ));
+                        }
+                        stats.log_likelihood += t.log_likelihood;
+                        stats.unexplained += t.unexplained;
+                        continue;
+                    }
+                }
                 if lp.ncols() != m {
                     lp = Array2::zeros((k, m));
                     resp = Array2::zeros((k, m));
@@ -499,6 +543,15 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     let r = resp.row(j);
                     let r = r.as_slice().expect("contiguous");
                     dist.accumulate(xb, r, &mut stats.components[j])?;
+                }
+            }
+            if let (Some(p), Some((_, mut moments))) = (&plan, fused) {
+                for (j, dist) in self.distributions.iter().enumerate() {
+                    stats.responsibilities[j] += moments.weight[j];
+                    let part = p.stats_of(dist, &mut moments, j).ok_or_else(|| {
+                        Error::param("distributions", "a Gaussian component gave no statistics")
+                    })?;
+                    stats.components[j].merge(&part)?;
                 }
             }
             Ok(stats)
@@ -625,6 +678,11 @@ pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
     buf.try_reserve_exact(len).map_err(|_| too_many())?;
     buf.resize(len, 0.0);
     Array2::from_shape_vec((n, d), buf).map_err(|_| too_many())
+}
+
+/// Whether a block of rows holds a missing value.
+fn has_nan(xb: ArrayView2<f64>) -> bool {
+    xb.iter().any(|v| v.is_nan())
 }
 
 /// Picks an index with probability proportional to its (non-negative) weight.

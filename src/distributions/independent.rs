@@ -3,8 +3,9 @@
 use ndarray::{s, ArrayView2};
 use rand_core::RngCore;
 
-use super::{Component, ComponentStats, Distribution, Statistics};
+use super::{Component, ComponentStats, Distribution, NormalStats, Statistics};
 use crate::error::{Error, Result};
+use crate::kernels::{Gaussian, GaussianMoments};
 
 /// A distribution over `d` features that treats them as independent: feature `j` follows
 /// `distributions[j]`, and `log p(x) = sum_j weights[j] * log p_j(x_j)` (the weights default to 1).
@@ -165,6 +166,47 @@ impl Distribution for IndependentComponents {
         for (j, dist) in self.distributions.iter().enumerate() {
             dist.sample_into(rng, &mut out[j..j + 1]);
         }
+    }
+
+    /// Normals with unit weights make a diagonal Gaussian.
+    fn gaussian(&self) -> Option<Gaussian<'_>> {
+        let d = self.distributions.len();
+        let (mut means, mut half_inv_var, mut log_norm) = (Vec::with_capacity(d), Vec::new(), 0.0);
+        for (dist, &w) in self.distributions.iter().zip(&self.weights) {
+            match (dist, w == 1.0) {
+                (Component::Normal(n), true) => {
+                    if let Some(Gaussian::Diagonal {
+                        means: m,
+                        half_inv_var: h,
+                        log_norm: c,
+                    }) = n.gaussian()
+                    {
+                        means.push(m[0]);
+                        half_inv_var.push(h[0]);
+                        log_norm += c;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(Gaussian::Diagonal {
+            means,
+            half_inv_var,
+            log_norm,
+        })
+    }
+
+    fn gaussian_stats(&self, m: &GaussianMoments<'_>) -> Option<Vec<ComponentStats>> {
+        (0..self.distributions.len())
+            .map(|l| {
+                Some(ComponentStats::Normal(NormalStats {
+                    shift: m.shift[l],
+                    weight: m.weight,
+                    sum: m.sum[l],
+                    sum_squares: m.products[l],
+                }))
+            })
+            .collect()
     }
 }
 

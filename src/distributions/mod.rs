@@ -24,6 +24,7 @@ use ndarray::ArrayView2;
 use rand_core::RngCore;
 
 use crate::error::{Error, Result};
+use crate::kernels::{Gaussian, GaussianMoments};
 
 /// Sufficient statistics: values that can be merged. Merging the statistics of two blocks of rows
 /// gives the statistics of both blocks together.
@@ -93,6 +94,21 @@ pub trait Distribution: Clone + Send + Sync + Debug {
 
     /// Draws one sample into `out` (`dim` long).
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]);
+
+    /// This distribution as a Gaussian (full or diagonal covariance), when it is one: mixtures
+    /// whose components are all Gaussians of one form run the fused kernels of
+    /// [`kernels`](crate::kernels). `None` by default.
+    fn gaussian(&self) -> Option<Gaussian<'_>> {
+        None
+    }
+
+    /// The statistics that `accumulate` would have collected, from the moments the fused
+    /// kernels computed (around the means of [`gaussian`](Distribution::gaussian)). Needed
+    /// (and only called) when `gaussian` returns `Some`.
+    fn gaussian_stats(&self, moments: &GaussianMoments<'_>) -> Option<Self::Stats> {
+        let _ = moments;
+        None
+    }
 }
 
 /// The built-in distribution families, and external ones, as one type.
@@ -419,6 +435,28 @@ impl Distribution for Component {
 
     fn n_parameters(&self) -> Option<usize> {
         dispatch!(self, d => d.n_parameters(), e => e.0.n_parameters())
+    }
+
+    fn gaussian(&self) -> Option<Gaussian<'_>> {
+        match self {
+            Component::Normal(d) => d.gaussian(),
+            Component::MultivariateGaussian(d) => d.gaussian(),
+            Component::IndependentComponents(d) => d.gaussian(),
+            _ => None,
+        }
+    }
+
+    fn gaussian_stats(&self, moments: &GaussianMoments<'_>) -> Option<ComponentStats> {
+        match self {
+            Component::Normal(d) => d.gaussian_stats(moments).map(ComponentStats::Normal),
+            Component::MultivariateGaussian(d) => d
+                .gaussian_stats(moments)
+                .map(ComponentStats::MultivariateGaussian),
+            Component::IndependentComponents(d) => d
+                .gaussian_stats(moments)
+                .map(ComponentStats::IndependentComponents),
+            _ => None,
+        }
     }
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {

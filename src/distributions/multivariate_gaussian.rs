@@ -7,6 +7,7 @@ use rand_core::RngCore;
 use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{standard_normal, Distribution, Statistics};
 use crate::error::{Error, Result};
+use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
@@ -433,6 +434,25 @@ impl Distribution for MultivariateGaussian {
                 let d = self.dim();
                 d + d * (d + 1) / 2
             }
+        })
+    }
+
+    fn gaussian(&self) -> Option<Gaussian<'_>> {
+        Some(Gaussian::Full {
+            means: self.means.as_slice()?,
+            inv_chol: self.inv_chol.view(),
+            log_norm: self.log_norm,
+        })
+    }
+
+    fn gaussian_stats(&self, m: &GaussianMoments<'_>) -> Option<MultivariateGaussianStats> {
+        let d = m.shift.len();
+        Some(MultivariateGaussianStats {
+            shift: Array1::from(m.shift.to_vec()),
+            weight: m.weight,
+            sum: Array1::from(m.sum.to_vec()),
+            sum_products: Array2::from_shape_vec((d, d), m.products.to_vec()).ok()?,
+            missing: None,
         })
     }
 

@@ -5,6 +5,7 @@ use rand_core::RngCore;
 
 use super::{standard_normal, Distribution, Statistics};
 use crate::error::{Error, Result};
+use crate::kernels::{Gaussian, GaussianMoments};
 
 /// The variance of weighted moments around a shift point: `raw - m^2`, with `raw` the mean
 /// squared deviation from the shift point, `m` the mean deviation, around `center`.
@@ -230,6 +231,23 @@ impl Distribution for Normal {
 
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         out[0] = self.mean + self.std * standard_normal(rng);
+    }
+
+    fn gaussian(&self) -> Option<Gaussian<'_>> {
+        Some(Gaussian::Diagonal {
+            means: vec![self.mean],
+            half_inv_var: vec![self.half_inv_var],
+            log_norm: self.log_norm,
+        })
+    }
+
+    fn gaussian_stats(&self, m: &GaussianMoments<'_>) -> Option<NormalStats> {
+        Some(NormalStats {
+            shift: m.shift[0],
+            weight: m.weight,
+            sum: m.sum[0],
+            sum_squares: m.products[0],
+        })
     }
 }
 
