@@ -8,8 +8,9 @@
 //! pass: log-densities of all components, log-sum-exp, responsibilities and sufficient
 //! statistics, on the block transposed (one feature per row), so that every inner loop runs
 //! over the rows of the block and vectorises. The kernels use only additions and
-//! multiplications in a fixed order (their own `exp`), so results do not depend on the number
-//! of threads, and are the same whether or not the processor has AVX2.
+//! multiplications in a fixed order (their own `exp`, no fused multiply-add), so results do not
+//! depend on the number of threads, and are the same whether or not the processor has AVX2 (for
+//! which the kernels are also compiled, and chosen at run time).
 
 use ndarray::ArrayView2;
 
@@ -67,7 +68,8 @@ pub(crate) struct Plan {
     lower: bool,
     /// `k x d`.
     means: Vec<f64>,
-    /// Full: `k x d x d` (`L^-1` per component); diagonal: `k x d` (`1 / (2 sigma^2)`).
+    /// Full: `k x dp x d` (`L^-1` per component, its rows padded with zero rows to `dp`, a
+    /// multiple of 4); diagonal: `k x d` (`1 / (2 sigma^2)`).
     scale: Vec<f64>,
     /// `log_norm + log weight`, per component.
     consts: Vec<f64>,
@@ -122,9 +124,9 @@ impl Plan {
                         return None;
                     }
                     means.extend_from_slice(m);
-                    for a in 0..d {
+                    for a in 0..padded(d) {
                         for b in 0..d {
-                            let v = inv_chol[[a, b]];
+                            let v = if a < d { inv_chol[[a, b]] } else { 0.0 };
                             lower &= b <= a || v == 0.0;
                             scale.push(v);
                         }
@@ -223,7 +225,32 @@ impl Plan {
     /// `log w_j + log p_j(x_i)` of the rows of `xb` into `s.lp` (`k x rows`).
     pub fn log_joint(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
         let n = self.load(xb, s);
-        dispatch(|| self.log_joint_t(n, s));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            return unsafe { self.log_joint_avx2(n, s) };
+        }
+        self.log_joint_t::<false>(n, s)
+    }
+
+    /// [`log_joint_t`](Self::log_joint_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn log_joint_avx2(&self, n: usize, s: &mut Scratch) {
+        self.log_joint_t::<true>(n, s)
+    }
+
+    /// [`summarize_t`](Self::summarize_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn summarize_avx2(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.summarize_t::<true>(n, w, s, m)
     }
 
     /// The fused E-step of a block: responsibilities (times the sample weights `w`) and
@@ -236,7 +263,12 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         let n = self.load(xb, s);
-        dispatch(|| self.summarize_t(n, w, s, m))
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            return unsafe { self.summarize_avx2(n, w, s, m) };
+        }
+        self.summarize_t::<false>(n, w, s, m)
     }
 
     #[inline(always)]
@@ -252,31 +284,57 @@ impl Plan {
     }
 
     #[inline(always)]
-    fn log_joint_t(&self, n: usize, s: &mut Scratch) {
+    fn sum<const AVX: bool>(&self, a: &[f64]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+            return unsafe { avx2::sum(a) };
+        }
+        sum8(a)
+    }
+
+    #[inline(always)]
+    fn dot<const AVX: bool>(&self, a: &[f64], b: &[f64]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: as in `sum`.
+            return unsafe { avx2::dot(a, b) };
+        }
+        dot8(a, b)
+    }
+
+    #[inline(always)]
+    fn weighted_moments<const AVX: bool>(&self, r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: as in `sum`.
+            return unsafe { avx2::moments(r, x, mu) };
+        }
+        moments8(r, x, mu)
+    }
+
+    /// The log-densities; `AVX` when compiled for AVX2 (the hot loops then use its vectors,
+    /// with the same arithmetic as the portable loops).
+    #[inline(always)]
+    fn log_joint_t<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
         let (d, k) = (self.d, self.k);
         for j in 0..k {
             let acc = &mut s.acc[..n];
             acc.fill(0.0);
             if self.full {
                 self.center(j, n, &s.xt, &mut s.z);
-                let a = &self.scale[j * d * d..(j + 1) * d * d];
-                for r in 0..d {
-                    let y = &mut s.y[..n];
-                    let top = if self.lower { r + 1 } else { d };
-                    let a0 = a[r * d];
-                    for (yv, &zv) in y.iter_mut().zip(&s.z[..n]) {
-                        *yv = a0 * zv;
-                    }
-                    for c in 1..top {
-                        let ac = a[r * d + c];
-                        for (yv, &zv) in y.iter_mut().zip(&s.z[c * n..(c + 1) * n]) {
-                            *yv += ac * zv;
-                        }
-                    }
-                    for (av, &yv) in acc.iter_mut().zip(y.iter()) {
-                        *av += yv * yv;
-                    }
+                let dp = padded(d);
+                let a = &self.scale[j * dp * d..(j + 1) * dp * d];
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: `AVX` is true only inside functions compiled for AVX2, which run
+                    // only on processors that have it.
+                    unsafe { avx2::quad_forms(a, d, self.lower, &s.z[..d * n], n, acc) };
+                } else {
+                    quad_forms(a, d, self.lower, &s.z[..d * n], n, acc);
                 }
+                #[cfg(not(target_arch = "x86_64"))]
+                quad_forms(a, d, self.lower, &s.z[..d * n], n, acc);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - 0.5 * q;
@@ -284,14 +342,19 @@ impl Plan {
                     *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
                 }
             } else {
-                for l in 0..d {
-                    let mu = self.means[j * d + l];
-                    let h = self.scale[j * d + l];
-                    for (av, &xv) in acc.iter_mut().zip(&s.xt[l * n..(l + 1) * n]) {
-                        let z = xv - mu;
-                        *av += z * z * h;
-                    }
+                let (mu, h) = (
+                    &self.means[j * d..(j + 1) * d],
+                    &self.scale[j * d..(j + 1) * d],
+                );
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: as for `quad_forms` above.
+                    unsafe { avx2::diagonal_forms(mu, h, &s.xt[..d * n], n, acc) };
+                } else {
+                    diagonal_forms(mu, h, &s.xt[..d * n], n, acc);
                 }
+                #[cfg(not(target_arch = "x86_64"))]
+                diagonal_forms(mu, h, &s.xt[..d * n], n, acc);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - q;
@@ -302,7 +365,7 @@ impl Plan {
     }
 
     #[inline(always)]
-    fn summarize_t(
+    fn summarize_t<const AVX: bool>(
         &self,
         n: usize,
         w: Option<&[f64]>,
@@ -310,7 +373,7 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         let (d, k) = (self.d, self.k);
-        self.log_joint_t(n, s);
+        self.log_joint_t::<AVX>(n, s);
         // Log-sum-exp over the components, row by row but vectorised over the rows.
         let max = &mut s.max[..n];
         max.fill(f64::NEG_INFINITY);
@@ -367,7 +430,7 @@ impl Plan {
         // Moments per component.
         for j in 0..k {
             let r = &s.lp[j * n..(j + 1) * n];
-            m.weight[j] += sum8(r);
+            m.weight[j] += self.sum::<AVX>(r);
             if self.full {
                 self.center(j, n, &s.xt, &mut s.z);
                 for l in 0..d {
@@ -375,19 +438,36 @@ impl Plan {
                     for ((o, &zv), &rv) in wzl.iter_mut().zip(zl).zip(r) {
                         *o = rv * zv;
                     }
-                    m.sum[j * d + l] += sum8(wzl);
+                    m.sum[j * d + l] += self.sum::<AVX>(wzl);
                 }
                 let p = &mut m.products[j * d * d..(j + 1) * d * d];
                 for a in 0..d {
                     let wza = &s.wz[a * n..(a + 1) * n];
-                    for b in a..d {
-                        p[a * d + b] += dot8(wza, &s.z[b * n..(b + 1) * n]);
+                    let mut b = a;
+                    while b + 4 <= d {
+                        let z4 = &s.z[b * n..(b + 4) * n];
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: as for `quad_forms` above.
+                        let q = if AVX {
+                            unsafe { avx2::dot4(wza, z4, n) }
+                        } else {
+                            dot4(wza, z4, n)
+                        };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        let q = dot4(wza, z4, n);
+                        for (t, v) in q.iter().enumerate() {
+                            p[a * d + b + t] += v;
+                        }
+                        b += 4;
+                    }
+                    for b in b..d {
+                        p[a * d + b] += self.dot::<AVX>(wza, &s.z[b * n..(b + 1) * n]);
                     }
                 }
             } else {
                 for l in 0..d {
                     let mu = self.means[j * d + l];
-                    let (s1, s2) = moments8(r, &s.xt[l * n..(l + 1) * n], mu);
+                    let (s1, s2) = self.weighted_moments::<AVX>(r, &s.xt[l * n..(l + 1) * n], mu);
                     m.sum[j * d + l] += s1;
                     m.products[j * d + l] += s2;
                 }
@@ -397,81 +477,383 @@ impl Plan {
     }
 }
 
-/// Runs `f` compiled for AVX2 when the processor has it. The arithmetic is the same either
-/// way (no fused multiply-adds), so the results are too.
-#[inline(always)]
-fn dispatch<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, the only feature `with_avx2` enables.
-            return unsafe { with_avx2(f) };
-        }
-    }
-    f()
+/// `d` rounded up to a multiple of 4.
+fn padded(d: usize) -> usize {
+    d.div_ceil(4) * 4
 }
 
+/// `acc[i] = |A z_i|^2` for the `n` columns `z_i` of `z` (`d x n`, a feature per row), with
+/// `A` given as `padded(d) x d` (zero rows at the end); `lower` when `A` is lower triangular.
+/// Rows go eight at a time and outputs four at a time, in registers.
+#[inline(always)]
+fn quad_forms(a: &[f64], d: usize, lower: bool, z: &[f64], n: usize, acc: &mut [f64]) {
+    let dp = padded(d);
+    let tiles = n / 8;
+    for t in 0..tiles {
+        let i0 = t * 8;
+        let mut sq = [0.0f64; 8];
+        for r in (0..dp).step_by(4) {
+            let top = if lower { (r + 4).min(d) } else { d };
+            let mut y = [[0.0f64; 8]; 4];
+            for c in 0..top {
+                let zc: &[f64; 8] = z[c * n + i0..c * n + i0 + 8].try_into().expect("8");
+                for (q, yq) in y.iter_mut().enumerate() {
+                    let aq = a[(r + q) * d + c];
+                    for u in 0..8 {
+                        yq[u] += aq * zc[u];
+                    }
+                }
+            }
+            for yq in &y {
+                for u in 0..8 {
+                    sq[u] += yq[u] * yq[u];
+                }
+            }
+        }
+        acc[i0..i0 + 8].copy_from_slice(&sq);
+    }
+    quad_forms_tail(a, d, lower, z, n, acc);
+}
+
+/// The rows past the last whole tile of [`quad_forms`].
+#[inline(always)]
+fn quad_forms_tail(a: &[f64], d: usize, lower: bool, z: &[f64], n: usize, acc: &mut [f64]) {
+    for i in n / 8 * 8..n {
+        let mut sq = 0.0;
+        for r in 0..d {
+            let top = if lower { r + 1 } else { d };
+            let mut y = 0.0;
+            for c in 0..top {
+                y += a[r * d + c] * z[c * n + i];
+            }
+            sq += y * y;
+        }
+        acc[i] = sq;
+    }
+}
+
+/// `acc[i] = sum_l h_l (x_li - mu_l)^2` for the `n` columns of `x` (`d x n`), eight rows at a
+/// time in registers.
+#[inline(always)]
+fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+    let d = mu.len();
+    let tiles = n / 8;
+    for t in 0..tiles {
+        let i0 = t * 8;
+        let mut sq = [0.0f64; 8];
+        for l in 0..d {
+            let xl: &[f64; 8] = x[l * n + i0..l * n + i0 + 8].try_into().expect("8");
+            let (m, hl) = (mu[l], h[l]);
+            for u in 0..8 {
+                let z = xl[u] - m;
+                sq[u] += z * z * hl;
+            }
+        }
+        acc[i0..i0 + 8].copy_from_slice(&sq);
+    }
+    diagonal_forms_tail(mu, h, x, n, acc);
+}
+
+/// The rows past the last whole tile of [`diagonal_forms`].
+#[inline(always)]
+fn diagonal_forms_tail(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+    let d = mu.len();
+    for i in n / 8 * 8..n {
+        let mut sq = 0.0;
+        for l in 0..d {
+            let z = x[l * n + i] - mu[l];
+            sq += z * z * h[l];
+        }
+        acc[i] = sq;
+    }
+}
+
+/// The four dot products of `a` with the rows of `b` (`4 x n`), sharing the loads of `a`.
+#[inline(always)]
+fn dot4(a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
+    let mut acc = [[0.0f64; 8]; 4];
+    let tiles = n / 8;
+    for t in 0..tiles {
+        let i0 = t * 8;
+        let at: &[f64; 8] = a[i0..i0 + 8].try_into().expect("8");
+        for (q, aq) in acc.iter_mut().enumerate() {
+            let bt: &[f64; 8] = b[q * n + i0..q * n + i0 + 8].try_into().expect("8");
+            for u in 0..8 {
+                aq[u] += at[u] * bt[u];
+            }
+        }
+    }
+    dot4_finish(acc, a, b, n)
+}
+
+/// The rows past the last whole tile of [`dot4`], and the lanes combined.
+#[inline(always)]
+fn dot4_finish(mut acc: [[f64; 8]; 4], a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
+    for i in n / 8 * 8..n {
+        for (q, aq) in acc.iter_mut().enumerate() {
+            aq[i % 8] += a[i] * b[q * n + i];
+        }
+    }
+    [lanes(acc[0]), lanes(acc[1]), lanes(acc[2]), lanes(acc[3])]
+}
+
+/// [`quad_forms`], [`diagonal_forms`] and [`dot4`] on AVX2 vectors: eight rows are two vectors
+/// of four, and every lane does the portable loops' arithmetic in their order.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256d, _mm256_add_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_set1_pd, _mm256_setzero_pd,
+        _mm256_storeu_pd, _mm256_sub_pd,
+    };
+
+    use super::{
+        diagonal_forms_tail, dot4_finish, dot_finish, moments_finish, padded, quad_forms_tail,
+        sum_finish,
+    };
+
+    /// Sixteen lanes as four vectors, written out in lane order.
+    #[inline(always)]
+    fn lanes16(v: [__m256d; 4]) -> [f64; 16] {
+        let mut out = [0.0; 16];
+        store8(&mut out, 0, v[0], v[1]);
+        store8(&mut out, 8, v[2], v[3]);
+        out
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn sum(a: &[f64]) -> f64 {
+        let mut acc = [_mm256_setzero_pd(); 4];
+        for i0 in (0..a.len() / 16).map(|c| c * 16) {
+            let (x0, x1) = load8(a, i0);
+            let (x2, x3) = load8(a, i0 + 8);
+            for (v, x) in acc.iter_mut().zip([x0, x1, x2, x3]) {
+                *v = _mm256_add_pd(*v, x);
+            }
+        }
+        sum_finish(lanes16(acc), a)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
+        let mut acc = [_mm256_setzero_pd(); 4];
+        for i0 in (0..a.len().min(b.len()) / 16).map(|c| c * 16) {
+            let (a0, a1) = load8(a, i0);
+            let (a2, a3) = load8(a, i0 + 8);
+            let (b0, b1) = load8(b, i0);
+            let (b2, b3) = load8(b, i0 + 8);
+            for (v, (x, y)) in acc.iter_mut().zip([(a0, b0), (a1, b1), (a2, b2), (a3, b3)]) {
+                *v = _mm256_add_pd(*v, _mm256_mul_pd(x, y));
+            }
+        }
+        dot_finish(lanes16(acc), a, b)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn moments(r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
+        let (mut s1, mut s2) = ([_mm256_setzero_pd(); 4], [_mm256_setzero_pd(); 4]);
+        let m = _mm256_set1_pd(mu);
+        for i0 in (0..r.len().min(x.len()) / 16).map(|c| c * 16) {
+            let (r0, r1) = load8(r, i0);
+            let (r2, r3) = load8(r, i0 + 8);
+            let (x0, x1) = load8(x, i0);
+            let (x2, x3) = load8(x, i0 + 8);
+            for (t, (rv, xv)) in [(r0, x0), (r1, x1), (r2, x2), (r3, x3)]
+                .into_iter()
+                .enumerate()
+            {
+                let z = _mm256_sub_pd(xv, m);
+                let wz = _mm256_mul_pd(rv, z);
+                s1[t] = _mm256_add_pd(s1[t], wz);
+                s2[t] = _mm256_add_pd(s2[t], _mm256_mul_pd(wz, z));
+            }
+        }
+        moments_finish(lanes16(s1), lanes16(s2), r, x, mu)
+    }
+
+    /// Eight values from `v[at..at + 8]` (bounds-checked).
+    #[inline(always)]
+    fn load8(v: &[f64], at: usize) -> (__m256d, __m256d) {
+        let t = &v[at..at + 8];
+        // SAFETY: `t` holds 8 values, read as two unaligned groups of 4.
+        unsafe {
+            (
+                _mm256_loadu_pd(t.as_ptr()),
+                _mm256_loadu_pd(t.as_ptr().add(4)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    fn store8(v: &mut [f64], at: usize, lo: __m256d, hi: __m256d) {
+        let t = &mut v[at..at + 8];
+        // SAFETY: `t` holds 8 values, written as two unaligned groups of 4.
+        unsafe {
+            _mm256_storeu_pd(t.as_mut_ptr(), lo);
+            _mm256_storeu_pd(t.as_mut_ptr().add(4), hi);
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn quad_forms(
+        a: &[f64],
+        d: usize,
+        lower: bool,
+        z: &[f64],
+        n: usize,
+        acc: &mut [f64],
+    ) {
+        let dp = padded(d);
+        for t in 0..n / 8 {
+            let i0 = t * 8;
+            let (mut s0, mut s1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+            for r in (0..dp).step_by(4) {
+                let top = if lower { (r + 4).min(d) } else { d };
+                let mut y = [_mm256_setzero_pd(); 8];
+                for c in 0..top {
+                    let (z0, z1) = load8(z, c * n + i0);
+                    for q in 0..4 {
+                        let aq = _mm256_set1_pd(a[(r + q) * d + c]);
+                        y[2 * q] = _mm256_add_pd(y[2 * q], _mm256_mul_pd(aq, z0));
+                        y[2 * q + 1] = _mm256_add_pd(y[2 * q + 1], _mm256_mul_pd(aq, z1));
+                    }
+                }
+                for q in 0..4 {
+                    s0 = _mm256_add_pd(s0, _mm256_mul_pd(y[2 * q], y[2 * q]));
+                    s1 = _mm256_add_pd(s1, _mm256_mul_pd(y[2 * q + 1], y[2 * q + 1]));
+                }
+            }
+            store8(acc, i0, s0, s1);
+        }
+        quad_forms_tail(a, d, lower, z, n, acc);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+        let d = mu.len();
+        for t in 0..n / 8 {
+            let i0 = t * 8;
+            let (mut s0, mut s1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+            for l in 0..d {
+                let (x0, x1) = load8(x, l * n + i0);
+                let (m, hl) = (_mm256_set1_pd(mu[l]), _mm256_set1_pd(h[l]));
+                let (z0, z1) = (_mm256_sub_pd(x0, m), _mm256_sub_pd(x1, m));
+                s0 = _mm256_add_pd(s0, _mm256_mul_pd(_mm256_mul_pd(z0, z0), hl));
+                s1 = _mm256_add_pd(s1, _mm256_mul_pd(_mm256_mul_pd(z1, z1), hl));
+            }
+            store8(acc, i0, s0, s1);
+        }
+        diagonal_forms_tail(mu, h, x, n, acc);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn dot4(a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
+        let mut acc = [_mm256_setzero_pd(); 8];
+        for t in 0..n / 8 {
+            let i0 = t * 8;
+            let (a0, a1) = load8(a, i0);
+            for q in 0..4 {
+                let (b0, b1) = load8(b, q * n + i0);
+                acc[2 * q] = _mm256_add_pd(acc[2 * q], _mm256_mul_pd(a0, b0));
+                acc[2 * q + 1] = _mm256_add_pd(acc[2 * q + 1], _mm256_mul_pd(a1, b1));
+            }
+        }
+        let mut lanes = [[0.0f64; 8]; 4];
+        for (q, l) in lanes.iter_mut().enumerate() {
+            store8(l, 0, acc[2 * q], acc[2 * q + 1]);
+        }
+        dot4_finish(lanes, a, b, n)
+    }
 }
 
 /// `sum_i a_i`, in eight lanes combined in a fixed order.
 #[inline(always)]
 fn sum8(a: &[f64]) -> f64 {
-    let mut acc = [0.0; 8];
-    let chunks = a.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for t in 0..8 {
+    let mut acc = [0.0; 16];
+    for c in a.chunks_exact(16) {
+        for t in 0..16 {
             acc[t] += c[t];
         }
     }
-    for (t, &v) in rest.iter().enumerate() {
+    sum_finish(acc, a)
+}
+
+#[inline(always)]
+fn sum_finish(mut acc: [f64; 16], a: &[f64]) -> f64 {
+    for (t, &v) in a.chunks_exact(16).remainder().iter().enumerate() {
         acc[t] += v;
     }
-    lanes(acc)
+    lanes16(acc)
 }
 
 /// `sum_i a_i b_i`, in eight lanes combined in a fixed order.
 #[inline(always)]
 fn dot8(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for t in 0..8 {
+    let mut acc = [0.0; 16];
+    for (x, y) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
+        for t in 0..16 {
             acc[t] += x[t] * y[t];
         }
     }
+    dot_finish(acc, a, b)
+}
+
+#[inline(always)]
+fn dot_finish(mut acc: [f64; 16], a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (
+        a.chunks_exact(16).remainder(),
+        b.chunks_exact(16).remainder(),
+    );
     for (t, (&x, &y)) in ra.iter().zip(rb).enumerate() {
         acc[t] += x * y;
     }
-    lanes(acc)
+    lanes16(acc)
 }
 
-/// `(sum_i r_i (x_i - mu), sum_i r_i (x_i - mu)^2)`, in eight lanes.
+/// `(sum_i r_i (x_i - mu), sum_i r_i (x_i - mu)^2)`, in sixteen lanes (enough independent
+/// additions to hide their latency).
 #[inline(always)]
 fn moments8(r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
-    let (mut s1, mut s2) = ([0.0; 8], [0.0; 8]);
-    let (cr, cx) = (r.chunks_exact(8), x.chunks_exact(8));
-    let (rr, rx) = (cr.remainder(), cx.remainder());
-    for (a, b) in cr.zip(cx) {
-        for t in 0..8 {
+    let (mut s1, mut s2) = ([0.0; 16], [0.0; 16]);
+    for (a, b) in r.chunks_exact(16).zip(x.chunks_exact(16)) {
+        for t in 0..16 {
             let z = b[t] - mu;
             let wz = a[t] * z;
             s1[t] += wz;
             s2[t] += wz * z;
         }
     }
+    moments_finish(s1, s2, r, x, mu)
+}
+
+#[inline(always)]
+fn moments_finish(
+    mut s1: [f64; 16],
+    mut s2: [f64; 16],
+    r: &[f64],
+    x: &[f64],
+    mu: f64,
+) -> (f64, f64) {
+    let (rr, rx) = (
+        r.chunks_exact(16).remainder(),
+        x.chunks_exact(16).remainder(),
+    );
     for (t, (&a, &b)) in rr.iter().zip(rx).enumerate() {
         let z = b - mu;
         let wz = a * z;
         s1[t] += wz;
         s2[t] += wz * z;
     }
-    (lanes(s1), lanes(s2))
+    (lanes16(s1), lanes16(s2))
+}
+
+#[inline(always)]
+fn lanes16(a: [f64; 16]) -> f64 {
+    let (lo, hi) = a.split_at(8);
+    let mut b = [0.0; 8];
+    for t in 0..8 {
+        b[t] = lo[t] + hi[t];
+    }
+    lanes(b)
 }
 
 #[inline(always)]
@@ -542,6 +924,72 @@ mod tests {
         assert_eq!(exp_nonpositive(-800.0), 0.0);
         assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
         assert!(exp_nonpositive(f64::NAN).is_nan());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for (d, n) in [(1, 5), (2, 256), (5, 37), (16, 256), (9, 100)] {
+            let dp = padded(d);
+            let a: Vec<f64> = (0..dp * d)
+                .map(|i| {
+                    if i / d < d && i % d <= i / d {
+                        next()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let z: Vec<f64> = (0..d * n).map(|_| next() * 10.0).collect();
+            let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
+            for lower in [true, false] {
+                quad_forms(&a, d, lower, &z, n, &mut p);
+                // SAFETY: the processor has AVX2 (checked above).
+                unsafe { avx2::quad_forms(&a, d, lower, &z, n, &mut q) };
+                assert_eq!(p, q);
+            }
+            let mu: Vec<f64> = (0..d).map(|_| next()).collect();
+            let h: Vec<f64> = (0..d).map(|_| next() + 1.0).collect();
+            diagonal_forms(&mu, &h, &z, n, &mut p);
+            // SAFETY: as above.
+            unsafe { avx2::diagonal_forms(&mu, &h, &z, n, &mut q) };
+            assert_eq!(p, q);
+            let r: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
+            // SAFETY: as above (three times).
+            unsafe {
+                assert_eq!(sum8(&z), avx2::sum(&z));
+                assert_eq!(dot8(&z[..n], &r), avx2::dot(&z[..n], &r));
+                assert_eq!(moments8(&r, &z[..n], 0.3), avx2::moments(&r, &z[..n], 0.3));
+            }
+            if d >= 4 {
+                // SAFETY: as above.
+                let v = unsafe { avx2::dot4(&z[..n], &z[..4 * n], n) };
+                assert_eq!(dot4(&z[..n], &z[..4 * n], n), v);
+            }
+        }
+        // The quadratic forms are what they say.
+        let (d, n) = (3, 9);
+        let a: Vec<f64> = vec![1.0, 0.0, 0.0, 0.5, 2.0, 0.0, -1.0, 0.25, 3.0, 0.0, 0.0, 0.0];
+        let z: Vec<f64> = (0..d * n).map(|i| i as f64 * 0.1).collect();
+        let mut out = vec![0.0; n];
+        quad_forms(&a, d, true, &z, n, &mut out);
+        for i in 0..n {
+            let zi: Vec<f64> = (0..d).map(|c| z[c * n + i]).collect();
+            let want: f64 = (0..d)
+                .map(|r| (0..d).map(|c| a[r * d + c] * zi[c]).sum::<f64>().powi(2))
+                .sum();
+            assert!((out[i] - want).abs() < 1e-12 * (1.0 + want), "{i}");
+        }
     }
 
     #[test]
