@@ -329,9 +329,13 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             for block in blocks(chunk) {
                 let xb = x.slice(s![block.clone(), ..]);
                 let m = block.len();
+                let loaded = match (&plan, &mut scratch) {
+                    (Some(p), Some(s)) => p.load(xb, s),
+                    _ => false,
+                };
                 let fused = match (&plan, &mut scratch) {
-                    (Some(p), Some(s)) if !has_nan(xb) => {
-                        p.log_joint(xb, s);
+                    (Some(p), Some(s)) if loaded => {
+                        p.log_joint(m, s);
                         Some(&s.lp[..k * m])
                     }
                     _ => {
@@ -482,10 +486,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 let xb = x.slice(s![block.clone(), ..]);
                 let m = block.len();
                 if let (Some(p), Some((scratch, moments))) = (&plan, &mut fused) {
-                    if !has_nan(xb) {
+                    if p.load(xb, scratch) {
                         let wb = weights.as_ref().map(|w| w.slice(s![block.clone()]));
                         let wb = wb.as_ref().map(|w| w.to_vec());
-                        let t = p.summarize(xb, wb.as_deref(), scratch, moments);
+                        let t = p.summarize(m, wb.as_deref(), scratch, moments);
                         if let Some(b) = t.invalid {
                             return Err(Error::data(
                                 "X",
@@ -678,11 +682,6 @@ pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
     buf.try_reserve_exact(len).map_err(|_| too_many())?;
     buf.resize(len, 0.0);
     Array2::from_shape_vec((n, d), buf).map_err(|_| too_many())
-}
-
-/// Whether a block of rows holds a missing value.
-fn has_nan(xb: ArrayView2<f64>) -> bool {
-    xb.iter().any(|v| v.is_nan())
 }
 
 /// Picks an index with probability proportional to its (non-negative) weight.
