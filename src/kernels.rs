@@ -88,9 +88,12 @@ pub(crate) struct Scratch {
     xt: Vec<f64>,
     z: Vec<f64>,
     wz: Vec<f64>,
-    y: Vec<f64>,
-    acc: Vec<f64>,
-    max: Vec<f64>,
+    /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`.
+    pub y: Vec<f64>,
+    /// Per row: after `posteriors`, `log p(x_i)`.
+    pub acc: Vec<f64>,
+    /// Per row: after `posteriors`, `max_j lp_ij`.
+    pub max: Vec<f64>,
     /// `k x rows`: joint log-densities, then responsibilities.
     pub lp: Vec<f64>,
 }
@@ -342,6 +345,58 @@ impl Plan {
         moments8(r, x, mu)
     }
 
+    /// After the log-densities: `s.lp` holds `exp(lp_ij - max_i)`, `s.max` the row maxima,
+    /// `s.acc` `log p(x_i)` and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
+    /// `s.y` are the posterior probabilities).
+    #[inline(always)]
+    fn posteriors_t<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
+        let k = self.k;
+        self.log_joint_t::<AVX>(n, s);
+        // Log-sum-exp over the components, row by row but vectorised over the rows.
+        let max = &mut s.max[..n];
+        max.fill(f64::NEG_INFINITY);
+        for j in 0..k {
+            for (mx, &v) in max.iter_mut().zip(&s.lp[j * n..(j + 1) * n]) {
+                *mx = if v > *mx { v } else { *mx };
+            }
+        }
+        let total = &mut s.acc[..n];
+        total.fill(0.0);
+        for j in 0..k {
+            for ((v, t), &mx) in s.lp[j * n..(j + 1) * n]
+                .iter_mut()
+                .zip(total.iter_mut())
+                .zip(max.iter())
+            {
+                let e = exp_nonpositive(*v - mx);
+                *v = e;
+                *t += e;
+            }
+        }
+        for ((t, &mx), f) in total.iter_mut().zip(max.iter()).zip(s.y[..n].iter_mut()) {
+            let sum = *t;
+            *t = mx + ln_positive(sum);
+            *f = 1.0 / sum;
+        }
+    }
+
+    /// The posterior probabilities of the `n` loaded rows (see `posteriors_t`).
+    pub fn posteriors(&self, n: usize, s: &mut Scratch) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            return unsafe { self.posteriors_avx2(n, s) };
+        }
+        self.posteriors_t::<false>(n, s)
+    }
+
+    /// [`posteriors_t`](Self::posteriors_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn posteriors_avx2(&self, n: usize, s: &mut Scratch) {
+        self.posteriors_t::<true>(n, s)
+    }
+
     /// The log-densities; `AVX` when compiled for AVX2 (the hot loops then use its vectors,
     /// with the same arithmetic as the portable loops).
     #[inline(always)]
@@ -402,41 +457,14 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         let (d, k) = (self.d, self.k);
-        self.log_joint_t::<AVX>(n, s);
-        // Log-sum-exp over the components, row by row but vectorised over the rows.
-        let max = &mut s.max[..n];
-        max.fill(f64::NEG_INFINITY);
-        for j in 0..k {
-            for (mx, &v) in max.iter_mut().zip(&s.lp[j * n..(j + 1) * n]) {
-                *mx = if v > *mx { v } else { *mx };
-            }
-        }
-        let total = &mut s.acc[..n];
-        total.fill(0.0);
-        for j in 0..k {
-            for ((v, t), &mx) in s.lp[j * n..(j + 1) * n]
-                .iter_mut()
-                .zip(total.iter_mut())
-                .zip(max.iter())
-            {
-                let e = exp_nonpositive(*v - mx);
-                *v = e;
-                *t += e;
-            }
-        }
-        // Per row: log p(x_i) = max + ln(sum), and the factor w_i / sum of its responsibilities.
+        self.posteriors_t::<AVX>(n, s);
+        let (max, total, factor) = (&s.max[..n], &s.acc[..n], &mut s.y[..n]);
+        // Per row: the factor w_i / sum of its responsibilities, checked in order.
         let mut out = BlockTotals {
             log_likelihood: 0.0,
             unexplained: 0.0,
             invalid: None,
         };
-        let factor = &mut s.y[..n];
-        // `total` becomes log p(x_i) (vectorised), then each row is checked in order.
-        for ((t, &mx), f) in total.iter_mut().zip(max.iter()).zip(factor.iter_mut()) {
-            let sum = *t;
-            *t = mx + ln_positive(sum);
-            *f = 1.0 / sum;
-        }
         for i in 0..n {
             let wi = w.map_or(1.0, |w| w[i]);
             let lp = total[i];

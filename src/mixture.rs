@@ -7,8 +7,8 @@ use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::kernels::Plan;
-use crate::parallel::{blocks, try_fold_chunks, try_map_chunks, Cancel, Threads};
+use crate::kernels::{exp_nonpositive, Plan};
+use crate::parallel::{blocks, chunk_rows, try_fold_chunks, try_map_chunks, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -76,6 +76,17 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
         self.unexplained += other.unexplained;
         Ok(())
     }
+}
+
+/// What [`GeneralMixtureModel::rows_into`] writes for each row.
+#[derive(Debug, Clone, Copy)]
+enum RowValues {
+    /// `log p(x)`.
+    LogDensity,
+    /// `log P(j | x)` per component.
+    LogPosterior,
+    /// `P(j | x)` per component.
+    Posterior,
 }
 
 /// Known component labels of some rows, for semi-supervised fitting.
@@ -364,16 +375,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
     pub fn log_probability(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<f64>> {
         self.check(&x)?;
-        let n = x.nrows();
-        let parts = threads.install(|| {
-            self.map_rows(
-                x,
-                0..n,
-                |r| (r.start, Vec::with_capacity(r.len())),
-                |acc, _, _, (m, log_s)| acc.1.push(m + log_s),
-            )
-        })??;
-        Ok(parts.into_iter().flat_map(|(_, v)| v).collect())
+        let mut out = zeros_checked(x.nrows(), 1)?;
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        threads.install(|| self.rows_into(x, flat, RowValues::LogDensity))??;
+        Ok(out.into_shape_with_order(x.nrows()).expect("n values"))
     }
 
     /// The log posterior probability of each component for each row of `x`, shape `(n, d)` ->
@@ -382,28 +387,124 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.check(&x)?;
         let n = x.nrows();
         let k = self.n_components();
-        let parts = threads.install(|| {
-            self.map_rows(
-                x,
-                0..n,
-                |r| Vec::with_capacity(r.len() * k),
-                |acc, _, joint, (m, log_s)| {
-                    if m.is_finite() {
-                        acc.extend(joint.iter().map(|v| (v - m) - log_s));
-                    } else {
-                        acc.extend(self.log_weights.iter().copied());
-                    }
-                },
-            )
-        })??;
-        let flat: Vec<f64> = parts.into_iter().flatten().collect();
-        Ok(Array2::from_shape_vec((n, k), flat).expect("n * k values"))
+        let mut out = zeros_checked(n, k)?;
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        threads.install(|| self.rows_into(x, flat, RowValues::LogPosterior))??;
+        Ok(out)
     }
 
     /// The posterior probability of each component for each row of `x`, shape `(n, d)` ->
     /// `(n, n_components)`.
     pub fn predict_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
-        Ok(self.predict_log_proba(x, threads)?.mapv_into(f64::exp))
+        self.check(&x)?;
+        let (n, k) = (x.nrows(), self.n_components());
+        let mut out = zeros_checked(n, k)?;
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        threads.install(|| self.rows_into(x, flat, RowValues::Posterior))??;
+        Ok(out)
+    }
+
+    /// Writes `values` of every row of `x` into `out` (row-major, `n x 1` for log-densities,
+    /// `n x k` for posteriors), in parallel over chunks. A row that no component can produce
+    /// gets the prior as its posterior.
+    fn rows_into(&self, x: ArrayView2<f64>, out: &mut [f64], values: RowValues) -> Result<()> {
+        use rayon::prelude::*;
+        let (n, k) = (x.nrows(), self.n_components());
+        let width = match values {
+            RowValues::LogDensity => 1,
+            _ => k,
+        };
+        let size = chunk_rows(n);
+        let prior = |row: &mut [f64]| match values {
+            RowValues::Posterior => row.copy_from_slice(self.weights.as_slice().expect("1-D")),
+            _ => row.copy_from_slice(self.log_weights.as_slice().expect("1-D")),
+        };
+        let per_row = |joint: &[f64], (m, log_s): (f64, f64), row: &mut [f64]| match values {
+            RowValues::LogDensity => row[0] = m + log_s,
+            _ if !m.is_finite() => prior(row),
+            RowValues::LogPosterior => {
+                for (o, v) in row.iter_mut().zip(joint) {
+                    *o = (v - m) - log_s;
+                }
+            }
+            RowValues::Posterior => {
+                for (o, v) in row.iter_mut().zip(joint) {
+                    *o = exp_nonpositive((v - m) - log_s);
+                }
+            }
+        };
+        let plan = Plan::new(
+            &self.distributions,
+            self.log_weights.as_slice().expect("1-D"),
+        );
+        let work = |(c, part): (usize, &mut [f64])| -> Result<()> {
+            let start = c * size;
+            let mut joint = vec![0.0; k];
+            let mut lp = Array2::<f64>::zeros((k, 0));
+            let mut scratch = plan.as_ref().map(Plan::scratch);
+            for block in blocks(start..(start + size).min(n)) {
+                let xb = x.slice(s![block.clone(), ..]);
+                let m = block.len();
+                let loaded = match (&plan, &mut scratch) {
+                    (Some(p), Some(s)) => p.load(xb, s),
+                    _ => false,
+                };
+                if let (Some(p), Some(s), true) = (&plan, &mut scratch, loaded) {
+                    if !matches!(values, RowValues::LogPosterior) {
+                        // The kernels' own log-sum-exp.
+                        p.posteriors(m, s);
+                        for (b, i) in block.enumerate() {
+                            let row = &mut part[(i - start) * width..(i - start + 1) * width];
+                            match values {
+                                RowValues::LogDensity => row[0] = s.acc[b],
+                                _ if s.max[b] == f64::NEG_INFINITY => prior(row),
+                                _ => {
+                                    for (j, o) in row.iter_mut().enumerate() {
+                                        *o = s.lp[j * m + b] * s.y[b];
+                                    }
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                }
+                let fused = match (&plan, &mut scratch) {
+                    (Some(p), Some(s)) if loaded => {
+                        p.log_joint(m, s);
+                        Some(&s.lp[..k * m])
+                    }
+                    _ => {
+                        if lp.ncols() != m {
+                            lp = Array2::zeros((k, m));
+                        }
+                        self.log_joint_block(xb, &mut lp)?;
+                        None
+                    }
+                };
+                for (b, i) in block.enumerate() {
+                    for j in 0..k {
+                        joint[j] = match fused {
+                            Some(f) => f[j * m + b],
+                            None => lp[[j, b]],
+                        };
+                    }
+                    let parts = log_sum_exp_parts(joint.iter().copied());
+                    let row = &mut part[(i - start) * width..(i - start + 1) * width];
+                    per_row(&joint, parts, row);
+                }
+            }
+            Ok(())
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        if self.parallel_statistics() {
+            out.par_chunks_mut(size * width)
+                .enumerate()
+                .try_for_each(work)
+        } else {
+            out.chunks_mut(size * width).enumerate().try_for_each(work)
+        }
     }
 
     /// The most probable component of each row of `x`, shape `(n, d)` -> `(n,)`: the argmax of
@@ -678,10 +779,12 @@ pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
         )
     };
     let len = n.checked_mul(d).ok_or_else(too_many)?;
-    let mut buf: Vec<f64> = Vec::new();
-    buf.try_reserve_exact(len).map_err(|_| too_many())?;
-    buf.resize(len, 0.0);
-    Array2::from_shape_vec((n, d), buf).map_err(|_| too_many())
+    // A fallible probe, then zeroed memory from the allocator: large blocks come as fresh pages,
+    // zero without being written, so the threads that fill the array touch them first.
+    let mut probe: Vec<f64> = Vec::new();
+    probe.try_reserve_exact(len).map_err(|_| too_many())?;
+    drop(probe);
+    Array2::from_shape_vec((n, d), vec![0.0; len]).map_err(|_| too_many())
 }
 
 /// Picks an index with probability proportional to its (non-negative) weight.

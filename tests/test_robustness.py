@@ -121,7 +121,8 @@ def test_the_gil_is_released_during_a_fit():
     t = threading.Thread(target=tick)
     t.start()
     try:
-        model.fit(X, max_iterations=5, stop_threshold=-np.inf)
+        # One fit of many iterations (about a second): held, the GIL would show as one gap.
+        model.fit(X, max_iterations=100, stop_threshold=-np.inf)
     finally:
         stop.set()
         t.join()
