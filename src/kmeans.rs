@@ -4,10 +4,12 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
+use rayon::prelude::*;
 
+use crate::distributions::uniform01;
 use crate::error::{Error, Result};
 use crate::mixture::{check_data, check_weights, choose_weighted};
-use crate::parallel::{blocks, map_chunks, Threads};
+use crate::parallel::{blocks, chunk_rows, map_chunks, Threads};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -90,18 +92,51 @@ pub struct Kmeans {
 /// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
 #[inline]
 fn distance(x: ArrayView1<f64>, c: ArrayView1<f64>) -> f64 {
-    let mut s = 0.0;
-    for (a, b) in x.iter().zip(c.iter()) {
-        let t = a - b;
-        if !t.is_nan() {
-            s += t * t;
+    match (x.as_slice(), c.as_slice()) {
+        (Some(a), Some(b)) => slice_distance(a, b),
+        _ => {
+            let mut s = [0.0; 4];
+            for (t, (a, b)) in x.iter().zip(c.iter()).enumerate() {
+                let v = a - b;
+                s[t % 4] += if v.is_nan() { 0.0 } else { v * v };
+            }
+            (s[0] + s[1]) + (s[2] + s[3])
         }
     }
-    s
+}
+
+/// [`distance`] of contiguous rows, in four lanes (coordinate `t` in lane `t % 4`, as the
+/// strided form does) without branches.
+#[inline]
+fn slice_distance(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for t in 0..4 {
+            let v = x[t] - y[t];
+            s[t] += if v.is_nan() { 0.0 } else { v * v };
+        }
+    }
+    for (t, (x, y)) in ra.iter().zip(rb).enumerate() {
+        let v = x - y;
+        s[t] += if v.is_nan() { 0.0 } else { v * v };
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
+    if let (Some(row), Some(all)) = (x.as_slice(), centroids.as_slice()) {
+        let d = row.len().max(1);
+        for (j, c) in all.chunks_exact(d).enumerate() {
+            let dist = slice_distance(row, c);
+            if dist < best.1 {
+                best = (j, dist);
+            }
+        }
+        return best;
+    }
     for (j, c) in centroids.rows().into_iter().enumerate() {
         let d = distance(x, c);
         if d < best.1 {
@@ -181,22 +216,79 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
     let first = choose_weighted(w.iter().copied(), rng);
     centroids.row_mut(0).assign(&x.row(first));
     let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
+    let size = chunk_rows(n);
     for c in 1..=k {
         let newest = centroids
             .row(c - 1)
             .mapv(|v| if v.is_nan() { 0.0 } else { v });
-        let parts = map_chunks(0..n, |chunk| {
-            chunk
-                .map(|i| nearest_sq[i].min(distance(x.row(i), newest.view())))
-                .collect::<Vec<_>>()
-        });
-        nearest_sq = parts.into_iter().flatten().collect();
+        let newest = newest.as_slice().expect("a new array is contiguous");
+        // One parallel pass: nearest squared distances in place, and their weighted sum per
+        // chunk (chunks depend on n alone, so the sums do not depend on the threads).
+        let sums: Vec<f64> = nearest_sq
+            .par_chunks_mut(size)
+            .enumerate()
+            .map(|(ci, part)| {
+                let start = ci * size;
+                let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
+                let mut total = 0.0;
+                let mut visit = |o: &mut f64, dist: f64, wi: f64| {
+                    if dist < *o {
+                        *o = dist;
+                    }
+                    total += *o * wi;
+                };
+                match rows.as_slice() {
+                    Some(xs) if d > 0 => {
+                        for ((o, row), &wi) in
+                            part.iter_mut().zip(xs.chunks_exact(d)).zip(&w[start..])
+                        {
+                            visit(o, slice_distance(row, newest), wi);
+                        }
+                    }
+                    _ => {
+                        for ((o, row), &wi) in part.iter_mut().zip(rows.rows()).zip(&w[start..]) {
+                            visit(o, distance(row, ArrayView1::from(newest)), wi);
+                        }
+                    }
+                }
+                total
+            })
+            .collect();
         if c == k {
             break;
         }
-        let total: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
+        let total: f64 = sums.iter().sum();
         let i = if total > 0.0 {
-            choose_weighted(nearest_sq.iter().zip(w).map(|(d, w)| d * w), rng)
+            // The chunk that holds the draw, then the row within it.
+            let target = uniform01(rng) * total;
+            let mut before = 0.0;
+            let mut pick = None;
+            for (ci, s) in sums.iter().enumerate() {
+                if *s > 0.0 && target < before + s {
+                    let rows = ci * size..((ci + 1) * size).min(n);
+                    let mut acc = before;
+                    let mut last = None;
+                    for r in rows {
+                        let v = nearest_sq[r] * w[r];
+                        if v > 0.0 {
+                            last = Some(r);
+                            acc += v;
+                            if target < acc {
+                                break;
+                            }
+                        }
+                    }
+                    pick = last;
+                    break;
+                }
+                before += s;
+            }
+            pick.unwrap_or_else(|| {
+                (0..n)
+                    .rev()
+                    .find(|&r| nearest_sq[r] * w[r] > 0.0)
+                    .unwrap_or(0)
+            })
         } else {
             // Every row sits on a chosen centroid: any row will do.
             choose_weighted(w.iter().copied(), rng)
@@ -451,6 +543,46 @@ impl Kmeans {
                 }
             }
             Ok(best.expect("at least one run"))
+        })?
+    }
+
+    /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`
+    /// of them, chosen by `opts.init` with `opts.seed`), without the Lloyd updates.
+    pub fn initial_centroids(
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<Array2<f64>> {
+        let (n, d) = x.dim();
+        check_data(&x, d)?;
+        let k = opts.k;
+        if k == 0 || n < k {
+            return Err(Error::param(
+                "k",
+                format!("must be between 1 and the number of rows ({n}), got {k}"),
+            ));
+        }
+        let w: Vec<f64> = match weights {
+            Some(w) => {
+                check_weights(&w, n)?;
+                w.to_vec()
+            }
+            None => vec![1.0; n],
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        opts.threads.install(|| {
+            let mut c = match &opts.init {
+                Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
+                Init::Random => {
+                    let rows = random_rows(&w, k, &mut rng)?;
+                    Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
+                }
+                Init::KMeansPlusPlus => kmeans_plus_plus(x, &w, k, &mut rng),
+                Init::KMeansParallel => kmeans_parallel(x, &w, k, &mut rng),
+                Init::Centroids(c) => c.clone(),
+            };
+            c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+            Ok(c)
         })?
     }
 

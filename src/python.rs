@@ -1219,6 +1219,33 @@ impl PyKmeans {
         Ok(PyKmeans { inner })
     }
 
+    /// The initial centroids `fit` would start from (the seeding alone).
+    #[staticmethod]
+    #[pyo3(signature = (k, x, weights=None, init="kmeans++", seed=0, n_jobs=1))]
+    fn initial_centroids<'py>(
+        py: Python<'py>,
+        k: usize,
+        x: PyReadonlyArray2<'py, f64>,
+        weights: Option<PyReadonlyArray1<'py, f64>>,
+        init: &str,
+        seed: u64,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let opts = KmeansOptions {
+            k,
+            init: Init::from_name(init)?,
+            n_init: 1,
+            max_iterations: 0,
+            stop_threshold: 0.0,
+            seed,
+            threads: threads(n_jobs)?,
+        };
+        let x = x.as_array();
+        let w = weights.as_ref().map(|w| w.as_array());
+        let c = py.detach(|| Kmeans::initial_centroids(x, w, &opts))?;
+        Ok(c.into_pyarray(py))
+    }
+
     #[getter]
     fn centroids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
         self.inner.centroids().to_pyarray(py)

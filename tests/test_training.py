@@ -150,6 +150,26 @@ def test_kmeans_class():
         Kmeans(3).predict(X)
 
 
+def test_kmeans_initial_centroids_are_the_seeding_of_fit():
+    X = blobs()
+    for init in ("kmeans++", "kmeans||", "random", "first-k"):
+        km = Kmeans(3, init=init, n_init=1)
+        start = km.initial_centroids(X, random_state=4)
+        assert start.shape == (3, 2)
+        if init != "kmeans||":
+            # Seeds are rows of X.
+            assert all(any(np.array_equal(c, x) for x in X) for c in start)
+        np.testing.assert_array_equal(start, km.initial_centroids(X, random_state=4, n_jobs=2))
+        # fit with no Lloyd update keeps them.
+        fitted = Kmeans(3, init=start).fit(X, max_iterations=0)
+        np.testing.assert_array_equal(fitted.centroids, start)
+    # k-means++ spreads the seeds over the three blobs.
+    start = Kmeans(3).initial_centroids(X, random_state=0)
+    assert len({tuple(np.round(c / 3)) for c in start}) == 3
+    with pytest.raises(ValueError, match="k"):
+        Kmeans(5000).initial_centroids(X)
+
+
 def test_n_init_keeps_the_best_of_its_runs():
     X = blobs(60, seed=3)
     finals = []

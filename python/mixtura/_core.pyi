@@ -142,6 +142,15 @@ class Mixture:
 class Kmeans:
     def __init__(self, centroids: _F64) -> None: ...
     @staticmethod
+    def initial_centroids(
+        k: int,
+        x: _F64,
+        weights: Optional[_F64] = None,
+        init: str = "kmeans++",
+        seed: int = 0,
+        n_jobs: int = 1,
+    ) -> _F64: ...
+    @staticmethod
     def fit(
         k: int,
         x: _F64,

@@ -59,6 +59,17 @@ class Kmeans:
             seed=_checks.seed(random_state), n_jobs=_checks.n_jobs(n_jobs))
         return self
 
+    def initial_centroids(self, X, weights=None, n_jobs=1, random_state=None):
+        """The centroids ``fit`` would start from (its ``init``, for one run), without fitting:
+        the k-means++ (or k-means||, random, first-k) seeding alone, shape (k, n_features)."""
+        if self._centroids is not None:
+            return self._centroids.copy()
+        Xm = _checks.as_matrix(X)
+        w = _checks.as_weights(weights, Xm.shape[0])
+        return _core.Kmeans.initial_centroids(
+            self.k, Xm, w, init=self.init, seed=_checks.seed(random_state),
+            n_jobs=_checks.n_jobs(n_jobs))
+
     def predict(self, X, n_jobs=1):
         """The nearest centroid of each sample."""
         if self._core is None:
