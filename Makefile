@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 ORACLE := .venv-oracle
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: all build demo test test-rust test-python oracle bench clean
+.PHONY: all build demo test test-rust test-python oracle bench bench-peers clean
 
 all: build
 
@@ -51,8 +51,29 @@ test-python: build oracle
 
 test: test-rust test-python
 
-bench: build
-	$(PY) benches/bench.py
+# The benchmarks' peers: scikit-learn is in $(VENV); oneDAL (daal4py) gets its own environment;
+# pomegranate is the oracle's. A peer whose install fails is reported as "not installed" in the
+# results (the reason is kept in <venv>/install-failed), not an error; the install is retried on
+# the next run. BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--quick --cases A,D".
+BENCH_ONEDAL := .venv-bench-onedal
+BENCH_ARGS ?=
+
+$(BENCH_ONEDAL)/.created: benches/requirements-onedal.txt
+	rm -rf $(BENCH_ONEDAL)
+	$(PYTHON) -m venv $(BENCH_ONEDAL)
+	if $(BENCH_ONEDAL)/bin/python -m pip install --quiet -r benches/requirements-onedal.txt \
+			> $(BENCH_ONEDAL)/install.log 2>&1; then \
+		touch $@; \
+	else \
+		tail -n 20 $(BENCH_ONEDAL)/install.log > $(BENCH_ONEDAL)/install-failed; \
+		echo "note: oneDAL could not be installed (see $(BENCH_ONEDAL)/install-failed); the benchmark reports it"; \
+	fi
+
+bench-peers: oracle
+	@$(MAKE) --no-print-directory $(BENCH_ONEDAL)/.created || true
+
+bench: build bench-peers
+	$(PY) benches/bench.py --write-results $(BENCH_ARGS)
 
 clean:
 	rm -rf target $(VENV) $(ORACLE) python/mixtura/*.so

@@ -1,100 +1,1119 @@
-"""A first benchmark: seconds per EM iteration of mixtura and scikit-learn on the same data and
-the same initial parameters, full and diagonal covariance, 1 and 2 threads.
+"""mixtura's benchmark suite: EM for Gaussian mixtures against scikit-learn, oneDAL (daal4py) and
+pomegranate 0.14.8, k-means++ seeding against scikit-learn, and predict_proba / log_probability
+throughput against scikit-learn.
 
-    make bench
+    make bench                              # installs the peers, runs everything (about 20-30
+                                            # minutes on 2 cores) and writes benches/RESULTS.md
+    .venv/bin/python benches/bench.py --quick --cases A,D --libs mixtura,sklearn
+    .venv/bin/python benches/bench.py --help
 
-Seconds per iteration = (T(N iterations) - T(1 iteration)) / (N - 1), median of 3. Each library
-starts from the same parameters; the final mean log-likelihoods are printed side by side so that
-a row computing something else shows. (The full side-by-side suite with oneDAL and pomegranate
-is still to come.)
+Method
+------
+* Data: for each case a known Gaussian mixture (random weights, means and full covariances, fixed
+  seed), float64, generated once into benches/.data/ and loaded by every process. All libraries
+  start from the same initial parameters (uniform weights, perturbed true means, identity
+  covariances) stored beside the data.
+* Cases: A (n=100,000, d=16, k=8), B (1,000,000, 16, 16), C (200,000, 64, 8), D (1,000,000, 2, 4);
+  full and diagonal covariance (mixtura: MultivariateGaussianDistribution, and
+  IndependentComponentsDistribution of NormalDistribution); 1 and 2 threads. ``--quick`` divides
+  every n by 10.
+* Each (case, covariance, threads, library) runs in its own process, with OMP_NUM_THREADS,
+  OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and RAYON_NUM_THREADS set to the thread count, plus
+  n_jobs=threads (mixtura, pomegranate) or daal4py.daalinit(threads) (oneDAL).
+* Seconds per iteration = (T(N iterations) - T(1 iteration)) / (N - 1), the median of 3 repeats,
+  with no stopping rule (tolerances 0 or -inf). N (ITERATIONS below) is 11, or 4 to 6 where an
+  iteration is slow. pomegranate is slow: N=3 with 3 repeats on A and D, N=2 with a single
+  repeat on B and C.
+* Final mean log-likelihood per sample of X under each library's fitted model, by its own scoring
+  (sklearn score, mixtura and pomegranate log_probability; oneDAL has none, so numpy computes it
+  from oneDAL's fitted parameters). All must agree to 1e-6 relative at the same iteration count
+  (N, and pomegranate's N); a row that does not says so.
+* Extra peak memory of a fit: the process's peak resident memory during its first fit
+  (pomegranate's N iterations, also the warm-up; for pomegranate, its first timed fit), whose
+  high-water mark is reset just before it (/proc/self/clear_refs), minus its resident memory
+  after the data was loaded and the model built; in MB and as % of the data's size.
+
+Peers and where they run: scikit-learn in .venv (it is a development dependency); oneDAL in
+.venv-bench-onedal (benches/requirements-onedal.txt, installed by ``make bench``); pomegranate in
+.venv-oracle (requirements-oracle.txt, ``make oracle``). MIXTURA_BENCH_ONEDAL_PYTHON and
+MIXTURA_BENCH_POMEGRANATE_PYTHON name other interpreters. A peer that cannot be imported is
+reported as "not installed" with the reason.
 """
 
+import argparse
+import contextlib
+import datetime
+import gc
+import json
+import math
 import os
+import platform
+import shlex
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 
-CASES = {"A": (100_000, 16, 8), "D": (1_000_000, 2, 4)}
-ITERATIONS = 6
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA_DIR = os.path.join(HERE, ".data")
+RESULTS = os.path.join(HERE, "RESULTS.md")
+
+CASES = {"A": (100_000, 16, 8), "B": (1_000_000, 16, 16), "C": (200_000, 64, 8),
+         "D": (1_000_000, 2, 4)}
+EXTRAS = ("kpp", "proba")  # k-means++ seeding and predict_proba throughput, both on case B
+COVARIANCES = ("full", "diag")
+LIBS = ("mixtura", "sklearn", "onedal", "pomegranate")
+NAMES = {"mixtura": "mixtura", "sklearn": "scikit-learn", "onedal": "oneDAL",
+         "pomegranate": "pomegranate"}
+IMPORT = {"mixtura": "mixtura", "sklearn": "sklearn", "onedal": "daal4py",
+          "pomegranate": "protopunica"}
+VENVS = {"onedal": ".venv-bench-onedal", "pomegranate": ".venv-oracle"}
+ENV_PYTHON = {"onedal": "MIXTURA_BENCH_ONEDAL_PYTHON",
+              "pomegranate": "MIXTURA_BENCH_POMEGRANATE_PYTHON"}
+INSTALL_HINT = {"onedal": "make bench installs it (benches/requirements-onedal.txt)",
+                "pomegranate": "make oracle installs it (requirements-oracle.txt)"}
+
+# N of the timings: (T(N) - T(1)) / (N - 1) spans about a second or more at full size.
+ITERATIONS = {("A", "full"): 11, ("A", "diag"): 11, ("B", "full"): 4, ("B", "diag"): 6,
+              ("C", "full"): 4, ("C", "diag"): 11, ("D", "full"): 11, ("D", "diag"): 11}
+# pomegranate is slow (up to ~20 s an iteration on B): its (N, repeats) per case. The other
+# libraries' first fit (peak memory, warm-up) runs pomegranate's N iterations, so that its
+# log-likelihood can be compared with pomegranate's at the same iteration count.
+POMEGRANATE = {"A": (3, 3), "B": (2, 1), "C": (2, 1), "D": (3, 3)}
+EXTRA_REPEATS = 5
+SEED = 20240601
+DATA_VERSION = 1  # part of the cache file names: bump when the generator changes
+LL_RTOL = 1e-6
+
+# oneDAL's seconds per iteration measured on the 2-core reference machine, float64 (1, 2 threads).
+TARGETS = {
+    ("A", "full"): (0.060, 0.030), ("A", "diag"): (0.013, 0.0069),
+    ("B", "full"): (1.17, 0.58), ("B", "diag"): (0.27, 0.13),
+    ("C", "full"): (0.97, 0.48), ("C", "diag"): (0.084, 0.042),
+    ("D", "full"): (0.034, 0.018), ("D", "diag"): (0.046, 0.023),
+}
+GOAL_SPEEDUP = 1.9       # 2 threads against 1 on B and C
+GOAL_MEMORY = 0.10       # extra peak memory of a fit, fraction of the data's size
+GOAL_KPP = 3.0           # k-means++ against sklearn's kmeans_plusplus on B
+GOAL_PROBA = 10.0        # predict_proba against sklearn on B at 2 threads
 
 
-def data(n, d, k, seed=0):
-    rng = np.random.RandomState(seed)
-    centers = rng.randn(k, d) * 4
-    labels = rng.randint(k, size=n)
-    return np.ascontiguousarray(centers[labels] + rng.randn(n, d)), centers
+# ------------------------------------------------------------------------------------------------
+# Data
 
 
-def time_mixtura(X, centers, cov_type, threads, iterations):
-    from mixtura import (GeneralMixtureModel, IndependentComponentsDistribution,
-                         MultivariateGaussianDistribution, NormalDistribution)
-
-    d = X.shape[1]
-    if cov_type == "full":
-        dists = [MultivariateGaussianDistribution(c, np.eye(d)) for c in centers]
-    else:
-        dists = [IndependentComponentsDistribution([NormalDistribution(m, 1.0) for m in c])
-                 for c in centers]
-    model = GeneralMixtureModel(dists)
-    t = time.perf_counter()
-    model.fit(X, max_iterations=iterations, stop_threshold=-np.inf, n_jobs=threads)
-    return time.perf_counter() - t, model.log_probability(X, n_jobs=threads).mean()
-
-
-def time_sklearn(X, centers, cov_type, iterations):
-    import warnings
-
-    from sklearn.mixture import GaussianMixture
-
-    k, d = centers.shape
-    prec = np.array([np.eye(d)] * k) if cov_type == "full" else np.ones((k, d))
-    gm = GaussianMixture(k, covariance_type=cov_type, weights_init=np.full(k, 1 / k),
-                         means_init=centers, precisions_init=prec, reg_covar=0.0, tol=0.0,
-                         max_iter=iterations, random_state=0)
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gm.fit(X)
-    return time.perf_counter() - t, gm.score(X)
-
-
-def one(case, lib, cov_type, threads):
+def case_size(case, quick):
     n, d, k = CASES[case]
-    X, centers = data(n, d, k)
-    runs = []
-    for _ in range(3):
-        if lib == "mixtura":
-            t1, _ = time_mixtura(X, centers, cov_type, threads, 1)
-            tn, ll = time_mixtura(X, centers, cov_type, threads, ITERATIONS)
+    return (n // 10 if quick else n), d, k
+
+
+def data_paths(case, quick):
+    n, d, k = case_size(case, quick)
+    stem = os.path.join(DATA_DIR, f"{case}-n{n}-d{d}-k{k}-seed{SEED}-v{DATA_VERSION}")
+    return stem + ".npy", stem + "-params.npz"
+
+
+def generate(n, d, k, seed):
+    """X from a known Gaussian mixture, its true parameters, and the shared initial parameters.
+
+    The means are spread so that neighbouring components overlap about equally in every d
+    (typical distance about 4 standard deviations), so that EM is still moving after a few
+    iterations."""
+    rng = np.random.default_rng(seed)
+    spread = 4.0 / math.sqrt(2 * d)
+    weights = rng.dirichlet(np.full(k, 4.0))
+    means = rng.normal(0.0, spread, size=(k, d))
+    covariances = np.empty((k, d, d))
+    for j in range(k):
+        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+        covariances[j] = (q * rng.uniform(0.5, 2.0, size=d)) @ q.T
+        covariances[j] = (covariances[j] + covariances[j].T) / 2
+    labels = rng.choice(k, size=n, p=weights)
+    X = np.empty((n, d))
+    for j in range(k):
+        rows = np.flatnonzero(labels == j)
+        L = np.linalg.cholesky(covariances[j])
+        X[rows] = means[j] + rng.standard_normal((len(rows), d)) @ L.T
+    params = {
+        "weights": weights, "means": means, "covariances": covariances,
+        "init_weights": np.full(k, 1.0 / k),
+        "init_means": means + rng.normal(0.0, spread, size=(k, d)),
+        "init_covariances": np.repeat(np.eye(d)[None], k, axis=0),
+    }
+    return X, params
+
+
+def ensure_data(case, quick, log):
+    x_path, p_path = data_paths(case, quick)
+    if os.path.exists(x_path) and os.path.exists(p_path):
+        return x_path, p_path
+    n, d, k = case_size(case, quick)
+    log(f"generating case {case} data (n={n:,}, d={d}, k={k}) into {os.path.relpath(x_path, ROOT)}")
+    os.makedirs(DATA_DIR, exist_ok=True)
+    X, params = generate(n, d, k, SEED + ord(case))
+    writers = ((p_path, lambda f: np.savez(f, **params)), (x_path, lambda f: np.save(f, X)))
+    for path, write in writers:
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    return x_path, p_path
+
+
+# ------------------------------------------------------------------------------------------------
+# Measuring inside a worker
+
+
+def _status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class PeakMemory:
+    """The peak resident memory of this process during a ``with`` block, above its resident
+    memory at the start: the kernel's high-water mark, reset at the start through
+    /proc/self/clear_refs, or where that cannot be written, VmRSS sampled every millisecond."""
+
+    def __enter__(self):
+        gc.collect()
+        self.base = _status_bytes("VmRSS")
+        self._stop = None
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.method = "VmHWM"
+        except OSError:
+            self.method = "VmRSS sampled every 1 ms"
+            self._peak = self.base
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.001):
+            self._peak = max(self._peak, _status_bytes("VmRSS"))
+
+    def __exit__(self, *exc):
+        if self._stop is None:
+            peak = _status_bytes("VmHWM")
         else:
-            t1, _ = time_sklearn(X, centers, cov_type, 1)
-            tn, ll = time_sklearn(X, centers, cov_type, ITERATIONS)
-        runs.append((tn - t1) / (ITERATIONS - 1))
-    print(f"{np.median(runs)} {ll}")
+            self._stop.set()
+            self._thread.join()
+            peak = max(self._peak, _status_bytes("VmRSS"))
+        self.extra = max(0, peak - self.base)
+        return False
 
 
-def main():
-    if len(sys.argv) > 1:
-        one(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))
+def numpy_mean_log_likelihood(X, weights, means, covariances, chunk=65536):
+    """The mean log-density of the rows of X under a Gaussian mixture; ``covariances`` of shape
+    (k, d, d), or (k, d) for diagonal ones."""
+    n, d = X.shape
+    k = len(weights)
+    diagonal = covariances.ndim == 2
+    maps, logdets = [], []
+    for j in range(k):
+        if diagonal:
+            maps.append(1.0 / np.sqrt(covariances[j]))
+            logdets.append(0.5 * np.sum(np.log(covariances[j])))
+        else:
+            L = np.linalg.cholesky(covariances[j])
+            maps.append(np.linalg.inv(L).T)
+            logdets.append(np.sum(np.log(np.diag(L))))
+    total = 0.0
+    for start in range(0, n, chunk):
+        xb = X[start:start + chunk]
+        lp = np.empty((len(xb), k))
+        for j in range(k):
+            diff = xb - means[j]
+            z = diff * maps[j] if diagonal else diff @ maps[j]
+            lp[:, j] = (np.log(weights[j]) - 0.5 * np.einsum("ij,ij->i", z, z) - logdets[j]
+                        - 0.5 * d * math.log(2 * math.pi))
+        top = lp.max(axis=1)
+        total += float(np.sum(top + np.log(np.exp(lp - top[:, None]).sum(axis=1))))
+    return total / n
+
+
+def mean_squared_distance(X, centers, chunk=65536):
+    """Mean over rows of the squared distance to the nearest center (k-means' potential / n)."""
+    c2 = np.einsum("ij,ij->i", centers, centers)
+    total = 0.0
+    for start in range(0, len(X), chunk):
+        xb = X[start:start + chunk]
+        d2 = np.einsum("ij,ij->i", xb, xb)[:, None] - 2 * xb @ centers.T + c2
+        total += float(np.maximum(d2.min(axis=1), 0).sum())
+    return total / len(X)
+
+
+def blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+# ------------------------------------------------------------------------------------------------
+# The libraries' EM, behind one interface: new(iterations) -> unfitted object; fit(obj) -> fitted
+# model (the only timed call); mean_ll(fitted); iterations(fitted, requested); threads_seen().
+
+
+class MixturaEM:
+    def __init__(self, X, init, cov, threads):
+        import mixtura
+
+        self.mx, self.X, self.init, self.cov, self.threads = mixtura, X, init, cov, threads
+
+    def new(self, iterations):
+        mx, init = self.mx, self.init
+        if self.cov == "full":
+            dists = [mx.MultivariateGaussianDistribution(m, c)
+                     for m, c in zip(init["means"], init["covariances"])]
+        else:
+            dists = [mx.IndependentComponentsDistribution(
+                [mx.NormalDistribution(mu, math.sqrt(v)) for mu, v in zip(m, np.diag(c))])
+                for m, c in zip(init["means"], init["covariances"])]
+        return mx.GeneralMixtureModel(dists, weights=init["weights"]), iterations
+
+    def fit(self, obj):
+        model, iterations = obj
+        model.fit(self.X, max_iterations=iterations, stop_threshold=-np.inf, n_jobs=self.threads)
+        return model
+
+    def mean_ll(self, model):
+        return float(np.mean(model.log_probability(self.X, n_jobs=self.threads)))
+
+    def iterations(self, model, requested):
+        return requested
+
+    def threads_seen(self):
+        return self.threads
+
+
+class SklearnEM:
+    def __init__(self, X, init, cov, threads):
+        from sklearn.mixture import GaussianMixture
+
+        self.GM, self.X, self.init, self.threads = GaussianMixture, X, init, threads
+        self.cov = cov
+        covs = init["covariances"]
+        if cov == "full":
+            self.precisions = np.array([np.linalg.inv(c) for c in covs])
+        else:
+            self.precisions = np.array([1.0 / np.diag(c) for c in covs])
+
+    def new(self, iterations):
+        k = len(self.init["weights"])
+        return self.GM(k, covariance_type=self.cov, tol=0.0, reg_covar=0.0, max_iter=iterations,
+                       n_init=1, init_params="random_from_data", random_state=0,
+                       weights_init=self.init["weights"], means_init=self.init["means"],
+                       precisions_init=self.precisions)
+
+    def fit(self, gm):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges
+            gm.fit(self.X)
+        return gm
+
+    def mean_ll(self, gm):
+        return float(gm.score(self.X))
+
+    def iterations(self, gm, requested):
+        return int(gm.n_iter_)
+
+    def threads_seen(self):
+        return blas_threads()
+
+
+class OneDalEM:
+    def __init__(self, X, init, cov, threads):
+        import daal4py
+
+        daal4py.daalinit(threads)
+        self.d4p, self.X, self.threads = daal4py, X, threads
+        k, d = init["means"].shape
+        self.k = k
+        self.storage = "full" if cov == "full" else "diagonal"
+        self.weights = np.ascontiguousarray(init["weights"].reshape(1, k))
+        self.means = np.ascontiguousarray(init["means"])
+        if cov == "full":
+            self.covs = [np.ascontiguousarray(c) for c in init["covariances"]]
+        else:
+            self.covs = [np.ascontiguousarray(np.diag(c).reshape(1, d))
+                         for c in init["covariances"]]
+
+    def new(self, iterations):
+        return self.d4p.em_gmm(nComponents=self.k, maxIterations=iterations, accuracyThreshold=0.0,
+                               covarianceStorage=self.storage, fptype="double")
+
+    def fit(self, algorithm):
+        return algorithm.compute(self.X, self.weights, self.means, self.covs)
+
+    def mean_ll(self, result):
+        covs = np.array([np.asarray(c) for c in result.covariances])
+        if self.storage == "diagonal":
+            covs = covs.reshape(self.k, -1)
+        return numpy_mean_log_likelihood(self.X, np.ravel(result.weights), np.asarray(result.means),
+                                         covs)
+
+    def iterations(self, result, requested):
+        return int(np.ravel(result.nIterations)[0])
+
+    def threads_seen(self):
+        return int(self.d4p.num_threads())
+
+
+class PomegranateEM(MixturaEM):
+    """pomegranate 0.14.8 (the protopunica package), the same API as mixtura. Its fit summarises
+    X in one batch unless batch_size is given, so with n_jobs > 1 the batches are n / n_jobs."""
+
+    def __init__(self, X, init, cov, threads):
+        import protopunica
+
+        self.mx, self.X, self.init, self.cov, self.threads = protopunica, X, init, cov, threads
+
+    def fit(self, obj):
+        model, iterations = obj
+        batch = None if self.threads == 1 else -(-len(self.X) // self.threads)
+        model.fit(self.X, max_iterations=iterations, stop_threshold=-np.inf, n_jobs=self.threads,
+                  batch_size=batch)
+        return model
+
+    def mean_ll(self, model):
+        return float(np.mean(model.log_probability(self.X)))
+
+
+ADAPTERS = {"mixtura": MixturaEM, "sklearn": SklearnEM, "onedal": OneDalEM,
+            "pomegranate": PomegranateEM}
+
+
+# ------------------------------------------------------------------------------------------------
+# Workers (one process each)
+
+
+def load(job):
+    X = np.load(job["data"])  # read whole into memory: every page is touched
+    with np.load(job["params"]) as p:
+        params = {key: p[key] for key in p.files}
+    init = {key[len("init_"):]: v for key, v in params.items() if key.startswith("init_")}
+    return np.ascontiguousarray(X), params, init
+
+
+def worker_em(job):
+    X, _, init = load(job)
+    lib = ADAPTERS[job["lib"]](X, init, job["cov"], job["threads"])
+    n_iter, mem_iter = job["iterations"], job["mem_iterations"]
+    ll = {}
+    mem = None
+    if mem_iter:
+        # The first fit: peak memory (above the data), a warm-up, and a log-likelihood.
+        obj = lib.new(mem_iter)
+        with PeakMemory() as mem:
+            fitted = lib.fit(obj)
+        if mem_iter in job["ll_at"]:
+            ll[str(mem_iter)] = lib.mean_ll(fitted)
+        del obj, fitted
+
+    per_iteration, t1s, tns, done = [], [], [], []
+    for _ in range(job["repeats"]):
+        gc.collect()
+        obj = lib.new(1)
+        # Without a first fit of its own (pomegranate, slow), memory is measured on this one.
+        measure = PeakMemory() if mem is None else contextlib.nullcontext()
+        with measure:
+            start = time.perf_counter()
+            fitted = lib.fit(obj)
+            t1 = time.perf_counter() - start
+        mem = mem or measure
+        done1 = lib.iterations(fitted, 1)
+        del obj, fitted
+        gc.collect()
+        obj = lib.new(n_iter)
+        start = time.perf_counter()
+        fitted = lib.fit(obj)
+        tn = time.perf_counter() - start
+        done_n = lib.iterations(fitted, n_iter)
+        t1s.append(t1)
+        tns.append(tn)
+        done.append(done_n)
+        if done_n > done1:
+            per_iteration.append((tn - t1) / (done_n - done1))
+    ll[str(n_iter)] = lib.mean_ll(fitted)
+    for m in job["ll_at"]:
+        if str(m) not in ll:
+            ll[str(m)] = lib.mean_ll(lib.fit(lib.new(m)))
+    return {
+        "seconds_per_iteration": float(np.median(per_iteration)) if per_iteration else None,
+        "t1": t1s, "tn": tns, "iterations_done": done, "mean_ll": ll,
+        "extra_peak_bytes": mem.extra, "memory_method": mem.method, "data_bytes": X.nbytes,
+        "threads_seen": lib.threads_seen(),
+    }
+
+
+def _median_time(f, repeats):
+    f()  # warm-up
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def worker_kpp(job):
+    X, params, _ = load(job)
+    k, threads, repeats = len(params["weights"]), job["threads"], job["repeats"]
+    out = {"threads_seen": threads}
+    if job["lib"] == "sklearn":
+        from sklearn.cluster import kmeans_plusplus
+
+        seeds = iter(range(1000))
+        centers = []
+        out["seconds"] = _median_time(
+            lambda: centers.append(kmeans_plusplus(X, k, random_state=next(seeds))[0]), repeats)
+        out["threads_seen"] = blas_threads()
+    else:
+        from mixtura import Kmeans
+
+        seeds = iter(range(1000))
+        centers = []
+
+        def seed():
+            km = Kmeans(k, init="kmeans++", n_init=1).fit(X, max_iterations=0, n_jobs=threads,
+                                                          random_state=next(seeds))
+            centers.append(km.centroids)
+
+        out["seconds"] = _median_time(seed, repeats)
+        given = centers[0]
+        out["assignment_seconds"] = _median_time(
+            lambda: Kmeans(k, init=given, n_init=1).fit(X, max_iterations=0, n_jobs=threads),
+            repeats)
+    out["potential"] = float(np.median([mean_squared_distance(X, c) for c in centers]))
+    return out
+
+
+def worker_proba(job):
+    X, params, _ = load(job)
+    weights, means, covs = params["weights"], params["means"], params["covariances"]
+    k, d = means.shape
+    threads, repeats = job["threads"], job["repeats"]
+    if job["lib"] == "sklearn":
+        from sklearn.mixture import GaussianMixture
+
+        gm = GaussianMixture(k, covariance_type="full")
+        gm.weights_, gm.means_, gm.covariances_ = weights, means, covs
+        chol = np.array([np.linalg.inv(np.linalg.cholesky(c)).T for c in covs])
+        gm.precisions_cholesky_ = chol
+        gm.precisions_ = np.array([c @ c.T for c in chol])
+        gm.converged_, gm.n_iter_, gm.lower_bound_, gm.n_features_in_ = True, 0, -np.inf, d
+        proba, logp = gm.predict_proba, gm.score_samples
+        seen = blas_threads()
+    else:
+        import mixtura as mx
+
+        model = mx.GeneralMixtureModel(
+            [mx.MultivariateGaussianDistribution(m, c) for m, c in zip(means, covs)],
+            weights=weights)
+
+        def proba(X):
+            return model.predict_proba(X, n_jobs=threads)
+
+        def logp(X):
+            return model.log_probability(X, n_jobs=threads)
+
+        seen = threads
+    return {
+        "predict_proba_seconds": _median_time(lambda: proba(X), repeats),
+        "log_probability_seconds": _median_time(lambda: logp(X), repeats),
+        "proba_column_means": [float(v) for v in proba(X).mean(axis=0)],
+        "mean_log_probability": float(np.mean(logp(X))),
+        "threads_seen": seen,
+    }
+
+
+def worker_probe(job):
+    import importlib
+    from importlib import metadata
+
+    importlib.import_module(IMPORT[job["lib"]])
+    dists = {"mixtura": ["mixtura"], "sklearn": ["scikit-learn"],
+             "onedal": ["scikit-learn-intelex", "daal4py", "daal"],
+             "pomegranate": ["protopunica"]}[job["lib"]]
+    versions = []
+    for dist in dists:
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    versions.append(f"numpy {np.__version__}")
+    return {"versions": ", ".join(versions), "python": platform.python_version()}
+
+
+WORKERS = {"em": worker_em, "kpp": worker_kpp, "proba": worker_proba, "probe": worker_probe}
+
+
+# ------------------------------------------------------------------------------------------------
+# The driver
+
+
+def relative(text):
+    """Text with this checkout's location replaced by '.' (no machine paths in the results)."""
+    return text.replace(ROOT + os.sep, "").replace(ROOT, ".")
+
+
+def interpreter(lib):
+    if lib in ("mixtura", "sklearn"):
+        return sys.executable
+    python = os.environ.get(ENV_PYTHON[lib])
+    if not python and lib == "pomegranate":
+        python = os.environ.get("MIXTURA_ORACLE_PYTHON")
+    return python or os.path.join(ROOT, VENVS[lib], "bin", "python")
+
+
+def run_worker(lib, job, threads, timeout):
+    """Runs one job in a fresh process; returns (result dict, None) or (None, reason)."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        env[var] = str(threads)
+    cmd = [interpreter(lib), os.path.abspath(__file__), "--worker", json.dumps(job)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout:.0f} s"
+    except OSError as e:
+        return None, f"could not start {relative(cmd[0])}: {e.strerror}"
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):]), None
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    reason = lines[-1].strip() if lines else f"exit status {proc.returncode}, no output"
+    return None, relative(reason)[:300]
+
+
+def probe(lib):
+    """(True, versions) when lib's interpreter imports it, else (False, reason)."""
+    python = interpreter(lib)
+    install_failed = None
+    if lib in VENVS:
+        venv = os.path.join(ROOT, VENVS[lib])
+        failed = os.path.join(venv, "install-failed")
+        if os.path.exists(failed) and not os.path.exists(os.path.join(venv, ".created")):
+            with open(failed, errors="replace") as f:
+                tail = [line.strip() for line in f if line.strip()]
+            install_failed = relative(
+                "pip install failed: " + (tail[-1] if tail else "see " + failed))[:300]
+    if not os.path.exists(python):
+        hint = f" ({INSTALL_HINT[lib]})" if lib in INSTALL_HINT else ""
+        return False, install_failed or f"no interpreter {relative(python)}{hint}"
+    result, error = run_worker(lib, {"kind": "probe", "lib": lib}, 1, 300)
+    if error:
+        return False, install_failed or f"import {IMPORT[lib]} failed: {error}"
+    return True, f"{result['versions']} (Python {result['python']}, {relative(python)})"
+
+
+def machine():
+    cpu = "unknown CPU"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and cpu == "unknown CPU":
+                    cpu = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    ram = _meminfo_gib()
+    simd = ", ".join(f for f in ("avx2", "fma", "avx512f") if f in flags) or "none of avx2/avx512f"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{cpu}; {cores} logical CPUs available ({os.cpu_count()} online); "
+            f"{ram} RAM; SIMD: {simd}; {platform.system()} {platform.release()}")
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages: well above 0 before a run, other processes compete
+    for the cores and the timings are disturbed."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _meminfo_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def fmt_time(s):
+    if s is None or not math.isfinite(s):
+        return "–"
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def fmt_ratio(r):
+    return "–" if r is None or not math.isfinite(r) else f"{r:.2f}×"
+
+
+def table(headers, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [
+        line(r) for r in rows]
+
+
+def close(a, b):
+    return abs(a - b) <= LL_RTOL * max(abs(a), abs(b))
+
+
+def consensus(values):
+    """The largest set of libraries whose values agree with one of them (mixtura's first on a
+    tie); values: {lib: mean log-likelihood}."""
+    libs = [lib for lib in LIBS if lib in values and math.isfinite(values[lib])]
+    best = []
+    for pivot in libs:
+        group = [lib for lib in libs if close(values[lib], values[pivot])]
+        if len(group) > len(best):
+            best = group
+    return best, libs
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.lines = []
+        self.results = {}   # (case, cov, threads, lib) -> result dict or {"error": reason}
+        self.extras = {}    # (kind, threads, lib) -> result dict or {"error": reason}
+        self.status = {}    # lib -> (ok, versions or reason)
+        self.started = time.time()
+
+    # -- output ----------------------------------------------------------------------------------
+    def out(self, *lines):
+        for line in lines:
+            print(line, flush=True)
+            self.lines.append(line)
+
+    def log(self, message):
+        print(f"[{time.time() - self.started:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+    # -- running ---------------------------------------------------------------------------------
+    def iterations(self, lib, case, cov):
+        if lib == "pomegranate":
+            n_iter, repeats = POMEGRANATE[case]
+            return n_iter, min(self.args.repeats, repeats)
+        return ITERATIONS[(case, cov)], self.args.repeats
+
+    def timeout(self):
+        return 600 if self.quick else 1800
+
+    def run(self, key, store, lib, job, threads, label):
+        ok, reason = self.status[lib]
+        if not ok:
+            store[key] = {"error": f"not installed: {reason}"}
+            return
+        start = time.time()
+        result, error = run_worker(lib, job, threads, self.timeout())
+        store[key] = result if error is None else {"error": f"failed: {error}"}
+        took = time.time() - start
+        if error is None and "seconds_per_iteration" in result:
+            what = f"{fmt_time(result['seconds_per_iteration'])}/it"
+        elif error is None:
+            what = "done"
+        else:
+            what = "FAILED: " + error
+        self.log(f"{label} {NAMES[lib]}: {what} ({took:.1f} s)")
+
+    def run_case(self, case):
+        x_path, p_path = ensure_data(case, self.quick, self.log)
+        libs = self.args.libs
+        pomegranate_ok = "pomegranate" in libs and self.status["pomegranate"][0]
+        for cov in self.args.covariances:
+            for threads in self.args.threads:
+                for lib in libs:
+                    n_iter, repeats = self.iterations(lib, case, cov)
+                    ll_at = [n_iter]
+                    if pomegranate_ok and lib != "pomegranate":
+                        ll_at.append(POMEGRANATE[case][0])
+                    job = {"kind": "em", "lib": lib, "data": x_path, "params": p_path, "cov": cov,
+                           "threads": threads, "iterations": n_iter, "repeats": repeats,
+                           "ll_at": ll_at,
+                           "mem_iterations": 0 if lib == "pomegranate" else POMEGRANATE[case][0]}
+                    self.run((case, cov, threads, lib), self.results, lib, job, threads,
+                             f"{case} {cov} {threads} thread(s)")
+        self.print_case(case)
+
+    def run_extra(self, kind):
+        x_path, p_path = ensure_data("B", self.quick, self.log)
+        for threads in self.args.threads:
+            for lib in ("mixtura", "sklearn"):
+                if lib not in self.args.libs:
+                    continue
+                job = {"kind": kind, "lib": lib, "data": x_path, "params": p_path,
+                       "threads": threads, "repeats": EXTRA_REPEATS}
+                self.run((kind, threads, lib), self.extras, lib, job, threads,
+                         f"{kind} B {threads} thread(s)")
+        (self.print_kpp if kind == "kpp" else self.print_proba)()
+
+    # -- the tables ------------------------------------------------------------------------------
+    def header(self):
+        a = self.args
+        mode = "quick (every n divided by 10)" if self.quick else "full"
+        self.out("# mixtura benchmarks", "",
+                 f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+                 f"- machine: {machine()}",
+                 f"- load average at the start: {load_average()}",
+                 f"- mode: {mode}; cases {','.join(a.cases)}; libraries {','.join(a.libs)}; "
+                 f"threads {','.join(map(str, a.threads))}",
+                 "- command: `" + " ".join(["benches/bench.py"] + [
+                     shlex.quote(x) for x in sys.argv[1:]]) + "`")
+        for lib in LIBS:
+            if lib in a.libs or (lib == "mixtura" and set(a.cases) & set(EXTRAS)):
+                ok, text = self.status[lib]
+                self.out(f"- {NAMES[lib]}: {text if ok else 'not installed: ' + text}")
+        self.out("", "Seconds per iteration = (T(N iterations) - T(1 iteration)) / (N - 1), median "
+                 f"of {a.repeats}, every library from the same initial parameters, each run in its "
+                 "own process with its threads set (OMP/OPENBLAS/MKL_NUM_THREADS, n_jobs, "
+                 "daal4py.daalinit). \"vs mixtura\" is the library's time over mixtura's (above 1: "
+                 "mixtura is faster). \"mean loglik\" is the final mean log-likelihood per sample "
+                 "by the library's own scoring (numpy from the fitted parameters for oneDAL), "
+                 f"checked against the others at the same iteration count to {LL_RTOL:g} "
+                 "relative. \"extra peak\" is the peak resident memory of the process during a "
+                 "fit above its memory with the data loaded, in MB and % of the data. \"oneDAL "
+                 "ref.\" is oneDAL's time measured on the 2-core reference machine (the goal).", "")
+
+    def print_case(self, case):
+        n, d, k = case_size(case, self.quick)
+        nbytes = n * d * 8
+        libs = self.args.libs
+        its = [f"N={ITERATIONS[(case, cov)]} {cov}" for cov in self.args.covariances]
+        p_iter, p_repeats = self.iterations("pomegranate", case, None)
+        if "pomegranate" in libs:
+            its.append(f"pomegranate N={p_iter} with {p_repeats} repeat(s)")
+        self.out(f"## Case {case}: n={n:,}, d={d}, k={k} (data {nbytes / 1e6:.1f} MB; "
+                 + ", ".join(its) + ")", "")
+        rows, notes = [], []
+        if "pomegranate" in libs:
+            notes.append(f"pomegranate: N={p_iter} and {p_repeats} repeat(s), for time; "
+                         "its log-likelihood is checked against the others' after "
+                         f"{p_iter} iterations, and its memory measured during "
+                         "its first 1-iteration fit. With 2 threads it gets batch_size=n/2: "
+                         "pomegranate 0.14 summarises X in one batch otherwise, and n_jobs "
+                         "would do nothing.")
+        for cov in self.args.covariances:
+            for threads in self.args.threads:
+                rows += self.case_rows(case, cov, threads, nbytes, notes)
+        self.out(*table(["cov", "threads", "library", "s/it", "vs mixtura", "2t speed-up",
+                         "mean loglik", "agrees", "extra peak", "oneDAL ref.", "notes"], rows))
+        if notes:
+            self.out("")
+            self.out(*[f"- {note}" for note in dict.fromkeys(notes)])
+        self.out("")
+
+    def case_rows(self, case, cov, threads, nbytes, notes):
+        res = {lib: self.results.get((case, cov, threads, lib)) for lib in self.args.libs}
+        mix = res.get("mixtura") or {}
+        groups = {}
+        for lib, r in res.items():
+            for m, v in ((r or {}).get("mean_ll") or {}).items():
+                groups.setdefault(m, {})[lib] = v
+        rows = []
+        for lib in self.args.libs:
+            r = res[lib] or {"error": "not run"}
+            if "error" in r:
+                rows.append([cov, threads, NAMES[lib], "–", "–", "–", "–", "–", "–",
+                             self.reference(case, cov, threads) if lib == "mixtura" else "",
+                             r["error"]])
+                continue
+            spi = r["seconds_per_iteration"]
+            ratio = spi / mix["seconds_per_iteration"] if lib != "mixtura" and spi and \
+                mix.get("seconds_per_iteration") else (1.0 if lib == "mixtura" else None)
+            one = self.results.get((case, cov, 1, lib)) or {}
+            speedup = one["seconds_per_iteration"] / spi if threads == 2 and spi and \
+                one.get("seconds_per_iteration") else None
+            n_iter = self.iterations(lib, case, cov)[0]
+            ll = r["mean_ll"][str(n_iter)]
+            agree = self.agreement(lib, groups.get(str(n_iter), {}))
+            if "differs" in agree:
+                notes.append(f"{cov}, {threads} thread(s): {NAMES[lib]} computed something else "
+                             f"after {n_iter} iterations ({agree}).")
+            row_notes = []
+            if any(done != n_iter for done in r["iterations_done"]):
+                row_notes.append(f"ran {sorted(set(r['iterations_done']))} iterations of {n_iter}")
+            if r["threads_seen"] is not None and r["threads_seen"] != threads:
+                row_notes.append(f"{r['threads_seen']} threads seen")
+            if lib == "pomegranate":
+                if threads > 1:
+                    row_notes.append(f"batch_size=n/{threads}")
+            extra = r["extra_peak_bytes"]
+            ll_text = f"{ll:.10g}" + (f" (N={n_iter})" if lib == "pomegranate" else "")
+            rows.append([cov, threads, NAMES[lib], fmt_time(spi), fmt_ratio(ratio),
+                         fmt_ratio(speedup), ll_text, agree,
+                         f"{extra / 1e6:.1f} MB ({100 * extra / nbytes:.1f}%)",
+                         self.reference(case, cov, threads) if lib == "mixtura" else "",
+                         "; ".join(row_notes)])
+        return rows
+
+    def reference(self, case, cov, threads):
+        t = TARGETS[(case, cov)][threads - 1] if threads in (1, 2) else None
+        if t is None:
+            return ""
+        return fmt_time(t) + (" (full n)" if self.quick else "")
+
+    @staticmethod
+    def agreement(lib, values):
+        best, libs = consensus(values)
+        if lib not in values or len(libs) < 2:
+            return "–"
+        if lib in best:
+            return "yes"
+        ref = [v for other, v in values.items() if other in best]
+        rel = abs(values[lib] - ref[0]) / abs(ref[0])
+        tie = " (no majority)" if len(best) == 1 else ""
+        return (f"NO: differs from {', '.join(NAMES[b] for b in best)} by {rel:.1e} relative"
+                + tie)
+
+    def print_kpp(self):
+        n, d, k = case_size("B", self.quick)
+        self.out(f"## k-means++ seeding, case B (n={n:,}, d={d}, k={k})", "",
+                 "mixtura: `Kmeans(k, init='kmeans++', n_init=1).fit(X, max_iterations=0)`, which "
+                 "is the seeding plus one assignment pass (its inertia); the pass alone (Kmeans "
+                 "from given centroids, 0 Lloyd iterations) is shown too, and \"seeding alone\" is "
+                 "the difference. scikit-learn: `sklearn.cluster.kmeans_plusplus`. Median of "
+                 f"{EXTRA_REPEATS} seeds; \"potential\" is the median mean squared distance to the "
+                 "nearest seed (lower is better).", "")
+        rows = []
+        for threads in self.args.threads:
+            m = self.extras.get(("kpp", threads, "mixtura"), {"error": "not run"})
+            s = self.extras.get(("kpp", threads, "sklearn"), {"error": "not run"})
+            if "error" not in m:
+                seed_only = m["seconds"] - m["assignment_seconds"]
+                rows.append([threads, "mixtura", fmt_time(m["seconds"]), "1.00×",
+                             f"{fmt_time(m['assignment_seconds'])} / {fmt_time(seed_only)}",
+                             f"{m['potential']:.5g}", ""])
+            else:
+                rows.append([threads, "mixtura", "–", "–", "–", "–", m["error"]])
+            if "error" not in s:
+                ratio = s["seconds"] / m["seconds"] if "error" not in m else None
+                rows.append([threads, "scikit-learn", fmt_time(s["seconds"]), fmt_ratio(ratio),
+                             "", f"{s['potential']:.5g}",
+                             "" if s["threads_seen"] in (None, threads)
+                             else f"{s['threads_seen']} BLAS threads seen"])
+            else:
+                rows.append([threads, "scikit-learn", "–", "–", "", "–", s["error"]])
+        self.out(*table(["threads", "library", "seconds", "vs mixtura",
+                         "assignment pass / seeding alone", "potential", "notes"], rows), "")
+
+    def print_proba(self):
+        n, d, k = case_size("B", self.quick)
+        self.out(f"## predict_proba and log_probability, case B, full covariance (n={n:,}, d={d}, "
+                 f"k={k})", "",
+                 "The true parameters of the data's mixture; mixtura: `predict_proba` and "
+                 "`log_probability`; scikit-learn: `GaussianMixture.predict_proba` and "
+                 f"`score_samples`. Median of {EXTRA_REPEATS} calls; the outputs are compared "
+                 "through the mean log-density and the column means of the probabilities.", "")
+        rows = []
+        for threads in self.args.threads:
+            m = self.extras.get(("proba", threads, "mixtura"), {"error": "not run"})
+            s = self.extras.get(("proba", threads, "sklearn"), {"error": "not run"})
+            for lib, r in (("mixtura", m), ("sklearn", s)):
+                if "error" in r:
+                    rows.append([threads, NAMES[lib]] + ["–"] * 5 + [r["error"]])
+                    continue
+                pp, lp = r["predict_proba_seconds"], r["log_probability_seconds"]
+                vs_pp = vs_lp = 1.0 if lib == "mixtura" else None
+                note = ""
+                if lib == "sklearn" and "error" not in m:
+                    vs_pp = pp / m["predict_proba_seconds"]
+                    vs_lp = lp / m["log_probability_seconds"]
+                    dp = max(abs(a - b) for a, b in zip(r["proba_column_means"],
+                                                        m["proba_column_means"]))
+                    dl = abs(r["mean_log_probability"] - m["mean_log_probability"])
+                    dl /= abs(m["mean_log_probability"])
+                    same = dp <= 1e-9 and dl <= 1e-9
+                    note = ("outputs agree" if same else "OUTPUTS DIFFER") + \
+                        f" (proba column means {dp:.1e}, mean log-density {dl:.1e} relative)"
+                rows.append([threads, NAMES[lib], fmt_time(pp), f"{n / pp / 1e6:.1f}",
+                             fmt_ratio(vs_pp), fmt_time(lp), fmt_ratio(vs_lp), note])
+        self.out(*table(["threads", "library", "predict_proba", "M rows/s", "vs mixtura",
+                         "log_probability", "vs mixtura", "notes"], rows), "")
+
+    # -- goals -----------------------------------------------------------------------------------
+    def goals(self):
+        rows = []
+        a = self.args
+        cases = [c for c in CASES if c in a.cases]
+        covs = [c for c in COVARIANCES if c in a.covariances]
+        threads_run = [t for t in (1, 2) if t in a.threads]
+
+        def spi(case, cov, threads, lib):
+            r = self.results.get((case, cov, threads, lib)) or {}
+            return r.get("seconds_per_iteration")
+
+        for case in cases:
+            for cov in covs:
+                for threads in threads_run:
+                    goal = f"mixtura ≤ oneDAL s/it: {case} {cov}, {threads} thread(s)"
+                    m, o = spi(case, cov, threads, "mixtura"), spi(case, cov, threads, "onedal")
+                    ref = TARGETS[(case, cov)][threads - 1]
+                    if m is None:
+                        rows.append([goal, "not measured", "SKIP"])
+                    elif o is not None:
+                        rows.append([goal, f"{fmt_time(m)} vs oneDAL {fmt_time(o)} here "
+                                     f"(reference {fmt_time(ref)})", "PASS" if m <= o else "FAIL"])
+                    elif not self.quick:
+                        rows.append([goal, f"{fmt_time(m)} vs reference {fmt_time(ref)} (oneDAL "
+                                     "not measured here)", "PASS" if m <= ref else "FAIL"])
+                    else:
+                        rows.append([goal, f"{fmt_time(m)}; oneDAL not measured (the reference "
+                                     "is for full n)", "SKIP"])
+        for case in [c for c in ("B", "C") if c in cases and threads_run == [1, 2]]:
+            for cov in covs:
+                goal = f"mixtura 2 threads ≥ {GOAL_SPEEDUP}× 1 thread: {case} {cov}"
+                one, two = spi(case, cov, 1, "mixtura"), spi(case, cov, 2, "mixtura")
+                if one is None or two is None:
+                    rows.append([goal, "not measured", "SKIP"])
+                else:
+                    rows.append([goal, f"{one / two:.2f}× ({fmt_time(one)} → {fmt_time(two)})",
+                                 "PASS" if one / two >= GOAL_SPEEDUP else "FAIL"])
+        for case in cases:
+            goal = f"mixtura extra peak memory ≤ {GOAL_MEMORY:.0%} of the data: {case}"
+            n, d, _ = case_size(case, self.quick)
+            worst = None
+            for cov in covs:
+                for threads in threads_run:
+                    r = self.results.get((case, cov, threads, "mixtura")) or {}
+                    if "extra_peak_bytes" in r:
+                        frac = r["extra_peak_bytes"] / (n * d * 8)
+                        if worst is None or frac > worst[0]:
+                            worst = (frac, f"{cov}, {threads} thread(s)")
+            if worst is None:
+                rows.append([goal, "not measured", "SKIP"])
+            else:
+                rows.append([goal, f"at most {worst[0]:.1%} ({worst[1]})",
+                             "PASS" if worst[0] <= GOAL_MEMORY else "FAIL"])
+        for threads in threads_run if "kpp" in a.cases else []:
+            goal = (f"k-means++ ≥ {GOAL_KPP:g}× faster than scikit-learn on B: "
+                    f"{threads} thread(s)")
+            m = self.extras.get(("kpp", threads, "mixtura")) or {}
+            s = self.extras.get(("kpp", threads, "sklearn")) or {}
+            if "seconds" in m and "seconds" in s:
+                r = s["seconds"] / m["seconds"]
+                rows.append([goal, f"{r:.2f}× ({fmt_time(m['seconds'])} vs "
+                             f"{fmt_time(s['seconds'])}; seeding plus one assignment pass)",
+                             "PASS" if r >= GOAL_KPP else "FAIL"])
+            else:
+                rows.append([goal, "not measured", "SKIP"])
+        goal = f"predict_proba ≥ {GOAL_PROBA:g}× faster than scikit-learn on B, 2 threads"
+        m = self.extras.get(("proba", 2, "mixtura")) or {}
+        s = self.extras.get(("proba", 2, "sklearn")) or {}
+        if "proba" not in a.cases or 2 not in threads_run:
+            pass
+        elif "predict_proba_seconds" in m and "predict_proba_seconds" in s:
+            r = s["predict_proba_seconds"] / m["predict_proba_seconds"]
+            rows.append([goal, f"{r:.2f}× ({fmt_time(m['predict_proba_seconds'])} vs "
+                         f"{fmt_time(s['predict_proba_seconds'])})",
+                         "PASS" if r >= GOAL_PROBA else "FAIL"])
+        else:
+            rows.append([goal, "not measured", "SKIP"])
+        counts = {v: sum(r[2] == v for r in rows) for v in ("PASS", "FAIL", "SKIP")}
+        self.out("## Goals", "")
+        if self.quick:
+            self.out("Quick mode: n is a tenth of the goals' sizes, so these verdicts only hint.",
+                     "")
+        self.out(*table(["goal", "measured", "verdict"], rows), "",
+                 f"**{counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['SKIP']} SKIP** "
+                 f"(whole run: {(time.time() - self.started) / 60:.1f} minutes; load average at "
+                 f"the end: {load_average()})")
+
+    def main(self):
+        needed = list(self.args.libs)
+        if set(self.args.cases) & set(EXTRAS):
+            needed += [lib for lib in ("mixtura", "sklearn") if lib in self.args.libs]
+        for lib in dict.fromkeys(needed):
+            self.status[lib] = probe(lib)
+            if not self.status[lib][0]:
+                self.log(f"{NAMES[lib]} not installed: {self.status[lib][1]}")
+        self.header()
+        for case in self.args.cases:
+            if case in CASES:
+                self.run_case(case)
+            else:
+                self.run_extra(case)
+        self.goals()
+        if self.args.write_results:
+            with open(self.args.write_results, "w") as f:
+                f.write("\n".join(self.lines) + "\n")
+            self.log(f"wrote {relative(os.path.abspath(self.args.write_results))}")
+
+
+def csv_list(allowed, transform=str):
+    def parse(text):
+        items = [transform(x.strip()) for x in text.split(",") if x.strip()]
+        bad = [x for x in items if x not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {allowed}")
+        return list(dict.fromkeys(items))
+    return parse
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   default=os.environ.get("MIXTURA_BENCH_QUICK", "") not in ("", "0"),
+                   help="divide every n by 10 (also MIXTURA_BENCH_QUICK=1)")
+    p.add_argument("--cases", type=csv_list(list(CASES) + list(EXTRAS),
+                                            lambda x: x if x.lower() in EXTRAS else x.upper()),
+                   default=list(CASES) + list(EXTRAS),
+                   help="cases to run, of A,B,C,D,kpp,proba (default: all)")
+    p.add_argument("--libs", type=csv_list(LIBS, str.lower), default=list(LIBS),
+                   help="libraries, of mixtura,sklearn,onedal,pomegranate (default: all)")
+    p.add_argument("--threads", type=csv_list([1, 2], int), default=[1, 2],
+                   help="thread counts, of 1,2 (default: both)")
+    p.add_argument("--covariances", type=csv_list(COVARIANCES, str.lower),
+                   default=list(COVARIANCES), help="full,diag (default: both)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats per timing (default 3)")
+    p.add_argument("--write-results", nargs="?", const=RESULTS, default=None, metavar="FILE",
+                   help="also write the whole output to FILE (default benches/RESULTS.md)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeats < 1:
+        p.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        job = json.loads(args.worker)
+        print("RESULT " + json.dumps(WORKERS[job["kind"]](job)), flush=True)
         return
-    print(f"{'case':6}{'cov':6}{'threads':>8}{'mixtura s/it':>15}{'sklearn s/it':>15}"
-          f"{'ratio':>8}{'mean loglik (mixtura / sklearn)':>40}")
-    for case in CASES:
-        for cov_type in ("full", "diag"):
-            for threads in (1, 2):
-                row = {}
-                for lib in ("mixtura", "sklearn"):
-                    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                               OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-                    out = subprocess.run([sys.executable, __file__, case, lib, cov_type, str(threads)],
-                                         capture_output=True, text=True, env=env, check=True).stdout
-                    secs, ll = map(float, out.split())
-                    row[lib] = (secs, ll)
-                m, s = row["mixtura"], row["sklearn"]
-                print(f"{case:6}{cov_type:6}{threads:>8}{m[0]:>15.4f}{s[0]:>15.4f}"
-                      f"{s[0] / m[0]:>8.2f}{m[1]:>20.6f} / {s[1]:<.6f}")
+    Bench(args).main()
 
 
 if __name__ == "__main__":
