@@ -8,7 +8,7 @@ use rand_core::RngCore;
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{exp_nonpositive, Plan};
-use crate::parallel::{blocks, chunk_rows, try_fold_chunks, try_map_chunks, Cancel, Threads};
+use crate::parallel::{blocks, chunk_rows, try_fold_chunks, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -87,6 +87,19 @@ enum RowValues {
     LogPosterior,
     /// `P(j | x)` per component.
     Posterior,
+    /// The index of the largest `log w_j + log p_j(x)` (the first on ties), as a number.
+    Best,
+}
+
+/// The index of the largest value (the first on ties).
+fn best(joint: &[f64]) -> usize {
+    let mut best = 0;
+    for j in 1..joint.len() {
+        if joint[j] > joint[best] {
+            best = j;
+        }
+    }
+    best
 }
 
 /// Known component labels of some rows, for semi-supervised fitting.
@@ -316,62 +329,6 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.distributions.iter().all(|d| d.stateless_statistics())
     }
 
-    /// Runs `per_row(i, joint, (m, log_s))` for every row `i`, where `joint` holds
-    /// `log w_j + log p_j(x_i)` and `m + log_s` is `log p(x_i)` (see [`log_sum_exp_parts`])
-    /// for each component and `log_p` is `log p(x_i)`; the rows are visited in blocks, in parallel
-    /// over chunks, and `per_row` writes into a per-chunk value that is returned in row order.
-    fn map_rows<T: Send>(
-        &self,
-        x: ArrayView2<f64>,
-        rows: Range<usize>,
-        init: impl Fn(Range<usize>) -> T + Sync,
-        per_row: impl Fn(&mut T, usize, &mut [f64], (f64, f64)) + Sync,
-    ) -> Result<Vec<T>> {
-        let k = self.n_components();
-        let plan = Plan::new(
-            &self.distributions,
-            self.log_weights.as_slice().expect("1-D"),
-        );
-        try_map_chunks(self.parallel_statistics(), rows, |chunk| {
-            let mut acc = init(chunk.clone());
-            let mut joint = vec![0.0; k];
-            let mut lp = Array2::<f64>::zeros((k, 0));
-            let mut scratch = plan.as_ref().map(Plan::scratch);
-            for block in blocks(chunk) {
-                let xb = x.slice(s![block.clone(), ..]);
-                let m = block.len();
-                let loaded = match (&plan, &mut scratch) {
-                    (Some(p), Some(s)) => p.load(xb, s),
-                    _ => false,
-                };
-                let fused = match (&plan, &mut scratch) {
-                    (Some(p), Some(s)) if loaded => {
-                        p.log_joint(m, s);
-                        Some(&s.lp[..k * m])
-                    }
-                    _ => {
-                        if lp.ncols() != m {
-                            lp = Array2::zeros((k, m));
-                        }
-                        self.log_joint_block(xb, &mut lp)?;
-                        None
-                    }
-                };
-                for (b, i) in block.enumerate() {
-                    for j in 0..k {
-                        joint[j] = match fused {
-                            Some(f) => f[j * m + b],
-                            None => lp[[j, b]],
-                        };
-                    }
-                    let parts = log_sum_exp_parts(joint.iter().copied());
-                    per_row(&mut acc, i, &mut joint, parts);
-                }
-            }
-            Ok(acc)
-        })
-    }
-
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
     pub fn log_probability(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<f64>> {
         self.check(&x)?;
@@ -411,7 +368,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         use rayon::prelude::*;
         let (n, k) = (x.nrows(), self.n_components());
         let width = match values {
-            RowValues::LogDensity => 1,
+            RowValues::LogDensity | RowValues::Best => 1,
             _ => k,
         };
         let size = chunk_rows(n);
@@ -421,6 +378,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         };
         let per_row = |joint: &[f64], (m, log_s): (f64, f64), row: &mut [f64]| match values {
             RowValues::LogDensity => row[0] = m + log_s,
+            RowValues::Best => row[0] = best(joint) as f64,
             _ if !m.is_finite() => prior(row),
             RowValues::LogPosterior => {
                 for (o, v) in row.iter_mut().zip(joint) {
@@ -450,7 +408,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     _ => false,
                 };
                 if let (Some(p), Some(s), true) = (&plan, &mut scratch, loaded) {
-                    if !matches!(values, RowValues::LogPosterior) {
+                    if matches!(values, RowValues::LogDensity | RowValues::Posterior) {
                         // The kernels' own log-sum-exp.
                         p.posteriors(m, s);
                         for (b, i) in block.enumerate() {
@@ -512,23 +470,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
         self.check(&x)?;
         let n = x.nrows();
-        let parts = threads.install(|| {
-            self.map_rows(
-                x,
-                0..n,
-                |r| Vec::with_capacity(r.len()),
-                |acc, _, joint, _| {
-                    let mut best = 0;
-                    for j in 1..joint.len() {
-                        if joint[j] > joint[best] {
-                            best = j;
-                        }
-                    }
-                    acc.push(best);
-                },
-            )
-        })??;
-        Ok(parts.into_iter().flatten().collect())
+        let mut out = zeros_checked(n, 1)?;
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        threads.install(|| self.rows_into(x, flat, RowValues::Best))??;
+        Ok(flat.iter().map(|&j| j as usize).collect())
     }
 
     /// Empty statistics for this mixture.
