@@ -66,6 +66,12 @@ pub(crate) struct Plan {
     full: bool,
     /// Whether every `inv_chol` is lower triangular (the loops then skip the zeros).
     lower: bool,
+    /// Diagonal with at least [`ROWS_MIN_FEATURES`] features: the kernels read the rows as they
+    /// are (features contiguous) instead of transposing the block.
+    rows: bool,
+    /// Full covariance in at most [`SMALL_MAX_FEATURES`] features: the fused E-step keeps a
+    /// tile of rows in registers through all its stages.
+    small: bool,
     /// `k x d`.
     means: Vec<f64>,
     /// Full: `k x dp x d` (`L^-1` per component, its rows padded with zero rows to `dp`, a
@@ -83,9 +89,36 @@ pub(crate) struct Moments {
     pub products: Vec<f64>,
 }
 
+/// Diagonal Gaussians of this many features or more are evaluated on the rows as they are: a
+/// row then fills whole vectors, and the block needs no transposition.
+const ROWS_MIN_FEATURES: usize = 8;
+
+/// Full-covariance mixtures of at most this many features take the small-dimension E-step.
+const SMALL_MAX_FEATURES: usize = 4;
+
+/// Rows evaluated together by the small-dimension E-step (two AVX2 vectors).
+const SMALL_LANES: usize = 8;
+
+/// Per-lane sums of one component in the small-dimension E-step: weight, `d` first moments and
+/// the `d (d + 1) / 2` products of the upper triangle, for `d` up to [`SMALL_MAX_FEATURES`].
+const SMALL_SUMS: usize =
+    1 + SMALL_MAX_FEATURES + SMALL_MAX_FEATURES * (SMALL_MAX_FEATURES + 1) / 2;
+
+/// Rows per tile of the row-major moments: a tile of up to 64 features stays in the first-level
+/// cache while every component reads it.
+const MOMENT_TILE_ROWS: usize = 32;
+
 /// Work space of one chunk.
 pub(crate) struct Scratch {
+    /// The block transposed (`d x n`); for a row-major plan, a copy of a block that was not
+    /// contiguous (`n x d`).
     xt: Vec<f64>,
+    /// Whether `xt` holds the copy of the current block (row-major plans).
+    copied: bool,
+    /// Running sums of the row-major moments (`2 k padded(d)`).
+    work: Vec<f64>,
+    /// Per-lane sums of the small-dimension E-step, per component.
+    small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
     z: Vec<f64>,
     wz: Vec<f64>,
     /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`.
@@ -150,11 +183,14 @@ impl Plan {
                 }
             }
         }
+        let full = full?;
         Some(Plan {
             d,
             k,
-            full: full?,
+            full,
             lower,
+            rows: !full && d >= ROWS_MIN_FEATURES,
+            small: full && d <= SMALL_MAX_FEATURES,
             means,
             scale,
             consts,
@@ -174,10 +210,15 @@ impl Plan {
     /// Work space for blocks of up to [`BLOCK_ROWS`] rows.
     pub fn scratch(&self) -> Scratch {
         let (k, d, b) = (self.k, self.d, BLOCK_ROWS);
+        // The row-major diagonal kernels need neither the centred rows nor their products.
+        let t = if self.rows { 0 } else { d * b };
         Scratch {
-            xt: vec![0.0; d * b],
-            z: vec![0.0; d * b],
-            wz: vec![0.0; d * b],
+            xt: vec![0.0; t],
+            copied: false,
+            work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
+            small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
+            z: vec![0.0; if self.full { t } else { 0 }],
+            wz: vec![0.0; if self.full { t } else { 0 }],
             y: vec![0.0; b],
             acc: vec![0.0; b],
             max: vec![0.0; b],
@@ -219,6 +260,28 @@ impl Plan {
     pub fn load(&self, xb: ArrayView2<f64>, s: &mut Scratch) -> bool {
         let (n, d) = xb.dim();
         debug_assert!(n <= BLOCK_ROWS && d == self.d);
+        if self.rows {
+            // Row-major kernels: the rows are read where they are, or from a copy when the
+            // block is not contiguous.
+            s.copied = xb.as_slice().is_none();
+            if s.copied {
+                s.xt.clear();
+                s.xt.extend(xb.iter().copied());
+            }
+            let xs = if s.copied {
+                &s.xt[..]
+            } else {
+                xb.as_slice().expect("contiguous")
+            };
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+                return !unsafe { avx2::has_nan(xs) };
+            }
+            return !xs
+                .chunks(8)
+                .any(|c| c.iter().fold(false, |a, v| a | v.is_nan()));
+        }
         let mut nan = false;
         #[cfg(target_arch = "x86_64")]
         if let Some(xs) = xb.as_slice() {
@@ -256,21 +319,49 @@ impl Plan {
         !nan
     }
 
-    /// `log w_j + log p_j(x_i)` of the `n` loaded rows into `s.lp` (`k x n`).
-    pub fn log_joint(&self, n: usize, s: &mut Scratch) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, the feature the function is compiled for.
-            return unsafe { self.log_joint_avx2(n, s) };
+    /// Runs `f` on the rows of the loaded block `xb` as the row-major kernels read them (empty
+    /// for the transposing plans, whose kernels read `s.xt`).
+    fn with_rows<R>(
+        &self,
+        xb: &ArrayView2<f64>,
+        s: &mut Scratch,
+        f: impl FnOnce(&[f64], usize, &mut Scratch) -> R,
+    ) -> R {
+        let n = xb.nrows();
+        if self.rows && s.copied {
+            let copy = std::mem::take(&mut s.xt);
+            let r = f(&copy, n, s);
+            s.xt = copy;
+            r
+        } else if self.rows {
+            f(
+                xb.as_slice()
+                    .expect("a row-major block is contiguous or copied"),
+                n,
+                s,
+            )
+        } else {
+            f(&[], n, s)
         }
-        self.log_joint_t::<false>(n, s)
+    }
+
+    /// `log w_j + log p_j(x_i)` of the loaded rows `xb` into `s.lp` (`k x n`).
+    pub fn log_joint(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
+        self.with_rows(&xb, s, |x, n, s| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+                return unsafe { self.log_joint_avx2(x, n, s) };
+            }
+            self.log_joint_t::<false>(x, n, s)
+        })
     }
 
     /// [`log_joint_t`](Self::log_joint_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn log_joint_avx2(&self, n: usize, s: &mut Scratch) {
-        self.log_joint_t::<true>(n, s)
+    fn log_joint_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        self.log_joint_t::<true>(x, n, s)
     }
 
     /// [`summarize_t`](Self::summarize_t) compiled for AVX2.
@@ -278,29 +369,32 @@ impl Plan {
     #[target_feature(enable = "avx2")]
     fn summarize_avx2(
         &self,
+        x: &[f64],
         n: usize,
         w: Option<&[f64]>,
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        self.summarize_t::<true>(n, w, s, m)
+        self.summarize_t::<true>(x, n, w, s, m)
     }
 
-    /// The fused E-step of the `n` loaded rows: responsibilities (times the sample weights `w`) and
-    /// moments added to `m`; returns the block's log-likelihood.
+    /// The fused E-step of the loaded rows `xb`: responsibilities (times the sample weights `w`)
+    /// and moments added to `m`; returns the block's log-likelihood.
     pub fn summarize(
         &self,
-        n: usize,
+        xb: ArrayView2<f64>,
         w: Option<&[f64]>,
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, the feature the function is compiled for.
-            return unsafe { self.summarize_avx2(n, w, s, m) };
-        }
-        self.summarize_t::<false>(n, w, s, m)
+        self.with_rows(&xb, s, |x, n, s| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+                return unsafe { self.summarize_avx2(x, n, w, s, m) };
+            }
+            self.summarize_t::<false>(x, n, w, s, m)
+        })
     }
 
     #[inline(always)]
@@ -349,9 +443,9 @@ impl Plan {
     /// `s.acc` `log p(x_i)` and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
     /// `s.y` are the posterior probabilities).
     #[inline(always)]
-    fn posteriors_t<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
+    fn posteriors_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
         let k = self.k;
-        self.log_joint_t::<AVX>(n, s);
+        self.log_joint_t::<AVX>(x, n, s);
         // Log-sum-exp over the components, row by row but vectorised over the rows.
         let max = &mut s.max[..n];
         max.fill(f64::NEG_INFINITY);
@@ -380,28 +474,41 @@ impl Plan {
         }
     }
 
-    /// The posterior probabilities of the `n` loaded rows (see `posteriors_t`).
-    pub fn posteriors(&self, n: usize, s: &mut Scratch) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, the feature the function is compiled for.
-            return unsafe { self.posteriors_avx2(n, s) };
-        }
-        self.posteriors_t::<false>(n, s)
+    /// The posterior probabilities of the loaded rows `xb` (see `posteriors_t`).
+    pub fn posteriors(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
+        self.with_rows(&xb, s, |x, n, s| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+                return unsafe { self.posteriors_avx2(x, n, s) };
+            }
+            self.posteriors_t::<false>(x, n, s)
+        })
     }
 
     /// [`posteriors_t`](Self::posteriors_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn posteriors_avx2(&self, n: usize, s: &mut Scratch) {
-        self.posteriors_t::<true>(n, s)
+    fn posteriors_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        self.posteriors_t::<true>(x, n, s)
     }
 
     /// The log-densities; `AVX` when compiled for AVX2 (the hot loops then use its vectors,
     /// with the same arithmetic as the portable loops).
     #[inline(always)]
-    fn log_joint_t<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
+    fn log_joint_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
         let (d, k) = (self.d, self.k);
+        if self.rows {
+            let lp = &mut s.lp[..k * n];
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+                return unsafe {
+                    avx2::diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
+                };
+            }
+            return diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp);
+        }
         for j in 0..k {
             let acc = &mut s.acc[..n];
             acc.fill(0.0);
@@ -448,16 +555,197 @@ impl Plan {
         }
     }
 
+    /// The fused E-step of full-covariance mixtures in `D` features, `D` at most
+    /// [`SMALL_MAX_FEATURES`]: for each tile of [`SMALL_LANES`] rows, the log-densities of all
+    /// components, their log-sum-exp, the responsibilities and the moments, in per-lane sums
+    /// (continued over the block's tiles in row order, combined once per block), so that the
+    /// few values of a row are read once rather than once per pass.
     #[inline(always)]
-    fn summarize_t<const AVX: bool>(
+    fn summarize_small<const D: usize>(
         &self,
         n: usize,
         w: Option<&[f64]>,
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
+        const W: usize = SMALL_LANES;
+        let (k, dp) = (self.k, padded(D));
+        let mut out = BlockTotals {
+            log_likelihood: 0.0,
+            unexplained: 0.0,
+            invalid: None,
+        };
+        if n == 0 {
+            return out;
+        }
+        let acc = &mut s.small[..k];
+        acc.fill([[0.0; W]; SMALL_SUMS]);
+        let mut ll = [0.0f64; W];
+        let lp = &mut s.lp[..k * W];
+        let centred = |x: &[[f64; W]; D], mu: &[f64]| -> [[f64; W]; D] {
+            let mut z = *x;
+            for (zc, &m) in z.iter_mut().zip(mu) {
+                for v in zc.iter_mut() {
+                    *v -= m;
+                }
+            }
+            z
+        };
+        for i0 in (0..n).step_by(W) {
+            let width = (n - i0).min(W);
+            // The tile's rows, feature by feature; lanes past the end of the block repeat its
+            // last row (their responsibilities are 0).
+            let mut x = [[0.0f64; W]; D];
+            for (c, xc) in x.iter_mut().enumerate() {
+                let col = &s.xt[c * n..(c + 1) * n];
+                if width == W {
+                    xc.copy_from_slice(&col[i0..i0 + W]);
+                } else {
+                    for (u, v) in xc.iter_mut().enumerate() {
+                        *v = col[i0 + u.min(width - 1)];
+                    }
+                }
+            }
+            let mut mx = [f64::NEG_INFINITY; W];
+            for j in 0..k {
+                let z = centred(&x, &self.means[j * D..(j + 1) * D]);
+                let a = &self.scale[j * dp * D..j * dp * D + D * D];
+                let mut q = [0.0f64; W];
+                for r in 0..D {
+                    let top = if self.lower { r + 1 } else { D };
+                    let mut y = [0.0f64; W];
+                    for (c, zc) in z.iter().enumerate().take(top) {
+                        let arc = a[r * D + c];
+                        for u in 0..W {
+                            y[u] += arc * zc[u];
+                        }
+                    }
+                    for u in 0..W {
+                        q[u] += y[u] * y[u];
+                    }
+                }
+                let c0 = self.consts[j];
+                let row = &mut lp[j * W..(j + 1) * W];
+                for u in 0..W {
+                    let v = c0 - 0.5 * q[u];
+                    // Rows so far out that the quadratic form overflowed have density 0.
+                    let v = if v.is_nan() { f64::NEG_INFINITY } else { v };
+                    row[u] = v;
+                    mx[u] = if v > mx[u] { v } else { mx[u] };
+                }
+            }
+            let mut total = [0.0f64; W];
+            for row in lp.chunks_exact_mut(W) {
+                for u in 0..W {
+                    let e = exp_nonpositive(row[u] - mx[u]);
+                    row[u] = e;
+                    total[u] += e;
+                }
+            }
+            // Vectorised apart from the checks below, which branch.
+            let mut lse = [0.0f64; W];
+            let mut inv = [0.0f64; W];
+            for u in 0..W {
+                lse[u] = mx[u] + ln_positive(total[u]);
+                inv[u] = 1.0 / total[u];
+            }
+            let mut wv = [0.0f64; W];
+            match w {
+                Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
+                None => wv[..width].fill(1.0),
+            }
+            let mut factor = [0.0f64; W];
+            let mut bad = false;
+            for u in 0..W {
+                let ok = wv[u] != 0.0 && lse[u].is_finite();
+                factor[u] = if ok { inv[u] * wv[u] } else { 0.0 };
+                ll[u] += if ok { wv[u] * lse[u] } else { 0.0 };
+                bad |= !ok && wv[u] != 0.0;
+            }
+            if bad {
+                // Rows no component can produce, or of a NaN or infinite log-likelihood.
+                for u in 0..width {
+                    if wv[u] != 0.0 && !lse[u].is_finite() {
+                        if mx[u] == f64::NEG_INFINITY {
+                            out.unexplained += wv[u];
+                        } else if out.invalid.is_none() {
+                            out.invalid = Some(i0 + u);
+                        }
+                    }
+                }
+            }
+            for (j, sums) in acc.iter_mut().enumerate() {
+                let z = centred(&x, &self.means[j * D..(j + 1) * D]);
+                let e = &lp[j * W..(j + 1) * W];
+                // Rows of factor 0 may hold NaN (all components at -inf): their
+                // responsibilities are 0.
+                let mut r = [0.0f64; W];
+                for u in 0..W {
+                    r[u] = if factor[u] == 0.0 {
+                        0.0
+                    } else {
+                        e[u] * factor[u]
+                    };
+                }
+                for u in 0..W {
+                    sums[0][u] += r[u];
+                }
+                for c in 0..D {
+                    for u in 0..W {
+                        sums[1 + c][u] += r[u] * z[c][u];
+                    }
+                }
+                let mut t = 1 + D;
+                for p in 0..D {
+                    let mut rz = [0.0f64; W];
+                    for u in 0..W {
+                        rz[u] = r[u] * z[p][u];
+                    }
+                    for zq in &z[p..] {
+                        for u in 0..W {
+                            sums[t][u] += rz[u] * zq[u];
+                        }
+                        t += 1;
+                    }
+                }
+            }
+        }
+        out.log_likelihood = lanes(ll);
+        for (j, sums) in acc.iter().enumerate() {
+            m.weight[j] += lanes(sums[0]);
+            for c in 0..D {
+                m.sum[j * D + c] += lanes(sums[1 + c]);
+            }
+            let mut t = 1 + D;
+            for p in 0..D {
+                for q in p..D {
+                    m.products[j * D * D + p * D + q] += lanes(sums[t]);
+                    t += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[inline(always)]
+    fn summarize_t<const AVX: bool>(
+        &self,
+        x: &[f64],
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
         let (d, k) = (self.d, self.k);
-        self.posteriors_t::<AVX>(n, s);
+        if self.small {
+            return match d {
+                1 => self.summarize_small::<1>(n, w, s, m),
+                2 => self.summarize_small::<2>(n, w, s, m),
+                3 => self.summarize_small::<3>(n, w, s, m),
+                _ => self.summarize_small::<4>(n, w, s, m),
+            };
+        }
+        self.posteriors_t::<AVX>(x, n, s);
         let (max, total, factor) = (&s.max[..n], &s.acc[..n], &mut s.y[..n]);
         // Per row: the factor w_i / sum of its responsibilities, checked in order.
         let mut out = BlockTotals {
@@ -488,6 +776,38 @@ impl Plan {
                 // responsibilities are 0.
                 *v = if f == 0.0 { 0.0 } else { *v * f };
             }
+        }
+        if self.rows {
+            for j in 0..k {
+                m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
+            }
+            let r = &s.lp[..k * n];
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+                unsafe {
+                    avx2::moments_rows_all(
+                        d,
+                        r,
+                        x,
+                        &self.means,
+                        &mut m.sum,
+                        &mut m.products,
+                        &mut s.work,
+                    )
+                };
+                return out;
+            }
+            for j in 0..k {
+                moments_rows(
+                    &r[j * n..(j + 1) * n],
+                    x,
+                    &self.means[j * d..(j + 1) * d],
+                    &mut m.sum[j * d..(j + 1) * d],
+                    &mut m.products[j * d..(j + 1) * d],
+                );
+            }
+            return out;
         }
         // Moments per component.
         for j in 0..k {
@@ -630,6 +950,92 @@ fn diagonal_forms_tail(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f6
     }
 }
 
+/// Row-major diagonal log-densities: `lp[j * n + i] = consts_j - sum_l h_jl (x_il - mu_jl)^2`
+/// for the `n` rows of `x` (`n x d`, features contiguous) and the `k` components (`mu`, `h`:
+/// `k x d`); feature `l` is summed in lane `l % 4`, the lanes combined as `(0 + 1) + (2 + 3)`.
+#[inline(always)]
+fn diagonal_rows(mu: &[f64], h: &[f64], consts: &[f64], x: &[f64], n: usize, lp: &mut [f64]) {
+    let k = consts.len();
+    let d = mu.len() / k;
+    for (i, row) in x.chunks_exact(d).take(n).enumerate() {
+        for (j, &c0) in consts.iter().enumerate() {
+            let (m, hj) = (&mu[j * d..(j + 1) * d], &h[j * d..(j + 1) * d]);
+            let mut s = [0.0f64; 4];
+            for (l, ((&xv, &mv), &hv)) in row.iter().zip(m).zip(hj).enumerate() {
+                let z = xv - mv;
+                s[l % 4] += z * z * hv;
+            }
+            let v = c0 - ((s[0] + s[1]) + (s[2] + s[3]));
+            lp[j * n + i] = if v.is_nan() { f64::NEG_INFINITY } else { v };
+        }
+    }
+}
+
+/// Row-major diagonal moments of one component: adds `sum_i r_i (x_il - mu_l)` to `s1[l]` and
+/// `sum_i r_i (x_il - mu_l)^2` to `s2[l]`, each summed over the rows in order from zero.
+#[inline(always)]
+fn moments_rows(r: &[f64], x: &[f64], mu: &[f64], s1: &mut [f64], s2: &mut [f64]) {
+    let d = mu.len();
+    for (l, &m) in mu.iter().enumerate() {
+        let (mut t1, mut t2) = (0.0, 0.0);
+        for (&ri, row) in r.iter().zip(x.chunks_exact(d)) {
+            let z = row[l] - m;
+            let wz = ri * z;
+            t1 += wz;
+            t2 += wz * z;
+        }
+        s1[l] += t1;
+        s2[l] += t2;
+    }
+}
+
+/// The squared distances of the `n x d` rows `x` to the point `c` (`d`), into `out` (`n`),
+/// coordinate `t` in lane `t % 4` and the lanes combined as `(0 + 1) + (2 + 3)`, NaN
+/// coordinates skipped (unless `nan_free`, when `x` has none and `c` none either); the
+/// arithmetic of k-means' row distances.
+pub(crate) fn row_distances(x: &[f64], c: &[f64], nan_free: bool, out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if c.len() >= 4 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+        return unsafe { avx2::row_distances(x, c, nan_free, out) };
+    }
+    let d = c.len().max(1);
+    for (o, row) in out.iter_mut().zip(x.chunks_exact(d)) {
+        *o = lane_distance(row, c);
+    }
+}
+
+/// One row's squared distance to `c`, in the lanes of [`row_distances`], NaN coordinates
+/// skipped.
+#[inline]
+pub(crate) fn lane_distance(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for t in 0..4 {
+            let v = x[t] - y[t];
+            s[t] += if v.is_nan() { 0.0 } else { v * v };
+        }
+    }
+    for (t, (x, y)) in ra.iter().zip(rb).enumerate() {
+        let v = x - y;
+        s[t] += if v.is_nan() { 0.0 } else { v * v };
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// Whether any of `xs` is NaN.
+pub(crate) fn any_nan(xs: &[f64]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+        return unsafe { avx2::has_nan(xs) };
+    }
+    xs.chunks(8)
+        .any(|c| c.iter().fold(false, |a, v| a | v.is_nan()))
+}
+
 /// The four dot products of `a` with the rows of `b` (`4 x n`), sharing the loads of `a`.
 #[inline(always)]
 fn dot4(a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
@@ -664,9 +1070,10 @@ fn dot4_finish(mut acc: [[f64; 8]; 4], a: &[f64], b: &[f64], n: usize) -> [f64; 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256d, _mm256_add_pd, _mm256_cmp_pd, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_mul_pd,
-        _mm256_or_pd, _mm256_permute2f128_pd, _mm256_set1_pd, _mm256_setzero_pd, _mm256_storeu_pd,
-        _mm256_sub_pd, _mm256_unpackhi_pd, _mm256_unpacklo_pd, _CMP_UNORD_Q,
+        __m256d, __m256i, _mm256_add_pd, _mm256_blendv_pd, _mm256_cmp_pd, _mm256_hadd_pd,
+        _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd, _mm256_mul_pd, _mm256_or_pd,
+        _mm256_permute2f128_pd, _mm256_set1_pd, _mm256_setr_epi64x, _mm256_setzero_pd,
+        _mm256_storeu_pd, _mm256_sub_pd, _mm256_unpackhi_pd, _mm256_unpacklo_pd, _CMP_UNORD_Q,
     };
 
     #[inline(always)]
@@ -722,7 +1129,7 @@ mod avx2 {
 
     use super::{
         diagonal_forms_tail, dot4_finish, dot_finish, moments_finish, padded, quad_forms_tail,
-        sum_finish,
+        sum_finish, MOMENT_TILE_ROWS,
     };
 
     /// Sixteen lanes as four vectors, written out in lane order.
@@ -857,6 +1264,288 @@ mod avx2 {
             store8(acc, i0, s0, s1);
         }
         diagonal_forms_tail(mu, h, x, n, acc);
+    }
+
+    /// Whether any of `xs` is NaN.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn has_nan(xs: &[f64]) -> bool {
+        let mut nan = _mm256_setzero_pd();
+        let whole = xs.len() / 16 * 16;
+        for i in (0..whole).step_by(16) {
+            let (a, b) = load8(xs, i);
+            let (c, e) = load8(xs, i + 8);
+            let ab = _mm256_or_pd(
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(a, a),
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(b, b),
+            );
+            let ce = _mm256_or_pd(
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(c, c),
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(e, e),
+            );
+            nan = _mm256_or_pd(nan, _mm256_or_pd(ab, ce));
+        }
+        _mm256_movemask_pd(nan) != 0 || xs[whole..].iter().any(|v| v.is_nan())
+    }
+
+    /// Lanes below `rem` set.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn tail_mask(rem: usize) -> __m256i {
+        let on = |t: usize| if t < rem { -1i64 } else { 0 };
+        _mm256_setr_epi64x(on(0), on(1), on(2), on(3))
+    }
+
+    /// `v[at..at + 4]` where the mask is set, 0 elsewhere; reads only the set lanes, which must
+    /// lie in `v`.
+    #[inline(always)]
+    fn load_masked(v: &[f64], at: usize, rem: usize, mask: __m256i) -> __m256d {
+        let t = &v[at..at + rem];
+        // SAFETY: the lanes read, those below `rem`, are in `t`.
+        unsafe { _mm256_maskload_pd(t.as_ptr(), mask) }
+    }
+
+    /// Four rows' sums `sum_l h_l (x_l - mu_l)^2` per lane (feature `l` in lane `l % 4`; the
+    /// missing features of a last partial vector read as 0, with `mu` and `h` 0 there), for the
+    /// rows `x[0..4 * d]` (`R` of them, 1 or 4).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn diagonal_tile<const R: usize>(
+        x: &[f64],
+        mu: &[f64],
+        h: &[f64],
+        mask: __m256i,
+    ) -> [__m256d; R] {
+        let d = mu.len();
+        let (d4, rem) = (d / 4 * 4, d % 4);
+        let mut acc = [_mm256_setzero_pd(); R];
+        for l in (0..d4).step_by(4) {
+            let (m, hv) = (load4(mu, l), load4(h, l));
+            for (u, a) in acc.iter_mut().enumerate() {
+                let z = _mm256_sub_pd(load4(x, u * d + l), m);
+                *a = _mm256_add_pd(*a, _mm256_mul_pd(_mm256_mul_pd(z, z), hv));
+            }
+        }
+        if rem > 0 {
+            let (m, hv) = (
+                load_masked(mu, d4, rem, mask),
+                load_masked(h, d4, rem, mask),
+            );
+            for (u, a) in acc.iter_mut().enumerate() {
+                let z = _mm256_sub_pd(load_masked(x, u * d + d4, rem, mask), m);
+                *a = _mm256_add_pd(*a, _mm256_mul_pd(_mm256_mul_pd(z, z), hv));
+            }
+        }
+        acc
+    }
+
+    /// [`super::diagonal_rows`]: four rows at a time, their lanes combined with horizontal
+    /// additions in the same order.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn diagonal_rows(
+        mu: &[f64],
+        h: &[f64],
+        consts: &[f64],
+        x: &[f64],
+        n: usize,
+        lp: &mut [f64],
+    ) {
+        let k = consts.len();
+        let d = mu.len() / k;
+        let mask = tail_mask(d % 4);
+        let ninf = _mm256_set1_pd(f64::NEG_INFINITY);
+        for i0 in (0..n / 4 * 4).step_by(4) {
+            let rows = &x[i0 * d..(i0 + 4) * d];
+            for (j, &c0) in consts.iter().enumerate() {
+                let (m, hj) = (&mu[j * d..(j + 1) * d], &h[j * d..(j + 1) * d]);
+                let a = diagonal_tile::<4>(rows, m, hj, mask);
+                // [a0 + a1, b0 + b1, a2 + a3, b2 + b3] and the same for c, e.
+                let ab = _mm256_hadd_pd(a[0], a[1]);
+                let ce = _mm256_hadd_pd(a[2], a[3]);
+                let q = _mm256_add_pd(
+                    _mm256_permute2f128_pd::<0x20>(ab, ce),
+                    _mm256_permute2f128_pd::<0x31>(ab, ce),
+                );
+                let v = _mm256_sub_pd(_mm256_set1_pd(c0), q);
+                let v = _mm256_blendv_pd(v, ninf, _mm256_cmp_pd::<_CMP_UNORD_Q>(v, v));
+                store4(lp, j * n + i0, v);
+            }
+        }
+        for i in n / 4 * 4..n {
+            for (j, &c0) in consts.iter().enumerate() {
+                let (m, hj) = (&mu[j * d..(j + 1) * d], &h[j * d..(j + 1) * d]);
+                let mut s = [0.0; 4];
+                let [a] = diagonal_tile::<1>(&x[i * d..(i + 1) * d], m, hj, mask);
+                store4(&mut s, 0, a);
+                let v = c0 - ((s[0] + s[1]) + (s[2] + s[3]));
+                lp[j * n + i] = if v.is_nan() { f64::NEG_INFINITY } else { v };
+            }
+        }
+    }
+
+    /// The moments of `G` vectors of features from `l0` (the last one partial, read through
+    /// `mask`, when `MASKED`) over the rows `x` (`r.len()` of them), continuing the sums in
+    /// `t1`, `t2` (`4 G` lanes each).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn moments_group<const G: usize, const MASKED: bool>(
+        r: &[f64],
+        x: &[f64],
+        mu: &[f64],
+        l0: usize,
+        mask: __m256i,
+        t1: &mut [f64],
+        t2: &mut [f64],
+    ) {
+        let d = mu.len();
+        let rem = d - l0 - 4 * (G - 1);
+        let load = |v: &[f64], at: usize, g: usize| {
+            if MASKED && g == G - 1 {
+                load_masked(v, at, rem, mask)
+            } else {
+                load4(v, at)
+            }
+        };
+        let m: [__m256d; G] = std::array::from_fn(|g| load(mu, l0 + 4 * g, g));
+        let mut a1: [__m256d; G] = std::array::from_fn(|g| load4(t1, 4 * g));
+        let mut a2: [__m256d; G] = std::array::from_fn(|g| load4(t2, 4 * g));
+        for (&ri, row) in r.iter().zip(x.chunks_exact(d)) {
+            let rb = _mm256_set1_pd(ri);
+            for g in 0..G {
+                let z = _mm256_sub_pd(load(row, l0 + 4 * g, g), m[g]);
+                let wz = _mm256_mul_pd(rb, z);
+                a1[g] = _mm256_add_pd(a1[g], wz);
+                a2[g] = _mm256_add_pd(a2[g], _mm256_mul_pd(wz, z));
+            }
+        }
+        for g in 0..G {
+            store4(t1, 4 * g, a1[g]);
+            store4(t2, 4 * g, a2[g]);
+        }
+    }
+
+    /// [`super::moments_rows`] for all `k` components at once (`r`: `k x n` responsibilities,
+    /// `mu`, `s1`, `s2`: `k x d`): tiles of rows that stay in the first-level cache, sixteen
+    /// features at a time, each feature in its own lane, its sum continued from tile to tile in
+    /// `work` (`2 k padded(d)` values), so that every sum runs over the rows in order from zero.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn moments_rows_all(
+        d: usize,
+        r: &[f64],
+        x: &[f64],
+        mu: &[f64],
+        s1: &mut [f64],
+        s2: &mut [f64],
+        work: &mut [f64],
+    ) {
+        let (k, dp) = (mu.len() / d, padded(d));
+        let n = r.len() / k;
+        let (d4, rem) = (d / 4 * 4, d % 4);
+        let mask = tail_mask(rem);
+        let (w1, w2) = work[..2 * k * dp].split_at_mut(k * dp);
+        w1.fill(0.0);
+        w2.fill(0.0);
+        for t0 in (0..n).step_by(MOMENT_TILE_ROWS) {
+            let t1 = (t0 + MOMENT_TILE_ROWS).min(n);
+            let xt = &x[t0 * d..t1 * d];
+            for j in 0..k {
+                let (rj, muj) = (&r[j * n + t0..j * n + t1], &mu[j * d..(j + 1) * d]);
+                let (a1, a2) = (&mut w1[j * dp..(j + 1) * dp], &mut w2[j * dp..(j + 1) * dp]);
+                let mut l = 0;
+                while l + 16 <= d4 {
+                    moments_group::<4, false>(rj, xt, muj, l, mask, &mut a1[l..], &mut a2[l..]);
+                    l += 16;
+                }
+                let (a1, a2) = (&mut a1[l..], &mut a2[l..]);
+                // The rest: up to three whole vectors, and the partial one.
+                match ((d4 - l) / 4, rem > 0) {
+                    (0, false) => {}
+                    (0, true) => moments_group::<1, true>(rj, xt, muj, l, mask, a1, a2),
+                    (1, false) => moments_group::<1, false>(rj, xt, muj, l, mask, a1, a2),
+                    (1, true) => moments_group::<2, true>(rj, xt, muj, l, mask, a1, a2),
+                    (2, false) => moments_group::<2, false>(rj, xt, muj, l, mask, a1, a2),
+                    (2, true) => moments_group::<3, true>(rj, xt, muj, l, mask, a1, a2),
+                    (3, false) => moments_group::<3, false>(rj, xt, muj, l, mask, a1, a2),
+                    _ => moments_group::<4, true>(rj, xt, muj, l, mask, a1, a2),
+                }
+            }
+        }
+        for j in 0..k {
+            for l in 0..d {
+                s1[j * d + l] += w1[j * dp + l];
+                s2[j * d + l] += w2[j * dp + l];
+            }
+        }
+    }
+
+    /// Four rows' lanes of squared distances to `c` (`R` rows, 1 or 4, from `x`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn distance_tile<const R: usize, const NAN: bool>(
+        x: &[f64],
+        c: &[f64],
+        mask: __m256i,
+    ) -> [__m256d; R] {
+        let d = c.len();
+        let (d4, rem) = (d / 4 * 4, d % 4);
+        let zero = _mm256_setzero_pd();
+        let mut acc = [zero; R];
+        let step = |a: &mut __m256d, v: __m256d| {
+            let sq = _mm256_mul_pd(v, v);
+            let sq = if NAN {
+                _mm256_blendv_pd(sq, zero, _mm256_cmp_pd::<_CMP_UNORD_Q>(v, v))
+            } else {
+                sq
+            };
+            *a = _mm256_add_pd(*a, sq);
+        };
+        for l in (0..d4).step_by(4) {
+            let cv = load4(c, l);
+            for (u, a) in acc.iter_mut().enumerate() {
+                step(a, _mm256_sub_pd(load4(x, u * d + l), cv));
+            }
+        }
+        if rem > 0 {
+            let cv = load_masked(c, d4, rem, mask);
+            for (u, a) in acc.iter_mut().enumerate() {
+                step(a, _mm256_sub_pd(load_masked(x, u * d + d4, rem, mask), cv));
+            }
+        }
+        acc
+    }
+
+    /// [`super::row_distances`], four rows at a time (`c` of at least 4 coordinates).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn row_distances(x: &[f64], c: &[f64], nan_free: bool, out: &mut [f64]) {
+        if nan_free {
+            row_distances_t::<false>(x, c, out)
+        } else {
+            row_distances_t::<true>(x, c, out)
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn row_distances_t<const NAN: bool>(x: &[f64], c: &[f64], out: &mut [f64]) {
+        let d = c.len();
+        let n = out.len().min(x.len() / d);
+        let mask = tail_mask(d % 4);
+        for i0 in (0..n / 4 * 4).step_by(4) {
+            let a = distance_tile::<4, NAN>(&x[i0 * d..(i0 + 4) * d], c, mask);
+            let ab = _mm256_hadd_pd(a[0], a[1]);
+            let ce = _mm256_hadd_pd(a[2], a[3]);
+            let q = _mm256_add_pd(
+                _mm256_permute2f128_pd::<0x20>(ab, ce),
+                _mm256_permute2f128_pd::<0x31>(ab, ce),
+            );
+            store4(out, i0, q);
+        }
+        for i in n / 4 * 4..n {
+            let [a] = distance_tile::<1, NAN>(&x[i * d..(i + 1) * d], c, mask);
+            let mut s = [0.0; 4];
+            store4(&mut s, 0, a);
+            out[i] = (s[0] + s[1]) + (s[2] + s[3]);
+        }
     }
 
     #[target_feature(enable = "avx2")]
@@ -1185,6 +1874,67 @@ mod tests {
                 .map(|r| (0..d).map(|c| a[r * d + c] * zi[c]).sum::<f64>().powi(2))
                 .sum();
             assert!((out[i] - want).abs() < 1e-12 * (1.0 + want), "{i}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn row_major_and_distance_kernels_match_the_portable_ones_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for (d, n, k) in [
+            (8, 256, 3),
+            (13, 37, 2),
+            (22, 255, 4),
+            (4, 9, 1),
+            (67, 64, 2),
+        ] {
+            let x: Vec<f64> = (0..n * d).map(|_| next() * 6.0).collect();
+            let mu: Vec<f64> = (0..k * d).map(|_| next()).collect();
+            let h: Vec<f64> = (0..k * d).map(|_| next() + 1.0).collect();
+            let consts: Vec<f64> = (0..k).map(|_| next()).collect();
+            let (mut p, mut q) = (vec![0.0; k * n], vec![0.0; k * n]);
+            diagonal_rows(&mu, &h, &consts, &x, n, &mut p);
+            // SAFETY: the processor has AVX2 (checked above).
+            unsafe { avx2::diagonal_rows(&mu, &h, &consts, &x, n, &mut q) };
+            assert_eq!(p, q, "{d} {n}");
+            for (i, row) in x.chunks_exact(d).enumerate() {
+                let want: f64 = (0..d).map(|l| h[l] * (row[l] - mu[l]).powi(2)).sum();
+                assert!((consts[0] - want - p[i]).abs() < 1e-12 * (1.0 + want));
+            }
+            let r: Vec<f64> = (0..k * n).map(|_| next() + 0.5).collect();
+            let (mut s1, mut s2) = (vec![0.25; k * d], vec![0.5; k * d]);
+            for j in 0..k {
+                let rows = j * d..(j + 1) * d;
+                let (a, b) = (&mut s1[rows.clone()], &mut s2[rows.clone()]);
+                moments_rows(&r[j * n..(j + 1) * n], &x, &mu[rows], a, b);
+            }
+            let (mut t1, mut t2) = (vec![0.25; k * d], vec![0.5; k * d]);
+            let mut work = vec![0.0; 2 * k * padded(d)];
+            // SAFETY: as above.
+            unsafe { avx2::moments_rows_all(d, &r, &x, &mu, &mut t1, &mut t2, &mut work) };
+            assert_eq!(s1, t1, "{d} {n}");
+            assert_eq!(s2, t2, "{d} {n}");
+            // Distances: with and without NaN coordinates, and the check for them.
+            let c: Vec<f64> = (0..d).map(|_| next()).collect();
+            let mut holes = x.clone();
+            holes[(n * d) / 2] = f64::NAN;
+            holes[d - 1] = f64::NAN;
+            for (rows, clean) in [(&x, true), (&x, false), (&holes, false)] {
+                let mut got = vec![0.0; n];
+                row_distances(rows, &c, clean, &mut got);
+                let want: Vec<f64> = rows.chunks_exact(d).map(|r| lane_distance(r, &c)).collect();
+                assert_eq!(got, want, "{d} {n} {clean}");
+            }
+            assert!(!any_nan(&x) && any_nan(&holes));
         }
     }
 

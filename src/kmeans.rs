@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 use crate::distributions::uniform01;
 use crate::error::{Error, Result};
+use crate::kernels::{any_nan, lane_distance, row_distances};
 use crate::mixture::{check_data, check_weights, choose_weighted};
-use crate::parallel::{blocks, chunk_rows, map_chunks, Threads};
+use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -93,7 +94,7 @@ pub struct Kmeans {
 #[inline]
 fn distance(x: ArrayView1<f64>, c: ArrayView1<f64>) -> f64 {
     match (x.as_slice(), c.as_slice()) {
-        (Some(a), Some(b)) => slice_distance(a, b),
+        (Some(a), Some(b)) => lane_distance(a, b),
         _ => {
             let mut s = [0.0; 4];
             for (t, (a, b)) in x.iter().zip(c.iter()).enumerate() {
@@ -105,32 +106,12 @@ fn distance(x: ArrayView1<f64>, c: ArrayView1<f64>) -> f64 {
     }
 }
 
-/// [`distance`] of contiguous rows, in four lanes (coordinate `t` in lane `t % 4`, as the
-/// strided form does) without branches.
-#[inline]
-fn slice_distance(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for t in 0..4 {
-            let v = x[t] - y[t];
-            s[t] += if v.is_nan() { 0.0 } else { v * v };
-        }
-    }
-    for (t, (x, y)) in ra.iter().zip(rb).enumerate() {
-        let v = x - y;
-        s[t] += if v.is_nan() { 0.0 } else { v * v };
-    }
-    (s[0] + s[1]) + (s[2] + s[3])
-}
-
 fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     if let (Some(row), Some(all)) = (x.as_slice(), centroids.as_slice()) {
         let d = row.len().max(1);
         for (j, c) in all.chunks_exact(d).enumerate() {
-            let dist = slice_distance(row, c);
+            let dist = lane_distance(row, c);
             if dist < best.1 {
                 best = (j, dist);
             }
@@ -162,7 +143,42 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
             weights: Array2::zeros((k, d)),
             distance: 0.0,
         };
+        let mut best = [(0usize, 0.0f64); BLOCK_ROWS];
+        let mut dist = [0.0; BLOCK_ROWS];
         for block in blocks(chunk) {
+            let xb = x.slice(ndarray::s![block.clone(), ..]);
+            // Contiguous rows without NaN: the distances of four rows at a time, and the sums
+            // of a row as vectors (the same additions in the same order as below).
+            if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
+                if !any_nan(xs) && !any_nan(cs) {
+                    let best = &mut best[..block.len()];
+                    best.fill((0, f64::INFINITY));
+                    for (j, c) in cs.chunks_exact(d).enumerate() {
+                        let db = &mut dist[..block.len()];
+                        row_distances(xs, c, true, db);
+                        for (b, &dv) in best.iter_mut().zip(db.iter()) {
+                            if dv < b.1 {
+                                *b = (j, dv);
+                            }
+                        }
+                    }
+                    for ((row, &(j, dv)), i) in xs.chunks_exact(d).zip(best.iter()).zip(block) {
+                        let wi = w[i];
+                        st.distance += wi * dv;
+                        let sums =
+                            &mut st.sums.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+                        for (s, &v) in sums.iter_mut().zip(row) {
+                            *s += wi * v;
+                        }
+                        let weights =
+                            &mut st.weights.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+                        for s in weights.iter_mut() {
+                            *s += wi;
+                        }
+                    }
+                    continue;
+                }
+            }
             for i in block {
                 let row = x.row(i);
                 let (j, dist) = nearest(row, &centroids);
@@ -217,6 +233,11 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
     centroids.row_mut(0).assign(&x.row(first));
     let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
     let size = chunk_rows(n);
+    // Which blocks of rows hold no NaN, found once for all the passes below.
+    let clean: Vec<bool> = match x.as_slice() {
+        Some(xs) if d > 0 => xs.par_chunks(BLOCK_ROWS * d).map(|b| !any_nan(b)).collect(),
+        _ => Vec::new(),
+    };
     for c in 1..=k {
         let newest = centroids
             .row(c - 1)
@@ -239,10 +260,20 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
                 };
                 match rows.as_slice() {
                     Some(xs) if d > 0 => {
-                        for ((o, row), &wi) in
-                            part.iter_mut().zip(xs.chunks_exact(d)).zip(&w[start..])
-                        {
-                            visit(o, slice_distance(row, newest), wi);
+                        let mut dist = [0.0; BLOCK_ROWS];
+                        let newest_clean = !newest.iter().any(|v| v.is_nan());
+                        for block in blocks(0..part.len()) {
+                            let xb = &xs[block.start * d..block.end * d];
+                            let db = &mut dist[..block.len()];
+                            let block_clean = clean[(start + block.start) / BLOCK_ROWS];
+                            row_distances(xb, newest, newest_clean && block_clean, db);
+                            for ((o, &dv), &wi) in part[block.clone()]
+                                .iter_mut()
+                                .zip(db.iter())
+                                .zip(&w[start + block.start..])
+                            {
+                                visit(o, dv, wi);
+                            }
                         }
                     }
                     _ => {

@@ -410,7 +410,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 if let (Some(p), Some(s), true) = (&plan, &mut scratch, loaded) {
                     if matches!(values, RowValues::LogDensity | RowValues::Posterior) {
                         // The kernels' own log-sum-exp.
-                        p.posteriors(m, s);
+                        p.posteriors(xb, s);
                         for (b, i) in block.enumerate() {
                             let row = &mut part[(i - start) * width..(i - start + 1) * width];
                             match values {
@@ -428,7 +428,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 }
                 let fused = match (&plan, &mut scratch) {
                     (Some(p), Some(s)) if loaded => {
-                        p.log_joint(m, s);
+                        p.log_joint(xb, s);
                         Some(&s.lp[..k * m])
                     }
                     _ => {
@@ -535,7 +535,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     if p.load(xb, scratch) {
                         let wb = weights.as_ref().map(|w| w.slice(s![block.clone()]));
                         let wb = wb.as_ref().map(|w| w.to_vec());
-                        let t = p.summarize(m, wb.as_deref(), scratch, moments);
+                        let t = p.summarize(xb, wb.as_deref(), scratch, moments);
                         if let Some(b) = t.invalid {
                             return Err(Error::data(
                                 "X",

@@ -110,7 +110,21 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 
 #[test]
 fn fused_statistics_and_fits_match_the_general_path() {
-    for (d, full) in [(1, false), (2, false), (5, false), (2, true), (7, true)] {
+    // Diagonal: transposed below 8 features, row-major from 8 (with and without a partial last
+    // vector); full: the small-dimension kernel up to 4 features, the general one above.
+    for (d, full) in [
+        (1, false),
+        (2, false),
+        (5, false),
+        (8, false),
+        (13, false),
+        (22, false),
+        (1, true),
+        (2, true),
+        (3, true),
+        (4, true),
+        (7, true),
+    ] {
         let (x, w) = data(1000, d);
         let comps = components(d, full);
         let fused = GeneralMixtureModel::new(comps.clone(), Some(&[0.2, 0.3, 0.5])).unwrap();
@@ -174,4 +188,29 @@ fn fused_results_do_not_depend_on_threads_or_missing_rows() {
     let b = model.summarize(x.view(), None, Threads::Count(2)).unwrap();
     assert_eq!(a, b);
     assert!(close(a.responsibilities.iter().sum::<f64>(), 5000.0, 1e-12));
+}
+
+#[test]
+fn fused_results_do_not_depend_on_the_memory_layout() {
+    for (d, full) in [(13, false), (3, true), (7, true)] {
+        let (x, w) = data(1500, d);
+        let model = GeneralMixtureModel::new(components(d, full), None).unwrap();
+        let c = model
+            .summarize(x.view(), Some(w.view()), Threads::Count(2))
+            .unwrap();
+        // Column-major: no block is contiguous, and the kernels read a copy.
+        let f = x.t().as_standard_layout().into_owned();
+        let f = f.t();
+        assert!(f.as_slice().is_none());
+        let g = model
+            .summarize(f.view(), Some(w.view()), Threads::Count(2))
+            .unwrap();
+        assert_eq!(c, g, "{d} {full}");
+        for threads in [1, 3] {
+            let t = model
+                .summarize(x.view(), Some(w.view()), Threads::Count(threads))
+                .unwrap();
+            assert_eq!(c, t, "{d} {full} {threads}");
+        }
+    }
 }
