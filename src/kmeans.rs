@@ -137,45 +137,31 @@ struct LloydStats {
 
 fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>) -> LloydStats {
     let (k, d) = centroids.dim();
+    let w = w.as_standard_layout();
     let parts = map_chunks(0..x.nrows(), |chunk| {
         let mut st = LloydStats {
             sums: Array2::zeros((k, d)),
             weights: Array2::zeros((k, d)),
             distance: 0.0,
         };
-        let mut best = [(0usize, 0.0f64); BLOCK_ROWS];
-        let mut dist = [0.0; BLOCK_ROWS];
+        let mut scratch = AssignScratch {
+            best_d: [0.0; BLOCK_ROWS],
+            best_j: [0; BLOCK_ROWS],
+            dist: [0.0; BLOCK_ROWS],
+        };
         for block in blocks(chunk) {
             let xb = x.slice(ndarray::s![block.clone(), ..]);
             // Contiguous rows without NaN: the distances of four rows at a time, and the sums
             // of a row as vectors (the same additions in the same order as below).
             if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
                 if !any_nan(xs) && !any_nan(cs) {
-                    let best = &mut best[..block.len()];
-                    best.fill((0, f64::INFINITY));
-                    for (j, c) in cs.chunks_exact(d).enumerate() {
-                        let db = &mut dist[..block.len()];
-                        row_distances(xs, c, true, db);
-                        for (b, &dv) in best.iter_mut().zip(db.iter()) {
-                            if dv < b.1 {
-                                *b = (j, dv);
-                            }
-                        }
-                    }
-                    for ((row, &(j, dv)), i) in xs.chunks_exact(d).zip(best.iter()).zip(block) {
-                        let wi = w[i];
-                        st.distance += wi * dv;
-                        let sums =
-                            &mut st.sums.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
-                        for (s, &v) in sums.iter_mut().zip(row) {
-                            *s += wi * v;
-                        }
-                        let weights =
-                            &mut st.weights.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
-                        for s in weights.iter_mut() {
-                            *s += wi;
-                        }
-                    }
+                    let wb = &w.as_slice().expect("contiguous weights")[block];
+                    let (sums, weights) = (
+                        st.sums.as_slice_mut().expect("contiguous"),
+                        st.weights.as_slice_mut().expect("contiguous"),
+                    );
+                    let mut out = (sums, weights, &mut st.distance);
+                    assign_block(xs, cs, wb, &mut scratch, &mut out);
                     continue;
                 }
             }
@@ -204,6 +190,71 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
         total.distance += p.distance;
     }
     total
+}
+
+/// Work space of [`assign_block`].
+struct AssignScratch {
+    best_d: [f64; BLOCK_ROWS],
+    best_j: [u64; BLOCK_ROWS],
+    dist: [f64; BLOCK_ROWS],
+}
+
+/// The sums, weights and distance of a Lloyd pass as slices: `k x d`, `k x d`, a number.
+type AssignSums<'a> = (&'a mut [f64], &'a mut [f64], &'a mut f64);
+
+/// A block of contiguous rows `xs` without NaN and centroids `cs` (`k x d`) without NaN: each
+/// row's first nearest centroid, and the row added to its sums, with the additions of the
+/// general loop in [`lloyd_pass`] in the same order.
+fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+        return unsafe { assign_block_avx2(xs, cs, w, s, out) };
+    }
+    assign_block_t(xs, cs, w, s, out)
+}
+
+/// [`assign_block_t`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn assign_block_avx2(
+    xs: &[f64],
+    cs: &[f64],
+    w: &[f64],
+    s: &mut AssignScratch,
+    out: &mut AssignSums,
+) {
+    assign_block_t(xs, cs, w, s, out)
+}
+
+#[inline(always)]
+fn assign_block_t(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
+    let m = w.len();
+    let d = xs.len() / m.max(1);
+    let (bd, bj) = (&mut s.best_d[..m], &mut s.best_j[..m]);
+    bd.fill(f64::INFINITY);
+    bj.fill(0);
+    for (j, c) in cs.chunks_exact(d).enumerate() {
+        let db = &mut s.dist[..m];
+        row_distances(xs, c, true, db);
+        // The first nearest, without branches.
+        for ((b, bi), &dv) in bd.iter_mut().zip(bj.iter_mut()).zip(db.iter()) {
+            let closer = dv < *b;
+            *b = if closer { dv } else { *b };
+            *bi = if closer { j as u64 } else { *bi };
+        }
+    }
+    let (sums, weights, distance) = out;
+    for (((row, &dv), &j), &wi) in xs.chunks_exact(d).zip(bd.iter()).zip(bj.iter()).zip(w) {
+        let j = j as usize;
+        **distance += wi * dv;
+        for (s, &v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
+            *s += wi * v;
+        }
+        for s in weights[j * d..(j + 1) * d].iter_mut() {
+            *s += wi;
+        }
+    }
 }
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
@@ -251,12 +302,12 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
             .map(|(ci, part)| {
                 let start = ci * size;
                 let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
-                let mut total = 0.0;
-                let mut visit = |o: &mut f64, dist: f64, wi: f64| {
-                    if dist < *o {
-                        *o = dist;
-                    }
-                    total += *o * wi;
+                // Row r's weighted distance is added in lane r % 4 (four chains of additions,
+                // not one), the lanes combined at the end.
+                let mut lanes = [0.0f64; 4];
+                let mut visit = |r: usize, o: &mut f64, dist: f64, wi: f64| {
+                    *o = if dist < *o { dist } else { *o };
+                    lanes[r % 4] += *o * wi;
                 };
                 match rows.as_slice() {
                     Some(xs) if d > 0 => {
@@ -267,22 +318,28 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
                             let db = &mut dist[..block.len()];
                             let block_clean = clean[(start + block.start) / BLOCK_ROWS];
                             row_distances(xb, newest, newest_clean && block_clean, db);
-                            for ((o, &dv), &wi) in part[block.clone()]
+                            for (r, ((o, &dv), &wi)) in part[block.clone()]
                                 .iter_mut()
                                 .zip(db.iter())
                                 .zip(&w[start + block.start..])
+                                .enumerate()
                             {
-                                visit(o, dv, wi);
+                                visit(r, o, dv, wi);
                             }
                         }
                     }
                     _ => {
-                        for ((o, row), &wi) in part.iter_mut().zip(rows.rows()).zip(&w[start..]) {
-                            visit(o, distance(row, ArrayView1::from(newest)), wi);
+                        for (r, ((o, row), &wi)) in part
+                            .iter_mut()
+                            .zip(rows.rows())
+                            .zip(&w[start..])
+                            .enumerate()
+                        {
+                            visit(r, o, distance(row, ArrayView1::from(newest)), wi);
                         }
                     }
                 }
-                total
+                (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
             })
             .collect();
         if c == k {
@@ -644,6 +701,49 @@ mod tests {
             [5.2, 4.9],
             [4.9, 5.1]
         ]
+    }
+
+    #[test]
+    fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
+        // Contiguous rows without NaN take the four-rows-at-a-time path; the reference is the
+        // row-by-row loop, which must give the same sums, weights and distance bit for bit.
+        let (n, d, k) = (1000, 7, 5);
+        let x = Array2::from_shape_fn((n, d), |(i, c)| {
+            ((i * 31 + c * 17) % 97) as f64 * 0.37 - 9.0
+        });
+        let w = Array1::from_shape_fn(n, |i| 0.5 + (i % 7) as f64 * 0.25);
+        let centroids = x.slice(ndarray::s![..k, ..]).to_owned();
+        let fast = lloyd_pass(x.view(), w.view(), centroids.view());
+        let (mut sums, mut weights, mut distance) = (
+            Array2::<f64>::zeros((k, d)),
+            Array2::<f64>::zeros((k, d)),
+            0.0,
+        );
+        let size = chunk_rows(n);
+        let mut total = (
+            Array2::<f64>::zeros((k, d)),
+            Array2::<f64>::zeros((k, d)),
+            0.0,
+        );
+        for start in (0..n).step_by(size) {
+            for i in start..(start + size).min(n) {
+                let (j, dist) = nearest(x.row(i), &centroids.view());
+                distance += w[i] * dist;
+                for c in 0..d {
+                    sums[[j, c]] += w[i] * x[[i, c]];
+                    weights[[j, c]] += w[i];
+                }
+            }
+            total.0 += &sums;
+            total.1 += &weights;
+            total.2 += distance;
+            sums.fill(0.0);
+            weights.fill(0.0);
+            distance = 0.0;
+        }
+        assert_eq!(fast.sums, total.0);
+        assert_eq!(fast.weights, total.1);
+        assert_eq!(fast.distance, total.2);
     }
 
     #[test]
