@@ -561,15 +561,14 @@ impl Plan {
     /// (continued over the block's tiles in row order, combined once per block), so that the
     /// few values of a row are read once rather than once per pass.
     #[inline(always)]
-    fn summarize_small<const D: usize>(
+    fn summarize_small<const D: usize, L: Lanes>(
         &self,
         n: usize,
         w: Option<&[f64]>,
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        const W: usize = SMALL_LANES;
-        let (k, dp) = (self.k, padded(D));
+        let k = self.k;
         let mut out = BlockTotals {
             log_likelihood: 0.0,
             unexplained: 0.0,
@@ -579,137 +578,18 @@ impl Plan {
             return out;
         }
         let acc = &mut s.small[..k];
-        acc.fill([[0.0; W]; SMALL_SUMS]);
-        let mut ll = [0.0f64; W];
-        let lp = &mut s.lp[..k * W];
-        let centred = |x: &[[f64; W]; D], mu: &[f64]| -> [[f64; W]; D] {
-            let mut z = *x;
-            for (zc, &m) in z.iter_mut().zip(mu) {
-                for v in zc.iter_mut() {
-                    *v -= m;
-                }
-            }
-            z
-        };
-        for i0 in (0..n).step_by(W) {
-            let width = (n - i0).min(W);
-            // The tile's rows, feature by feature; lanes past the end of the block repeat its
-            // last row (their responsibilities are 0).
-            let mut x = [[0.0f64; W]; D];
-            for (c, xc) in x.iter_mut().enumerate() {
-                let col = &s.xt[c * n..(c + 1) * n];
-                if width == W {
-                    xc.copy_from_slice(&col[i0..i0 + W]);
-                } else {
-                    for (u, v) in xc.iter_mut().enumerate() {
-                        *v = col[i0 + u.min(width - 1)];
-                    }
-                }
-            }
-            let mut mx = [f64::NEG_INFINITY; W];
-            for j in 0..k {
-                let z = centred(&x, &self.means[j * D..(j + 1) * D]);
-                let a = &self.scale[j * dp * D..j * dp * D + D * D];
-                let mut q = [0.0f64; W];
-                for r in 0..D {
-                    let top = if self.lower { r + 1 } else { D };
-                    let mut y = [0.0f64; W];
-                    for (c, zc) in z.iter().enumerate().take(top) {
-                        let arc = a[r * D + c];
-                        for u in 0..W {
-                            y[u] += arc * zc[u];
-                        }
-                    }
-                    for u in 0..W {
-                        q[u] += y[u] * y[u];
-                    }
-                }
-                let c0 = self.consts[j];
-                let row = &mut lp[j * W..(j + 1) * W];
-                for u in 0..W {
-                    let v = c0 - 0.5 * q[u];
-                    // Rows so far out that the quadratic form overflowed have density 0.
-                    let v = if v.is_nan() { f64::NEG_INFINITY } else { v };
-                    row[u] = v;
-                    mx[u] = if v > mx[u] { v } else { mx[u] };
-                }
-            }
-            let mut total = [0.0f64; W];
-            for row in lp.chunks_exact_mut(W) {
-                for u in 0..W {
-                    let e = exp_nonpositive(row[u] - mx[u]);
-                    row[u] = e;
-                    total[u] += e;
-                }
-            }
-            // Vectorised apart from the checks below, which branch.
-            let mut lse = [0.0f64; W];
-            let mut inv = [0.0f64; W];
-            for u in 0..W {
-                lse[u] = mx[u] + ln_positive(total[u]);
-                inv[u] = 1.0 / total[u];
-            }
-            let mut wv = [0.0f64; W];
-            match w {
-                Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
-                None => wv[..width].fill(1.0),
-            }
-            let mut factor = [0.0f64; W];
-            let mut bad = false;
-            for u in 0..W {
-                let ok = wv[u] != 0.0 && lse[u].is_finite();
-                factor[u] = if ok { inv[u] * wv[u] } else { 0.0 };
-                ll[u] += if ok { wv[u] * lse[u] } else { 0.0 };
-                bad |= !ok && wv[u] != 0.0;
-            }
-            if bad {
-                // Rows no component can produce, or of a NaN or infinite log-likelihood.
-                for u in 0..width {
-                    if wv[u] != 0.0 && !lse[u].is_finite() {
-                        if mx[u] == f64::NEG_INFINITY {
-                            out.unexplained += wv[u];
-                        } else if out.invalid.is_none() {
-                            out.invalid = Some(i0 + u);
-                        }
-                    }
-                }
-            }
-            for (j, sums) in acc.iter_mut().enumerate() {
-                let z = centred(&x, &self.means[j * D..(j + 1) * D]);
-                let e = &lp[j * W..(j + 1) * W];
-                // Rows of factor 0 may hold NaN (all components at -inf): their
-                // responsibilities are 0.
-                let mut r = [0.0f64; W];
-                for u in 0..W {
-                    r[u] = if factor[u] == 0.0 {
-                        0.0
-                    } else {
-                        e[u] * factor[u]
-                    };
-                }
-                for u in 0..W {
-                    sums[0][u] += r[u];
-                }
-                for c in 0..D {
-                    for u in 0..W {
-                        sums[1 + c][u] += r[u] * z[c][u];
-                    }
-                }
-                let mut t = 1 + D;
-                for p in 0..D {
-                    let mut rz = [0.0f64; W];
-                    for u in 0..W {
-                        rz[u] = r[u] * z[p][u];
-                    }
-                    for zq in &z[p..] {
-                        for u in 0..W {
-                            sums[t][u] += rz[u] * zq[u];
-                        }
-                        t += 1;
-                    }
-                }
-            }
-        }
+        acc.fill([[0.0; SMALL_LANES]; SMALL_SUMS]);
+        let mut ll = [0.0f64; SMALL_LANES];
+        small_tiles::<L, D>(
+            (&self.means, &self.scale, &self.consts, self.lower),
+            &s.xt,
+            n,
+            w,
+            &mut s.lp[..k * SMALL_LANES],
+            acc,
+            &mut ll,
+            &mut out,
+        );
         out.log_likelihood = lanes(ll);
         for (j, sums) in acc.iter().enumerate() {
             m.weight[j] += lanes(sums[0]);
@@ -727,6 +607,23 @@ impl Plan {
         out
     }
 
+    /// [`summarize_small`](Self::summarize_small) for this plan's number of features.
+    #[inline(always)]
+    fn summarize_small_d<L: Lanes>(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        match self.d {
+            1 => self.summarize_small::<1, L>(n, w, s, m),
+            2 => self.summarize_small::<2, L>(n, w, s, m),
+            3 => self.summarize_small::<3, L>(n, w, s, m),
+            _ => self.summarize_small::<4, L>(n, w, s, m),
+        }
+    }
+
     #[inline(always)]
     fn summarize_t<const AVX: bool>(
         &self,
@@ -738,12 +635,11 @@ impl Plan {
     ) -> BlockTotals {
         let (d, k) = (self.d, self.k);
         if self.small {
-            return match d {
-                1 => self.summarize_small::<1>(n, w, s, m),
-                2 => self.summarize_small::<2>(n, w, s, m),
-                3 => self.summarize_small::<3>(n, w, s, m),
-                _ => self.summarize_small::<4>(n, w, s, m),
-            };
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                return self.summarize_small_d::<avx2::Avx>(n, w, s, m);
+            }
+            return self.summarize_small_d::<Quad>(n, w, s, m);
         }
         self.posteriors_t::<AVX>(x, n, s);
         let (max, total, factor) = (&s.max[..n], &s.acc[..n], &mut s.y[..n]);
@@ -856,6 +752,320 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// Four `f64` lanes and the operations of the small-dimension E-step on them: the portable
+/// [`Quad`] and, on x86-64, AVX2 vectors, each lane doing the same IEEE operation either way.
+pub(crate) trait Lanes: Copy {
+    /// All lanes `v`.
+    fn splat(v: f64) -> Self;
+    /// `s[..4]`.
+    fn load(s: &[f64]) -> Self;
+    /// Into `s[..4]`.
+    fn store(self, s: &mut [f64]);
+    /// `self + o`.
+    fn add(self, o: Self) -> Self;
+    /// `self - o`.
+    fn sub(self, o: Self) -> Self;
+    /// `self * o`.
+    fn mul(self, o: Self) -> Self;
+    /// `self / o`.
+    fn div(self, o: Self) -> Self;
+    /// `if self > o { self } else { o }`.
+    fn max_of(self, o: Self) -> Self;
+    /// NaN lanes made `-inf`.
+    fn nan_to_neg_inf(self) -> Self;
+    /// `if f == 0 { 0 } else { self * f }`.
+    fn times_unless_zero(self, f: Self) -> Self;
+    /// [`exp_nonpositive`] of each lane.
+    fn exp(self) -> Self;
+    /// [`ln_positive`] of each lane.
+    fn ln(self) -> Self;
+}
+
+/// One lane: the scalar functions' arithmetic.
+impl Lanes for f64 {
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn load(s: &[f64]) -> Self {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        s[0] = self;
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        self / o
+    }
+    #[inline(always)]
+    fn max_of(self, o: Self) -> Self {
+        if self > o {
+            self
+        } else {
+            o
+        }
+    }
+    #[inline(always)]
+    fn nan_to_neg_inf(self) -> Self {
+        if self.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn times_unless_zero(self, f: Self) -> Self {
+        if f == 0.0 {
+            0.0
+        } else {
+            self * f
+        }
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        exp_nonpositive(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        ln_positive(self)
+    }
+}
+
+/// Portable [`Lanes`].
+#[derive(Clone, Copy)]
+pub(crate) struct Quad([f64; 4]);
+
+impl Lanes for Quad {
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        Quad([v; 4])
+    }
+    #[inline(always)]
+    fn load(s: &[f64]) -> Self {
+        Quad(s[..4].try_into().expect("four lanes"))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        s[..4].copy_from_slice(&self.0);
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a += b;
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a -= b;
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a *= b;
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a /= b;
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn max_of(self, o: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a = if *a > b { *a } else { b };
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn nan_to_neg_inf(self) -> Self {
+        Quad(
+            self.0
+                .map(|v| if v.is_nan() { f64::NEG_INFINITY } else { v }),
+        )
+    }
+    #[inline(always)]
+    fn times_unless_zero(self, f: Self) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(f.0) {
+            *a = if b == 0.0 { 0.0 } else { *a * b };
+        }
+        Quad(v)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        Quad(self.0.map(exp_nonpositive))
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        Quad(self.0.map(ln_positive))
+    }
+}
+
+/// The tiles of the small-dimension E-step (see [`Plan::summarize_small`]), in lanes `L`: for
+/// each tile of eight rows of `xt` (`D x n`), the log-densities of the `k` components (`means`:
+/// `k x D`, `scale`: `k x padded(D) x D` factors `L^-1`, `lower` when they are triangular,
+/// `consts`: `log w + log_norm`), their log-sum-exp, the responsibilities times the weights
+/// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn small_tiles<L: Lanes, const D: usize>(
+    (means, scale, consts, lower): (&[f64], &[f64], &[f64], bool),
+    xt: &[f64],
+    n: usize,
+    w: Option<&[f64]>,
+    lp: &mut [f64],
+    acc: &mut [[[f64; SMALL_LANES]; SMALL_SUMS]],
+    ll: &mut [f64; SMALL_LANES],
+    out: &mut BlockTotals,
+) {
+    const W: usize = SMALL_LANES;
+    let (k, dp) = (consts.len(), padded(D));
+    let half = |v: &[f64], h: usize| L::load(&v[4 * h..4 * h + 4]);
+    for i0 in (0..n).step_by(W) {
+        let width = (n - i0).min(W);
+        // The tile's rows, feature by feature; lanes past the end of the block repeat its last
+        // row (their responsibilities are 0).
+        let mut xs = [[0.0f64; W]; D];
+        for (c, xc) in xs.iter_mut().enumerate() {
+            let col = &xt[c * n..(c + 1) * n];
+            if width == W {
+                xc.copy_from_slice(&col[i0..i0 + W]);
+            } else {
+                for (u, v) in xc.iter_mut().enumerate() {
+                    *v = col[i0 + u.min(width - 1)];
+                }
+            }
+        }
+        // (No `array::from_fn` here: its closures would be compiled apart from the vector
+        // code around them.)
+        let mut x = [[L::splat(0.0); 2]; D];
+        for (xc, v) in x.iter_mut().zip(&xs) {
+            *xc = [half(v, 0), half(v, 1)];
+        }
+        let centred = |j: usize| -> [[L; 2]; D] {
+            let mut z = x;
+            for (zc, &mu) in z.iter_mut().zip(&means[j * D..(j + 1) * D]) {
+                let m = L::splat(mu);
+                *zc = [zc[0].sub(m), zc[1].sub(m)];
+            }
+            z
+        };
+        let mut mx = [L::splat(f64::NEG_INFINITY); 2];
+        for j in 0..k {
+            let z = centred(j);
+            let a = &scale[j * dp * D..j * dp * D + D * D];
+            let mut q = [L::splat(0.0); 2];
+            for r in 0..D {
+                let top = if lower { r + 1 } else { D };
+                let mut y = [L::splat(0.0); 2];
+                for (c, zc) in z.iter().enumerate().take(top) {
+                    let arc = L::splat(a[r * D + c]);
+                    for h in 0..2 {
+                        y[h] = y[h].add(arc.mul(zc[h]));
+                    }
+                }
+                for h in 0..2 {
+                    q[h] = q[h].add(y[h].mul(y[h]));
+                }
+            }
+            let (c0, one_half) = (L::splat(consts[j]), L::splat(0.5));
+            for h in 0..2 {
+                // Rows so far out that the quadratic form overflowed have density 0.
+                let v = c0.sub(one_half.mul(q[h])).nan_to_neg_inf();
+                v.store(&mut lp[j * W + 4 * h..]);
+                mx[h] = v.max_of(mx[h]);
+            }
+        }
+        let mut total = [L::splat(0.0); 2];
+        for row in lp.chunks_exact_mut(W) {
+            for h in 0..2 {
+                let e = half(row, h).sub(mx[h]).exp();
+                e.store(&mut row[4 * h..]);
+                total[h] = total[h].add(e);
+            }
+        }
+        let (mut lse, mut inv, mut mxs) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
+        for h in 0..2 {
+            mx[h].add(total[h].ln()).store(&mut lse[4 * h..]);
+            L::splat(1.0).div(total[h]).store(&mut inv[4 * h..]);
+            mx[h].store(&mut mxs[4 * h..]);
+        }
+        let mut wv = [0.0f64; W];
+        match w {
+            Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
+            None => wv[..width].fill(1.0),
+        }
+        let mut factor = [0.0f64; W];
+        let mut bad = false;
+        for u in 0..W {
+            let ok = wv[u] != 0.0 && lse[u].is_finite();
+            factor[u] = if ok { inv[u] * wv[u] } else { 0.0 };
+            ll[u] += if ok { wv[u] * lse[u] } else { 0.0 };
+            bad |= !ok && wv[u] != 0.0;
+        }
+        if bad {
+            // Rows no component can produce, or of a NaN or infinite log-likelihood.
+            for u in 0..width {
+                if wv[u] != 0.0 && !lse[u].is_finite() {
+                    if mxs[u] == f64::NEG_INFINITY {
+                        out.unexplained += wv[u];
+                    } else if out.invalid.is_none() {
+                        out.invalid = Some(i0 + u);
+                    }
+                }
+            }
+        }
+        let f = [half(&factor, 0), half(&factor, 1)];
+        for (j, sums) in acc.iter_mut().enumerate() {
+            let z = centred(j);
+            for h in 0..2 {
+                // Rows of factor 0 may hold NaN (all components at -inf): their
+                // responsibilities are 0.
+                let r = half(&lp[j * W..], h).times_unless_zero(f[h]);
+                let add = |s: &mut [f64; W], v: L| half(s, h).add(v).store(&mut s[4 * h..]);
+                add(&mut sums[0], r);
+                for c in 0..D {
+                    add(&mut sums[1 + c], r.mul(z[c][h]));
+                }
+                let mut t = 1 + D;
+                for p in 0..D {
+                    let rz = r.mul(z[p][h]);
+                    for zq in &z[p..] {
+                        add(&mut sums[t], rz.mul(zq[h]));
+                        t += 1;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -1070,10 +1280,13 @@ fn dot4_finish(mut acc: [[f64; 8]; 4], a: &[f64], b: &[f64], n: usize) -> [f64; 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256d, __m256i, _mm256_add_pd, _mm256_blendv_pd, _mm256_cmp_pd, _mm256_hadd_pd,
-        _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd, _mm256_mul_pd, _mm256_or_pd,
-        _mm256_permute2f128_pd, _mm256_set1_pd, _mm256_setr_epi64x, _mm256_setzero_pd,
-        _mm256_storeu_pd, _mm256_sub_pd, _mm256_unpackhi_pd, _mm256_unpacklo_pd, _CMP_UNORD_Q,
+        __m256d, __m256i, _mm256_add_epi64, _mm256_add_pd, _mm256_and_pd, _mm256_and_si256,
+        _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd, _mm256_div_pd,
+        _mm256_hadd_pd, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd, _mm256_mul_pd,
+        _mm256_or_pd, _mm256_or_si256, _mm256_permute2f128_pd, _mm256_permute4x64_pd,
+        _mm256_set1_epi64x, _mm256_set1_pd, _mm256_setr_epi64x, _mm256_setzero_pd,
+        _mm256_slli_epi64, _mm256_srli_epi64, _mm256_storeu_pd, _mm256_sub_pd, _mm256_unpackhi_pd,
+        _mm256_unpacklo_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
     };
 
     #[inline(always)]
@@ -1095,6 +1308,30 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn transpose(xs: &[f64], d: usize, n: usize, xt: &mut [f64]) -> bool {
         let mut nan = _mm256_setzero_pd();
+        if d == 2 {
+            // Two features: four rows are two vectors, split into the two columns.
+            let n4 = n / 4 * 4;
+            for i in (0..n4).step_by(4) {
+                let (a, b) = (load4(xs, 2 * i), load4(xs, 2 * i + 4));
+                for r in [a, b] {
+                    nan = _mm256_or_pd(nan, _mm256_cmp_pd::<_CMP_UNORD_Q>(r, r));
+                }
+                // [x0, x2, x1, x3] of each feature, then in order.
+                let lo = _mm256_unpacklo_pd(a, b);
+                let hi = _mm256_unpackhi_pd(a, b);
+                store4(xt, i, _mm256_permute4x64_pd::<0b11_01_10_00>(lo));
+                store4(xt, n + i, _mm256_permute4x64_pd::<0b11_01_10_00>(hi));
+            }
+            let mut any = _mm256_movemask_pd(nan) != 0;
+            for i in n4..n {
+                for c in 0..2 {
+                    let v = xs[i * 2 + c];
+                    xt[c * n + i] = v;
+                    any |= v.is_nan();
+                }
+            }
+            return any;
+        }
         let (n4, d4) = (n / 4 * 4, d / 4 * 4);
         for i in (0..n4).step_by(4) {
             for c in (0..d4).step_by(4) {
@@ -1131,6 +1368,149 @@ mod avx2 {
         diagonal_forms_tail, dot4_finish, dot_finish, moments_finish, padded, quad_forms_tail,
         sum_finish, MOMENT_TILE_ROWS,
     };
+
+    use super::{exp_series, Lanes, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIFTER, LN_COEFFS};
+
+    /// [`Lanes`] on an AVX2 vector. Values of it are made only inside the functions compiled
+    /// for AVX2 (the small-dimension E-step through `summarize_avx2`), which run only on
+    /// processors that have it: that is what makes the intrinsics below sound.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx(__m256d);
+
+    #[inline(always)]
+    fn set1(v: f64) -> __m256d {
+        // SAFETY: see `Avx`.
+        unsafe { _mm256_set1_pd(v) }
+    }
+
+    impl Lanes for Avx {
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            Avx(set1(v))
+        }
+        #[inline(always)]
+        fn load(s: &[f64]) -> Self {
+            Avx(load4(s, 0))
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f64]) {
+            store4(s, 0, self.0)
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            // SAFETY: see `Avx` (the same for every method below).
+            Avx(unsafe { _mm256_add_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            // SAFETY: see `Avx`.
+            Avx(unsafe { _mm256_sub_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            // SAFETY: see `Avx`.
+            Avx(unsafe { _mm256_mul_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            // SAFETY: see `Avx`.
+            Avx(unsafe { _mm256_div_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn max_of(self, o: Self) -> Self {
+            // SAFETY: see `Avx`.
+            unsafe {
+                let gt = _mm256_cmp_pd::<_CMP_GT_OQ>(self.0, o.0);
+                Avx(_mm256_blendv_pd(o.0, self.0, gt))
+            }
+        }
+        #[inline(always)]
+        fn nan_to_neg_inf(self) -> Self {
+            // SAFETY: see `Avx`.
+            unsafe {
+                let nan = _mm256_cmp_pd::<_CMP_UNORD_Q>(self.0, self.0);
+                Avx(_mm256_blendv_pd(self.0, set1(f64::NEG_INFINITY), nan))
+            }
+        }
+        #[inline(always)]
+        fn times_unless_zero(self, f: Self) -> Self {
+            // SAFETY: see `Avx`.
+            unsafe {
+                let zero = _mm256_cmp_pd::<_CMP_EQ_OQ>(f.0, _mm256_setzero_pd());
+                let v = _mm256_mul_pd(self.0, f.0);
+                Avx(_mm256_blendv_pd(v, _mm256_setzero_pd(), zero))
+            }
+        }
+        #[inline(always)]
+        fn exp(self) -> Self {
+            // SAFETY: see `Avx`. The steps of `exp_nonpositive`, lane by lane.
+            unsafe {
+                let x = self.0;
+                let below = _mm256_cmp_pd::<_CMP_LT_OQ>(x, set1(EXP_MIN));
+                let xc = _mm256_blendv_pd(x, set1(EXP_MIN), below);
+                let t = _mm256_add_pd(
+                    _mm256_mul_pd(xc, set1(std::f64::consts::LOG2_E)),
+                    set1(EXP_SHIFTER),
+                );
+                let n = _mm256_sub_pd(t, set1(EXP_SHIFTER));
+                let r = _mm256_sub_pd(
+                    _mm256_sub_pd(xc, _mm256_mul_pd(n, set1(EXP_LN2_HI))),
+                    _mm256_mul_pd(n, set1(EXP_LN2_LO)),
+                );
+                let p = exp_series(Avx(r)).0;
+                let bits = _mm256_slli_epi64::<52>(_mm256_add_epi64(
+                    _mm256_castpd_si256(t),
+                    _mm256_set1_epi64x(1023),
+                ));
+                let v = _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
+                Avx(_mm256_blendv_pd(v, _mm256_setzero_pd(), below))
+            }
+        }
+        #[inline(always)]
+        fn ln(self) -> Self {
+            // SAFETY: see `Avx`. The steps of `ln_positive`, lane by lane.
+            unsafe {
+                let x = self.0;
+                let bits = _mm256_castpd_si256(x);
+                // The biased exponent as a double: its bits under 2^52, less 2^52.
+                let biased =
+                    _mm256_and_si256(_mm256_srli_epi64::<52>(bits), _mm256_set1_epi64x(0x7ff));
+                let two52 = _mm256_set1_epi64x(0x4330_0000_0000_0000);
+                let ef = _mm256_sub_pd(
+                    _mm256_castsi256_pd(_mm256_or_si256(biased, two52)),
+                    set1(4_503_599_627_370_496.0),
+                );
+                let m = _mm256_castsi256_pd(_mm256_or_si256(
+                    _mm256_and_si256(bits, _mm256_set1_epi64x(0x000f_ffff_ffff_ffff)),
+                    _mm256_set1_epi64x(0x3ff0_0000_0000_0000),
+                ));
+                let big = _mm256_cmp_pd::<_CMP_GT_OQ>(m, set1(std::f64::consts::SQRT_2));
+                let m = _mm256_blendv_pd(m, _mm256_mul_pd(set1(0.5), m), big);
+                let e = _mm256_add_pd(
+                    _mm256_sub_pd(ef, set1(1023.0)),
+                    _mm256_and_pd(big, set1(1.0)),
+                );
+                let one = set1(1.0);
+                let s = _mm256_div_pd(_mm256_sub_pd(m, one), _mm256_add_pd(m, one));
+                let s2 = _mm256_mul_pd(s, s);
+                let mut p = set1(LN_COEFFS[0]);
+                for &c in &LN_COEFFS[1..] {
+                    p = _mm256_add_pd(_mm256_mul_pd(p, s2), set1(c));
+                }
+                let two_s = _mm256_mul_pd(set1(2.0), s);
+                let ln_m = _mm256_add_pd(two_s, _mm256_mul_pd(_mm256_mul_pd(two_s, s2), p));
+                let v = _mm256_add_pd(
+                    _mm256_mul_pd(e, set1(EXP_LN2_HI)),
+                    _mm256_add_pd(ln_m, _mm256_mul_pd(e, set1(EXP_LN2_LO))),
+                );
+                let keep = _mm256_or_pd(
+                    _mm256_cmp_pd::<_CMP_UNORD_Q>(x, x),
+                    _mm256_cmp_pd::<_CMP_EQ_OQ>(x, set1(f64::INFINITY)),
+                );
+                Avx(_mm256_blendv_pd(v, x, keep))
+            }
+        }
+    }
 
     /// Sixteen lanes as four vectors, written out in lane order.
     #[inline(always)]
@@ -1664,41 +2044,85 @@ fn lanes(a: [f64; 8]) -> f64 {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
+/// `ln 2` split so that `n * EXP_LN2_HI` is exact for `|n| < 2^11` (Cody and Waite).
+const EXP_LN2_HI: f64 = 0.693_147_180_369_123_8;
+/// The rest of `ln 2`.
+const EXP_LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// `1.5 * 2^52`: adding it rounds to an integer, which then sits in the low bits.
+const EXP_SHIFTER: f64 = 6_755_399_441_055_744.0;
+/// Below this, `e^x` would be subnormal: [`exp_nonpositive`] returns 0.
+const EXP_MIN: f64 = -708.39;
+/// `1, 1, 1 / 2, ..., 1 / 13!`: the Taylor series of `e^r`, evaluated by Estrin's scheme (pairs,
+/// then pairs of pairs, ...), whose chain of dependent operations is a third of Horner's.
+const EXP_COEFFS: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+];
+
+/// `sum_i EXP_COEFFS[i] r^i` in lanes `L` (the same operations in the same order for every lane
+/// type, so that the scalar and vector `exp` agree bit for bit): the terms from `r^2` on by
+/// Estrin's scheme, then `1 + (r + r^2 T)`, so that the large terms are added last.
+#[inline(always)]
+fn exp_series<L: Lanes>(r: L) -> L {
+    let c = |i: usize| L::splat(EXP_COEFFS[i]);
+    let r2 = r.mul(r);
+    let r4 = r2.mul(r2);
+    let r8 = r4.mul(r4);
+    let t: [L; 6] = [
+        c(2).add(c(3).mul(r)),
+        c(4).add(c(5).mul(r)),
+        c(6).add(c(7).mul(r)),
+        c(8).add(c(9).mul(r)),
+        c(10).add(c(11).mul(r)),
+        c(12).add(c(13).mul(r)),
+    ];
+    let u0 = t[0].add(t[1].mul(r2));
+    let u1 = t[2].add(t[3].mul(r2));
+    let u2 = t[4].add(t[5].mul(r2));
+    let tail = u0.add(u1.mul(r4)).add(u2.mul(r8));
+    c(0).add(r.add(r2.mul(tail)))
+}
+/// `1 / 21, 1 / 19, ..., 1 / 3`: the series of `atanh(s) / s - 1` in `s^2`, by Horner's rule.
+const LN_COEFFS: [f64; 10] = [
+    1.0 / 21.0,
+    1.0 / 19.0,
+    1.0 / 17.0,
+    1.0 / 15.0,
+    1.0 / 13.0,
+    1.0 / 11.0,
+    1.0 / 9.0,
+    1.0 / 7.0,
+    1.0 / 5.0,
+    1.0 / 3.0,
+];
+
 /// `e^x` for `x <= 0` (and NaN), to about 1 ulp, without branches so that loops over it
 /// vectorise: `x = n ln 2 + r` with `|r| <= ln 2 / 2`, `e^r` by its Taylor series to degree 13
 /// (truncation below 1e-17), times `2^n` built from its bits. Below -708.39 (where the result
 /// would be subnormal) it returns 0.
 #[inline(always)]
 pub(crate) fn exp_nonpositive(x: f64) -> f64 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    // ln 2 split so that n * LN2_HI is exact for |n| < 2^11 (Cody and Waite).
-    const LN2_HI: f64 = 0.693_147_180_369_123_8;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    // 1.5 * 2^52: adding it rounds to an integer, which then sits in the low bits.
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    const MIN: f64 = -708.39;
-    let xc = if x < MIN { MIN } else { x };
-    let t = xc * LOG2E + SHIFTER;
-    let n = t - SHIFTER;
-    let r = (xc - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0;
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let xc = if x < EXP_MIN { EXP_MIN } else { x };
+    let t = xc * std::f64::consts::LOG2_E + EXP_SHIFTER;
+    let n = t - EXP_SHIFTER;
+    let r = (xc - n * EXP_LN2_HI) - n * EXP_LN2_LO;
+    let p = exp_series(r);
     // n is in [-1022, 0]: 2^n is a normal number with biased exponent n + 1023.
     let bits = (t.to_bits().wrapping_add(1023)) << 52;
     let v = p * f64::from_bits(bits);
-    if x < MIN {
+    if x < EXP_MIN {
         0.0
     } else {
         v
@@ -1710,8 +2134,6 @@ pub(crate) fn exp_nonpositive(x: f64) -> f64 {
 /// series to `s^21` (truncation below 3e-17).
 #[inline(always)]
 pub(crate) fn ln_positive(x: f64) -> f64 {
-    const LN2_HI: f64 = 0.693_147_180_369_123_8;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let bits = x.to_bits();
     let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
     let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
@@ -1720,18 +2142,12 @@ pub(crate) fn ln_positive(x: f64) -> f64 {
     let e = (e + big as i64) as f64;
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 21.0;
-    p = p * s2 + 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
+    let mut p = LN_COEFFS[0];
+    for &c in &LN_COEFFS[1..] {
+        p = p * s2 + c;
+    }
     let ln_m = 2.0 * s + 2.0 * s * s2 * p;
-    let v = e * LN2_HI + (ln_m + e * LN2_LO);
+    let v = e * EXP_LN2_HI + (ln_m + e * EXP_LN2_LO);
     if x.is_nan() || x == f64::INFINITY {
         x
     } else {
@@ -1811,7 +2227,15 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
-        for (d, n) in [(1, 5), (2, 256), (5, 37), (16, 256), (9, 100)] {
+        for (d, n) in [
+            (1, 5),
+            (2, 256),
+            (5, 37),
+            (16, 256),
+            (9, 100),
+            (13, 2),
+            (8, 2),
+        ] {
             let dp = padded(d);
             let a: Vec<f64> = (0..dp * d)
                 .map(|i| {
@@ -1935,6 +2359,51 @@ mod tests {
                 assert_eq!(got, want, "{d} {n} {clean}");
             }
             assert!(!any_nan(&x) && any_nan(&holes));
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_exp_and_ln_match_the_scalar_ones_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut xs: Vec<f64> = (0..20_000).map(|i| -750.0 + i as f64 * 0.037_5).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            -1e-300,
+            -708.39,
+            -708.4,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -1.0,
+        ]);
+        let mut ys: Vec<f64> = (0..20_000)
+            .map(|i| 1.0 + (i as f64 * 0.013).powi(3))
+            .collect();
+        ys.extend([
+            1.0,
+            std::f64::consts::SQRT_2,
+            2.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            1.5,
+        ]);
+        for (v, f, g) in [
+            (&xs, exp_nonpositive as fn(f64) -> f64, 0),
+            (&ys, ln_positive as fn(f64) -> f64, 1),
+        ] {
+            for q in v.chunks_exact(4) {
+                let mut got = [0.0; 4];
+                let lanes = avx2::Avx::load(q);
+                let out = if g == 0 { lanes.exp() } else { lanes.ln() };
+                out.store(&mut got);
+                for (a, &x) in got.iter().zip(q) {
+                    assert_eq!(a.to_bits(), f(x).to_bits(), "{x}");
+                }
+            }
         }
     }
 
