@@ -284,11 +284,9 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
     centroids.row_mut(0).assign(&x.row(first));
     let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
     let size = chunk_rows(n);
-    // Which blocks of rows hold no NaN, found once for all the passes below.
-    let clean: Vec<bool> = match x.as_slice() {
-        Some(xs) if d > 0 => xs.par_chunks(BLOCK_ROWS * d).map(|b| !any_nan(b)).collect(),
-        _ => Vec::new(),
-    };
+    // Which blocks of rows hold no NaN: found by the first pass, read by the others.
+    let mut clean = vec![false; n.div_ceil(BLOCK_ROWS)];
+    let blocks_per_chunk = size / BLOCK_ROWS;
     for c in 1..=k {
         let newest = centroids
             .row(c - 1)
@@ -298,8 +296,9 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
         // chunk (chunks depend on n alone, so the sums do not depend on the threads).
         let sums: Vec<f64> = nearest_sq
             .par_chunks_mut(size)
+            .zip(clean.par_chunks_mut(blocks_per_chunk))
             .enumerate()
-            .map(|(ci, part)| {
+            .map(|(ci, (part, flags))| {
                 let start = ci * size;
                 let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
@@ -313,11 +312,13 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
                     Some(xs) if d > 0 => {
                         let mut dist = [0.0; BLOCK_ROWS];
                         let newest_clean = !newest.iter().any(|v| v.is_nan());
-                        for block in blocks(0..part.len()) {
+                        for (b, block) in blocks(0..part.len()).enumerate() {
                             let xb = &xs[block.start * d..block.end * d];
                             let db = &mut dist[..block.len()];
-                            let block_clean = clean[(start + block.start) / BLOCK_ROWS];
-                            row_distances(xb, newest, newest_clean && block_clean, db);
+                            if c == 1 {
+                                flags[b] = !any_nan(xb);
+                            }
+                            row_distances(xb, newest, newest_clean && flags[b], db);
                             for (r, ((o, &dv), &wi)) in part[block.clone()]
                                 .iter_mut()
                                 .zip(db.iter())
@@ -576,7 +577,14 @@ impl Kmeans {
                 ones.view()
             }
         };
-        let w_slice: Vec<f64> = w.to_vec();
+        let w_owned: Vec<f64>;
+        let w_slice: &[f64] = match w.as_slice() {
+            Some(s) => s,
+            None => {
+                w_owned = w.to_vec();
+                &w_owned
+            }
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
@@ -588,11 +596,11 @@ impl Kmeans {
                 let mut centroids = match &opts.init {
                     Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
                     Init::Random => {
-                        let rows = random_rows(&w_slice, k, &mut rng)?;
+                        let rows = random_rows(w_slice, k, &mut rng)?;
                         Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
                     }
-                    Init::KMeansPlusPlus => kmeans_plus_plus(x, &w_slice, k, &mut rng),
-                    Init::KMeansParallel => kmeans_parallel(x, &w_slice, k, &mut rng),
+                    Init::KMeansPlusPlus => kmeans_plus_plus(x, w_slice, k, &mut rng),
+                    Init::KMeansParallel => kmeans_parallel(x, w_slice, k, &mut rng),
                     Init::Centroids(c) => {
                         if c.dim() != (k, d) {
                             return Err(Error::param(
