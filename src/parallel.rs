@@ -151,22 +151,24 @@ pub fn map_chunks<T: Send>(rows: Range<usize>, f: impl Fn(Range<usize>) -> T + S
         .collect()
 }
 
-/// Chunks computed at once by [`try_fold_chunks`] before they are merged: bounds the memory held
-/// by per-chunk results whatever the number of rows.
+/// How far ahead of the last merged chunk [`try_fold_chunks`] may start one: bounds the memory
+/// held by per-chunk results whatever the number of rows.
 const WAVE_CHUNKS: usize = 16;
 
 /// Splits `rows` into the chunks of [`map_chunks`], computes `f` on each (in parallel on the
 /// current pool when `parallel` is true, else one after the other on this thread) and folds the
 /// results into `acc` with `merge`, always in row order, so the result does not depend on the
-/// number of threads. Chunks are computed in waves of a fixed number, so at most that many
-/// results are alive at once. The first error stops the work: chunks not yet started are skipped
-/// and the error of the earliest failed chunk is returned.
-pub fn try_fold_chunks<T: Send, A>(
+/// number of threads. The threads take chunks in order as they become free (no barrier between
+/// groups of chunks), and a result waits only for the chunks before it to be merged; a thread
+/// starts no chunk more than 16 past the last merged one, so that few results are alive at
+/// once. The first error stops the work: chunks not yet started are skipped and the
+/// error of the earliest failed chunk is returned.
+pub fn try_fold_chunks<T: Send, A: Send>(
     parallel: bool,
     rows: Range<usize>,
     mut acc: A,
     f: impl Fn(Range<usize>) -> Result<T> + Sync,
-    mut merge: impl FnMut(A, T) -> Result<A>,
+    mut merge: impl FnMut(A, T) -> Result<A> + Send,
 ) -> Result<A> {
     let n = rows.len();
     let size = chunk_rows(n);
@@ -175,36 +177,103 @@ pub fn try_fold_chunks<T: Send, A>(
         let start = rows.start + c * size;
         start..(start + size).min(rows.end)
     };
-    if !parallel {
+    if !parallel || count <= 1 || rayon::current_num_threads() == 1 {
         for c in 0..count {
             acc = merge(acc, f(chunk(c))?)?;
         }
         return Ok(acc);
     }
-    let failed = AtomicBool::new(false);
-    for wave in (0..count).step_by(WAVE_CHUNKS) {
-        let results: Vec<Option<Result<T>>> = (wave..(wave + WAVE_CHUNKS).min(count))
-            .into_par_iter()
-            .map(|c| {
-                if failed.load(Ordering::Relaxed) {
-                    return None;
-                }
-                let r = f(chunk(c));
-                if r.is_err() {
-                    failed.store(true, Ordering::Relaxed);
-                }
-                Some(r)
-            })
-            .collect();
-        if failed.load(Ordering::Relaxed) {
-            let first = results.into_iter().flatten().find_map(|r| r.err());
-            return Err(first.expect("a failed chunk left its error"));
-        }
-        for r in results.into_iter().flatten() {
-            acc = merge(acc, r?)?;
-        }
+    struct Fold<A, T, M> {
+        acc: Option<A>,
+        merge: M,
+        /// The next chunk to merge, and the results that wait for it, by chunk.
+        merged: usize,
+        waiting: std::collections::BTreeMap<usize, T>,
+        /// The earliest failed chunk and its error.
+        error: Option<(usize, Error)>,
+        /// Threads waiting for the merged chunks to catch up.
+        sleeping: usize,
     }
-    Ok(acc)
+    let state = Mutex::new(Fold {
+        acc: Some(acc),
+        merge,
+        merged: 0,
+        waiting: std::collections::BTreeMap::new(),
+        error: None,
+        sleeping: 0,
+    });
+    let (next, failed) = (
+        std::sync::atomic::AtomicUsize::new(0),
+        AtomicBool::new(false),
+    );
+    let progress = std::sync::Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let work = || loop {
+        if failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let c = next.fetch_add(1, Ordering::Relaxed);
+        if c >= count {
+            return;
+        }
+        // Wait until the chunk is within reach of the merged ones.
+        let mut st = lock();
+        while c >= st.merged + WAVE_CHUNKS && st.error.is_none() {
+            st.sleeping += 1;
+            st = progress.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.sleeping -= 1;
+        }
+        if st.error.is_some() {
+            return;
+        }
+        drop(st);
+        let r = f(chunk(c));
+        let mut st = lock();
+        match r {
+            Err(e) => {
+                if st.error.as_ref().is_none_or(|(at, _)| c < *at) {
+                    st.error = Some((c, e));
+                }
+                failed.store(true, Ordering::Relaxed);
+            }
+            Ok(t) => {
+                st.waiting.insert(c, t);
+                while st.error.is_none() {
+                    let at = st.merged;
+                    let Some(t) = st.waiting.remove(&at) else {
+                        break;
+                    };
+                    let a = st.acc.take().expect("the fold holds its value");
+                    let st = &mut *st;
+                    match (st.merge)(a, t) {
+                        Ok(a) => {
+                            st.acc = Some(a);
+                            st.merged += 1;
+                        }
+                        Err(e) => {
+                            st.error = Some((at, e));
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }
+        let wake = st.sleeping > 0;
+        drop(st);
+        if wake {
+            progress.notify_all();
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads().min(count) {
+            s.spawn(|_| work());
+        }
+    });
+    let st = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, e)) = st.error {
+        return Err(e);
+    }
+    Ok(st.acc.expect("every chunk merged"))
 }
 
 /// [`try_fold_chunks`] collecting the chunk results in row order.
