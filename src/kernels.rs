@@ -867,58 +867,31 @@ impl Lanes for Quad {
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(o.0) {
-            *a += b;
-        }
-        Quad(v)
+        self.zip(o, <f64 as Lanes>::add)
     }
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(o.0) {
-            *a -= b;
-        }
-        Quad(v)
+        self.zip(o, <f64 as Lanes>::sub)
     }
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(o.0) {
-            *a *= b;
-        }
-        Quad(v)
+        self.zip(o, <f64 as Lanes>::mul)
     }
     #[inline(always)]
     fn div(self, o: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(o.0) {
-            *a /= b;
-        }
-        Quad(v)
+        self.zip(o, <f64 as Lanes>::div)
     }
     #[inline(always)]
     fn max_of(self, o: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(o.0) {
-            *a = if *a > b { *a } else { b };
-        }
-        Quad(v)
+        self.zip(o, <f64 as Lanes>::max_of)
     }
     #[inline(always)]
     fn nan_to_neg_inf(self) -> Self {
-        Quad(
-            self.0
-                .map(|v| if v.is_nan() { f64::NEG_INFINITY } else { v }),
-        )
+        Quad(self.0.map(<f64 as Lanes>::nan_to_neg_inf))
     }
     #[inline(always)]
     fn times_unless_zero(self, f: Self) -> Self {
-        let mut v = self.0;
-        for (a, b) in v.iter_mut().zip(f.0) {
-            *a = if b == 0.0 { 0.0 } else { *a * b };
-        }
-        Quad(v)
+        self.zip(f, <f64 as Lanes>::times_unless_zero)
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -927,6 +900,18 @@ impl Lanes for Quad {
     #[inline(always)]
     fn ln(self) -> Self {
         Quad(self.0.map(ln_positive))
+    }
+}
+
+impl Quad {
+    /// `f` of the lanes of `self` and `o`, lane by lane (the one-lane operations of `f64`).
+    #[inline(always)]
+    fn zip(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(o.0) {
+            *a = f(*a, b);
+        }
+        Quad(v)
     }
 }
 
@@ -2404,6 +2389,86 @@ mod tests {
                     assert_eq!(a.to_bits(), f(x).to_bits(), "{x}");
                 }
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn small_dimension_tiles_are_the_same_in_every_lane_type() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut seed = 5u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        fn run<L: Lanes, const D: usize>(
+            plan: (&[f64], &[f64], &[f64], bool),
+            xt: &[f64],
+            n: usize,
+            w: Option<&[f64]>,
+        ) -> (
+            Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
+            [f64; SMALL_LANES],
+            f64,
+            Option<usize>,
+        ) {
+            let k = plan.2.len();
+            let mut acc = vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; k];
+            let (mut ll, mut lp) = ([0.0; SMALL_LANES], vec![0.0; k * SMALL_LANES]);
+            let mut out = BlockTotals {
+                log_likelihood: 0.0,
+                unexplained: 0.0,
+                invalid: None,
+            };
+            small_tiles::<L, D>(plan, xt, n, w, &mut lp, &mut acc, &mut ll, &mut out);
+            (acc, ll, out.unexplained, out.invalid)
+        }
+        for (d, n, k) in [(2, 37, 3), (3, 64, 2), (1, 5, 4), (4, 19, 2)] {
+            let dp = padded(d);
+            let means: Vec<f64> = (0..k * d).map(|_| next()).collect();
+            let scale: Vec<f64> = (0..k * dp * d)
+                .map(|i| {
+                    let (r, c) = ((i / d) % dp, i % d);
+                    if r < d && c <= r {
+                        next() + if r == c { 1.5 } else { 0.0 }
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let consts: Vec<f64> = (0..k).map(|_| next()).collect();
+            let mut xt: Vec<f64> = (0..d * n).map(|_| next() * 8.0).collect();
+            xt[n / 2] = 1e200; // a row far out: its quadratic form overflows
+            let w: Vec<f64> = (0..n)
+                .map(|i| if i % 7 == 3 { 0.0 } else { 0.5 + next() })
+                .collect();
+            let plan = (&means[..], &scale[..], &consts[..], true);
+            let (a, b) = match d {
+                1 => (
+                    run::<Quad, 1>(plan, &xt, n, Some(&w)),
+                    run::<avx2::Avx, 1>(plan, &xt, n, Some(&w)),
+                ),
+                2 => (
+                    run::<Quad, 2>(plan, &xt, n, Some(&w)),
+                    run::<avx2::Avx, 2>(plan, &xt, n, Some(&w)),
+                ),
+                3 => (
+                    run::<Quad, 3>(plan, &xt, n, None),
+                    run::<avx2::Avx, 3>(plan, &xt, n, None),
+                ),
+                _ => (
+                    run::<Quad, 4>(plan, &xt, n, None),
+                    run::<avx2::Avx, 4>(plan, &xt, n, None),
+                ),
+            };
+            assert_eq!(a.0, b.0, "{d}");
+            assert_eq!(a.1, b.1, "{d}");
+            assert_eq!((a.2, a.3), (b.2, b.3), "{d}");
+            assert!(a.1.iter().all(|v| v.is_finite()));
         }
     }
 
