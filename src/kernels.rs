@@ -2405,17 +2405,19 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
+        /// Per-lane sums, log-likelihoods, unexplained weight, first invalid row.
+        type Tiles = (
+            Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
+            [f64; SMALL_LANES],
+            f64,
+            Option<usize>,
+        );
         fn run<L: Lanes, const D: usize>(
             plan: (&[f64], &[f64], &[f64], bool),
             xt: &[f64],
             n: usize,
             w: Option<&[f64]>,
-        ) -> (
-            Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
-            [f64; SMALL_LANES],
-            f64,
-            Option<usize>,
-        ) {
+        ) -> Tiles {
             let k = plan.2.len();
             let mut acc = vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; k];
             let (mut ll, mut lp) = ([0.0; SMALL_LANES], vec![0.0; k * SMALL_LANES]);
