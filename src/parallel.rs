@@ -193,6 +193,8 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         error: Option<(usize, Error)>,
         /// Threads waiting for the merged chunks to catch up.
         sleeping: usize,
+        /// The first panic of a chunk.
+        panic: Option<Box<dyn std::any::Any + Send>>,
     }
     let state = Mutex::new(Fold {
         acc: Some(acc),
@@ -201,6 +203,7 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         waiting: std::collections::BTreeMap::new(),
         error: None,
         sleeping: 0,
+        panic: None,
     });
     let (next, failed) = (
         std::sync::atomic::AtomicUsize::new(0),
@@ -227,7 +230,21 @@ pub fn try_fold_chunks<T: Send, A: Send>(
             return;
         }
         drop(st);
-        let r = f(chunk(c));
+        // A panic stops the others too (they could otherwise wait for this chunk forever), and
+        // is raised again once they have stopped.
+        let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(chunk(c)))) {
+            Ok(r) => r,
+            Err(payload) => {
+                let mut st = lock();
+                st.panic.get_or_insert(payload);
+                st.error
+                    .get_or_insert((c, Error::Interrupted("a chunk panicked".into())));
+                failed.store(true, Ordering::Relaxed);
+                drop(st);
+                progress.notify_all();
+                return;
+            }
+        };
         let mut st = lock();
         match r {
             Err(e) => {
@@ -270,6 +287,9 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         }
     });
     let st = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(payload) = st.panic {
+        std::panic::resume_unwind(payload);
+    }
     if let Some((_, e)) = st.error {
         return Err(e);
     }
@@ -348,6 +368,22 @@ mod tests {
             // Nothing past the first wave ran.
             assert!(calls.load(Ordering::Relaxed) <= WAVE_CHUNKS);
         }
+    }
+
+    #[test]
+    fn a_panicking_chunk_is_raised_not_waited_for() {
+        let rows = 0..100 * BLOCK_ROWS * 64;
+        let caught = std::panic::catch_unwind(|| {
+            Threads::Count(2).install(|| {
+                try_map_chunks(true, rows.clone(), |r| {
+                    if r.start == chunk_rows(rows.len()) {
+                        panic!("chunk 1");
+                    }
+                    Ok(r.start)
+                })
+            })
+        });
+        assert!(caught.is_err());
     }
 
     #[test]
