@@ -273,14 +273,7 @@ impl Plan {
             } else {
                 xb.as_slice().expect("contiguous")
             };
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, the feature the function is compiled for.
-                return !unsafe { avx2::has_nan(xs) };
-            }
-            return !xs
-                .chunks(8)
-                .any(|c| c.iter().fold(false, |a, v| a | v.is_nan()));
+            return !any_nan(xs);
         }
         let mut nan = false;
         #[cfg(target_arch = "x86_64")]
