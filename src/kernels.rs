@@ -89,6 +89,15 @@ pub(crate) struct Moments {
     pub products: Vec<f64>,
 }
 
+impl Moments {
+    /// Sets every sum back to zero.
+    pub fn clear(&mut self) {
+        for v in [&mut self.weight, &mut self.sum, &mut self.products] {
+            v.fill(0.0);
+        }
+    }
+}
+
 /// Diagonal Gaussians of this many features or more are evaluated on the rows as they are: a
 /// row then fills whole vectors, and the block needs no transposition.
 const ROWS_MIN_FEATURES: usize = 8;

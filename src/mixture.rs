@@ -1,13 +1,14 @@
 //! The general mixture model: log-probabilities, posteriors, statistics and sampling.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
 use crate::distributions::{uniform01, Component, Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::kernels::{exp_nonpositive, Plan};
+use crate::kernels::{exp_nonpositive, Moments, Plan, Scratch};
 use crate::parallel::{blocks, chunk_rows, try_fold_chunks, Cancel, Threads};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
@@ -76,6 +77,28 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
         self.unexplained += other.unexplained;
         Ok(())
     }
+}
+
+/// What the fused E-step gives for a chunk of rows.
+struct FusedPart<S> {
+    /// The kernels' sums over the rows without missing values.
+    moments: Moments,
+    /// Over all the rows of the chunk, in row order.
+    log_likelihood: f64,
+    unexplained: f64,
+    /// The rows of the blocks with missing values, by the components' own methods (their
+    /// log-likelihood is in the fields above).
+    general: Option<MixtureStats<S>>,
+}
+
+/// A value from a pool shared by the threads, if it holds one.
+fn take<T>(pool: &Mutex<Vec<T>>) -> Option<T> {
+    pool.lock().unwrap_or_else(|e| e.into_inner()).pop()
+}
+
+/// Gives a value back to a pool.
+fn give<T>(pool: &Mutex<Vec<T>>, value: T) {
+    pool.lock().unwrap_or_else(|e| e.into_inner()).push(value);
 }
 
 /// What [`GeneralMixtureModel::rows_into`] writes for each row.
@@ -513,7 +536,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         labels: Labels<'_>,
         cancel: &Cancel,
     ) -> Result<MixtureStats<D::Stats>> {
-        let k = self.n_components();
+        let parallel = self.parallel_statistics();
         // The fused kernels serve mixtures of Gaussians, for rows without labels or NaN.
         let plan = match labels {
             Labels::None => Plan::new(
@@ -522,101 +545,198 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             ),
             _ => None,
         };
-        let chunk_stats = |chunk: Range<usize>| -> Result<_> {
-            cancel.check()?;
-            let mut stats = self.new_stats();
-            let mut lp = Array2::<f64>::zeros((k, 0));
-            let mut resp = Array2::<f64>::zeros((k, 0));
-            let mut fused = plan.as_ref().map(|p| (p.scratch(), p.moments()));
-            for block in blocks(chunk) {
-                let xb = x.slice(s![block.clone(), ..]);
-                let m = block.len();
-                if let (Some(p), Some((scratch, moments))) = (&plan, &mut fused) {
-                    if p.load(xb, scratch) {
-                        let wb = weights.as_ref().map(|w| w.slice(s![block.clone()]));
-                        let wb = wb.as_ref().map(|w| w.to_vec());
-                        let t = p.summarize(xb, wb.as_deref(), scratch, moments);
-                        if let Some(b) = t.invalid {
-                            return Err(Error::data(
-                                "X",
-                                format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
-                            ));
-                        }
-                        stats.log_likelihood += t.log_likelihood;
-                        stats.unexplained += t.unexplained;
-                        continue;
-                    }
+        // Either way, chunks are merged as they come, in row order: memory stays bounded for
+        // any number of rows.
+        let Some(plan) = plan else {
+            let chunk_stats = |chunk: Range<usize>| -> Result<_> {
+                cancel.check()?;
+                let mut stats = self.new_stats();
+                let mut work = self.block_work();
+                for block in blocks(chunk) {
+                    self.summarize_block(
+                        x,
+                        weights.as_ref(),
+                        block,
+                        labels,
+                        &mut work,
+                        &mut stats,
+                    )?;
                 }
-                if lp.ncols() != m {
-                    lp = Array2::zeros((k, m));
-                    resp = Array2::zeros((k, m));
-                }
-                self.log_joint_block(xb, &mut lp)?;
-                for (b, i) in block.clone().enumerate() {
-                    let w = weights.as_ref().map_or(1.0, |w| w[i]);
-                    let label = labels.of(i);
-                    if label.is_some() || labels.skips_unlabelled() {
-                        // A labelled row belongs to its component (responsibility 1) and is not
-                        // part of the log-likelihood that the stop rule watches.
-                        resp.column_mut(b).fill(0.0);
-                        if let Some(j) = label {
-                            resp[[j, b]] = w;
-                            stats.responsibilities[j] += w;
-                        }
-                        continue;
-                    }
-                    let col = lp.column(b);
-                    let (m, log_s) = log_sum_exp_parts(col.iter().copied());
-                    let total = m + log_s;
-                    if w == 0.0 || !total.is_finite() {
-                        resp.column_mut(b).fill(0.0);
-                        if w != 0.0 {
-                            if total == f64::NEG_INFINITY {
-                                stats.unexplained += w;
-                            } else {
-                                return Err(Error::data(
-                                    "X",
-                                    format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
-                                ));
-                            }
-                        }
-                        continue;
-                    }
-                    stats.log_likelihood += w * total;
-                    for j in 0..k {
-                        let r = w * ((lp[[j, b]] - m) - log_s).exp();
-                        resp[[j, b]] = r;
-                        stats.responsibilities[j] += r;
-                    }
-                }
-                for (j, dist) in self.distributions.iter().enumerate() {
-                    let r = resp.row(j);
-                    let r = r.as_slice().expect("contiguous");
-                    dist.accumulate(xb, r, &mut stats.components[j])?;
-                }
-            }
-            if let (Some(p), Some((_, mut moments))) = (&plan, fused) {
-                for (j, dist) in self.distributions.iter().enumerate() {
-                    stats.responsibilities[j] += moments.weight[j];
-                    let part = p.stats_of(dist, &mut moments, j).ok_or_else(|| {
-                        Error::param("distributions", "a Gaussian component gave no statistics")
-                    })?;
-                    stats.components[j].merge(&part)?;
-                }
-            }
-            Ok(stats)
-        };
-        // Merged as they come, in row order: memory stays bounded for any number of rows.
-        try_fold_chunks(
-            self.parallel_statistics(),
-            rows,
-            self.new_stats(),
-            chunk_stats,
-            |mut total, part| {
+                Ok(stats)
+            };
+            let merge = |mut total: MixtureStats<D::Stats>, part| {
                 total.merge(&part)?;
                 Ok(total)
-            },
-        )
+            };
+            return try_fold_chunks(parallel, rows, self.new_stats(), chunk_stats, merge);
+        };
+        // Work spaces and sums are taken from these and given back: once each thread has its
+        // own, a chunk allocates nothing, and the heaps of the threads stay small.
+        let (scratches, spare) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let chunk_part = |chunk: Range<usize>| -> Result<FusedPart<D::Stats>> {
+            cancel.check()?;
+            let mut scratch = take(&scratches).unwrap_or_else(|| plan.scratch());
+            let mut part = FusedPart {
+                moments: take(&spare).unwrap_or_else(|| plan.moments()),
+                log_likelihood: 0.0,
+                unexplained: 0.0,
+                general: None,
+            };
+            let done = self.fused_chunk(&plan, x, weights.as_ref(), chunk, &mut scratch, &mut part);
+            give(&scratches, scratch);
+            done.map(|()| part)
+        };
+        let merge = |mut total: MixtureStats<D::Stats>, mut part: FusedPart<D::Stats>| {
+            match part.general.take() {
+                // The chunk's rows of the general path, then the kernels' sums, as one value.
+                Some(mut chunk) => {
+                    chunk.log_likelihood = part.log_likelihood;
+                    chunk.unexplained = part.unexplained;
+                    self.add_moments(&plan, &mut part.moments, &mut chunk)?;
+                    total.merge(&chunk)?;
+                }
+                None => {
+                    total.log_likelihood += part.log_likelihood;
+                    total.unexplained += part.unexplained;
+                    self.add_moments(&plan, &mut part.moments, &mut total)?;
+                }
+            }
+            part.moments.clear();
+            give(&spare, part.moments);
+            Ok(total)
+        };
+        try_fold_chunks(parallel, rows, self.new_stats(), chunk_part, merge)
+    }
+
+    /// The fused E-step of the rows of `chunk` into `part`, blocks with missing values by the
+    /// general path.
+    fn fused_chunk(
+        &self,
+        plan: &Plan,
+        x: ArrayView2<f64>,
+        weights: Option<&ArrayView1<f64>>,
+        chunk: Range<usize>,
+        scratch: &mut Scratch,
+        part: &mut FusedPart<D::Stats>,
+    ) -> Result<()> {
+        let mut work = None;
+        for block in blocks(chunk) {
+            let xb = x.slice(s![block.clone(), ..]);
+            if !plan.load(xb, scratch) {
+                // The log-likelihood stays one sum, in row order, whichever path a block takes.
+                let stats = part.general.get_or_insert_with(|| self.new_stats());
+                stats.log_likelihood = part.log_likelihood;
+                stats.unexplained = part.unexplained;
+                let work = work.get_or_insert_with(|| self.block_work());
+                self.summarize_block(x, weights, block, Labels::None, work, stats)?;
+                part.log_likelihood = stats.log_likelihood;
+                part.unexplained = stats.unexplained;
+                continue;
+            }
+            let wb = weights.map(|w| w.slice(s![block.clone()]));
+            let copied = wb
+                .as_ref()
+                .filter(|w| w.as_slice().is_none())
+                .map(|w| w.to_vec());
+            let wb = copied
+                .as_deref()
+                .or_else(|| wb.as_ref().and_then(|w| w.as_slice()));
+            let t = plan.summarize(xb, wb, scratch, &mut part.moments);
+            if let Some(b) = t.invalid {
+                return Err(Error::data(
+                    "X",
+                    format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
+                ));
+            }
+            part.log_likelihood += t.log_likelihood;
+            part.unexplained += t.unexplained;
+        }
+        Ok(())
+    }
+
+    /// Adds the kernels' sums `m` to `stats`, as the components' own statistics.
+    fn add_moments(
+        &self,
+        plan: &Plan,
+        m: &mut Moments,
+        stats: &mut MixtureStats<D::Stats>,
+    ) -> Result<()> {
+        for (j, dist) in self.distributions.iter().enumerate() {
+            stats.responsibilities[j] += m.weight[j];
+            let part = plan.stats_of(dist, m, j).ok_or_else(|| {
+                Error::param("distributions", "a Gaussian component gave no statistics")
+            })?;
+            stats.components[j].merge(&part)?;
+        }
+        Ok(())
+    }
+
+    /// Work space of [`summarize_block`](Self::summarize_block).
+    fn block_work(&self) -> (Array2<f64>, Array2<f64>) {
+        let k = self.n_components();
+        (Array2::zeros((k, 0)), Array2::zeros((k, 0)))
+    }
+
+    /// The E-step of the rows of `block` by the components' own methods, added to `stats`.
+    fn summarize_block(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<&ArrayView1<f64>>,
+        block: Range<usize>,
+        labels: Labels<'_>,
+        (lp, resp): &mut (Array2<f64>, Array2<f64>),
+        stats: &mut MixtureStats<D::Stats>,
+    ) -> Result<()> {
+        let (k, m) = (self.n_components(), block.len());
+        let xb = x.slice(s![block.clone(), ..]);
+        if lp.ncols() != m {
+            *lp = Array2::zeros((k, m));
+            *resp = Array2::zeros((k, m));
+        }
+        self.log_joint_block(xb, lp)?;
+        for (b, i) in block.enumerate() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let label = labels.of(i);
+            if label.is_some() || labels.skips_unlabelled() {
+                // A labelled row belongs to its component (responsibility 1) and is not
+                // part of the log-likelihood that the stop rule watches.
+                resp.column_mut(b).fill(0.0);
+                if let Some(j) = label {
+                    resp[[j, b]] = w;
+                    stats.responsibilities[j] += w;
+                }
+                continue;
+            }
+            let col = lp.column(b);
+            let (m, log_s) = log_sum_exp_parts(col.iter().copied());
+            let total = m + log_s;
+            if w == 0.0 || !total.is_finite() {
+                resp.column_mut(b).fill(0.0);
+                if w != 0.0 {
+                    if total == f64::NEG_INFINITY {
+                        stats.unexplained += w;
+                    } else {
+                        return Err(Error::data(
+                            "X",
+                            format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
+                        ));
+                    }
+                }
+                continue;
+            }
+            stats.log_likelihood += w * total;
+            for j in 0..k {
+                let r = w * ((lp[[j, b]] - m) - log_s).exp();
+                resp[[j, b]] = r;
+                stats.responsibilities[j] += r;
+            }
+        }
+        for (j, dist) in self.distributions.iter().enumerate() {
+            let r = resp.row(j);
+            let r = r.as_slice().expect("contiguous");
+            dist.accumulate(xb, r, &mut stats.components[j])?;
+        }
+        Ok(())
     }
 
     /// The M-step: new parameters from `stats`. Each unfrozen component moves to
