@@ -19,6 +19,16 @@ from mixtura import (
 )
 
 
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt during the test, as in an interactive session, even
+    when the tests run in a process that inherited SIGINT ignored (a background job of a
+    non-interactive shell), where the signal would otherwise never reach the fit."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def big_data(n=300_000, d=8, seed=0):
     rng = np.random.RandomState(seed)
     return rng.randn(n, d)
@@ -32,7 +42,8 @@ def start_model(X, k=4):
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signals reach the main thread only")
-def test_keyboard_interrupt_stops_a_long_fit_promptly_and_keeps_a_usable_model():
+def test_keyboard_interrupt_stops_a_long_fit_promptly_and_keeps_a_usable_model(
+        sigint_raises):
     X = big_data()
     model = start_model(X)
     initial = model.to_json()
@@ -61,7 +72,7 @@ def test_keyboard_interrupt_stops_a_long_fit_promptly_and_keeps_a_usable_model()
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signals reach the main thread only")
-def test_keyboard_interrupt_at_the_end_of_a_fit_is_not_lost():
+def test_keyboard_interrupt_at_the_end_of_a_fit_is_not_lost(sigint_raises):
     X = big_data(20_000, 2)
     model = start_model(X, 2)
 
