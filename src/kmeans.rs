@@ -135,15 +135,55 @@ struct LloydStats {
     distance: f64,
 }
 
+impl LloydStats {
+    fn zeros(k: usize, d: usize) -> Self {
+        LloydStats {
+            sums: Array2::zeros((k, d)),
+            weights: Array2::zeros((k, d)),
+            distance: 0.0,
+        }
+    }
+
+    /// Adds a row of weight `wi` at squared distance `dist` from its nearest centroid `j`; its
+    /// NaN coordinates are skipped unless `nan_free` says it has none.
+    #[inline]
+    fn add(
+        &mut self,
+        row: impl Iterator<Item = f64>,
+        j: usize,
+        wi: f64,
+        dist: f64,
+        nan_free: bool,
+    ) {
+        let d = self.sums.ncols();
+        self.distance += wi * dist;
+        let sums = &mut self.sums.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+        let weights = &mut self.weights.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+        for ((s, c), v) in sums.iter_mut().zip(weights.iter_mut()).zip(row) {
+            if nan_free || !v.is_nan() {
+                *s += wi * v;
+                *c += wi;
+            }
+        }
+    }
+
+    /// The sum of per-chunk statistics, in chunk order.
+    fn total(k: usize, d: usize, parts: impl Iterator<Item = LloydStats>) -> Self {
+        let mut total = LloydStats::zeros(k, d);
+        for p in parts {
+            total.sums += &p.sums;
+            total.weights += &p.weights;
+            total.distance += p.distance;
+        }
+        total
+    }
+}
+
 fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>) -> LloydStats {
     let (k, d) = centroids.dim();
     let w = w.as_standard_layout();
     let parts = map_chunks(0..x.nrows(), |chunk| {
-        let mut st = LloydStats {
-            sums: Array2::zeros((k, d)),
-            weights: Array2::zeros((k, d)),
-            distance: 0.0,
-        };
+        let mut st = LloydStats::zeros(k, d);
         let mut scratch = AssignScratch {
             best_d: [0.0; BLOCK_ROWS],
             best_j: [0; BLOCK_ROWS],
@@ -168,28 +208,12 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
             for i in block {
                 let row = x.row(i);
                 let (j, dist) = nearest(row, &centroids);
-                st.distance += w[i] * dist;
-                for (c, &v) in row.iter().enumerate() {
-                    if !v.is_nan() {
-                        st.sums[[j, c]] += w[i] * v;
-                        st.weights[[j, c]] += w[i];
-                    }
-                }
+                st.add(row.iter().copied(), j, w[i], dist, false);
             }
         }
         st
     });
-    let mut total = LloydStats {
-        sums: Array2::zeros((k, d)),
-        weights: Array2::zeros((k, d)),
-        distance: 0.0,
-    };
-    for p in parts {
-        total.sums += &p.sums;
-        total.weights += &p.weights;
-        total.distance += p.distance;
-    }
-    total
+    LloydStats::total(k, d, parts.into_iter())
 }
 
 /// Work space of [`assign_block`].
@@ -276,13 +300,27 @@ fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>>
     Ok(chosen)
 }
 
-fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCore) -> Array2<f64> {
+/// k-means++ seeding: `k` rows, the first by weight, each next one with probability
+/// proportional to weight times squared distance to the nearest row chosen so far. With
+/// `with_stats`, also the [`lloyd_pass`] of the chosen centroids (the same values, bit for bit),
+/// gathered by the last pass over the rows, which sees every row's nearest centroid.
+fn kmeans_plus_plus(
+    x: ArrayView2<f64>,
+    w: &[f64],
+    k: usize,
+    rng: &mut dyn RngCore,
+    with_stats: bool,
+) -> (Array2<f64>, Option<LloydStats>) {
     let n = x.nrows();
     let d = x.ncols();
     let mut centroids = Array2::<f64>::zeros((k, d));
     let first = choose_weighted(w.iter().copied(), rng);
     centroids.row_mut(0).assign(&x.row(first));
     let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
+    // The index of each row's first nearest centroid, when the statistics are asked for (not
+    // touched otherwise).
+    let track = with_stats && u32::try_from(k).is_ok();
+    let mut owner: Vec<u32> = vec![0; n];
     let size = chunk_rows(n);
     // Which blocks of rows hold no NaN: found by the first pass, read by the others.
     let mut clean = vec![false; n.div_ceil(BLOCK_ROWS)];
@@ -292,20 +330,29 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
             .row(c - 1)
             .mapv(|v| if v.is_nan() { 0.0 } else { v });
         let newest = newest.as_slice().expect("a new array is contiguous");
+        let gather = track && c == k;
+        let label = (c - 1) as u32;
         // One parallel pass: nearest squared distances in place, and their weighted sum per
         // chunk (chunks depend on n alone, so the sums do not depend on the threads).
-        let sums: Vec<f64> = nearest_sq
+        let parts: Vec<(f64, Option<LloydStats>)> = nearest_sq
             .par_chunks_mut(size)
+            .zip(owner.par_chunks_mut(size))
             .zip(clean.par_chunks_mut(blocks_per_chunk))
             .enumerate()
-            .map(|(ci, (part, flags))| {
+            .map(|(ci, ((part, owners), flags))| {
                 let start = ci * size;
                 let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
+                let wc = &w[start..start + part.len()];
+                let mut st = gather.then(|| LloydStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
                 // not one), the lanes combined at the end.
                 let mut lanes = [0.0f64; 4];
-                let mut visit = |r: usize, o: &mut f64, dist: f64, wi: f64| {
-                    *o = if dist < *o { dist } else { *o };
+                let mut visit = |r: usize, o: &mut f64, j: &mut u32, dist: f64, wi: f64| {
+                    let closer = dist < *o;
+                    *o = if closer { dist } else { *o };
+                    if track {
+                        *j = if closer { label } else { *j };
+                    }
                     lanes[r % 4] += *o * wi;
                 };
                 match rows.as_slice() {
@@ -319,33 +366,53 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
                                 flags[b] = !any_nan(xb);
                             }
                             row_distances(xb, newest, newest_clean && flags[b], db);
-                            for (r, ((o, &dv), &wi)) in part[block.clone()]
+                            let (ob, jb, wb) = (
+                                &mut part[block.clone()],
+                                &mut owners[block.clone()],
+                                &wc[block],
+                            );
+                            for (r, (((o, j), &dv), &wi)) in ob
                                 .iter_mut()
+                                .zip(jb.iter_mut())
                                 .zip(db.iter())
-                                .zip(&w[start + block.start..])
+                                .zip(wb)
                                 .enumerate()
                             {
-                                visit(r, o, dv, wi);
+                                visit(r, o, j, dv, wi);
+                            }
+                            if let Some(st) = &mut st {
+                                for (((row, &o), &j), &wi) in
+                                    xb.chunks_exact(d).zip(ob.iter()).zip(jb.iter()).zip(wb)
+                                {
+                                    st.add(row.iter().copied(), j as usize, wi, o, flags[b]);
+                                }
                             }
                         }
                     }
                     _ => {
-                        for (r, ((o, row), &wi)) in part
+                        for (r, (((o, j), row), &wi)) in part
                             .iter_mut()
+                            .zip(owners.iter_mut())
                             .zip(rows.rows())
-                            .zip(&w[start..])
+                            .zip(wc)
                             .enumerate()
                         {
-                            visit(r, o, distance(row, ArrayView1::from(newest)), wi);
+                            visit(r, o, j, distance(row, ArrayView1::from(newest)), wi);
+                            if let Some(st) = &mut st {
+                                st.add(row.iter().copied(), *j as usize, wi, *o, false);
+                            }
                         }
                     }
                 }
-                (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+                ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]), st)
             })
             .collect();
         if c == k {
-            break;
+            let stats =
+                gather.then(|| LloydStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
+            return (centroids, stats);
         }
+        let sums: Vec<f64> = parts.iter().map(|p| p.0).collect();
         let total: f64 = sums.iter().sum();
         let i = if total > 0.0 {
             // The chunk that holds the draw, then the row within it.
@@ -384,7 +451,7 @@ fn kmeans_plus_plus(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCo
         };
         centroids.row_mut(c).assign(&x.row(i));
     }
-    centroids
+    (centroids, None)
 }
 
 /// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
@@ -459,9 +526,9 @@ fn kmeans_parallel(x: ArrayView2<f64>, w: &[f64], k: usize, rng: &mut dyn RngCor
     let positive = cand_w.iter().filter(|v| **v > 0.0).count();
     if positive < k {
         // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
-        return kmeans_plus_plus(x, w, k, rng);
+        return kmeans_plus_plus(x, w, k, rng, false).0;
     }
-    let mut centroids = kmeans_plus_plus(candidates.view(), &cand_w, k, rng);
+    let mut centroids = kmeans_plus_plus(candidates.view(), &cand_w, k, rng, false).0;
     let cw = ArrayView1::from(&cand_w[..]);
     centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     for _ in 0..10 {
@@ -593,13 +660,19 @@ impl Kmeans {
         opts.threads.install(|| {
             let mut best: Option<Kmeans> = None;
             for _ in 0..runs {
+                // k-means++ gives the first Lloyd statistics with its centroids.
+                let mut seeded = None;
                 let mut centroids = match &opts.init {
                     Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
                     Init::Random => {
                         let rows = random_rows(w_slice, k, &mut rng)?;
                         Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
                     }
-                    Init::KMeansPlusPlus => kmeans_plus_plus(x, w_slice, k, &mut rng),
+                    Init::KMeansPlusPlus => {
+                        let (c, stats) = kmeans_plus_plus(x, w_slice, k, &mut rng, true);
+                        seeded = stats;
+                        c
+                    }
                     Init::KMeansParallel => kmeans_parallel(x, w_slice, k, &mut rng),
                     Init::Centroids(c) => {
                         if c.dim() != (k, d) {
@@ -612,7 +685,10 @@ impl Kmeans {
                     }
                 };
                 centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let mut stats = lloyd_pass(x, w, centroids.view());
+                let mut stats = match seeded {
+                    Some(stats) => stats,
+                    None => lloyd_pass(x, w, centroids.view()),
+                };
                 let mut it = 0;
                 while it < opts.max_iterations {
                     for j in 0..k {
@@ -673,7 +749,7 @@ impl Kmeans {
                     let rows = random_rows(&w, k, &mut rng)?;
                     Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
                 }
-                Init::KMeansPlusPlus => kmeans_plus_plus(x, &w, k, &mut rng),
+                Init::KMeansPlusPlus => kmeans_plus_plus(x, &w, k, &mut rng, false).0,
                 Init::KMeansParallel => kmeans_parallel(x, &w, k, &mut rng),
                 Init::Centroids(c) => c.clone(),
             };
@@ -698,7 +774,7 @@ impl Kmeans {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, ShapeBuilder};
 
     fn two_blobs() -> Array2<f64> {
         array![
@@ -752,6 +828,42 @@ mod tests {
         assert_eq!(fast.sums, total.0);
         assert_eq!(fast.weights, total.1);
         assert_eq!(fast.distance, total.2);
+    }
+
+    #[test]
+    fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
+        // Weighted rows with NaN in some blocks and duplicated rows (ties between centroids),
+        // in C order (the block path) and in Fortran order (the row-by-row path).
+        let (n, d, k) = (3000, 6, 7);
+        let mut x = Array2::from_shape_fn((n, d), |(i, c)| {
+            ((i * 37 + c * 11) % 101) as f64 * 0.21 - 10.0
+        });
+        x[[600, 2]] = f64::NAN;
+        x[[2900, 0]] = f64::NAN;
+        for i in 1000..1100 {
+            let r = x.row(i - 500).to_owned();
+            x.row_mut(i).assign(&r);
+        }
+        let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
+        let mut fortran = Array2::zeros((n, d).f());
+        fortran.assign(&x);
+        let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for xv in [x.view(), fortran.view()] {
+            for seed in 0..4 {
+                for threads in [1, 2] {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let (mut c, st) = Threads::Count(threads)
+                        .install(|| kmeans_plus_plus(xv, &w, k, &mut rng, true))
+                        .unwrap();
+                    let st = st.expect("statistics were asked for");
+                    c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+                    let reference = lloyd_pass(xv, ArrayView1::from(&w[..]), c.view());
+                    assert_eq!(bits(&st.sums), bits(&reference.sums));
+                    assert_eq!(bits(&st.weights), bits(&reference.weights));
+                    assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
+                }
+            }
+        }
     }
 
     #[test]
