@@ -196,7 +196,12 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
             if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
                 if !any_nan(xs) && !any_nan(cs) {
                     let wb = &w.as_slice().expect("contiguous weights")[block];
-                    assign_block(xs, cs, wb, &mut scratch, &mut st);
+                    let (sums, weights) = (
+                        st.sums.as_slice_mut().expect("contiguous"),
+                        st.weights.as_slice_mut().expect("contiguous"),
+                    );
+                    let mut out = (sums, weights, &mut st.distance);
+                    assign_block(xs, cs, wb, &mut scratch, &mut out);
                     continue;
                 }
             }
@@ -218,16 +223,19 @@ struct AssignScratch {
     dist: [f64; BLOCK_ROWS],
 }
 
+/// The sums, weights and distance of a Lloyd pass as slices: `k x d`, `k x d`, a number.
+type AssignSums<'a> = (&'a mut [f64], &'a mut [f64], &'a mut f64);
+
 /// A block of contiguous rows `xs` without NaN and centroids `cs` (`k x d`) without NaN: each
 /// row's first nearest centroid, and the row added to its sums, with the additions of the
 /// general loop in [`lloyd_pass`] in the same order.
-fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, st: &mut LloydStats) {
+fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2, the feature the function is compiled for.
-        return unsafe { assign_block_avx2(xs, cs, w, s, st) };
+        return unsafe { assign_block_avx2(xs, cs, w, s, out) };
     }
-    assign_block_t(xs, cs, w, s, st)
+    assign_block_t(xs, cs, w, s, out)
 }
 
 /// [`assign_block_t`] compiled for AVX2.
@@ -238,13 +246,13 @@ fn assign_block_avx2(
     cs: &[f64],
     w: &[f64],
     s: &mut AssignScratch,
-    st: &mut LloydStats,
+    out: &mut AssignSums,
 ) {
-    assign_block_t(xs, cs, w, s, st)
+    assign_block_t(xs, cs, w, s, out)
 }
 
 #[inline(always)]
-fn assign_block_t(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, st: &mut LloydStats) {
+fn assign_block_t(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
     let m = w.len();
     let d = xs.len() / m.max(1);
     let (bd, bj) = (&mut s.best_d[..m], &mut s.best_j[..m]);
@@ -260,8 +268,16 @@ fn assign_block_t(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, st: 
             *bi = if closer { j as u64 } else { *bi };
         }
     }
+    let (sums, weights, distance) = out;
     for (((row, &dv), &j), &wi) in xs.chunks_exact(d).zip(bd.iter()).zip(bj.iter()).zip(w) {
-        st.add(row.iter().copied(), j as usize, wi, dv, true);
+        let j = j as usize;
+        **distance += wi * dv;
+        for (s, &v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
+            *s += wi * v;
+        }
+        for s in weights[j * d..(j + 1) * d].iter_mut() {
+            *s += wi;
+        }
     }
 }
 
