@@ -7,10 +7,12 @@
 //! is a diagonal Gaussian), a block of rows without missing values goes through one fused
 //! pass: log-densities of all components, log-sum-exp, responsibilities and sufficient
 //! statistics, on the block transposed (one feature per row), so that every inner loop runs
-//! over the rows of the block and vectorises. The kernels use only additions and
-//! multiplications in a fixed order (their own `exp`, no fused multiply-add), so results do not
-//! depend on the number of threads, and are the same whether or not the processor has AVX2 (for
-//! which the kernels are also compiled, and chosen at run time).
+//! over the rows of the block and vectorises. The kernels use only additions, multiplications
+//! and, in the quadratic forms and products of full covariance, fused multiply-adds, in a fixed
+//! order (and their own `exp`), so results do not depend on the number of threads, and are the
+//! same whether or not the processor has AVX2 and FMA (for which the kernels are also compiled,
+//! and chosen at run time; the portable loops' fused multiply-adds are `f64::mul_add`, rounded
+//! once as the processor's are, only slower where the processor has no FMA).
 
 use ndarray::ArrayView2;
 
@@ -77,6 +79,9 @@ pub(crate) struct Plan {
     /// Full: `k x dp x d` (`L^-1` per component, its rows padded with zero rows to `dp`, a
     /// multiple of 4); diagonal: `k x d` (`1 / (2 sigma^2)`).
     scale: Vec<f64>,
+    /// Full: the same `L^-1` as panels for the quadratic forms (see [`panels`]), `k` of
+    /// [`panels_len`] values; diagonal: empty.
+    panels: Vec<f64>,
     /// `log_norm + log weight`, per component.
     consts: Vec<f64>,
 }
@@ -193,6 +198,11 @@ impl Plan {
             }
         }
         let full = full?;
+        let panels = if full {
+            panels(&scale, d, lower)
+        } else {
+            Vec::new()
+        };
         Some(Plan {
             d,
             k,
@@ -202,6 +212,7 @@ impl Plan {
             small: full && d <= SMALL_MAX_FEATURES,
             means,
             scale,
+            panels,
             consts,
         })
     }
@@ -220,14 +231,15 @@ impl Plan {
     pub fn scratch(&self) -> Scratch {
         let (k, d, b) = (self.k, self.d, BLOCK_ROWS);
         // The row-major diagonal kernels need neither the centred rows nor their products.
-        let t = if self.rows { 0 } else { d * b };
+        let t = if self.rows { 0 } else { d * stride(b) };
         Scratch {
             xt: vec![0.0; t],
             copied: false,
             work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
             small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
-            z: vec![0.0; if self.full { t } else { 0 }],
-            wz: vec![0.0; if self.full { t } else { 0 }],
+            // Three rows of zeros after the `d` features, for the tiles of `products_in`.
+            z: vec![0.0; if self.full { t + 3 * stride(b) } else { 0 }],
+            wz: vec![0.0; if self.full { t + 3 * stride(b) } else { 0 }],
             y: vec![0.0; b],
             acc: vec![0.0; b],
             max: vec![0.0; b],
@@ -285,11 +297,12 @@ impl Plan {
             return !any_nan(xs);
         }
         let mut nan = false;
+        let ld = stride(n);
         #[cfg(target_arch = "x86_64")]
         if let Some(xs) = xb.as_slice() {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, the feature the function is compiled for.
-                return !unsafe { avx2::transpose(xs, d, n, &mut s.xt) };
+            if crate::kernels::has_avx2() {
+                // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
+                return !unsafe { avx2::transpose(xs, d, n, ld, &mut s.xt) };
             }
         }
         if let Some(xs) = xb.as_slice() {
@@ -298,13 +311,13 @@ impl Plan {
                 let rows = &xs[i0 * d..(i0 + 8) * d];
                 for (u, row) in rows.chunks_exact(d).enumerate() {
                     for (l, &v) in row.iter().enumerate() {
-                        s.xt[l * n + i0 + u] = v;
+                        s.xt[l * ld + i0 + u] = v;
                     }
                 }
             }
             for i in n / 8 * 8..n {
                 for l in 0..d {
-                    s.xt[l * n + i] = xs[i * d + l];
+                    s.xt[l * ld + i] = xs[i * d + l];
                 }
             }
             nan = xs
@@ -313,7 +326,7 @@ impl Plan {
         } else {
             for (i, row) in xb.rows().into_iter().enumerate() {
                 for (l, &v) in row.iter().enumerate() {
-                    s.xt[l * n + i] = v;
+                    s.xt[l * ld + i] = v;
                     nan |= v.is_nan();
                 }
             }
@@ -351,8 +364,8 @@ impl Plan {
     pub fn log_joint(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
         self.with_rows(&xb, s, |x, n, s| {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            if crate::kernels::has_avx2() {
+                // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
                 return unsafe { self.log_joint_avx2(x, n, s) };
             }
             self.log_joint_t::<false>(x, n, s)
@@ -361,14 +374,14 @@ impl Plan {
 
     /// [`log_joint_t`](Self::log_joint_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn log_joint_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
         self.log_joint_t::<true>(x, n, s)
     }
 
     /// [`summarize_t`](Self::summarize_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn summarize_avx2(
         &self,
         x: &[f64],
@@ -391,8 +404,8 @@ impl Plan {
     ) -> BlockTotals {
         self.with_rows(&xb, s, |x, n, s| {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            if crate::kernels::has_avx2() {
+                // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
                 return unsafe { self.summarize_avx2(x, n, w, s, m) };
             }
             self.summarize_t::<false>(x, n, w, s, m)
@@ -401,10 +414,10 @@ impl Plan {
 
     #[inline(always)]
     fn center(&self, j: usize, n: usize, xt: &[f64], z: &mut [f64]) {
-        let d = self.d;
+        let (d, ld) = (self.d, stride(n));
         for l in 0..d {
             let mu = self.means[j * d + l];
-            let (xl, zl) = (&xt[l * n..(l + 1) * n], &mut z[l * n..(l + 1) * n]);
+            let (xl, zl) = (&xt[l * ld..l * ld + n], &mut z[l * ld..l * ld + n]);
             for (zv, &xv) in zl.iter_mut().zip(xl) {
                 *zv = xv - mu;
             }
@@ -415,20 +428,10 @@ impl Plan {
     fn sum<const AVX: bool>(&self, a: &[f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if AVX {
-            // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+            // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
             return unsafe { avx2::sum(a) };
         }
         sum8(a)
-    }
-
-    #[inline(always)]
-    fn dot<const AVX: bool>(&self, a: &[f64], b: &[f64]) -> f64 {
-        #[cfg(target_arch = "x86_64")]
-        if AVX {
-            // SAFETY: as in `sum`.
-            return unsafe { avx2::dot(a, b) };
-        }
-        dot8(a, b)
     }
 
     #[inline(always)]
@@ -480,8 +483,8 @@ impl Plan {
     pub fn posteriors(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
         self.with_rows(&xb, s, |x, n, s| {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, the feature the function is compiled for.
+            if crate::kernels::has_avx2() {
+                // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
                 return unsafe { self.posteriors_avx2(x, n, s) };
             }
             self.posteriors_t::<false>(x, n, s)
@@ -490,7 +493,7 @@ impl Plan {
 
     /// [`posteriors_t`](Self::posteriors_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn posteriors_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
         self.posteriors_t::<true>(x, n, s)
     }
@@ -499,12 +502,12 @@ impl Plan {
     /// with the same arithmetic as the portable loops).
     #[inline(always)]
     fn log_joint_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
-        let (d, k) = (self.d, self.k);
+        let (d, k, ld) = (self.d, self.k, stride(n));
         if self.rows {
             let lp = &mut s.lp[..k * n];
             #[cfg(target_arch = "x86_64")]
             if AVX {
-                // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+                // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
                 return unsafe {
                     avx2::diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
                 };
@@ -516,18 +519,18 @@ impl Plan {
             acc.fill(0.0);
             if self.full {
                 self.center(j, n, &s.xt, &mut s.z);
-                let dp = padded(d);
-                let a = &self.scale[j * dp * d..(j + 1) * dp * d];
+                let len = panels_len(d, self.lower);
+                let a = &self.panels[j * len..(j + 1) * len];
                 #[cfg(target_arch = "x86_64")]
                 if AVX {
-                    // SAFETY: `AVX` is true only inside functions compiled for AVX2, which run
+                    // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA, which run
                     // only on processors that have it.
-                    unsafe { avx2::quad_forms(a, d, self.lower, &s.z[..d * n], n, acc) };
+                    unsafe { avx2::quad_forms(a, d, self.lower, &s.z, n, ld, acc) };
                 } else {
-                    quad_forms(a, d, self.lower, &s.z[..d * n], n, acc);
+                    quad_forms(a, d, self.lower, &s.z, n, ld, acc);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
-                quad_forms(a, d, self.lower, &s.z[..d * n], n, acc);
+                quad_forms(a, d, self.lower, &s.z, n, ld, acc);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - 0.5 * q;
@@ -542,12 +545,12 @@ impl Plan {
                 #[cfg(target_arch = "x86_64")]
                 if AVX {
                     // SAFETY: as for `quad_forms` above.
-                    unsafe { avx2::diagonal_forms(mu, h, &s.xt[..d * n], n, acc) };
+                    unsafe { avx2::diagonal_forms(mu, h, &s.xt, n, ld, acc) };
                 } else {
-                    diagonal_forms(mu, h, &s.xt[..d * n], n, acc);
+                    diagonal_forms(mu, h, &s.xt, n, ld, acc);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
-                diagonal_forms(mu, h, &s.xt[..d * n], n, acc);
+                diagonal_forms(mu, h, &s.xt, n, ld, acc);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - q;
@@ -585,7 +588,7 @@ impl Plan {
         small_tiles::<L, D>(
             (&self.means, &self.scale, &self.consts, self.lower),
             &s.xt,
-            n,
+            (n, stride(n)),
             w,
             &mut s.lp[..k * SMALL_LANES],
             acc,
@@ -635,7 +638,7 @@ impl Plan {
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        let (d, k) = (self.d, self.k);
+        let (d, k, ld) = (self.d, self.k, stride(n));
         if self.small {
             #[cfg(target_arch = "x86_64")]
             if AVX {
@@ -682,7 +685,7 @@ impl Plan {
             let r = &s.lp[..k * n];
             #[cfg(target_arch = "x86_64")]
             if AVX {
-                // SAFETY: `AVX` is true only inside functions compiled for AVX2.
+                // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
                 unsafe {
                     avx2::moments_rows_all(
                         d,
@@ -714,40 +717,26 @@ impl Plan {
             if self.full {
                 self.center(j, n, &s.xt, &mut s.z);
                 for l in 0..d {
-                    let (zl, wzl) = (&s.z[l * n..(l + 1) * n], &mut s.wz[l * n..(l + 1) * n]);
+                    let (zl, wzl) = (&s.z[l * ld..l * ld + n], &mut s.wz[l * ld..l * ld + n]);
                     for ((o, &zv), &rv) in wzl.iter_mut().zip(zl).zip(r) {
                         *o = rv * zv;
                     }
                     m.sum[j * d + l] += self.sum::<AVX>(wzl);
                 }
                 let p = &mut m.products[j * d * d..(j + 1) * d * d];
-                for a in 0..d {
-                    let wza = &s.wz[a * n..(a + 1) * n];
-                    let mut b = a;
-                    while b + 4 <= d {
-                        let z4 = &s.z[b * n..(b + 4) * n];
-                        #[cfg(target_arch = "x86_64")]
-                        // SAFETY: as for `quad_forms` above.
-                        let q = if AVX {
-                            unsafe { avx2::dot4(wza, z4, n) }
-                        } else {
-                            dot4(wza, z4, n)
-                        };
-                        #[cfg(not(target_arch = "x86_64"))]
-                        let q = dot4(wza, z4, n);
-                        for (t, v) in q.iter().enumerate() {
-                            p[a * d + b + t] += v;
-                        }
-                        b += 4;
-                    }
-                    for b in b..d {
-                        p[a * d + b] += self.dot::<AVX>(wza, &s.z[b * n..(b + 1) * n]);
-                    }
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: as for `quad_forms` above.
+                    unsafe { avx2::products(&s.wz, &s.z, d, n, ld, p) };
+                } else {
+                    products_in::<Quad>(&s.wz, &s.z, d, n, ld, p);
                 }
+                #[cfg(not(target_arch = "x86_64"))]
+                products_in::<Quad>(&s.wz, &s.z, d, n, ld, p);
             } else {
                 for l in 0..d {
                     let mu = self.means[j * d + l];
-                    let (s1, s2) = self.weighted_moments::<AVX>(r, &s.xt[l * n..(l + 1) * n], mu);
+                    let (s1, s2) = self.weighted_moments::<AVX>(r, &s.xt[l * ld..l * ld + n], mu);
                     m.sum[j * d + l] += s1;
                     m.products[j * d + l] += s2;
                 }
@@ -772,6 +761,8 @@ pub(crate) trait Lanes: Copy {
     fn sub(self, o: Self) -> Self;
     /// `self * o`.
     fn mul(self, o: Self) -> Self;
+    /// `self * a + b`, rounded once (a fused multiply-add).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// `self / o`.
     fn div(self, o: Self) -> Self;
     /// `if self > o { self } else { o }`.
@@ -811,6 +802,10 @@ impl Lanes for f64 {
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
         self * o
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
     }
     #[inline(always)]
     fn div(self, o: Self) -> Self {
@@ -880,6 +875,14 @@ impl Lanes for Quad {
         self.zip(o, <f64 as Lanes>::mul)
     }
     #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        let mut v = self.0;
+        for ((x, a), b) in v.iter_mut().zip(a.0).zip(b.0) {
+            *x = x.mul_add(a, b);
+        }
+        Quad(v)
+    }
+    #[inline(always)]
     fn div(self, o: Self) -> Self {
         self.zip(o, <f64 as Lanes>::div)
     }
@@ -927,7 +930,7 @@ impl Quad {
 fn small_tiles<L: Lanes, const D: usize>(
     (means, scale, consts, lower): (&[f64], &[f64], &[f64], bool),
     xt: &[f64],
-    n: usize,
+    (n, ld): (usize, usize),
     w: Option<&[f64]>,
     lp: &mut [f64],
     acc: &mut [[[f64; SMALL_LANES]; SMALL_SUMS]],
@@ -943,7 +946,7 @@ fn small_tiles<L: Lanes, const D: usize>(
         // row (their responsibilities are 0).
         let mut xs = [[0.0f64; W]; D];
         for (c, xc) in xs.iter_mut().enumerate() {
-            let col = &xt[c * n..(c + 1) * n];
+            let col = &xt[c * ld..c * ld + n];
             if width == W {
                 xc.copy_from_slice(&col[i0..i0 + W]);
             } else {
@@ -1061,67 +1064,230 @@ fn padded(d: usize) -> usize {
     d.div_ceil(4) * 4
 }
 
-/// `acc[i] = |A z_i|^2` for the `n` columns `z_i` of `z` (`d x n`, a feature per row), with
-/// `A` given as `padded(d) x d` (zero rows at the end); `lower` when `A` is lower triangular.
-/// Rows go eight at a time and outputs four at a time, in registers.
-#[inline(always)]
-fn quad_forms(a: &[f64], d: usize, lower: bool, z: &[f64], n: usize, acc: &mut [f64]) {
-    let dp = padded(d);
-    let tiles = n / 8;
-    for t in 0..tiles {
-        let i0 = t * 8;
-        let mut sq = [0.0f64; 8];
-        for r in (0..dp).step_by(4) {
-            let top = if lower { (r + 4).min(d) } else { d };
-            let mut y = [[0.0f64; 8]; 4];
-            for c in 0..top {
-                let zc: &[f64; 8] = z[c * n + i0..c * n + i0 + 8].try_into().expect("8");
-                for (q, yq) in y.iter_mut().enumerate() {
-                    let aq = a[(r + q) * d + c];
-                    for u in 0..8 {
-                        yq[u] += aq * zc[u];
-                    }
-                }
-            }
-            for yq in &y {
-                for u in 0..8 {
-                    sq[u] += yq[u] * yq[u];
-                }
-            }
-        }
-        acc[i0..i0 + 8].copy_from_slice(&sq);
-    }
-    quad_forms_tail(a, d, lower, z, n, acc);
+/// Whether the processor has AVX2 and FMA, the features the vector kernels are compiled for
+/// (every processor with AVX2 that we know of also has FMA).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// The rows past the last whole tile of [`quad_forms`].
+/// The distance between features in a transposed block of `n` rows: `n` rounded up to whole
+/// tiles of eight, plus one cache line. With a power-of-two distance (the 256 rows of a whole
+/// block are 2 KiB), the features of a tile of rows all fall in two sets of the first-level
+/// cache, and evict each other in every pass over them.
+pub(crate) fn stride(n: usize) -> usize {
+    n.div_ceil(8) * 8 + 8
+}
+
+/// The columns of the four rows `r..r + 4` of `A` (`d x d`) that the quadratic forms read:
+/// up to the diagonal when `A` is lower triangular.
 #[inline(always)]
-fn quad_forms_tail(a: &[f64], d: usize, lower: bool, z: &[f64], n: usize, acc: &mut [f64]) {
-    for i in n / 8 * 8..n {
-        let mut sq = 0.0;
-        for r in 0..d {
-            let top = if lower { r + 1 } else { d };
-            let mut y = 0.0;
-            for c in 0..top {
-                y += a[r * d + c] * z[c * n + i];
+fn panel_width(r: usize, d: usize, lower: bool) -> usize {
+    if lower {
+        (r + 4).min(d)
+    } else {
+        d
+    }
+}
+
+/// The number of values of [`panels`] per component.
+pub(crate) fn panels_len(d: usize, lower: bool) -> usize {
+    (0..padded(d))
+        .step_by(4)
+        .map(|r| 4 * panel_width(r, d, lower))
+        .sum()
+}
+
+/// The factors `A` of `scale` (each `padded(d) x d`, zero rows at the end) as the quadratic
+/// forms read them: for each four rows `r..r + 4`, the columns `c` of [`panel_width`], and in
+/// each the four values `A[r + q][c]`, so that the kernels read one panel in order.
+fn panels(scale: &[f64], d: usize, lower: bool) -> Vec<f64> {
+    let dp = padded(d);
+    let mut out = Vec::with_capacity(scale.len() / (dp * d).max(1) * panels_len(d, lower));
+    for a in scale.chunks_exact(dp * d) {
+        for r in (0..dp).step_by(4) {
+            for c in 0..panel_width(r, d, lower) {
+                out.extend((0..4).map(|q| a[(r + q) * d + c]));
             }
-            sq += y * y;
+        }
+    }
+    out
+}
+
+/// `acc[i] = |A z_i|^2` for the `n` columns `z_i` of `z` (`d` features, `ld` apart), with
+/// `A` given as its [`panels`] `pan`; `lower` when `A` is lower triangular. Twelve rows at a
+/// time (then four, then one), in lanes `L`; see [`quad_tile`].
+#[inline(always)]
+fn quad_forms_in<L: Lanes>(
+    pan: &[f64],
+    d: usize,
+    lower: bool,
+    z: &[f64],
+    n: usize,
+    ld: usize,
+    acc: &mut [f64],
+) {
+    let mut i0 = 0;
+    while i0 + 8 <= n {
+        quad_tile::<L, 2>(pan, d, lower, z, ld, i0, acc);
+        i0 += 8;
+    }
+    while i0 + 4 <= n {
+        quad_tile::<L, 1>(pan, d, lower, z, ld, i0, acc);
+        i0 += 4;
+    }
+    for i in i0..n {
+        let (mut sq, mut off) = (0.0f64, 0);
+        for r in (0..padded(d)).step_by(4) {
+            let width = panel_width(r, d, lower);
+            let pr = &pan[off..off + 4 * width];
+            off += 4 * width;
+            for q in 0..4 {
+                let mut y = 0.0f64;
+                for c in 0..width {
+                    y = pr[4 * c + q].mul_add(z[c * ld + i], y);
+                }
+                sq = y.mul_add(y, sq);
+            }
         }
         acc[i] = sq;
     }
 }
 
-/// `acc[i] = sum_l h_l (x_li - mu_l)^2` for the `n` columns of `x` (`d x n`), eight rows at a
-/// time in registers.
+/// [`quad_forms_in`] in portable lanes.
 #[inline(always)]
-fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+fn quad_forms(pan: &[f64], d: usize, lower: bool, z: &[f64], n: usize, ld: usize, acc: &mut [f64]) {
+    quad_forms_in::<Quad>(pan, d, lower, z, n, ld, acc)
+}
+
+/// Rows `i0..i0 + 4 V` of [`quad_forms_in`]: four outputs of `A z_i` at a time, for `4 V` rows
+/// in registers (with `V = 3`, twelve sums, three vectors of the rows and one coefficient: the
+/// sixteen registers of AVX2). Every value is a chain of fused multiply-adds in the order of
+/// the features, then of the outputs, the same as in the one-row loop.
+#[inline(always)]
+fn quad_tile<L: Lanes, const V: usize>(
+    pan: &[f64],
+    d: usize,
+    lower: bool,
+    z: &[f64],
+    ld: usize,
+    i0: usize,
+    acc: &mut [f64],
+) {
+    let mut sq = [L::splat(0.0); V];
+    let mut off = 0;
+    for r in (0..padded(d)).step_by(4) {
+        let width = panel_width(r, d, lower);
+        let pr = &pan[off..off + 4 * width];
+        off += 4 * width;
+        assert!(width == 0 || (width - 1) * ld + i0 + 4 * V <= z.len());
+        let mut y = [[L::splat(0.0); V]; 4];
+        for c in 0..width {
+            // SAFETY: `c * ld + i0 + 4 V <= z.len()` (asserted above).
+            let zc = unsafe { z.get_unchecked(c * ld + i0..c * ld + i0 + 4 * V) };
+            let mut zv = [L::splat(0.0); V];
+            for (h, v) in zv.iter_mut().enumerate() {
+                *v = L::load(&zc[4 * h..]);
+            }
+            // SAFETY: `4 c + 4 <= 4 width = pr.len()`.
+            let ac = unsafe { pr.get_unchecked(4 * c..4 * c + 4) };
+            for (yq, &a) in y.iter_mut().zip(ac) {
+                let aq = L::splat(a);
+                for (yv, &zh) in yq.iter_mut().zip(&zv) {
+                    *yv = aq.mul_add(zh, *yv);
+                }
+            }
+        }
+        for yq in &y {
+            for (s, &yv) in sq.iter_mut().zip(yq) {
+                *s = yv.mul_add(yv, *s);
+            }
+        }
+    }
+    for (h, v) in sq.iter().enumerate() {
+        v.store(&mut acc[i0 + 4 * h..]);
+    }
+}
+
+/// The products `sum_i wz_ai z_bi` of rows `a0..a0 + 3` of `wz` with rows `b0..b0 + 4` of `z`
+/// (rows of `n` values, `ld` apart), in lanes `L`: for every four rows, twelve fused
+/// multiply-adds on seven loads (the sums fill twelve registers). Each lane sums the rows of its
+/// place in the fours, in order; the rows past the last four go to the lanes of their places,
+/// and the lanes are combined in a fixed order.
+#[inline(always)]
+fn product_tile<L: Lanes>(
+    wz: &[f64],
+    z: &[f64],
+    n: usize,
+    ld: usize,
+    a0: usize,
+    b0: usize,
+) -> [[f64; 4]; 3] {
+    let mut acc = [[L::splat(0.0); 4]; 3];
+    let n4 = n / 4 * 4;
+    let (wa, zb) = (&wz[a0 * ld..], &z[b0 * ld..]);
+    assert!(n <= ld && 2 * ld + n <= wa.len() && 3 * ld + n <= zb.len());
+    for i in (0..n4).step_by(4) {
+        let mut va = [L::splat(0.0); 3];
+        for (p, v) in va.iter_mut().enumerate() {
+            // SAFETY: `p * ld + i + 4 <= 2 * ld + n <= wa.len()` (asserted above).
+            *v = L::load(unsafe { wa.get_unchecked(p * ld + i..p * ld + i + 4) });
+        }
+        for q in 0..4 {
+            // SAFETY: `q * ld + i + 4 <= 3 * ld + n <= zb.len()` (asserted above).
+            let vb = L::load(unsafe { zb.get_unchecked(q * ld + i..q * ld + i + 4) });
+            for (ap, &v) in acc.iter_mut().zip(&va) {
+                ap[q] = v.mul_add(vb, ap[q]);
+            }
+        }
+    }
+    let mut out = [[0.0; 4]; 3];
+    for (p, (ap, op)) in acc.iter().zip(out.iter_mut()).enumerate() {
+        for (q, (v, o)) in ap.iter().zip(op.iter_mut()).enumerate() {
+            let mut l = [0.0; 4];
+            v.store(&mut l);
+            for i in n4..n {
+                l[i % 4] = wa[p * ld + i].mul_add(zb[q * ld + i], l[i % 4]);
+            }
+            *o = (l[0] + l[1]) + (l[2] + l[3]);
+        }
+    }
+    out
+}
+
+/// The upper triangle of `sum_i wz_i z_i^T` (`d x d`, row-major) added to `p`, for the `d`
+/// rows of `n` values of `wz` and `z`, `ld` apart, each followed by at least three rows of
+/// zeros (so that every [`product_tile`] reads rows that exist).
+#[inline(always)]
+fn products_in<L: Lanes>(wz: &[f64], z: &[f64], d: usize, n: usize, ld: usize, p: &mut [f64]) {
+    for a0 in (0..d).step_by(3) {
+        for b0 in (a0 / 4 * 4..d).step_by(4) {
+            let t = product_tile::<L>(wz, z, n, ld, a0, b0);
+            for (da, row) in t.iter().enumerate() {
+                let a = a0 + da;
+                for (db, &v) in row.iter().enumerate() {
+                    let b = b0 + db;
+                    if a < d && b < d && b >= a {
+                        p[a * d + b] += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `acc[i] = sum_l h_l (x_li - mu_l)^2` for the `n` columns of `x` (`d` features, `ld` apart),
+/// eight rows at a time in registers.
+#[inline(always)]
+fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, ld: usize, acc: &mut [f64]) {
     let d = mu.len();
     let tiles = n / 8;
     for t in 0..tiles {
         let i0 = t * 8;
         let mut sq = [0.0f64; 8];
         for l in 0..d {
-            let xl: &[f64; 8] = x[l * n + i0..l * n + i0 + 8].try_into().expect("8");
+            let xl: &[f64; 8] = x[l * ld + i0..l * ld + i0 + 8].try_into().expect("8");
             let (m, hl) = (mu[l], h[l]);
             for u in 0..8 {
                 let z = xl[u] - m;
@@ -1130,17 +1296,17 @@ fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
         }
         acc[i0..i0 + 8].copy_from_slice(&sq);
     }
-    diagonal_forms_tail(mu, h, x, n, acc);
+    diagonal_forms_tail(mu, h, x, n, ld, acc);
 }
 
 /// The rows past the last whole tile of [`diagonal_forms`].
 #[inline(always)]
-fn diagonal_forms_tail(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+fn diagonal_forms_tail(mu: &[f64], h: &[f64], x: &[f64], n: usize, ld: usize, acc: &mut [f64]) {
     let d = mu.len();
     for i in n / 8 * 8..n {
         let mut sq = 0.0;
         for l in 0..d {
-            let z = x[l * n + i] - mu[l];
+            let z = x[l * ld + i] - mu[l];
             sq += z * z * h[l];
         }
         acc[i] = sq;
@@ -1192,8 +1358,8 @@ fn moments_rows(r: &[f64], x: &[f64], mu: &[f64], s1: &mut [f64], s2: &mut [f64]
 /// arithmetic of k-means' row distances.
 pub(crate) fn row_distances(x: &[f64], c: &[f64], nan_free: bool, out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if c.len() >= 4 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+    if c.len() >= 4 && crate::kernels::has_avx2() {
+        // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
         return unsafe { avx2::row_distances(x, c, nan_free, out) };
     }
     let d = c.len().max(1);
@@ -1225,55 +1391,26 @@ pub(crate) fn lane_distance(a: &[f64], b: &[f64]) -> f64 {
 /// Whether any of `xs` is NaN.
 pub(crate) fn any_nan(xs: &[f64]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+    if crate::kernels::has_avx2() {
+        // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
         return unsafe { avx2::has_nan(xs) };
     }
     xs.chunks(8)
         .any(|c| c.iter().fold(false, |a, v| a | v.is_nan()))
 }
 
-/// The four dot products of `a` with the rows of `b` (`4 x n`), sharing the loads of `a`.
-#[inline(always)]
-fn dot4(a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
-    let mut acc = [[0.0f64; 8]; 4];
-    let tiles = n / 8;
-    for t in 0..tiles {
-        let i0 = t * 8;
-        let at: &[f64; 8] = a[i0..i0 + 8].try_into().expect("8");
-        for (q, aq) in acc.iter_mut().enumerate() {
-            let bt: &[f64; 8] = b[q * n + i0..q * n + i0 + 8].try_into().expect("8");
-            for u in 0..8 {
-                aq[u] += at[u] * bt[u];
-            }
-        }
-    }
-    dot4_finish(acc, a, b, n)
-}
-
-/// The rows past the last whole tile of [`dot4`], and the lanes combined.
-#[inline(always)]
-fn dot4_finish(mut acc: [[f64; 8]; 4], a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
-    for i in n / 8 * 8..n {
-        for (q, aq) in acc.iter_mut().enumerate() {
-            aq[i % 8] += a[i] * b[q * n + i];
-        }
-    }
-    [lanes(acc[0]), lanes(acc[1]), lanes(acc[2]), lanes(acc[3])]
-}
-
-/// [`quad_forms`], [`diagonal_forms`] and [`dot4`] on AVX2 vectors: eight rows are two vectors
-/// of four, and every lane does the portable loops' arithmetic in their order.
+/// [`quad_forms`], [`diagonal_forms`], [`products_in`] and the other kernels on AVX2 vectors:
+/// every lane does the portable loops' arithmetic in their order.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
         __m256d, __m256i, _mm256_add_epi64, _mm256_add_pd, _mm256_and_pd, _mm256_and_si256,
         _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd, _mm256_div_pd,
-        _mm256_hadd_pd, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd, _mm256_mul_pd,
-        _mm256_or_pd, _mm256_or_si256, _mm256_permute2f128_pd, _mm256_permute4x64_pd,
-        _mm256_set1_epi64x, _mm256_set1_pd, _mm256_setr_epi64x, _mm256_setzero_pd,
-        _mm256_slli_epi64, _mm256_srli_epi64, _mm256_storeu_pd, _mm256_sub_pd, _mm256_unpackhi_pd,
-        _mm256_unpacklo_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
+        _mm256_fmadd_pd, _mm256_hadd_pd, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd,
+        _mm256_mul_pd, _mm256_or_pd, _mm256_or_si256, _mm256_permute2f128_pd,
+        _mm256_permute4x64_pd, _mm256_set1_epi64x, _mm256_set1_pd, _mm256_setr_epi64x,
+        _mm256_setzero_pd, _mm256_slli_epi64, _mm256_srli_epi64, _mm256_storeu_pd, _mm256_sub_pd,
+        _mm256_unpackhi_pd, _mm256_unpacklo_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
     };
 
     #[inline(always)]
@@ -1292,8 +1429,8 @@ mod avx2 {
 
     /// Copies the `n x d` rows `xs` into `xt` as `d x n` (one feature per row), four by four
     /// with vector shuffles; returns whether any value is NaN.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn transpose(xs: &[f64], d: usize, n: usize, xt: &mut [f64]) -> bool {
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn transpose(xs: &[f64], d: usize, n: usize, ld: usize, xt: &mut [f64]) -> bool {
         let mut nan = _mm256_setzero_pd();
         if d == 2 {
             // Two features: four rows are two vectors, split into the two columns.
@@ -1307,13 +1444,13 @@ mod avx2 {
                 let lo = _mm256_unpacklo_pd(a, b);
                 let hi = _mm256_unpackhi_pd(a, b);
                 store4(xt, i, _mm256_permute4x64_pd::<0b11_01_10_00>(lo));
-                store4(xt, n + i, _mm256_permute4x64_pd::<0b11_01_10_00>(hi));
+                store4(xt, ld + i, _mm256_permute4x64_pd::<0b11_01_10_00>(hi));
             }
             let mut any = _mm256_movemask_pd(nan) != 0;
             for i in n4..n {
                 for c in 0..2 {
                     let v = xs[i * 2 + c];
-                    xt[c * n + i] = v;
+                    xt[c * ld + i] = v;
                     any |= v.is_nan();
                 }
             }
@@ -1333,10 +1470,10 @@ mod avx2 {
                 let t1 = _mm256_unpackhi_pd(r0, r1);
                 let t2 = _mm256_unpacklo_pd(r2, r3);
                 let t3 = _mm256_unpackhi_pd(r2, r3);
-                store4(xt, c * n + i, _mm256_permute2f128_pd::<0x20>(t0, t2));
-                store4(xt, (c + 1) * n + i, _mm256_permute2f128_pd::<0x20>(t1, t3));
-                store4(xt, (c + 2) * n + i, _mm256_permute2f128_pd::<0x31>(t0, t2));
-                store4(xt, (c + 3) * n + i, _mm256_permute2f128_pd::<0x31>(t1, t3));
+                store4(xt, c * ld + i, _mm256_permute2f128_pd::<0x20>(t0, t2));
+                store4(xt, (c + 1) * ld + i, _mm256_permute2f128_pd::<0x20>(t1, t3));
+                store4(xt, (c + 2) * ld + i, _mm256_permute2f128_pd::<0x31>(t0, t2));
+                store4(xt, (c + 3) * ld + i, _mm256_permute2f128_pd::<0x31>(t1, t3));
             }
         }
         let mut any = _mm256_movemask_pd(nan) != 0;
@@ -1344,7 +1481,7 @@ mod avx2 {
             let cols = if i < n4 { d4..d } else { 0..d };
             for c in cols {
                 let v = xs[i * d + c];
-                xt[c * n + i] = v;
+                xt[c * ld + i] = v;
                 any |= v.is_nan();
             }
         }
@@ -1352,8 +1489,8 @@ mod avx2 {
     }
 
     use super::{
-        diagonal_forms_tail, dot4_finish, dot_finish, moments_finish, padded, quad_forms_tail,
-        sum_finish, MOMENT_TILE_ROWS,
+        diagonal_forms_tail, moments_finish, padded, products_in, quad_forms_in, sum_finish,
+        MOMENT_TILE_ROWS,
     };
 
     use super::{exp_series, Lanes, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIFTER, LN_COEFFS};
@@ -1397,6 +1534,11 @@ mod avx2 {
         fn mul(self, o: Self) -> Self {
             // SAFETY: see `Avx`.
             Avx(unsafe { _mm256_mul_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            // SAFETY: see `Avx`.
+            Avx(unsafe { _mm256_fmadd_pd(self.0, a.0, b.0) })
         }
         #[inline(always)]
         fn div(self, o: Self) -> Self {
@@ -1508,7 +1650,7 @@ mod avx2 {
         out
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn sum(a: &[f64]) -> f64 {
         let mut acc = [_mm256_setzero_pd(); 4];
         for i0 in (0..a.len() / 16).map(|c| c * 16) {
@@ -1521,22 +1663,7 @@ mod avx2 {
         sum_finish(lanes16(acc), a)
     }
 
-    #[target_feature(enable = "avx2")]
-    pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
-        let mut acc = [_mm256_setzero_pd(); 4];
-        for i0 in (0..a.len().min(b.len()) / 16).map(|c| c * 16) {
-            let (a0, a1) = load8(a, i0);
-            let (a2, a3) = load8(a, i0 + 8);
-            let (b0, b1) = load8(b, i0);
-            let (b2, b3) = load8(b, i0 + 8);
-            for (v, (x, y)) in acc.iter_mut().zip([(a0, b0), (a1, b1), (a2, b2), (a3, b3)]) {
-                *v = _mm256_add_pd(*v, _mm256_mul_pd(x, y));
-            }
-        }
-        dot_finish(lanes16(acc), a, b)
-    }
-
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn moments(r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
         let (mut s1, mut s2) = ([_mm256_setzero_pd(); 4], [_mm256_setzero_pd(); 4]);
         let m = _mm256_set1_pd(mu);
@@ -1581,48 +1708,41 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn quad_forms(
         a: &[f64],
         d: usize,
         lower: bool,
         z: &[f64],
         n: usize,
+        ld: usize,
         acc: &mut [f64],
     ) {
-        let dp = padded(d);
-        for t in 0..n / 8 {
-            let i0 = t * 8;
-            let (mut s0, mut s1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-            for r in (0..dp).step_by(4) {
-                let top = if lower { (r + 4).min(d) } else { d };
-                let mut y = [_mm256_setzero_pd(); 8];
-                for c in 0..top {
-                    let (z0, z1) = load8(z, c * n + i0);
-                    for q in 0..4 {
-                        let aq = _mm256_set1_pd(a[(r + q) * d + c]);
-                        y[2 * q] = _mm256_add_pd(y[2 * q], _mm256_mul_pd(aq, z0));
-                        y[2 * q + 1] = _mm256_add_pd(y[2 * q + 1], _mm256_mul_pd(aq, z1));
-                    }
-                }
-                for q in 0..4 {
-                    s0 = _mm256_add_pd(s0, _mm256_mul_pd(y[2 * q], y[2 * q]));
-                    s1 = _mm256_add_pd(s1, _mm256_mul_pd(y[2 * q + 1], y[2 * q + 1]));
-                }
-            }
-            store8(acc, i0, s0, s1);
-        }
-        quad_forms_tail(a, d, lower, z, n, acc);
+        quad_forms_in::<Avx>(a, d, lower, z, n, ld, acc)
     }
 
-    #[target_feature(enable = "avx2")]
-    pub(super) fn diagonal_forms(mu: &[f64], h: &[f64], x: &[f64], n: usize, acc: &mut [f64]) {
+    /// [`products_in`] in AVX2 vectors.
+    #[inline(never)]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn products(wz: &[f64], z: &[f64], d: usize, n: usize, ld: usize, p: &mut [f64]) {
+        products_in::<Avx>(wz, z, d, n, ld, p)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn diagonal_forms(
+        mu: &[f64],
+        h: &[f64],
+        x: &[f64],
+        n: usize,
+        ld: usize,
+        acc: &mut [f64],
+    ) {
         let d = mu.len();
         for t in 0..n / 8 {
             let i0 = t * 8;
             let (mut s0, mut s1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
             for l in 0..d {
-                let (x0, x1) = load8(x, l * n + i0);
+                let (x0, x1) = load8(x, l * ld + i0);
                 let (m, hl) = (_mm256_set1_pd(mu[l]), _mm256_set1_pd(h[l]));
                 let (z0, z1) = (_mm256_sub_pd(x0, m), _mm256_sub_pd(x1, m));
                 s0 = _mm256_add_pd(s0, _mm256_mul_pd(_mm256_mul_pd(z0, z0), hl));
@@ -1630,11 +1750,11 @@ mod avx2 {
             }
             store8(acc, i0, s0, s1);
         }
-        diagonal_forms_tail(mu, h, x, n, acc);
+        diagonal_forms_tail(mu, h, x, n, ld, acc);
     }
 
     /// Whether any of `xs` is NaN.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn has_nan(xs: &[f64]) -> bool {
         let mut nan = _mm256_setzero_pd();
         let whole = xs.len() / 16 * 16;
@@ -1655,7 +1775,7 @@ mod avx2 {
     }
 
     /// Lanes below `rem` set.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn tail_mask(rem: usize) -> __m256i {
         let on = |t: usize| if t < rem { -1i64 } else { 0 };
@@ -1674,7 +1794,7 @@ mod avx2 {
     /// Four rows' sums `sum_l h_l (x_l - mu_l)^2` per lane (feature `l` in lane `l % 4`; the
     /// missing features of a last partial vector read as 0, with `mu` and `h` 0 there), for the
     /// rows `x[0..4 * d]` (`R` of them, 1 or 4).
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn diagonal_tile<const R: usize>(
         x: &[f64],
@@ -1707,7 +1827,7 @@ mod avx2 {
 
     /// [`super::diagonal_rows`]: four rows at a time, their lanes combined with horizontal
     /// additions in the same order.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn diagonal_rows(
         mu: &[f64],
         h: &[f64],
@@ -1752,7 +1872,7 @@ mod avx2 {
     /// The moments of `G` vectors of features from `l0` (the last one partial, read through
     /// `mask`, when `MASKED`) over the rows `x` (`r.len()` of them), continuing the sums in
     /// `t1`, `t2` (`4 G` lanes each).
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     #[allow(clippy::too_many_arguments)]
     fn moments_group<const G: usize, const MASKED: bool>(
@@ -1795,7 +1915,7 @@ mod avx2 {
     /// `mu`, `s1`, `s2`: `k x d`): tiles of rows that stay in the first-level cache, sixteen
     /// features at a time, each feature in its own lane, its sum continued from tile to tile in
     /// `work` (`2 k padded(d)` values), so that every sum runs over the rows in order from zero.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn moments_rows_all(
         d: usize,
         r: &[f64],
@@ -1846,7 +1966,7 @@ mod avx2 {
     }
 
     /// Four rows' lanes of squared distances to `c` (`R` rows, 1 or 4, from `x`).
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn distance_tile<const R: usize, const NAN: bool>(
         x: &[f64],
@@ -1882,7 +2002,7 @@ mod avx2 {
     }
 
     /// [`super::row_distances`], four rows at a time (`c` of at least 4 coordinates).
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn row_distances(x: &[f64], c: &[f64], nan_free: bool, out: &mut [f64]) {
         if nan_free {
             row_distances_t::<false>(x, c, out)
@@ -1891,7 +2011,7 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn row_distances_t<const NAN: bool>(x: &[f64], c: &[f64], out: &mut [f64]) {
         let d = c.len();
@@ -1914,25 +2034,6 @@ mod avx2 {
             out[i] = (s[0] + s[1]) + (s[2] + s[3]);
         }
     }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn dot4(a: &[f64], b: &[f64], n: usize) -> [f64; 4] {
-        let mut acc = [_mm256_setzero_pd(); 8];
-        for t in 0..n / 8 {
-            let i0 = t * 8;
-            let (a0, a1) = load8(a, i0);
-            for q in 0..4 {
-                let (b0, b1) = load8(b, q * n + i0);
-                acc[2 * q] = _mm256_add_pd(acc[2 * q], _mm256_mul_pd(a0, b0));
-                acc[2 * q + 1] = _mm256_add_pd(acc[2 * q + 1], _mm256_mul_pd(a1, b1));
-            }
-        }
-        let mut lanes = [[0.0f64; 8]; 4];
-        for (q, l) in lanes.iter_mut().enumerate() {
-            store8(l, 0, acc[2 * q], acc[2 * q + 1]);
-        }
-        dot4_finish(lanes, a, b, n)
-    }
 }
 
 /// `sum_i a_i`, in eight lanes combined in a fixed order.
@@ -1951,30 +2052,6 @@ fn sum8(a: &[f64]) -> f64 {
 fn sum_finish(mut acc: [f64; 16], a: &[f64]) -> f64 {
     for (t, &v) in a.chunks_exact(16).remainder().iter().enumerate() {
         acc[t] += v;
-    }
-    lanes16(acc)
-}
-
-/// `sum_i a_i b_i`, in eight lanes combined in a fixed order.
-#[inline(always)]
-fn dot8(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 16];
-    for (x, y) in a.chunks_exact(16).zip(b.chunks_exact(16)) {
-        for t in 0..16 {
-            acc[t] += x[t] * y[t];
-        }
-    }
-    dot_finish(acc, a, b)
-}
-
-#[inline(always)]
-fn dot_finish(mut acc: [f64; 16], a: &[f64], b: &[f64]) -> f64 {
-    let (ra, rb) = (
-        a.chunks_exact(16).remainder(),
-        b.chunks_exact(16).remainder(),
-    );
-    for (t, (&x, &y)) in ra.iter().zip(rb).enumerate() {
-        acc[t] += x * y;
     }
     lanes16(acc)
 }
@@ -2204,7 +2281,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !crate::kernels::has_avx2() {
             return;
         }
         let mut seed = 7u64;
@@ -2234,43 +2311,87 @@ mod tests {
                 })
                 .collect();
             let z: Vec<f64> = (0..d * n).map(|_| next() * 10.0).collect();
+            // The same features `ld` apart, NaN in between: the kernels must not read there.
+            let ld = stride(n);
+            let mut zp = vec![f64::NAN; d * ld];
+            for c in 0..d {
+                zp[c * ld..c * ld + n].copy_from_slice(&z[c * n..(c + 1) * n]);
+            }
             let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
             for lower in [true, false] {
-                quad_forms(&a, d, lower, &z, n, &mut p);
-                // SAFETY: the processor has AVX2 (checked above).
-                unsafe { avx2::quad_forms(&a, d, lower, &z, n, &mut q) };
+                let pan = panels(&a, d, lower);
+                assert_eq!(pan.len(), panels_len(d, lower));
+                quad_forms(&pan, d, lower, &zp, n, ld, &mut p);
+                // SAFETY: the processor has AVX2 and FMA (checked above).
+                unsafe { avx2::quad_forms(&pan, d, lower, &zp, n, ld, &mut q) };
                 assert_eq!(p, q);
+                let mut dense = vec![0.0; n];
+                quad_forms(&pan, d, lower, &z, n, n, &mut dense);
+                assert_eq!(p, dense);
+                for (i, &v) in p.iter().enumerate() {
+                    let want: f64 = (0..d)
+                        .map(|r| {
+                            (0..d)
+                                .map(|c| a[r * d + c] * z[c * n + i])
+                                .sum::<f64>()
+                                .powi(2)
+                        })
+                        .sum();
+                    assert!((v - want).abs() <= 1e-12 * want, "{d} {n} {i}");
+                }
             }
             let mu: Vec<f64> = (0..d).map(|_| next()).collect();
             let h: Vec<f64> = (0..d).map(|_| next() + 1.0).collect();
-            diagonal_forms(&mu, &h, &z, n, &mut p);
+            diagonal_forms(&mu, &h, &zp, n, ld, &mut p);
             // SAFETY: as above.
-            unsafe { avx2::diagonal_forms(&mu, &h, &z, n, &mut q) };
+            unsafe { avx2::diagonal_forms(&mu, &h, &zp, n, ld, &mut q) };
             assert_eq!(p, q);
+            assert!(p.iter().all(|v| v.is_finite()));
             // The transposition is a copy, NaN found wherever it is.
-            let mut t = vec![0.0; d * n];
+            let ldt = stride(d);
+            let mut t = vec![0.0; n * ldt];
             // SAFETY: as above.
-            assert!(!unsafe { avx2::transpose(&z, n, d, &mut t) });
+            assert!(!unsafe { avx2::transpose(&z, n, d, ldt, &mut t) });
             for i in 0..d {
                 for c in 0..n {
-                    assert_eq!(t[c * d + i], z[i * n + c]);
+                    assert_eq!(t[c * ldt + i], z[i * n + c]);
                 }
             }
             let mut holes = z.clone();
             holes[(d * n) / 2] = f64::NAN;
             // SAFETY: as above.
-            assert!(unsafe { avx2::transpose(&holes, n, d, &mut t) });
+            assert!(unsafe { avx2::transpose(&holes, n, d, ldt, &mut t) });
             let r: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
             // SAFETY: as above (three times).
             unsafe {
                 assert_eq!(sum8(&z), avx2::sum(&z));
-                assert_eq!(dot8(&z[..n], &r), avx2::dot(&z[..n], &r));
                 assert_eq!(moments8(&r, &z[..n], 0.3), avx2::moments(&r, &z[..n], 0.3));
             }
-            if d >= 4 {
-                // SAFETY: as above.
-                let v = unsafe { avx2::dot4(&z[..n], &z[..4 * n], n) };
-                assert_eq!(dot4(&z[..n], &z[..4 * n], n), v);
+            // The products of the moments: the rows of `zp` weighted, three rows of zeros after
+            // them; the upper triangle added to what is there.
+            zp.extend(std::iter::repeat_n(0.0, 3 * ld));
+            let wz: Vec<f64> = zp
+                .iter()
+                .enumerate()
+                .map(|(t, &v)| if t % ld < n { v * r[t % ld] } else { f64::NAN })
+                .collect();
+            let (mut p, mut q) = (vec![1.0; d * d], vec![1.0; d * d]);
+            products_in::<Quad>(&wz, &zp, d, n, ld, &mut p);
+            // SAFETY: as above.
+            unsafe { avx2::products(&wz, &zp, d, n, ld, &mut q) };
+            assert_eq!(p, q);
+            for a in 0..d {
+                for b in 0..d {
+                    let want: f64 = 1.0
+                        + if b >= a {
+                            (0..n)
+                                .map(|i| r[i] * z[a * n + i] * z[b * n + i])
+                                .sum::<f64>()
+                        } else {
+                            0.0
+                        };
+                    assert!((p[a * d + b] - want).abs() <= 1e-9 * (1.0 + want.abs()));
+                }
             }
         }
         // The quadratic forms are what they say.
@@ -2278,7 +2399,7 @@ mod tests {
         let a: Vec<f64> = vec![1.0, 0.0, 0.0, 0.5, 2.0, 0.0, -1.0, 0.25, 3.0, 0.0, 0.0, 0.0];
         let z: Vec<f64> = (0..d * n).map(|i| i as f64 * 0.1).collect();
         let mut out = vec![0.0; n];
-        quad_forms(&a, d, true, &z, n, &mut out);
+        quad_forms(&panels(&a, d, true), d, true, &z, n, n, &mut out);
         for i in 0..n {
             let zi: Vec<f64> = (0..d).map(|c| z[c * n + i]).collect();
             let want: f64 = (0..d)
@@ -2291,7 +2412,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn row_major_and_distance_kernels_match_the_portable_ones_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !crate::kernels::has_avx2() {
             return;
         }
         let mut seed = 11u64;
@@ -2314,7 +2435,7 @@ mod tests {
             let consts: Vec<f64> = (0..k).map(|_| next()).collect();
             let (mut p, mut q) = (vec![0.0; k * n], vec![0.0; k * n]);
             diagonal_rows(&mu, &h, &consts, &x, n, &mut p);
-            // SAFETY: the processor has AVX2 (checked above).
+            // SAFETY: the processor has AVX2 and FMA (checked above).
             unsafe { avx2::diagonal_rows(&mu, &h, &consts, &x, n, &mut q) };
             assert_eq!(p, q, "{d} {n}");
             for (i, row) in x.chunks_exact(d).enumerate() {
@@ -2352,7 +2473,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn vector_exp_and_ln_match_the_scalar_ones_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !crate::kernels::has_avx2() {
             return;
         }
         let mut xs: Vec<f64> = (0..20_000).map(|i| -750.0 + i as f64 * 0.037_5).collect();
@@ -2397,7 +2518,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn small_dimension_tiles_are_the_same_in_every_lane_type() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !crate::kernels::has_avx2() {
             return;
         }
         let mut seed = 5u64;
@@ -2428,7 +2549,7 @@ mod tests {
                 unexplained: 0.0,
                 invalid: None,
             };
-            small_tiles::<L, D>(plan, xt, n, w, &mut lp, &mut acc, &mut ll, &mut out);
+            small_tiles::<L, D>(plan, xt, (n, n), w, &mut lp, &mut acc, &mut ll, &mut out);
             (acc, ll, out.unexplained, out.invalid)
         }
         for (d, n, k) in [(2, 37, 3), (3, 64, 2), (1, 5, 4), (4, 19, 2)] {
@@ -2481,10 +2602,6 @@ mod tests {
         let a: Vec<f64> = (0..37).map(|i| i as f64 * 0.5).collect();
         let b: Vec<f64> = (0..37).map(|i| 3.0 - i as f64).collect();
         assert_eq!(sum8(&a), a.iter().sum::<f64>());
-        assert_eq!(
-            dot8(&a, &b),
-            a.iter().zip(&b).map(|(x, y)| x * y).sum::<f64>()
-        );
         let (s1, s2) = moments8(&a, &b, 1.0);
         let t1: f64 = a.iter().zip(&b).map(|(r, x)| r * (x - 1.0)).sum();
         let t2: f64 = a

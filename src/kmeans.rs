@@ -231,8 +231,8 @@ type AssignSums<'a> = (&'a mut [f64], &'a mut [f64], &'a mut f64);
 /// general loop in [`lloyd_pass`] in the same order.
 fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, the feature the function is compiled for.
+    if crate::kernels::has_avx2() {
+        // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
         return unsafe { assign_block_avx2(xs, cs, w, s, out) };
     }
     assign_block_t(xs, cs, w, s, out)
@@ -240,7 +240,7 @@ fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &
 
 /// [`assign_block_t`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn assign_block_avx2(
     xs: &[f64],
     cs: &[f64],
