@@ -82,6 +82,17 @@ pub(crate) struct Plan {
     /// Full: the same `L^-1` as panels for the quadratic forms (see [`panels`]), `k` of
     /// [`panels_len`] values; diagonal: empty.
     panels: Vec<f64>,
+    /// Full: the point `o` (the mean of the components' means) that the transposed blocks are
+    /// measured from, `x - o`, so that the quadratic forms lose no precision to an offset of
+    /// the data; diagonal: empty.
+    origin: Vec<f64>,
+    /// `k x d`: the means as the kernels subtract them from the transposed block (full:
+    /// `means - o`; diagonal: the means).
+    centres: Vec<f64>,
+    /// Full: `k x padded(d)`, `L^-1 (means - o)` (zeros past `d`), so that the quadratic forms
+    /// are `|L^-1 (x - o) - L^-1 (means - o)|^2`, without centring the block per component;
+    /// diagonal: empty.
+    offsets: Vec<f64>,
     /// `log_norm + log weight`, per component.
     consts: Vec<f64>,
 }
@@ -198,11 +209,28 @@ impl Plan {
             }
         }
         let full = full?;
-        let panels = if full {
-            panels(&scale, d, lower)
-        } else {
-            Vec::new()
-        };
+        let (mut panels_, mut origin, mut offsets) = (Vec::new(), Vec::new(), Vec::new());
+        let mut centres = means.clone();
+        if full {
+            panels_ = panels(&scale, d, lower);
+            origin = (0..d)
+                .map(|l| (0..k).map(|j| means[j * d + l]).sum::<f64>() / k as f64)
+                .collect();
+            for (c, &o) in centres.iter_mut().zip(origin.iter().cycle()) {
+                *c -= o;
+            }
+            let dp = padded(d);
+            for j in 0..k {
+                let (a, mu) = (
+                    &scale[j * dp * d..(j + 1) * dp * d],
+                    &centres[j * d..(j + 1) * d],
+                );
+                offsets.extend(
+                    (0..dp).map(|r| (0..d).fold(0.0f64, |y, c| a[r * d + c].mul_add(mu[c], y))),
+                );
+            }
+        }
+        let panels = panels_;
         Some(Plan {
             d,
             k,
@@ -213,6 +241,9 @@ impl Plan {
             means,
             scale,
             panels,
+            origin,
+            centres,
+            offsets,
             consts,
         })
     }
@@ -296,8 +327,20 @@ impl Plan {
             };
             return !any_nan(xs);
         }
-        let mut nan = false;
         let ld = stride(n);
+        let clean = self.transpose(xb, ld, s);
+        for (l, &o) in self.origin.iter().enumerate() {
+            for v in &mut s.xt[l * ld..l * ld + n] {
+                *v -= o;
+            }
+        }
+        clean
+    }
+
+    /// The transposition of [`load`](Self::load); false when the rows hold a missing value.
+    fn transpose(&self, xb: ArrayView2<f64>, ld: usize, s: &mut Scratch) -> bool {
+        let (n, d) = xb.dim();
+        let mut nan = false;
         #[cfg(target_arch = "x86_64")]
         if let Some(xs) = xb.as_slice() {
             if crate::kernels::has_avx2() {
@@ -413,18 +456,6 @@ impl Plan {
     }
 
     #[inline(always)]
-    fn center(&self, j: usize, n: usize, xt: &[f64], z: &mut [f64]) {
-        let (d, ld) = (self.d, stride(n));
-        for l in 0..d {
-            let mu = self.means[j * d + l];
-            let (xl, zl) = (&xt[l * ld..l * ld + n], &mut z[l * ld..l * ld + n]);
-            for (zv, &xv) in zl.iter_mut().zip(xl) {
-                *zv = xv - mu;
-            }
-        }
-    }
-
-    #[inline(always)]
     fn sum<const AVX: bool>(&self, a: &[f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if AVX {
@@ -518,19 +549,21 @@ impl Plan {
             let acc = &mut s.acc[..n];
             acc.fill(0.0);
             if self.full {
-                self.center(j, n, &s.xt, &mut s.z);
-                let len = panels_len(d, self.lower);
-                let a = &self.panels[j * len..(j + 1) * len];
+                let (len, dp) = (panels_len(d, self.lower), padded(d));
+                let a = (
+                    &self.panels[j * len..(j + 1) * len],
+                    &self.offsets[j * dp..(j + 1) * dp],
+                );
                 #[cfg(target_arch = "x86_64")]
                 if AVX {
                     // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA, which run
                     // only on processors that have it.
-                    unsafe { avx2::quad_forms(a, d, self.lower, &s.z, n, ld, acc) };
+                    unsafe { avx2::quad_forms(a, d, self.lower, &s.xt, n, ld, acc) };
                 } else {
-                    quad_forms(a, d, self.lower, &s.z, n, ld, acc);
+                    quad_forms(a, d, self.lower, &s.xt, n, ld, acc);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
-                quad_forms(a, d, self.lower, &s.z, n, ld, acc);
+                quad_forms(a, d, self.lower, &s.xt, n, ld, acc);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - 0.5 * q;
@@ -586,7 +619,7 @@ impl Plan {
         acc.fill([[0.0; SMALL_LANES]; SMALL_SUMS]);
         let mut ll = [0.0f64; SMALL_LANES];
         small_tiles::<L, D>(
-            (&self.means, &self.scale, &self.consts, self.lower),
+            (&self.centres, &self.scale, &self.consts, self.lower),
             &s.xt,
             (n, stride(n)),
             w,
@@ -715,13 +748,20 @@ impl Plan {
             let r = &s.lp[j * n..(j + 1) * n];
             m.weight[j] += self.sum::<AVX>(r);
             if self.full {
-                self.center(j, n, &s.xt, &mut s.z);
                 for l in 0..d {
-                    let (zl, wzl) = (&s.z[l * ld..l * ld + n], &mut s.wz[l * ld..l * ld + n]);
-                    for ((o, &zv), &rv) in wzl.iter_mut().zip(zl).zip(r) {
-                        *o = rv * zv;
-                    }
-                    m.sum[j * d + l] += self.sum::<AVX>(wzl);
+                    let row = l * ld..l * ld + n;
+                    let (x, z, wz) = (&s.xt[row.clone()], &mut s.z[row.clone()], &mut s.wz[row]);
+                    let mu = self.centres[j * d + l];
+                    #[cfg(target_arch = "x86_64")]
+                    let sum = if AVX {
+                        // SAFETY: as for `quad_forms` above.
+                        unsafe { avx2::centre_weighted(x, mu, r, z, wz) }
+                    } else {
+                        centre_weighted::<Quad>(x, mu, r, z, wz)
+                    };
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let sum = centre_weighted::<Quad>(x, mu, r, z, wz);
+                    m.sum[j * d + l] += sum;
                 }
                 let p = &mut m.products[j * d * d..(j + 1) * d * d];
                 #[cfg(target_arch = "x86_64")]
@@ -1115,12 +1155,13 @@ fn panels(scale: &[f64], d: usize, lower: bool) -> Vec<f64> {
     out
 }
 
-/// `acc[i] = |A z_i|^2` for the `n` columns `z_i` of `z` (`d` features, `ld` apart), with
-/// `A` given as its [`panels`] `pan`; `lower` when `A` is lower triangular. Twelve rows at a
-/// time (then four, then one), in lanes `L`; see [`quad_tile`].
+/// `acc[i] = |A z_i - b|^2` for the `n` columns `z_i` of `z` (`d` features, `ld` apart), with
+/// `A` given as its [`panels`] `pan` and `b` as `padded(d)` values (zeros past `d`); `lower`
+/// when `A` is lower triangular. Eight rows at a time (then four, then one), in lanes `L`; see
+/// [`quad_tile`].
 #[inline(always)]
 fn quad_forms_in<L: Lanes>(
-    pan: &[f64],
+    (pan, b): (&[f64], &[f64]),
     d: usize,
     lower: bool,
     z: &[f64],
@@ -1130,11 +1171,11 @@ fn quad_forms_in<L: Lanes>(
 ) {
     let mut i0 = 0;
     while i0 + 8 <= n {
-        quad_tile::<L, 2>(pan, d, lower, z, ld, i0, acc);
+        quad_tile::<L, 2>((pan, b), d, lower, z, ld, i0, acc);
         i0 += 8;
     }
     while i0 + 4 <= n {
-        quad_tile::<L, 1>(pan, d, lower, z, ld, i0, acc);
+        quad_tile::<L, 1>((pan, b), d, lower, z, ld, i0, acc);
         i0 += 4;
     }
     for i in i0..n {
@@ -1148,6 +1189,7 @@ fn quad_forms_in<L: Lanes>(
                 for c in 0..width {
                     y = pr[4 * c + q].mul_add(z[c * ld + i], y);
                 }
+                let y = y - b[r + q];
                 sq = y.mul_add(y, sq);
             }
         }
@@ -1157,17 +1199,26 @@ fn quad_forms_in<L: Lanes>(
 
 /// [`quad_forms_in`] in portable lanes.
 #[inline(always)]
-fn quad_forms(pan: &[f64], d: usize, lower: bool, z: &[f64], n: usize, ld: usize, acc: &mut [f64]) {
-    quad_forms_in::<Quad>(pan, d, lower, z, n, ld, acc)
+fn quad_forms(
+    a: (&[f64], &[f64]),
+    d: usize,
+    lower: bool,
+    z: &[f64],
+    n: usize,
+    ld: usize,
+    acc: &mut [f64],
+) {
+    quad_forms_in::<Quad>(a, d, lower, z, n, ld, acc)
 }
 
 /// Rows `i0..i0 + 4 V` of [`quad_forms_in`]: four outputs of `A z_i` at a time, for `4 V` rows
-/// in registers (with `V = 3`, twelve sums, three vectors of the rows and one coefficient: the
-/// sixteen registers of AVX2). Every value is a chain of fused multiply-adds in the order of
-/// the features, then of the outputs, the same as in the one-row loop.
+/// in registers (with `V = 2`, eight sums, two vectors of the rows and a coefficient; with
+/// twelve sums, the compiler keeps one of them in memory, which costs more than the loads it
+/// saves). Every value is a chain of fused multiply-adds in the order of the features, then of
+/// the outputs, the same as in the one-row loop.
 #[inline(always)]
 fn quad_tile<L: Lanes, const V: usize>(
-    pan: &[f64],
+    (pan, b): (&[f64], &[f64]),
     d: usize,
     lower: bool,
     z: &[f64],
@@ -1199,8 +1250,10 @@ fn quad_tile<L: Lanes, const V: usize>(
                 }
             }
         }
-        for yq in &y {
+        for (yq, &bq) in y.iter().zip(&b[r..r + 4]) {
+            let bq = L::splat(bq);
             for (s, &yv) in sq.iter_mut().zip(yq) {
+                let yv = yv.sub(bq);
                 *s = yv.mul_add(yv, *s);
             }
         }
@@ -1208,6 +1261,38 @@ fn quad_tile<L: Lanes, const V: usize>(
     for (h, v) in sq.iter().enumerate() {
         v.store(&mut acc[i0 + 4 * h..]);
     }
+}
+
+/// `z = x - mu` and `wz = r z` for one feature of the block; returns `sum wz`, in sixteen
+/// lanes (four of `L`, over the rows in sixteens) combined in a fixed order.
+#[inline(always)]
+fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &mut [f64]) -> f64 {
+    let n = x.len();
+    let (n16, m) = (n / 16 * 16, L::splat(mu));
+    let (r, z, wz) = (&r[..n], &mut z[..n], &mut wz[..n]);
+    let mut acc = [L::splat(0.0); 4];
+    for i in (0..n16).step_by(16) {
+        for (h, a) in acc.iter_mut().enumerate() {
+            let t = i + 4 * h;
+            let zv = L::load(&x[t..t + 4]).sub(m);
+            let wv = L::load(&r[t..t + 4]).mul(zv);
+            zv.store(&mut z[t..t + 4]);
+            wv.store(&mut wz[t..t + 4]);
+            *a = a.add(wv);
+        }
+    }
+    let mut l = [0.0; 16];
+    for (h, a) in acc.iter().enumerate() {
+        a.store(&mut l[4 * h..]);
+    }
+    for i in n16..n {
+        let zv = x[i] - mu;
+        let wv = r[i] * zv;
+        z[i] = zv;
+        wz[i] = wv;
+        l[i % 16] += wv;
+    }
+    lanes16(l)
 }
 
 /// The products `sum_i wz_ai z_bi` of rows `a0..a0 + 3` of `wz` with rows `b0..b0 + 4` of `z`
@@ -1710,7 +1795,7 @@ mod avx2 {
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn quad_forms(
-        a: &[f64],
+        a: (&[f64], &[f64]),
         d: usize,
         lower: bool,
         z: &[f64],
@@ -1719,6 +1804,18 @@ mod avx2 {
         acc: &mut [f64],
     ) {
         quad_forms_in::<Avx>(a, d, lower, z, n, ld, acc)
+    }
+
+    /// [`centre_weighted`] in AVX2 vectors.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn centre_weighted(
+        x: &[f64],
+        mu: f64,
+        r: &[f64],
+        z: &mut [f64],
+        wz: &mut [f64],
+    ) -> f64 {
+        super::centre_weighted::<Avx>(x, mu, r, z, wz)
     }
 
     /// [`products_in`] in AVX2 vectors.
@@ -2318,22 +2415,23 @@ mod tests {
                 zp[c * ld..c * ld + n].copy_from_slice(&z[c * n..(c + 1) * n]);
             }
             let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
+            let b: Vec<f64> = (0..dp)
+                .map(|r| if r < d { next() * 10.0 } else { 0.0 })
+                .collect();
             for lower in [true, false] {
                 let pan = panels(&a, d, lower);
                 assert_eq!(pan.len(), panels_len(d, lower));
-                quad_forms(&pan, d, lower, &zp, n, ld, &mut p);
+                quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p);
                 // SAFETY: the processor has AVX2 and FMA (checked above).
-                unsafe { avx2::quad_forms(&pan, d, lower, &zp, n, ld, &mut q) };
+                unsafe { avx2::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q) };
                 assert_eq!(p, q);
                 let mut dense = vec![0.0; n];
-                quad_forms(&pan, d, lower, &z, n, n, &mut dense);
+                quad_forms((&pan, &b), d, lower, &z, n, n, &mut dense);
                 assert_eq!(p, dense);
                 for (i, &v) in p.iter().enumerate() {
                     let want: f64 = (0..d)
                         .map(|r| {
-                            (0..d)
-                                .map(|c| a[r * d + c] * z[c * n + i])
-                                .sum::<f64>()
+                            ((0..d).map(|c| a[r * d + c] * z[c * n + i]).sum::<f64>() - b[r])
                                 .powi(2)
                         })
                         .sum();
@@ -2367,6 +2465,16 @@ mod tests {
                 assert_eq!(sum8(&z), avx2::sum(&z));
                 assert_eq!(moments8(&r, &z[..n], 0.3), avx2::moments(&r, &z[..n], 0.3));
             }
+            // Centred and weighted rows, and their sum.
+            let (mut z1, mut w1, mut z2, mut w2) =
+                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let s1 = centre_weighted::<Quad>(&z[..n], 0.7, &r, &mut z1, &mut w1);
+            // SAFETY: as above.
+            let s2 = unsafe { avx2::centre_weighted(&z[..n], 0.7, &r, &mut z2, &mut w2) };
+            assert_eq!((s1, &z1, &w1), (s2, &z2, &w2));
+            let want: f64 = (0..n).map(|i| r[i] * (z[i] - 0.7)).sum();
+            assert!((s1 - want).abs() <= 1e-9 * (1.0 + want.abs()));
+            assert!((0..n).all(|i| z1[i] == z[i] - 0.7 && w1[i] == r[i] * z1[i]));
             // The products of the moments: the rows of `zp` weighted, three rows of zeros after
             // them; the upper triangle added to what is there.
             zp.extend(std::iter::repeat_n(0.0, 3 * ld));
@@ -2399,11 +2507,12 @@ mod tests {
         let a: Vec<f64> = vec![1.0, 0.0, 0.0, 0.5, 2.0, 0.0, -1.0, 0.25, 3.0, 0.0, 0.0, 0.0];
         let z: Vec<f64> = (0..d * n).map(|i| i as f64 * 0.1).collect();
         let mut out = vec![0.0; n];
-        quad_forms(&panels(&a, d, true), d, true, &z, n, n, &mut out);
+        let b = [0.5, -1.0, 2.0, 0.0];
+        quad_forms((&panels(&a, d, true), &b), d, true, &z, n, n, &mut out);
         for i in 0..n {
             let zi: Vec<f64> = (0..d).map(|c| z[c * n + i]).collect();
             let want: f64 = (0..d)
-                .map(|r| (0..d).map(|c| a[r * d + c] * zi[c]).sum::<f64>().powi(2))
+                .map(|r| ((0..d).map(|c| a[r * d + c] * zi[c]).sum::<f64>() - b[r]).powi(2))
                 .sum();
             assert!((out[i] - want).abs() < 1e-12 * (1.0 + want), "{i}");
         }
