@@ -268,9 +268,8 @@ impl Plan {
             copied: false,
             work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
             small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
-            // Three rows of zeros after the `d` features, for the tiles of `products_in`.
-            z: vec![0.0; if self.full { t + 3 * stride(b) } else { 0 }],
-            wz: vec![0.0; if self.full { t + 3 * stride(b) } else { 0 }],
+            z: vec![0.0; if self.full { t } else { 0 }],
+            wz: vec![0.0; if self.full { t } else { 0 }],
             y: vec![0.0; b],
             acc: vec![0.0; b],
             max: vec![0.0; b],
@@ -558,12 +557,12 @@ impl Plan {
                 if AVX {
                     // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA, which run
                     // only on processors that have it.
-                    unsafe { avx2::quad_forms(a, d, self.lower, &s.xt, n, ld, acc) };
+                    unsafe { avx2::quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z) };
                 } else {
-                    quad_forms(a, d, self.lower, &s.xt, n, ld, acc);
+                    quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
-                quad_forms(a, d, self.lower, &s.xt, n, ld, acc);
+                quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z);
                 let c0 = self.consts[j];
                 for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
                     let v = c0 - 0.5 * q;
@@ -1112,12 +1111,11 @@ pub(crate) fn has_avx2() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// The distance between features in a transposed block of `n` rows: `n` rounded up to whole
-/// tiles of eight, plus one cache line. With a power-of-two distance (the 256 rows of a whole
-/// block are 2 KiB), the features of a tile of rows all fall in two sets of the first-level
-/// cache, and evict each other in every pass over them.
+/// The distance between features in a transposed block of `n` rows. The kernels take it apart
+/// from `n`; a padded distance (against the cache sets that the 2 KiB between the features of
+/// a whole block share) measured no faster, and costs memory in every work space.
 pub(crate) fn stride(n: usize) -> usize {
-    n.div_ceil(8) * 8 + 8
+    n
 }
 
 /// The columns of the four rows `r..r + 4` of `A` (`d x d`) that the quadratic forms read:
@@ -1158,7 +1156,8 @@ fn panels(scale: &[f64], d: usize, lower: bool) -> Vec<f64> {
 /// `acc[i] = |A z_i - b|^2` for the `n` columns `z_i` of `z` (`d` features, `ld` apart), with
 /// `A` given as its [`panels`] `pan` and `b` as `padded(d)` values (zeros past `d`); `lower`
 /// when `A` is lower triangular. Eight rows at a time (then four, then one), in lanes `L`; see
-/// [`quad_tile`].
+/// [`quad_tile`]; `ys` is work space of at least `8 padded(d)` values.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn quad_forms_in<L: Lanes>(
     (pan, b): (&[f64], &[f64]),
@@ -1168,14 +1167,15 @@ fn quad_forms_in<L: Lanes>(
     n: usize,
     ld: usize,
     acc: &mut [f64],
+    ys: &mut [f64],
 ) {
     let mut i0 = 0;
     while i0 + 8 <= n {
-        quad_tile::<L, 2>((pan, b), d, lower, z, ld, i0, acc);
+        quad_tile::<L, 2>((pan, b), d, lower, z, ld, i0, acc, ys);
         i0 += 8;
     }
     while i0 + 4 <= n {
-        quad_tile::<L, 1>((pan, b), d, lower, z, ld, i0, acc);
+        quad_tile::<L, 1>((pan, b), d, lower, z, ld, i0, acc, ys);
         i0 += 4;
     }
     for i in i0..n {
@@ -1198,6 +1198,7 @@ fn quad_forms_in<L: Lanes>(
 }
 
 /// [`quad_forms_in`] in portable lanes.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn quad_forms(
     a: (&[f64], &[f64]),
@@ -1207,8 +1208,9 @@ fn quad_forms(
     n: usize,
     ld: usize,
     acc: &mut [f64],
+    ys: &mut [f64],
 ) {
-    quad_forms_in::<Quad>(a, d, lower, z, n, ld, acc)
+    quad_forms_in::<Quad>(a, d, lower, z, n, ld, acc, ys)
 }
 
 /// Rows `i0..i0 + 4 V` of [`quad_forms_in`]: four outputs of `A z_i` at a time, for `4 V` rows
@@ -1216,6 +1218,7 @@ fn quad_forms(
 /// twelve sums, the compiler keeps one of them in memory, which costs more than the loads it
 /// saves). Every value is a chain of fused multiply-adds in the order of the features, then of
 /// the outputs, the same as in the one-row loop.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn quad_tile<L: Lanes, const V: usize>(
     (pan, b): (&[f64], &[f64]),
@@ -1225,10 +1228,12 @@ fn quad_tile<L: Lanes, const V: usize>(
     ld: usize,
     i0: usize,
     acc: &mut [f64],
+    ys: &mut [f64],
 ) {
-    let mut sq = [L::splat(0.0); V];
+    let dp = padded(d);
+    let ys = &mut ys[..dp * 4 * V];
     let mut off = 0;
-    for r in (0..padded(d)).step_by(4) {
+    for r in (0..dp).step_by(4) {
         let width = panel_width(r, d, lower);
         let pr = &pan[off..off + 4 * width];
         off += 4 * width;
@@ -1250,12 +1255,19 @@ fn quad_tile<L: Lanes, const V: usize>(
                 }
             }
         }
-        for (yq, &bq) in y.iter().zip(&b[r..r + 4]) {
-            let bq = L::splat(bq);
-            for (s, &yv) in sq.iter_mut().zip(yq) {
-                let yv = yv.sub(bq);
-                *s = yv.mul_add(yv, *s);
+        for (q, yq) in y.iter().enumerate() {
+            for (h, yv) in yq.iter().enumerate() {
+                yv.store(&mut ys[(r + q) * 4 * V + 4 * h..]);
             }
+        }
+    }
+    // The squares once every output is done: `sq` then needs no registers in the loops above.
+    let mut sq = [L::splat(0.0); V];
+    for (yr, &br) in ys.chunks_exact(4 * V).zip(&b[..dp]) {
+        let br = L::splat(br);
+        for (h, s) in sq.iter_mut().enumerate() {
+            let yv = L::load(&yr[4 * h..]).sub(br);
+            *s = yv.mul_add(yv, *s);
         }
     }
     for (h, v) in sq.iter().enumerate() {
@@ -1295,8 +1307,9 @@ fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &
     lanes16(l)
 }
 
-/// The products `sum_i wz_ai z_bi` of rows `a0..a0 + 3` of `wz` with rows `b0..b0 + 4` of `z`
-/// (rows of `n` values, `ld` apart), in lanes `L`: for every four rows, twelve fused
+/// The products `sum_i wz_ai z_bi` of the three rows of `wz` that start at `ra` with the four
+/// rows of `z` that start at `rb` (rows of `n` values), in lanes `L`: for every four rows,
+/// twelve fused
 /// multiply-adds on seven loads (the sums fill twelve registers). Each lane sums the rows of its
 /// place in the fours, in order; the rows past the last four go to the lanes of their places,
 /// and the lanes are combined in a fixed order.
@@ -1305,23 +1318,21 @@ fn product_tile<L: Lanes>(
     wz: &[f64],
     z: &[f64],
     n: usize,
-    ld: usize,
-    a0: usize,
-    b0: usize,
+    ra: [usize; 3],
+    rb: [usize; 4],
 ) -> [[f64; 4]; 3] {
     let mut acc = [[L::splat(0.0); 4]; 3];
     let n4 = n / 4 * 4;
-    let (wa, zb) = (&wz[a0 * ld..], &z[b0 * ld..]);
-    assert!(n <= ld && 2 * ld + n <= wa.len() && 3 * ld + n <= zb.len());
+    assert!(ra.iter().all(|&r| r + n <= wz.len()) && rb.iter().all(|&r| r + n <= z.len()));
     for i in (0..n4).step_by(4) {
         let mut va = [L::splat(0.0); 3];
-        for (p, v) in va.iter_mut().enumerate() {
-            // SAFETY: `p * ld + i + 4 <= 2 * ld + n <= wa.len()` (asserted above).
-            *v = L::load(unsafe { wa.get_unchecked(p * ld + i..p * ld + i + 4) });
+        for (v, &r) in va.iter_mut().zip(&ra) {
+            // SAFETY: `r + i + 4 <= r + n <= wz.len()` (asserted above).
+            *v = L::load(unsafe { wz.get_unchecked(r + i..r + i + 4) });
         }
-        for q in 0..4 {
-            // SAFETY: `q * ld + i + 4 <= 3 * ld + n <= zb.len()` (asserted above).
-            let vb = L::load(unsafe { zb.get_unchecked(q * ld + i..q * ld + i + 4) });
+        for (q, &r) in rb.iter().enumerate() {
+            // SAFETY: `r + i + 4 <= r + n <= z.len()` (asserted above).
+            let vb = L::load(unsafe { z.get_unchecked(r + i..r + i + 4) });
             for (ap, &v) in acc.iter_mut().zip(&va) {
                 ap[q] = v.mul_add(vb, ap[q]);
             }
@@ -1333,7 +1344,7 @@ fn product_tile<L: Lanes>(
             let mut l = [0.0; 4];
             v.store(&mut l);
             for i in n4..n {
-                l[i % 4] = wa[p * ld + i].mul_add(zb[q * ld + i], l[i % 4]);
+                l[i % 4] = wz[ra[p] + i].mul_add(z[rb[q] + i], l[i % 4]);
             }
             *o = (l[0] + l[1]) + (l[2] + l[3]);
         }
@@ -1342,13 +1353,16 @@ fn product_tile<L: Lanes>(
 }
 
 /// The upper triangle of `sum_i wz_i z_i^T` (`d x d`, row-major) added to `p`, for the `d`
-/// rows of `n` values of `wz` and `z`, `ld` apart, each followed by at least three rows of
-/// zeros (so that every [`product_tile`] reads rows that exist).
+/// rows of `n` values of `wz` and `z`, `ld` apart. Tiles that reach past the last row read it
+/// again there, for products that are not kept.
 #[inline(always)]
 fn products_in<L: Lanes>(wz: &[f64], z: &[f64], d: usize, n: usize, ld: usize, p: &mut [f64]) {
     for a0 in (0..d).step_by(3) {
         for b0 in (a0 / 4 * 4..d).step_by(4) {
-            let t = product_tile::<L>(wz, z, n, ld, a0, b0);
+            let row = |r: usize| r.min(d - 1) * ld;
+            let ra = [row(a0), row(a0 + 1), row(a0 + 2)];
+            let rb = [row(b0), row(b0 + 1), row(b0 + 2), row(b0 + 3)];
+            let t = product_tile::<L>(wz, z, n, ra, rb);
             for (da, row) in t.iter().enumerate() {
                 let a = a0 + da;
                 for (db, &v) in row.iter().enumerate() {
@@ -1793,6 +1807,7 @@ mod avx2 {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn quad_forms(
         a: (&[f64], &[f64]),
@@ -1802,8 +1817,9 @@ mod avx2 {
         n: usize,
         ld: usize,
         acc: &mut [f64],
+        ys: &mut [f64],
     ) {
-        quad_forms_in::<Avx>(a, d, lower, z, n, ld, acc)
+        quad_forms_in::<Avx>(a, d, lower, z, n, ld, acc, ys)
     }
 
     /// [`centre_weighted`] in AVX2 vectors.
@@ -2409,7 +2425,7 @@ mod tests {
                 .collect();
             let z: Vec<f64> = (0..d * n).map(|_| next() * 10.0).collect();
             // The same features `ld` apart, NaN in between: the kernels must not read there.
-            let ld = stride(n);
+            let ld = n + 5;
             let mut zp = vec![f64::NAN; d * ld];
             for c in 0..d {
                 zp[c * ld..c * ld + n].copy_from_slice(&z[c * n..(c + 1) * n]);
@@ -2421,12 +2437,13 @@ mod tests {
             for lower in [true, false] {
                 let pan = panels(&a, d, lower);
                 assert_eq!(pan.len(), panels_len(d, lower));
-                quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p);
+                let mut ys = vec![0.0; dp * 8];
+                quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p, &mut ys);
                 // SAFETY: the processor has AVX2 and FMA (checked above).
-                unsafe { avx2::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q) };
+                unsafe { avx2::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q, &mut ys) };
                 assert_eq!(p, q);
                 let mut dense = vec![0.0; n];
-                quad_forms((&pan, &b), d, lower, &z, n, n, &mut dense);
+                quad_forms((&pan, &b), d, lower, &z, n, n, &mut dense, &mut ys);
                 assert_eq!(p, dense);
                 for (i, &v) in p.iter().enumerate() {
                     let want: f64 = (0..d)
@@ -2446,7 +2463,7 @@ mod tests {
             assert_eq!(p, q);
             assert!(p.iter().all(|v| v.is_finite()));
             // The transposition is a copy, NaN found wherever it is.
-            let ldt = stride(d);
+            let ldt = d + 3;
             let mut t = vec![0.0; n * ldt];
             // SAFETY: as above.
             assert!(!unsafe { avx2::transpose(&z, n, d, ldt, &mut t) });
@@ -2475,9 +2492,8 @@ mod tests {
             let want: f64 = (0..n).map(|i| r[i] * (z[i] - 0.7)).sum();
             assert!((s1 - want).abs() <= 1e-9 * (1.0 + want.abs()));
             assert!((0..n).all(|i| z1[i] == z[i] - 0.7 && w1[i] == r[i] * z1[i]));
-            // The products of the moments: the rows of `zp` weighted, three rows of zeros after
-            // them; the upper triangle added to what is there.
-            zp.extend(std::iter::repeat_n(0.0, 3 * ld));
+            // The products of the moments: the rows of `zp` weighted; the upper triangle added
+            // to what is there.
             let wz: Vec<f64> = zp
                 .iter()
                 .enumerate()
@@ -2508,7 +2524,16 @@ mod tests {
         let z: Vec<f64> = (0..d * n).map(|i| i as f64 * 0.1).collect();
         let mut out = vec![0.0; n];
         let b = [0.5, -1.0, 2.0, 0.0];
-        quad_forms((&panels(&a, d, true), &b), d, true, &z, n, n, &mut out);
+        quad_forms(
+            (&panels(&a, d, true), &b),
+            d,
+            true,
+            &z,
+            n,
+            n,
+            &mut out,
+            &mut [0.0; 32],
+        );
         for i in 0..n {
             let zi: Vec<f64> = (0..d).map(|c| z[c * n + i]).collect();
             let want: f64 = (0..d)
