@@ -83,8 +83,9 @@ pub(crate) struct Plan {
     /// [`panels_len`] values; diagonal: empty.
     panels: Vec<f64>,
     /// Full: the point `o` (the mean of the components' means) that the transposed blocks are
-    /// measured from, `x - o`, so that the quadratic forms lose no precision to an offset of
-    /// the data; diagonal: empty.
+    /// measured from, `x - o`, so that the quadratic forms lose precision only in proportion to
+    /// a component's distance from `o` (in its standard deviations), not to an offset of the
+    /// data; diagonal: empty.
     origin: Vec<f64>,
     /// `k x d`: the means as the kernels subtract them from the transposed block (full:
     /// `means - o`; diagonal: the means).
@@ -135,8 +136,8 @@ const MOMENT_TILE_ROWS: usize = 32;
 
 /// Work space of one chunk.
 pub(crate) struct Scratch {
-    /// The block transposed (`d x n`); for a row-major plan, a copy of a block that was not
-    /// contiguous (`n x d`).
+    /// The block transposed (`d x n`; full covariance: `x - o`, see `Plan::origin`); for a
+    /// row-major plan, a copy of a block that was not contiguous (`n x d`).
     xt: Vec<f64>,
     /// Whether `xt` holds the copy of the current block (row-major plans).
     copied: bool,
@@ -144,7 +145,10 @@ pub(crate) struct Scratch {
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
+    /// Full covariance: the centred block (`d x n`) for the moments; in the log-densities, the
+    /// outputs of the quadratic forms' tiles.
     z: Vec<f64>,
+    /// Full covariance: `z` times the responsibilities of a component.
     wz: Vec<f64>,
     /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`.
     pub y: Vec<f64>,
@@ -214,7 +218,8 @@ impl Plan {
         if full {
             panels_ = panels(&scale, d, lower);
             origin = (0..d)
-                .map(|l| (0..k).map(|j| means[j * d + l]).sum::<f64>() / k as f64)
+                // Each mean divided first: the sum of means near the largest `f64` stays finite.
+                .map(|l| (0..k).map(|j| means[j * d + l] / k as f64).sum::<f64>())
                 .collect();
             for (c, &o) in centres.iter_mut().zip(origin.iter().cycle()) {
                 *c -= o;
@@ -785,7 +790,8 @@ impl Plan {
     }
 }
 
-/// Four `f64` lanes and the operations of the small-dimension E-step on them: the portable
+/// Four `f64` lanes and the operations of the generic kernels on them (the small-dimension
+/// E-step, the quadratic forms, the products and the centring of full covariance): the portable
 /// [`Quad`] and, on x86-64, AVX2 vectors, each lane doing the same IEEE operation either way.
 pub(crate) trait Lanes: Copy {
     /// All lanes `v`.
@@ -961,7 +967,8 @@ impl Quad {
 
 /// The tiles of the small-dimension E-step (see [`Plan::summarize_small`]), in lanes `L`: for
 /// each tile of eight rows of `xt` (`D x n`), the log-densities of the `k` components (`means`:
-/// `k x D`, `scale`: `k x padded(D) x D` factors `L^-1`, `lower` when they are triangular,
+/// `k x D`, as measured in `xt`, that is less the plan's origin; `scale`: `k x padded(D) x D`
+/// factors `L^-1`, `lower` when they are triangular,
 /// `consts`: `log w + log_norm`), their log-sum-exp, the responsibilities times the weights
 /// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space.
 #[inline(always)]
@@ -1595,8 +1602,9 @@ mod avx2 {
     use super::{exp_series, Lanes, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIFTER, LN_COEFFS};
 
     /// [`Lanes`] on an AVX2 vector. Values of it are made only inside the functions compiled
-    /// for AVX2 (the small-dimension E-step through `summarize_avx2`), which run only on
-    /// processors that have it: that is what makes the intrinsics below sound.
+    /// for AVX2 and FMA (the small-dimension E-step through `summarize_avx2`, and
+    /// `quad_forms`, `centre_weighted` and `products` below), which run only on processors
+    /// that have both: that is what makes the intrinsics below sound.
     #[derive(Clone, Copy)]
     pub(crate) struct Avx(__m256d);
 
@@ -2434,8 +2442,13 @@ mod tests {
             let b: Vec<f64> = (0..dp)
                 .map(|r| if r < d { next() * 10.0 } else { 0.0 })
                 .collect();
+            // Lower triangular, and full (the upper entries read too).
+            let full: Vec<f64> = (0..dp * d)
+                .map(|i| if i / d < d { next() } else { 0.0 })
+                .collect();
             for lower in [true, false] {
-                let pan = panels(&a, d, lower);
+                let a = if lower { &a } else { &full };
+                let pan = panels(a, d, lower);
                 assert_eq!(pan.len(), panels_len(d, lower));
                 let mut ys = vec![0.0; dp * 8];
                 quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p, &mut ys);
