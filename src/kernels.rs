@@ -213,10 +213,9 @@ impl Plan {
             }
         }
         let full = full?;
-        let (mut panels_, mut origin, mut offsets) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut origin, mut offsets) = (Vec::new(), Vec::new());
         let mut centres = means.clone();
         if full {
-            panels_ = panels(&scale, d, lower);
             origin = (0..d)
                 // Each mean divided first: the sum of means near the largest `f64` stays finite.
                 .map(|l| (0..k).map(|j| means[j * d + l] / k as f64).sum::<f64>())
@@ -235,7 +234,11 @@ impl Plan {
                 );
             }
         }
-        let panels = panels_;
+        let panels = if full {
+            panels(&scale, d, lower)
+        } else {
+            Vec::new()
+        };
         Some(Plan {
             d,
             k,
@@ -267,7 +270,7 @@ impl Plan {
     pub fn scratch(&self) -> Scratch {
         let (k, d, b) = (self.k, self.d, BLOCK_ROWS);
         // The row-major diagonal kernels need neither the centred rows nor their products.
-        let t = if self.rows { 0 } else { d * stride(b) };
+        let t = if self.rows { 0 } else { d * b };
         Scratch {
             xt: vec![0.0; t],
             copied: false,
@@ -331,7 +334,9 @@ impl Plan {
             };
             return !any_nan(xs);
         }
-        let ld = stride(n);
+        // The kernels take the distance between features apart from `n`; a whole block's is
+        // `n` (a padded distance measured no faster).
+        let ld = n;
         let clean = self.transpose(xb, ld, s);
         for (l, &o) in self.origin.iter().enumerate() {
             for v in &mut s.xt[l * ld..l * ld + n] {
@@ -537,7 +542,7 @@ impl Plan {
     /// with the same arithmetic as the portable loops).
     #[inline(always)]
     fn log_joint_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
-        let (d, k, ld) = (self.d, self.k, stride(n));
+        let (d, k, ld) = (self.d, self.k, n);
         if self.rows {
             let lp = &mut s.lp[..k * n];
             #[cfg(target_arch = "x86_64")]
@@ -625,7 +630,7 @@ impl Plan {
         small_tiles::<L, D>(
             (&self.centres, &self.scale, &self.consts, self.lower),
             &s.xt,
-            (n, stride(n)),
+            (n, n),
             w,
             &mut s.lp[..k * SMALL_LANES],
             acc,
@@ -675,7 +680,7 @@ impl Plan {
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        let (d, k, ld) = (self.d, self.k, stride(n));
+        let (d, k, ld) = (self.d, self.k, n);
         if self.small {
             #[cfg(target_arch = "x86_64")]
             if AVX {
@@ -1116,13 +1121,6 @@ fn padded(d: usize) -> usize {
 #[inline]
 pub(crate) fn has_avx2() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
-
-/// The distance between features in a transposed block of `n` rows. The kernels take it apart
-/// from `n`; a padded distance (against the cache sets that the 2 KiB between the features of
-/// a whole block share) measured no faster, and costs memory in every work space.
-pub(crate) fn stride(n: usize) -> usize {
-    n
 }
 
 /// The columns of the four rows `r..r + 4` of `A` (`d x d`) that the quadratic forms read:
