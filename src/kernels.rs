@@ -276,7 +276,8 @@ impl Plan {
             copied: false,
             work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
             small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
-            z: vec![0.0; if self.full { t } else { 0 }],
+            // One feature more: the paired layout of the AVX-512 products fills whole pairs.
+            z: vec![0.0; if self.full { t + b } else { 0 }],
             wz: vec![0.0; if self.full { t } else { 0 }],
             y: vec![0.0; b],
             acc: vec![0.0; b],
@@ -567,7 +568,13 @@ impl Plan {
                 if AVX {
                     // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA, which run
                     // only on processors that have it.
-                    unsafe { avx2::quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z) };
+                    unsafe {
+                        if has_avx512() {
+                            avx512::quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z)
+                        } else {
+                            avx2::quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z)
+                        }
+                    };
                 } else {
                     quad_forms(a, d, self.lower, &s.xt, n, ld, acc, &mut s.z);
                 }
@@ -756,6 +763,21 @@ impl Plan {
         for j in 0..k {
             let r = &s.lp[j * n..(j + 1) * n];
             m.weight[j] += self.sum::<AVX>(r);
+            #[cfg(target_arch = "x86_64")]
+            if self.full && AVX && has_avx512() {
+                for l in 0..d {
+                    let row = l * ld..l * ld + n;
+                    let (x, wz) = (&s.xt[row.clone()], &mut s.wz[row]);
+                    let mu = self.centres[j * d + l];
+                    // SAFETY: the processor has AVX-512 (checked above).
+                    m.sum[j * d + l] +=
+                        unsafe { avx512::centre_weighted(x, mu, r, l, &mut s.z, wz) };
+                }
+                let p = &mut m.products[j * d * d..(j + 1) * d * d];
+                // SAFETY: as above.
+                unsafe { avx512::products(&s.wz, &s.z, d, n, ld, p) };
+                continue;
+            }
             if self.full {
                 for l in 0..d {
                     let row = l * ld..l * ld + n;
@@ -2155,6 +2177,273 @@ mod avx2 {
     }
 }
 
+/// Whether the processor has AVX-512 (foundation), beside AVX2 and FMA: the quadratic forms and
+/// the products of full covariance then run on 512-bit vectors, with the same arithmetic.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    has_avx2() && std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// [`quad_forms_in`] and [`products_in`] on AVX-512 vectors. Every value is the same chain of
+/// fused multiply-adds as in the portable and AVX2 kernels, in the same order, so the results
+/// are the same bit for bit; only more rows (or more products) are in flight at once.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        _mm256_loadu_pd, _mm512_broadcast_f64x4, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_set1_pd,
+        _mm512_setzero_pd, _mm512_storeu_pd, _mm512_sub_pd,
+    };
+
+    use super::avx2::Avx;
+    use super::{padded, panel_width, Lanes};
+
+    /// Rows `i0..i0 + 8 V` of the quadratic forms: as `quad_tile`, with eight rows per vector.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn quad_tile<const V: usize>(
+        (pan, b): (&[f64], &[f64]),
+        d: usize,
+        lower: bool,
+        z: &[f64],
+        ld: usize,
+        i0: usize,
+        acc: &mut [f64],
+        ys: &mut [f64],
+    ) {
+        let dp = padded(d);
+        let ys = &mut ys[..dp * 8 * V];
+        assert!(acc.len() >= i0 + 8 * V);
+        let mut off = 0;
+        for r in (0..dp).step_by(4) {
+            let width = panel_width(r, d, lower);
+            let pr = &pan[off..off + 4 * width];
+            off += 4 * width;
+            assert!(width == 0 || (width - 1) * ld + i0 + 8 * V <= z.len());
+            // SAFETY (all the intrinsics below): the functions that inline this one are
+            // compiled for AVX-512 and run only on processors that have it; every load and store
+            // is within the slices (asserted above, or by the slice's length).
+            unsafe {
+                let mut y = [[_mm512_setzero_pd(); V]; 4];
+                for c in 0..width {
+                    let zc = z.as_ptr().add(c * ld + i0);
+                    let mut zv = [_mm512_setzero_pd(); V];
+                    for (h, v) in zv.iter_mut().enumerate() {
+                        *v = _mm512_loadu_pd(zc.add(8 * h));
+                    }
+                    let ac = pr.get_unchecked(4 * c..4 * c + 4);
+                    for (yq, &a) in y.iter_mut().zip(ac) {
+                        let aq = _mm512_set1_pd(a);
+                        for (yv, &zh) in yq.iter_mut().zip(&zv) {
+                            *yv = _mm512_fmadd_pd(aq, zh, *yv);
+                        }
+                    }
+                }
+                for (q, yq) in y.iter().enumerate() {
+                    let row = &mut ys[(r + q) * 8 * V..(r + q + 1) * 8 * V];
+                    for (h, yv) in yq.iter().enumerate() {
+                        _mm512_storeu_pd(row.as_mut_ptr().add(8 * h), *yv);
+                    }
+                }
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            let mut sq = [_mm512_setzero_pd(); V];
+            for (yr, &br) in ys.chunks_exact(8 * V).zip(&b[..dp]) {
+                let br = _mm512_set1_pd(br);
+                for (h, s) in sq.iter_mut().enumerate() {
+                    let yv = _mm512_sub_pd(_mm512_loadu_pd(yr.as_ptr().add(8 * h)), br);
+                    *s = _mm512_fmadd_pd(yv, yv, *s);
+                }
+            }
+            for (h, v) in sq.iter().enumerate() {
+                _mm512_storeu_pd(acc.as_mut_ptr().add(i0 + 8 * h), *v);
+            }
+        }
+    }
+
+    /// The quadratic forms of [`quad_forms_in`](super::quad_forms_in): 32 rows at a time, then
+    /// 8, then the AVX2 kernel for the rest; `ys` holds at least `32 padded(d)` values.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn quad_forms(
+        a: (&[f64], &[f64]),
+        d: usize,
+        lower: bool,
+        z: &[f64],
+        n: usize,
+        ld: usize,
+        acc: &mut [f64],
+        ys: &mut [f64],
+    ) {
+        let mut i0 = 0;
+        while i0 + 32 <= n {
+            quad_tile::<4>(a, d, lower, z, ld, i0, acc, ys);
+            i0 += 32;
+        }
+        while i0 + 8 <= n {
+            quad_tile::<1>(a, d, lower, z, ld, i0, acc, ys);
+            i0 += 8;
+        }
+        if i0 < n {
+            // The features of the rows left start `i0` further on, `ld` apart as before.
+            super::quad_forms_in::<super::avx2::Avx>(
+                a,
+                d,
+                lower,
+                &z[i0..],
+                n - i0,
+                ld,
+                &mut acc[i0..],
+                ys,
+            );
+        }
+    }
+
+    /// The values of `z` row `i` of feature `l` sit at `paired(l, i, g)` in the paired layout
+    /// of [`centre_weighted`]: the features in pairs, and in each pair the rows in fours, the
+    /// four of the even feature then the same four of the odd one (`g` fours per pair).
+    #[cfg(test)]
+    pub(super) fn paired(l: usize, i: usize, g: usize) -> usize {
+        (l / 2) * 8 * g + (i / 4) * 8 + (l % 2) * 4 + i % 4
+    }
+
+    /// The number of fours of rows of the paired layout for `n` rows.
+    #[inline(always)]
+    pub(super) fn fours(n: usize) -> usize {
+        n.div_ceil(4)
+    }
+
+    /// [`centre_weighted`](super::centre_weighted) of feature `l` with the centred values
+    /// written to `zp` in the paired layout (see [`paired`]) rather than in a row of their own;
+    /// the same values, and the same sum, bit for bit.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn centre_weighted(
+        x: &[f64],
+        mu: f64,
+        r: &[f64],
+        l: usize,
+        zp: &mut [f64],
+        wz: &mut [f64],
+    ) -> f64 {
+        let n = x.len();
+        let (n16, g) = (n / 16 * 16, fours(n));
+        let (r, wz) = (&r[..n], &mut wz[..n]);
+        let zp = &mut zp[(l / 2) * 8 * g..(l / 2 + 1) * 8 * g];
+        let half = (l % 2) * 4;
+        let m = Avx::splat(mu);
+        let mut acc = [Avx::splat(0.0); 4];
+        for i in (0..n16).step_by(16) {
+            for (h, a) in acc.iter_mut().enumerate() {
+                let t = i + 4 * h;
+                let zv = Avx::load(&x[t..t + 4]).sub(m);
+                let wv = Avx::load(&r[t..t + 4]).mul(zv);
+                zv.store(&mut zp[2 * t + half..2 * t + half + 4]);
+                wv.store(&mut wz[t..t + 4]);
+                *a = a.add(wv);
+            }
+        }
+        let mut lanes = [0.0; 16];
+        for (h, a) in acc.iter().enumerate() {
+            a.store(&mut lanes[4 * h..]);
+        }
+        for i in n16..n {
+            let zv = x[i] - mu;
+            let wv = r[i] * zv;
+            zp[(i / 4) * 8 + half + i % 4] = zv;
+            wz[i] = wv;
+            lanes[i % 16] += wv;
+        }
+        super::lanes16(lanes)
+    }
+
+    /// The products of the four rows of `wz` at `ra` with the eight features `b0..b0 + 8` of
+    /// `zp` (paired layout, `g` fours per pair; pairs past the last one read it again, for
+    /// products that are not kept): the sums of `product_tile`, each product in four lanes
+    /// (half a vector, beside the product of the other feature of its pair), over the rows in
+    /// fours, in order; the rows past the last four, and the combination of the lanes, as there.
+    #[inline(always)]
+    fn product_tile(
+        wz: &[f64],
+        zp: &[f64],
+        (n, g): (usize, usize),
+        ra: [usize; 4],
+        pairs: [usize; 4],
+    ) -> [[f64; 8]; 4] {
+        let n4 = n / 4 * 4;
+        assert!(ra.iter().all(|&r| r + n <= wz.len()));
+        assert!(pairs.iter().all(|&q| (q + 1) * 8 * g <= zp.len()));
+        let mut lanes = [[[0.0f64; 8]; 4]; 4];
+        // SAFETY: see `quad_tile`; the reads are within the slices (asserted above: rows
+        // `r + i + 4 <= r + n`, fours `8 (i / 4) + 8 <= 8 g`).
+        unsafe {
+            let mut acc = [[_mm512_setzero_pd(); 4]; 4];
+            let (pw, pz) = (wz.as_ptr(), zp.as_ptr());
+            let (pa, pb): ([*const f64; 4], [*const f64; 4]) = (
+                std::array::from_fn(|h| pw.add(ra[h])),
+                std::array::from_fn(|h| pz.add(pairs[h] * 8 * g)),
+            );
+            for i in (0..n4).step_by(4) {
+                let mut vb = [_mm512_setzero_pd(); 4];
+                for (v, &p) in vb.iter_mut().zip(&pb) {
+                    *v = _mm512_loadu_pd(p.add(2 * i));
+                }
+                for (ap, &p) in acc.iter_mut().zip(&pa) {
+                    let va = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(i)));
+                    for (s, &v) in ap.iter_mut().zip(&vb) {
+                        *s = _mm512_fmadd_pd(va, v, *s);
+                    }
+                }
+            }
+            for (ap, lp) in acc.iter().zip(lanes.iter_mut()) {
+                for (v, l) in ap.iter().zip(lp.iter_mut()) {
+                    _mm512_storeu_pd(l.as_mut_ptr(), *v);
+                }
+            }
+        }
+        let mut out = [[0.0; 8]; 4];
+        for (p, (lp, op)) in lanes.iter().zip(out.iter_mut()).enumerate() {
+            for (q, o) in op.iter_mut().enumerate() {
+                let (h, half) = (q / 2, (q % 2) * 4);
+                let mut l: [f64; 4] = lp[h][half..half + 4].try_into().expect("4");
+                for i in n4..n {
+                    let zv = zp[pairs[h] * 8 * g + (i / 4) * 8 + half + i % 4];
+                    l[i % 4] = wz[ra[p] + i].mul_add(zv, l[i % 4]);
+                }
+                *o = (l[0] + l[1]) + (l[2] + l[3]);
+            }
+        }
+        out
+    }
+
+    /// [`products_in`](super::products_in) with `z` in the paired layout of
+    /// [`centre_weighted`], in tiles of four by eight products.
+    #[inline(never)]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn products(wz: &[f64], zp: &[f64], d: usize, n: usize, ld: usize, p: &mut [f64]) {
+        let g = fours(n);
+        let row = |r: usize| r.min(d - 1) * ld;
+        let last = (d - 1) / 2;
+        for a0 in (0..d).step_by(4) {
+            for b0 in (a0 / 8 * 8..d).step_by(8) {
+                let ra = [row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)];
+                let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
+                let t = product_tile(wz, zp, (n, g), ra, pairs);
+                for (da, tr) in t.iter().enumerate() {
+                    let a = a0 + da;
+                    for (db, &v) in tr.iter().enumerate() {
+                        let b = b0 + db;
+                        if a < d && b < d && b >= a {
+                            p[a * d + b] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `sum_i a_i`, in eight lanes combined in a fixed order.
 #[inline(always)]
 fn sum8(a: &[f64]) -> f64 {
@@ -2418,6 +2707,9 @@ mod tests {
             (9, 100),
             (13, 2),
             (8, 2),
+            (64, 256),
+            (11, 77),
+            (24, 45),
         ] {
             let dp = padded(d);
             let a: Vec<f64> = (0..dp * d)
@@ -2448,11 +2740,19 @@ mod tests {
                 let a = if lower { &a } else { &full };
                 let pan = panels(a, d, lower);
                 assert_eq!(pan.len(), panels_len(d, lower));
-                let mut ys = vec![0.0; dp * 8];
+                let mut ys = vec![0.0; dp * 32];
                 quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p, &mut ys);
                 // SAFETY: the processor has AVX2 and FMA (checked above).
                 unsafe { avx2::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q, &mut ys) };
                 assert_eq!(p, q);
+                if has_avx512() {
+                    q.fill(0.0);
+                    // SAFETY: the processor has AVX-512 (checked).
+                    unsafe {
+                        avx512::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q, &mut ys)
+                    };
+                    assert_eq!(p, q, "AVX-512, {d} {n} {lower}");
+                }
                 let mut dense = vec![0.0; n];
                 quad_forms((&pan, &b), d, lower, &z, n, n, &mut dense, &mut ys);
                 assert_eq!(p, dense);
@@ -2515,6 +2815,34 @@ mod tests {
             // SAFETY: as above.
             unsafe { avx2::products(&wz, &zp, d, n, ld, &mut q) };
             assert_eq!(p, q);
+            if has_avx512() {
+                // The centred rows in the paired layout, NaN in the places no row fills.
+                let g = avx512::fours(n);
+                let mut paired = vec![f64::NAN; (d + 1) * 8 * g];
+                let mut wz2 = vec![0.0; n];
+                for l in 0..d {
+                    let x: Vec<f64> = (0..n).map(|i| zp[l * ld + i] + 0.7).collect();
+                    let (mut z1, mut w1) = (vec![0.0; n], vec![0.0; n]);
+                    let s1 = centre_weighted::<Quad>(&x, 0.7, &r, &mut z1, &mut w1);
+                    // SAFETY: the processor has AVX-512 (checked).
+                    let s2 =
+                        unsafe { avx512::centre_weighted(&x, 0.7, &r, l, &mut paired, &mut wz2) };
+                    assert_eq!((s1, &w1), (s2, &wz2));
+                    for (i, &v) in z1.iter().enumerate() {
+                        assert_eq!(v.to_bits(), paired[avx512::paired(l, i, g)].to_bits());
+                    }
+                }
+                // The products of the rows as they are (not those of the centring above).
+                for l in 0..d {
+                    for i in 0..n {
+                        paired[avx512::paired(l, i, g)] = zp[l * ld + i];
+                    }
+                }
+                q.fill(1.0);
+                // SAFETY: as above.
+                unsafe { avx512::products(&wz, &paired, d, n, ld, &mut q) };
+                assert_eq!(p, q, "AVX-512, {d} {n}");
+            }
             for a in 0..d {
                 for b in 0..d {
                     let want: f64 = 1.0
