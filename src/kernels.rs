@@ -446,6 +446,20 @@ impl Plan {
         self.summarize_t::<true>(x, n, w, s, m)
     }
 
+    /// The small-dimension E-step ([`summarize_small`](Self::summarize_small)) in 512-bit
+    /// vectors: a tile's eight lanes in one vector rather than two.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn summarize_small_avx512(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.summarize_small_d::<avx512::Avx512, 1>(n, w, s, m)
+    }
+
     /// The fused E-step of the loaded rows `xb`: responsibilities (times the sample weights `w`)
     /// and moments added to `m`; returns the block's log-likelihood.
     pub fn summarize(
@@ -456,6 +470,12 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         self.with_rows(&xb, s, |x, n, s| {
+            #[cfg(target_arch = "x86_64")]
+            if self.small && has_avx512() {
+                // SAFETY: the processor has AVX-512, AVX2 and FMA, the features the function is
+                // compiled for.
+                return unsafe { self.summarize_small_avx512(n, w, s, m) };
+            }
             #[cfg(target_arch = "x86_64")]
             if crate::kernels::has_avx2() {
                 // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
@@ -615,7 +635,7 @@ impl Plan {
     /// (continued over the block's tiles in row order, combined once per block), so that the
     /// few values of a row are read once rather than once per pass.
     #[inline(always)]
-    fn summarize_small<const D: usize, L: Lanes>(
+    fn summarize_small<const D: usize, L: Lanes, const H: usize>(
         &self,
         n: usize,
         w: Option<&[f64]>,
@@ -634,7 +654,7 @@ impl Plan {
         let acc = &mut s.small[..k];
         acc.fill([[0.0; SMALL_LANES]; SMALL_SUMS]);
         let mut ll = [0.0f64; SMALL_LANES];
-        small_tiles::<L, D>(
+        small_tiles::<L, D, H>(
             (&self.centres, &self.scale, &self.consts, self.lower),
             &s.xt,
             (n, n),
@@ -642,6 +662,7 @@ impl Plan {
             &mut s.lp[..k * SMALL_LANES],
             acc,
             &mut ll,
+            (&mut s.max, &mut s.acc, &mut s.y),
             &mut out,
         );
         out.log_likelihood = lanes(ll);
@@ -663,7 +684,7 @@ impl Plan {
 
     /// [`summarize_small`](Self::summarize_small) for this plan's number of features.
     #[inline(always)]
-    fn summarize_small_d<L: Lanes>(
+    fn summarize_small_d<L: Lanes, const H: usize>(
         &self,
         n: usize,
         w: Option<&[f64]>,
@@ -671,10 +692,10 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         match self.d {
-            1 => self.summarize_small::<1, L>(n, w, s, m),
-            2 => self.summarize_small::<2, L>(n, w, s, m),
-            3 => self.summarize_small::<3, L>(n, w, s, m),
-            _ => self.summarize_small::<4, L>(n, w, s, m),
+            1 => self.summarize_small::<1, L, H>(n, w, s, m),
+            2 => self.summarize_small::<2, L, H>(n, w, s, m),
+            3 => self.summarize_small::<3, L, H>(n, w, s, m),
+            _ => self.summarize_small::<4, L, H>(n, w, s, m),
         }
     }
 
@@ -691,9 +712,9 @@ impl Plan {
         if self.small {
             #[cfg(target_arch = "x86_64")]
             if AVX {
-                return self.summarize_small_d::<avx2::Avx>(n, w, s, m);
+                return self.summarize_small_d::<avx2::Avx, 2>(n, w, s, m);
             }
-            return self.summarize_small_d::<Quad>(n, w, s, m);
+            return self.summarize_small_d::<Quad, 2>(n, w, s, m);
         }
         self.posteriors_t::<AVX>(x, n, s);
         let (max, total, factor) = (&s.max[..n], &s.acc[..n], &mut s.y[..n]);
@@ -817,15 +838,18 @@ impl Plan {
     }
 }
 
-/// Four `f64` lanes and the operations of the generic kernels on them (the small-dimension
-/// E-step, the quadratic forms, the products and the centring of full covariance): the portable
-/// [`Quad`] and, on x86-64, AVX2 vectors, each lane doing the same IEEE operation either way.
+/// `f64` lanes and the operations of the generic kernels on them (the small-dimension E-step,
+/// the quadratic forms, the products and the centring of full covariance): the portable
+/// [`Quad`] and, on x86-64, AVX2 vectors (four lanes), and for the small-dimension E-step also
+/// AVX-512 vectors (eight), each lane doing the same IEEE operation whichever it is.
 pub(crate) trait Lanes: Copy {
+    /// The number of lanes.
+    const WIDTH: usize;
     /// All lanes `v`.
     fn splat(v: f64) -> Self;
-    /// `s[..4]`.
+    /// `s[..WIDTH]`.
     fn load(s: &[f64]) -> Self;
-    /// Into `s[..4]`.
+    /// Into `s[..WIDTH]`.
     fn store(self, s: &mut [f64]);
     /// `self + o`.
     fn add(self, o: Self) -> Self;
@@ -851,6 +875,7 @@ pub(crate) trait Lanes: Copy {
 
 /// One lane: the scalar functions' arithmetic.
 impl Lanes for f64 {
+    const WIDTH: usize = 1;
     #[inline(always)]
     fn splat(v: f64) -> Self {
         v
@@ -922,6 +947,7 @@ impl Lanes for f64 {
 pub(crate) struct Quad([f64; 4]);
 
 impl Lanes for Quad {
+    const WIDTH: usize = 4;
     #[inline(always)]
     fn splat(v: f64) -> Self {
         Quad([v; 4])
@@ -1000,7 +1026,7 @@ impl Quad {
 /// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn small_tiles<L: Lanes, const D: usize>(
+fn small_tiles<L: Lanes, const D: usize, const H: usize>(
     (means, scale, consts, lower): (&[f64], &[f64], &[f64], bool),
     xt: &[f64],
     (n, ld): (usize, usize),
@@ -1008,11 +1034,19 @@ fn small_tiles<L: Lanes, const D: usize>(
     lp: &mut [f64],
     acc: &mut [[[f64; SMALL_LANES]; SMALL_SUMS]],
     ll: &mut [f64; SMALL_LANES],
+    (row_max, row_total, row_weight): (&mut [f64], &mut [f64], &mut [f64]),
     out: &mut BlockTotals,
 ) {
     const W: usize = SMALL_LANES;
-    let (k, dp) = (consts.len(), padded(D));
-    let half = |v: &[f64], h: usize| L::load(&v[4 * h..4 * h + 4]);
+    let (k, dp, lw) = (consts.len(), padded(D), L::WIDTH);
+    assert_eq!(H * lw, W, "a tile is H vectors of lanes");
+    let tiled = n.div_ceil(W) * W;
+    let (row_max, row_total, row_weight) = (
+        &mut row_max[..tiled],
+        &mut row_total[..tiled],
+        &mut row_weight[..tiled],
+    );
+    let half = |v: &[f64], h: usize| L::load(&v[lw * h..lw * (h + 1)]);
     for i0 in (0..n).step_by(W) {
         let width = (n - i0).min(W);
         // The tile's rows, feature by feature; lanes past the end of the block repeat its last
@@ -1030,58 +1064,64 @@ fn small_tiles<L: Lanes, const D: usize>(
         }
         // (No `array::from_fn` here: its closures would be compiled apart from the vector
         // code around them.)
-        let mut x = [[L::splat(0.0); 2]; D];
+        let mut x = [[L::splat(0.0); H]; D];
         for (xc, v) in x.iter_mut().zip(&xs) {
-            *xc = [half(v, 0), half(v, 1)];
+            for (h, xh) in xc.iter_mut().enumerate() {
+                *xh = half(v, h);
+            }
         }
-        let centred = |j: usize| -> [[L; 2]; D] {
+        let centred = |j: usize| -> [[L; H]; D] {
             let mut z = x;
             for (zc, &mu) in z.iter_mut().zip(&means[j * D..(j + 1) * D]) {
                 let m = L::splat(mu);
-                *zc = [zc[0].sub(m), zc[1].sub(m)];
+                for zh in zc.iter_mut() {
+                    *zh = zh.sub(m);
+                }
             }
             z
         };
-        let mut mx = [L::splat(f64::NEG_INFINITY); 2];
+        let mut mx = [L::splat(f64::NEG_INFINITY); H];
         for j in 0..k {
             let z = centred(j);
             let a = &scale[j * dp * D..j * dp * D + D * D];
-            let mut q = [L::splat(0.0); 2];
+            let mut q = [L::splat(0.0); H];
             for r in 0..D {
                 let top = if lower { r + 1 } else { D };
-                let mut y = [L::splat(0.0); 2];
+                let mut y = [L::splat(0.0); H];
                 for (c, zc) in z.iter().enumerate().take(top) {
                     let arc = L::splat(a[r * D + c]);
-                    for h in 0..2 {
+                    for h in 0..H {
                         y[h] = y[h].add(arc.mul(zc[h]));
                     }
                 }
-                for h in 0..2 {
+                for h in 0..H {
                     q[h] = q[h].add(y[h].mul(y[h]));
                 }
             }
             let (c0, one_half) = (L::splat(consts[j]), L::splat(0.5));
-            for h in 0..2 {
+            for h in 0..H {
                 // Rows so far out that the quadratic form overflowed have density 0.
                 let v = c0.sub(one_half.mul(q[h])).nan_to_neg_inf();
-                v.store(&mut lp[j * W + 4 * h..]);
+                v.store(&mut lp[j * W + lw * h..]);
                 mx[h] = v.max_of(mx[h]);
             }
         }
-        let mut total = [L::splat(0.0); 2];
+        let mut total = [L::splat(0.0); H];
         for row in lp.chunks_exact_mut(W) {
-            for h in 0..2 {
+            for h in 0..H {
                 let e = half(row, h).sub(mx[h]).exp();
-                e.store(&mut row[4 * h..]);
+                e.store(&mut row[lw * h..]);
                 total[h] = total[h].add(e);
             }
         }
-        let (mut lse, mut inv, mut mxs) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
-        for h in 0..2 {
-            mx[h].add(total[h].ln()).store(&mut lse[4 * h..]);
-            L::splat(1.0).div(total[h]).store(&mut inv[4 * h..]);
-            mx[h].store(&mut mxs[4 * h..]);
+        let (mut inv, mut mxs, mut tot) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
+        for h in 0..H {
+            L::splat(1.0).div(total[h]).store(&mut inv[lw * h..]);
+            mx[h].store(&mut mxs[lw * h..]);
+            total[h].store(&mut tot[lw * h..]);
         }
+        row_max[i0..i0 + W].copy_from_slice(&mxs);
+        row_total[i0..i0 + W].copy_from_slice(&tot);
         let mut wv = [0.0f64; W];
         match w {
             Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
@@ -1089,16 +1129,19 @@ fn small_tiles<L: Lanes, const D: usize>(
         }
         let mut factor = [0.0f64; W];
         let mut bad = false;
+        // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is (the
+        // total, whose largest term is 1, then lies in [1, k]).
+        let finite = |u: usize| mxs[u].is_finite() && tot[u].is_finite();
         for u in 0..W {
-            let ok = wv[u] != 0.0 && lse[u].is_finite();
+            let ok = wv[u] != 0.0 && finite(u);
             factor[u] = if ok { inv[u] * wv[u] } else { 0.0 };
-            ll[u] += if ok { wv[u] * lse[u] } else { 0.0 };
+            row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
             bad |= !ok && wv[u] != 0.0;
         }
         if bad {
             // Rows no component can produce, or of a NaN or infinite log-likelihood.
             for u in 0..width {
-                if wv[u] != 0.0 && !lse[u].is_finite() {
+                if wv[u] != 0.0 && !finite(u) {
                     if mxs[u] == f64::NEG_INFINITY {
                         out.unexplained += wv[u];
                     } else if out.invalid.is_none() {
@@ -1107,14 +1150,17 @@ fn small_tiles<L: Lanes, const D: usize>(
                 }
             }
         }
-        let f = [half(&factor, 0), half(&factor, 1)];
+        let mut f = [L::splat(0.0); H];
+        for (h, fh) in f.iter_mut().enumerate() {
+            *fh = half(&factor, h);
+        }
         for (j, sums) in acc.iter_mut().enumerate() {
             let z = centred(j);
-            for h in 0..2 {
+            for h in 0..H {
                 // Rows of factor 0 may hold NaN (all components at -inf): their
                 // responsibilities are 0.
                 let r = half(&lp[j * W..], h).times_unless_zero(f[h]);
-                let add = |s: &mut [f64; W], v: L| half(s, h).add(v).store(&mut s[4 * h..]);
+                let add = |s: &mut [f64; W], v: L| half(s, h).add(v).store(&mut s[lw * h..]);
                 add(&mut sums[0], r);
                 for c in 0..D {
                     add(&mut sums[1 + c], r.mul(z[c][h]));
@@ -1129,6 +1175,22 @@ fn small_tiles<L: Lanes, const D: usize>(
                 }
             }
         }
+    }
+    // The log-likelihoods once the tiles are done, each lane's sum over the tiles in order: the
+    // long chain of operations of `ln` is then off the path of every tile.
+    let mut sums = [L::splat(0.0); H];
+    for (h, v) in sums.iter_mut().enumerate() {
+        *v = half(&ll[..], h);
+    }
+    for i0 in (0..n).step_by(W) {
+        for (h, v) in sums.iter_mut().enumerate() {
+            let at = i0 + lw * h;
+            let lse = half(&row_max[at..], 0).add(half(&row_total[at..], 0).ln());
+            *v = v.add(lse.times_unless_zero(half(&row_weight[at..], 0)));
+        }
+    }
+    for (h, v) in sums.iter().enumerate() {
+        v.store(&mut ll[lw * h..]);
     }
 }
 
@@ -1257,6 +1319,7 @@ fn quad_tile<L: Lanes, const V: usize>(
     acc: &mut [f64],
     ys: &mut [f64],
 ) {
+    assert_eq!(L::WIDTH, 4, "four lanes");
     let dp = padded(d);
     let ys = &mut ys[..dp * 4 * V];
     let mut off = 0;
@@ -1306,6 +1369,7 @@ fn quad_tile<L: Lanes, const V: usize>(
 /// lanes (four of `L`, over the rows in sixteens) combined in a fixed order.
 #[inline(always)]
 fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &mut [f64]) -> f64 {
+    assert_eq!(L::WIDTH, 4, "four lanes");
     let n = x.len();
     let (n16, m) = (n / 16 * 16, L::splat(mu));
     let (r, z, wz) = (&r[..n], &mut z[..n], &mut wz[..n]);
@@ -1348,6 +1412,7 @@ fn product_tile<L: Lanes>(
     ra: [usize; 3],
     rb: [usize; 4],
 ) -> [[f64; 4]; 3] {
+    assert_eq!(L::WIDTH, 4, "four lanes");
     let mut acc = [[L::splat(0.0); 4]; 3];
     let n4 = n / 4 * 4;
     assert!(ra.iter().all(|&r| r + n <= wz.len()) && rb.iter().all(|&r| r + n <= z.len()));
@@ -1635,6 +1700,7 @@ mod avx2 {
     }
 
     impl Lanes for Avx {
+        const WIDTH: usize = 4;
         #[inline(always)]
         fn splat(v: f64) -> Self {
             Avx(set1(v))
@@ -2191,12 +2257,169 @@ pub(crate) fn has_avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
-        _mm256_loadu_pd, _mm512_broadcast_f64x4, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_set1_pd,
-        _mm512_setzero_pd, _mm512_storeu_pd, _mm512_sub_pd,
+        __m512d, _mm256_loadu_pd, _mm512_add_epi64, _mm512_add_pd, _mm512_and_si512,
+        _mm512_broadcast_f64x4, _mm512_castpd_si512, _mm512_castsi512_pd, _mm512_cmp_pd_mask,
+        _mm512_div_pd, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_mask_blend_pd, _mm512_maskz_mov_pd,
+        _mm512_mul_pd, _mm512_or_si512, _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_pd,
+        _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_pd, _mm512_sub_pd, _CMP_EQ_OQ,
+        _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
     };
 
     use super::avx2::Avx;
-    use super::{padded, panel_width, Lanes};
+    use super::{
+        exp_series, padded, panel_width, Lanes, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIFTER,
+        LN_COEFFS,
+    };
+
+    /// [`Lanes`] on an AVX-512 vector: eight lanes, each doing what a lane of `Avx` does. Values
+    /// of it are made only inside functions compiled for AVX-512 (`summarize_small_avx512`),
+    /// which run only on processors that have it: that is what makes the intrinsics sound.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx512(__m512d);
+
+    #[inline(always)]
+    fn set1(v: f64) -> __m512d {
+        // SAFETY: see `Avx512`.
+        unsafe { _mm512_set1_pd(v) }
+    }
+
+    impl Lanes for Avx512 {
+        const WIDTH: usize = 8;
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            Avx512(set1(v))
+        }
+        #[inline(always)]
+        fn load(s: &[f64]) -> Self {
+            let t = &s[..8];
+            // SAFETY: see `Avx512`; `t` holds 8 values.
+            Avx512(unsafe { _mm512_loadu_pd(t.as_ptr()) })
+        }
+        #[inline(always)]
+        fn store(self, s: &mut [f64]) {
+            let t = &mut s[..8];
+            // SAFETY: see `Avx512`; `t` holds 8 values.
+            unsafe { _mm512_storeu_pd(t.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            Avx512(unsafe { _mm512_add_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            Avx512(unsafe { _mm512_sub_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            Avx512(unsafe { _mm512_mul_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            Avx512(unsafe { _mm512_fmadd_pd(self.0, a.0, b.0) })
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            Avx512(unsafe { _mm512_div_pd(self.0, o.0) })
+        }
+        #[inline(always)]
+        fn max_of(self, o: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            unsafe {
+                let gt = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, o.0);
+                Avx512(_mm512_mask_blend_pd(gt, o.0, self.0))
+            }
+        }
+        #[inline(always)]
+        fn nan_to_neg_inf(self) -> Self {
+            // SAFETY: see `Avx512`.
+            unsafe {
+                let nan = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(self.0, self.0);
+                Avx512(_mm512_mask_blend_pd(nan, self.0, set1(f64::NEG_INFINITY)))
+            }
+        }
+        #[inline(always)]
+        fn times_unless_zero(self, f: Self) -> Self {
+            // SAFETY: see `Avx512`.
+            unsafe {
+                let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(f.0, _mm512_setzero_pd());
+                let v = _mm512_mul_pd(self.0, f.0);
+                Avx512(_mm512_mask_blend_pd(zero, v, _mm512_setzero_pd()))
+            }
+        }
+        #[inline(always)]
+        fn exp(self) -> Self {
+            // SAFETY: see `Avx512`. The steps of `exp_nonpositive`, lane by lane.
+            unsafe {
+                let x = self.0;
+                let below = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, set1(EXP_MIN));
+                let xc = _mm512_mask_blend_pd(below, x, set1(EXP_MIN));
+                let t = _mm512_add_pd(
+                    _mm512_mul_pd(xc, set1(std::f64::consts::LOG2_E)),
+                    set1(EXP_SHIFTER),
+                );
+                let n = _mm512_sub_pd(t, set1(EXP_SHIFTER));
+                let r = _mm512_sub_pd(
+                    _mm512_sub_pd(xc, _mm512_mul_pd(n, set1(EXP_LN2_HI))),
+                    _mm512_mul_pd(n, set1(EXP_LN2_LO)),
+                );
+                let p = exp_series(Avx512(r)).0;
+                let bits = _mm512_slli_epi64::<52>(_mm512_add_epi64(
+                    _mm512_castpd_si512(t),
+                    _mm512_set1_epi64(1023),
+                ));
+                let v = _mm512_mul_pd(p, _mm512_castsi512_pd(bits));
+                Avx512(_mm512_mask_blend_pd(below, v, _mm512_setzero_pd()))
+            }
+        }
+        #[inline(always)]
+        fn ln(self) -> Self {
+            // SAFETY: see `Avx512`. The steps of `ln_positive`, lane by lane.
+            unsafe {
+                let x = self.0;
+                let bits = _mm512_castpd_si512(x);
+                // The biased exponent as a double: its bits under 2^52, less 2^52.
+                let biased =
+                    _mm512_and_si512(_mm512_srli_epi64::<52>(bits), _mm512_set1_epi64(0x7ff));
+                let two52 = _mm512_set1_epi64(0x4330_0000_0000_0000);
+                let ef = _mm512_sub_pd(
+                    _mm512_castsi512_pd(_mm512_or_si512(biased, two52)),
+                    set1(4_503_599_627_370_496.0),
+                );
+                let m = _mm512_castsi512_pd(_mm512_or_si512(
+                    _mm512_and_si512(bits, _mm512_set1_epi64(0x000f_ffff_ffff_ffff)),
+                    _mm512_set1_epi64(0x3ff0_0000_0000_0000),
+                ));
+                let big = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(m, set1(std::f64::consts::SQRT_2));
+                let m = _mm512_mask_blend_pd(big, m, _mm512_mul_pd(set1(0.5), m));
+                // 1 where `big` and +0 elsewhere, as the AVX2 lanes' mask and 1.
+                let e = _mm512_add_pd(
+                    _mm512_sub_pd(ef, set1(1023.0)),
+                    _mm512_maskz_mov_pd(big, set1(1.0)),
+                );
+                let one = set1(1.0);
+                let s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+                let s2 = _mm512_mul_pd(s, s);
+                let mut p = set1(LN_COEFFS[0]);
+                for &c in &LN_COEFFS[1..] {
+                    p = _mm512_add_pd(_mm512_mul_pd(p, s2), set1(c));
+                }
+                let two_s = _mm512_mul_pd(set1(2.0), s);
+                let ln_m = _mm512_add_pd(two_s, _mm512_mul_pd(_mm512_mul_pd(two_s, s2), p));
+                let v = _mm512_add_pd(
+                    _mm512_mul_pd(e, set1(EXP_LN2_HI)),
+                    _mm512_add_pd(ln_m, _mm512_mul_pd(e, set1(EXP_LN2_LO))),
+                );
+                let keep = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x)
+                    | _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(x, set1(f64::INFINITY));
+                Avx512(_mm512_mask_blend_pd(keep, v, x))
+            }
+        }
+    }
 
     /// Rows `i0..i0 + 8 V` of the quadratic forms: as `quad_tile`, with eight rows per vector.
     #[allow(clippy::too_many_arguments)]
@@ -2985,6 +3208,18 @@ mod tests {
                     assert_eq!(a.to_bits(), f(x).to_bits(), "{x}");
                 }
             }
+            if !has_avx512() {
+                continue;
+            }
+            for q in v.chunks_exact(8) {
+                let mut got = [0.0; 8];
+                let lanes = avx512::Avx512::load(q);
+                let out = if g == 0 { lanes.exp() } else { lanes.ln() };
+                out.store(&mut got);
+                for (a, &x) in got.iter().zip(q) {
+                    assert_eq!(a.to_bits(), f(x).to_bits(), "AVX-512: {x}");
+                }
+            }
         }
     }
 
@@ -3008,7 +3243,7 @@ mod tests {
             f64,
             Option<usize>,
         );
-        fn run<L: Lanes, const D: usize>(
+        fn run<L: Lanes, const D: usize, const H: usize>(
             plan: (&[f64], &[f64], &[f64], bool),
             xt: &[f64],
             n: usize,
@@ -3017,12 +3252,25 @@ mod tests {
             let k = plan.2.len();
             let mut acc = vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; k];
             let (mut ll, mut lp) = ([0.0; SMALL_LANES], vec![0.0; k * SMALL_LANES]);
+            let tiled = n.div_ceil(SMALL_LANES) * SMALL_LANES;
+            let mut rows = (vec![0.0; tiled], vec![0.0; tiled], vec![0.0; tiled]);
             let mut out = BlockTotals {
                 log_likelihood: 0.0,
                 unexplained: 0.0,
                 invalid: None,
             };
-            small_tiles::<L, D>(plan, xt, (n, n), w, &mut lp, &mut acc, &mut ll, &mut out);
+            let rows = (&mut rows.0[..], &mut rows.1[..], &mut rows.2[..]);
+            small_tiles::<L, D, H>(
+                plan,
+                xt,
+                (n, n),
+                w,
+                &mut lp,
+                &mut acc,
+                &mut ll,
+                rows,
+                &mut out,
+            );
             (acc, ll, out.unexplained, out.invalid)
         }
         for (d, n, k) in [(2, 37, 3), (3, 64, 2), (1, 5, 4), (4, 19, 2)] {
@@ -3045,24 +3293,33 @@ mod tests {
                 .map(|i| if i % 7 == 3 { 0.0 } else { 0.5 + next() })
                 .collect();
             let plan = (&means[..], &scale[..], &consts[..], true);
-            let (a, b) = match d {
+            let (a, b, c) = match d {
                 1 => (
-                    run::<Quad, 1>(plan, &xt, n, Some(&w)),
-                    run::<avx2::Avx, 1>(plan, &xt, n, Some(&w)),
+                    run::<Quad, 1, 2>(plan, &xt, n, Some(&w)),
+                    run::<avx2::Avx, 1, 2>(plan, &xt, n, Some(&w)),
+                    has_avx512().then(|| run::<avx512::Avx512, 1, 1>(plan, &xt, n, Some(&w))),
                 ),
                 2 => (
-                    run::<Quad, 2>(plan, &xt, n, Some(&w)),
-                    run::<avx2::Avx, 2>(plan, &xt, n, Some(&w)),
+                    run::<Quad, 2, 2>(plan, &xt, n, Some(&w)),
+                    run::<avx2::Avx, 2, 2>(plan, &xt, n, Some(&w)),
+                    has_avx512().then(|| run::<avx512::Avx512, 2, 1>(plan, &xt, n, Some(&w))),
                 ),
                 3 => (
-                    run::<Quad, 3>(plan, &xt, n, None),
-                    run::<avx2::Avx, 3>(plan, &xt, n, None),
+                    run::<Quad, 3, 2>(plan, &xt, n, None),
+                    run::<avx2::Avx, 3, 2>(plan, &xt, n, None),
+                    has_avx512().then(|| run::<avx512::Avx512, 3, 1>(plan, &xt, n, None)),
                 ),
                 _ => (
-                    run::<Quad, 4>(plan, &xt, n, None),
-                    run::<avx2::Avx, 4>(plan, &xt, n, None),
+                    run::<Quad, 4, 2>(plan, &xt, n, None),
+                    run::<avx2::Avx, 4, 2>(plan, &xt, n, None),
+                    has_avx512().then(|| run::<avx512::Avx512, 4, 1>(plan, &xt, n, None)),
                 ),
             };
+            if let Some(c) = c {
+                assert_eq!(a.0, c.0, "AVX-512 {d}");
+                assert_eq!(a.1, c.1, "AVX-512 {d}");
+                assert_eq!((a.2, a.3), (c.2, c.3), "AVX-512 {d}");
+            }
             assert_eq!(a.0, b.0, "{d}");
             assert_eq!(a.1, b.1, "{d}");
             assert_eq!((a.2, a.3), (b.2, b.3), "{d}");
