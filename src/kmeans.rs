@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::distributions::uniform01;
 use crate::error::{Error, Result};
-use crate::kernels::{any_nan, lane_distance, row_distances};
+use crate::kernels::{any_nan, lane_distance, prefetch, row_distances};
 use crate::mixture::{check_data, check_weights, choose_weighted};
 use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
 
@@ -365,12 +365,15 @@ fn kmeans_plus_plus(
                             if c == 1 {
                                 flags[b] = !any_nan(xb);
                             }
-                            row_distances(xb, newest, newest_clean && flags[b], db);
+                            // The next block, while this one is worked on.
+                            let ahead = (block.end + BLOCK_ROWS).min(part.len());
+                            prefetch(&xs[block.end * d..ahead * d]);
                             let (ob, jb, wb) = (
                                 &mut part[block.clone()],
                                 &mut owners[block.clone()],
                                 &wc[block],
                             );
+                            row_distances(xb, newest, newest_clean && flags[b], db);
                             for (r, (((o, j), &dv), &wi)) in ob
                                 .iter_mut()
                                 .zip(jb.iter_mut())

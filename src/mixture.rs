@@ -127,23 +127,16 @@ fn add_components<S: Statistics>(parts: Vec<(f64, S)>, stats: &mut MixtureStats<
     Ok(())
 }
 
-/// Asks the processor to bring `rows` of `x` into its caches, ahead of their use.
+/// Asks the processor to bring `rows` of `x` into its caches, ahead of their use, when they are
+/// at most 8 KiB (a few features): those take little work per value, and each block starts on
+/// a new page, where the hardware's own prefetching stops. On larger blocks it measured slower.
 #[inline]
 fn prefetch_rows(x: &ArrayView2<f64>, rows: Range<usize>) {
-    #[cfg(target_arch = "x86_64")]
     if let Some(xs) = x.as_slice() {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
         let d = x.ncols();
         let (a, b) = (rows.start * d, (rows.end * d).min(xs.len()));
-        // Only blocks of up to 8 KiB (a few features): those take little work per value, and
-        // each starts on a new page, where the hardware's own prefetching stops. On larger
-        // blocks it measured slower.
-        if b - a > 1024 {
-            return;
-        }
-        for i in (a..b).step_by(8) {
-            // SAFETY: `i < xs.len()`; a prefetch reads nothing the program sees.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(xs.as_ptr().add(i).cast()) };
+        if b - a <= 1024 {
+            crate::kernels::prefetch(&xs[a..b]);
         }
     }
 }
