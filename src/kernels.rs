@@ -1559,6 +1559,50 @@ pub(crate) fn row_distances(x: &[f64], c: &[f64], nan_free: bool, out: &mut [f64
     }
 }
 
+/// A pass of k-means++ over the `n x d` rows `x` (`d = c.len()`): each row's squared distance
+/// to the new centroid `c` (as [`row_distances`] computes it); where it is below the row's
+/// nearest so far `o[i]`, that becomes it and `j[i]` becomes `label` (when `j` is given); then
+/// `o[i] * w[i]` is added to `lanes[i % 4]`.
+pub(crate) fn nearest_rows(
+    x: &[f64],
+    c: &[f64],
+    nan_free: bool,
+    (o, j, label): (&mut [f64], Option<&mut [u32]>, u32),
+    w: &[f64],
+    lanes: &mut [f64; 4],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if c.len() >= 4 && crate::kernels::has_avx2() {
+        // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
+        return unsafe { avx2::nearest_rows(x, c, nan_free, (o, j, label), w, lanes) };
+    }
+    nearest_rows_from(0, x, c, (o, j, label), w, lanes);
+}
+
+/// [`nearest_rows`] one row at a time, from row `from`.
+#[inline(always)]
+fn nearest_rows_from(
+    from: usize,
+    x: &[f64],
+    c: &[f64],
+    (o, mut j, label): (&mut [f64], Option<&mut [u32]>, u32),
+    w: &[f64],
+    lanes: &mut [f64; 4],
+) {
+    let d = c.len().max(1);
+    let n = o.len().min(w.len()).min(x.len() / d);
+    for i in from..n {
+        let dist = lane_distance(&x[i * d..(i + 1) * d], c);
+        if dist < o[i] {
+            o[i] = dist;
+            if let Some(j) = j.as_deref_mut() {
+                j[i] = label;
+            }
+        }
+        lanes[i % 4] += o[i] * w[i];
+    }
+}
+
 /// Asks the processor to bring `xs` into its second-level cache, ahead of its use (nothing on
 /// other processors).
 #[inline]
@@ -2187,9 +2231,12 @@ mod avx2 {
     }
 
     /// Four rows' lanes of squared distances to `c` (`R` rows, 1 or 4, from `x`).
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn distance_tile<const R: usize, const NAN: bool>(
+    ///
+    /// # Safety
+    /// Only on processors with AVX2 (it is called from the functions compiled for it, into which
+    /// it is inlined).
+    #[inline(always)]
+    unsafe fn distance_tile<const R: usize, const NAN: bool>(
         x: &[f64],
         c: &[f64],
         mask: __m256i,
@@ -2239,7 +2286,8 @@ mod avx2 {
         let n = out.len().min(x.len() / d);
         let mask = tail_mask(d % 4);
         for i0 in (0..n / 4 * 4).step_by(4) {
-            let a = distance_tile::<4, NAN>(&x[i0 * d..(i0 + 4) * d], c, mask);
+            // SAFETY: this function is compiled for AVX2, so the processor has it.
+            let a = unsafe { distance_tile::<4, NAN>(&x[i0 * d..(i0 + 4) * d], c, mask) };
             let ab = _mm256_hadd_pd(a[0], a[1]);
             let ce = _mm256_hadd_pd(a[2], a[3]);
             let q = _mm256_add_pd(
@@ -2249,11 +2297,69 @@ mod avx2 {
             store4(out, i0, q);
         }
         for i in n / 4 * 4..n {
-            let [a] = distance_tile::<1, NAN>(&x[i * d..(i + 1) * d], c, mask);
+            // SAFETY: this function is compiled for AVX2, so the processor has it.
+            let [a] = unsafe { distance_tile::<1, NAN>(&x[i * d..(i + 1) * d], c, mask) };
             let mut s = [0.0; 4];
             store4(&mut s, 0, a);
             out[i] = (s[0] + s[1]) + (s[2] + s[3]);
         }
+    }
+
+    /// [`super::nearest_rows`], four rows at a time (`c` of at least 4 coordinates).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn nearest_rows(
+        x: &[f64],
+        c: &[f64],
+        nan_free: bool,
+        update: (&mut [f64], Option<&mut [u32]>, u32),
+        w: &[f64],
+        lanes: &mut [f64; 4],
+    ) {
+        if nan_free {
+            nearest_rows_t::<false>(x, c, update, w, lanes)
+        } else {
+            nearest_rows_t::<true>(x, c, update, w, lanes)
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn nearest_rows_t<const NAN: bool>(
+        x: &[f64],
+        c: &[f64],
+        (o, mut j, label): (&mut [f64], Option<&mut [u32]>, u32),
+        w: &[f64],
+        lanes: &mut [f64; 4],
+    ) {
+        let d = c.len();
+        let n = o.len().min(w.len()).min(x.len() / d);
+        let mask = tail_mask(d % 4);
+        let mut acc = load4(&lanes[..], 0);
+        for i0 in (0..n / 4 * 4).step_by(4) {
+            // SAFETY: this function is compiled for AVX2, so the processor has it.
+            let a = unsafe { distance_tile::<4, NAN>(&x[i0 * d..(i0 + 4) * d], c, mask) };
+            let ab = _mm256_hadd_pd(a[0], a[1]);
+            let ce = _mm256_hadd_pd(a[2], a[3]);
+            let q = _mm256_add_pd(
+                _mm256_permute2f128_pd::<0x20>(ab, ce),
+                _mm256_permute2f128_pd::<0x31>(ab, ce),
+            );
+            let old = load4(o, i0);
+            let closer = _mm256_cmp_pd::<_CMP_LT_OQ>(q, old);
+            let new = _mm256_blendv_pd(old, q, closer);
+            store4(o, i0, new);
+            if let Some(j) = j.as_deref_mut() {
+                let bits = _mm256_movemask_pd(closer);
+                for u in 0..4 {
+                    if bits & (1 << u) != 0 {
+                        j[i0 + u] = label;
+                    }
+                }
+            }
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(new, load4(w, i0)));
+        }
+        store4(&mut lanes[..], 0, acc);
+        super::nearest_rows_from(n / 4 * 4, x, c, (o, j, label), w, lanes);
     }
 }
 
@@ -3180,6 +3286,38 @@ mod tests {
                 assert_eq!(got, want, "{d} {n} {clean}");
             }
             assert!(!any_nan(&x) && any_nan(&holes));
+            // A k-means++ pass: the nearest distances, their owners and the lane sums, from
+            // nearest distances that tie, lose and win (and an infinite one).
+            let w: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
+            for (rows, clean) in [(&x, true), (&holes, false)] {
+                let dist: Vec<f64> = rows.chunks_exact(d).map(|r| lane_distance(r, &c)).collect();
+                let start: Vec<f64> = (0..n)
+                    .map(|i| match i % 4 {
+                        0 => dist[i],
+                        1 => dist[i] * 2.0,
+                        2 => dist[i] * 0.5,
+                        _ => f64::INFINITY,
+                    })
+                    .collect();
+                let (mut o1, mut o2) = (start.clone(), start.clone());
+                let (mut j1, mut j2) = (vec![7u32; n], vec![7u32; n]);
+                let (mut l1, mut l2) = ([0.5; 4], [0.5; 4]);
+                nearest_rows_from(0, rows, &c, (&mut o1, Some(&mut j1), 3), &w, &mut l1);
+                nearest_rows(rows, &c, clean, (&mut o2, Some(&mut j2), 3), &w, &mut l2);
+                assert_eq!((&o1, &j1, l1), (&o2, &j2, l2), "{d} {n} {clean}");
+                let mut o3 = start.clone();
+                let mut l3 = [0.5; 4];
+                nearest_rows(rows, &c, clean, (&mut o3, None, 3), &w, &mut l3);
+                assert_eq!((&o1, l1), (&o3, l3));
+                for i in 0..n {
+                    let closer = dist[i] < start[i];
+                    assert_eq!(
+                        o1[i].to_bits(),
+                        if closer { dist[i] } else { start[i] }.to_bits()
+                    );
+                    assert_eq!(j1[i], if closer { 3 } else { 7 });
+                }
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::distributions::uniform01;
 use crate::error::{Error, Result};
-use crate::kernels::{any_nan, lane_distance, prefetch, row_distances};
+use crate::kernels::{any_nan, lane_distance, nearest_rows, prefetch, row_distances};
 use crate::mixture::{check_data, check_weights, choose_weighted};
 use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
 
@@ -357,11 +357,9 @@ fn kmeans_plus_plus(
                 };
                 match rows.as_slice() {
                     Some(xs) if d > 0 => {
-                        let mut dist = [0.0; BLOCK_ROWS];
                         let newest_clean = !newest.iter().any(|v| v.is_nan());
                         for (b, block) in blocks(0..part.len()).enumerate() {
                             let xb = &xs[block.start * d..block.end * d];
-                            let db = &mut dist[..block.len()];
                             if c == 1 {
                                 flags[b] = !any_nan(xb);
                             }
@@ -373,16 +371,14 @@ fn kmeans_plus_plus(
                                 &mut owners[block.clone()],
                                 &wc[block],
                             );
-                            row_distances(xb, newest, newest_clean && flags[b], db);
-                            for (r, (((o, j), &dv), &wi)) in ob
-                                .iter_mut()
-                                .zip(jb.iter_mut())
-                                .zip(db.iter())
-                                .zip(wb)
-                                .enumerate()
-                            {
-                                visit(r, o, j, dv, wi);
-                            }
+                            nearest_rows(
+                                xb,
+                                newest,
+                                newest_clean && flags[b],
+                                (&mut *ob, track.then_some(&mut *jb), label),
+                                wb,
+                                &mut lanes,
+                            );
                             if let Some(st) = &mut st {
                                 for (((row, &o), &j), &wi) in
                                     xb.chunks_exact(d).zip(ob.iter()).zip(jb.iter()).zip(wb)
