@@ -122,7 +122,7 @@ const ROWS_MIN_FEATURES: usize = 8;
 /// Full-covariance mixtures of at most this many features take the small-dimension E-step.
 const SMALL_MAX_FEATURES: usize = 4;
 
-/// Rows evaluated together by the small-dimension E-step (two AVX2 vectors).
+/// Rows evaluated together by the small-dimension E-step (two AVX2 vectors, or one AVX-512).
 const SMALL_LANES: usize = 8;
 
 /// Per-lane sums of one component in the small-dimension E-step: weight, `d` first moments and
@@ -145,16 +145,19 @@ pub(crate) struct Scratch {
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
-    /// Full covariance: the centred block (`d x n`) for the moments; in the log-densities, the
-    /// outputs of the quadratic forms' tiles.
+    /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the paired
+    /// layout of `avx512::centre_weighted`, hence room for `(d + 1) x n`); in the log-densities,
+    /// the outputs of the quadratic forms' tiles (at most `32 padded(d)` values).
     z: Vec<f64>,
     /// Full covariance: `z` times the responsibilities of a component.
     wz: Vec<f64>,
-    /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`.
+    /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`; in the small-dimension
+    /// E-step, the row's weight where it counts (else 0).
     pub y: Vec<f64>,
-    /// Per row: after `posteriors`, `log p(x_i)`.
+    /// Per row: after `posteriors`, `log p(x_i)`; in the small-dimension E-step,
+    /// `sum_j exp(lp_ij - max_i)`.
     pub acc: Vec<f64>,
-    /// Per row: after `posteriors`, `max_j lp_ij`.
+    /// Per row: after `posteriors` and in the small-dimension E-step, `max_j lp_ij`.
     pub max: Vec<f64>,
     /// `k x rows`: joint log-densities, then responsibilities.
     pub lp: Vec<f64>,
@@ -1023,7 +1026,9 @@ impl Quad {
 /// `k x D`, as measured in `xt`, that is less the plan's origin; `scale`: `k x padded(D) x D`
 /// factors `L^-1`, `lower` when they are triangular,
 /// `consts`: `log w + log_norm`), their log-sum-exp, the responsibilities times the weights
-/// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space.
+/// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space, and
+/// so are the row buffers (each row's maximum, total and counted weight, for the
+/// log-likelihoods summed after the tiles; room for `n` rounded up to a tile).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn small_tiles<L: Lanes, const D: usize, const H: usize>(
@@ -2363,17 +2368,19 @@ mod avx2 {
     }
 }
 
-/// Whether the processor has AVX-512 (foundation), beside AVX2 and FMA: the quadratic forms and
-/// the products of full covariance then run on 512-bit vectors, with the same arithmetic.
+/// Whether the processor has AVX-512 (foundation), beside AVX2 and FMA: the quadratic forms, the
+/// centring and the products of full covariance, and the small-dimension E-step, then run on
+/// 512-bit vectors, with the same arithmetic.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn has_avx512() -> bool {
     has_avx2() && std::arch::is_x86_feature_detected!("avx512f")
 }
 
-/// [`quad_forms_in`] and [`products_in`] on AVX-512 vectors. Every value is the same chain of
-/// fused multiply-adds as in the portable and AVX2 kernels, in the same order, so the results
-/// are the same bit for bit; only more rows (or more products) are in flight at once.
+/// [`quad_forms_in`], [`centre_weighted`] and [`products_in`] on AVX-512 vectors, and the
+/// [`Lanes`] of the small-dimension E-step. Every value is the same chain of operations as in
+/// the portable and AVX2 kernels, in the same order, so the results are the same bit for bit;
+/// only more rows (or more products) are in flight at once.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
@@ -2407,10 +2414,12 @@ mod avx512 {
         const WIDTH: usize = 8;
         #[inline(always)]
         fn splat(v: f64) -> Self {
+            debug_assert!(super::has_avx512());
             Avx512(set1(v))
         }
         #[inline(always)]
         fn load(s: &[f64]) -> Self {
+            debug_assert!(super::has_avx512());
             let t = &s[..8];
             // SAFETY: see `Avx512`; `t` holds 8 values.
             Avx512(unsafe { _mm512_loadu_pd(t.as_ptr()) })
@@ -2607,7 +2616,8 @@ mod avx512 {
     }
 
     /// The quadratic forms of [`quad_forms_in`](super::quad_forms_in): 32 rows at a time, then
-    /// 8, then the AVX2 kernel for the rest; `ys` holds at least `32 padded(d)` values.
+    /// 8, then the AVX2 kernel for the rest; `ys` holds at least `32 padded(d)` values (when
+    /// `n >= 32`; the tiles check it).
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn quad_forms(
@@ -3349,7 +3359,10 @@ mod tests {
             f64::INFINITY,
             f64::NAN,
             1.5,
+            3.0,
         ]);
+        // Whole vectors of four and of eight: every special value above is tested.
+        assert!(xs.len().is_multiple_of(8) && ys.len().is_multiple_of(8));
         for (v, f, g) in [
             (&xs, exp_nonpositive as fn(f64) -> f64, 0),
             (&ys, ln_positive as fn(f64) -> f64, 1),

@@ -79,17 +79,6 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
     }
 }
 
-/// A chunk's result as the fold merges it: the kernels' sums already turned into the
-/// components' statistics by the thread that computed them, so that the merge, which runs under
-/// the fold's lock, only adds.
-enum ChunkPart<S> {
-    /// Rows of the kernels only: per component the responsibility sum and the statistics, and
-    /// the log-likelihood and unexplained weight of the chunk.
-    Kernels(Vec<(f64, S)>, f64, f64),
-    /// Some blocks took the general path: the chunk's whole statistics.
-    General(MixtureStats<S>),
-}
-
 /// What the fused E-step gives for a chunk of rows.
 struct FusedPart<S> {
     /// The kernels' sums over the rows without missing values.
@@ -110,21 +99,6 @@ fn take<T>(pool: &Mutex<Vec<T>>) -> Option<T> {
 /// Gives a value back to a pool.
 fn give<T>(pool: &Mutex<Vec<T>>, value: T) {
     pool.lock().unwrap_or_else(|e| e.into_inner()).push(value);
-}
-
-/// Adds the responsibility sums and statistics of [`GeneralMixtureModel::components_of`] to
-/// `stats`, component by component.
-fn add_components<S: Statistics>(parts: Vec<(f64, S)>, stats: &mut MixtureStats<S>) -> Result<()> {
-    for ((r, total), (w, part)) in stats
-        .responsibilities
-        .iter_mut()
-        .zip(stats.components.iter_mut())
-        .zip(parts)
-    {
-        *r += w;
-        total.merge(&part)?;
-    }
-    Ok(())
 }
 
 /// Asks the processor to bring `rows` of `x` into its caches, ahead of their use, when they are
@@ -613,7 +587,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         // Work spaces and sums are taken from these and given back: once each thread has its
         // own, a chunk allocates nothing, and the heaps of the threads stay small.
         let (scratches, spare) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-        let chunk_part = |chunk: Range<usize>| -> Result<ChunkPart<D::Stats>> {
+        let chunk_part = |chunk: Range<usize>| -> Result<FusedPart<D::Stats>> {
             cancel.check()?;
             let mut scratch = take(&scratches).unwrap_or_else(|| plan.scratch());
             let mut part = FusedPart {
@@ -624,31 +598,25 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             };
             let done = self.fused_chunk(&plan, x, weights.as_ref(), chunk, &mut scratch, &mut part);
             give(&scratches, scratch);
-            done?;
-            let components = self.components_of(&plan, &mut part.moments);
-            part.moments.clear();
-            give(&spare, part.moments);
-            let components = components?;
-            Ok(match part.general {
+            done.map(|()| part)
+        };
+        let merge = |mut total: MixtureStats<D::Stats>, mut part: FusedPart<D::Stats>| {
+            match part.general.take() {
                 // The chunk's rows of the general path, then the kernels' sums, as one value.
                 Some(mut chunk) => {
                     chunk.log_likelihood = part.log_likelihood;
                     chunk.unexplained = part.unexplained;
-                    add_components(components, &mut chunk)?;
-                    ChunkPart::General(chunk)
+                    self.add_moments(&plan, &mut part.moments, &mut chunk)?;
+                    total.merge(&chunk)?;
                 }
-                None => ChunkPart::Kernels(components, part.log_likelihood, part.unexplained),
-            })
-        };
-        let merge = |mut total: MixtureStats<D::Stats>, part: ChunkPart<D::Stats>| {
-            match part {
-                ChunkPart::General(chunk) => total.merge(&chunk)?,
-                ChunkPart::Kernels(components, log_likelihood, unexplained) => {
-                    total.log_likelihood += log_likelihood;
-                    total.unexplained += unexplained;
-                    add_components(components, &mut total)?;
+                None => {
+                    total.log_likelihood += part.log_likelihood;
+                    total.unexplained += part.unexplained;
+                    self.add_moments(&plan, &mut part.moments, &mut total)?;
                 }
             }
+            part.moments.clear();
+            give(&spare, part.moments);
             Ok(total)
         };
         try_fold_chunks(parallel, rows, self.new_stats(), chunk_part, merge)
@@ -705,18 +673,21 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         Ok(())
     }
 
-    /// The kernels' sums `m` as the components' responsibility sums and own statistics.
-    fn components_of(&self, plan: &Plan, m: &mut Moments) -> Result<Vec<(f64, D::Stats)>> {
-        self.distributions
-            .iter()
-            .enumerate()
-            .map(|(j, dist)| {
-                let part = plan.stats_of(dist, m, j).ok_or_else(|| {
-                    Error::param("distributions", "a Gaussian component gave no statistics")
-                })?;
-                Ok((m.weight[j], part))
-            })
-            .collect()
+    /// Adds the kernels' sums `m` to `stats`, as the components' own statistics.
+    fn add_moments(
+        &self,
+        plan: &Plan,
+        m: &mut Moments,
+        stats: &mut MixtureStats<D::Stats>,
+    ) -> Result<()> {
+        for (j, dist) in self.distributions.iter().enumerate() {
+            stats.responsibilities[j] += m.weight[j];
+            let part = plan.stats_of(dist, m, j).ok_or_else(|| {
+                Error::param("distributions", "a Gaussian component gave no statistics")
+            })?;
+            stats.components[j].merge(&part)?;
+        }
+        Ok(())
     }
 
     /// Work space of [`summarize_block`](Self::summarize_block).
