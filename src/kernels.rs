@@ -1374,17 +1374,34 @@ fn quad_tile<L: Lanes, const V: usize>(
 /// lanes (four of `L`, over the rows in sixteens) combined in a fixed order.
 #[inline(always)]
 fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &mut [f64]) -> f64 {
+    let n = x.len();
+    centre_weighted_at::<L>(x, mu, r, &mut z[..n], |i| i, wz)
+}
+
+/// [`centre_weighted`] with row `i`'s centred value written to `z[place(i)]` (the four rows
+/// from a multiple of 4 in four consecutive places): its own row, or the paired layout of the
+/// AVX-512 products.
+#[inline(always)]
+fn centre_weighted_at<L: Lanes>(
+    x: &[f64],
+    mu: f64,
+    r: &[f64],
+    z: &mut [f64],
+    place: impl Fn(usize) -> usize,
+    wz: &mut [f64],
+) -> f64 {
     assert_eq!(L::WIDTH, 4, "four lanes");
     let n = x.len();
     let (n16, m) = (n / 16 * 16, L::splat(mu));
-    let (r, z, wz) = (&r[..n], &mut z[..n], &mut wz[..n]);
+    let (r, wz) = (&r[..n], &mut wz[..n]);
     let mut acc = [L::splat(0.0); 4];
     for i in (0..n16).step_by(16) {
         for (h, a) in acc.iter_mut().enumerate() {
             let t = i + 4 * h;
             let zv = L::load(&x[t..t + 4]).sub(m);
             let wv = L::load(&r[t..t + 4]).mul(zv);
-            zv.store(&mut z[t..t + 4]);
+            let at = place(t);
+            zv.store(&mut z[at..at + 4]);
             wv.store(&mut wz[t..t + 4]);
             *a = a.add(wv);
         }
@@ -1396,7 +1413,7 @@ fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &
     for i in n16..n {
         let zv = x[i] - mu;
         let wv = r[i] * zv;
-        z[i] = zv;
+        z[place(i)] = zv;
         wz[i] = wv;
         l[i % 16] += wv;
     }
@@ -2680,35 +2697,10 @@ mod avx512 {
         zp: &mut [f64],
         wz: &mut [f64],
     ) -> f64 {
-        let n = x.len();
-        let (n16, g) = (n / 16 * 16, fours(n));
-        let (r, wz) = (&r[..n], &mut wz[..n]);
+        let g = fours(x.len());
         let zp = &mut zp[(l / 2) * 8 * g..(l / 2 + 1) * 8 * g];
         let half = (l % 2) * 4;
-        let m = Avx::splat(mu);
-        let mut acc = [Avx::splat(0.0); 4];
-        for i in (0..n16).step_by(16) {
-            for (h, a) in acc.iter_mut().enumerate() {
-                let t = i + 4 * h;
-                let zv = Avx::load(&x[t..t + 4]).sub(m);
-                let wv = Avx::load(&r[t..t + 4]).mul(zv);
-                zv.store(&mut zp[2 * t + half..2 * t + half + 4]);
-                wv.store(&mut wz[t..t + 4]);
-                *a = a.add(wv);
-            }
-        }
-        let mut lanes = [0.0; 16];
-        for (h, a) in acc.iter().enumerate() {
-            a.store(&mut lanes[4 * h..]);
-        }
-        for i in n16..n {
-            let zv = x[i] - mu;
-            let wv = r[i] * zv;
-            zp[(i / 4) * 8 + half + i % 4] = zv;
-            wz[i] = wv;
-            lanes[i % 16] += wv;
-        }
-        super::lanes16(lanes)
+        super::centre_weighted_at::<Avx>(x, mu, r, zp, |i| (i / 4) * 8 + half + i % 4, wz)
     }
 
     /// The products of the four rows of `wz` at `ra` with the eight features `b0..b0 + 8` of
