@@ -300,10 +300,26 @@ fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>>
     Ok(chosen)
 }
 
+/// Proposals rejected in a row, while drawing one k-means++ centroid, after which the centroids
+/// chosen since the last pass over the rows are folded into the rows' distances by a new pass.
+/// A pass costs about as much as a thousand proposals, and after one every proposal is accepted,
+/// so drawing always ends.
+const REJECTIONS_BEFORE_PASS: usize = 32;
+
 /// k-means++ seeding: `k` rows, the first by weight, each next one with probability
 /// proportional to weight times squared distance to the nearest row chosen so far. With
 /// `with_stats`, also the [`lloyd_pass`] of the chosen centroids (the same values, bit for bit),
 /// gathered by the last pass over the rows, which sees every row's nearest centroid.
+///
+/// The draws are made by rejection, so that a pass over the rows is not needed for every
+/// centroid. The rows' nearest squared distances `D` are known for the centroids chosen up to
+/// the last pass; the centroids chosen since are few. A row `i` is proposed with probability
+/// proportional to `w_i D_i`, and accepted with probability `D'_i / D_i`, where `D'_i` is its
+/// squared distance to the nearest of all the centroids chosen so far (`D` lowered by those
+/// chosen since the last pass): an accepted row has probability proportional to `w_i D'_i`,
+/// the k-means++ law. The acceptance rate is the ratio of the two potentials; when it falls so
+/// low that [`REJECTIONS_BEFORE_PASS`] proposals are rejected in a row, a pass brings `D` up to
+/// date for every centroid chosen since the last one, in one read of the rows.
 fn kmeans_plus_plus(
     x: ArrayView2<f64>,
     w: &[f64],
@@ -316,51 +332,121 @@ fn kmeans_plus_plus(
     let mut centroids = Array2::<f64>::zeros((k, d));
     let first = choose_weighted(w.iter().copied(), rng);
     centroids.row_mut(0).assign(&x.row(first));
-    let mut nearest_sq: Vec<f64> = vec![f64::INFINITY; n];
-    // The index of each row's first nearest centroid, when the statistics are asked for (not
-    // touched otherwise).
-    let track = with_stats && u32::try_from(k).is_ok();
-    let mut owner: Vec<u32> = vec![0; n];
-    let size = chunk_rows(n);
-    // Which blocks of rows hold no NaN: found by the first pass, read by the others.
-    let mut clean = vec![false; n.div_ceil(BLOCK_ROWS)];
-    let blocks_per_chunk = size / BLOCK_ROWS;
-    for c in 1..=k {
-        let newest = centroids
-            .row(c - 1)
-            .mapv(|v| if v.is_nan() { 0.0 } else { v });
-        let newest = newest.as_slice().expect("a new array is contiguous");
-        let gather = track && c == k;
-        let label = (c - 1) as u32;
-        // One parallel pass: nearest squared distances in place, and their weighted sum per
-        // chunk (chunks depend on n alone, so the sums do not depend on the threads).
-        let parts: Vec<(f64, Option<LloydStats>)> = nearest_sq
+    let mut seen = Seen {
+        nearest_sq: vec![f64::INFINITY; n],
+        // The index of each row's first nearest centroid, when the statistics are asked for
+        // (not touched otherwise).
+        track: with_stats && u32::try_from(k).is_ok(),
+        owner: vec![0; n],
+        // Which blocks of rows hold no NaN: found by the first pass, read by the others.
+        clean: vec![false; n.div_ceil(BLOCK_ROWS)],
+        size: chunk_rows(n),
+    };
+    // Centroids `..folded` are in `seen.nearest_sq`, whose weighted sums per chunk are `sums`.
+    let mut folded = 0;
+    let mut sums = Vec::new();
+    // A centroid as the passes and the proposals use it: its NaN coordinates (from a row with
+    // missing values) set to 0.
+    let clean_row = |c: &Array2<f64>, j: usize| -> Vec<f64> {
+        c.row(j)
+            .iter()
+            .map(|v| if v.is_nan() { 0.0 } else { *v })
+            .collect()
+    };
+    for chosen in 1..k {
+        if folded == 0 {
+            let pending = vec![clean_row(&centroids, 0)];
+            sums = seen.pass(x, w, &pending, 0, None).0;
+            folded = 1;
+        }
+        let mut pending: Vec<Vec<f64>> =
+            (folded..chosen).map(|j| clean_row(&centroids, j)).collect();
+        let mut rejected = 0;
+        let i = loop {
+            let total: f64 = sums.iter().sum();
+            if total <= 0.0 {
+                // Every row sits on a chosen centroid: any row will do.
+                break choose_weighted(w.iter().copied(), rng);
+            }
+            let i = seen.draw(w, &sums, uniform01(rng) * total);
+            if pending.is_empty() {
+                break i;
+            }
+            let before = seen.nearest_sq[i];
+            let now = pending
+                .iter()
+                .map(|c| distance(x.row(i), ArrayView1::from(&c[..])))
+                .fold(before, f64::min);
+            if uniform01(rng) * before < now {
+                break i;
+            }
+            rejected += 1;
+            if rejected == REJECTIONS_BEFORE_PASS {
+                sums = seen.pass(x, w, &pending, folded, None).0;
+                folded = chosen;
+                pending.clear();
+            }
+        };
+        centroids.row_mut(chosen).assign(&x.row(i));
+    }
+    if !with_stats {
+        return (centroids, None);
+    }
+    // The last pass: every centroid not yet folded in, and the statistics.
+    let pending: Vec<Vec<f64>> = (folded..k).map(|j| clean_row(&centroids, j)).collect();
+    let stats = seen.pass(x, w, &pending, folded, Some(k)).1;
+    (centroids, stats)
+}
+
+/// What the passes of [`kmeans_plus_plus`] know of the rows.
+struct Seen {
+    nearest_sq: Vec<f64>,
+    track: bool,
+    owner: Vec<u32>,
+    clean: Vec<bool>,
+    size: usize,
+}
+
+impl Seen {
+    /// One parallel pass: the rows' nearest squared distances lowered by the centroids
+    /// `pending` (labelled from `first_label`, in order), and the weighted sum of the distances
+    /// per chunk (chunks depend on n alone, so the sums do not depend on the threads). With
+    /// `gather = Some(k)`, also the statistics of the rows' nearest of `k` centroids, when the
+    /// owners are tracked.
+    fn pass(
+        &mut self,
+        x: ArrayView2<f64>,
+        w: &[f64],
+        pending: &[Vec<f64>],
+        first_label: usize,
+        gather: Option<usize>,
+    ) -> (Vec<f64>, Option<LloydStats>) {
+        let d = x.ncols();
+        let size = self.size;
+        let track = self.track;
+        let gather = gather.filter(|_| track);
+        let first_pass = first_label == 0;
+        let label = |p: usize| (first_label + p) as u32;
+        let parts: Vec<(f64, Option<LloydStats>)> = self
+            .nearest_sq
             .par_chunks_mut(size)
-            .zip(owner.par_chunks_mut(size))
-            .zip(clean.par_chunks_mut(blocks_per_chunk))
+            .zip(self.owner.par_chunks_mut(size))
+            .zip(self.clean.par_chunks_mut(size / BLOCK_ROWS))
             .enumerate()
             .map(|(ci, ((part, owners), flags))| {
                 let start = ci * size;
                 let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
                 let wc = &w[start..start + part.len()];
-                let mut st = gather.then(|| LloydStats::zeros(k, d));
+                let mut st = gather.map(|k| LloydStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
-                // not one), the lanes combined at the end.
+                // not one), the lanes combined at the end; only the last centroid's pass adds.
                 let mut lanes = [0.0f64; 4];
-                let mut visit = |r: usize, o: &mut f64, j: &mut u32, dist: f64, wi: f64| {
-                    let closer = dist < *o;
-                    *o = if closer { dist } else { *o };
-                    if track {
-                        *j = if closer { label } else { *j };
-                    }
-                    lanes[r % 4] += *o * wi;
-                };
+                let mut unused = [0.0f64; 4];
                 match rows.as_slice() {
                     Some(xs) if d > 0 => {
-                        let newest_clean = !newest.iter().any(|v| v.is_nan());
                         for (b, block) in blocks(0..part.len()).enumerate() {
                             let xb = &xs[block.start * d..block.end * d];
-                            if c == 1 {
+                            if first_pass {
                                 flags[b] = !any_nan(xb);
                             }
                             // The next block, while this one is worked on: at most its first
@@ -373,14 +459,22 @@ fn kmeans_plus_plus(
                                 &mut owners[block.clone()],
                                 &wc[block],
                             );
-                            nearest_rows(
-                                xb,
-                                newest,
-                                newest_clean && flags[b],
-                                (&mut *ob, track.then_some(&mut *jb), label),
-                                wb,
-                                &mut lanes,
-                            );
+                            for (p, c) in pending.iter().enumerate() {
+                                let c_clean = !c.iter().any(|v| v.is_nan());
+                                let sink = if p + 1 == pending.len() {
+                                    &mut lanes
+                                } else {
+                                    &mut unused
+                                };
+                                nearest_rows(
+                                    xb,
+                                    c,
+                                    c_clean && flags[b],
+                                    (&mut *ob, track.then_some(&mut *jb), label(p)),
+                                    wb,
+                                    sink,
+                                );
+                            }
                             if let Some(st) = &mut st {
                                 for (((row, &o), &j), &wi) in
                                     xb.chunks_exact(d).zip(ob.iter()).zip(jb.iter()).zip(wb)
@@ -398,7 +492,15 @@ fn kmeans_plus_plus(
                             .zip(wc)
                             .enumerate()
                         {
-                            visit(r, o, j, distance(row, ArrayView1::from(newest)), wi);
+                            for (p, c) in pending.iter().enumerate() {
+                                let dist = distance(row, ArrayView1::from(&c[..]));
+                                let closer = dist < *o;
+                                *o = if closer { dist } else { *o };
+                                if track {
+                                    *j = if closer { label(p) } else { *j };
+                                }
+                            }
+                            lanes[r % 4] += *o * wi;
                             if let Some(st) = &mut st {
                                 st.add(row.iter().copied(), *j as usize, wi, *o, false);
                             }
@@ -408,51 +510,43 @@ fn kmeans_plus_plus(
                 ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]), st)
             })
             .collect();
-        if c == k {
-            let stats =
-                gather.then(|| LloydStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
-            return (centroids, stats);
-        }
-        let sums: Vec<f64> = parts.iter().map(|p| p.0).collect();
-        let total: f64 = sums.iter().sum();
-        let i = if total > 0.0 {
-            // The chunk that holds the draw, then the row within it.
-            let target = uniform01(rng) * total;
-            let mut before = 0.0;
-            let mut pick = None;
-            for (ci, s) in sums.iter().enumerate() {
-                if *s > 0.0 && target < before + s {
-                    let rows = ci * size..((ci + 1) * size).min(n);
-                    let mut acc = before;
-                    let mut last = None;
-                    for r in rows {
-                        let v = nearest_sq[r] * w[r];
-                        if v > 0.0 {
-                            last = Some(r);
-                            acc += v;
-                            if target < acc {
-                                break;
-                            }
+        let sums = parts.iter().map(|p| p.0).collect();
+        let stats = gather.map(|k| LloydStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
+        (sums, stats)
+    }
+
+    /// The row at `target` along the rows' weighted distances (`sums` per chunk, their total
+    /// above `target`): the chunk that holds it, then the row within it.
+    fn draw(&self, w: &[f64], sums: &[f64], target: f64) -> usize {
+        let n = self.nearest_sq.len();
+        let mut before = 0.0;
+        for (ci, s) in sums.iter().enumerate() {
+            if *s > 0.0 && target < before + s {
+                let rows = ci * self.size..((ci + 1) * self.size).min(n);
+                let mut acc = before;
+                let mut last = None;
+                for r in rows {
+                    let v = self.nearest_sq[r] * w[r];
+                    if v > 0.0 {
+                        last = Some(r);
+                        acc += v;
+                        if target < acc {
+                            break;
                         }
                     }
-                    pick = last;
-                    break;
                 }
-                before += s;
+                if let Some(r) = last {
+                    return r;
+                }
+                break;
             }
-            pick.unwrap_or_else(|| {
-                (0..n)
-                    .rev()
-                    .find(|&r| nearest_sq[r] * w[r] > 0.0)
-                    .unwrap_or(0)
-            })
-        } else {
-            // Every row sits on a chosen centroid: any row will do.
-            choose_weighted(w.iter().copied(), rng)
-        };
-        centroids.row_mut(c).assign(&x.row(i));
+            before += s;
+        }
+        (0..n)
+            .rev()
+            .find(|&r| self.nearest_sq[r] * w[r] > 0.0)
+            .unwrap_or(0)
     }
-    (centroids, None)
 }
 
 /// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
@@ -829,6 +923,63 @@ mod tests {
         assert_eq!(fast.sums, total.0);
         assert_eq!(fast.weights, total.1);
         assert_eq!(fast.distance, total.2);
+    }
+
+    #[test]
+    fn kmeans_plus_plus_draws_follow_its_law() {
+        // Three tight pairs far apart, weighted: after a row of each pair is chosen, the other
+        // rows are almost never accepted against the distances of the first pass, so the fourth
+        // draw goes through a pass of its own. The frequencies of the ordered choices over many
+        // seeds are compared with their k-means++ probabilities, computed exactly.
+        let values = [0.0, 0.001, 100.0, 100.002, 200.0, 200.003];
+        let w = [1.0, 2.0, 1.0, 3.0, 2.0, 1.0];
+        let (n, k, seeds) = (values.len(), 4, 20_000u64);
+        let x = Array2::from_shape_fn((n, 1), |(i, _)| values[i]);
+        let values: [f64; 6] = values;
+        let law = |seq: &[usize]| -> f64 {
+            let mut p = 1.0;
+            for t in 0..seq.len() {
+                let d = |j: usize| -> f64 {
+                    if t == 0 {
+                        return 1.0;
+                    }
+                    seq[..t]
+                        .iter()
+                        .map(|&c| (values[j] - values[c]).powi(2))
+                        .fold(f64::INFINITY, f64::min)
+                };
+                let total: f64 = (0..n).map(|j| w[j] * d(j)).sum();
+                p *= w[seq[t]] * d(seq[t]) / total;
+            }
+            p
+        };
+        let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
+        for seed in 0..seeds {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let (c, _) = kmeans_plus_plus(x.view(), &w, k, &mut rng, false);
+            let seq: Vec<usize> = c
+                .column(0)
+                .iter()
+                .map(|v| values.iter().position(|u| u == v).unwrap())
+                .collect();
+            *counts.entry(seq).or_default() += 1;
+        }
+        for seq in counts.keys() {
+            assert!(law(seq) > 0.0, "{seq:?} has no probability");
+        }
+        for a in 0..n {
+            for b in 0..n {
+                for c in 0..n {
+                    for e in 0..n {
+                        let seq = vec![a, b, c, e];
+                        let p = law(&seq);
+                        let f = counts.get(&seq).copied().unwrap_or(0) as f64 / seeds as f64;
+                        let sd = (p * (1.0 - p) / seeds as f64).sqrt();
+                        assert!((f - p).abs() <= 5.0 * sd + 1e-3, "{seq:?}: {f} against {p}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
