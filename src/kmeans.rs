@@ -302,8 +302,9 @@ fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>>
 
 /// Proposals rejected in a row, while drawing one k-means++ centroid, after which the centroids
 /// chosen since the last pass over the rows are folded into the rows' distances by a new pass.
-/// A pass costs about as much as a thousand proposals, and after one every proposal is accepted,
-/// so drawing always ends.
+/// A proposal costs a scan of one chunk's distances and the distances of one row, a pass a read
+/// of every row: on large data many proposals cost less than a pass, which is the bet this
+/// limit makes. After a pass every proposal is accepted, so drawing always ends.
 const REJECTIONS_BEFORE_PASS: usize = 32;
 
 /// k-means++ seeding: `k` rows, the first by weight, each next one with probability
@@ -313,7 +314,7 @@ const REJECTIONS_BEFORE_PASS: usize = 32;
 ///
 /// The draws are made by rejection, so that a pass over the rows is not needed for every
 /// centroid. The rows' nearest squared distances `D` are known for the centroids chosen up to
-/// the last pass; the centroids chosen since are few. A row `i` is proposed with probability
+/// the last pass, and the centroids chosen since are kept apart. A row `i` is proposed with probability
 /// proportional to `w_i D_i`, and accepted with probability `D'_i / D_i`, where `D'_i` is its
 /// squared distance to the nearest of all the centroids chosen so far (`D` lowered by those
 /// chosen since the last pass): an accepted row has probability proportional to `w_i D'_i`,
@@ -332,7 +333,7 @@ fn kmeans_plus_plus(
     let mut centroids = Array2::<f64>::zeros((k, d));
     let first = choose_weighted(w.iter().copied(), rng);
     centroids.row_mut(0).assign(&x.row(first));
-    let mut seen = Seen {
+    let mut near = Nearest {
         nearest_sq: vec![f64::INFINITY; n],
         // The index of each row's first nearest centroid, when the statistics are asked for
         // (not touched otherwise).
@@ -340,11 +341,9 @@ fn kmeans_plus_plus(
         owner: vec![0; n],
         // Which blocks of rows hold no NaN: found by the first pass, read by the others.
         clean: vec![false; n.div_ceil(BLOCK_ROWS)],
+        clean_known: false,
         size: chunk_rows(n),
     };
-    // Centroids `..folded` are in `seen.nearest_sq`, whose weighted sums per chunk are `sums`.
-    let mut folded = 0;
-    let mut sums = Vec::new();
     // A centroid as the passes and the proposals use it: its NaN coordinates (from a row with
     // missing values) set to 0.
     let clean_row = |c: &Array2<f64>, j: usize| -> Vec<f64> {
@@ -353,26 +352,30 @@ fn kmeans_plus_plus(
             .map(|v| if v.is_nan() { 0.0 } else { *v })
             .collect()
     };
+    // Centroids `..folded` are in `near.nearest_sq`, whose weighted sums per chunk are `sums`
+    // (`total` in all); `pending` are those chosen since, `folded..`.
+    let mut pending = vec![clean_row(&centroids, 0)];
+    let mut folded = 0;
+    let (mut sums, mut total) = (Vec::new(), 0.0);
     for chosen in 1..k {
-        if folded == 0 {
-            let pending = vec![clean_row(&centroids, 0)];
-            sums = seen.pass(x, w, &pending, 0, None).0;
-            folded = 1;
-        }
-        let mut pending: Vec<Vec<f64>> =
-            (folded..chosen).map(|j| clean_row(&centroids, j)).collect();
         let mut rejected = 0;
         let i = loop {
-            let total: f64 = sums.iter().sum();
+            if folded == 0 || rejected == REJECTIONS_BEFORE_PASS {
+                sums = near.pass(x, w, &pending, folded, None).0;
+                total = sums.iter().sum();
+                folded = chosen;
+                pending.clear();
+                rejected = 0;
+            }
             if total <= 0.0 {
                 // Every row sits on a chosen centroid: any row will do.
                 break choose_weighted(w.iter().copied(), rng);
             }
-            let i = seen.draw(w, &sums, uniform01(rng) * total);
+            let i = near.draw(w, &sums, uniform01(rng) * total);
             if pending.is_empty() {
                 break i;
             }
-            let before = seen.nearest_sq[i];
+            let before = near.nearest_sq[i];
             let now = pending
                 .iter()
                 .map(|c| distance(x.row(i), ArrayView1::from(&c[..])))
@@ -381,33 +384,30 @@ fn kmeans_plus_plus(
                 break i;
             }
             rejected += 1;
-            if rejected == REJECTIONS_BEFORE_PASS {
-                sums = seen.pass(x, w, &pending, folded, None).0;
-                folded = chosen;
-                pending.clear();
-            }
         };
         centroids.row_mut(chosen).assign(&x.row(i));
+        pending.push(clean_row(&centroids, chosen));
     }
     if !with_stats {
         return (centroids, None);
     }
     // The last pass: every centroid not yet folded in, and the statistics.
-    let pending: Vec<Vec<f64>> = (folded..k).map(|j| clean_row(&centroids, j)).collect();
-    let stats = seen.pass(x, w, &pending, folded, Some(k)).1;
+    let stats = near.pass(x, w, &pending, folded, Some(k)).1;
     (centroids, stats)
 }
 
-/// What the passes of [`kmeans_plus_plus`] know of the rows.
-struct Seen {
+/// The rows' nearest centroids so far, as the passes of [`kmeans_plus_plus`] find them.
+struct Nearest {
     nearest_sq: Vec<f64>,
     track: bool,
     owner: Vec<u32>,
     clean: Vec<bool>,
+    /// Whether `clean` has been found (by a first pass).
+    clean_known: bool,
     size: usize,
 }
 
-impl Seen {
+impl Nearest {
     /// One parallel pass: the rows' nearest squared distances lowered by the centroids
     /// `pending` (labelled from `first_label`, in order), and the weighted sum of the distances
     /// per chunk (chunks depend on n alone, so the sums do not depend on the threads). With
@@ -425,7 +425,10 @@ impl Seen {
         let size = self.size;
         let track = self.track;
         let gather = gather.filter(|_| track);
-        let first_pass = first_label == 0;
+        debug_assert!(!pending.is_empty(), "a pass folds in at least one centroid");
+        debug_assert!(gather.is_none_or(|k| first_label + pending.len() == k));
+        let first_pass = !self.clean_known;
+        self.clean_known = true;
         let label = |p: usize| (first_label + p) as u32;
         let parts: Vec<(f64, Option<LloydStats>)> = self
             .nearest_sq
@@ -439,7 +442,8 @@ impl Seen {
                 let wc = &w[start..start + part.len()];
                 let mut st = gather.map(|k| LloydStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
-                // not one), the lanes combined at the end; only the last centroid's pass adds.
+                // not one), the lanes combined at the end; only the call for the last of the
+                // pending centroids adds to them, once every row's distance is final.
                 let mut lanes = [0.0f64; 4];
                 let mut unused = [0.0f64; 4];
                 match rows.as_slice() {
@@ -460,7 +464,6 @@ impl Seen {
                                 &wc[block],
                             );
                             for (p, c) in pending.iter().enumerate() {
-                                let c_clean = !c.iter().any(|v| v.is_nan());
                                 let sink = if p + 1 == pending.len() {
                                     &mut lanes
                                 } else {
@@ -469,7 +472,7 @@ impl Seen {
                                 nearest_rows(
                                     xb,
                                     c,
-                                    c_clean && flags[b],
+                                    flags[b],
                                     (&mut *ob, track.then_some(&mut *jb), label(p)),
                                     wb,
                                     sink,
@@ -956,7 +959,14 @@ mod tests {
         let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
         for seed in 0..seeds {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let (c, _) = kmeans_plus_plus(x.view(), &w, k, &mut rng, false);
+            let (c, st) = kmeans_plus_plus(x.view(), &w, k, &mut rng, seed < 200);
+            if let Some(st) = st {
+                // The statistics after a pass of its own for the fourth draw.
+                let reference = lloyd_pass(x.view(), ArrayView1::from(&w[..]), c.view());
+                assert_eq!(st.sums, reference.sums);
+                assert_eq!(st.weights, reference.weights);
+                assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
+            }
             let seq: Vec<usize> = c
                 .column(0)
                 .iter()
