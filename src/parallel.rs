@@ -151,17 +151,23 @@ pub fn map_chunks<T: Send>(rows: Range<usize>, f: impl Fn(Range<usize>) -> T + S
         .collect()
 }
 
-/// How far ahead of the last merged chunk [`try_fold_chunks`] may start one: bounds the memory
-/// held by per-chunk results whatever the number of rows.
-const WAVE_CHUNKS: usize = 16;
+/// How far ahead of the last merged chunk [`try_fold_chunks`] may start one, per thread: bounds
+/// the per-chunk results alive at once (about two per thread) whatever the number of rows, and
+/// still lets every thread start a chunk while the one to merge next is being computed.
+const WAVE_CHUNKS_PER_THREAD: usize = 2;
+
+/// The wave of [`try_fold_chunks`] on `threads` threads.
+fn wave_chunks(threads: usize) -> usize {
+    WAVE_CHUNKS_PER_THREAD * threads.max(1)
+}
 
 /// Splits `rows` into the chunks of [`map_chunks`], computes `f` on each (in parallel on the
 /// current pool when `parallel` is true, else one after the other on this thread) and folds the
 /// results into `acc` with `merge`, always in row order, so the result does not depend on the
 /// number of threads. The threads take chunks in order as they become free (no barrier between
 /// groups of chunks), and a result waits only for the chunks before it to be merged; a thread
-/// starts no chunk more than 16 past the last merged one, so that few results are alive at
-/// once. The first error stops the work: chunks not yet started are skipped and the
+/// starts no chunk more than two per thread past the last merged one, so that few results are
+/// alive at once. The first error stops the work: chunks not yet started are skipped and the
 /// error of the earliest failed chunk is returned.
 pub fn try_fold_chunks<T: Send, A: Send>(
     parallel: bool,
@@ -177,7 +183,8 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         let start = rows.start + c * size;
         start..(start + size).min(rows.end)
     };
-    if !parallel || count <= 1 || rayon::current_num_threads() == 1 {
+    let threads = rayon::current_num_threads();
+    if !parallel || count <= 1 || threads == 1 {
         for c in 0..count {
             acc = merge(acc, f(chunk(c))?)?;
         }
@@ -209,7 +216,7 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         std::sync::atomic::AtomicUsize::new(0),
         AtomicBool::new(false),
     );
-    let progress = std::sync::Condvar::new();
+    let (progress, wave) = (std::sync::Condvar::new(), wave_chunks(threads));
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
     let work = || loop {
         if failed.load(Ordering::Relaxed) {
@@ -221,7 +228,7 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         }
         // Wait until the chunk is within reach of the merged ones.
         let mut st = lock();
-        while c >= st.merged + WAVE_CHUNKS && st.error.is_none() {
+        while c >= st.merged + wave && st.error.is_none() {
             st.sleeping += 1;
             st = progress.wait(st).unwrap_or_else(|e| e.into_inner());
             st.sleeping -= 1;
@@ -282,7 +289,7 @@ pub fn try_fold_chunks<T: Send, A: Send>(
         }
     };
     rayon::scope(|s| {
-        for _ in 0..rayon::current_num_threads().min(count) {
+        for _ in 0..threads.min(count) {
             s.spawn(|_| work());
         }
     });
@@ -366,7 +373,7 @@ mod tests {
                 Error::data("X", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
             );
             // Nothing past the first wave ran.
-            assert!(calls.load(Ordering::Relaxed) <= WAVE_CHUNKS);
+            assert!(calls.load(Ordering::Relaxed) <= wave_chunks(rayon::current_num_threads()));
         }
     }
 
