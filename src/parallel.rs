@@ -46,6 +46,53 @@ impl Threads {
             Threads::Count(n) => Ok(pool(n.min(max_threads()))?.install(f)),
         }
     }
+
+    /// Runs `f` with these threads while the calling thread calls `watch` every `period` until
+    /// `f` is done, for a caller that must stay responsive (Python's main thread, which alone
+    /// sees signals). `f` is a job on the pool, so no thread is started for it. On a thread of
+    /// a rayon pool (where waiting to watch could hold up work) `f` runs directly, unwatched.
+    /// A panic of `f` comes back as the `Err` of the [`std::thread::Result`].
+    pub fn run_watched<R: Send>(
+        self,
+        f: impl FnOnce() -> R + Send,
+        period: std::time::Duration,
+        mut watch: impl FnMut(),
+    ) -> Result<std::thread::Result<R>> {
+        let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        if rayon::current_thread_index().is_some() {
+            return self.install(run);
+        }
+        let pool = match self {
+            Threads::Current => None,
+            Threads::Count(0) => return Err(Error::param("n_jobs", "must be at least 1")),
+            Threads::Count(n) => Some(pool(n.min(max_threads()))?),
+        };
+        let mut out = None;
+        match pool {
+            Some(p) => p.in_place_scope(|s| watched(s, run, &mut out, period, &mut watch)),
+            None => rayon::in_place_scope(|s| watched(s, run, &mut out, period, &mut watch)),
+        }
+        Ok(out.expect("the job has run"))
+    }
+}
+
+/// The body of [`Threads::run_watched`]: spawns `run` into the scope with its result going to
+/// `out`, and calls `watch` every `period` until it is done.
+fn watched<'s, R: Send + 's>(
+    s: &rayon::Scope<'s>,
+    run: impl FnOnce() -> R + Send + 's,
+    out: &'s mut Option<R>,
+    period: std::time::Duration,
+    watch: &mut impl FnMut(),
+) {
+    let (done, finished) = std::sync::mpsc::channel();
+    s.spawn(move |_| {
+        *out = Some(run());
+        let _ = done.send(());
+    });
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(period) {
+        watch();
+    }
 }
 
 /// A flag that stops a running fit from another thread: the fit checks it before every chunk
@@ -404,5 +451,61 @@ mod tests {
             huge.install(rayon::current_num_threads).unwrap(),
             max_threads()
         );
+    }
+
+    #[test]
+    fn run_watched_watches_until_done_on_the_pool_and_returns_panics() {
+        use std::time::Duration;
+        for threads in [Threads::Count(1), Threads::Count(3), Threads::Current] {
+            let mut watched = 0;
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let caller = std::thread::current().id();
+            let got = threads
+                .run_watched(
+                    move || {
+                        // Ends only after the caller has watched: it is not blocked by `f`.
+                        rx.recv().unwrap();
+                        (std::thread::current().id(), rayon::current_num_threads())
+                    },
+                    Duration::from_millis(1),
+                    || {
+                        watched += 1;
+                        let _ = tx.send(());
+                    },
+                )
+                .unwrap()
+                .unwrap();
+            assert!(watched >= 1);
+            assert_ne!(got.0, caller, "f runs on the pool, not on the caller");
+            if let Threads::Count(n) = threads {
+                assert_eq!(got.1, n);
+            }
+            let panicked = threads
+                .run_watched(
+                    || -> usize { panic!("inside") },
+                    Duration::from_millis(1),
+                    || {},
+                )
+                .unwrap();
+            assert!(panicked.is_err());
+        }
+        assert!(Threads::Count(0)
+            .run_watched(|| 1, Duration::from_millis(1), || {})
+            .is_err());
+        // On a thread of a pool (even a pool of one), `f` runs directly rather than waiting for
+        // a thread that is busy watching.
+        let nested = Threads::Count(1)
+            .install(|| {
+                Threads::Count(1)
+                    .run_watched(
+                        rayon::current_thread_index,
+                        Duration::from_millis(1),
+                        || unreachable!("not watched on a pool thread"),
+                    )
+                    .unwrap()
+                    .unwrap()
+            })
+            .unwrap();
+        assert_eq!(nested, Some(0));
     }
 }

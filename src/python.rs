@@ -736,10 +736,11 @@ fn fit_options(
 /// Runs a fit with the GIL released, calling `callback(log, model_or_None)` with the GIL after
 /// every epoch (the model is passed when `pass_model` is true).
 ///
-/// The fit runs on a thread of its own while this thread watches for Ctrl-C (Python handles
+/// The fit runs as a job on its pool while this thread watches for Ctrl-C (Python handles
 /// signals on its main thread only) every 50 ms; a signal sets `cancel`, which the fit checks
 /// before every chunk of rows, so it stops promptly and keeps the parameters of its last
 /// complete M-step; the KeyboardInterrupt is then raised.
+#[allow(clippy::too_many_arguments)]
 fn run_fit(
     py: Python<'_>,
     model: &mut GeneralMixtureModel,
@@ -750,6 +751,7 @@ fn run_fit(
         + Send,
     callback: Option<Py<PyAny>>,
     pass_model: bool,
+    threads: Threads,
     cancel: Cancel,
 ) -> PyResult<crate::em::FitReport> {
     let mut python_error: Option<PyErr> = None;
@@ -776,32 +778,27 @@ fn run_fit(
                 })
             })
         };
-        std::thread::scope(|scope| {
-            let (done, finished) = std::sync::mpsc::channel();
-            let worker = scope.spawn(move || {
-                let r = fit(model, &mut on_epoch);
-                let _ = done.send(());
-                r
-            });
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                finished.recv_timeout(std::time::Duration::from_millis(50))
-            {
-                if signal.is_none() {
-                    if let Err(e) = Python::attach(|py| py.check_signals()) {
-                        signal = Some(e);
-                        cancel.cancel();
-                    }
+        let watch = || {
+            if signal.is_none() {
+                if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    signal = Some(e);
+                    cancel.cancel();
                 }
             }
-            worker.join().unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                let msg = format!("internal error in mixtura (please report it): {what}");
-                Err(Error::foreign(msg.clone(), PyRuntimeError::new_err(msg)))
-            })
+        };
+        let done = threads.run_watched(
+            || fit(model, &mut on_epoch),
+            std::time::Duration::from_millis(50),
+            watch,
+        )?;
+        done.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let msg = format!("internal error in mixtura (please report it): {what}");
+            Err(Error::foreign(msg.clone(), PyRuntimeError::new_err(msg)))
         })
     });
     match (result, signal, python_error) {
@@ -1021,6 +1018,7 @@ impl PyMixture {
             },
             callback,
             pass_model,
+            opts.threads,
             opts.cancel.clone(),
         )?;
         report_dict(py, &report)
@@ -1067,6 +1065,7 @@ impl PyMixture {
             |m, cb| m.fit_source(&mut source, &opts, |log, m| cb(log, m)),
             callback,
             pass_model,
+            opts.threads,
             opts.cancel.clone(),
         )?;
         report_dict(py, &report)
@@ -1154,6 +1153,7 @@ impl PyMixture {
             },
             callback,
             pass_model,
+            opts.fit.threads,
             opts.fit.cancel.clone(),
         )?;
         let d = report_dict(py, &report)?;
