@@ -146,11 +146,14 @@ pub(crate) struct Scratch {
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
     /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the paired
-    /// layout of `avx512::centre_weighted`, hence room for `(d + 1) x n`); in the log-densities,
-    /// the outputs of the quadratic forms' tiles (at most `32 padded(d)` values).
+    /// layout of `avx512::centre_weighted_pair`, hence room for `(d + 1) x n`); in the
+    /// log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)` values).
     z: Vec<f64>,
-    /// Full covariance: `z` times the responsibilities of a component.
+    /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`).
     wz: Vec<f64>,
+    /// Full covariance on AVX-512: the running sums of the moments' passes.
+    #[cfg(target_arch = "x86_64")]
+    lanes: avx512::MomentLanes,
     /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`; in the small-dimension
     /// E-step, the row's weight where it counts (else 0).
     pub y: Vec<f64>,
@@ -279,9 +282,12 @@ impl Plan {
             copied: false,
             work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
             small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
-            // One feature more: the paired layout of the AVX-512 products fills whole pairs.
+            // One feature more (also in `wz`): the paired layout of the AVX-512 products fills
+            // whole pairs.
             z: vec![0.0; if self.full { t + b } else { 0 }],
-            wz: vec![0.0; if self.full { t } else { 0 }],
+            wz: vec![0.0; if self.full { t + b } else { 0 }],
+            #[cfg(target_arch = "x86_64")]
+            lanes: avx512::MomentLanes::new(if self.full && has_avx512() { d } else { 0 }),
             y: vec![0.0; b],
             acc: vec![0.0; b],
             max: vec![0.0; b],
@@ -789,17 +795,23 @@ impl Plan {
             m.weight[j] += self.sum::<AVX>(r);
             #[cfg(target_arch = "x86_64")]
             if self.full && AVX && has_avx512() {
-                for l in 0..d {
-                    let row = l * ld..l * ld + n;
-                    let (x, wz) = (&s.xt[row.clone()], &mut s.wz[row]);
-                    let mu = self.centres[j * d + l];
-                    // SAFETY: the processor has AVX-512 (checked above).
-                    m.sum[j * d + l] +=
-                        unsafe { avx512::centre_weighted(x, mu, r, l, &mut s.z, wz) };
-                }
+                let (mu, sum) = (
+                    &self.centres[j * d..(j + 1) * d],
+                    &mut m.sum[j * d..(j + 1) * d],
+                );
                 let p = &mut m.products[j * d * d..(j + 1) * d * d];
-                // SAFETY: as above.
-                unsafe { avx512::products(&s.wz, &s.z, d, n, ld, p) };
+                // SAFETY: the processor has AVX-512 (checked above).
+                unsafe {
+                    avx512::moments(
+                        (&s.xt, d, n, ld),
+                        mu,
+                        r,
+                        (&mut s.z, &mut s.wz),
+                        &mut s.lanes,
+                        sum,
+                        p,
+                    )
+                };
                 continue;
             }
             if self.full {
@@ -1374,34 +1386,17 @@ fn quad_tile<L: Lanes, const V: usize>(
 /// lanes (four of `L`, over the rows in sixteens) combined in a fixed order.
 #[inline(always)]
 fn centre_weighted<L: Lanes>(x: &[f64], mu: f64, r: &[f64], z: &mut [f64], wz: &mut [f64]) -> f64 {
-    let n = x.len();
-    centre_weighted_at::<L>(x, mu, r, &mut z[..n], |i| i, wz)
-}
-
-/// [`centre_weighted`] with row `i`'s centred value written to `z[place(i)]` (the four rows
-/// from a multiple of 4 in four consecutive places): its own row, or the paired layout of the
-/// AVX-512 products.
-#[inline(always)]
-fn centre_weighted_at<L: Lanes>(
-    x: &[f64],
-    mu: f64,
-    r: &[f64],
-    z: &mut [f64],
-    place: impl Fn(usize) -> usize,
-    wz: &mut [f64],
-) -> f64 {
     assert_eq!(L::WIDTH, 4, "four lanes");
     let n = x.len();
     let (n16, m) = (n / 16 * 16, L::splat(mu));
-    let (r, wz) = (&r[..n], &mut wz[..n]);
+    let (r, z, wz) = (&r[..n], &mut z[..n], &mut wz[..n]);
     let mut acc = [L::splat(0.0); 4];
     for i in (0..n16).step_by(16) {
         for (h, a) in acc.iter_mut().enumerate() {
             let t = i + 4 * h;
             let zv = L::load(&x[t..t + 4]).sub(m);
             let wv = L::load(&r[t..t + 4]).mul(zv);
-            let at = place(t);
-            zv.store(&mut z[at..at + 4]);
+            zv.store(&mut z[t..t + 4]);
             wv.store(&mut wz[t..t + 4]);
             *a = a.add(wv);
         }
@@ -1413,7 +1408,7 @@ fn centre_weighted_at<L: Lanes>(
     for i in n16..n {
         let zv = x[i] - mu;
         let wv = r[i] * zv;
-        z[place(i)] = zv;
+        z[i] = zv;
         wz[i] = wv;
         l[i % 16] += wv;
     }
@@ -2401,15 +2396,15 @@ pub(crate) fn has_avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
-        __m512d, _mm256_loadu_pd, _mm512_add_epi64, _mm512_add_pd, _mm512_and_si512,
-        _mm512_broadcast_f64x4, _mm512_castpd_si512, _mm512_castsi512_pd, _mm512_cmp_pd_mask,
-        _mm512_div_pd, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_mask_blend_pd, _mm512_maskz_mov_pd,
+        __m512d, _mm256_loadu_pd, _mm256_set1_pd, _mm512_add_epi64, _mm512_add_pd,
+        _mm512_and_si512, _mm512_broadcast_f64x4, _mm512_castpd256_pd512, _mm512_castpd_si512,
+        _mm512_castsi512_pd, _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_fmadd_pd,
+        _mm512_insertf64x4, _mm512_loadu_pd, _mm512_mask_blend_pd, _mm512_maskz_mov_pd,
         _mm512_mul_pd, _mm512_or_si512, _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_pd,
         _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_pd, _mm512_sub_pd, _CMP_EQ_OQ,
         _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
     };
 
-    use super::avx2::Avx;
     use super::{
         exp_series, padded, panel_width, Lanes, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIFTER,
         LN_COEFFS,
@@ -2672,7 +2667,7 @@ mod avx512 {
     }
 
     /// The values of `z` row `i` of feature `l` sit at `paired(l, i, g)` in the paired layout
-    /// of [`centre_weighted`]: the features in pairs, and in each pair the rows in fours, the
+    /// of [`centre_weighted_pair`]: the features in pairs, and in each pair the rows in fours, the
     /// four of the even feature then the same four of the odd one (`g` fours per pair).
     #[cfg(test)]
     pub(super) fn paired(l: usize, i: usize, g: usize) -> usize {
@@ -2685,46 +2680,159 @@ mod avx512 {
         n.div_ceil(4)
     }
 
-    /// [`centre_weighted`](super::centre_weighted) of feature `l` with the centred values
-    /// written to `zp` in the paired layout (see [`paired`]) rather than in a row of their own;
-    /// the same values, and the same sum, bit for bit.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn centre_weighted(
-        x: &[f64],
-        mu: f64,
-        r: &[f64],
-        l: usize,
-        zp: &mut [f64],
-        wz: &mut [f64],
-    ) -> f64 {
-        let g = fours(x.len());
-        let zp = &mut zp[(l / 2) * 8 * g..(l / 2 + 1) * 8 * g];
-        let half = (l % 2) * 4;
-        super::centre_weighted_at::<Avx>(x, mu, r, zp, |i| (i / 4) * 8 + half + i % 4, wz)
+    /// Rows per pass of the AVX-512 moments: the centred and weighted rows of a pass (in the
+    /// paired layout), the block's rows they come from and the running sums stay in the
+    /// first-level cache between the centring and the products.
+    pub(super) const MOMENT_ROWS: usize = 64;
+
+    /// Running sums of [`centre_weighted_pair`] (per pair) and [`products`] (per tile), kept
+    /// from one pass of rows to the next: each lane goes on adding its rows in order, so that
+    /// the sums are those of one pass over all the rows.
+    pub(super) struct MomentLanes {
+        /// Per pair: `8 h + 4 f + q` is lane `4 h + q` (of sixteen) of feature `f` of the pair.
+        pub(super) sums: Vec<[f64; 32]>,
+        /// Per tile of [`products`]: `32 p + 8 h + 4 f + q` is lane `q` of the product of the
+        /// tile's feature `p` of `wz` with feature `f` of its pair `h` of `z`.
+        products: Vec<[f64; 128]>,
     }
 
-    /// The products of the four rows of `wz` at `ra` with the eight features `b0..b0 + 8` of
-    /// `zp` (paired layout, `g` fours per pair; pairs past the last one read it again, for
-    /// products that are not kept): the sums of `product_tile`, each product in four lanes
-    /// (half a vector, beside the product of the other feature of its pair), over the rows in
-    /// fours, in order; the rows past the last four, and the combination of the lanes, as there.
+    impl MomentLanes {
+        /// Room for `d` features.
+        pub(super) fn new(d: usize) -> MomentLanes {
+            MomentLanes {
+                sums: vec![[0.0; 32]; d.div_ceil(2)],
+                products: vec![[0.0; 128]; tiles(d).count()],
+            }
+        }
+
+        /// Every sum back to zero.
+        pub(super) fn clear(&mut self) {
+            self.sums.fill([0.0; 32]);
+            self.products.fill([0.0; 128]);
+        }
+
+        /// The two sums of pair `h`, combined as [`lanes16`](super::lanes16) does.
+        pub(super) fn sums(&self, h: usize) -> [f64; 2] {
+            let s = &self.sums[h];
+            std::array::from_fn(|f| {
+                super::lanes16(std::array::from_fn(|t| s[(t / 4) * 8 + 4 * f + t % 4]))
+            })
+        }
+
+        /// The upper triangle of the products, lanes combined as in `product_tile`, added to
+        /// `p` (`d x d`, row-major).
+        pub(super) fn add_products(&self, d: usize, p: &mut [f64]) {
+            for ((a0, b0), t) in tiles(d).zip(&self.products) {
+                for da in 0..4 {
+                    for db in 0..8 {
+                        let (a, b) = (a0 + da, b0 + db);
+                        if a < d && b < d && b >= a {
+                            let l = &t[32 * da + 8 * (db / 2) + 4 * (db % 2)..][..4];
+                            p[a * d + b] += (l[0] + l[1]) + (l[2] + l[3]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tiles `(a0, b0)` of [`products`]: four features of `wz` by eight of `z`, covering the
+    /// upper triangle (`a0 < b0 + 8`), the eight features of `z` outside (so that their rows stay
+    /// in the first-level cache while the rows of `wz` stream past).
+    fn tiles(d: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..d)
+            .step_by(8)
+            .flat_map(move |b0| (0..d.min(b0 + 8)).step_by(4).map(move |a0| (a0, b0)))
+    }
+
+    /// [`centre_weighted`](super::centre_weighted) of two features at once, `xa` and `xb` (the
+    /// same row twice for a last feature of its own), centred on `mu[0]` and `mu[1]`: the
+    /// centred values go to `zp` and the weighted ones to `wzp`, both in the paired layout of
+    /// one pair (see [`paired`]), each store a whole vector (four rows of each feature), and
+    /// the weighted ones are added to the running lanes `acc` (see [`MomentLanes`]). Rows
+    /// `0..n` of a pass that starts at a multiple of sixteen, `n` a multiple of sixteen but in
+    /// the last pass: the same values, and in the end the same sums, bit for bit (a lane adds
+    /// the same rows in the same order).
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn centre_weighted_pair(
+        (xa, xb): (&[f64], &[f64]),
+        mu: [f64; 2],
+        r: &[f64],
+        (zp, wzp): (&mut [f64], &mut [f64]),
+        acc: &mut [f64; 32],
+    ) {
+        let n = xa.len();
+        let (g, n16) = (fours(n), n / 16 * 16);
+        let (xb, r) = (&xb[..n], &r[..n]);
+        let (zp, wzp) = (&mut zp[..8 * g], &mut wzp[..8 * g]);
+        // SAFETY: the processor has AVX-512 (the function's contract); the loads read rows
+        // `t..t + 4` with `t + 4 <= n16 <= n`, the stores places `2 t..2 t + 8 <= 2 n16 <= 8 g`,
+        // the lanes `8 h..8 h + 8 <= 32`.
+        unsafe {
+            let m = _mm512_insertf64x4::<1>(
+                _mm512_castpd256_pd512(_mm256_set1_pd(mu[0])),
+                _mm256_set1_pd(mu[1]),
+            );
+            let pl = acc.as_mut_ptr();
+            let mut lanes: [__m512d; 4] = std::array::from_fn(|h| _mm512_loadu_pd(pl.add(8 * h)));
+            let (pa, pb, pr) = (xa.as_ptr(), xb.as_ptr(), r.as_ptr());
+            let (pz, pw) = (zp.as_mut_ptr(), wzp.as_mut_ptr());
+            for i in (0..n16).step_by(16) {
+                for (h, a) in lanes.iter_mut().enumerate() {
+                    let t = i + 4 * h;
+                    let xv = _mm512_insertf64x4::<1>(
+                        _mm512_castpd256_pd512(_mm256_loadu_pd(pa.add(t))),
+                        _mm256_loadu_pd(pb.add(t)),
+                    );
+                    let zv = _mm512_sub_pd(xv, m);
+                    let wv = _mm512_mul_pd(_mm512_broadcast_f64x4(_mm256_loadu_pd(pr.add(t))), zv);
+                    _mm512_storeu_pd(pz.add(2 * t), zv);
+                    _mm512_storeu_pd(pw.add(2 * t), wv);
+                    *a = _mm512_add_pd(*a, wv);
+                }
+            }
+            for (h, a) in lanes.iter().enumerate() {
+                _mm512_storeu_pd(pl.add(8 * h), *a);
+            }
+        }
+        for i in n16..n {
+            for (f, x) in [xa, xb].into_iter().enumerate() {
+                let zv = x[i] - mu[f];
+                let wv = r[i] * zv;
+                let at = (i / 4) * 8 + 4 * f + i % 4;
+                zp[at] = zv;
+                wzp[at] = wv;
+                acc[((i % 16) / 4) * 8 + 4 * f + i % 4] += wv;
+            }
+        }
+    }
+
+    /// The products of the four features of `wzp` that start at `ra` with the eight features
+    /// of `zp` in `pairs` (both in the paired layout, `g` fours per pair; features and pairs
+    /// past the last one read it again, for products that are not kept), added to the running
+    /// lanes `lanes` of the tile (see [`MomentLanes`]): each product in four lanes (half a
+    /// vector, beside the product of the other feature of its pair), over the rows in fours,
+    /// in order, then the rows past the last four (of the last pass) to the lanes of their
+    /// places, as in `product_tile`.
     #[inline(always)]
     fn product_tile(
-        wz: &[f64],
+        wzp: &[f64],
         zp: &[f64],
         (n, g): (usize, usize),
-        ra: [usize; 4],
-        pairs: [usize; 4],
-    ) -> [[f64; 8]; 4] {
+        (ra, pairs): ([usize; 4], [usize; 4]),
+        lanes: &mut [f64; 128],
+    ) {
         let n4 = n / 4 * 4;
-        assert!(ra.iter().all(|&r| r + n <= wz.len()));
+        assert!(ra.iter().all(|&r| r + 2 * n4 <= wzp.len()));
         assert!(pairs.iter().all(|&q| (q + 1) * 8 * g <= zp.len()));
-        let mut lanes = [[[0.0f64; 8]; 4]; 4];
-        // SAFETY: see `quad_tile`; the reads are within the slices (asserted above: rows
-        // `r + i + 4 <= r + n`, fours `8 (i / 4) + 8 <= 8 g`).
+        // SAFETY: see `quad_tile`; the reads are within the slices (asserted above: features
+        // `r + 2 i + 4 <= r + 2 n4`, fours `8 (i / 4) + 8 <= 8 g`; lanes `32 p + 8 h + 8 <= 128`).
         unsafe {
-            let mut acc = [[_mm512_setzero_pd(); 4]; 4];
-            let (pw, pz) = (wz.as_ptr(), zp.as_ptr());
+            let pl = lanes.as_mut_ptr();
+            let mut acc: [[__m512d; 4]; 4] = std::array::from_fn(|p| {
+                std::array::from_fn(|h| _mm512_loadu_pd(pl.add(32 * p + 8 * h)))
+            });
+            let (pw, pz) = (wzp.as_ptr(), zp.as_ptr());
             let (pa, pb): ([*const f64; 4], [*const f64; 4]) = (
                 std::array::from_fn(|h| pw.add(ra[h])),
                 std::array::from_fn(|h| pz.add(pairs[h] * 8 * g)),
@@ -2735,60 +2843,93 @@ mod avx512 {
                     *v = _mm512_loadu_pd(p.add(2 * i));
                 }
                 for (ap, &p) in acc.iter_mut().zip(&pa) {
-                    let va = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(i)));
+                    let va = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(2 * i)));
                     for (s, &v) in ap.iter_mut().zip(&vb) {
                         *s = _mm512_fmadd_pd(va, v, *s);
                     }
                 }
             }
-            for (ap, lp) in acc.iter().zip(lanes.iter_mut()) {
-                for (v, l) in ap.iter().zip(lp.iter_mut()) {
-                    _mm512_storeu_pd(l.as_mut_ptr(), *v);
+            for (p, ap) in acc.iter().enumerate() {
+                for (h, v) in ap.iter().enumerate() {
+                    _mm512_storeu_pd(pl.add(32 * p + 8 * h), *v);
                 }
             }
         }
-        let mut out = [[0.0; 8]; 4];
-        for (p, (lp, op)) in lanes.iter().zip(out.iter_mut()).enumerate() {
-            for (q, o) in op.iter_mut().enumerate() {
+        for p in 0..4 {
+            for q in 0..8 {
                 let (h, half) = (q / 2, (q % 2) * 4);
-                let mut l: [f64; 4] = lp[h][half..half + 4].try_into().expect("4");
                 for i in n4..n {
                     let zv = zp[pairs[h] * 8 * g + (i / 4) * 8 + half + i % 4];
-                    l[i % 4] = wz[ra[p] + i].mul_add(zv, l[i % 4]);
+                    let l = &mut lanes[32 * p + 8 * h + half + i % 4];
+                    *l = wzp[ra[p] + (i / 4) * 8 + i % 4].mul_add(zv, *l);
                 }
-                *o = (l[0] + l[1]) + (l[2] + l[3]);
             }
         }
-        out
     }
 
-    /// [`products_in`](super::products_in) with `z` in the paired layout of
-    /// [`centre_weighted`], in tiles of four by eight products.
+    /// [`products_in`](super::products_in) with `wz` and `z` in the paired layout of
+    /// [`centre_weighted_pair`], in tiles of four by eight products, added to the running lanes
+    /// of `acc`: rows `0..n` of a pass that starts at a multiple of four, `n` a multiple of four
+    /// but in the last pass ([`MomentLanes::add_products`] then gives the products).
     #[inline(never)]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn products(wz: &[f64], zp: &[f64], d: usize, n: usize, ld: usize, p: &mut [f64]) {
+    pub(super) fn products(wzp: &[f64], zp: &[f64], d: usize, n: usize, acc: &mut MomentLanes) {
         let g = fours(n);
-        let row = |r: usize| r.min(d - 1) * ld;
+        // Where feature `r` (the last one for those past it) starts in the paired layout.
+        let row = |r: usize| {
+            let r = r.min(d - 1);
+            (r / 2) * 8 * g + (r % 2) * 4
+        };
         let last = (d - 1) / 2;
-        // The tiles of the upper triangle (those with `a0 < b0 + 8`), the eight features of `z`
-        // outside, so that their paired rows stay in the first-level cache while the rows of
-        // `wz` stream past (each product is in one tile: the order does not change a sum).
-        for b0 in (0..d).step_by(8) {
-            for a0 in (0..d.min(b0 + 8)).step_by(4) {
-                let ra = [row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)];
-                let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
-                let t = product_tile(wz, zp, (n, g), ra, pairs);
-                for (da, tr) in t.iter().enumerate() {
-                    let a = a0 + da;
-                    for (db, &v) in tr.iter().enumerate() {
-                        let b = b0 + db;
-                        if a < d && b < d && b >= a {
-                            p[a * d + b] += v;
-                        }
-                    }
-                }
+        for ((a0, b0), lanes) in tiles(d).zip(acc.products.iter_mut()) {
+            let ra = [row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)];
+            let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
+            product_tile(wzp, zp, (n, g), (ra, pairs), lanes);
+        }
+    }
+
+    /// The moments of one component over the `n` rows of a transposed block `xt` (`d` rows,
+    /// `ld` apart; `mu` the component's centres, `r` its responsibilities): the sums added to
+    /// `sum` and the upper triangle of the products to `p` (`d x d`, row-major), in passes of
+    /// [`MOMENT_ROWS`] rows through `zp` and `wzp` (each of `(d + 1) MOMENT_ROWS` values at
+    /// least) and the running lanes `acc`; the same sums as one pass over all the rows.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) fn moments(
+        (xt, d, n, ld): (&[f64], usize, usize, usize),
+        mu: &[f64],
+        r: &[f64],
+        (zp, wzp): (&mut [f64], &mut [f64]),
+        acc: &mut MomentLanes,
+        sum: &mut [f64],
+        p: &mut [f64],
+    ) {
+        acc.clear();
+        for i0 in (0..n).step_by(MOMENT_ROWS) {
+            let rows = i0..(i0 + MOMENT_ROWS).min(n);
+            let g = fours(rows.len());
+            for l in (0..d).step_by(2) {
+                // A last feature of its own fills both halves of its pair.
+                let l2 = (l + 1).min(d - 1);
+                let x = (
+                    &xt[l * ld + rows.start..l * ld + rows.end],
+                    &xt[l2 * ld + rows.start..l2 * ld + rows.end],
+                );
+                let pair = (l / 2) * 8 * g..(l / 2 + 1) * 8 * g;
+                let out = (&mut zp[pair.clone()], &mut wzp[pair]);
+                let lanes = &mut acc.sums[l / 2];
+                centre_weighted_pair(x, [mu[l], mu[l2]], &r[rows.clone()], out, lanes);
+            }
+            products(wzp, zp, d, rows.len(), acc);
+        }
+        for l in (0..d).step_by(2) {
+            let sums = acc.sums(l / 2);
+            sum[l] += sums[0];
+            if l + 1 < d {
+                sum[l + 1] += sums[1];
             }
         }
+        acc.add_products(d, p);
     }
 }
 
@@ -3058,6 +3199,8 @@ mod tests {
             (64, 256),
             (11, 77),
             (24, 45),
+            (17, 200),
+            (6, 131),
         ] {
             let dp = padded(d);
             let a: Vec<f64> = (0..dp * d)
@@ -3164,32 +3307,86 @@ mod tests {
             unsafe { avx2::products(&wz, &zp, d, n, ld, &mut q) };
             assert_eq!(p, q);
             if has_avx512() {
-                // The centred rows in the paired layout, NaN in the places no row fills.
+                // The centred and weighted rows in the paired layout, pair by pair (a last
+                // feature of its own in both halves), NaN in the places no row fills.
                 let g = avx512::fours(n);
-                let mut paired = vec![f64::NAN; (d + 1) * 8 * g];
-                let mut wz2 = vec![0.0; n];
-                for l in 0..d {
-                    let x: Vec<f64> = (0..n).map(|i| zp[l * ld + i] + 0.7).collect();
-                    let (mut z1, mut w1) = (vec![0.0; n], vec![0.0; n]);
-                    let s1 = centre_weighted::<Quad>(&x, 0.7, &r, &mut z1, &mut w1);
+                let (mut paired, mut wpaired) = (
+                    vec![f64::NAN; (d + 1) * 8 * g],
+                    vec![f64::NAN; (d + 1) * 8 * g],
+                );
+                let x: Vec<Vec<f64>> = (0..d)
+                    .map(|l| (0..n).map(|i| zp[l * ld + i] + 0.7).collect())
+                    .collect();
+                let mu = |l: usize| 0.7 - 0.125 * l as f64;
+                let mut acc = avx512::MomentLanes::new(d);
+                for l in (0..d).step_by(2) {
+                    let l2 = (l + 1).min(d - 1);
+                    let pair = (l / 2) * 8 * g..(l / 2 + 1) * 8 * g;
                     // SAFETY: the processor has AVX-512 (checked).
-                    let s2 =
-                        unsafe { avx512::centre_weighted(&x, 0.7, &r, l, &mut paired, &mut wz2) };
-                    assert_eq!((s1, &w1), (s2, &wz2));
-                    for (i, &v) in z1.iter().enumerate() {
-                        assert_eq!(v.to_bits(), paired[avx512::paired(l, i, g)].to_bits());
+                    unsafe {
+                        avx512::centre_weighted_pair(
+                            (&x[l], &x[l2]),
+                            [mu(l), mu(l2)],
+                            &r,
+                            (&mut paired[pair.clone()], &mut wpaired[pair]),
+                            &mut acc.sums[l / 2],
+                        )
+                    };
+                    let sums = acc.sums(l / 2);
+                    for (f, lf) in [l, l2].into_iter().enumerate() {
+                        let (mut z1, mut w1) = (vec![0.0; n], vec![0.0; n]);
+                        let s1 = centre_weighted::<Quad>(&x[lf], mu(lf), &r, &mut z1, &mut w1);
+                        assert_eq!(s1.to_bits(), sums[f].to_bits());
+                        for i in 0..n {
+                            let at = (l / 2) * 8 * g + (i / 4) * 8 + 4 * f + i % 4;
+                            assert_eq!(z1[i].to_bits(), paired[at].to_bits());
+                            assert_eq!(w1[i].to_bits(), wpaired[at].to_bits());
+                            if f + l == lf {
+                                assert_eq!(at, avx512::paired(lf, i, g));
+                            }
+                        }
                     }
                 }
                 // The products of the rows as they are (not those of the centring above).
                 for l in 0..d {
                     for i in 0..n {
                         paired[avx512::paired(l, i, g)] = zp[l * ld + i];
+                        wpaired[avx512::paired(l, i, g)] = wz[l * ld + i];
                     }
                 }
                 q.fill(1.0);
+                acc.clear();
                 // SAFETY: as above.
-                unsafe { avx512::products(&wz, &paired, d, n, ld, &mut q) };
+                unsafe { avx512::products(&wpaired, &paired, d, n, &mut acc) };
+                acc.add_products(d, &mut q);
                 assert_eq!(p, q, "AVX-512, {d} {n}");
+                // The moments in passes of rows: the same sums as in one pass.
+                let xt: Vec<f64> = zp.iter().map(|v| v + 0.7).collect();
+                let mus: Vec<f64> = (0..d).map(mu).collect();
+                let (mut sum1, mut p1) = (vec![0.5; d], vec![1.0; d * d]);
+                let (mut z1, mut w1) = (vec![0.0; d * ld], vec![0.0; d * ld]);
+                for l in 0..d {
+                    let row = l * ld..l * ld + n;
+                    let (z, w) = (&mut z1[row.clone()], &mut w1[row.clone()]);
+                    sum1[l] += centre_weighted::<Quad>(&xt[row], mus[l], &r, z, w);
+                }
+                products_in::<Quad>(&w1, &z1, d, n, ld, &mut p1);
+                let (mut sum2, mut p2) = (vec![0.5; d], vec![1.0; d * d]);
+                let room = (d + 1) * avx512::MOMENT_ROWS;
+                let (mut z2, mut w2) = (vec![f64::NAN; room], vec![f64::NAN; room]);
+                // SAFETY: as above.
+                unsafe {
+                    avx512::moments(
+                        (&xt, d, n, ld),
+                        &mus,
+                        &r,
+                        (&mut z2, &mut w2),
+                        &mut acc,
+                        &mut sum2,
+                        &mut p2,
+                    )
+                };
+                assert_eq!((&sum1, &p1), (&sum2, &p2), "AVX-512 moments, {d} {n}");
             }
             for a in 0..d {
                 for b in 0..d {
