@@ -145,9 +145,10 @@ pub(crate) struct Scratch {
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
-    /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the paired
-    /// layout of `avx512::centre_weighted_pair`, hence room for `(d + 1) x n`); in the
-    /// log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)` values).
+    /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the rows of
+    /// one pass of `avx512::moments` in its paired layout, at most `(d + 1) MOMENT_ROWS` values);
+    /// in the log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)`
+    /// values). Either fits in `d x BLOCK_ROWS`.
     z: Vec<f64>,
     /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`).
     wz: Vec<f64>,
@@ -282,10 +283,8 @@ impl Plan {
             copied: false,
             work: vec![0.0; if self.rows { 2 * k * padded(d) } else { 0 }],
             small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if self.small { k } else { 0 }],
-            // One feature more (also in `wz`): the paired layout of the AVX-512 products fills
-            // whole pairs.
-            z: vec![0.0; if self.full { t + b } else { 0 }],
-            wz: vec![0.0; if self.full { t + b } else { 0 }],
+            z: vec![0.0; if self.full { t } else { 0 }],
+            wz: vec![0.0; if self.full { t } else { 0 }],
             #[cfg(target_arch = "x86_64")]
             lanes: avx512::MomentLanes::new(if self.full && has_avx512() { d } else { 0 }),
             y: vec![0.0; b],
@@ -2392,7 +2391,9 @@ pub(crate) fn has_avx512() -> bool {
 /// [`quad_forms_in`], [`centre_weighted`] and [`products_in`] on AVX-512 vectors, and the
 /// [`Lanes`] of the small-dimension E-step. Every value is the same chain of operations as in
 /// the portable and AVX2 kernels, in the same order, so the results are the same bit for bit;
-/// only more rows (or more products) are in flight at once.
+/// only more rows (or more products) are in flight at once (and the moments of full covariance
+/// go through a block in passes of [`MOMENT_ROWS`](avx512::MOMENT_ROWS) rows, each lane's sums
+/// carried from one pass to the next).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
@@ -2666,7 +2667,7 @@ mod avx512 {
         }
     }
 
-    /// The values of `z` row `i` of feature `l` sit at `paired(l, i, g)` in the paired layout
+    /// The values of `z` (and `wz`) row `i` of feature `l` sit at `paired(l, i, g)` in the paired layout
     /// of [`centre_weighted_pair`]: the features in pairs, and in each pair the rows in fours, the
     /// four of the even feature then the same four of the odd one (`g` fours per pair).
     #[cfg(test)]
@@ -2680,9 +2681,9 @@ mod avx512 {
         n.div_ceil(4)
     }
 
-    /// Rows per pass of the AVX-512 moments: the centred and weighted rows of a pass (in the
-    /// paired layout), the block's rows they come from and the running sums stay in the
-    /// first-level cache between the centring and the products.
+    /// Rows per pass of the AVX-512 moments: for a moderate number of features, the centred and
+    /// weighted rows of a pass (in the paired layout), the block's rows they come from and the
+    /// running sums stay in the first-level cache between the centring and the products.
     pub(super) const MOMENT_ROWS: usize = 64;
 
     /// Running sums of [`centre_weighted_pair`] (per pair) and [`products`] (per tile), kept
@@ -2719,7 +2720,7 @@ mod avx512 {
             })
         }
 
-        /// The upper triangle of the products, lanes combined as in `product_tile`, added to
+        /// The upper triangle of the products, lanes combined as in `super::product_tile`, added to
         /// `p` (`d x d`, row-major).
         pub(super) fn add_products(&self, d: usize, p: &mut [f64]) {
             for ((a0, b0), t) in tiles(d).zip(&self.products) {
@@ -2813,7 +2814,7 @@ mod avx512 {
     /// lanes `lanes` of the tile (see [`MomentLanes`]): each product in four lanes (half a
     /// vector, beside the product of the other feature of its pair), over the rows in fours,
     /// in order, then the rows past the last four (of the last pass) to the lanes of their
-    /// places, as in `product_tile`.
+    /// places, as in `super::product_tile`.
     #[inline(always)]
     fn product_tile(
         wzp: &[f64],
@@ -2904,6 +2905,7 @@ mod avx512 {
         sum: &mut [f64],
         p: &mut [f64],
     ) {
+        debug_assert!(acc.sums.len() >= d.div_ceil(2) && acc.products.len() >= tiles(d).count());
         acc.clear();
         for i0 in (0..n).step_by(MOMENT_ROWS) {
             let rows = i0..(i0 + MOMENT_ROWS).min(n);
@@ -3121,6 +3123,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fused_full_covariance_blocks_are_the_same_on_every_path() {
+        use crate::MultivariateGaussian;
+        use ndarray::{Array1, Array2};
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for (d, n) in [(16, 256), (5, 201), (17, 90), (1, 7)] {
+            let dists: Vec<MultivariateGaussian> = (0..3)
+                .map(|j| {
+                    let a = Array2::from_shape_fn((d, d), |_| next());
+                    let cov = a.dot(&a.t()) + Array2::<f64>::eye(d) * (0.5 + j as f64);
+                    let means = Array1::from_shape_fn(d, |_| 3.0 * next());
+                    MultivariateGaussian::new(means, cov).expect("a covariance")
+                })
+                .collect();
+            let plan = Plan::new(&dists, &[-1.0, -1.2, -1.1]).expect("a full plan");
+            let x = Array2::from_shape_fn((n, d), |_| 4.0 * next());
+            let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.5).collect();
+            let run = |portable: bool| {
+                let (mut s, mut m) = (plan.scratch(), plan.moments());
+                assert!(plan.load(x.view(), &mut s));
+                let t = if portable {
+                    plan.with_rows(&x.view(), &mut s, |xr, n, s| {
+                        plan.summarize_t::<false>(xr, n, Some(&w), s, &mut m)
+                    })
+                } else {
+                    plan.summarize(x.view(), Some(&w), &mut s, &mut m)
+                };
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let got = (bits(&m.weight), bits(&m.sum), bits(&m.products));
+                (got, t.log_likelihood.to_bits(), t.invalid)
+            };
+            assert_eq!(run(true), run(false), "{d} {n}");
+        }
+    }
+
+    #[test]
     fn ln_is_accurate() {
         let mut worst: f64 = 0.0;
         let mut x = 1.0;
@@ -3201,6 +3244,7 @@ mod tests {
             (24, 45),
             (17, 200),
             (6, 131),
+            (7, 90),
         ] {
             let dp = padded(d);
             let a: Vec<f64> = (0..dp * d)
@@ -3386,7 +3430,9 @@ mod tests {
                         &mut p2,
                     )
                 };
-                assert_eq!((&sum1, &p1), (&sum2, &p2), "AVX-512 moments, {d} {n}");
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&sum1), bits(&sum2), "AVX-512 moments, {d} {n}");
+                assert_eq!(bits(&p1), bits(&p2), "AVX-512 moments, {d} {n}");
             }
             for a in 0..d {
                 for b in 0..d {
