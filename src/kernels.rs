@@ -2667,12 +2667,20 @@ mod avx512 {
         }
     }
 
-    /// The values of `z` (and `wz`) row `i` of feature `l` sit at `paired(l, i, g)` in the paired layout
-    /// of [`centre_weighted_pair`]: the features in pairs, and in each pair the rows in fours, the
-    /// four of the even feature then the same four of the odd one (`g` fours per pair).
+    /// The values of `z` (and `wz`) row `i` of feature `l` sit at `paired(l, i, g)` in the
+    /// paired layout of [`centre_weighted_pair`]: the features in pairs, and in each pair the
+    /// rows in fours, the four of the even feature then the same four of the odd one (`g` fours
+    /// per pair).
     #[cfg(test)]
     pub(super) fn paired(l: usize, i: usize, g: usize) -> usize {
-        (l / 2) * 8 * g + (i / 4) * 8 + (l % 2) * 4 + i % 4
+        (l / 2) * 8 * g + (l % 2) * 4 + in_pair(i)
+    }
+
+    /// Where row `i` of the even feature of a pair sits in the pair's part of the paired layout
+    /// (that of the odd feature is 4 further on).
+    #[inline(always)]
+    pub(super) fn in_pair(i: usize) -> usize {
+        (i / 4) * 8 + i % 4
     }
 
     /// The number of fours of rows of the paired layout for `n` rows.
@@ -2800,10 +2808,10 @@ mod avx512 {
             for (f, x) in [xa, xb].into_iter().enumerate() {
                 let zv = x[i] - mu[f];
                 let wv = r[i] * zv;
-                let at = (i / 4) * 8 + 4 * f + i % 4;
+                let at = in_pair(i) + 4 * f;
                 zp[at] = zv;
                 wzp[at] = wv;
-                acc[((i % 16) / 4) * 8 + 4 * f + i % 4] += wv;
+                acc[in_pair(i % 16) + 4 * f] += wv;
             }
         }
     }
@@ -2860,9 +2868,9 @@ mod avx512 {
             for q in 0..8 {
                 let (h, half) = (q / 2, (q % 2) * 4);
                 for i in n4..n {
-                    let zv = zp[pairs[h] * 8 * g + (i / 4) * 8 + half + i % 4];
+                    let zv = zp[pairs[h] * 8 * g + half + in_pair(i)];
                     let l = &mut lanes[32 * p + 8 * h + half + i % 4];
-                    *l = wzp[ra[p] + (i / 4) * 8 + i % 4].mul_add(zv, *l);
+                    *l = wzp[ra[p] + in_pair(i)].mul_add(zv, *l);
                 }
             }
         }
@@ -3382,7 +3390,7 @@ mod tests {
                         let s1 = centre_weighted::<Quad>(&x[lf], mu(lf), &r, &mut z1, &mut w1);
                         assert_eq!(s1.to_bits(), sums[f].to_bits());
                         for i in 0..n {
-                            let at = (l / 2) * 8 * g + (i / 4) * 8 + 4 * f + i % 4;
+                            let at = (l / 2) * 8 * g + avx512::in_pair(i) + 4 * f;
                             assert_eq!(z1[i].to_bits(), paired[at].to_bits());
                             assert_eq!(w1[i].to_bits(), wpaired[at].to_bits());
                             if f + l == lf {

@@ -38,13 +38,21 @@ impl Threads {
         }
     }
 
+    /// The pool of these threads: `None` for the current one.
+    fn pool(self) -> Result<Option<Arc<ThreadPool>>> {
+        match self {
+            Threads::Current => Ok(None),
+            Threads::Count(0) => Err(Error::param("n_jobs", "must be at least 1")),
+            Threads::Count(n) => Ok(Some(pool(n.min(max_threads()))?)),
+        }
+    }
+
     /// Runs `f` with these threads.
     pub fn install<R: Send>(self, f: impl FnOnce() -> R + Send) -> Result<R> {
-        match self {
-            Threads::Current => Ok(f()),
-            Threads::Count(0) => Err(Error::param("n_jobs", "must be at least 1")),
-            Threads::Count(n) => Ok(pool(n.min(max_threads()))?.install(f)),
-        }
+        Ok(match self.pool()? {
+            None => f(),
+            Some(p) => p.install(f),
+        })
     }
 
     /// Runs `f` with these threads while the calling thread calls `watch` every `period` until
@@ -62,13 +70,8 @@ impl Threads {
         if rayon::current_thread_index().is_some() {
             return self.install(run);
         }
-        let pool = match self {
-            Threads::Current => None,
-            Threads::Count(0) => return Err(Error::param("n_jobs", "must be at least 1")),
-            Threads::Count(n) => Some(pool(n.min(max_threads()))?),
-        };
         let mut out = None;
-        match pool {
+        match self.pool()? {
             Some(p) => p.in_place_scope(|s| watched(s, run, &mut out, period, &mut watch)),
             None => rayon::in_place_scope(|s| watched(s, run, &mut out, period, &mut watch)),
         }
