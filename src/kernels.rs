@@ -150,7 +150,8 @@ pub(crate) struct Scratch {
     /// in the log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)`
     /// values). Either fits in `d x BLOCK_ROWS`.
     z: Vec<f64>,
-    /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`).
+    /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`),
+    /// for the portable and AVX2 moments (those of AVX-512 compute it again where they use it).
     wz: Vec<f64>,
     /// Full covariance on AVX-512: the running sums of the moments' passes.
     #[cfg(target_arch = "x86_64")]
@@ -801,15 +802,7 @@ impl Plan {
                 let p = &mut m.products[j * d * d..(j + 1) * d * d];
                 // SAFETY: the processor has AVX-512 (checked above).
                 unsafe {
-                    avx512::moments(
-                        (&s.xt, d, n, ld),
-                        mu,
-                        r,
-                        (&mut s.z, &mut s.wz),
-                        &mut s.lanes,
-                        sum,
-                        p,
-                    )
+                    avx512::moments((&s.xt, d, n, ld), mu, r, &mut s.z, &mut s.lanes, sum, p)
                 };
                 continue;
             }
@@ -2756,9 +2749,11 @@ mod avx512 {
 
     /// [`centre_weighted`](super::centre_weighted) of two features at once, `xa` and `xb` (the
     /// same row twice for a last feature of its own), centred on `mu[0]` and `mu[1]`: the
-    /// centred values go to `zp` and the weighted ones to `wzp`, both in the paired layout of
-    /// one pair (see [`paired`]), each store a whole vector (four rows of each feature), and
-    /// the weighted ones are added to the running lanes `acc` (see [`MomentLanes`]). Rows
+    /// centred values go to `zp` in the paired layout of one pair (see [`paired`]), each store
+    /// a whole vector (four rows of each feature), and the weighted ones are added to the
+    /// running lanes `acc` (see [`MomentLanes`]). The weighted values are not stored:
+    /// [`products`] computes them again from `zp` and the responsibilities (the same product,
+    /// so the same bits), which costs less than a second stream of stores. Rows
     /// `0..n` of a pass that starts at a multiple of sixteen, `n` a multiple of sixteen but in
     /// the last pass: the same values, and in the end the same sums, bit for bit (a lane adds
     /// the same rows in the same order).
@@ -2767,13 +2762,13 @@ mod avx512 {
         (xa, xb): (&[f64], &[f64]),
         mu: [f64; 2],
         r: &[f64],
-        (zp, wzp): (&mut [f64], &mut [f64]),
+        zp: &mut [f64],
         acc: &mut [f64; 32],
     ) {
         let n = xa.len();
         let (g, n16) = (fours(n), n / 16 * 16);
         let (xb, r) = (&xb[..n], &r[..n]);
-        let (zp, wzp) = (&mut zp[..8 * g], &mut wzp[..8 * g]);
+        let zp = &mut zp[..8 * g];
         // SAFETY: the processor has AVX-512 (the function's contract); the loads read rows
         // `t..t + 4` with `t + 4 <= n16 <= n`, the stores places `2 t..2 t + 8 <= 2 n16 <= 8 g`,
         // the lanes `8 h..8 h + 8 <= 32`.
@@ -2785,7 +2780,7 @@ mod avx512 {
             let pl = acc.as_mut_ptr();
             let mut lanes: [__m512d; 4] = std::array::from_fn(|h| _mm512_loadu_pd(pl.add(8 * h)));
             let (pa, pb, pr) = (xa.as_ptr(), xb.as_ptr(), r.as_ptr());
-            let (pz, pw) = (zp.as_mut_ptr(), wzp.as_mut_ptr());
+            let pz = zp.as_mut_ptr();
             for i in (0..n16).step_by(16) {
                 for (h, a) in lanes.iter_mut().enumerate() {
                     let t = i + 4 * h;
@@ -2796,7 +2791,6 @@ mod avx512 {
                     let zv = _mm512_sub_pd(xv, m);
                     let wv = _mm512_mul_pd(_mm512_broadcast_f64x4(_mm256_loadu_pd(pr.add(t))), zv);
                     _mm512_storeu_pd(pz.add(2 * t), zv);
-                    _mm512_storeu_pd(pw.add(2 * t), wv);
                     *a = _mm512_add_pd(*a, wv);
                 }
             }
@@ -2808,16 +2802,15 @@ mod avx512 {
             for (f, x) in [xa, xb].into_iter().enumerate() {
                 let zv = x[i] - mu[f];
                 let wv = r[i] * zv;
-                let at = in_pair(i) + 4 * f;
-                zp[at] = zv;
-                wzp[at] = wv;
+                zp[in_pair(i) + 4 * f] = zv;
                 acc[in_pair(i % 16) + 4 * f] += wv;
             }
         }
     }
 
-    /// The products of the four features of `wzp` that start at `ra` with the eight features
-    /// of `zp` in `pairs` (both in the paired layout, `g` fours per pair; features and pairs
+    /// The products of the four features of `zp` that start at `ra`, weighted (each row times
+    /// its responsibility in `r`, the product [`centre_weighted_pair`] computed), with the eight
+    /// features of `zp` in `pairs` (in the paired layout, `g` fours per pair; features and pairs
     /// past the last one read it again, for products that are not kept), added to the running
     /// lanes `lanes` of the tile (see [`MomentLanes`]): each product in four lanes (half a
     /// vector, beside the product of the other feature of its pair), over the rows in fours,
@@ -2825,25 +2818,27 @@ mod avx512 {
     /// places, as in `super::product_tile`.
     #[inline(always)]
     fn product_tile(
-        wzp: &[f64],
+        r: &[f64],
         zp: &[f64],
         (n, g): (usize, usize),
         (ra, pairs): ([usize; 4], [usize; 4]),
         lanes: &mut [f64; 128],
     ) {
         let n4 = n / 4 * 4;
-        assert!(ra.iter().all(|&r| r + 2 * n4 <= wzp.len()));
+        let r = &r[..n];
+        assert!(ra.iter().all(|&a| a + 2 * n4 <= zp.len()));
         assert!(pairs.iter().all(|&q| (q + 1) * 8 * g <= zp.len()));
         // SAFETY: see `quad_tile`; the reads are within the slices (asserted above: features
-        // `r + 2 i + 4 <= r + 2 n4`, fours `8 (i / 4) + 8 <= 8 g`; lanes `32 p + 8 h + 8 <= 128`).
+        // `a + 2 i + 4 <= a + 2 n4`, fours `8 (i / 4) + 8 <= 8 g`, responsibilities
+        // `i + 4 <= n4 <= n`; lanes `32 p + 8 h + 8 <= 128`).
         unsafe {
             let pl = lanes.as_mut_ptr();
             let mut acc: [[__m512d; 4]; 4] = std::array::from_fn(|p| {
                 std::array::from_fn(|h| _mm512_loadu_pd(pl.add(32 * p + 8 * h)))
             });
-            let (pw, pz) = (wzp.as_ptr(), zp.as_ptr());
+            let (pz, pr) = (zp.as_ptr(), r.as_ptr());
             let (pa, pb): ([*const f64; 4], [*const f64; 4]) = (
-                std::array::from_fn(|h| pw.add(ra[h])),
+                std::array::from_fn(|h| pz.add(ra[h])),
                 std::array::from_fn(|h| pz.add(pairs[h] * 8 * g)),
             );
             for i in (0..n4).step_by(4) {
@@ -2851,8 +2846,10 @@ mod avx512 {
                 for (v, &p) in vb.iter_mut().zip(&pb) {
                     *v = _mm512_loadu_pd(p.add(2 * i));
                 }
+                let rv = _mm512_broadcast_f64x4(_mm256_loadu_pd(pr.add(i)));
                 for (ap, &p) in acc.iter_mut().zip(&pa) {
-                    let va = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(2 * i)));
+                    let za = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(2 * i)));
+                    let va = _mm512_mul_pd(rv, za);
                     for (s, &v) in ap.iter_mut().zip(&vb) {
                         *s = _mm512_fmadd_pd(va, v, *s);
                     }
@@ -2870,19 +2867,21 @@ mod avx512 {
                 for i in n4..n {
                     let zv = zp[pairs[h] * 8 * g + half + in_pair(i)];
                     let l = &mut lanes[32 * p + 8 * h + half + i % 4];
-                    *l = wzp[ra[p] + in_pair(i)].mul_add(zv, *l);
+                    let wv = r[i] * zp[ra[p] + in_pair(i)];
+                    *l = wv.mul_add(zv, *l);
                 }
             }
         }
     }
 
-    /// [`products_in`](super::products_in) with `wz` and `z` in the paired layout of
-    /// [`centre_weighted_pair`], in tiles of four by eight products, added to the running lanes
-    /// of `acc`: rows `0..n` of a pass that starts at a multiple of four, `n` a multiple of four
-    /// but in the last pass ([`MomentLanes::add_products`] then gives the products).
+    /// [`products_in`](super::products_in) with `z` in the paired layout of
+    /// [`centre_weighted_pair`] and `wz` its rows times the responsibilities `r`, in tiles of
+    /// four by eight products, added to the running lanes of `acc`: rows `0..n` of a pass that
+    /// starts at a multiple of four, `n` a multiple of four but in the last pass
+    /// ([`MomentLanes::add_products`] then gives the products).
     #[inline(never)]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) fn products(wzp: &[f64], zp: &[f64], d: usize, n: usize, acc: &mut MomentLanes) {
+    pub(super) fn products(r: &[f64], zp: &[f64], d: usize, n: usize, acc: &mut MomentLanes) {
         let g = fours(n);
         // Where feature `r` (the last one for those past it) starts in the paired layout.
         let row = |r: usize| {
@@ -2893,22 +2892,22 @@ mod avx512 {
         for ((a0, b0), lanes) in tiles(d).zip(acc.products.iter_mut()) {
             let ra = [row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)];
             let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
-            product_tile(wzp, zp, (n, g), (ra, pairs), lanes);
+            product_tile(r, zp, (n, g), (ra, pairs), lanes);
         }
     }
 
     /// The moments of one component over the `n` rows of a transposed block `xt` (`d` rows,
     /// `ld` apart; `mu` the component's centres, `r` its responsibilities): the sums added to
     /// `sum` and the upper triangle of the products to `p` (`d x d`, row-major), in passes of
-    /// [`MOMENT_ROWS`] rows through `zp` and `wzp` (each of `(d + 1) MOMENT_ROWS` values at
-    /// least) and the running lanes `acc`; the same sums as one pass over all the rows.
+    /// [`MOMENT_ROWS`] rows through `zp` (of `(d + 1) MOMENT_ROWS` values at least) and the
+    /// running lanes `acc`; the same sums as one pass over all the rows.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn moments(
         (xt, d, n, ld): (&[f64], usize, usize, usize),
         mu: &[f64],
         r: &[f64],
-        (zp, wzp): (&mut [f64], &mut [f64]),
+        zp: &mut [f64],
         acc: &mut MomentLanes,
         sum: &mut [f64],
         p: &mut [f64],
@@ -2925,12 +2924,11 @@ mod avx512 {
                     &xt[l * ld + rows.start..l * ld + rows.end],
                     &xt[l2 * ld + rows.start..l2 * ld + rows.end],
                 );
-                let pair = (l / 2) * 8 * g..(l / 2 + 1) * 8 * g;
-                let out = (&mut zp[pair.clone()], &mut wzp[pair]);
+                let out = &mut zp[(l / 2) * 8 * g..(l / 2 + 1) * 8 * g];
                 let lanes = &mut acc.sums[l / 2];
                 centre_weighted_pair(x, [mu[l], mu[l2]], &r[rows.clone()], out, lanes);
             }
-            products(wzp, zp, d, rows.len(), acc);
+            products(&r[rows.clone()], zp, d, rows.len(), acc);
         }
         for l in (0..d).step_by(2) {
             let sums = acc.sums(l / 2);
@@ -3359,13 +3357,11 @@ mod tests {
             unsafe { avx2::products(&wz, &zp, d, n, ld, &mut q) };
             assert_eq!(p, q);
             if has_avx512() {
-                // The centred and weighted rows in the paired layout, pair by pair (a last
-                // feature of its own in both halves), NaN in the places no row fills.
+                // The centred rows in the paired layout, pair by pair (a last feature of its own
+                // in both halves), NaN in the places no row fills, and the sums of the weighted
+                // ones.
                 let g = avx512::fours(n);
-                let (mut paired, mut wpaired) = (
-                    vec![f64::NAN; (d + 1) * 8 * g],
-                    vec![f64::NAN; (d + 1) * 8 * g],
-                );
+                let mut paired = vec![f64::NAN; (d + 1) * 8 * g];
                 let x: Vec<Vec<f64>> = (0..d)
                     .map(|l| (0..n).map(|i| zp[l * ld + i] + 0.7).collect())
                     .collect();
@@ -3380,7 +3376,7 @@ mod tests {
                             (&x[l], &x[l2]),
                             [mu(l), mu(l2)],
                             &r,
-                            (&mut paired[pair.clone()], &mut wpaired[pair]),
+                            &mut paired[pair],
                             &mut acc.sums[l / 2],
                         )
                     };
@@ -3389,27 +3385,26 @@ mod tests {
                         let (mut z1, mut w1) = (vec![0.0; n], vec![0.0; n]);
                         let s1 = centre_weighted::<Quad>(&x[lf], mu(lf), &r, &mut z1, &mut w1);
                         assert_eq!(s1.to_bits(), sums[f].to_bits());
-                        for i in 0..n {
+                        for (i, z) in z1.iter().enumerate() {
                             let at = (l / 2) * 8 * g + avx512::in_pair(i) + 4 * f;
-                            assert_eq!(z1[i].to_bits(), paired[at].to_bits());
-                            assert_eq!(w1[i].to_bits(), wpaired[at].to_bits());
+                            assert_eq!(z.to_bits(), paired[at].to_bits());
                             if f + l == lf {
                                 assert_eq!(at, avx512::paired(lf, i, g));
                             }
                         }
                     }
                 }
-                // The products of the rows as they are (not those of the centring above).
+                // The products of the rows as they are (not those of the centring above), the
+                // weighted ones those of `wz`.
                 for l in 0..d {
                     for i in 0..n {
                         paired[avx512::paired(l, i, g)] = zp[l * ld + i];
-                        wpaired[avx512::paired(l, i, g)] = wz[l * ld + i];
                     }
                 }
                 q.fill(1.0);
                 acc.clear();
                 // SAFETY: as above.
-                unsafe { avx512::products(&wpaired, &paired, d, n, &mut acc) };
+                unsafe { avx512::products(&r, &paired, d, n, &mut acc) };
                 acc.add_products(d, &mut q);
                 assert_eq!(p, q, "AVX-512, {d} {n}");
                 // The moments in passes of rows: the same sums as in one pass.
@@ -3424,15 +3419,14 @@ mod tests {
                 }
                 products_in::<Quad>(&w1, &z1, d, n, ld, &mut p1);
                 let (mut sum2, mut p2) = (vec![0.5; d], vec![1.0; d * d]);
-                let room = (d + 1) * avx512::MOMENT_ROWS;
-                let (mut z2, mut w2) = (vec![f64::NAN; room], vec![f64::NAN; room]);
+                let mut z2 = vec![f64::NAN; (d + 1) * avx512::MOMENT_ROWS];
                 // SAFETY: as above.
                 unsafe {
                     avx512::moments(
                         (&xt, d, n, ld),
                         &mus,
                         &r,
-                        (&mut z2, &mut w2),
+                        &mut z2,
                         &mut acc,
                         &mut sum2,
                         &mut p2,
