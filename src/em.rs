@@ -7,10 +7,11 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
-use crate::mixture::{
-    check_data, check_labels, check_unit, check_weights, GeneralMixtureModel, Labels, MixtureStats,
-};
+use crate::mixture::{GeneralMixtureModel, Labels, MixtureStats};
 use crate::parallel::{Cancel, Threads};
+use crate::validate::{
+    at_least_one, check_data, check_labels, check_weights, non_negative, not_nan, unit,
+};
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
 /// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
@@ -57,28 +58,12 @@ impl Default for FitOptions {
 impl FitOptions {
     /// Checks every option; the error names the offending one.
     pub fn check(&self) -> Result<()> {
-        check_unit("inertia", self.inertia)?;
-        if !(self.pseudocount >= 0.0) || !self.pseudocount.is_finite() {
-            return Err(Error::param(
-                "pseudocount",
-                format!("must be non-negative and finite, got {}", self.pseudocount),
-            ));
-        }
-        if self.stop_threshold.is_nan() {
-            return Err(Error::param("stop_threshold", "must be a number, got NaN"));
-        }
-        if self.batch_size == Some(0) {
-            return Err(Error::param("batch_size", "must be at least 1"));
-        }
-        if self.batches_per_epoch == Some(0) {
-            return Err(Error::param("batches_per_epoch", "must be at least 1"));
-        }
-        if !(self.lr_decay >= 0.0) || !self.lr_decay.is_finite() {
-            return Err(Error::param(
-                "lr_decay",
-                format!("must be non-negative and finite, got {}", self.lr_decay),
-            ));
-        }
+        unit("inertia", self.inertia)?;
+        non_negative("pseudocount", self.pseudocount)?;
+        not_nan("stop_threshold", self.stop_threshold)?;
+        at_least_one("batch_size", self.batch_size)?;
+        at_least_one("batches_per_epoch", self.batches_per_epoch)?;
+        non_negative("lr_decay", self.lr_decay)?;
         if self.threads == Threads::Count(0) {
             return Err(Error::param("n_jobs", "must be at least 1"));
         }

@@ -398,9 +398,12 @@ pub fn parse(text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::format(format!("not valid JSON: {e}")))
 }
 
-/// Reads any model from JSON text.
-pub fn from_json(text: &str) -> Result<Model> {
-    model_from_value(&parse(text)?)
+impl Model {
+    /// Reads any model document (a mixture or a single distribution) from JSON text, dispatching
+    /// on its `"class"`, as pomegranate's `from_json` does.
+    pub fn from_json(text: &str) -> Result<Model> {
+        model_from_value(&parse(text)?)
+    }
 }
 
 /// A float as Python's `repr` writes it (shortest round-trip digits; scientific notation below
@@ -673,10 +676,10 @@ mod tests {
             "{\"class\": \"Distribution\", \"name\": \"NormalDistribution\", \"parameters\": [1e999, 1]}",
         ];
         for b in bad {
-            assert!(from_json(b).is_err(), "{b}");
+            assert!(Model::from_json(b).is_err(), "{b}");
         }
         let deep = "[".repeat(100_000);
-        assert!(from_json(&deep).is_err());
+        assert!(Model::from_json(&deep).is_err());
     }
 
     #[test]

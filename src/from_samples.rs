@@ -1,14 +1,14 @@
 //! `from_samples`: k-means initialisation, then EM.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 use crate::distributions::{Component, Family, IndependentComponents};
 use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
-use crate::mixture::{check_data, check_weights, GeneralMixtureModel};
+use crate::mixture::GeneralMixtureModel;
+use crate::validate::{check_data, check_weights};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,7 +224,7 @@ impl GeneralMixtureModel<Component> {
             }
             None => Array1::ones(n),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut rng = crate::rng::seeded(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,

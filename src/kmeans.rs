@@ -2,15 +2,14 @@
 //! pomegranate 0.14's semantics; missing values (NaN) are ignored coordinate by coordinate.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 use rayon::prelude::*;
 
-use crate::distributions::uniform01;
 use crate::error::{Error, Result};
 use crate::kernels::{any_nan, lane_distance, nearest_rows, prefetch, row_distances};
-use crate::mixture::{check_data, check_weights, choose_weighted};
 use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
+use crate::rng::{choose_weighted, seeded, uniform01};
+use crate::validate::{check_clusters, check_data, check_weights, not_nan};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -79,6 +78,22 @@ impl KmeansOptions {
             seed: 0,
             threads: Threads::Current,
         }
+    }
+
+    /// Checks the options that do not depend on the data; the error names the offending one.
+    /// [`Kmeans::fit`] and [`Kmeans::initial_centroids`] call it before any work.
+    pub fn check(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::param("k", "must be at least 1"));
+        }
+        if self.n_init == 0 {
+            return Err(Error::param("n_init", "must be at least 1"));
+        }
+        not_nan("stop_threshold", self.stop_threshold)?;
+        if self.threads == Threads::Count(0) {
+            return Err(Error::param("n_jobs", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -709,28 +724,14 @@ impl Kmeans {
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Self> {
-        let d = x.ncols();
+        opts.check()?;
+        let (n, d) = x.dim();
         check_data(&x, d)?;
         if d == 0 {
             return Err(Error::data("X", "must have at least one column"));
         }
-        let n = x.nrows();
         let k = opts.k;
-        if k == 0 {
-            return Err(Error::param("k", "must be at least 1"));
-        }
-        if n < k {
-            return Err(Error::data(
-                "X",
-                format!("has {n} rows, fewer than the {k} clusters asked for"),
-            ));
-        }
-        if opts.n_init == 0 {
-            return Err(Error::param("n_init", "must be at least 1"));
-        }
-        if opts.stop_threshold.is_nan() {
-            return Err(Error::param("stop_threshold", "must be a number, got NaN"));
-        }
+        check_clusters("k", k, n)?;
         let ones;
         let w = match weights {
             Some(w) => {
@@ -750,7 +751,7 @@ impl Kmeans {
                 &w_owned
             }
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut rng = seeded(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,
@@ -823,15 +824,11 @@ impl Kmeans {
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Array2<f64>> {
+        opts.check()?;
         let (n, d) = x.dim();
         check_data(&x, d)?;
         let k = opts.k;
-        if k == 0 || n < k {
-            return Err(Error::param(
-                "k",
-                format!("must be between 1 and the number of rows ({n}), got {k}"),
-            ));
-        }
+        check_clusters("k", k, n)?;
         let w: Vec<f64> = match weights {
             Some(w) => {
                 check_weights(&w, n)?;
@@ -839,7 +836,7 @@ impl Kmeans {
             }
             None => vec![1.0; n],
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut rng = seeded(opts.seed);
         opts.threads.install(|| {
             let mut c = match &opts.init {
                 Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
@@ -958,7 +955,7 @@ mod tests {
         };
         let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
         for seed in 0..seeds {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut rng = crate::rng::seeded(seed);
             let (c, st) = kmeans_plus_plus(x.view(), &w, k, &mut rng, seed < 200);
             if let Some(st) = st {
                 // The statistics after a pass of its own for the fourth draw.
@@ -1013,7 +1010,7 @@ mod tests {
         for xv in [x.view(), fortran.view()] {
             for seed in 0..4 {
                 for threads in [1, 2] {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let mut rng = crate::rng::seeded(seed);
                     let (mut c, st) = Threads::Count(threads)
                         .install(|| kmeans_plus_plus(xv, &w, k, &mut rng, true))
                         .unwrap();

@@ -45,16 +45,18 @@
 pub mod distributions;
 mod em;
 mod error;
-pub mod format;
+mod format;
 mod from_samples;
 pub mod kernels;
-pub mod kmeans;
-pub mod linalg;
+mod kmeans;
+mod linalg;
 mod mixture;
-pub mod parallel;
+mod parallel;
 #[cfg(feature = "python")]
 mod python;
+mod rng;
 mod special;
+mod validate;
 
 pub use distributions::{
     Bernoulli, Component, ComponentStats, Discrete, Distribution, Exponential, External,
@@ -68,7 +70,7 @@ pub use from_samples::{Components, FromSamplesOptions};
 pub use kernels::{Gaussian, GaussianMoments};
 pub use kmeans::{Init, Kmeans, KmeansOptions};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
-pub use parallel::{Cancel, Threads};
+pub use parallel::{available_cores, max_threads, Cancel, Threads};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

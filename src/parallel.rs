@@ -354,7 +354,8 @@ pub fn try_fold_chunks<T: Send, A: Send>(
 }
 
 /// [`try_fold_chunks`] collecting the chunk results in row order.
-pub fn try_map_chunks<T: Send>(
+#[cfg(test)]
+fn try_map_chunks<T: Send>(
     parallel: bool,
     rows: Range<usize>,
     f: impl Fn(Range<usize>) -> Result<T> + Sync,

@@ -597,7 +597,7 @@ impl PyDistribution {
         inertia: f64,
         pseudocount: f64,
     ) -> PyResult<()> {
-        crate::mixture::check_unit("inertia", inertia)?;
+        crate::validate::unit("inertia", inertia)?;
         if !(pseudocount >= 0.0) || !pseudocount.is_finite() {
             return Err(MixturaError::new_err(format!(
                 "invalid pseudocount: must be non-negative and finite, got {pseudocount}"
@@ -616,7 +616,7 @@ impl PyDistribution {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let d = self.inner.dim();
-        let mut out = crate::mixture::zeros_checked(n, d)?;
+        let mut out = crate::validate::zeros_checked(n, d)?;
         for mut row in out.rows_mut() {
             self.inner
                 .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
@@ -639,9 +639,9 @@ fn check_rows(
     x: &numpy::ndarray::ArrayView2<'_, f64>,
     weights: Option<&[f64]>,
 ) -> Result<(), Error> {
-    crate::mixture::check_data(x, dist.dim())?;
+    crate::validate::check_data(x, dist.dim())?;
     if let Some(w) = weights {
-        crate::mixture::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
+        crate::validate::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
     }
     Ok(())
 }
@@ -1280,7 +1280,7 @@ fn available_cores() -> usize {
 /// `("Distribution", Distribution)`.
 #[pyfunction]
 fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyAny>)> {
-    Ok(match format::from_json(text)? {
+    Ok(match format::Model::from_json(text)? {
         format::Model::Mixture(m) => (
             "GeneralMixtureModel",
             Py::new(py, PyMixture { inner: m })?.into_any(),

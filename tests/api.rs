@@ -120,8 +120,8 @@ fn statistics_merge_like_the_union() {
     for (p, q) in m1.weights().iter().zip(m2.weights()) {
         assert!((p - q).abs() < 1e-12);
     }
-    let v1 = mixtura::format::mixture_to_value(&m1);
-    let v2 = mixtura::format::mixture_to_value(&m2);
+    let v1 = serde_json::to_value(&m1).unwrap();
+    let v2 = serde_json::to_value(&m2).unwrap();
     let flat = |v: &serde_json::Value| -> Vec<f64> {
         let mut out = vec![];
         fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {

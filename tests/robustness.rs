@@ -16,7 +16,7 @@ fn finite(model: &GeneralMixtureModel) -> bool {
             _ => true,
         }
     }
-    walk(&mixtura::format::mixture_to_value(model))
+    walk(&serde_json::to_value(model).unwrap())
 }
 
 fn degenerate_sets() -> Vec<(&'static str, Array2<f64>)> {

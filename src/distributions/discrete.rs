@@ -3,8 +3,9 @@
 use ndarray::ArrayView2;
 use rand_core::RngCore;
 
-use super::{uniform01, Distribution, Statistics};
+use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
+use crate::rng::uniform01;
 
 /// A categorical distribution over named symbols (`keys`). In data, a symbol is given by its
 /// code: the index of its key, as a float. A code that names no key (a symbol the distribution

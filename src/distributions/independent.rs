@@ -6,6 +6,7 @@ use rand_core::RngCore;
 use super::{Component, ComponentStats, Distribution, NormalStats, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
+use crate::validate::non_negative_all;
 
 /// A distribution over `d` features that treats them as independent: feature `j` follows
 /// `distributions[j]`, and `log p(x) = sum_j weights[j] * log p_j(x_j)` (the weights default to 1).
@@ -51,9 +52,7 @@ impl IndependentComponents {
                         ),
                     ));
                 }
-                if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                    return Err(Error::param("weights", "must be finite and non-negative"));
-                }
+                non_negative_all("weights", &w)?;
                 w
             }
         };

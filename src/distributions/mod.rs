@@ -522,16 +522,3 @@ impl Statistics for ComponentStats {
         }
     }
 }
-
-/// A uniform draw in the open interval (0, 1), from the top 53 bits of one `u64`.
-pub(crate) fn uniform01(rng: &mut dyn RngCore) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A standard normal draw (Box-Muller; one of the pair is used, which keeps the draw count per
-/// sample fixed and the streams reproducible).
-pub(crate) fn standard_normal(rng: &mut dyn RngCore) -> f64 {
-    let u1 = uniform01(rng);
-    let u2 = uniform01(rng);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}

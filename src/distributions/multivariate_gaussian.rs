@@ -5,10 +5,11 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
 use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
-use super::{standard_normal, Distribution, Statistics};
+use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
+use crate::rng::standard_normal;
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
 ///
@@ -85,7 +86,7 @@ impl MultivariateGaussian {
             return Err(Error::param("d", "must be at least 1"));
         }
         // Checked: a width that comes from data may ask for more than memory holds.
-        let mut cov = crate::mixture::zeros_checked(d, d).map_err(|_| {
+        let mut cov = crate::validate::zeros_checked(d, d).map_err(|_| {
             Error::param(
                 "d",
                 format!("a covariance matrix of {d} x {d} numbers does not fit in memory"),

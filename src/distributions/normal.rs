@@ -3,9 +3,11 @@
 use ndarray::ArrayView2;
 use rand_core::RngCore;
 
-use super::{standard_normal, Distribution, Statistics};
+use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
+use crate::rng::standard_normal;
+use crate::validate::{finite, non_negative, positive};
 
 /// The variance of weighted moments around a shift point: `raw - m^2`, with `raw` the mean
 /// squared deviation from the shift point, `m` the mean deviation, around `center`.
@@ -58,15 +60,8 @@ pub struct Normal {
 impl Normal {
     /// `N(mean, std^2)`; `std` must be positive and both finite.
     pub fn new(mean: f64, std: f64) -> Result<Self> {
-        if !mean.is_finite() {
-            return Err(Error::param("mean", format!("must be finite, got {mean}")));
-        }
-        if !(std > 0.0) || !std.is_finite() {
-            return Err(Error::param(
-                "std",
-                format!("must be positive and finite, got {std}"),
-            ));
-        }
+        let mean = finite("mean", mean)?;
+        let std = positive("std", std)?;
         Ok(Self::from_valid(mean, std, 0.0, false))
     }
 
@@ -88,13 +83,7 @@ impl Normal {
 
     /// Sets the smallest standard deviation a fit may produce (non-negative).
     pub fn with_min_std(mut self, min_std: f64) -> Result<Self> {
-        if !(min_std >= 0.0) || !min_std.is_finite() {
-            return Err(Error::param(
-                "min_std",
-                format!("must be non-negative and finite, got {min_std}"),
-            ));
-        }
-        self.min_std = min_std;
+        self.min_std = non_negative("min_std", min_std)?;
         Ok(self)
     }
 

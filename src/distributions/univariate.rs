@@ -5,33 +5,16 @@ use ndarray::ArrayView2;
 use rand_core::RngCore;
 
 use super::normal::{spread, NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI};
-use super::{standard_normal, uniform01, Distribution, Statistics};
+use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
+use crate::rng::{standard_normal, uniform01};
 use crate::special::{digamma, ln_gamma, trigamma};
+use crate::validate::{finite, non_negative, positive};
 
 /// Writes `f(x)` for every value of the single column of `x`, and 0 for a missing value.
 fn per_value(x: ArrayView2<f64>, out: &mut [f64], f: impl Fn(f64) -> f64) {
     for (o, &v) in out.iter_mut().zip(x.column(0).iter()) {
         *o = if v.is_nan() { 0.0 } else { f(v) };
-    }
-}
-
-fn finite(name: &str, v: f64) -> Result<f64> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::param(name, format!("must be finite, got {v}")))
-    }
-}
-
-fn positive(name: &str, v: f64) -> Result<f64> {
-    if v > 0.0 && v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::param(
-            name,
-            format!("must be positive and finite, got {v}"),
-        ))
     }
 }
 
@@ -463,12 +446,7 @@ fn is_count(v: f64) -> bool {
 impl Poisson {
     /// `Poisson(lambda)`; `lambda` must be non-negative.
     pub fn new(lambda: f64) -> Result<Self> {
-        if !(lambda >= 0.0) || !lambda.is_finite() {
-            return Err(Error::param(
-                "lambda",
-                format!("must be non-negative and finite, got {lambda}"),
-            ));
-        }
+        non_negative("lambda", lambda)?;
         Ok(Poisson {
             lambda,
             frozen: false,

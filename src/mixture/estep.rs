@@ -1,0 +1,314 @@
+//! The E-step: one pass over the rows in chunks, each block through the fused kernels or the
+//! components' own methods, giving the mixture's statistics; chunks merge in row order, so the
+//! result does not depend on the thread count.
+
+use std::ops::Range;
+use std::sync::Mutex;
+
+use ndarray::{s, Array2, ArrayView1, ArrayView2};
+
+use crate::distributions::{Distribution, Statistics};
+use crate::error::{Error, Result};
+use crate::kernels::{Moments, Plan, Scratch};
+use crate::parallel::{blocks, try_fold_chunks, Cancel, Threads};
+use crate::validate::check_weights;
+
+use super::predict::log_sum_exp_parts;
+use super::{GeneralMixtureModel, MixtureStats};
+
+/// What the fused E-step gives for a chunk of rows.
+struct FusedPart<S> {
+    /// The kernels' sums over the rows without missing values.
+    moments: Moments,
+    /// Over all the rows of the chunk, in row order.
+    log_likelihood: f64,
+    unexplained: f64,
+    /// The rows of the blocks with missing values, by the components' own methods (their
+    /// log-likelihood is in the fields above).
+    general: Option<MixtureStats<S>>,
+}
+
+/// A value from a pool shared by the threads, if it holds one.
+fn take<T>(pool: &Mutex<Vec<T>>) -> Option<T> {
+    pool.lock().unwrap_or_else(|e| e.into_inner()).pop()
+}
+
+/// Gives a value back to a pool.
+fn give<T>(pool: &Mutex<Vec<T>>, value: T) {
+    pool.lock().unwrap_or_else(|e| e.into_inner()).push(value);
+}
+
+/// Asks the processor to bring `rows` of `x` into its caches, ahead of their use, when they are
+/// at most 8 KiB (a few features): those take little work per value, and each block starts on
+/// a new page, where the hardware's own prefetching stops. On larger blocks it measured slower.
+#[inline]
+fn prefetch_rows(x: &ArrayView2<f64>, rows: Range<usize>) {
+    if let Some(xs) = x.as_slice() {
+        let d = x.ncols();
+        let (a, b) = (rows.start * d, (rows.end * d).min(xs.len()));
+        if b - a <= 1024 {
+            crate::kernels::prefetch(&xs[a..b]);
+        }
+    }
+}
+
+/// Known component labels of some rows, for semi-supervised fitting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Labels<'a> {
+    /// No labels: every row is summarised by its posterior.
+    None,
+    /// `labels[i]` is the component of row `i`, or -1 when unknown.
+    Some(&'a [i64]),
+    /// As `Some`, but rows without a label are left out.
+    Only(&'a [i64]),
+}
+
+impl Labels<'_> {
+    fn of(&self, i: usize) -> Option<usize> {
+        match self {
+            Labels::None => None,
+            Labels::Some(l) | Labels::Only(l) => usize::try_from(l[i]).ok(),
+        }
+    }
+
+    fn skips_unlabelled(&self) -> bool {
+        matches!(self, Labels::Only(_))
+    }
+}
+
+impl<D: Distribution> GeneralMixtureModel<D> {
+    /// The E-step over the rows of `x`, shape `(n, d)`, with optional sample `weights`, shape
+    /// `(n,)`: the statistics that [`from_summaries`](Self::from_summaries) turns into new
+    /// parameters. One pass over the data, in blocks; the result does not depend on `threads`.
+    pub fn summarize(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        threads: Threads,
+    ) -> Result<MixtureStats<D::Stats>> {
+        self.check(&x)?;
+        if let Some(w) = &weights {
+            check_weights(w, x.nrows())?;
+        }
+        threads.install(|| {
+            self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())
+        })?
+    }
+
+    /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
+    pub(crate) fn summarize_rows(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        rows: Range<usize>,
+        labels: Labels<'_>,
+        cancel: &Cancel,
+    ) -> Result<MixtureStats<D::Stats>> {
+        let parallel = self.parallel_statistics();
+        // The fused kernels serve mixtures of Gaussians, for rows without labels or NaN.
+        let plan = match labels {
+            Labels::None => Plan::new(
+                &self.distributions,
+                self.log_weights.as_slice().expect("1-D"),
+            ),
+            _ => None,
+        };
+        // Either way, chunks are merged as they come, in row order: memory stays bounded for
+        // any number of rows.
+        let Some(plan) = plan else {
+            let chunk_stats = |chunk: Range<usize>| -> Result<_> {
+                cancel.check()?;
+                let mut stats = self.new_stats();
+                let mut work = self.block_work();
+                for block in blocks(chunk) {
+                    self.summarize_block(
+                        x,
+                        weights.as_ref(),
+                        block,
+                        labels,
+                        &mut work,
+                        &mut stats,
+                    )?;
+                }
+                Ok(stats)
+            };
+            let merge = |mut total: MixtureStats<D::Stats>, part| {
+                total.merge(&part)?;
+                Ok(total)
+            };
+            return try_fold_chunks(parallel, rows, self.new_stats(), chunk_stats, merge);
+        };
+        // Work spaces and sums are taken from these and given back: once each thread has its
+        // own, a chunk allocates nothing, and the heaps of the threads stay small.
+        let (scratches, spare) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let chunk_part = |chunk: Range<usize>| -> Result<FusedPart<D::Stats>> {
+            cancel.check()?;
+            let mut scratch = take(&scratches).unwrap_or_else(|| plan.scratch());
+            let mut part = FusedPart {
+                moments: take(&spare).unwrap_or_else(|| plan.moments()),
+                log_likelihood: 0.0,
+                unexplained: 0.0,
+                general: None,
+            };
+            let done = self.fused_chunk(&plan, x, weights.as_ref(), chunk, &mut scratch, &mut part);
+            give(&scratches, scratch);
+            done.map(|()| part)
+        };
+        let merge = |mut total: MixtureStats<D::Stats>, mut part: FusedPart<D::Stats>| {
+            match part.general.take() {
+                // The chunk's rows of the general path, then the kernels' sums, as one value.
+                Some(mut chunk) => {
+                    chunk.log_likelihood = part.log_likelihood;
+                    chunk.unexplained = part.unexplained;
+                    self.add_moments(&plan, &mut part.moments, &mut chunk)?;
+                    total.merge(&chunk)?;
+                }
+                None => {
+                    total.log_likelihood += part.log_likelihood;
+                    total.unexplained += part.unexplained;
+                    self.add_moments(&plan, &mut part.moments, &mut total)?;
+                }
+            }
+            part.moments.clear();
+            give(&spare, part.moments);
+            Ok(total)
+        };
+        try_fold_chunks(parallel, rows, self.new_stats(), chunk_part, merge)
+    }
+
+    /// The fused E-step of the rows of `chunk` into `part`, blocks with missing values by the
+    /// general path.
+    fn fused_chunk(
+        &self,
+        plan: &Plan,
+        x: ArrayView2<f64>,
+        weights: Option<&ArrayView1<f64>>,
+        chunk: Range<usize>,
+        scratch: &mut Scratch,
+        part: &mut FusedPart<D::Stats>,
+    ) -> Result<()> {
+        let mut work = None;
+        let end = chunk.end;
+        for block in blocks(chunk) {
+            prefetch_rows(
+                &x,
+                block.end..(block.end + crate::parallel::BLOCK_ROWS).min(end),
+            );
+            let xb = x.slice(s![block.clone(), ..]);
+            if !plan.load(xb, scratch) {
+                // The log-likelihood stays one sum, in row order, whichever path a block takes.
+                let stats = part.general.get_or_insert_with(|| self.new_stats());
+                stats.log_likelihood = part.log_likelihood;
+                stats.unexplained = part.unexplained;
+                let work = work.get_or_insert_with(|| self.block_work());
+                self.summarize_block(x, weights, block, Labels::None, work, stats)?;
+                part.log_likelihood = stats.log_likelihood;
+                part.unexplained = stats.unexplained;
+                continue;
+            }
+            let wb = weights.map(|w| w.slice(s![block.clone()]));
+            let copied = wb
+                .as_ref()
+                .filter(|w| w.as_slice().is_none())
+                .map(|w| w.to_vec());
+            let wb = copied
+                .as_deref()
+                .or_else(|| wb.as_ref().and_then(|w| w.as_slice()));
+            let t = plan.summarize(xb, wb, scratch, &mut part.moments);
+            if let Some(b) = t.invalid {
+                return Err(Error::data(
+                    "X",
+                    format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
+                ));
+            }
+            part.log_likelihood += t.log_likelihood;
+            part.unexplained += t.unexplained;
+        }
+        Ok(())
+    }
+
+    /// Adds the kernels' sums `m` to `stats`, as the components' own statistics.
+    fn add_moments(
+        &self,
+        plan: &Plan,
+        m: &mut Moments,
+        stats: &mut MixtureStats<D::Stats>,
+    ) -> Result<()> {
+        for (j, dist) in self.distributions.iter().enumerate() {
+            stats.responsibilities[j] += m.weight[j];
+            let part = plan.stats_of(dist, m, j).ok_or_else(|| {
+                Error::param("distributions", "a Gaussian component gave no statistics")
+            })?;
+            stats.components[j].merge(&part)?;
+        }
+        Ok(())
+    }
+
+    /// Work space of [`summarize_block`](Self::summarize_block).
+    fn block_work(&self) -> (Array2<f64>, Array2<f64>) {
+        let k = self.n_components();
+        (Array2::zeros((k, 0)), Array2::zeros((k, 0)))
+    }
+
+    /// The E-step of the rows of `block` by the components' own methods, added to `stats`.
+    fn summarize_block(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<&ArrayView1<f64>>,
+        block: Range<usize>,
+        labels: Labels<'_>,
+        (lp, resp): &mut (Array2<f64>, Array2<f64>),
+        stats: &mut MixtureStats<D::Stats>,
+    ) -> Result<()> {
+        let (k, m) = (self.n_components(), block.len());
+        let xb = x.slice(s![block.clone(), ..]);
+        if lp.ncols() != m {
+            *lp = Array2::zeros((k, m));
+            *resp = Array2::zeros((k, m));
+        }
+        self.log_joint_block(xb, lp)?;
+        for (b, i) in block.enumerate() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            let label = labels.of(i);
+            if label.is_some() || labels.skips_unlabelled() {
+                // A labelled row belongs to its component (responsibility 1) and is not
+                // part of the log-likelihood that the stop rule watches.
+                resp.column_mut(b).fill(0.0);
+                if let Some(j) = label {
+                    resp[[j, b]] = w;
+                    stats.responsibilities[j] += w;
+                }
+                continue;
+            }
+            let col = lp.column(b);
+            let (m, log_s) = log_sum_exp_parts(col.iter().copied());
+            let total = m + log_s;
+            if w == 0.0 || !total.is_finite() {
+                resp.column_mut(b).fill(0.0);
+                if w != 0.0 {
+                    if total == f64::NEG_INFINITY {
+                        stats.unexplained += w;
+                    } else {
+                        return Err(Error::data(
+                            "X",
+                            format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
+                        ));
+                    }
+                }
+                continue;
+            }
+            stats.log_likelihood += w * total;
+            for j in 0..k {
+                let r = w * ((lp[[j, b]] - m) - log_s).exp();
+                resp[[j, b]] = r;
+                stats.responsibilities[j] += r;
+            }
+        }
+        for (j, dist) in self.distributions.iter().enumerate() {
+            let r = resp.row(j);
+            let r = r.as_slice().expect("contiguous");
+            dist.accumulate(xb, r, &mut stats.components[j])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! Every rule on data, sample weights, labels and parameter values, written once. The error
+//! names the argument as the Python API spells it, so both front ends report the same thing.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result};
+
+/// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
+/// value and allowed).
+pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
+    if x.ncols() != d {
+        return Err(Error::data(
+            "X",
+            format!(
+                "must have {d} columns (the model's dimension), got {}",
+                x.ncols()
+            ),
+        ));
+    }
+    if x.nrows() == 0 {
+        return Err(Error::data("X", "must have at least one row"));
+    }
+    if x.iter().any(|v| v.is_infinite()) {
+        return Err(Error::data(
+            "X",
+            "contains an infinite value; use NaN for a missing value",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks sample weights against `n` rows: finite, non-negative, not all zero.
+pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::data(
+            "weights",
+            format!("must have one weight per row of X ({n}), got {}", w.len()),
+        ));
+    }
+    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::data("weights", "must be finite and non-negative"));
+    }
+    if !w.iter().any(|v| *v > 0.0) {
+        return Err(Error::data("weights", "must not all be zero"));
+    }
+    Ok(())
+}
+
+/// Checks labels against `n` rows and `k` components: each in `-1..k`.
+pub(crate) fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
+    if labels.len() != n {
+        return Err(Error::data(
+            "y",
+            format!(
+                "must have one label per row of X ({n}), got {}",
+                labels.len()
+            ),
+        ));
+    }
+    if let Some(bad) = labels.iter().find(|&&l| l < -1 || l >= k as i64) {
+        return Err(Error::data(
+            "y",
+            format!("labels must be component indices 0..{k} or -1 for unlabelled rows, got {bad}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a number of clusters or components `k` against the `n` rows it is drawn from.
+pub(crate) fn check_clusters(name: &str, k: usize, n: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::param(name, "must be at least 1"));
+    }
+    if n < k {
+        return Err(Error::data(
+            "X",
+            format!("has {n} rows, fewer than the {k} clusters asked for"),
+        ));
+    }
+    Ok(())
+}
+
+/// Mixture weights normalised to sum to 1, one per component (`k`); they must be finite,
+/// non-negative and not all zero. Weights that already sum to 1 up to rounding are kept exactly
+/// as they are.
+pub(crate) fn normalised_weights(weights: &[f64], k: usize) -> Result<Array1<f64>> {
+    if weights.len() != k {
+        return Err(Error::param(
+            "weights",
+            format!(
+                "must have one weight per distribution ({k}), got {}",
+                weights.len()
+            ),
+        ));
+    }
+    non_negative_all("weights", weights)?;
+    let total: f64 = weights.iter().sum();
+    if !(total > 0.0) || !total.is_finite() {
+        return Err(Error::param("weights", "must have a positive, finite sum"));
+    }
+    if (total - 1.0).abs() <= 4.0 * f64::EPSILON * k as f64 {
+        return Ok(Array1::from(weights.to_vec()));
+    }
+    Ok(weights.iter().map(|w| w / total).collect())
+}
+
+/// Checks that every value of a parameter vector is finite and non-negative.
+pub(crate) fn non_negative_all(name: &str, values: &[f64]) -> Result<()> {
+    if values.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::param(name, "must be finite and non-negative"));
+    }
+    Ok(())
+}
+
+/// Checks that a value is in [0, 1].
+pub(crate) fn unit(name: &str, v: f64) -> Result<f64> {
+    if !(0.0..=1.0).contains(&v) {
+        return Err(Error::param(
+            name,
+            format!("must be between 0 and 1, got {v}"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Checks that a value is finite.
+pub(crate) fn finite(name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::param(name, format!("must be finite, got {v}")))
+    }
+}
+
+/// Checks that a value is positive and finite.
+pub(crate) fn positive(name: &str, v: f64) -> Result<f64> {
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::param(
+            name,
+            format!("must be positive and finite, got {v}"),
+        ))
+    }
+}
+
+/// Checks that a value is non-negative and finite.
+pub(crate) fn non_negative(name: &str, v: f64) -> Result<f64> {
+    // `!(v >= 0.0)` also rejects NaN.
+    if !(v >= 0.0) || !v.is_finite() {
+        return Err(Error::param(
+            name,
+            format!("must be non-negative and finite, got {v}"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Checks that a value is a number (not NaN); infinities are allowed.
+pub(crate) fn not_nan(name: &str, v: f64) -> Result<f64> {
+    if v.is_nan() {
+        return Err(Error::param(name, "must be a number, got NaN"));
+    }
+    Ok(v)
+}
+
+/// Checks that a count is at least 1 (`None` means "not set" and passes).
+pub(crate) fn at_least_one(name: &str, v: Option<usize>) -> Result<()> {
+    if v == Some(0) {
+        return Err(Error::param(name, "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// An `(n, d)` array of zeros, or an error naming `n` when it cannot be allocated (instead of
+/// aborting the process).
+pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
+    let too_many = || {
+        Error::param(
+            "n",
+            format!("{n} samples of {d} features do not fit in memory"),
+        )
+    };
+    let len = n.checked_mul(d).ok_or_else(too_many)?;
+    // A fallible probe, then zeroed memory from the allocator: large blocks come as fresh pages,
+    // zero without being written, so the threads that fill the array touch them first.
+    let mut probe: Vec<f64> = Vec::new();
+    probe.try_reserve_exact(len).map_err(|_| too_many())?;
+    drop(probe);
+    Array2::from_shape_vec((n, d), vec![0.0; len]).map_err(|_| too_many())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn data_rules() {
+        let x = array![[1.0, f64::NAN], [2.0, 3.0]];
+        assert!(check_data(&x.view(), 2).is_ok());
+        assert!(check_data(&x.view(), 3).is_err());
+        assert!(check_data(&array![[f64::INFINITY, 0.0]].view(), 2).is_err());
+        assert!(check_data(&Array2::<f64>::zeros((0, 2)).view(), 2).is_err());
+    }
+
+    #[test]
+    fn weight_rules() {
+        assert!(check_weights(&array![1.0, 0.0].view(), 2).is_ok());
+        assert!(check_weights(&array![1.0].view(), 2).is_err());
+        assert!(check_weights(&array![-1.0, 2.0].view(), 2).is_err());
+        assert!(check_weights(&array![0.0, 0.0].view(), 2).is_err());
+        assert!(check_weights(&array![f64::NAN, 1.0].view(), 2).is_err());
+        assert_eq!(
+            normalised_weights(&[1.0, 3.0], 2).unwrap(),
+            array![0.25, 0.75]
+        );
+        assert!(normalised_weights(&[0.0, 0.0], 2).is_err());
+        assert!(normalised_weights(&[1.0], 2).is_err());
+    }
+
+    #[test]
+    fn value_rules() {
+        assert!(unit("inertia", 1.0).is_ok());
+        assert!(unit("inertia", f64::NAN).is_err());
+        assert!(unit("inertia", -0.1).is_err());
+        assert!(non_negative("pseudocount", 0.0).is_ok());
+        assert!(non_negative("pseudocount", f64::NAN).is_err());
+        assert!(non_negative("pseudocount", f64::INFINITY).is_err());
+        assert!(positive("std", 0.0).is_err());
+        assert!(finite("mean", f64::NEG_INFINITY).is_err());
+        assert!(not_nan("stop_threshold", f64::INFINITY).is_ok());
+        assert!(at_least_one("batch_size", Some(0)).is_err());
+        assert!(at_least_one("batch_size", None).is_ok());
+        let e = check_clusters("k", 3, 2).unwrap_err();
+        assert!(e.to_string().contains("fewer than the 3 clusters"), "{e}");
+        assert!(check_clusters("k", 0, 2).is_err());
+        assert!(check_labels(&[0, -1, 2], 3, 3).is_ok());
+        assert!(check_labels(&[0, 3], 2, 3).is_err());
+        assert!(zeros_checked(usize::MAX, 2).is_err());
+    }
+}
