@@ -504,31 +504,31 @@ class GeneralMixtureModel(Document):
             labels = np.ascontiguousarray(labels, dtype=np.int64)
         options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
                                batches_per_epoch, lr_decay, n_jobs)
-        training = _Training(callbacks, verbose)
-        training.begin(self)
-        core = self._core_model()
-        try:
-            report = core.fit(Xm, w, labels=labels, options=options, callback=training.on_epoch,
-                              pass_model=training.pass_model)
-        except BaseException:
-            training.fail()
-            raise
-        finally:
-            self._adopt(core)
-        training.end(report)
-        self.clear_summaries()
-        return (self, training.history) if return_history else self
+        return self._train(
+            lambda core, training: core.fit(Xm, w, labels=labels, options=options,
+                                            callback=training.on_epoch,
+                                            pass_model=training.pass_model),
+            callbacks, return_history, verbose)
 
     def _fit_batches(self, factory, inertia, pseudocount, stop_threshold, max_iterations,
                      batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
         options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, None,
                                batches_per_epoch, lr_decay, n_jobs)
+        return self._train(
+            lambda core, training: core.fit_source(factory, options=options,
+                                                   callback=training.on_epoch,
+                                                   pass_model=training.pass_model),
+            callbacks, return_history, verbose)
+
+    def _train(self, run, callbacks, return_history, verbose):
+        """Runs ``run(core, training)``, a fit of the Rust model ``core`` that reports to
+        ``training``, with the callbacks; the model takes the fitted parameters, even when the
+        fit raises."""
         training = _Training(callbacks, verbose)
         training.begin(self)
         core = self._core_model()
         try:
-            report = core.fit_source(factory, options=options, callback=training.on_epoch,
-                                     pass_model=training.pass_model)
+            report = run(core, training)
         except BaseException:
             training.fail()
             raise
