@@ -103,6 +103,7 @@ impl Class {
         Class::IndependentComponents,
     ];
 
+    /// The class's row of the table.
     fn row(self) -> &'static Row {
         let row = &TABLE[self as usize];
         debug_assert_eq!(row.class, self);

@@ -13,6 +13,7 @@ use crate::distributions::ExternalDistribution;
 use crate::em::BatchSource;
 use crate::error::Error;
 
+/// The rows of a batch, shape `(m, d)`, and their optional weights, shape `(m,)`.
 type Batch = (Array2<f64>, Option<Array1<f64>>);
 
 /// Batches from Python: `factory()` returns an iterator of `(X, weights)` pairs (X a float64
@@ -114,6 +115,8 @@ impl PyExternal {
         PyExternal { obj, name, d }
     }
 
+    /// Calls `f` on the object with the GIL; a Python error becomes the crate's, naming the
+    /// method `what`.
     fn call<T>(
         &self,
         what: &str,

@@ -79,6 +79,7 @@ fn check_rows(
 
 #[pymethods]
 impl PyDistribution {
+    /// A normal distribution `N(mean, std**2)`.
     #[staticmethod]
     #[pyo3(signature = (mean, std, min_std=0.0, frozen=false))]
     fn normal(mean: f64, std: f64, min_std: f64, frozen: bool) -> PyResult<Self> {
@@ -87,6 +88,7 @@ impl PyDistribution {
         Ok(Component::Normal(d).into())
     }
 
+    /// A full-covariance Gaussian: `means`, shape `(d,)`, and `covariance`, shape `(d, d)`.
     #[staticmethod]
     #[pyo3(signature = (means, covariance, frozen=false))]
     fn multivariate_gaussian(
@@ -102,6 +104,7 @@ impl PyDistribution {
         Ok(Component::MultivariateGaussian(d).into())
     }
 
+    /// Independent univariate distributions, one per feature, with optional per-feature weights.
     #[staticmethod]
     #[pyo3(signature = (distributions, weights=None, frozen=false))]
     fn independent(
@@ -199,11 +202,13 @@ impl PyDistribution {
         Ok(inner.into())
     }
 
+    /// A distribution from its JSON document.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
         Ok(Component::from_json(text)?.into())
     }
 
+    /// The JSON document, laid out as `json.dumps` would with these arguments.
     #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "),
         text_signature = "(self, /, indent=4, item_separator=',', key_separator=' : ')")]
     fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
@@ -213,21 +218,25 @@ impl PyDistribution {
         )
     }
 
+    /// The pomegranate class name.
     #[getter]
     fn name(&self) -> String {
         self.inner.name()
     }
 
+    /// The number of features.
     #[getter]
     fn d(&self) -> usize {
         self.inner.dim()
     }
 
+    /// Whether fitting leaves the parameters as they are.
     #[getter]
     fn frozen(&self) -> bool {
         self.inner.is_frozen()
     }
 
+    /// Freezes or thaws the distribution.
     #[setter]
     fn set_frozen(&mut self, frozen: bool) {
         self.inner.set_frozen(frozen)
@@ -306,6 +315,7 @@ impl PyDistribution {
         }
     }
 
+    /// The log-density of each row of `x`, shape `(n, d)`.
     #[pyo3(signature = (x, n_jobs=1))]
     fn log_probability<'py>(
         &self,
@@ -325,6 +335,7 @@ impl PyDistribution {
         Ok(PyArray1::from_vec(py, out))
     }
 
+    /// The statistics of the rows of `x`, shape `(n, d)`, with optional weights, shape `(n,)`.
     #[pyo3(signature = (x, weights=None))]
     fn summarize(
         &self,
@@ -342,6 +353,7 @@ impl PyDistribution {
         Ok(PyDistributionSummary { inner: stats })
     }
 
+    /// New parameters from `summary` (the fit's rules for `inertia` and `pseudocount`).
     #[pyo3(signature = (summary, inertia=0.0, pseudocount=0.0))]
     fn from_summaries(
         &mut self,
@@ -361,6 +373,7 @@ impl PyDistribution {
             .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
     }
 
+    /// `n` samples, shape `(n, d)`, from a ChaCha8 generator seeded with `seed`.
     fn sample<'py>(
         &self,
         py: Python<'py>,
@@ -377,10 +390,12 @@ impl PyDistribution {
         Ok(out.into_pyarray(py))
     }
 
+    /// A copy.
     fn copy(&self) -> Self {
         self.clone()
     }
 
+    /// Whether the two distributions are the same (family, parameters, frozen flag).
     fn __eq__(&self, other: PyRef<'_, PyDistribution>) -> bool {
         self.inner == other.inner
     }

@@ -17,6 +17,7 @@ pub struct PyKmeans {
 
 #[pymethods]
 impl PyKmeans {
+    /// k-means with the given centroids, shape `(k, d)`.
     #[new]
     fn new(centroids: PyReadonlyArray2<'_, f64>) -> PyResult<Self> {
         Ok(PyKmeans {
@@ -24,6 +25,8 @@ impl PyKmeans {
         })
     }
 
+    /// Fits k-means to `x`, shape `(n, d)`: the seeding `init` (or the given `centroids`),
+    /// then Lloyd updates; the best of `n_init` runs is kept.
     #[allow(clippy::too_many_arguments)]
     #[staticmethod]
     #[pyo3(signature = (k, x, weights=None, init="kmeans++", n_init=1, max_iterations=1000.0,
@@ -93,16 +96,19 @@ impl PyKmeans {
         Ok(c.into_pyarray(py))
     }
 
+    /// The centroids, shape `(k, d)`.
     #[getter]
     fn centroids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
         self.inner.centroids().to_pyarray(py)
     }
 
+    /// The weighted sum of squared distances to the nearest centroid.
     #[getter]
     fn inertia(&self) -> f64 {
         self.inner.inertia
     }
 
+    /// The index of the nearest centroid of each row.
     #[pyo3(signature = (x, n_jobs=1))]
     fn predict<'py>(
         &self,

@@ -188,6 +188,7 @@ fn run_fit<'py>(
 
 #[pymethods]
 impl PyMixture {
+    /// A mixture of `distributions`, with prior `weights` (normalised; uniform by default).
     #[new]
     #[pyo3(signature = (distributions, weights=None, frozen=false))]
     fn new(
@@ -201,11 +202,13 @@ impl PyMixture {
         Ok(PyMixture { inner })
     }
 
+    /// A mixture from its JSON document.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
         Ok(GeneralMixtureModel::from_json(text)?.into())
     }
 
+    /// The JSON document, laid out as `json.dumps` would with these arguments.
     #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "),
         text_signature = "(self, /, indent=4, item_separator=',', key_separator=' : ')")]
     fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
@@ -215,6 +218,7 @@ impl PyMixture {
         )
     }
 
+    /// Copies of the components.
     fn distributions(&self) -> Vec<PyDistribution> {
         self.inner
             .distributions()
@@ -223,15 +227,18 @@ impl PyMixture {
             .collect()
     }
 
+    /// The prior probabilities of the components.
     fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
         self.inner.weights().to_pyarray(py)
     }
 
+    /// Whether fitting leaves the model as it is.
     #[getter]
     fn frozen(&self) -> bool {
         self.inner.frozen
     }
 
+    /// The log-density of each row of `x`, shape `(n, d)`, under the mixture.
     #[pyo3(signature = (x, n_jobs=1))]
     fn log_probability<'py>(
         &self,
@@ -243,6 +250,7 @@ impl PyMixture {
         Ok(out.into_pyarray(py))
     }
 
+    /// The log posterior of each component for each row, shape `(n, k)`.
     #[pyo3(signature = (x, n_jobs=1))]
     fn predict_log_proba<'py>(
         &self,
@@ -254,6 +262,7 @@ impl PyMixture {
         Ok(out.into_pyarray(py))
     }
 
+    /// The posterior of each component for each row, shape `(n, k)`.
     #[pyo3(signature = (x, n_jobs=1))]
     fn predict_proba<'py>(
         &self,
@@ -265,6 +274,7 @@ impl PyMixture {
         Ok(out.into_pyarray(py))
     }
 
+    /// The most probable component of each row.
     #[pyo3(signature = (x, n_jobs=1))]
     fn predict<'py>(
         &self,
@@ -276,6 +286,7 @@ impl PyMixture {
         Ok(out.mapv(|v| v as i32).into_pyarray(py))
     }
 
+    /// The statistics of the rows of `x`, shape `(n, d)` (the E-step).
     #[pyo3(signature = (x, weights=None, n_jobs=1))]
     fn summarize(
         &self,
@@ -289,6 +300,7 @@ impl PyMixture {
         Ok(PyMixtureSummary { inner })
     }
 
+    /// New parameters from `summary` (the M-step).
     #[pyo3(signature = (summary, inertia=0.0, pseudocount=0.0))]
     fn from_summaries(
         &mut self,
@@ -301,6 +313,7 @@ impl PyMixture {
             .from_summaries(&summary.inner, inertia, pseudocount)?)
     }
 
+    /// `n` samples, shape `(n, d)`, from a ChaCha8 generator seeded with `seed`.
     fn sample<'py>(
         &self,
         py: Python<'py>,
@@ -316,11 +329,13 @@ impl PyMixture {
         self.inner.n_parameters()
     }
 
+    /// The Bayesian information criterion on `x`.
     #[pyo3(signature = (x, n_jobs=1))]
     fn bic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
         on_rows(py, &x, n_jobs, |x, t| self.inner.bic(x, t))
     }
 
+    /// The Akaike information criterion on `x`.
     #[pyo3(signature = (x, n_jobs=1))]
     fn aic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
         on_rows(py, &x, n_jobs, |x, t| self.inner.aic(x, t))
@@ -431,6 +446,7 @@ impl PyMixture {
         Ok((holder.into(), report))
     }
 
+    /// A copy.
     fn copy(&self) -> Self {
         self.clone()
     }

@@ -5,11 +5,17 @@
 //! in [`options`]; the adapters that call back into Python in [`callbacks`]; the exceptions in
 //! [`errors`].
 
+/// The adapters that call back into Python.
 mod callbacks;
+/// `Distribution` and `DistributionSummary`.
 mod distribution;
+/// The exceptions, and the errors' conversion.
 mod errors;
+/// `Kmeans`.
 mod kmeans;
+/// `Mixture` and `MixtureSummary`.
 mod mixture;
+/// `FitOptions`, `FromSamplesOptions` and `Layout`.
 mod options;
 
 use numpy::ndarray::{ArrayView1, ArrayView2};
@@ -73,6 +79,7 @@ fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyA
     })
 }
 
+/// The module `mixtura._core`.
 #[pymodule(name = "_core")]
 mod core_module {
     #[pymodule_export]
@@ -88,6 +95,7 @@ mod core_module {
     #[pymodule_export]
     use super::{available_cores, model_from_json};
 
+    /// The crate's version.
     #[pymodule_export]
     #[allow(non_upper_case_globals)]
     const __version__: &str = env!("CARGO_PKG_VERSION");

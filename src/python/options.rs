@@ -60,6 +60,7 @@ pub struct PyFitOptions {
 
 #[pymethods]
 impl PyFitOptions {
+    /// Options by keyword, checked.
     #[new]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (*, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
@@ -147,6 +148,7 @@ pub struct PyFromSamplesOptions {
 
 #[pymethods]
 impl PyFromSamplesOptions {
+    /// Options by keyword; the iteration limit is checked here, the rest by the fit.
     #[new]
     #[pyo3(signature = (n_components, *, init="kmeans++", n_init=1, max_kmeans_iterations=1.0,
         seed=0, fit=None))]
