@@ -1,5 +1,6 @@
 # make demo   builds, then fits the Old Faithful data
-# make test   builds, then runs cargo test, clippy, the Rust examples and pytest
+# make test   builds, then runs cargo test, clippy, the Rust examples, the Python linters and
+#             pytest (python/tests)
 # make build  release build of the Python extension into .venv
 # make bench  the benchmarks (see benches/)
 
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 ORACLE := .venv-oracle
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: all build demo test test-rust test-python oracle bench bench-peers clean
+.PHONY: all build demo test test-rust lint-python test-python oracle bench bench-peers clean
 
 all: build
 
@@ -46,7 +47,14 @@ test-rust: $(VENV)/.created
 	cargo run --quiet --example fit_old_faithful | sed -n '/^{/,$$p' > target/old_faithful.json
 	tail -n +2 data/old_faithful.csv | cargo run --quiet --example predict -- target/old_faithful.json > /dev/null
 
-test-python: build oracle
+# ruff and mypy on the package (their settings are in pyproject.toml), and the stubs of the
+# extension checked against the built module.
+lint-python: build
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest mixtura._core
+
+test-python: lint-python oracle
 	$(PY) -m pytest -q
 
 test: test-rust test-python

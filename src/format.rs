@@ -11,23 +11,10 @@ use ndarray::{Array1, Array2};
 use serde_json::{Map, Value};
 
 use crate::distributions::{
-    Bernoulli, Component, Discrete, Exponential, Gamma, IndependentComponents, LogNormal,
+    Bernoulli, Class, Component, Discrete, Exponential, Gamma, IndependentComponents, LogNormal,
     MultivariateGaussian, Normal, Poisson, Uniform,
 };
 
-/// The distribution classes a document may name.
-const KNOWN: [&str; 10] = [
-    "NormalDistribution",
-    "LogNormalDistribution",
-    "ExponentialDistribution",
-    "GammaDistribution",
-    "PoissonDistribution",
-    "UniformDistribution",
-    "BernoulliDistribution",
-    "DiscreteDistribution",
-    "MultivariateGaussianDistribution",
-    "IndependentComponentsDistribution",
-];
 use crate::error::{Error, Result};
 use crate::mixture::GeneralMixtureModel;
 
@@ -240,42 +227,40 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
         Error::Format(m) => Error::format(format!("{name}: {m}")),
         other => Error::format(format!("{name}: {other}")),
     };
-    let one = |what: &str| -> Result<f64> {
-        parameters(p, 1, name)?;
-        number(&p[0], what)
-    };
-    let two = |a: &str, b: &str| -> Result<(f64, f64)> {
-        parameters(p, 2, name)?;
-        Ok((number(&p[0], a)?, number(&p[1], b)?))
-    };
-    let mut c = match name {
-        "NormalDistribution" => {
+    let class = Class::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
+        Error::format(format!(
+            "unknown distribution \"{name}\" (known: {})",
+            known.join(", ")
+        ))
+    })?;
+    parameters(p, class.n_parameters(), name)?;
+    let one = |what: &str| number(&p[0], what);
+    let two =
+        |a: &str, b: &str| -> Result<(f64, f64)> { Ok((number(&p[0], a)?, number(&p[1], b)?)) };
+    let mut c = match class {
+        Class::Normal => {
             let (m, s) = two("mean", "std")?;
             Component::Normal(Normal::new(m, s).map_err(with_context)?)
         }
-        "LogNormalDistribution" => {
+        Class::LogNormal => {
             let (m, s) = two("mu", "sigma")?;
             Component::LogNormal(LogNormal::new(m, s).map_err(with_context)?)
         }
-        "ExponentialDistribution" => {
+        Class::Exponential => {
             Component::Exponential(Exponential::new(one("rate")?).map_err(with_context)?)
         }
-        "GammaDistribution" => {
+        Class::Gamma => {
             let (a, b) = two("alpha", "beta")?;
             Component::Gamma(Gamma::new(a, b).map_err(with_context)?)
         }
-        "PoissonDistribution" => {
-            Component::Poisson(Poisson::new(one("lambda")?).map_err(with_context)?)
-        }
-        "UniformDistribution" => {
+        Class::Poisson => Component::Poisson(Poisson::new(one("lambda")?).map_err(with_context)?),
+        Class::Uniform => {
             let (a, b) = two("start", "end")?;
             Component::Uniform(Uniform::new(a, b).map_err(with_context)?)
         }
-        "BernoulliDistribution" => {
-            Component::Bernoulli(Bernoulli::new(one("p")?).map_err(with_context)?)
-        }
-        "DiscreteDistribution" => {
-            parameters(p, 1, name)?;
+        Class::Bernoulli => Component::Bernoulli(Bernoulli::new(one("p")?).map_err(with_context)?),
+        Class::Discrete => {
             let table = object(&p[0], "the symbol table")?;
             let keys: Vec<String> = table.keys().cloned().collect();
             let probs = table
@@ -293,8 +278,7 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
             };
             Component::Discrete(Discrete::new(keys, probs, dtype).map_err(with_context)?)
         }
-        "MultivariateGaussianDistribution" => {
-            parameters(p, 2, name)?;
+        Class::MultivariateGaussian => {
             let means = numbers(&p[0], "means")?;
             let rows = array(&p[1], "covariance")?;
             let d = means.len();
@@ -319,8 +303,7 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
                 MultivariateGaussian::new(Array1::from(means), cov).map_err(with_context)?,
             )
         }
-        "IndependentComponentsDistribution" => {
-            parameters(p, 2, name)?;
+        Class::IndependentComponents => {
             let children = array(&p[0], "distributions")?
                 .iter()
                 .map(component_from_value)
@@ -329,12 +312,6 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
             Component::IndependentComponents(
                 IndependentComponents::new(children, Some(weights)).map_err(with_context)?,
             )
-        }
-        other => {
-            return Err(Error::format(format!(
-                "unknown distribution \"{other}\" (known: {})",
-                KNOWN.join(", ")
-            )))
         }
     };
     c.set_frozen(frozen);

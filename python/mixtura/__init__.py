@@ -4,21 +4,21 @@
 >>> model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X)
 """
 
-from . import _core
+from . import _core, distributions
 from ._core import MixturaError
 from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
 from .distributions import (
-    BernoulliDistribution,
-    DiscreteDistribution,
-    Distribution,
-    ExponentialDistribution,
-    GammaDistribution,
-    IndependentComponentsDistribution,
-    LogNormalDistribution,
-    MultivariateGaussianDistribution,
-    NormalDistribution,
-    PoissonDistribution,
-    UniformDistribution,
+    BernoulliDistribution as BernoulliDistribution,
+    DiscreteDistribution as DiscreteDistribution,
+    Distribution as Distribution,
+    ExponentialDistribution as ExponentialDistribution,
+    GammaDistribution as GammaDistribution,
+    IndependentComponentsDistribution as IndependentComponentsDistribution,
+    LogNormalDistribution as LogNormalDistribution,
+    MultivariateGaussianDistribution as MultivariateGaussianDistribution,
+    NormalDistribution as NormalDistribution,
+    PoissonDistribution as PoissonDistribution,
+    UniformDistribution as UniformDistribution,
     _read_text,
 )
 from .gmm import GeneralMixtureModel
@@ -28,17 +28,7 @@ __version__ = _core.__version__
 
 __all__ = [
     "GeneralMixtureModel",
-    "Distribution",
-    "NormalDistribution",
-    "LogNormalDistribution",
-    "ExponentialDistribution",
-    "GammaDistribution",
-    "PoissonDistribution",
-    "UniformDistribution",
-    "BernoulliDistribution",
-    "DiscreteDistribution",
-    "MultivariateGaussianDistribution",
-    "IndependentComponentsDistribution",
+    *distributions.__all__,
     "Kmeans",
     "Callback",
     "History",

@@ -57,15 +57,14 @@ def as_vector(v, name):
     return np.ascontiguousarray(arr)
 
 
-def as_weights(weights, n, name="weights"):
-    """Sample weights as a float64 array of length n, or None."""
+def as_weights(weights, name="weights"):
+    """Sample weights as a 1-D float64 array, or None (their number and values are checked in
+    Rust)."""
     if weights is None:
         return None
     arr = _floats(weights, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, one weight per sample; got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"{name} must have one weight per row of X ({n}); got {arr.shape[0]}")
     return np.ascontiguousarray(arr)
 
 
@@ -86,28 +85,11 @@ def real(value, name):
     return float(value)
 
 
-def iterations(value, name="max_iterations"):
-    """An iteration limit: a non-negative integer, or a float such as pomegranate's default 1e8
-    (infinity means no limit)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if v != v:
-        raise ValueError(f"{name} must be a number, got NaN")
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    if v == float("inf") or v >= 2**64:
-        return 2**64 - 1
-    if v != int(v):
-        raise ValueError(f"{name} must be a whole number, got {value}")
-    return int(v)
-
-
-def optional_count(value, name):
-    """None, or a positive integer."""
+def optional_integer(value, name):
+    """None, or an int (its range is checked in Rust)."""
     if value is None:
         return None
-    return integer(value, name, minimum=1)
+    return integer(value, name)
 
 
 def n_jobs(value):

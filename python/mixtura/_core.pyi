@@ -1,20 +1,101 @@
-"""Type stubs of the Rust extension module."""
+# Type stubs of the Rust extension module (checked against it by mypy.stubtest).
 
-from typing import Any, Callable, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "Distribution",
+    "DistributionSummary",
+    "MixturaError",
+    "Kmeans",
+    "Mixture",
+    "MixtureSummary",
+    "Layout",
+    "FitOptions",
+    "FromSamplesOptions",
+    "available_cores",
+    "model_from_json",
+    "__version__",
+]
 
 __version__: str
 
 class MixturaError(ValueError): ...
 
-_F64 = npt.NDArray[np.float64]
-_I32 = npt.NDArray[np.int32]
+_F64: TypeAlias = npt.NDArray[np.float64]
+_I32: TypeAlias = npt.NDArray[np.int32]
+_Callback: TypeAlias = Callable[[dict[str, Any], Mixture | None], None]
 
+@final
+class FitOptions:
+    def __new__(
+        cls,
+        *,
+        inertia: float = 0.0,
+        pseudocount: float = 0.0,
+        stop_threshold: float = 0.1,
+        max_iterations: float = 1e8,
+        batch_size: int | None = None,
+        batches_per_epoch: int | None = None,
+        lr_decay: float = 0.0,
+        n_jobs: int = 1,
+    ) -> FitOptions: ...
+    @property
+    def inertia(self) -> float: ...
+    @property
+    def pseudocount(self) -> float: ...
+    @property
+    def stop_threshold(self) -> float: ...
+    @property
+    def max_iterations(self) -> int: ...
+    @property
+    def batch_size(self) -> int | None: ...
+    @property
+    def batches_per_epoch(self) -> int | None: ...
+    @property
+    def lr_decay(self) -> float: ...
+    @property
+    def n_jobs(self) -> int: ...
+
+@final
+class FromSamplesOptions:
+    def __new__(
+        cls,
+        n_components: int,
+        *,
+        init: str = "kmeans++",
+        n_init: int = 1,
+        max_kmeans_iterations: float = 1.0,
+        seed: int = 0,
+        fit: FitOptions | None = None,
+    ) -> FromSamplesOptions: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def init(self) -> str: ...
+    @property
+    def n_init(self) -> int: ...
+    @property
+    def max_kmeans_iterations(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def fit(self) -> FitOptions: ...
+
+@final
+class Layout:
+    EACH: Layout
+    PER_FEATURE: Layout
+    MIXED: Layout
+
+@final
 class DistributionSummary:
     def merge(self, other: DistributionSummary) -> None: ...
 
+@final
 class MixtureSummary:
     def merge(self, other: MixtureSummary) -> None: ...
     @property
@@ -25,6 +106,7 @@ class MixtureSummary:
     def unexplained(self) -> float: ...
     def values(self) -> list[list[float]]: ...
 
+@final
 class Distribution:
     @staticmethod
     def normal(mean: float, std: float, min_std: float = 0.0, frozen: bool = False) -> Distribution: ...
@@ -32,46 +114,60 @@ class Distribution:
     def multivariate_gaussian(means: _F64, covariance: _F64, frozen: bool = False) -> Distribution: ...
     @staticmethod
     def independent(
-        distributions: Sequence[Distribution], weights: Optional[Sequence[float]] = None, frozen: bool = False
+        distributions: Sequence[Distribution], weights: Sequence[float] | None = None, frozen: bool = False
     ) -> Distribution: ...
     @staticmethod
-    def univariate(name: str, parameters: Sequence[float], frozen: bool = False, min_std: float = 0.0) -> Distribution: ...
+    def univariate(
+        name: str, parameters: Sequence[float], frozen: bool = False, min_std: float = 0.0
+    ) -> Distribution: ...
     @staticmethod
-    def discrete(keys: Sequence[str], probabilities: Sequence[float], dtype: str, frozen: bool = False) -> Distribution: ...
+    def discrete(
+        keys: Sequence[str], probabilities: Sequence[float], dtype: str, frozen: bool = False
+    ) -> Distribution: ...
     @staticmethod
     def external(obj: Any, name: str, d: int) -> Distribution: ...
     @staticmethod
     def blank(name: str, d: int) -> Distribution: ...
     @staticmethod
-    def fit_new(name: str, x: _F64, weights: Optional[_F64] = None) -> Distribution: ...
+    def fit_new(name: str, x: _F64, weights: _F64 | None = None) -> Distribution: ...
     @staticmethod
     def from_json(text: str) -> Distribution: ...
-    def to_json(self, indent: Optional[int] = 4, item_separator: str = ",", key_separator: str = " : ") -> str: ...
+    def to_json(
+        self, indent: int | None = 4, item_separator: str = ",", key_separator: str = " : "
+    ) -> str: ...
     @property
     def name(self) -> str: ...
     @property
     def d(self) -> int: ...
     frozen: bool
     @property
-    def min_std(self) -> Optional[float]: ...
+    def min_std(self) -> float | None: ...
     @property
-    def dtype(self) -> Optional[str]: ...
+    def dtype(self) -> str | None: ...
     def external_object(self) -> Any: ...
     def parameters(self) -> list[Any]: ...
     def children(self) -> list[Distribution]: ...
     def log_probability(self, x: _F64, n_jobs: int = 1) -> _F64: ...
-    def summarize(self, x: _F64, weights: Optional[_F64] = None) -> DistributionSummary: ...
-    def from_summaries(self, summary: DistributionSummary, inertia: float = 0.0, pseudocount: float = 0.0) -> None: ...
+    def summarize(self, x: _F64, weights: _F64 | None = None) -> DistributionSummary: ...
+    def from_summaries(
+        self, summary: DistributionSummary, inertia: float = 0.0, pseudocount: float = 0.0
+    ) -> None: ...
     def sample(self, n: int, seed: int) -> _F64: ...
     def copy(self) -> Distribution: ...
 
+@final
 class Mixture:
-    def __init__(
-        self, distributions: Sequence[Distribution], weights: Optional[Sequence[float]] = None, frozen: bool = False
-    ) -> None: ...
+    def __new__(
+        cls,
+        distributions: Sequence[Distribution],
+        weights: Sequence[float] | None = None,
+        frozen: bool = False,
+    ) -> Mixture: ...
     @staticmethod
     def from_json(text: str) -> Mixture: ...
-    def to_json(self, indent: Optional[int] = 4, item_separator: str = ",", key_separator: str = " : ") -> str: ...
+    def to_json(
+        self, indent: int | None = 4, item_separator: str = ",", key_separator: str = " : "
+    ) -> str: ...
     def distributions(self) -> list[Distribution]: ...
     def weights(self) -> _F64: ...
     @property
@@ -80,72 +176,50 @@ class Mixture:
     def predict_log_proba(self, x: _F64, n_jobs: int = 1) -> _F64: ...
     def predict_proba(self, x: _F64, n_jobs: int = 1) -> _F64: ...
     def predict(self, x: _F64, n_jobs: int = 1) -> _I32: ...
-    def summarize(self, x: _F64, weights: Optional[_F64] = None, n_jobs: int = 1) -> MixtureSummary: ...
-    def from_summaries(self, summary: MixtureSummary, inertia: float = 0.0, pseudocount: float = 0.0) -> None: ...
+    def summarize(self, x: _F64, weights: _F64 | None = None, n_jobs: int = 1) -> MixtureSummary: ...
+    def from_summaries(
+        self, summary: MixtureSummary, inertia: float = 0.0, pseudocount: float = 0.0
+    ) -> None: ...
     def sample(self, n: int, seed: int) -> _F64: ...
-    def n_parameters(self) -> Optional[int]: ...
+    def n_parameters(self) -> int | None: ...
     def bic(self, x: _F64, n_jobs: int = 1) -> float: ...
     def aic(self, x: _F64, n_jobs: int = 1) -> float: ...
     def fit(
         self,
         x: _F64,
-        weights: Optional[_F64] = None,
-        inertia: float = 0.0,
-        pseudocount: float = 0.0,
-        stop_threshold: float = 0.1,
-        max_iterations: int = 100000000,
-        batch_size: Optional[int] = None,
-        batches_per_epoch: Optional[int] = None,
-        lr_decay: float = 0.0,
-        n_jobs: int = 1,
-        callback: Optional[Callable[[dict[str, Any], Optional[Mixture]], None]] = None,
+        weights: _F64 | None = None,
+        labels: npt.NDArray[np.int64] | None = None,
+        options: FitOptions | None = None,
+        callback: _Callback | None = None,
         pass_model: bool = False,
-        labels: Optional[npt.NDArray[np.int64]] = None,
     ) -> dict[str, Any]: ...
-    @staticmethod
-    def from_samples(
-        families: Sequence[str],
-        layout: str,
-        n_components: int,
-        x: _F64,
-        weights: Optional[_F64] = None,
-        init: str = "kmeans++",
-        n_init: int = 1,
-        max_kmeans_iterations: int = 1,
-        seed: int = 0,
-        inertia: float = 0.0,
-        pseudocount: float = 0.0,
-        stop_threshold: float = 0.1,
-        max_iterations: int = 100000000,
-        batch_size: Optional[int] = None,
-        batches_per_epoch: Optional[int] = None,
-        lr_decay: float = 0.0,
-        n_jobs: int = 1,
-        callback: Optional[Callable[[dict[str, Any], Optional[Mixture]], None]] = None,
-        pass_model: bool = False,
-    ) -> Tuple[Mixture, dict[str, Any]]: ...
     def fit_source(
         self,
         factory: Callable[[], Any],
-        batches_per_epoch: Optional[int] = None,
-        inertia: float = 0.0,
-        pseudocount: float = 0.0,
-        stop_threshold: float = 0.1,
-        max_iterations: int = 100000000,
-        lr_decay: float = 0.0,
-        n_jobs: int = 1,
-        callback: Optional[Callable[[dict[str, Any], Optional[Mixture]], None]] = None,
+        options: FitOptions | None = None,
+        callback: _Callback | None = None,
         pass_model: bool = False,
     ) -> dict[str, Any]: ...
+    @staticmethod
+    def from_samples(
+        families: Sequence[tuple[str, int | None]],
+        layout: Layout,
+        x: _F64,
+        options: FromSamplesOptions,
+        weights: _F64 | None = None,
+        callback: _Callback | None = None,
+        pass_model: bool = False,
+    ) -> tuple[Mixture, dict[str, Any]]: ...
     def copy(self) -> Mixture: ...
 
+@final
 class Kmeans:
-    def __init__(self, centroids: _F64) -> None: ...
+    def __new__(cls, centroids: _F64) -> Kmeans: ...
     @staticmethod
     def initial_centroids(
         k: int,
         x: _F64,
-        weights: Optional[_F64] = None,
+        weights: _F64 | None = None,
         init: str = "kmeans++",
         seed: int = 0,
         n_jobs: int = 1,
@@ -154,14 +228,14 @@ class Kmeans:
     def fit(
         k: int,
         x: _F64,
-        weights: Optional[_F64] = None,
+        weights: _F64 | None = None,
         init: str = "kmeans++",
         n_init: int = 1,
-        max_iterations: int = 1000,
+        max_iterations: float = 1000.0,
         stop_threshold: float = 1e-3,
         seed: int = 0,
         n_jobs: int = 1,
-        centroids: Optional[_F64] = None,
+        centroids: _F64 | None = None,
     ) -> Kmeans: ...
     @property
     def centroids(self) -> _F64: ...
@@ -170,4 +244,4 @@ class Kmeans:
     def predict(self, x: _F64, n_jobs: int = 1) -> _I32: ...
 
 def available_cores() -> int: ...
-def model_from_json(text: str) -> Tuple[str, Any]: ...
+def model_from_json(text: str) -> tuple[str, Any]: ...

@@ -1,6 +1,7 @@
 """Training callbacks with pomegranate 0.14's hooks and log keys."""
 
 import os
+from typing import Any
 
 __all__ = ["Callback", "History", "ModelCheckpoint", "CSVLogger", "LambdaCallback"]
 
@@ -28,7 +29,8 @@ class Callback:
     """
 
     def __init__(self):
-        self.model = None
+        # The model being fitted, set by the fit.
+        self.model: Any = None
         self.params = None
 
     def on_training_begin(self):
@@ -119,7 +121,7 @@ class CSVLogger(Callback):
         self.filename = os.fspath(filename)
         self.separator = separator
         self.append = append
-        self.file = None
+        self.file: Any = None
 
     def on_training_begin(self):
         if self.append:

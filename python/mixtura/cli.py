@@ -9,7 +9,11 @@ import time
 import numpy as np
 
 from . import __version__
-from .distributions import MultivariateGaussianDistribution, NormalDistribution
+from .distributions import (
+    IndependentComponentsDistribution,
+    MultivariateGaussianDistribution,
+    NormalDistribution,
+)
 from .gmm import GeneralMixtureModel
 
 _FAMILIES = {
@@ -59,11 +63,11 @@ def summary(model, X, names, seconds, n_iterations):
     ]
     for j, (dist, w) in enumerate(zip(model.distributions, np.exp(model.weights))):
         lines.append(f"component {j}: weight {w:.5f}, {dist.name}")
-        if dist.name == "MultivariateGaussianDistribution":
+        if dist.name == MultivariateGaussianDistribution._family:
             lines.append(f"  means: {_fmt(dist.mu)}")
             cov = _fmt(dist.cov).replace("\n", "\n" + " " * 14)
             lines.append(f"  covariance: {cov}")
-        elif dist.name == "IndependentComponentsDistribution":
+        elif dist.name == IndependentComponentsDistribution._family:
             params = [c.parameters for c in dist.distributions]
             lines.append("  means: " + _fmt([p[0] for p in params]))
             lines.append("  stds:  " + _fmt([p[1] for p in params]))

@@ -3,6 +3,7 @@ MultivariateGaussianDistribution and IndependentComponentsDistribution."""
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +62,13 @@ class Document:
     """The dict and YAML forms of a model's JSON document (pomegranate's ``to_dict``,
     ``from_dict``, ``to_yaml``, ``from_yaml``), for classes with ``to_json`` and ``from_json``."""
 
+    if TYPE_CHECKING:
+
+        def to_json(self) -> str: ...
+
+        @classmethod
+        def from_json(cls, s: str) -> Any: ...
+
     def to_dict(self):
         """The JSON document as a dict."""
         return json.loads(self.to_json())
@@ -99,8 +107,10 @@ class Distribution(Document):
         The parameters, in pomegranate's order.
     """
 
-    _family = None
+    # The pomegranate class name (None for a class that is not one of the families).
+    _family: Any = None
     _univariate = True
+    summaries: list
 
     # -- the Rust object behind the distribution -------------------------------------------------
     def _get_core(self):
@@ -145,7 +155,8 @@ class Distribution(Document):
 
     @parameters.setter
     def parameters(self, value):
-        self._set_core(type(self)(*value, frozen=self.frozen, **self._init_extra())._core)
+        rebuild: Any = type(self)
+        self._set_core(rebuild(*value, frozen=self.frozen, **self._init_extra())._core)
 
     def _init_extra(self):
         """Constructor arguments beyond the parameters that a rebuilt copy keeps."""
@@ -177,7 +188,7 @@ class Distribution(Document):
         """Adds the sufficient statistics of ``X`` (with optional sample weights) to the
         distribution's stored summaries."""
         Xm = self._matrix(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         summary = self._core.summarize(Xm, w)
         if self.summaries:
             self.summaries[0].merge(summary)
@@ -221,7 +232,7 @@ class Distribution(Document):
             Xm = _checks.as_column(X)
         else:
             Xm = _checks.as_matrix(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         return cls._wrap(_core.Distribution.fit_new(cls._family, Xm, w))
 
     # -- sampling --------------------------------------------------------------------------------
@@ -282,7 +293,7 @@ def _restore_distribution(text, extra=None):
 class _Univariate(Distribution):
     """A univariate family whose parameters are numbers."""
 
-    _params = ()
+    _params: tuple[str, ...] = ()
 
     def _build(self, values, frozen, min_std=0.0):
         self.summaries = []
@@ -304,7 +315,6 @@ class NormalDistribution(_Univariate):
         The smallest standard deviation a fit may produce (default 0).
     """
 
-    _family = "NormalDistribution"
     _params = ("mean", "std")
 
     def __init__(self, mean, std, frozen=False, min_std=0.0):
@@ -323,7 +333,6 @@ class LogNormalDistribution(_Univariate):
     ``-inf`` elsewhere).
     """
 
-    _family = "LogNormalDistribution"
     _params = ("mu", "sigma")
 
     def __init__(self, mu, sigma, min_std=0.0, frozen=False):
@@ -340,7 +349,6 @@ class LogNormalDistribution(_Univariate):
 class ExponentialDistribution(_Univariate):
     """An exponential distribution with a rate, for ``x >= 0``."""
 
-    _family = "ExponentialDistribution"
     _params = ("rate",)
 
     def __init__(self, rate, frozen=False):
@@ -350,7 +358,6 @@ class ExponentialDistribution(_Univariate):
 class GammaDistribution(_Univariate):
     """A gamma distribution with shape ``alpha`` and rate ``beta``, for ``x > 0``."""
 
-    _family = "GammaDistribution"
     _params = ("alpha", "beta")
 
     def __init__(self, alpha, beta, frozen=False):
@@ -360,7 +367,6 @@ class GammaDistribution(_Univariate):
 class PoissonDistribution(_Univariate):
     """A Poisson distribution with mean ``l``, over the non-negative integers."""
 
-    _family = "PoissonDistribution"
     _params = ("l",)
 
     def __init__(self, l, frozen=False):  # noqa: E741 (pomegranate's name)
@@ -370,7 +376,6 @@ class PoissonDistribution(_Univariate):
 class UniformDistribution(_Univariate):
     """A uniform distribution on ``[start, end]``."""
 
-    _family = "UniformDistribution"
     _params = ("start", "end")
 
     def __init__(self, start, end, frozen=False):
@@ -380,7 +385,6 @@ class UniformDistribution(_Univariate):
 class BernoulliDistribution(_Univariate):
     """A Bernoulli distribution over ``{0, 1}`` with ``P(1) = p``."""
 
-    _family = "BernoulliDistribution"
     _params = ("p",)
 
     def __init__(self, p, frozen=False):
@@ -426,11 +430,12 @@ class DiscreteDistribution(Distribution):
     string ``'nan'`` are missing values (log-probability 0).
     """
 
-    _family = "DiscreteDistribution"
 
     def __init__(self, characters, frozen=False):
         if not isinstance(characters, dict):
-            raise TypeError(f"characters must be a dict of symbol to probability, got {type(characters).__name__}")
+            raise TypeError(
+                f"characters must be a dict of symbol to probability, got {type(characters).__name__}"
+            )
         self.summaries = []
         keys = list(characters.keys())
         probs = [_checks.real(characters[k], "characters") for k in keys]
@@ -440,7 +445,7 @@ class DiscreteDistribution(Distribution):
 
     def _set_keys(self, keys):
         self._keys = list(keys)
-        self._codes = {}
+        self._codes: dict = {}
         for i, k in enumerate(self._keys):
             self._codes.setdefault(k, i)
 
@@ -488,7 +493,7 @@ class DiscreteDistribution(Distribution):
 
     @parameters.setter
     def parameters(self, value):
-        self.__init__(value[0], frozen=self.frozen)
+        type(self).__init__(self, value[0], frozen=self.frozen)
 
     @property
     def dtype(self):
@@ -619,7 +624,6 @@ class MultivariateGaussianDistribution(Distribution):
     frozen : bool, optional
     """
 
-    _family = "MultivariateGaussianDistribution"
     _univariate = False
 
     def __init__(self, means, covariance, frozen=False):
@@ -656,8 +660,9 @@ class IndependentComponentsDistribution(Distribution):
     frozen : bool, optional
     """
 
-    _family = "IndependentComponentsDistribution"
     _univariate = False
+    # A numpy object array of the per-feature distributions (None while being wrapped).
+    distributions: Any
 
     def __init__(self, distributions, weights=None, frozen=False):
         self.summaries = []
@@ -712,7 +717,7 @@ class IndependentComponentsDistribution(Distribution):
     @parameters.setter
     def parameters(self, value):
         dists, weights = value
-        self.__init__(dists, weights, frozen=self._frozen)
+        type(self).__init__(self, dists, weights, frozen=self._frozen)
 
     @classmethod
     def _wrap(cls, core):
@@ -770,15 +775,22 @@ class IndependentComponentsDistribution(Distribution):
         return cls(children, distribution_weights)
 
 
+# The classes by their pomegranate names (the names of the JSON documents and of the Rust
+# family table); each knows its name as ``_family``.
 _CLASSES = {
-    "NormalDistribution": NormalDistribution,
-    "LogNormalDistribution": LogNormalDistribution,
-    "ExponentialDistribution": ExponentialDistribution,
-    "GammaDistribution": GammaDistribution,
-    "PoissonDistribution": PoissonDistribution,
-    "UniformDistribution": UniformDistribution,
-    "BernoulliDistribution": BernoulliDistribution,
-    "DiscreteDistribution": DiscreteDistribution,
-    "MultivariateGaussianDistribution": MultivariateGaussianDistribution,
-    "IndependentComponentsDistribution": IndependentComponentsDistribution,
+    c.__name__: c
+    for c in (
+        NormalDistribution,
+        LogNormalDistribution,
+        ExponentialDistribution,
+        GammaDistribution,
+        PoissonDistribution,
+        UniformDistribution,
+        BernoulliDistribution,
+        DiscreteDistribution,
+        MultivariateGaussianDistribution,
+        IndependentComponentsDistribution,
+    )
 }
+for _name, _class in _CLASSES.items():
+    _class._family = _name

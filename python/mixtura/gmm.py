@@ -1,17 +1,18 @@
 """GeneralMixtureModel with pomegranate 0.14's API."""
 
 import time
+from typing import Any
 
 import numpy as np
 
 from . import _checks, _core
 from .callbacks import Callback, History
 from .distributions import (
+    _PROTOCOL,
     DiscreteDistribution,
     Distribution,
     Document,
     IndependentComponentsDistribution,
-    _PROTOCOL,
     _child_core,
     _dtype_name,
     _external_core,
@@ -20,6 +21,7 @@ from .distributions import (
     _read_text,
     encode_rows,
 )
+
 
 def _discrete_children(dist):
     """The discrete distribution of each column of a component (None for other columns)."""
@@ -67,23 +69,35 @@ def _symbols(column):
     """The distinct symbols of a data column, in order of first appearance."""
     return [v for v in dict.fromkeys(list(column)) if not _is_missing(v)]
 
+
 __all__ = ["GeneralMixtureModel"]
 
 _INITS = ("first-k", "random", "kmeans++", "kmeans||")
 
 
-def _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-                batches_per_epoch, lr_decay, n_jobs):
-    return dict(
+_FIT_OPTIONS = ("inertia", "pseudocount", "stop_threshold", "max_iterations", "batch_size",
+                "batches_per_epoch", "lr_decay", "n_jobs")
+
+
+def _fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                 batches_per_epoch, lr_decay, n_jobs):
+    """The options of a fit as one ``_core.FitOptions``: their types are checked here, their
+    values in Rust."""
+    return _core.FitOptions(
         inertia=_checks.real(inertia, "inertia"),
         pseudocount=_checks.real(pseudocount, "pseudocount"),
         stop_threshold=_checks.real(stop_threshold, "stop_threshold"),
-        max_iterations=_checks.iterations(max_iterations),
-        batch_size=_checks.optional_count(batch_size, "batch_size"),
-        batches_per_epoch=_checks.optional_count(batches_per_epoch, "batches_per_epoch"),
+        max_iterations=_checks.real(max_iterations, "max_iterations"),
+        batch_size=_checks.optional_integer(batch_size, "batch_size"),
+        batches_per_epoch=_checks.optional_integer(batches_per_epoch, "batches_per_epoch"),
         lr_decay=_checks.real(lr_decay, "lr_decay"),
         n_jobs=_checks.n_jobs(n_jobs),
     )
+
+
+def _fit_keywords(options):
+    """The keyword arguments of ``fit`` that give ``options``."""
+    return {name: getattr(options, name) for name in _FIT_OPTIONS}
 
 
 def _batch_factory(X, encode):
@@ -118,7 +132,7 @@ def _batch_factory(X, encode):
             else:
                 Xb, wb = item, None
             Xb = encode(Xb)
-            yield Xb, _checks.as_weights(wb, Xb.shape[0])
+            yield Xb, _checks.as_weights(wb)
 
     return factory
 
@@ -139,7 +153,7 @@ class _Training:
         self.callbacks = [self.history] + callbacks
         self.verbose = bool(verbose)
         self.pass_model = len(callbacks) > 0
-        self.model = None
+        self.model: Any = None
         self.last_logs = None
 
     def begin(self, model):
@@ -221,6 +235,9 @@ class GeneralMixtureModel(Document):
         When true, ``fit`` and ``from_summaries`` change nothing.
     """
 
+    # The statistics collected by summarize (a _core.MixtureSummary), or None.
+    _summary: Any
+
     def __init__(self, distributions, weights=None):
         if isinstance(distributions, Distribution) or not hasattr(distributions, "__len__"):
             raise TypeError("distributions must be a list of initialised distributions")
@@ -257,7 +274,7 @@ class GeneralMixtureModel(Document):
         all the components' discrete distributions of that column, in order of appearance."""
         d = self.distributions[0].d
         per_component = [_discrete_children(dist) for dist in self.distributions]
-        columns = []
+        columns: list = []
         for j in range(d):
             dists = [children[j] for children in per_component]
             if all(c is None for c in dists):
@@ -402,7 +419,8 @@ class GeneralMixtureModel(Document):
         lo = _checks.integer(min_components, "min_components", minimum=1)
         hi = _checks.integer(max_components, "max_components", minimum=lo)
         kwargs.pop("return_history", None)
-        table, best = [], None
+        table: list = []
+        best: Any = None
         for k in range(lo, hi + 1):
             model = cls.from_samples(distributions, k, X, **kwargs)
             row = {
@@ -422,7 +440,7 @@ class GeneralMixtureModel(Document):
         """The E-step: adds the sufficient statistics of ``X`` to the stored summaries and returns
         the weighted log-likelihood of ``X``."""
         Xm = self._X(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         summary = self._core_model().summarize(Xm, w, _checks.n_jobs(n_jobs))
         if self._summary is None:
             self._summary = summary
@@ -451,7 +469,8 @@ class GeneralMixtureModel(Document):
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
             max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
-            callbacks=[], return_history=False, verbose=False, n_jobs=1, y=None):
+            # pomegranate's signature; the list is copied, never changed.
+            callbacks=[], return_history=False, verbose=False, n_jobs=1, y=None):  # noqa: B006
         """Fits the mixture by EM from its current parameters.
 
         Stops when the total log-likelihood improves by ``stop_threshold`` or less in one
@@ -474,7 +493,7 @@ class GeneralMixtureModel(Document):
                                      max_iterations, batches_per_epoch, lr_decay, callbacks,
                                      return_history, verbose, n_jobs)
         Xm = self._X(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         labels = None
         if y is not None:
             labels = np.asarray(y)
@@ -483,34 +502,33 @@ class GeneralMixtureModel(Document):
             if labels.ndim != 1 or not integral:
                 raise TypeError("y must be a 1-D array of integer labels (-1 for unlabelled)")
             labels = np.ascontiguousarray(labels, dtype=np.int64)
-        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-                         batches_per_epoch, lr_decay, n_jobs)
-        training = _Training(callbacks, verbose)
-        training.begin(self)
-        core = self._core_model()
-        try:
-            report = core.fit(Xm, w, callback=training.on_epoch, pass_model=training.pass_model,
-                              labels=labels, **kw)
-        except BaseException:
-            training.fail()
-            raise
-        finally:
-            self._adopt(core)
-        training.end(report)
-        self.clear_summaries()
-        return (self, training.history) if return_history else self
+        options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                               batches_per_epoch, lr_decay, n_jobs)
+        return self._train(
+            lambda core, training: core.fit(Xm, w, labels=labels, options=options,
+                                            callback=training.on_epoch,
+                                            pass_model=training.pass_model),
+            callbacks, return_history, verbose)
 
     def _fit_batches(self, factory, inertia, pseudocount, stop_threshold, max_iterations,
                      batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
-        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, None,
-                         batches_per_epoch, lr_decay, n_jobs)
-        del kw["batch_size"]
+        options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, None,
+                               batches_per_epoch, lr_decay, n_jobs)
+        return self._train(
+            lambda core, training: core.fit_source(factory, options=options,
+                                                   callback=training.on_epoch,
+                                                   pass_model=training.pass_model),
+            callbacks, return_history, verbose)
+
+    def _train(self, run, callbacks, return_history, verbose):
+        """Runs ``run(core, training)``, a fit of the Rust model ``core`` that reports to
+        ``training``, with the callbacks; the model takes the fitted parameters, even when the
+        fit raises."""
         training = _Training(callbacks, verbose)
         training.begin(self)
         core = self._core_model()
         try:
-            report = core.fit_source(factory, callback=training.on_epoch,
-                                     pass_model=training.pass_model, **kw)
+            report = run(core, training)
         except BaseException:
             training.fail()
             raise
@@ -524,8 +542,9 @@ class GeneralMixtureModel(Document):
     def from_samples(cls, distributions, n_components, X, weights=None, n_init=1,
                      init="kmeans++", max_kmeans_iterations=1, inertia=0.0, pseudocount=0.0,
                      stop_threshold=0.1, max_iterations=1e8, batch_size=None,
-                     batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
-                     verbose=False, n_jobs=1, random_state=None):
+                     # pomegranate's signature; the list is copied, never changed.
+                     batches_per_epoch=None, lr_decay=0.0, callbacks=[],  # noqa: B006
+                     return_history=False, verbose=False, n_jobs=1, random_state=None):
         """Builds a mixture from data: k-means clusters ``X``, each component is fitted to its
         cluster, then EM refines the model.
 
@@ -565,7 +584,7 @@ class GeneralMixtureModel(Document):
                 raise ValueError("X gave no batches") from None
             n_init = _checks.integer(n_init, "n_init", minimum=1)
             rng = np.random.RandomState(_checks.seed(random_state) % 2**32)
-            best = None
+            best: Any = None
             for _ in range(n_init):
                 # As pomegranate: k-means initialisation on the first batch, then EM on all.
                 model = cls.from_samples(
@@ -588,19 +607,22 @@ class GeneralMixtureModel(Document):
         d = 1 if len(shape) == 1 else shape[1]
         layout, classes = cls._layout(distributions, d)
         n_components = _checks.integer(n_components, "n_components", minimum=1)
-        if layout == "mixed" and n_components != len(classes):
+        if layout == _core.Layout.MIXED and n_components != len(classes):
             n_components = len(classes)
         if not isinstance(init, str):
             raise TypeError(f"init must be a string, one of {', '.join(_INITS)}")
         n_init = _checks.integer(n_init, "n_init", minimum=1)
-        max_k = _checks.iterations(max_kmeans_iterations, "max_kmeans_iterations")
+        max_k = _checks.real(max_kmeans_iterations, "max_kmeans_iterations")
         seed = _checks.seed(random_state)
-        kw = _fit_kwargs(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-                         batches_per_epoch, lr_decay, n_jobs)
+        options = _core.FromSamplesOptions(
+            n_components, init=init, n_init=n_init, max_kmeans_iterations=max_k, seed=seed,
+            fit=_fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                             batches_per_epoch, lr_decay, n_jobs))
 
-        column_classes = classes if layout == "per_feature" else [classes[0]] * d
+        column_classes = classes if layout == _core.Layout.PER_FEATURE else [classes[0]] * d
         discrete = [c is DiscreteDistribution for c in column_classes]
-        if layout == "mixed" and any(discrete) and not all(c is DiscreteDistribution for c in classes):
+        if (layout == _core.Layout.MIXED and any(discrete)
+                and not all(c is DiscreteDistribution for c in classes)):
             raise ValueError("a one-column mixture cannot mix DiscreteDistribution with other classes")
         column_keys = [None] * d
         if any(discrete):
@@ -614,20 +636,18 @@ class GeneralMixtureModel(Document):
             Xm = encode_rows(arr, d, codes)
         else:
             Xm = _checks.as_matrix(X)
-        n = Xm.shape[0]
-        w = _checks.as_weights(weights, n)
+        w = _checks.as_weights(weights)
 
         if any(not issubclass(c, Distribution) for c in classes):
-            return cls._from_samples_custom(
-                layout, classes, n_components, Xm, w, init, n_init, max_k, seed, kw,
-                callbacks, return_history, verbose)
+            return cls._from_samples_custom(layout, classes, Xm, w, options, callbacks,
+                                            return_history, verbose)
 
         def family(c, j):
-            if c is DiscreteDistribution:
-                return f"DiscreteDistribution:{len(column_keys[j])}"
-            return c._family
+            """The class name and, for a discrete class, the number of symbols of column j."""
+            keys = column_keys[j]
+            return c._family, (len(keys) if c is DiscreteDistribution else None)
 
-        if layout == "per_feature":
+        if layout == _core.Layout.PER_FEATURE:
             families = [family(c, j) for j, c in enumerate(classes)]
         else:
             families = [family(c, 0) for c in classes]
@@ -640,9 +660,9 @@ class GeneralMixtureModel(Document):
                 return core
             comps = []
             for c in core.distributions():
-                if c.name == "DiscreteDistribution":
+                if c.name == DiscreteDistribution._family:
                     comps.append(_relabel(c, column_keys[0]))
-                elif c.name == "IndependentComponentsDistribution":
+                elif c.name == IndependentComponentsDistribution._family:
                     children = [
                         _relabel(ch, column_keys[j]) if column_keys[j] is not None else ch
                         for j, ch in enumerate(c.children())
@@ -665,9 +685,8 @@ class GeneralMixtureModel(Document):
         training.begin(None)
         try:
             core, report = _core.Mixture.from_samples(
-                families, layout, n_components, Xm, w, init=init, n_init=n_init,
-                max_kmeans_iterations=max_k, seed=seed, callback=on_epoch,
-                pass_model=training.pass_model, **kw)
+                families, layout, Xm, options, w, callback=on_epoch,
+                pass_model=training.pass_model)
         except BaseException:
             training.fail()
             raise
@@ -682,32 +701,35 @@ class GeneralMixtureModel(Document):
         return (model, training.history) if return_history else model
 
     @classmethod
-    def _from_samples_custom(cls, layout, classes, k, Xm, w, init, n_init, max_k, seed, kw,
-                             callbacks, return_history, verbose):
+    def _from_samples_custom(cls, layout, classes, Xm, w, options, callbacks, return_history,
+                             verbose):
         """from_samples with classes written in Python: k-means in Rust, then each component from
         its class's ``from_samples`` on its cluster, then EM (holding the GIL for the Python
         components)."""
-        rng = np.random.RandomState(seed % 2**32)
-        best = None
-        for _ in range(n_init):
-            km = _core.Kmeans.fit(k, Xm, w, init=init, n_init=1, max_iterations=max_k,
-                                  seed=int(rng.randint(0, 2**62)), n_jobs=kw["n_jobs"])
-            labels = km.predict(Xm, kw["n_jobs"])
+        k = options.n_components
+        n_jobs = options.fit.n_jobs
+        rng = np.random.RandomState(options.seed % 2**32)
+        best: Any = None
+        for _ in range(options.n_init):
+            km = _core.Kmeans.fit(k, Xm, w, init=options.init, n_init=1,
+                                  max_iterations=options.max_kmeans_iterations,
+                                  seed=int(rng.randint(0, 2**62)), n_jobs=n_jobs)
+            labels = km.predict(Xm, n_jobs)
             dists, shares = [], []
             for j in range(k):
                 rows = labels == j
                 wj = None if w is None else w[rows]
                 Xj = Xm[rows]
-                if layout == "per_feature":
+                if layout == _core.Layout.PER_FEATURE:
                     dists.append(IndependentComponentsDistribution(
                         [c.from_samples(Xj[:, f], weights=wj) for f, c in enumerate(classes)]))
                 else:
-                    c = classes[j] if layout == "mixed" else classes[0]
+                    c = classes[j] if layout == _core.Layout.MIXED else classes[0]
                     dists.append(c.from_samples(Xj, weights=wj))
                 shares.append(float(rows.sum() if wj is None else wj.sum()))
             model = cls(dists, weights=shares)
             model, history = model.fit(Xm, w, callbacks=callbacks, return_history=True,
-                                       verbose=verbose, **kw)
+                                       verbose=verbose, **_fit_keywords(options.fit))
             score = history.log_probabilities[-1] if history.log_probabilities else (
                 history.initial_log_probability)
             if best is None or score > best[0]:
@@ -746,18 +768,18 @@ class GeneralMixtureModel(Document):
             if d == 1 and len(classes) != 1:
                 if not all(univariate(c) for c in classes):
                     raise ValueError("a list of component classes for one-column X must be univariate")
-                return "mixed", classes
+                return _core.Layout.MIXED, classes
             if len(classes) != d:
                 raise ValueError(
                     f"distributions must have one class per column of X ({d}), got {len(classes)}"
                 )
             if not all(univariate(c) for c in classes):
                 raise ValueError("per-column distribution classes must be univariate")
-            return "per_feature", classes
+            return _core.Layout.PER_FEATURE, classes
         c = check(distributions, "distributions")
         if issubclass(c, Distribution) and c._univariate and d > 1:
-            return "per_feature", [c] * d
-        return "each", [c]
+            return _core.Layout.PER_FEATURE, [c] * d
+        return _core.Layout.EACH, [c]
 
     # -- state -----------------------------------------------------------------------------------
     def freeze(self):

@@ -50,11 +50,11 @@ class Kmeans:
             verbose=False, n_jobs=1, random_state=None):
         """Fits the centroids to ``X`` with Lloyd updates; returns self."""
         Xm = _checks.as_matrix(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         self._core = _core.Kmeans.fit(
             self.k, Xm, w, init=self.init if self._centroids is None else "first-k",
             n_init=self.n_init, centroids=self._centroids,
-            max_iterations=_checks.iterations(max_iterations),
+            max_iterations=_checks.real(max_iterations, "max_iterations"),
             stop_threshold=_checks.real(stop_threshold, "stop_threshold"),
             seed=_checks.seed(random_state), n_jobs=_checks.n_jobs(n_jobs))
         return self
@@ -65,7 +65,7 @@ class Kmeans:
         if self._centroids is not None:
             return self._centroids.copy()
         Xm = _checks.as_matrix(X)
-        w = _checks.as_weights(weights, Xm.shape[0])
+        w = _checks.as_weights(weights)
         return _core.Kmeans.initial_centroids(
             self.k, Xm, w, init=self.init, seed=_checks.seed(random_state),
             n_jobs=_checks.n_jobs(n_jobs))

@@ -4,6 +4,7 @@
 
 mod discrete;
 mod external;
+mod family;
 mod independent;
 mod multivariate_gaussian;
 mod normal;
@@ -11,6 +12,7 @@ mod univariate;
 
 pub use discrete::{Discrete, DiscreteStats};
 pub use external::{External, ExternalDistribution};
+pub use family::{Class, Family};
 pub use independent::IndependentComponents;
 pub use multivariate_gaussian::{MultivariateGaussian, MultivariateGaussianStats, PairwiseStats};
 pub use normal::{Normal, NormalStats, COLLAPSED_VARIANCE};
@@ -161,77 +163,16 @@ pub enum ComponentStats {
     External,
 }
 
-/// The families a component can be fitted as, for `from_samples`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// [`Normal`].
-    Normal,
-    /// [`LogNormal`].
-    LogNormal,
-    /// [`Exponential`].
-    Exponential,
-    /// [`Gamma`].
-    Gamma,
-    /// [`Poisson`].
-    Poisson,
-    /// [`Uniform`].
-    Uniform,
-    /// [`Bernoulli`].
-    Bernoulli,
-    /// [`Discrete`] over this many symbols (codes `0..k`).
-    Discrete(usize),
-    /// [`MultivariateGaussian`].
-    MultivariateGaussian,
-}
-
 impl Family {
-    /// The family's pomegranate class name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Normal => "NormalDistribution",
-            Family::LogNormal => "LogNormalDistribution",
-            Family::Exponential => "ExponentialDistribution",
-            Family::Gamma => "GammaDistribution",
-            Family::Poisson => "PoissonDistribution",
-            Family::Uniform => "UniformDistribution",
-            Family::Bernoulli => "BernoulliDistribution",
-            Family::Discrete(_) => "DiscreteDistribution",
-            Family::MultivariateGaussian => "MultivariateGaussianDistribution",
-        }
-    }
-
-    /// The family for a pomegranate class name; a discrete family is written
-    /// `"DiscreteDistribution:k"` with its number of symbols.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "NormalDistribution" => Family::Normal,
-            "LogNormalDistribution" => Family::LogNormal,
-            "ExponentialDistribution" => Family::Exponential,
-            "GammaDistribution" => Family::Gamma,
-            "PoissonDistribution" => Family::Poisson,
-            "UniformDistribution" => Family::Uniform,
-            "BernoulliDistribution" => Family::Bernoulli,
-            "MultivariateGaussianDistribution" => Family::MultivariateGaussian,
-            other => {
-                let k = other.strip_prefix("DiscreteDistribution:")?.parse().ok()?;
-                Family::Discrete(k)
-            }
-        })
-    }
-
-    /// Whether the family is univariate.
-    pub fn is_univariate(self) -> bool {
-        !matches!(self, Family::MultivariateGaussian)
-    }
-
     /// The family's default distribution over `d` features (pomegranate's `blank`).
     pub fn blank(self, d: usize) -> Result<Component> {
         if self.is_univariate() && d != 1 {
             return Err(Error::param(
                 "distributions",
                 format!(
-                    "{} is univariate; use IndependentComponentsDistribution for several features",
-                    self.name()
+                    "{} is univariate; use {} for several features",
+                    self.name(),
+                    Class::IndependentComponents.name()
                 ),
             ));
         }
@@ -273,18 +214,26 @@ impl Component {
     /// The pomegranate class name of the component.
     pub fn name(&self) -> String {
         match self {
-            Component::Normal(_) => "NormalDistribution".into(),
-            Component::LogNormal(_) => "LogNormalDistribution".into(),
-            Component::Exponential(_) => "ExponentialDistribution".into(),
-            Component::Gamma(_) => "GammaDistribution".into(),
-            Component::Poisson(_) => "PoissonDistribution".into(),
-            Component::Uniform(_) => "UniformDistribution".into(),
-            Component::Bernoulli(_) => "BernoulliDistribution".into(),
-            Component::Discrete(_) => "DiscreteDistribution".into(),
-            Component::MultivariateGaussian(_) => "MultivariateGaussianDistribution".into(),
-            Component::IndependentComponents(_) => "IndependentComponentsDistribution".into(),
             Component::External(e) => e.0.name(),
+            other => other.class().map_or_else(String::new, |c| c.name().into()),
         }
+    }
+
+    /// The built-in class of the component (`None` for an external distribution).
+    pub fn class(&self) -> Option<Class> {
+        Some(match self {
+            Component::Normal(_) => Class::Normal,
+            Component::LogNormal(_) => Class::LogNormal,
+            Component::Exponential(_) => Class::Exponential,
+            Component::Gamma(_) => Class::Gamma,
+            Component::Poisson(_) => Class::Poisson,
+            Component::Uniform(_) => Class::Uniform,
+            Component::Bernoulli(_) => Class::Bernoulli,
+            Component::Discrete(_) => Class::Discrete,
+            Component::MultivariateGaussian(_) => Class::MultivariateGaussian,
+            Component::IndependentComponents(_) => Class::IndependentComponents,
+            Component::External(_) => return None,
+        })
     }
 
     /// Sets the frozen flag (an external distribution keeps its own).

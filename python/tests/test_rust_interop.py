@@ -15,7 +15,7 @@ from mixtura import (
     NormalDistribution,
 )
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CARGO = shutil.which("cargo")
 pytestmark = pytest.mark.skipif(CARGO is None, reason="cargo is not installed")
 

@@ -8,7 +8,7 @@ import numpy as np
 from mixtura import GeneralMixtureModel
 from mixtura.cli import main, read_csv
 
-DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "old_faithful.csv"
+DATA = pathlib.Path(__file__).resolve().parents[2] / "data" / "old_faithful.csv"
 
 
 def test_fit_prints_a_summary_and_writes_the_model(tmp_path, capsys):

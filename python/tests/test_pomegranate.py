@@ -26,7 +26,7 @@ import pytest
 
 import mixtura
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RTOL = 1e-9
 ATOL = 1e-9

@@ -1,0 +1,402 @@
+//! `Distribution` and `DistributionSummary`: one distribution of any built-in family (or one
+//! implemented in Python) and its statistics.
+
+use std::sync::Arc;
+
+use numpy::ndarray::ArrayView2;
+use numpy::prelude::*;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use super::callbacks::PyExternal;
+use super::errors::{invalid, MixturaError};
+use super::{style, threads};
+use crate::distributions::{
+    Bernoulli, Class, Component, ComponentStats, Discrete, Distribution, Exponential, External,
+    Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian, Normal, Poisson,
+    Statistics, Uniform,
+};
+use crate::em::FitOptions;
+use crate::error::Error;
+use crate::format;
+
+/// A distribution (any built-in family).
+#[pyclass(module = "mixtura._core", name = "Distribution")]
+#[derive(Clone)]
+pub struct PyDistribution {
+    pub(super) inner: Component,
+}
+
+impl From<Component> for PyDistribution {
+    fn from(inner: Component) -> Self {
+        PyDistribution { inner }
+    }
+}
+
+/// The statistics of a distribution over some rows.
+#[pyclass(module = "mixtura._core", name = "DistributionSummary")]
+#[derive(Clone)]
+pub struct PyDistributionSummary {
+    inner: ComponentStats,
+}
+
+#[pymethods]
+impl PyDistributionSummary {
+    /// Adds the statistics of `other` into these.
+    fn merge(&mut self, other: PyRef<'_, PyDistributionSummary>) -> PyResult<()> {
+        Ok(self.inner.merge(&other.inner)?)
+    }
+}
+
+/// The family `from_samples`-style fitting of a class name gives.
+fn family(name: &str) -> PyResult<Family> {
+    Family::from_name(name)
+        .ok_or_else(|| MixturaError::new_err(format!("unknown distribution class {name}")))
+}
+
+/// The rows' weights: `weights`, or 1 for every row.
+fn weights_or_ones(weights: &Option<PyReadonlyArray1<'_, f64>>, n: usize) -> Vec<f64> {
+    match weights {
+        Some(w) => w.as_array().to_vec(),
+        None => vec![1.0; n],
+    }
+}
+
+/// Checks rows for a single distribution: width, at least one row, no infinity, and weights.
+fn check_rows(
+    dist: &Component,
+    x: &ArrayView2<'_, f64>,
+    weights: Option<&[f64]>,
+) -> Result<(), Error> {
+    crate::validate::check_data(x, dist.dim())?;
+    if let Some(w) = weights {
+        crate::validate::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl PyDistribution {
+    /// A normal distribution `N(mean, std**2)`.
+    #[staticmethod]
+    #[pyo3(signature = (mean, std, min_std=0.0, frozen=false))]
+    fn normal(mean: f64, std: f64, min_std: f64, frozen: bool) -> PyResult<Self> {
+        let mut d = Normal::new(mean, std)?.with_min_std(min_std)?;
+        d.frozen = frozen;
+        Ok(Component::Normal(d).into())
+    }
+
+    /// A full-covariance Gaussian: `means`, shape `(d,)`, and `covariance`, shape `(d, d)`.
+    #[staticmethod]
+    #[pyo3(signature = (means, covariance, frozen=false))]
+    fn multivariate_gaussian(
+        means: PyReadonlyArray1<'_, f64>,
+        covariance: PyReadonlyArray2<'_, f64>,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let mut d = MultivariateGaussian::new(
+            means.as_array().to_owned(),
+            covariance.as_array().to_owned(),
+        )?;
+        d.frozen = frozen;
+        Ok(Component::MultivariateGaussian(d).into())
+    }
+
+    /// Independent univariate distributions, one per feature, with optional per-feature weights.
+    #[staticmethod]
+    #[pyo3(signature = (distributions, weights=None, frozen=false))]
+    fn independent(
+        distributions: Vec<PyRef<'_, PyDistribution>>,
+        weights: Option<Vec<f64>>,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let children = distributions.iter().map(|d| d.inner.clone()).collect();
+        let mut d = IndependentComponents::new(children, weights)?;
+        d.frozen = frozen;
+        Ok(Component::IndependentComponents(d).into())
+    }
+
+    /// A univariate distribution of a named family from its parameters, in pomegranate's order.
+    #[staticmethod]
+    #[pyo3(signature = (name, parameters, frozen=false, min_std=0.0))]
+    fn univariate(name: &str, parameters: Vec<f64>, frozen: bool, min_std: f64) -> PyResult<Self> {
+        let class = Class::from_name(name)
+            .filter(|c| c.family(None).is_some_and(Family::is_univariate))
+            .ok_or_else(|| invalid("name", format!("{name} is not a univariate family")))?;
+        let need = class.n_parameters();
+        if parameters.len() != need {
+            return Err(invalid(
+                "parameters",
+                format!("{name} takes {need} parameters, got {}", parameters.len()),
+            ));
+        }
+        let p = &parameters;
+        let mut inner = match class {
+            Class::Normal => Component::Normal(Normal::new(p[0], p[1])?.with_min_std(min_std)?),
+            Class::LogNormal => {
+                let mut d = LogNormal::new(p[0], p[1])?;
+                d.min_std = Normal::blank().with_min_std(min_std)?.min_std;
+                Component::LogNormal(d)
+            }
+            Class::Exponential => Component::Exponential(Exponential::new(p[0])?),
+            Class::Gamma => Component::Gamma(Gamma::new(p[0], p[1])?),
+            Class::Poisson => Component::Poisson(Poisson::new(p[0])?),
+            Class::Uniform => Component::Uniform(Uniform::new(p[0], p[1])?),
+            Class::Bernoulli => Component::Bernoulli(Bernoulli::new(p[0])?),
+            Class::Discrete | Class::MultivariateGaussian | Class::IndependentComponents => {
+                unreachable!("filtered out above")
+            }
+        };
+        inner.set_frozen(frozen);
+        Ok(inner.into())
+    }
+
+    /// A discrete distribution over `keys` (strings) with their probabilities.
+    #[staticmethod]
+    #[pyo3(signature = (keys, probabilities, dtype, frozen=false))]
+    fn discrete(
+        keys: Vec<String>,
+        probabilities: Vec<f64>,
+        dtype: String,
+        frozen: bool,
+    ) -> PyResult<Self> {
+        let mut d = Discrete::new(keys, probabilities, dtype)?;
+        d.frozen = frozen;
+        Ok(Component::Discrete(d).into())
+    }
+
+    /// A distribution implemented in Python: any object with pomegranate's distribution
+    /// protocol (`d`, `log_probability`, `summarize`, `from_summaries`, `clear_summaries`).
+    #[staticmethod]
+    fn external(obj: Py<PyAny>, name: String, d: usize) -> PyResult<Self> {
+        if d == 0 {
+            return Err(invalid("d", "a distribution needs at least one feature"));
+        }
+        let ext = PyExternal::new(obj, name, d);
+        Ok(Component::External(External(Arc::new(ext))).into())
+    }
+
+    /// The family's default distribution over `d` features.
+    #[staticmethod]
+    fn blank(name: &str, d: usize) -> PyResult<Self> {
+        Ok(family(name)?.blank(d)?.into())
+    }
+
+    /// The maximum-likelihood fit of a family to `X`.
+    #[staticmethod]
+    #[pyo3(signature = (name, x, weights=None))]
+    fn fit_new(
+        py: Python<'_>,
+        name: &str,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<Self> {
+        let family = family(name)?;
+        let x = x.as_array();
+        let w = weights_or_ones(&weights, x.nrows());
+        let probe = family.blank(x.ncols())?;
+        check_rows(&probe, &x, Some(&w))?;
+        let inner = py.detach(|| Component::fit_new(family, x, &w))?;
+        Ok(inner.into())
+    }
+
+    /// A distribution from its JSON document.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(Component::from_json(text)?.into())
+    }
+
+    /// The JSON document, laid out as `json.dumps` would with these arguments.
+    #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "),
+        text_signature = "(self, /, indent=4, item_separator=',', key_separator=' : ')")]
+    fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
+        format::to_json_string(
+            &format::component_to_value(&self.inner),
+            &style(indent, item_separator, key_separator),
+        )
+    }
+
+    /// The pomegranate class name.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// The number of features.
+    #[getter]
+    fn d(&self) -> usize {
+        self.inner.dim()
+    }
+
+    /// Whether fitting leaves the parameters as they are.
+    #[getter]
+    fn frozen(&self) -> bool {
+        self.inner.is_frozen()
+    }
+
+    /// Freezes or thaws the distribution.
+    #[setter]
+    fn set_frozen(&mut self, frozen: bool) {
+        self.inner.set_frozen(frozen)
+    }
+
+    /// The parameters in pomegranate's order (`[mean, std]`, `[means, covariance]`, ...; for a
+    /// discrete distribution `[keys, probabilities]`).
+    fn parameters<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let floats = |v: &[f64]| -> PyResult<Vec<Bound<'py, PyAny>>> {
+            v.iter()
+                .map(|x| Ok(x.into_pyobject(py)?.into_any()))
+                .collect()
+        };
+        Ok(match &self.inner {
+            Component::Normal(d) => floats(&[d.mean(), d.std()])?,
+            Component::LogNormal(d) => floats(&[d.mu(), d.sigma()])?,
+            Component::Exponential(d) => floats(&[d.rate()])?,
+            Component::Gamma(d) => floats(&[d.alpha(), d.beta()])?,
+            Component::Poisson(d) => floats(&[d.lambda()])?,
+            Component::Uniform(d) => floats(&[d.start(), d.end()])?,
+            Component::Bernoulli(d) => floats(&[d.p()])?,
+            Component::Discrete(d) => vec![
+                d.keys().to_vec().into_pyobject(py)?.into_any(),
+                d.probabilities().to_vec().into_pyobject(py)?.into_any(),
+            ],
+            Component::External(_) => vec![],
+            Component::MultivariateGaussian(d) => vec![
+                d.means().to_pyarray(py).into_any(),
+                d.covariance().to_pyarray(py).into_any(),
+            ],
+            Component::IndependentComponents(d) => vec![
+                self.children()?.into_pyobject(py)?.into_any(),
+                d.weights().to_vec().into_pyobject(py)?.into_any(),
+            ],
+        })
+    }
+
+    /// The smallest standard deviation a fit may produce (normal and log-normal only).
+    #[getter]
+    fn min_std(&self) -> Option<f64> {
+        match &self.inner {
+            Component::Normal(d) => Some(d.min_std),
+            Component::LogNormal(d) => Some(d.min_std),
+            _ => None,
+        }
+    }
+
+    /// The type of a discrete distribution's keys.
+    #[getter]
+    fn dtype(&self) -> Option<String> {
+        match &self.inner {
+            Component::Discrete(d) => Some(d.dtype().to_string()),
+            _ => None,
+        }
+    }
+
+    /// The external object behind an external distribution.
+    fn external_object(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        match &self.inner {
+            Component::External(e) => {
+                e.0.as_any()
+                    .downcast_ref::<PyExternal>()
+                    .map(|p| p.obj.clone_ref(py))
+            }
+            _ => None,
+        }
+    }
+
+    /// The per-feature distributions of an independent-components distribution.
+    fn children(&self) -> PyResult<Vec<PyDistribution>> {
+        match &self.inner {
+            Component::IndependentComponents(d) => {
+                Ok(d.distributions().iter().map(|c| c.clone().into()).collect())
+            }
+            _ => Ok(vec![]),
+        }
+    }
+
+    /// The log-density of each row of `x`, shape `(n, d)`.
+    #[pyo3(signature = (x, n_jobs=1))]
+    fn log_probability<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        n_jobs: i64,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let x = x.as_array();
+        check_rows(&self.inner, &x, None)?;
+        let t = threads(n_jobs)?;
+        let out = py.detach(|| {
+            t.install(|| {
+                let mut out = vec![0.0; x.nrows()];
+                self.inner.log_probability_into(x, &mut out).map(|_| out)
+            })
+        })??;
+        Ok(PyArray1::from_vec(py, out))
+    }
+
+    /// The statistics of the rows of `x`, shape `(n, d)`, with optional weights, shape `(n,)`.
+    #[pyo3(signature = (x, weights=None))]
+    fn summarize(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<PyDistributionSummary> {
+        let x = x.as_array();
+        let w = weights_or_ones(&weights, x.nrows());
+        check_rows(&self.inner, &x, Some(&w))?;
+        let stats = py.detach(|| {
+            let mut st = self.inner.new_stats();
+            self.inner.accumulate(x, &w, &mut st).map(|_| st)
+        })?;
+        Ok(PyDistributionSummary { inner: stats })
+    }
+
+    /// New parameters from `summary` (the fit's rules for `inertia` and `pseudocount`).
+    #[pyo3(signature = (summary, inertia=0.0, pseudocount=0.0))]
+    fn from_summaries(
+        &mut self,
+        summary: PyRef<'_, PyDistributionSummary>,
+        inertia: f64,
+        pseudocount: f64,
+    ) -> PyResult<()> {
+        // The fit's rules for the two options.
+        FitOptions {
+            inertia,
+            pseudocount,
+            ..FitOptions::default()
+        }
+        .check()?;
+        Ok(self
+            .inner
+            .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
+    }
+
+    /// `n` samples, shape `(n, d)`, from a ChaCha8 generator seeded with `seed`.
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let d = self.inner.dim();
+        let mut out = crate::validate::zeros_checked(n, d)?;
+        for mut row in out.rows_mut() {
+            self.inner
+                .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
+        }
+        Ok(out.into_pyarray(py))
+    }
+
+    /// A copy.
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    /// Whether the two distributions are the same (family, parameters, frozen flag).
+    fn __eq__(&self, other: PyRef<'_, PyDistribution>) -> bool {
+        self.inner == other.inner
+    }
+}

@@ -1,0 +1,102 @@
+//! The Python layer, `mixtura._core`: thin wrappers that convert types, release the GIL around
+//! every computation and map errors to Python exceptions. Everything else lives in the crate.
+//!
+//! A file per Python class: [`distribution`], [`mixture`] and [`kmeans`]; the options of a fit
+//! in [`options`]; the adapters that call back into Python in [`callbacks`]; the exceptions in
+//! [`errors`].
+
+/// The adapters that call back into Python.
+mod callbacks;
+/// `Distribution` and `DistributionSummary`.
+mod distribution;
+/// The exceptions, and the errors' conversion.
+mod errors;
+/// `Kmeans`.
+mod kmeans;
+/// `Mixture` and `MixtureSummary`.
+mod mixture;
+/// `FitOptions`, `FromSamplesOptions` and `Layout`.
+mod options;
+
+use numpy::ndarray::{ArrayView1, ArrayView2};
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+
+use crate::error::Error;
+use crate::format::JsonStyle;
+use crate::parallel::Threads;
+
+/// The threads of `n_jobs` (positive, or -1 for all cores).
+fn threads(n_jobs: i64) -> PyResult<Threads> {
+    Ok(Threads::from_n_jobs(n_jobs)?)
+}
+
+/// The layout of a document's text, from `to_json`'s arguments.
+fn style(indent: Option<usize>, item_separator: &str, key_separator: &str) -> JsonStyle {
+    JsonStyle {
+        indent,
+        item_separator: item_separator.into(),
+        key_separator: key_separator.into(),
+    }
+}
+
+/// The optional sample weights as a view.
+fn weights_view<'a>(weights: &'a Option<PyReadonlyArray1<'_, f64>>) -> Option<ArrayView1<'a, f64>> {
+    weights.as_ref().map(|w| w.as_array())
+}
+
+/// Runs `f` on the rows `x` and the threads of `n_jobs`, with the GIL released.
+fn on_rows<T: Send>(
+    py: Python<'_>,
+    x: &PyReadonlyArray2<'_, f64>,
+    n_jobs: i64,
+    f: impl FnOnce(ArrayView2<'_, f64>, Threads) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let x = x.as_array();
+    let t = threads(n_jobs)?;
+    Ok(py.detach(|| f(x, t))?)
+}
+
+/// The number of cores this process may use.
+#[pyfunction]
+fn available_cores() -> usize {
+    crate::parallel::available_cores()
+}
+
+/// Reads any model document; returns `("GeneralMixtureModel", Mixture)` or
+/// `("Distribution", Distribution)`.
+#[pyfunction]
+fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyAny>)> {
+    Ok(match crate::format::Model::from_json(text)? {
+        crate::format::Model::Mixture(m) => (
+            "GeneralMixtureModel",
+            Py::new(py, mixture::PyMixture::from(m))?.into_any(),
+        ),
+        crate::format::Model::Distribution(d) => (
+            "Distribution",
+            Py::new(py, distribution::PyDistribution::from(d))?.into_any(),
+        ),
+    })
+}
+
+/// The module `mixtura._core`.
+#[pymodule(name = "_core")]
+mod core_module {
+    #[pymodule_export]
+    use super::distribution::{PyDistribution, PyDistributionSummary};
+    #[pymodule_export]
+    use super::errors::MixturaError;
+    #[pymodule_export]
+    use super::kmeans::PyKmeans;
+    #[pymodule_export]
+    use super::mixture::{PyMixture, PyMixtureSummary};
+    #[pymodule_export]
+    use super::options::{Layout, PyFitOptions, PyFromSamplesOptions};
+    #[pymodule_export]
+    use super::{available_cores, model_from_json};
+
+    /// The crate's version.
+    #[pymodule_export]
+    #[allow(non_upper_case_globals)]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+}
