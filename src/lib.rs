@@ -47,7 +47,7 @@ mod em;
 mod error;
 pub mod format;
 mod from_samples;
-pub mod kernels;
+mod kernels;
 pub mod kmeans;
 pub mod linalg;
 mod mixture;
