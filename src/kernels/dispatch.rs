@@ -17,8 +17,8 @@
 //!   It is read once, with the detection: a change after the first fit has no effect.
 //!
 //! A kernel path is an [`Isa`]: a level the processor has. A [`Plan`](super::plan::Plan) keeps
-//! the path it was made with, so a fit takes one path from
-//! start to end; the k-means kernels take [`Isa::current`] at each call.
+//! the path it was made with (so a fit's E-steps take one path from start to end); the k-means
+//! kernels take [`Isa::current`] at each call.
 
 use std::sync::OnceLock;
 
