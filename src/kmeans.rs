@@ -6,7 +6,7 @@ use rand_core::RngCore;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::kernels::{any_nan, lane_distance, nearest_rows, prefetch, row_distances};
+use crate::kernels::{any_nan, assign_block, lane_distance, nearest_rows, prefetch, AssignScratch};
 use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
 use crate::rng::{choose_weighted, seeded, uniform01};
 use crate::validate::{check_clusters, check_data, check_weights, not_nan};
@@ -199,11 +199,7 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
     let w = w.as_standard_layout();
     let parts = map_chunks(0..x.nrows(), |chunk| {
         let mut st = LloydStats::zeros(k, d);
-        let mut scratch = AssignScratch {
-            best_d: [0.0; BLOCK_ROWS],
-            best_j: [0; BLOCK_ROWS],
-            dist: [0.0; BLOCK_ROWS],
-        };
+        let mut scratch = AssignScratch::new();
         for block in blocks(chunk) {
             let xb = x.slice(ndarray::s![block.clone(), ..]);
             // Contiguous rows without NaN: the distances of four rows at a time, and the sums
@@ -229,71 +225,6 @@ fn lloyd_pass(x: ArrayView2<f64>, w: ArrayView1<f64>, centroids: ArrayView2<f64>
         st
     });
     LloydStats::total(k, d, parts.into_iter())
-}
-
-/// Work space of [`assign_block`].
-struct AssignScratch {
-    best_d: [f64; BLOCK_ROWS],
-    best_j: [u64; BLOCK_ROWS],
-    dist: [f64; BLOCK_ROWS],
-}
-
-/// The sums, weights and distance of a Lloyd pass as slices: `k x d`, `k x d`, a number.
-type AssignSums<'a> = (&'a mut [f64], &'a mut [f64], &'a mut f64);
-
-/// A block of contiguous rows `xs` without NaN and centroids `cs` (`k x d`) without NaN: each
-/// row's first nearest centroid, and the row added to its sums, with the additions of the
-/// general loop in [`lloyd_pass`] in the same order.
-fn assign_block(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::kernels::has_avx2() {
-        // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
-        return unsafe { assign_block_avx2(xs, cs, w, s, out) };
-    }
-    assign_block_t(xs, cs, w, s, out)
-}
-
-/// [`assign_block_t`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn assign_block_avx2(
-    xs: &[f64],
-    cs: &[f64],
-    w: &[f64],
-    s: &mut AssignScratch,
-    out: &mut AssignSums,
-) {
-    assign_block_t(xs, cs, w, s, out)
-}
-
-#[inline(always)]
-fn assign_block_t(xs: &[f64], cs: &[f64], w: &[f64], s: &mut AssignScratch, out: &mut AssignSums) {
-    let m = w.len();
-    let d = xs.len() / m.max(1);
-    let (bd, bj) = (&mut s.best_d[..m], &mut s.best_j[..m]);
-    bd.fill(f64::INFINITY);
-    bj.fill(0);
-    for (j, c) in cs.chunks_exact(d).enumerate() {
-        let db = &mut s.dist[..m];
-        row_distances(xs, c, true, db);
-        // The first nearest, without branches.
-        for ((b, bi), &dv) in bd.iter_mut().zip(bj.iter_mut()).zip(db.iter()) {
-            let closer = dv < *b;
-            *b = if closer { dv } else { *b };
-            *bi = if closer { j as u64 } else { *bi };
-        }
-    }
-    let (sums, weights, distance) = out;
-    for (((row, &dv), &j), &wi) in xs.chunks_exact(d).zip(bd.iter()).zip(bj.iter()).zip(w) {
-        let j = j as usize;
-        **distance += wi * dv;
-        for (s, &v) in sums[j * d..(j + 1) * d].iter_mut().zip(row) {
-            *s += wi * v;
-        }
-        for s in weights[j * d..(j + 1) * d].iter_mut() {
-            *s += wi;
-        }
-    }
 }
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).

@@ -47,7 +47,7 @@ mod em;
 mod error;
 mod format;
 mod from_samples;
-pub mod kernels;
+mod kernels;
 mod kmeans;
 mod linalg;
 mod mixture;

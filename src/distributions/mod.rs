@@ -98,8 +98,8 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]);
 
     /// This distribution as a Gaussian (full or diagonal covariance), when it is one: mixtures
-    /// whose components are all Gaussians of one form run the fused kernels of
-    /// [`kernels`](crate::kernels). `None` by default.
+    /// whose components are all Gaussians of one form run the crate's fused kernels. `None` by
+    /// default.
     fn gaussian(&self) -> Option<Gaussian<'_>> {
         None
     }

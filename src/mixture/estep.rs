@@ -108,7 +108,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         // The fused kernels serve mixtures of Gaussians, for rows without labels or NaN.
         let plan = match labels {
             Labels::None => Plan::new(
-                &self.distributions,
+                self.distributions.iter().map(|d| d.gaussian()),
                 self.log_weights.as_slice().expect("1-D"),
             ),
             _ => None,
@@ -236,7 +236,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     ) -> Result<()> {
         for (j, dist) in self.distributions.iter().enumerate() {
             stats.responsibilities[j] += m.weight[j];
-            let part = plan.stats_of(dist, m, j).ok_or_else(|| {
+            let part = dist.gaussian_stats(&plan.moments_of(m, j)).ok_or_else(|| {
                 Error::param("distributions", "a Gaussian component gave no statistics")
             })?;
             stats.components[j].merge(&part)?;

@@ -128,7 +128,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             }
         };
         let plan = Plan::new(
-            &self.distributions,
+            self.distributions.iter().map(|d| d.gaussian()),
             self.log_weights.as_slice().expect("1-D"),
         );
         let work = |(c, part): (usize, &mut [f64])| -> Result<()> {

@@ -1,0 +1,887 @@
+//! The plan of a mixture of Gaussians: its parameters laid out for the kernels, the path its
+//! blocks take (chosen once, in [`Plan::new`]), the kernel path ([`Isa`]) it runs on, and the
+//! fused E-step of a block ([`Plan::load`], then [`Plan::log_joint`], [`Plan::posteriors`] or
+//! [`Plan::summarize`]).
+
+use ndarray::ArrayView2;
+
+use super::dispatch::{Isa, Level};
+use super::distance::has_nan;
+use super::forms::{Gaussian, GaussianMoments};
+use super::lanes::{Lanes, Quad};
+use super::math::{exp_nonpositive, ln_positive};
+use super::portable::{
+    centre_weighted, diagonal_forms, diagonal_rows, lanes, moments8, moments_rows, padded, panels,
+    panels_len, products_in, quad_forms, sum8,
+};
+use super::small::{small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
+#[cfg(target_arch = "x86_64")]
+use super::x86::{avx2, avx512};
+use crate::parallel::BLOCK_ROWS;
+
+/// Diagonal Gaussians of this many features or more are evaluated on the rows as they are: a
+/// row then fills whole vectors, and the block needs no transposition.
+const ROWS_MIN_FEATURES: usize = 8;
+
+/// The path the blocks of a plan take, chosen once by [`Plan::new`] from the form of the
+/// components and the number of features `d`. The work space each one uses is listed in
+/// [`Scratch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// Full covariance in at most [`SMALL_MAX_FEATURES`] features: the fused E-step keeps a
+    /// tile of rows in registers through all its stages (see [`small_tiles`]); the
+    /// log-densities alone (and the posteriors) are those of [`Path::Full`]. `lower` when every
+    /// `inv_chol` is lower triangular (the loops then skip the zeros).
+    Small {
+        /// Whether every `inv_chol` is lower triangular.
+        lower: bool,
+    },
+    /// Full covariance: the block transposed (one feature per row, less the plan's origin),
+    /// quadratic forms on the [`panels`], then the moments by centring and products.
+    Full {
+        /// Whether every `inv_chol` is lower triangular.
+        lower: bool,
+    },
+    /// Diagonal in fewer than [`ROWS_MIN_FEATURES`] features: the block transposed.
+    DiagonalTransposed,
+    /// Diagonal in at least [`ROWS_MIN_FEATURES`] features: the kernels read the rows as they
+    /// are (features contiguous), or a copy when the block is not contiguous.
+    DiagonalRows,
+}
+
+impl Path {
+    /// Whether the components have full covariance.
+    fn full(self) -> bool {
+        matches!(self, Path::Small { .. } | Path::Full { .. })
+    }
+}
+
+/// The parameters of a mixture of Gaussians, laid out for the kernels.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    d: usize,
+    k: usize,
+    path: Path,
+    /// The kernel path the blocks run on.
+    isa: Isa,
+    /// `k x d`.
+    means: Vec<f64>,
+    /// Full: `k x dp x d` (`L^-1` per component, its rows padded with zero rows to `dp`, a
+    /// multiple of 4); diagonal: `k x d` (`1 / (2 sigma^2)`).
+    scale: Vec<f64>,
+    /// Full: the same `L^-1` as panels for the quadratic forms (see [`panels`]), `k` of
+    /// [`panels_len`] values; diagonal: empty.
+    panels: Vec<f64>,
+    /// Full: the point `o` (the mean of the components' means) that the transposed blocks are
+    /// measured from, `x - o`, so that the quadratic forms lose precision only in proportion to
+    /// a component's distance from `o` (in its standard deviations), not to an offset of the
+    /// data; diagonal: empty.
+    origin: Vec<f64>,
+    /// `k x d`: the means as the kernels subtract them from the transposed block (full:
+    /// `means - o`; diagonal: the means).
+    centres: Vec<f64>,
+    /// Full: `k x padded(d)`, `L^-1 (means - o)` (zeros past `d`), so that the quadratic forms
+    /// are `|L^-1 (x - o) - L^-1 (means - o)|^2`, without centring the block per component;
+    /// diagonal: empty.
+    offsets: Vec<f64>,
+    /// `log_norm + log weight`, per component.
+    consts: Vec<f64>,
+}
+
+/// Per-chunk sums of the kernels.
+#[derive(Debug, Clone)]
+pub(crate) struct Moments {
+    /// `sum_i r_ij`, per component.
+    pub weight: Vec<f64>,
+    /// `sum_i r_ij (x_i - mu_j)`, `k x d`.
+    pub sum: Vec<f64>,
+    /// Full: the upper triangles of `sum_i r_ij (x_i - mu_j)(x_i - mu_j)^T`, `k x d x d`;
+    /// diagonal: `sum_i r_ij (x_il - mu_jl)^2`, `k x d`.
+    pub products: Vec<f64>,
+}
+
+impl Moments {
+    /// Sets every sum back to zero.
+    pub fn clear(&mut self) {
+        for v in [&mut self.weight, &mut self.sum, &mut self.products] {
+            v.fill(0.0);
+        }
+    }
+}
+
+/// Work space of one chunk. What each [`Path`] uses (`n` rows in the block, `k` components, `d`
+/// features; the rest is empty):
+///
+/// | field    | `Small`          | `Full`                | `DiagonalTransposed` | `DiagonalRows` |
+/// |----------|------------------|-----------------------|----------------------|----------------|
+/// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
+/// | `copied` |                  |                       |                      | whether copied |
+/// | `work`   |                  |                       |                      | moments' sums  |
+/// | `small`  | per-lane sums    |                       |                      |                |
+/// | `z`      | quadratic forms  | forms, centred rows   |                      |                |
+/// | `wz`     | (allocated only) | weighted centred rows |                      |                |
+/// | `lanes`  | (allocated only) | AVX-512 moments' sums |                      |                |
+///
+/// and every path uses `y`, `acc`, `max` and `lp` (whose meanings in the small-dimension
+/// E-step are its own, see the fields).
+pub(crate) struct Scratch {
+    /// The block transposed (`d x n`; full covariance: `x - o`, see `Plan::origin`); for a
+    /// row-major plan, a copy of a block that was not contiguous (`n x d`).
+    xt: Vec<f64>,
+    /// Whether `xt` holds the copy of the current block (row-major plans).
+    copied: bool,
+    /// Running sums of the row-major moments (`2 k padded(d)`).
+    work: Vec<f64>,
+    /// Per-lane sums of the small-dimension E-step, per component.
+    small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
+    /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the rows of
+    /// one pass of `avx512::moments` in its paired layout, at most `(d + 1) MOMENT_ROWS` values);
+    /// in the log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)`
+    /// values). Either fits in `d x BLOCK_ROWS`.
+    z: Vec<f64>,
+    /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`),
+    /// for the portable and AVX2 moments (those of AVX-512 compute it again where they use it).
+    wz: Vec<f64>,
+    /// Full covariance on AVX-512: the running sums of the moments' passes.
+    #[cfg(target_arch = "x86_64")]
+    lanes: avx512::MomentLanes,
+    /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`; in the small-dimension
+    /// E-step, the row's weight where it counts (else 0).
+    pub y: Vec<f64>,
+    /// Per row: after `posteriors`, `log p(x_i)`; in the small-dimension E-step,
+    /// `sum_j exp(lp_ij - max_i)`.
+    pub acc: Vec<f64>,
+    /// Per row: after `posteriors` and in the small-dimension E-step, `max_j lp_ij`.
+    pub max: Vec<f64>,
+    /// `k x rows`: joint log-densities, then responsibilities.
+    pub lp: Vec<f64>,
+}
+
+/// What a block contributed besides the moments.
+pub(crate) struct BlockTotals {
+    /// `sum_i w_i log p(x_i)` over the rows that count.
+    pub log_likelihood: f64,
+    /// The weight of the rows that no component can produce (every log-density `-inf`).
+    pub unexplained: f64,
+    /// The first row (in the block) whose log-likelihood was NaN or `+inf`, if any.
+    pub invalid: Option<usize>,
+}
+
+impl Plan {
+    /// The plan of a mixture, on the kernel path of [`Isa::current`], when all its components
+    /// have the same Gaussian form: `forms` are the components' forms (see
+    /// [`Distribution::gaussian`](crate::Distribution::gaussian)), `log_weights` their log
+    /// weights. `None` when a component has no Gaussian form, the forms differ, or there are
+    /// none.
+    pub fn new<'a>(
+        forms: impl IntoIterator<Item = Option<Gaussian<'a>>>,
+        log_weights: &[f64],
+    ) -> Option<Plan> {
+        Plan::with_isa(forms, log_weights, Isa::current())
+    }
+
+    /// [`new`](Self::new) on the kernel path `isa`.
+    pub fn with_isa<'a>(
+        forms: impl IntoIterator<Item = Option<Gaussian<'a>>>,
+        log_weights: &[f64],
+        isa: Isa,
+    ) -> Option<Plan> {
+        let mut forms = forms.into_iter().peekable();
+        let d = match forms.peek()? {
+            Some(Gaussian::Full { means, .. }) => means.len(),
+            Some(Gaussian::Diagonal { means, .. }) => means.len(),
+            None => return None,
+        };
+        let mut means = Vec::new();
+        let mut scale = Vec::new();
+        let mut consts = Vec::new();
+        let mut full = None;
+        let mut lower = true;
+        for (form, &lw) in forms.zip(log_weights) {
+            match form? {
+                Gaussian::Full {
+                    means: m,
+                    inv_chol,
+                    log_norm,
+                } => {
+                    if !*full.get_or_insert(true) || m.len() != d || inv_chol.dim() != (d, d) {
+                        return None;
+                    }
+                    means.extend_from_slice(m);
+                    for a in 0..padded(d) {
+                        for b in 0..d {
+                            let v = if a < d { inv_chol[[a, b]] } else { 0.0 };
+                            lower &= b <= a || v == 0.0;
+                            scale.push(v);
+                        }
+                    }
+                    consts.push(log_norm + lw);
+                }
+                Gaussian::Diagonal {
+                    means: m,
+                    half_inv_var,
+                    log_norm,
+                } => {
+                    if *full.get_or_insert(false) || m.len() != d || half_inv_var.len() != d {
+                        return None;
+                    }
+                    means.extend_from_slice(&m);
+                    scale.extend_from_slice(&half_inv_var);
+                    consts.push(log_norm + lw);
+                }
+            }
+        }
+        let full = full?;
+        let k = consts.len();
+        let (mut origin, mut offsets) = (Vec::new(), Vec::new());
+        let mut centres = means.clone();
+        if full {
+            origin = (0..d)
+                // Each mean divided first: the sum of means near the largest `f64` stays finite.
+                .map(|l| (0..k).map(|j| means[j * d + l] / k as f64).sum::<f64>())
+                .collect();
+            for (c, &o) in centres.iter_mut().zip(origin.iter().cycle()) {
+                *c -= o;
+            }
+            let dp = padded(d);
+            for j in 0..k {
+                let (a, mu) = (
+                    &scale[j * dp * d..(j + 1) * dp * d],
+                    &centres[j * d..(j + 1) * d],
+                );
+                offsets.extend(
+                    (0..dp).map(|r| (0..d).fold(0.0f64, |y, c| a[r * d + c].mul_add(mu[c], y))),
+                );
+            }
+        }
+        let panels = if full {
+            panels(&scale, d, lower)
+        } else {
+            Vec::new()
+        };
+        let path = match (full, d) {
+            (true, d) if d <= SMALL_MAX_FEATURES => Path::Small { lower },
+            (true, _) => Path::Full { lower },
+            (false, d) if d >= ROWS_MIN_FEATURES => Path::DiagonalRows,
+            (false, _) => Path::DiagonalTransposed,
+        };
+        Some(Plan {
+            d,
+            k,
+            path,
+            isa,
+            means,
+            scale,
+            panels,
+            origin,
+            centres,
+            offsets,
+            consts,
+        })
+    }
+
+    /// Empty sums.
+    pub fn moments(&self) -> Moments {
+        let (k, d) = (self.k, self.d);
+        Moments {
+            weight: vec![0.0; k],
+            sum: vec![0.0; k * d],
+            products: vec![0.0; if self.path.full() { k * d * d } else { k * d }],
+        }
+    }
+
+    /// Work space for blocks of up to [`BLOCK_ROWS`] rows (see [`Scratch`] for what each path
+    /// uses).
+    pub fn scratch(&self) -> Scratch {
+        let (k, d, b) = (self.k, self.d, BLOCK_ROWS);
+        let (rows, small, full) = (
+            self.path == Path::DiagonalRows,
+            matches!(self.path, Path::Small { .. }),
+            self.path.full(),
+        );
+        // The row-major diagonal kernels need neither the centred rows nor their products.
+        let t = if rows { 0 } else { d * b };
+        Scratch {
+            xt: vec![0.0; t],
+            copied: false,
+            work: vec![0.0; if rows { 2 * k * padded(d) } else { 0 }],
+            small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if small { k } else { 0 }],
+            z: vec![0.0; if full { t } else { 0 }],
+            wz: vec![0.0; if full { t } else { 0 }],
+            #[cfg(target_arch = "x86_64")]
+            lanes: avx512::MomentLanes::new(if full && self.isa.avx512() { d } else { 0 }),
+            y: vec![0.0; b],
+            acc: vec![0.0; b],
+            max: vec![0.0; b],
+            lp: vec![0.0; k * b],
+        }
+    }
+
+    /// The moments of component `j` from the sums `m`, around its means, to be turned into its
+    /// statistics by [`Distribution::gaussian_stats`](crate::Distribution::gaussian_stats).
+    pub fn moments_of<'a>(&'a self, m: &'a mut Moments, j: usize) -> GaussianMoments<'a> {
+        let d = self.d;
+        let products = if self.path.full() {
+            // The kernels fill the upper triangle.
+            let p = &mut m.products[j * d * d..(j + 1) * d * d];
+            for a in 0..d {
+                for b in 0..a {
+                    p[a * d + b] = p[b * d + a];
+                }
+            }
+            &m.products[j * d * d..(j + 1) * d * d]
+        } else {
+            &m.products[j * d..(j + 1) * d]
+        };
+        GaussianMoments {
+            shift: &self.means[j * d..(j + 1) * d],
+            weight: m.weight[j],
+            sum: &m.sum[j * d..(j + 1) * d],
+            products,
+        }
+    }
+
+    /// Transposes the rows of `xb` (at most [`BLOCK_ROWS`]) into the scratch, for
+    /// [`log_joint`](Self::log_joint) and [`summarize`](Self::summarize); false when they hold
+    /// a missing value (the kernels do not take those).
+    pub fn load(&self, xb: ArrayView2<f64>, s: &mut Scratch) -> bool {
+        let (n, d) = xb.dim();
+        debug_assert!(n <= BLOCK_ROWS && d == self.d);
+        if self.path == Path::DiagonalRows {
+            // Row-major kernels: the rows are read where they are, or from a copy when the
+            // block is not contiguous.
+            s.copied = xb.as_slice().is_none();
+            if s.copied {
+                s.xt.clear();
+                s.xt.extend(xb.iter().copied());
+            }
+            let xs = if s.copied {
+                &s.xt[..]
+            } else {
+                xb.as_slice().expect("contiguous")
+            };
+            return !has_nan(self.isa, xs);
+        }
+        // The kernels take the distance between features apart from `n`; a whole block's is
+        // `n` (a padded distance measured no faster).
+        let ld = n;
+        let clean = self.transpose(xb, ld, s);
+        for (l, &o) in self.origin.iter().enumerate() {
+            for v in &mut s.xt[l * ld..l * ld + n] {
+                *v -= o;
+            }
+        }
+        clean
+    }
+
+    /// The transposition of [`load`](Self::load); false when the rows hold a missing value.
+    fn transpose(&self, xb: ArrayView2<f64>, ld: usize, s: &mut Scratch) -> bool {
+        let (n, d) = xb.dim();
+        if let Some(xs) = xb.as_slice() {
+            let nan = match self.isa.level() {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 | Level::Avx512 => {
+                    // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it
+                    // has), the features the function is compiled for.
+                    unsafe { avx2::transpose(xs, d, n, ld, &mut s.xt) }
+                }
+                Level::Portable => super::portable::transpose(xs, d, n, ld, &mut s.xt),
+            };
+            return !nan;
+        }
+        let mut nan = false;
+        for (i, row) in xb.rows().into_iter().enumerate() {
+            for (l, &v) in row.iter().enumerate() {
+                s.xt[l * ld + i] = v;
+                nan |= v.is_nan();
+            }
+        }
+        !nan
+    }
+
+    /// Runs `f` on the rows of the loaded block `xb` as the row-major kernels read them (empty
+    /// for the transposing paths, whose kernels read `s.xt`).
+    fn with_rows<R>(
+        &self,
+        xb: &ArrayView2<f64>,
+        s: &mut Scratch,
+        f: impl FnOnce(&[f64], usize, &mut Scratch) -> R,
+    ) -> R {
+        let n = xb.nrows();
+        match self.path {
+            Path::DiagonalRows if s.copied => {
+                let copy = std::mem::take(&mut s.xt);
+                let r = f(&copy, n, s);
+                s.xt = copy;
+                r
+            }
+            Path::DiagonalRows => f(
+                xb.as_slice()
+                    .expect("a row-major block is contiguous or copied"),
+                n,
+                s,
+            ),
+            _ => f(&[], n, s),
+        }
+    }
+
+    /// `log w_j + log p_j(x_i)` of the loaded rows `xb` into `s.lp` (`k x n`).
+    pub fn log_joint(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
+        self.with_rows(&xb, s, |x, n, s| match self.isa.level() {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 | Level::Avx512 => {
+                // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
+                // the features the function is compiled for.
+                unsafe { self.log_joint_avx2(x, n, s) }
+            }
+            Level::Portable => self.log_joint_t::<false>(x, n, s),
+        })
+    }
+
+    /// [`log_joint_t`](Self::log_joint_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn log_joint_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        self.log_joint_t::<true>(x, n, s)
+    }
+
+    /// [`summarize_t`](Self::summarize_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn summarize_avx2(
+        &self,
+        x: &[f64],
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.summarize_t::<true>(x, n, w, s, m)
+    }
+
+    /// The small-dimension E-step ([`summarize_small`](Self::summarize_small)) in AVX2 vectors:
+    /// a tile's eight lanes in two vectors.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn summarize_small_avx2(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.summarize_small_d::<avx2::Avx, 2>(n, w, s, m)
+    }
+
+    /// The small-dimension E-step ([`summarize_small`](Self::summarize_small)) in 512-bit
+    /// vectors: a tile's eight lanes in one vector rather than two.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn summarize_small_avx512(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.summarize_small_d::<avx512::Avx512, 1>(n, w, s, m)
+    }
+
+    /// The fused E-step of the loaded rows `xb`: responsibilities (times the sample weights `w`)
+    /// and moments added to `m`; returns the block's log-likelihood.
+    pub fn summarize(
+        &self,
+        xb: ArrayView2<f64>,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        self.with_rows(&xb, s, |x, n, s| match (self.path, self.isa.level()) {
+            // SAFETY (the vector arms): the processor has the features the functions are
+            // compiled for (an `Isa` is made only for what it has).
+            #[cfg(target_arch = "x86_64")]
+            (Path::Small { .. }, Level::Avx512) => unsafe {
+                self.summarize_small_avx512(n, w, s, m)
+            },
+            #[cfg(target_arch = "x86_64")]
+            (Path::Small { .. }, Level::Avx2) => unsafe { self.summarize_small_avx2(n, w, s, m) },
+            (Path::Small { .. }, Level::Portable) => self.summarize_small_d::<Quad, 2>(n, w, s, m),
+            #[cfg(target_arch = "x86_64")]
+            (_, Level::Avx2 | Level::Avx512) => unsafe { self.summarize_avx2(x, n, w, s, m) },
+            (_, Level::Portable) => self.summarize_t::<false>(x, n, w, s, m),
+        })
+    }
+
+    #[inline(always)]
+    fn sum<const AVX: bool>(&self, a: &[f64]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
+            return unsafe { avx2::sum(a) };
+        }
+        sum8(a)
+    }
+
+    #[inline(always)]
+    fn weighted_moments<const AVX: bool>(&self, r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: as in `sum`.
+            return unsafe { avx2::moments(r, x, mu) };
+        }
+        moments8(r, x, mu)
+    }
+
+    /// After the log-densities: `s.lp` holds `exp(lp_ij - max_i)`, `s.max` the row maxima,
+    /// `s.acc` `log p(x_i)` and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
+    /// `s.y` are the posterior probabilities).
+    #[inline(always)]
+    fn posteriors_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        let k = self.k;
+        self.log_joint_t::<AVX>(x, n, s);
+        // Log-sum-exp over the components, row by row but vectorised over the rows.
+        let max = &mut s.max[..n];
+        max.fill(f64::NEG_INFINITY);
+        for j in 0..k {
+            for (mx, &v) in max.iter_mut().zip(&s.lp[j * n..(j + 1) * n]) {
+                *mx = if v > *mx { v } else { *mx };
+            }
+        }
+        let total = &mut s.acc[..n];
+        total.fill(0.0);
+        for j in 0..k {
+            for ((v, t), &mx) in s.lp[j * n..(j + 1) * n]
+                .iter_mut()
+                .zip(total.iter_mut())
+                .zip(max.iter())
+            {
+                let e = exp_nonpositive(*v - mx);
+                *v = e;
+                *t += e;
+            }
+        }
+        for ((t, &mx), f) in total.iter_mut().zip(max.iter()).zip(s.y[..n].iter_mut()) {
+            let sum = *t;
+            *t = mx + ln_positive(sum);
+            *f = 1.0 / sum;
+        }
+    }
+
+    /// The posterior probabilities of the loaded rows `xb` (see `posteriors_t`).
+    pub fn posteriors(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
+        self.with_rows(&xb, s, |x, n, s| match self.isa.level() {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 | Level::Avx512 => {
+                // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
+                // the features the function is compiled for.
+                unsafe { self.posteriors_avx2(x, n, s) }
+            }
+            Level::Portable => self.posteriors_t::<false>(x, n, s),
+        })
+    }
+
+    /// [`posteriors_t`](Self::posteriors_t) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn posteriors_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        self.posteriors_t::<true>(x, n, s)
+    }
+
+    /// The log-densities; `AVX` when compiled for AVX2 (the hot loops then use its vectors,
+    /// with the same arithmetic as the portable loops).
+    #[inline(always)]
+    fn log_joint_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
+        let (d, k, ld) = (self.d, self.k, n);
+        match self.path {
+            Path::DiagonalRows => {
+                let lp = &mut s.lp[..k * n];
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
+                    return unsafe {
+                        avx2::diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
+                    };
+                }
+                diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
+            }
+            Path::Small { lower } | Path::Full { lower } => {
+                for j in 0..k {
+                    let acc = &mut s.acc[..n];
+                    acc.fill(0.0);
+                    let (len, dp) = (panels_len(d, lower), padded(d));
+                    let a = (
+                        &self.panels[j * len..(j + 1) * len],
+                        &self.offsets[j * dp..(j + 1) * dp],
+                    );
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX {
+                        // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA,
+                        // which run only on processors that have it; the plan's `isa` is AVX-512
+                        // only on processors that have it.
+                        unsafe {
+                            if self.isa.avx512() {
+                                avx512::quad_forms(a, d, lower, &s.xt, n, ld, acc, &mut s.z)
+                            } else {
+                                avx2::quad_forms(a, d, lower, &s.xt, n, ld, acc, &mut s.z)
+                            }
+                        };
+                    } else {
+                        quad_forms(a, d, lower, &s.xt, n, ld, acc, &mut s.z);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    quad_forms(a, d, lower, &s.xt, n, ld, acc, &mut s.z);
+                    let c0 = self.consts[j];
+                    for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
+                        let v = c0 - 0.5 * q;
+                        // Rows so far out that the quadratic form overflowed have density 0.
+                        *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
+                    }
+                }
+            }
+            Path::DiagonalTransposed => {
+                for j in 0..k {
+                    let acc = &mut s.acc[..n];
+                    acc.fill(0.0);
+                    let (mu, h) = (
+                        &self.means[j * d..(j + 1) * d],
+                        &self.scale[j * d..(j + 1) * d],
+                    );
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX {
+                        // SAFETY: as for `quad_forms` above.
+                        unsafe { avx2::diagonal_forms(mu, h, &s.xt, n, ld, acc) };
+                    } else {
+                        diagonal_forms(mu, h, &s.xt, n, ld, acc);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    diagonal_forms(mu, h, &s.xt, n, ld, acc);
+                    let c0 = self.consts[j];
+                    for (o, &q) in s.lp[j * n..(j + 1) * n].iter_mut().zip(acc.iter()) {
+                        let v = c0 - q;
+                        *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fused E-step of full-covariance mixtures in `D` features, `D` at most
+    /// [`SMALL_MAX_FEATURES`] (path `Small`): for each tile of [`SMALL_LANES`] rows, the
+    /// log-densities of all components, their log-sum-exp, the responsibilities and the moments,
+    /// in per-lane sums (continued over the block's tiles in row order, combined once per
+    /// block), so that the few values of a row are read once rather than once per pass.
+    #[inline(always)]
+    fn summarize_small<const D: usize, L: Lanes, const H: usize>(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        let k = self.k;
+        let lower = matches!(self.path, Path::Small { lower: true });
+        let mut out = BlockTotals {
+            log_likelihood: 0.0,
+            unexplained: 0.0,
+            invalid: None,
+        };
+        if n == 0 {
+            return out;
+        }
+        let acc = &mut s.small[..k];
+        acc.fill([[0.0; SMALL_LANES]; SMALL_SUMS]);
+        let mut ll = [0.0f64; SMALL_LANES];
+        small_tiles::<L, D, H>(
+            (&self.centres, &self.scale, &self.consts, lower),
+            &s.xt,
+            (n, n),
+            w,
+            &mut s.lp[..k * SMALL_LANES],
+            acc,
+            &mut ll,
+            (&mut s.max, &mut s.acc, &mut s.y),
+            &mut out,
+        );
+        out.log_likelihood = lanes(ll);
+        for (j, sums) in acc.iter().enumerate() {
+            m.weight[j] += lanes(sums[0]);
+            for c in 0..D {
+                m.sum[j * D + c] += lanes(sums[1 + c]);
+            }
+            let mut t = 1 + D;
+            for p in 0..D {
+                for q in p..D {
+                    m.products[j * D * D + p * D + q] += lanes(sums[t]);
+                    t += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// [`summarize_small`](Self::summarize_small) for this plan's number of features.
+    #[inline(always)]
+    fn summarize_small_d<L: Lanes, const H: usize>(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        match self.d {
+            1 => self.summarize_small::<1, L, H>(n, w, s, m),
+            2 => self.summarize_small::<2, L, H>(n, w, s, m),
+            3 => self.summarize_small::<3, L, H>(n, w, s, m),
+            _ => self.summarize_small::<4, L, H>(n, w, s, m),
+        }
+    }
+
+    /// The E-step of the paths other than `Small`: the posteriors, the factors of the rows, then
+    /// the moments of the path.
+    #[inline(always)]
+    fn summarize_t<const AVX: bool>(
+        &self,
+        x: &[f64],
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        let (d, k, ld) = (self.d, self.k, n);
+        self.posteriors_t::<AVX>(x, n, s);
+        let (max, total, factor) = (&s.max[..n], &s.acc[..n], &mut s.y[..n]);
+        // Per row: the factor w_i / sum of its responsibilities, checked in order.
+        let mut out = BlockTotals {
+            log_likelihood: 0.0,
+            unexplained: 0.0,
+            invalid: None,
+        };
+        for i in 0..n {
+            let wi = w.map_or(1.0, |w| w[i]);
+            let lp = total[i];
+            if wi == 0.0 || !lp.is_finite() {
+                factor[i] = 0.0;
+                if wi != 0.0 {
+                    if max[i] == f64::NEG_INFINITY {
+                        out.unexplained += wi;
+                    } else if out.invalid.is_none() {
+                        out.invalid = Some(i);
+                    }
+                }
+                continue;
+            }
+            out.log_likelihood += wi * lp;
+            factor[i] *= wi;
+        }
+        for j in 0..k {
+            for (v, &f) in s.lp[j * n..(j + 1) * n].iter_mut().zip(factor.iter()) {
+                // Rows of factor 0 may hold NaN (all components at -inf): their
+                // responsibilities are 0.
+                *v = if f == 0.0 { 0.0 } else { *v * f };
+            }
+        }
+        match self.path {
+            Path::DiagonalRows => {
+                for j in 0..k {
+                    m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
+                }
+                let r = &s.lp[..k * n];
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
+                    unsafe {
+                        avx2::moments_rows_all(
+                            d,
+                            r,
+                            x,
+                            &self.means,
+                            &mut m.sum,
+                            &mut m.products,
+                            &mut s.work,
+                        )
+                    };
+                    return out;
+                }
+                for j in 0..k {
+                    moments_rows(
+                        &r[j * n..(j + 1) * n],
+                        x,
+                        &self.means[j * d..(j + 1) * d],
+                        &mut m.sum[j * d..(j + 1) * d],
+                        &mut m.products[j * d..(j + 1) * d],
+                    );
+                }
+            }
+            Path::Full { .. } => {
+                // Moments per component.
+                for j in 0..k {
+                    let r = &s.lp[j * n..(j + 1) * n];
+                    m.weight[j] += self.sum::<AVX>(r);
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX && self.isa.avx512() {
+                        let (mu, sum) = (
+                            &self.centres[j * d..(j + 1) * d],
+                            &mut m.sum[j * d..(j + 1) * d],
+                        );
+                        let p = &mut m.products[j * d * d..(j + 1) * d * d];
+                        // SAFETY: the processor has AVX-512 (an `Isa` is made only for what it
+                        // has).
+                        unsafe {
+                            avx512::moments(
+                                (&s.xt, d, n, ld),
+                                mu,
+                                r,
+                                &mut s.z,
+                                &mut s.lanes,
+                                sum,
+                                p,
+                            )
+                        };
+                        continue;
+                    }
+                    for l in 0..d {
+                        let row = l * ld..l * ld + n;
+                        let (x, z, wz) =
+                            (&s.xt[row.clone()], &mut s.z[row.clone()], &mut s.wz[row]);
+                        let mu = self.centres[j * d + l];
+                        #[cfg(target_arch = "x86_64")]
+                        let sum = if AVX {
+                            // SAFETY: as for `quad_forms` above.
+                            unsafe { avx2::centre_weighted(x, mu, r, z, wz) }
+                        } else {
+                            centre_weighted::<Quad>(x, mu, r, z, wz)
+                        };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        let sum = centre_weighted::<Quad>(x, mu, r, z, wz);
+                        m.sum[j * d + l] += sum;
+                    }
+                    let p = &mut m.products[j * d * d..(j + 1) * d * d];
+                    #[cfg(target_arch = "x86_64")]
+                    if AVX {
+                        // SAFETY: as for `quad_forms` above.
+                        unsafe { avx2::products(&s.wz, &s.z, d, n, ld, p) };
+                    } else {
+                        products_in::<Quad>(&s.wz, &s.z, d, n, ld, p);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    products_in::<Quad>(&s.wz, &s.z, d, n, ld, p);
+                }
+            }
+            Path::DiagonalTransposed => {
+                for j in 0..k {
+                    let r = &s.lp[j * n..(j + 1) * n];
+                    m.weight[j] += self.sum::<AVX>(r);
+                    for l in 0..d {
+                        let mu = self.means[j * d + l];
+                        let (s1, s2) =
+                            self.weighted_moments::<AVX>(r, &s.xt[l * ld..l * ld + n], mu);
+                        m.sum[j * d + l] += s1;
+                        m.products[j * d + l] += s2;
+                    }
+                }
+            }
+            Path::Small { .. } => unreachable!("the small-dimension E-step has its own kernel"),
+        }
+        out
+    }
+}

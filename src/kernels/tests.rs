@@ -1,0 +1,858 @@
+//! The kernels' tests: every vector kernel against the portable one, bit for bit; the fused
+//! E-step and the k-means kernels on every kernel path the processor has; the accuracy of `exp`
+//! and `ln`; the choice of the kernel path.
+
+use super::dispatch::{choose, Isa, Level, LEVELS};
+use super::distance::{
+    any_nan, assign_block_with, has_nan, lane_distance, nearest_rows, nearest_rows_from,
+    nearest_rows_with, row_distances, AssignScratch,
+};
+use super::forms::Gaussian;
+use super::lanes::{Lanes, Quad};
+use super::math::{exp_nonpositive, ln_positive};
+use super::plan::{BlockTotals, Plan};
+use super::portable::{
+    centre_weighted, diagonal_forms, diagonal_rows, moments8, moments_rows, padded, panels,
+    panels_len, products_in, quad_forms, sum8,
+};
+use super::small::{small_tiles, SMALL_LANES, SMALL_SUMS};
+#[cfg(target_arch = "x86_64")]
+use super::x86::{avx2, avx512};
+
+#[test]
+fn fused_full_covariance_blocks_are_the_same_on_every_path() {
+    // The forms of real components (the other tests build them by hand).
+    use crate::{Distribution, MultivariateGaussian};
+    use ndarray::{Array1, Array2};
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for (d, n) in [(16, 256), (5, 201), (17, 90), (1, 7)] {
+        let dists: Vec<MultivariateGaussian> = (0..3)
+            .map(|j| {
+                let a = Array2::from_shape_fn((d, d), |_| next());
+                let cov = a.dot(&a.t()) + Array2::<f64>::eye(d) * (0.5 + j as f64);
+                let means = Array1::from_shape_fn(d, |_| 3.0 * next());
+                MultivariateGaussian::new(means, cov).expect("a covariance")
+            })
+            .collect();
+        let x = Array2::from_shape_fn((n, d), |_| 4.0 * next());
+        let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.5).collect();
+        let run = |isa: Isa| {
+            let forms = dists.iter().map(|dist| dist.gaussian());
+            let plan = Plan::with_isa(forms, &[-1.0, -1.2, -1.1], isa).expect("a full plan");
+            let (mut s, mut m) = (plan.scratch(), plan.moments());
+            assert!(plan.load(x.view(), &mut s));
+            let t = plan.summarize(x.view(), Some(&w), &mut s, &mut m);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let got = (bits(&m.weight), bits(&m.sum), bits(&m.products));
+            (got, t.log_likelihood.to_bits(), t.invalid)
+        };
+        for isa in Isa::supported() {
+            assert_eq!(run(Isa::portable()), run(isa), "{d} {n} {isa:?}");
+        }
+    }
+}
+
+#[test]
+fn ln_is_accurate() {
+    let mut worst: f64 = 0.0;
+    let mut x = 1.0;
+    while x < 1e6 {
+        let (a, b) = (ln_positive(x), x.ln());
+        worst = worst.max(if b == 0.0 {
+            a.abs()
+        } else {
+            ((a - b) / b).abs()
+        });
+        x *= 1.000_37;
+        x += 1e-9;
+    }
+    for x in [
+        1.0,
+        1.0 + f64::EPSILON,
+        2.0,
+        std::f64::consts::SQRT_2,
+        1.5,
+        64.0,
+        1e300,
+    ] {
+        let (a, b) = (ln_positive(x), x.ln());
+        worst = worst.max(if b == 0.0 {
+            a.abs()
+        } else {
+            ((a - b) / b).abs()
+        });
+    }
+    assert!(worst < 4e-16, "{worst}");
+    assert!(ln_positive(f64::NAN).is_nan());
+    assert_eq!(ln_positive(f64::INFINITY), f64::INFINITY);
+}
+
+#[test]
+fn exp_is_accurate_and_total() {
+    let mut worst: f64 = 0.0;
+    let mut x = -708.0;
+    while x <= 0.0 {
+        let (a, b) = (exp_nonpositive(x), x.exp());
+        worst = worst.max(((a - b) / b).abs());
+        x += 0.013_7;
+    }
+    for x in [-1e-300, -1e-17, -0.5, -0.34657359, -0.3465736, -1.0, -700.0] {
+        let (a, b) = (exp_nonpositive(x), x.exp());
+        worst = worst.max(((a - b) / b).abs());
+    }
+    assert!(worst < 4e-16, "{worst}");
+    assert_eq!(exp_nonpositive(0.0), 1.0);
+    assert_eq!(exp_nonpositive(-800.0), 0.0);
+    assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
+    assert!(exp_nonpositive(f64::NAN).is_nan());
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
+    if !Isa::cpu().avx2() {
+        return;
+    }
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for (d, n) in [
+        (1, 5),
+        (2, 256),
+        (5, 37),
+        (16, 256),
+        (9, 100),
+        (13, 2),
+        (8, 2),
+        (64, 256),
+        (11, 77),
+        (24, 45),
+        (17, 200),
+        (6, 131),
+        (7, 90),
+    ] {
+        let dp = padded(d);
+        let a: Vec<f64> = (0..dp * d)
+            .map(|i| {
+                if i / d < d && i % d <= i / d {
+                    next()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let z: Vec<f64> = (0..d * n).map(|_| next() * 10.0).collect();
+        // The same features `ld` apart, NaN in between: the kernels must not read there.
+        let ld = n + 5;
+        let mut zp = vec![f64::NAN; d * ld];
+        for c in 0..d {
+            zp[c * ld..c * ld + n].copy_from_slice(&z[c * n..(c + 1) * n]);
+        }
+        let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
+        let b: Vec<f64> = (0..dp)
+            .map(|r| if r < d { next() * 10.0 } else { 0.0 })
+            .collect();
+        // Lower triangular, and full (the upper entries read too).
+        let full: Vec<f64> = (0..dp * d)
+            .map(|i| if i / d < d { next() } else { 0.0 })
+            .collect();
+        for lower in [true, false] {
+            let a = if lower { &a } else { &full };
+            let pan = panels(a, d, lower);
+            assert_eq!(pan.len(), panels_len(d, lower));
+            let mut ys = vec![0.0; dp * 32];
+            quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut p, &mut ys);
+            // SAFETY: the processor has AVX2 and FMA (checked above).
+            unsafe { avx2::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q, &mut ys) };
+            assert_eq!(p, q);
+            if Isa::cpu().avx512() {
+                q.fill(0.0);
+                // SAFETY: the processor has AVX-512 (checked).
+                unsafe { avx512::quad_forms((&pan, &b), d, lower, &zp, n, ld, &mut q, &mut ys) };
+                assert_eq!(p, q, "AVX-512, {d} {n} {lower}");
+            }
+            let mut dense = vec![0.0; n];
+            quad_forms((&pan, &b), d, lower, &z, n, n, &mut dense, &mut ys);
+            assert_eq!(p, dense);
+            for (i, &v) in p.iter().enumerate() {
+                let want: f64 = (0..d)
+                    .map(|r| {
+                        ((0..d).map(|c| a[r * d + c] * z[c * n + i]).sum::<f64>() - b[r]).powi(2)
+                    })
+                    .sum();
+                assert!((v - want).abs() <= 1e-12 * want, "{d} {n} {i}");
+            }
+        }
+        let mu: Vec<f64> = (0..d).map(|_| next()).collect();
+        let h: Vec<f64> = (0..d).map(|_| next() + 1.0).collect();
+        diagonal_forms(&mu, &h, &zp, n, ld, &mut p);
+        // SAFETY: as above.
+        unsafe { avx2::diagonal_forms(&mu, &h, &zp, n, ld, &mut q) };
+        assert_eq!(p, q);
+        assert!(p.iter().all(|v| v.is_finite()));
+        // The transposition is a copy, NaN found wherever it is.
+        let ldt = d + 3;
+        let mut t = vec![0.0; n * ldt];
+        // SAFETY: as above.
+        assert!(!unsafe { avx2::transpose(&z, n, d, ldt, &mut t) });
+        for i in 0..d {
+            for c in 0..n {
+                assert_eq!(t[c * ldt + i], z[i * n + c]);
+            }
+        }
+        let mut holes = z.clone();
+        holes[(d * n) / 2] = f64::NAN;
+        // SAFETY: as above.
+        assert!(unsafe { avx2::transpose(&holes, n, d, ldt, &mut t) });
+        let r: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
+        // SAFETY: as above (three times).
+        unsafe {
+            assert_eq!(sum8(&z), avx2::sum(&z));
+            assert_eq!(moments8(&r, &z[..n], 0.3), avx2::moments(&r, &z[..n], 0.3));
+        }
+        // Centred and weighted rows, and their sum.
+        let (mut z1, mut w1, mut z2, mut w2) =
+            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let s1 = centre_weighted::<Quad>(&z[..n], 0.7, &r, &mut z1, &mut w1);
+        // SAFETY: as above.
+        let s2 = unsafe { avx2::centre_weighted(&z[..n], 0.7, &r, &mut z2, &mut w2) };
+        assert_eq!((s1, &z1, &w1), (s2, &z2, &w2));
+        let want: f64 = (0..n).map(|i| r[i] * (z[i] - 0.7)).sum();
+        assert!((s1 - want).abs() <= 1e-9 * (1.0 + want.abs()));
+        assert!((0..n).all(|i| z1[i] == z[i] - 0.7 && w1[i] == r[i] * z1[i]));
+        // The products of the moments: the rows of `zp` weighted; the upper triangle added
+        // to what is there.
+        let wz: Vec<f64> = zp
+            .iter()
+            .enumerate()
+            .map(|(t, &v)| if t % ld < n { v * r[t % ld] } else { f64::NAN })
+            .collect();
+        let (mut p, mut q) = (vec![1.0; d * d], vec![1.0; d * d]);
+        products_in::<Quad>(&wz, &zp, d, n, ld, &mut p);
+        // SAFETY: as above.
+        unsafe { avx2::products(&wz, &zp, d, n, ld, &mut q) };
+        assert_eq!(p, q);
+        if Isa::cpu().avx512() {
+            // The centred rows in the paired layout, pair by pair (a last feature of its own
+            // in both halves), NaN in the places no row fills, and the sums of the weighted
+            // ones.
+            let g = avx512::fours(n);
+            let mut paired = vec![f64::NAN; (d + 1) * 8 * g];
+            let x: Vec<Vec<f64>> = (0..d)
+                .map(|l| (0..n).map(|i| zp[l * ld + i] + 0.7).collect())
+                .collect();
+            let mu = |l: usize| 0.7 - 0.125 * l as f64;
+            let mut acc = avx512::MomentLanes::new(d);
+            for l in (0..d).step_by(2) {
+                let l2 = (l + 1).min(d - 1);
+                let pair = (l / 2) * 8 * g..(l / 2 + 1) * 8 * g;
+                // SAFETY: the processor has AVX-512 (checked).
+                unsafe {
+                    avx512::centre_weighted_pair(
+                        (&x[l], &x[l2]),
+                        [mu(l), mu(l2)],
+                        &r,
+                        &mut paired[pair],
+                        &mut acc.sums[l / 2],
+                    )
+                };
+                let sums = acc.sums(l / 2);
+                for (f, lf) in [l, l2].into_iter().enumerate() {
+                    let (mut z1, mut w1) = (vec![0.0; n], vec![0.0; n]);
+                    let s1 = centre_weighted::<Quad>(&x[lf], mu(lf), &r, &mut z1, &mut w1);
+                    assert_eq!(s1.to_bits(), sums[f].to_bits());
+                    for (i, z) in z1.iter().enumerate() {
+                        let at = (l / 2) * 8 * g + avx512::in_pair(i) + 4 * f;
+                        assert_eq!(z.to_bits(), paired[at].to_bits());
+                        if f + l == lf {
+                            assert_eq!(at, avx512::paired(lf, i, g));
+                        }
+                    }
+                }
+            }
+            // The products of the rows as they are (not those of the centring above), the
+            // weighted ones those of `wz`.
+            for l in 0..d {
+                for i in 0..n {
+                    paired[avx512::paired(l, i, g)] = zp[l * ld + i];
+                }
+            }
+            q.fill(1.0);
+            acc.clear();
+            // SAFETY: as above.
+            unsafe { avx512::products(&r, &paired, d, n, &mut acc) };
+            acc.add_products(d, &mut q);
+            assert_eq!(p, q, "AVX-512, {d} {n}");
+            // The moments in passes of rows: the same sums as in one pass.
+            let xt: Vec<f64> = zp.iter().map(|v| v + 0.7).collect();
+            let mus: Vec<f64> = (0..d).map(mu).collect();
+            let (mut sum1, mut p1) = (vec![0.5; d], vec![1.0; d * d]);
+            let (mut z1, mut w1) = (vec![0.0; d * ld], vec![0.0; d * ld]);
+            for l in 0..d {
+                let row = l * ld..l * ld + n;
+                let (z, w) = (&mut z1[row.clone()], &mut w1[row.clone()]);
+                sum1[l] += centre_weighted::<Quad>(&xt[row], mus[l], &r, z, w);
+            }
+            products_in::<Quad>(&w1, &z1, d, n, ld, &mut p1);
+            let (mut sum2, mut p2) = (vec![0.5; d], vec![1.0; d * d]);
+            let mut z2 = vec![f64::NAN; (d + 1) * avx512::MOMENT_ROWS];
+            // SAFETY: as above.
+            unsafe {
+                avx512::moments(
+                    (&xt, d, n, ld),
+                    &mus,
+                    &r,
+                    &mut z2,
+                    &mut acc,
+                    &mut sum2,
+                    &mut p2,
+                )
+            };
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&sum1), bits(&sum2), "AVX-512 moments, {d} {n}");
+            assert_eq!(bits(&p1), bits(&p2), "AVX-512 moments, {d} {n}");
+        }
+        for a in 0..d {
+            for b in 0..d {
+                let want: f64 = 1.0
+                    + if b >= a {
+                        (0..n)
+                            .map(|i| r[i] * z[a * n + i] * z[b * n + i])
+                            .sum::<f64>()
+                    } else {
+                        0.0
+                    };
+                assert!((p[a * d + b] - want).abs() <= 1e-9 * (1.0 + want.abs()));
+            }
+        }
+    }
+    // The quadratic forms are what they say.
+    let (d, n) = (3, 9);
+    let a: Vec<f64> = vec![1.0, 0.0, 0.0, 0.5, 2.0, 0.0, -1.0, 0.25, 3.0, 0.0, 0.0, 0.0];
+    let z: Vec<f64> = (0..d * n).map(|i| i as f64 * 0.1).collect();
+    let mut out = vec![0.0; n];
+    let b = [0.5, -1.0, 2.0, 0.0];
+    quad_forms(
+        (&panels(&a, d, true), &b),
+        d,
+        true,
+        &z,
+        n,
+        n,
+        &mut out,
+        &mut [0.0; 32],
+    );
+    for i in 0..n {
+        let zi: Vec<f64> = (0..d).map(|c| z[c * n + i]).collect();
+        let want: f64 = (0..d)
+            .map(|r| ((0..d).map(|c| a[r * d + c] * zi[c]).sum::<f64>() - b[r]).powi(2))
+            .sum();
+        assert!((out[i] - want).abs() < 1e-12 * (1.0 + want), "{i}");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn row_major_and_distance_kernels_match_the_portable_ones_bit_for_bit() {
+    if !Isa::cpu().avx2() {
+        return;
+    }
+    let mut seed = 11u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for (d, n, k) in [
+        (8, 256, 3),
+        (13, 37, 2),
+        (22, 255, 4),
+        (4, 9, 1),
+        (67, 64, 2),
+    ] {
+        let x: Vec<f64> = (0..n * d).map(|_| next() * 6.0).collect();
+        let mu: Vec<f64> = (0..k * d).map(|_| next()).collect();
+        let h: Vec<f64> = (0..k * d).map(|_| next() + 1.0).collect();
+        let consts: Vec<f64> = (0..k).map(|_| next()).collect();
+        let (mut p, mut q) = (vec![0.0; k * n], vec![0.0; k * n]);
+        diagonal_rows(&mu, &h, &consts, &x, n, &mut p);
+        // SAFETY: the processor has AVX2 and FMA (checked above).
+        unsafe { avx2::diagonal_rows(&mu, &h, &consts, &x, n, &mut q) };
+        assert_eq!(p, q, "{d} {n}");
+        for (i, row) in x.chunks_exact(d).enumerate() {
+            let want: f64 = (0..d).map(|l| h[l] * (row[l] - mu[l]).powi(2)).sum();
+            assert!((consts[0] - want - p[i]).abs() < 1e-12 * (1.0 + want));
+        }
+        let r: Vec<f64> = (0..k * n).map(|_| next() + 0.5).collect();
+        let (mut s1, mut s2) = (vec![0.25; k * d], vec![0.5; k * d]);
+        for j in 0..k {
+            let rows = j * d..(j + 1) * d;
+            let (a, b) = (&mut s1[rows.clone()], &mut s2[rows.clone()]);
+            moments_rows(&r[j * n..(j + 1) * n], &x, &mu[rows], a, b);
+        }
+        let (mut t1, mut t2) = (vec![0.25; k * d], vec![0.5; k * d]);
+        let mut work = vec![0.0; 2 * k * padded(d)];
+        // SAFETY: as above.
+        unsafe { avx2::moments_rows_all(d, &r, &x, &mu, &mut t1, &mut t2, &mut work) };
+        assert_eq!(s1, t1, "{d} {n}");
+        assert_eq!(s2, t2, "{d} {n}");
+        // Distances: with and without NaN coordinates, and the check for them.
+        let c: Vec<f64> = (0..d).map(|_| next()).collect();
+        let mut holes = x.clone();
+        holes[(n * d) / 2] = f64::NAN;
+        holes[d - 1] = f64::NAN;
+        for isa in Isa::supported() {
+            for (rows, clean) in [(&x, true), (&x, false), (&holes, false)] {
+                let mut got = vec![0.0; n];
+                row_distances(isa, rows, &c, clean, &mut got);
+                let want: Vec<f64> = rows.chunks_exact(d).map(|r| lane_distance(r, &c)).collect();
+                assert_eq!(got, want, "{d} {n} {clean} {isa:?}");
+            }
+            assert!(!has_nan(isa, &x) && has_nan(isa, &holes));
+        }
+        assert!(!any_nan(&x) && any_nan(&holes));
+        // A k-means++ pass: the nearest distances, their owners and the lane sums, from
+        // nearest distances that tie, lose and win (and an infinite one).
+        let w: Vec<f64> = (0..n).map(|_| next() + 0.5).collect();
+        for (rows, clean) in [(&x, true), (&holes, false)] {
+            let dist: Vec<f64> = rows.chunks_exact(d).map(|r| lane_distance(r, &c)).collect();
+            let start: Vec<f64> = (0..n)
+                .map(|i| match i % 4 {
+                    0 => dist[i],
+                    1 => dist[i] * 2.0,
+                    2 => dist[i] * 0.5,
+                    _ => f64::INFINITY,
+                })
+                .collect();
+            let mut o1 = start.clone();
+            let mut j1 = vec![7u32; n];
+            let mut l1 = [0.5; 4];
+            nearest_rows_from(0, rows, &c, (&mut o1, Some(&mut j1), 3), &w, &mut l1);
+            for isa in Isa::supported() {
+                let (mut o2, mut j2, mut l2) = (start.clone(), vec![7u32; n], [0.5; 4]);
+                let update = (&mut o2[..], Some(&mut j2[..]), 3);
+                nearest_rows_with(isa, rows, &c, clean, update, &w, &mut l2);
+                assert_eq!((&o1, &j1, l1), (&o2, &j2, l2), "{d} {n} {clean} {isa:?}");
+                let mut o3 = start.clone();
+                let mut l3 = [0.5; 4];
+                nearest_rows_with(isa, rows, &c, clean, (&mut o3, None, 3), &w, &mut l3);
+                assert_eq!((&o1, l1), (&o3, l3), "{d} {n} {clean} {isa:?}");
+            }
+            let (mut o2, mut j2, mut l2) = (start.clone(), vec![7u32; n], [0.5; 4]);
+            nearest_rows(rows, &c, clean, (&mut o2, Some(&mut j2), 3), &w, &mut l2);
+            assert_eq!((&o1, &j1, l1), (&o2, &j2, l2), "{d} {n} {clean}");
+            for i in 0..n {
+                let closer = dist[i] < start[i];
+                assert_eq!(
+                    o1[i].to_bits(),
+                    if closer { dist[i] } else { start[i] }.to_bits()
+                );
+                assert_eq!(j1[i], if closer { 3 } else { 7 });
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn vector_exp_and_ln_match_the_scalar_ones_bit_for_bit() {
+    if !Isa::cpu().avx2() {
+        return;
+    }
+    let mut xs: Vec<f64> = (0..20_000).map(|i| -750.0 + i as f64 * 0.037_5).collect();
+    xs.extend([
+        0.0,
+        -0.0,
+        -1e-300,
+        -708.39,
+        -708.4,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -1.0,
+    ]);
+    let mut ys: Vec<f64> = (0..20_000)
+        .map(|i| 1.0 + (i as f64 * 0.013).powi(3))
+        .collect();
+    ys.extend([
+        1.0,
+        std::f64::consts::SQRT_2,
+        2.0,
+        1e300,
+        f64::INFINITY,
+        f64::NAN,
+        1.5,
+        3.0,
+    ]);
+    // Whole vectors of four and of eight: every special value above is tested.
+    assert!(xs.len().is_multiple_of(8) && ys.len().is_multiple_of(8));
+    for (v, f, g) in [
+        (&xs, exp_nonpositive as fn(f64) -> f64, 0),
+        (&ys, ln_positive as fn(f64) -> f64, 1),
+    ] {
+        for q in v.chunks_exact(4) {
+            let mut got = [0.0; 4];
+            let lanes = avx2::Avx::load(q);
+            let out = if g == 0 { lanes.exp() } else { lanes.ln() };
+            out.store(&mut got);
+            for (a, &x) in got.iter().zip(q) {
+                assert_eq!(a.to_bits(), f(x).to_bits(), "{x}");
+            }
+        }
+        if !Isa::cpu().avx512() {
+            continue;
+        }
+        for q in v.chunks_exact(8) {
+            let mut got = [0.0; 8];
+            let lanes = avx512::Avx512::load(q);
+            let out = if g == 0 { lanes.exp() } else { lanes.ln() };
+            out.store(&mut got);
+            for (a, &x) in got.iter().zip(q) {
+                assert_eq!(a.to_bits(), f(x).to_bits(), "AVX-512: {x}");
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn small_dimension_tiles_are_the_same_in_every_lane_type() {
+    if !Isa::cpu().avx2() {
+        return;
+    }
+    let mut seed = 5u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    /// Per-lane sums, log-likelihoods, unexplained weight, first invalid row.
+    type Tiles = (
+        Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
+        [f64; SMALL_LANES],
+        f64,
+        Option<usize>,
+    );
+    fn run<L: Lanes, const D: usize, const H: usize>(
+        plan: (&[f64], &[f64], &[f64], bool),
+        xt: &[f64],
+        n: usize,
+        w: Option<&[f64]>,
+    ) -> Tiles {
+        let k = plan.2.len();
+        let mut acc = vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; k];
+        let (mut ll, mut lp) = ([0.0; SMALL_LANES], vec![0.0; k * SMALL_LANES]);
+        let tiled = n.div_ceil(SMALL_LANES) * SMALL_LANES;
+        let mut rows = (vec![0.0; tiled], vec![0.0; tiled], vec![0.0; tiled]);
+        let mut out = BlockTotals {
+            log_likelihood: 0.0,
+            unexplained: 0.0,
+            invalid: None,
+        };
+        let rows = (&mut rows.0[..], &mut rows.1[..], &mut rows.2[..]);
+        small_tiles::<L, D, H>(
+            plan,
+            xt,
+            (n, n),
+            w,
+            &mut lp,
+            &mut acc,
+            &mut ll,
+            rows,
+            &mut out,
+        );
+        (acc, ll, out.unexplained, out.invalid)
+    }
+    for (d, n, k) in [(2, 37, 3), (3, 64, 2), (1, 5, 4), (4, 19, 2)] {
+        let dp = padded(d);
+        let means: Vec<f64> = (0..k * d).map(|_| next()).collect();
+        let scale: Vec<f64> = (0..k * dp * d)
+            .map(|i| {
+                let (r, c) = ((i / d) % dp, i % d);
+                if r < d && c <= r {
+                    next() + if r == c { 1.5 } else { 0.0 }
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let consts: Vec<f64> = (0..k).map(|_| next()).collect();
+        let mut xt: Vec<f64> = (0..d * n).map(|_| next() * 8.0).collect();
+        xt[n / 2] = 1e200; // a row far out: its quadratic form overflows
+        let w: Vec<f64> = (0..n)
+            .map(|i| if i % 7 == 3 { 0.0 } else { 0.5 + next() })
+            .collect();
+        let plan = (&means[..], &scale[..], &consts[..], true);
+        let (a, b, c) = match d {
+            1 => (
+                run::<Quad, 1, 2>(plan, &xt, n, Some(&w)),
+                run::<avx2::Avx, 1, 2>(plan, &xt, n, Some(&w)),
+                Isa::cpu()
+                    .avx512()
+                    .then(|| run::<avx512::Avx512, 1, 1>(plan, &xt, n, Some(&w))),
+            ),
+            2 => (
+                run::<Quad, 2, 2>(plan, &xt, n, Some(&w)),
+                run::<avx2::Avx, 2, 2>(plan, &xt, n, Some(&w)),
+                Isa::cpu()
+                    .avx512()
+                    .then(|| run::<avx512::Avx512, 2, 1>(plan, &xt, n, Some(&w))),
+            ),
+            3 => (
+                run::<Quad, 3, 2>(plan, &xt, n, None),
+                run::<avx2::Avx, 3, 2>(plan, &xt, n, None),
+                Isa::cpu()
+                    .avx512()
+                    .then(|| run::<avx512::Avx512, 3, 1>(plan, &xt, n, None)),
+            ),
+            _ => (
+                run::<Quad, 4, 2>(plan, &xt, n, None),
+                run::<avx2::Avx, 4, 2>(plan, &xt, n, None),
+                Isa::cpu()
+                    .avx512()
+                    .then(|| run::<avx512::Avx512, 4, 1>(plan, &xt, n, None)),
+            ),
+        };
+        if let Some(c) = c {
+            assert_eq!(a.0, c.0, "AVX-512 {d}");
+            assert_eq!(a.1, c.1, "AVX-512 {d}");
+            assert_eq!((a.2, a.3), (c.2, c.3), "AVX-512 {d}");
+        }
+        assert_eq!(a.0, b.0, "{d}");
+        assert_eq!(a.1, b.1, "{d}");
+        assert_eq!((a.2, a.3), (b.2, b.3), "{d}");
+        assert!(a.1.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn lane_sums_are_sums() {
+    let a: Vec<f64> = (0..37).map(|i| i as f64 * 0.5).collect();
+    let b: Vec<f64> = (0..37).map(|i| 3.0 - i as f64).collect();
+    assert_eq!(sum8(&a), a.iter().sum::<f64>());
+    let (s1, s2) = moments8(&a, &b, 1.0);
+    let t1: f64 = a.iter().zip(&b).map(|(r, x)| r * (x - 1.0)).sum();
+    let t2: f64 = a
+        .iter()
+        .zip(&b)
+        .map(|(r, x)| r * (x - 1.0) * (x - 1.0))
+        .sum();
+    assert!((s1 - t1).abs() < 1e-12 && (s2 - t2).abs() < 1e-9);
+}
+
+#[test]
+fn a_forced_path_is_capped_at_what_the_processor_has() {
+    for &cpu in LEVELS {
+        assert_eq!(choose(cpu, None), cpu);
+        assert_eq!(choose(cpu, Some("fastest")), cpu);
+        assert_eq!(choose(cpu, Some("")), cpu);
+        assert_eq!(choose(cpu, Some("portable")), Level::Portable);
+        assert_eq!(choose(cpu, Some(" Portable\n")), Level::Portable);
+        for (name, rank) in [("avx2", 1), ("AVX512", 2)] {
+            let best = LEVELS.iter().position(|&l| l == cpu).unwrap_or(0);
+            assert_eq!(
+                choose(cpu, Some(name)),
+                LEVELS[rank.min(best)],
+                "{name} on {cpu:?}"
+            );
+            assert!(choose(cpu, Some(name)) <= cpu);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(choose(Level::Avx512, Some("avx2")), Level::Avx2);
+        assert_eq!(choose(Level::Avx512, Some("avx512")), Level::Avx512);
+        assert_eq!(choose(Level::Avx2, Some("avx512")), Level::Avx2);
+        assert_eq!(choose(Level::Portable, Some("avx512")), Level::Portable);
+        assert_eq!(choose(Level::Portable, Some("avx2")), Level::Portable);
+    }
+    assert!(Isa::current() <= Isa::cpu());
+    assert_eq!(Isa::supported().next(), Some(Isa::portable()));
+    assert_eq!(Isa::supported().last(), Some(Isa::cpu()));
+}
+
+/// Values in `[-0.5, 0.5)` from `seed`.
+fn values(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}
+
+/// Every output of the fused E-step of `x` (blocks of [`BLOCK_ROWS`] rows) on the kernel path
+/// `isa`, as bits: per block whether it loaded, then the joint log-densities, the posteriors'
+/// values, the totals of `summarize`; at the end the moments of every component.
+fn fused_outputs(
+    forms: &[Gaussian],
+    log_weights: &[f64],
+    x: ndarray::ArrayView2<f64>,
+    w: Option<&[f64]>,
+    isa: Isa,
+) -> Vec<u64> {
+    use crate::parallel::BLOCK_ROWS;
+    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa).expect("a plan");
+    let k = forms.len();
+    let (mut s, mut m) = (plan.scratch(), plan.moments());
+    let mut out = Vec::new();
+    let bits = |out: &mut Vec<u64>, v: &[f64]| out.extend(v.iter().map(|x| x.to_bits()));
+    for i0 in (0..x.nrows()).step_by(BLOCK_ROWS) {
+        let rows = i0..(i0 + BLOCK_ROWS).min(x.nrows());
+        let (xb, n) = (x.slice(ndarray::s![rows.clone(), ..]), rows.len());
+        let loaded = plan.load(xb, &mut s);
+        out.push(loaded as u64);
+        if !loaded {
+            continue;
+        }
+        plan.log_joint(xb, &mut s);
+        bits(&mut out, &s.lp[..k * n]);
+        plan.posteriors(xb, &mut s);
+        for v in [&s.lp[..k * n], &s.y[..n], &s.acc[..n], &s.max[..n]] {
+            bits(&mut out, v);
+        }
+        let t = plan.summarize(xb, w.map(|w| &w[rows]), &mut s, &mut m);
+        bits(&mut out, &[t.log_likelihood, t.unexplained]);
+        out.push(t.invalid.map_or(u64::MAX, |i| i as u64));
+    }
+    for j in 0..k {
+        let g = plan.moments_of(&mut m, j);
+        bits(&mut out, &[g.weight]);
+        for v in [g.shift, g.sum, g.products] {
+            bits(&mut out, v);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fused_e_step_is_the_same_bits_on_every_kernel_path() {
+    use ndarray::{Array2, ShapeBuilder};
+    let mut next = values(3);
+    // Every path: small (lower and not), full (lower and not), diagonal transposed and
+    // row-major (contiguous and not); blocks whole and partial, with a missing value, a row
+    // far out, weights of zero.
+    for (d, n, k, full, lower) in [
+        (1, 300, 3, true, true),
+        (2, 517, 4, true, true),
+        (3, 77, 2, true, false),
+        (4, 256, 3, true, true),
+        (5, 301, 3, true, true),
+        (7, 90, 2, true, false),
+        (16, 260, 3, true, true),
+        (3, 300, 3, false, true),
+        (7, 40, 2, false, true),
+        (8, 300, 3, false, true),
+        (19, 513, 4, false, true),
+    ] {
+        let inv_chol: Vec<Array2<f64>> = (0..k)
+            .map(|_| {
+                Array2::from_shape_fn((d, d), |(r, c)| match (r, c) {
+                    (r, c) if r == c => 1.0 + next().abs(),
+                    (r, c) if c < r || !lower => 0.5 * next(),
+                    _ => 0.0,
+                })
+            })
+            .collect();
+        let means: Vec<Vec<f64>> = (0..k)
+            .map(|_| (0..d).map(|_| 3.0 * next()).collect())
+            .collect();
+        let forms: Vec<Gaussian> = (0..k)
+            .map(|j| {
+                if full {
+                    Gaussian::Full {
+                        means: &means[j],
+                        inv_chol: inv_chol[j].view(),
+                        log_norm: next() - d as f64,
+                    }
+                } else {
+                    Gaussian::Diagonal {
+                        means: means[j].clone(),
+                        half_inv_var: (0..d).map(|_| 0.5 + next().abs()).collect(),
+                        log_norm: next() - d as f64,
+                    }
+                }
+            })
+            .collect();
+        let log_weights: Vec<f64> = (0..k).map(|_| next() - 1.0).collect();
+        let mut x = Array2::from_shape_fn((n, d), |_| 4.0 * next());
+        x[[n / 3, d - 1]] = 1e200;
+        if n > 300 {
+            x[[290, 0]] = f64::NAN;
+        }
+        let xf = {
+            let mut f = Array2::zeros((n, d).f());
+            f.assign(&x);
+            f
+        };
+        let w: Vec<f64> = (0..n)
+            .map(|i| if i % 5 == 2 { 0.0 } else { 0.5 + next() })
+            .collect();
+        for weights in [None, Some(&w[..])] {
+            for xv in [x.view(), xf.view()] {
+                let want = fused_outputs(&forms, &log_weights, xv, weights, Isa::portable());
+                for isa in Isa::supported() {
+                    let got = fused_outputs(&forms, &log_weights, xv, weights, isa);
+                    assert!(got == want, "{d} {n} {k} {full} {lower} {isa:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_blocks_of_a_lloyd_pass_are_the_same_bits_on_every_kernel_path() {
+    let mut next = values(9);
+    for (d, n, k) in [
+        (1, 9, 2),
+        (3, 256, 4),
+        (4, 100, 3),
+        (9, 201, 5),
+        (17, 64, 2),
+    ] {
+        let xs: Vec<f64> = (0..n * d).map(|_| 4.0 * next()).collect();
+        let cs: Vec<f64> = (0..k * d).map(|_| 4.0 * next()).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.5 + next()).collect();
+        let run = |isa: Isa| {
+            let (mut sums, mut weights, mut distance) = (vec![0.25; k * d], vec![0.5; k * d], 1.0);
+            let mut s = AssignScratch::new();
+            let mut out = (&mut sums[..], &mut weights[..], &mut distance);
+            assign_block_with(isa, &xs, &cs, &w, &mut s, &mut out);
+            (sums, weights, distance)
+        };
+        // One row at a time: the first nearest centroid, its sums.
+        let (mut sums, mut weights, mut distance) = (vec![0.25; k * d], vec![0.5; k * d], 1.0);
+        for (row, &wi) in xs.chunks_exact(d).zip(&w) {
+            let (mut best, mut dist) = (0, f64::INFINITY);
+            for (j, c) in cs.chunks_exact(d).enumerate() {
+                let v = lane_distance(row, c);
+                if v < dist {
+                    (best, dist) = (j, v);
+                }
+            }
+            distance += wi * dist;
+            for (l, &v) in row.iter().enumerate() {
+                sums[best * d + l] += wi * v;
+                weights[best * d + l] += wi;
+            }
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for isa in Isa::supported() {
+            let got = run(isa);
+            assert_eq!(bits(&got.0), bits(&sums), "{d} {n} {k} {isa:?}");
+            assert_eq!(bits(&got.1), bits(&weights), "{d} {n} {k} {isa:?}");
+            assert_eq!(got.2.to_bits(), distance.to_bits(), "{d} {n} {k} {isa:?}");
+        }
+    }
+}
