@@ -1,6 +1,6 @@
 # make demo   builds, then fits the Old Faithful data
-# make test   builds, then runs cargo test, clippy, the Rust examples, the Python linters and
-#             pytest (python/tests)
+# make test   builds, then runs cargo test, clippy, the Rust examples, the determinism tests on
+#             every kernel path, the Python linters and pytest (python/tests)
 # make build  release build of the Python extension into .venv
 # make bench  the benchmarks (see benches/)
 
@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 ORACLE := .venv-oracle
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: all build demo test test-rust lint-python test-python oracle bench bench-peers clean
+.PHONY: all build demo test test-rust test-kernel-paths lint-python test-python oracle bench bench-peers clean
 
 all: build
 
@@ -57,7 +57,18 @@ lint-python: build
 test-python: lint-python oracle
 	$(PY) -m pytest -q
 
-test: test-rust test-python
+# The determinism tests once more on each kernel path that MIXTURA_KERNEL forces (portable, AVX2,
+# AVX-512; each capped at what the processor has); python/tests/test_kernel_paths.py compares
+# the paths' results bit for bit.
+test-kernel-paths: build
+	for path in portable avx2 avx512; do \
+		echo "kernel path $$path:"; \
+		MIXTURA_KERNEL=$$path cargo test --quiet -- thread || exit 1; \
+		MIXTURA_KERNEL=$$path $(PY) -m pytest -q -p no:cacheprovider python/tests \
+			-k "n_jobs or determinism or bitwise or thread" || exit 1; \
+	done
+
+test: test-rust test-kernel-paths test-python
 
 # The benchmarks' peers: scikit-learn is in $(VENV); oneDAL (daal4py) gets its own environment;
 # pomegranate is the oracle's. A peer whose install fails is reported as "not installed" in the

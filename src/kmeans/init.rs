@@ -1,0 +1,383 @@
+//! The initial centroids: weighted random rows, k-means++ (drawn by rejection against the
+//! distances of its last pass) and k-means|| (Bahmani et al., 2012).
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use rand_core::RngCore;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::kernels::{any_nan, nearest_rows, prefetch};
+use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
+use crate::rng::{choose_weighted, uniform01};
+
+use super::lloyd::{distance, lloyd_pass, nearest, LloydStats};
+
+/// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
+pub(super) fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
+    let positive = w.iter().filter(|v| **v > 0.0).count();
+    if positive < k {
+        return Err(Error::data(
+            "X",
+            format!("needs at least {k} rows with positive weight to choose {k} initial centroids, got {positive}"),
+        ));
+    }
+    let mut w = w.to_vec();
+    let mut chosen = Vec::with_capacity(k);
+    for _ in 0..k {
+        let i = choose_weighted(w.iter().copied(), rng);
+        chosen.push(i);
+        w[i] = 0.0;
+    }
+    Ok(chosen)
+}
+
+/// Proposals rejected in a row, while drawing one k-means++ centroid, after which the centroids
+/// chosen since the last pass over the rows are folded into the rows' distances by a new pass.
+/// A proposal costs a scan of one chunk's distances and the distances of one row, a pass a read
+/// of every row: on large data many proposals cost less than a pass, which is the bet this
+/// limit makes. After a pass every proposal is accepted, so drawing always ends.
+pub(super) const REJECTIONS_BEFORE_PASS: usize = 32;
+
+/// k-means++ seeding: `k` rows, the first by weight, each next one with probability
+/// proportional to weight times squared distance to the nearest row chosen so far. With
+/// `with_stats`, also the [`lloyd_pass`] of the chosen centroids (the same values, bit for bit),
+/// gathered by the last pass over the rows, which sees every row's nearest centroid.
+///
+/// The draws are made by rejection, so that a pass over the rows is not needed for every
+/// centroid. The rows' nearest squared distances `D` are known for the centroids chosen up to
+/// the last pass, and the centroids chosen since are kept apart. A row `i` is proposed with probability
+/// proportional to `w_i D_i`, and accepted with probability `D'_i / D_i`, where `D'_i` is its
+/// squared distance to the nearest of all the centroids chosen so far (`D` lowered by those
+/// chosen since the last pass): an accepted row has probability proportional to `w_i D'_i`,
+/// the k-means++ law. The acceptance rate is the ratio of the two potentials; when it falls so
+/// low that [`REJECTIONS_BEFORE_PASS`] proposals are rejected in a row, a pass brings `D` up to
+/// date for every centroid chosen since the last one, in one read of the rows.
+pub(super) fn kmeans_plus_plus(
+    x: ArrayView2<f64>,
+    w: &[f64],
+    k: usize,
+    rng: &mut dyn RngCore,
+    with_stats: bool,
+) -> (Array2<f64>, Option<LloydStats>) {
+    let n = x.nrows();
+    let d = x.ncols();
+    let mut centroids = Array2::<f64>::zeros((k, d));
+    let first = choose_weighted(w.iter().copied(), rng);
+    centroids.row_mut(0).assign(&x.row(first));
+    let mut near = Nearest {
+        nearest_sq: vec![f64::INFINITY; n],
+        // The index of each row's first nearest centroid, when the statistics are asked for
+        // (not touched otherwise).
+        track: with_stats && u32::try_from(k).is_ok(),
+        owner: vec![0; n],
+        // Which blocks of rows hold no NaN: found by the first pass, read by the others.
+        clean: vec![false; n.div_ceil(BLOCK_ROWS)],
+        clean_known: false,
+        size: chunk_rows(n),
+    };
+    // A centroid as the passes and the proposals use it: its NaN coordinates (from a row with
+    // missing values) set to 0.
+    let clean_row = |c: &Array2<f64>, j: usize| -> Vec<f64> {
+        c.row(j)
+            .iter()
+            .map(|v| if v.is_nan() { 0.0 } else { *v })
+            .collect()
+    };
+    // Centroids `..folded` are in `near.nearest_sq`, whose weighted sums per chunk are `sums`
+    // (`total` in all); `pending` are those chosen since, `folded..`.
+    let mut pending = vec![clean_row(&centroids, 0)];
+    let mut folded = 0;
+    let (mut sums, mut total) = (Vec::new(), 0.0);
+    for chosen in 1..k {
+        let mut rejected = 0;
+        let i = loop {
+            if folded == 0 || rejected == REJECTIONS_BEFORE_PASS {
+                sums = near.pass(x, w, &pending, folded, None).0;
+                total = sums.iter().sum();
+                folded = chosen;
+                pending.clear();
+                rejected = 0;
+            }
+            if total <= 0.0 {
+                // Every row sits on a chosen centroid: any row will do.
+                break choose_weighted(w.iter().copied(), rng);
+            }
+            let i = near.draw(w, &sums, uniform01(rng) * total);
+            if pending.is_empty() {
+                break i;
+            }
+            let before = near.nearest_sq[i];
+            let now = pending
+                .iter()
+                .map(|c| distance(x.row(i), ArrayView1::from(&c[..])))
+                .fold(before, f64::min);
+            if uniform01(rng) * before < now {
+                break i;
+            }
+            rejected += 1;
+        };
+        centroids.row_mut(chosen).assign(&x.row(i));
+        pending.push(clean_row(&centroids, chosen));
+    }
+    if !with_stats {
+        return (centroids, None);
+    }
+    // The last pass: every centroid not yet folded in, and the statistics.
+    let stats = near.pass(x, w, &pending, folded, Some(k)).1;
+    (centroids, stats)
+}
+
+/// The rows' nearest centroids so far, as the passes of [`kmeans_plus_plus`] find them.
+pub(super) struct Nearest {
+    nearest_sq: Vec<f64>,
+    track: bool,
+    owner: Vec<u32>,
+    clean: Vec<bool>,
+    /// Whether `clean` has been found (by a first pass).
+    clean_known: bool,
+    size: usize,
+}
+
+impl Nearest {
+    /// One parallel pass: the rows' nearest squared distances lowered by the centroids
+    /// `pending` (labelled from `first_label`, in order), and the weighted sum of the distances
+    /// per chunk (chunks depend on n alone, so the sums do not depend on the threads). With
+    /// `gather = Some(k)`, also the statistics of the rows' nearest of `k` centroids, when the
+    /// owners are tracked.
+    fn pass(
+        &mut self,
+        x: ArrayView2<f64>,
+        w: &[f64],
+        pending: &[Vec<f64>],
+        first_label: usize,
+        gather: Option<usize>,
+    ) -> (Vec<f64>, Option<LloydStats>) {
+        let d = x.ncols();
+        let size = self.size;
+        let track = self.track;
+        let gather = gather.filter(|_| track);
+        debug_assert!(!pending.is_empty(), "a pass folds in at least one centroid");
+        debug_assert!(gather.is_none_or(|k| first_label + pending.len() == k));
+        let first_pass = !self.clean_known;
+        self.clean_known = true;
+        let label = |p: usize| (first_label + p) as u32;
+        let parts: Vec<(f64, Option<LloydStats>)> = self
+            .nearest_sq
+            .par_chunks_mut(size)
+            .zip(self.owner.par_chunks_mut(size))
+            .zip(self.clean.par_chunks_mut(size / BLOCK_ROWS))
+            .enumerate()
+            .map(|(ci, ((part, owners), flags))| {
+                let start = ci * size;
+                let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
+                let wc = &w[start..start + part.len()];
+                let mut st = gather.map(|k| LloydStats::zeros(k, d));
+                // Row r's weighted distance is added in lane r % 4 (four chains of additions,
+                // not one), the lanes combined at the end; only the call for the last of the
+                // pending centroids adds to them, once every row's distance is final.
+                let mut lanes = [0.0f64; 4];
+                let mut unused = [0.0f64; 4];
+                match rows.as_slice() {
+                    Some(xs) if d > 0 => {
+                        for (b, block) in blocks(0..part.len()).enumerate() {
+                            let xb = &xs[block.start * d..block.end * d];
+                            if first_pass {
+                                flags[b] = !any_nan(xb);
+                            }
+                            // The next block, while this one is worked on: at most its first
+                            // 32 KiB (a block of case B's 16 features, where it was measured).
+                            let ahead = (block.end + BLOCK_ROWS).min(part.len());
+                            let next = &xs[block.end * d..ahead * d];
+                            prefetch(&next[..next.len().min(4096)]);
+                            let (ob, jb, wb) = (
+                                &mut part[block.clone()],
+                                &mut owners[block.clone()],
+                                &wc[block],
+                            );
+                            for (p, c) in pending.iter().enumerate() {
+                                let sink = if p + 1 == pending.len() {
+                                    &mut lanes
+                                } else {
+                                    &mut unused
+                                };
+                                nearest_rows(
+                                    xb,
+                                    c,
+                                    flags[b],
+                                    (&mut *ob, track.then_some(&mut *jb), label(p)),
+                                    wb,
+                                    sink,
+                                );
+                            }
+                            if let Some(st) = &mut st {
+                                for (((row, &o), &j), &wi) in
+                                    xb.chunks_exact(d).zip(ob.iter()).zip(jb.iter()).zip(wb)
+                                {
+                                    st.add(row.iter().copied(), j as usize, wi, o, flags[b]);
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        for (r, (((o, j), row), &wi)) in part
+                            .iter_mut()
+                            .zip(owners.iter_mut())
+                            .zip(rows.rows())
+                            .zip(wc)
+                            .enumerate()
+                        {
+                            for (p, c) in pending.iter().enumerate() {
+                                let dist = distance(row, ArrayView1::from(&c[..]));
+                                let closer = dist < *o;
+                                *o = if closer { dist } else { *o };
+                                if track {
+                                    *j = if closer { label(p) } else { *j };
+                                }
+                            }
+                            lanes[r % 4] += *o * wi;
+                            if let Some(st) = &mut st {
+                                st.add(row.iter().copied(), *j as usize, wi, *o, false);
+                            }
+                        }
+                    }
+                }
+                ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]), st)
+            })
+            .collect();
+        let sums = parts.iter().map(|p| p.0).collect();
+        let stats = gather.map(|k| LloydStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
+        (sums, stats)
+    }
+
+    /// The row at `target` along the rows' weighted distances (`sums` per chunk, their total
+    /// above `target`): the chunk that holds it, then the row within it.
+    fn draw(&self, w: &[f64], sums: &[f64], target: f64) -> usize {
+        let n = self.nearest_sq.len();
+        let mut before = 0.0;
+        for (ci, s) in sums.iter().enumerate() {
+            if *s > 0.0 && target < before + s {
+                let rows = ci * self.size..((ci + 1) * self.size).min(n);
+                let mut acc = before;
+                let mut last = None;
+                for r in rows {
+                    let v = self.nearest_sq[r] * w[r];
+                    if v > 0.0 {
+                        last = Some(r);
+                        acc += v;
+                        if target < acc {
+                            break;
+                        }
+                    }
+                }
+                if let Some(r) = last {
+                    return r;
+                }
+                break;
+            }
+            before += s;
+        }
+        (0..n)
+            .rev()
+            .find(|&r| self.nearest_sq[r] * w[r] > 0.0)
+            .unwrap_or(0)
+    }
+}
+
+/// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
+/// that the rows chosen do not depend on how the rows are split between threads (SplitMix64).
+pub(super) fn row_uniform(seed: u64, i: usize) -> f64 {
+    let mut z = seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The squared distance of every row to its nearest row among `centroids`, updated in place.
+pub(super) fn update_nearest(
+    x: ArrayView2<f64>,
+    centroids: ArrayView2<f64>,
+    nearest_sq: &mut Vec<f64>,
+) {
+    let parts = map_chunks(0..x.nrows(), |chunk| {
+        chunk
+            .map(|i| {
+                centroids
+                    .rows()
+                    .into_iter()
+                    .fold(nearest_sq[i], |m, c| m.min(distance(x.row(i), c)))
+            })
+            .collect::<Vec<_>>()
+    });
+    *nearest_sq = parts.into_iter().flatten().collect();
+}
+
+pub(super) fn kmeans_parallel(
+    x: ArrayView2<f64>,
+    w: &[f64],
+    k: usize,
+    rng: &mut dyn RngCore,
+) -> Array2<f64> {
+    const ROUNDS: usize = 5;
+    let n = x.nrows();
+    let oversampling = 2.0 * k as f64;
+    let first = choose_weighted(w.iter().copied(), rng);
+    let mut chosen = vec![first];
+    let mut nearest_sq = vec![f64::INFINITY; n];
+    update_nearest(
+        x,
+        x.slice(ndarray::s![first..first + 1, ..]),
+        &mut nearest_sq,
+    );
+    for _ in 0..ROUNDS {
+        let cost: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
+        if !(cost > 0.0) {
+            break;
+        }
+        let seed = rng.next_u64();
+        let picked: Vec<usize> = map_chunks(0..n, |chunk| {
+            chunk
+                .filter(|&i| row_uniform(seed, i) < oversampling * w[i] * nearest_sq[i] / cost)
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let new = x.select(ndarray::Axis(0), &picked);
+        update_nearest(x, new.view(), &mut nearest_sq);
+        chosen.extend(picked);
+    }
+    let candidates = x.select(ndarray::Axis(0), &chosen);
+    // Each candidate weighs what the rows nearest to it weigh.
+    let owner = map_chunks(0..n, |chunk| {
+        chunk
+            .map(|i| nearest(x.row(i), &candidates.view()).0)
+            .collect::<Vec<_>>()
+    });
+    let mut cand_w = vec![0.0; chosen.len()];
+    for (i, j) in owner.into_iter().flatten().enumerate() {
+        cand_w[j] += w[i];
+    }
+    let positive = cand_w.iter().filter(|v| **v > 0.0).count();
+    if positive < k {
+        // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
+        return kmeans_plus_plus(x, w, k, rng, false).0;
+    }
+    let mut centroids = kmeans_plus_plus(candidates.view(), &cand_w, k, rng, false).0;
+    let cw = ArrayView1::from(&cand_w[..]);
+    centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+    for _ in 0..10 {
+        let st = lloyd_pass(candidates.view(), cw, centroids.view());
+        for j in 0..k {
+            for c in 0..x.ncols() {
+                if st.weights[[j, c]] > 0.0 {
+                    centroids[[j, c]] = st.sums[[j, c]] / st.weights[[j, c]];
+                }
+            }
+        }
+    }
+    centroids
+}

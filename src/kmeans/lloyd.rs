@@ -1,0 +1,166 @@
+//! Lloyd updates: the distance of a row to the centroids (NaN coordinates skipped), the
+//! statistics of one pass (each row added to its nearest centroid), and the reseeding of
+//! centroids left without rows.
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
+use crate::parallel::{blocks, map_chunks};
+
+/// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
+#[inline]
+pub(super) fn distance(x: ArrayView1<f64>, c: ArrayView1<f64>) -> f64 {
+    match (x.as_slice(), c.as_slice()) {
+        (Some(a), Some(b)) => lane_distance(a, b),
+        _ => {
+            let mut s = [0.0; 4];
+            for (t, (a, b)) in x.iter().zip(c.iter()).enumerate() {
+                let v = a - b;
+                s[t % 4] += if v.is_nan() { 0.0 } else { v * v };
+            }
+            (s[0] + s[1]) + (s[2] + s[3])
+        }
+    }
+}
+
+pub(super) fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    if let (Some(row), Some(all)) = (x.as_slice(), centroids.as_slice()) {
+        let d = row.len().max(1);
+        for (j, c) in all.chunks_exact(d).enumerate() {
+            let dist = lane_distance(row, c);
+            if dist < best.1 {
+                best = (j, dist);
+            }
+        }
+        return best;
+    }
+    for (j, c) in centroids.rows().into_iter().enumerate() {
+        let d = distance(x, c);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+/// One Lloyd pass: per cluster and coordinate, the weighted sums and weights of the observed
+/// values of the rows assigned to it, and the total weighted distance.
+pub(super) struct LloydStats {
+    pub(super) sums: Array2<f64>,
+    pub(super) weights: Array2<f64>,
+    pub(super) distance: f64,
+}
+
+impl LloydStats {
+    pub(super) fn zeros(k: usize, d: usize) -> Self {
+        LloydStats {
+            sums: Array2::zeros((k, d)),
+            weights: Array2::zeros((k, d)),
+            distance: 0.0,
+        }
+    }
+
+    /// Adds a row of weight `wi` at squared distance `dist` from its nearest centroid `j`; its
+    /// NaN coordinates are skipped unless `nan_free` says it has none.
+    #[inline]
+    pub(super) fn add(
+        &mut self,
+        row: impl Iterator<Item = f64>,
+        j: usize,
+        wi: f64,
+        dist: f64,
+        nan_free: bool,
+    ) {
+        let d = self.sums.ncols();
+        self.distance += wi * dist;
+        let sums = &mut self.sums.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+        let weights = &mut self.weights.as_slice_mut().expect("contiguous")[j * d..(j + 1) * d];
+        for ((s, c), v) in sums.iter_mut().zip(weights.iter_mut()).zip(row) {
+            if nan_free || !v.is_nan() {
+                *s += wi * v;
+                *c += wi;
+            }
+        }
+    }
+
+    /// The sum of per-chunk statistics, in chunk order.
+    pub(super) fn total(k: usize, d: usize, parts: impl Iterator<Item = LloydStats>) -> Self {
+        let mut total = LloydStats::zeros(k, d);
+        for p in parts {
+            total.sums += &p.sums;
+            total.weights += &p.weights;
+            total.distance += p.distance;
+        }
+        total
+    }
+}
+
+pub(super) fn lloyd_pass(
+    x: ArrayView2<f64>,
+    w: ArrayView1<f64>,
+    centroids: ArrayView2<f64>,
+) -> LloydStats {
+    let (k, d) = centroids.dim();
+    let w = w.as_standard_layout();
+    let parts = map_chunks(0..x.nrows(), |chunk| {
+        let mut st = LloydStats::zeros(k, d);
+        let mut scratch = AssignScratch::new();
+        for block in blocks(chunk) {
+            let xb = x.slice(ndarray::s![block.clone(), ..]);
+            // Contiguous rows without NaN: the distances of four rows at a time, and the sums
+            // of a row as vectors (the same additions in the same order as below).
+            if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
+                if !any_nan(xs) && !any_nan(cs) {
+                    let wb = &w.as_slice().expect("contiguous weights")[block];
+                    let (sums, weights) = (
+                        st.sums.as_slice_mut().expect("contiguous"),
+                        st.weights.as_slice_mut().expect("contiguous"),
+                    );
+                    let mut out = (sums, weights, &mut st.distance);
+                    assign_block(xs, cs, wb, &mut scratch, &mut out);
+                    continue;
+                }
+            }
+            for i in block {
+                let row = x.row(i);
+                let (j, dist) = nearest(row, &centroids);
+                st.add(row.iter().copied(), j, w[i], dist, false);
+            }
+        }
+        st
+    });
+    LloydStats::total(k, d, parts.into_iter())
+}
+
+/// Moves every centroid that owns no weight to one of the rows farthest from their nearest
+/// centroid (the farthest first; ties to the lowest row), as scikit-learn does, so that no
+/// cluster stays empty while rows are badly served.
+pub(super) fn reseed_empty(
+    x: ArrayView2<f64>,
+    w: ArrayView1<f64>,
+    stats: &LloydStats,
+    centroids: &mut Array2<f64>,
+) {
+    let empty: Vec<usize> = (0..centroids.nrows())
+        .filter(|&j| !stats.weights.row(j).iter().any(|v| *v > 0.0))
+        .collect();
+    if empty.is_empty() {
+        return;
+    }
+    let view = centroids.view();
+    let far = map_chunks(0..x.nrows(), |chunk| {
+        chunk
+            .filter(|&i| w[i] > 0.0)
+            .map(|i| (nearest(x.row(i), &view).1, i))
+            .collect::<Vec<_>>()
+    });
+    let mut far: Vec<(f64, usize)> = far.into_iter().flatten().collect();
+    far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (&j, &(dist, i)) in empty.iter().zip(&far) {
+        if dist > 0.0 {
+            let row = x.row(i).mapv(|v| if v.is_nan() { 0.0 } else { v });
+            centroids.row_mut(j).assign(&row);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+use super::init::kmeans_plus_plus;
+use super::lloyd::{lloyd_pass, nearest};
+use super::*;
+use crate::parallel::{chunk_rows, Threads};
+use ndarray::ArrayView1;
+use ndarray::{array, ShapeBuilder};
+
+fn two_blobs() -> Array2<f64> {
+    array![
+        [0.0, 0.0],
+        [0.1, 0.2],
+        [-0.1, 0.1],
+        [5.0, 5.0],
+        [5.2, 4.9],
+        [4.9, 5.1]
+    ]
+}
+
+#[test]
+fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
+    // Contiguous rows without NaN take the four-rows-at-a-time path; the reference is the
+    // row-by-row loop, which must give the same sums, weights and distance bit for bit.
+    let (n, d, k) = (1000, 7, 5);
+    let x = Array2::from_shape_fn((n, d), |(i, c)| {
+        ((i * 31 + c * 17) % 97) as f64 * 0.37 - 9.0
+    });
+    let w = Array1::from_shape_fn(n, |i| 0.5 + (i % 7) as f64 * 0.25);
+    let centroids = x.slice(ndarray::s![..k, ..]).to_owned();
+    let fast = lloyd_pass(x.view(), w.view(), centroids.view());
+    let (mut sums, mut weights, mut distance) = (
+        Array2::<f64>::zeros((k, d)),
+        Array2::<f64>::zeros((k, d)),
+        0.0,
+    );
+    let size = chunk_rows(n);
+    let mut total = (
+        Array2::<f64>::zeros((k, d)),
+        Array2::<f64>::zeros((k, d)),
+        0.0,
+    );
+    for start in (0..n).step_by(size) {
+        for i in start..(start + size).min(n) {
+            let (j, dist) = nearest(x.row(i), &centroids.view());
+            distance += w[i] * dist;
+            for c in 0..d {
+                sums[[j, c]] += w[i] * x[[i, c]];
+                weights[[j, c]] += w[i];
+            }
+        }
+        total.0 += &sums;
+        total.1 += &weights;
+        total.2 += distance;
+        sums.fill(0.0);
+        weights.fill(0.0);
+        distance = 0.0;
+    }
+    assert_eq!(fast.sums, total.0);
+    assert_eq!(fast.weights, total.1);
+    assert_eq!(fast.distance, total.2);
+}
+
+#[test]
+fn kmeans_plus_plus_draws_follow_its_law() {
+    // Three tight pairs far apart, weighted: after a row of each pair is chosen, the other
+    // rows are almost never accepted against the distances of the first pass, so the fourth
+    // draw goes through a pass of its own. The frequencies of the ordered choices over many
+    // seeds are compared with their k-means++ probabilities, computed exactly.
+    let values = [0.0, 0.001, 100.0, 100.002, 200.0, 200.003];
+    let w = [1.0, 2.0, 1.0, 3.0, 2.0, 1.0];
+    let (n, k, seeds) = (values.len(), 4, 20_000u64);
+    let x = Array2::from_shape_fn((n, 1), |(i, _)| values[i]);
+    let values: [f64; 6] = values;
+    let law = |seq: &[usize]| -> f64 {
+        let mut p = 1.0;
+        for t in 0..seq.len() {
+            let d = |j: usize| -> f64 {
+                if t == 0 {
+                    return 1.0;
+                }
+                seq[..t]
+                    .iter()
+                    .map(|&c| (values[j] - values[c]).powi(2))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            let total: f64 = (0..n).map(|j| w[j] * d(j)).sum();
+            p *= w[seq[t]] * d(seq[t]) / total;
+        }
+        p
+    };
+    let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
+    for seed in 0..seeds {
+        let mut rng = crate::rng::seeded(seed);
+        let (c, st) = kmeans_plus_plus(x.view(), &w, k, &mut rng, seed < 200);
+        if let Some(st) = st {
+            // The statistics after a pass of its own for the fourth draw.
+            let reference = lloyd_pass(x.view(), ArrayView1::from(&w[..]), c.view());
+            assert_eq!(st.sums, reference.sums);
+            assert_eq!(st.weights, reference.weights);
+            assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
+        }
+        let seq: Vec<usize> = c
+            .column(0)
+            .iter()
+            .map(|v| values.iter().position(|u| u == v).unwrap())
+            .collect();
+        *counts.entry(seq).or_default() += 1;
+    }
+    for seq in counts.keys() {
+        assert!(law(seq) > 0.0, "{seq:?} has no probability");
+    }
+    for a in 0..n {
+        for b in 0..n {
+            for c in 0..n {
+                for e in 0..n {
+                    let seq = vec![a, b, c, e];
+                    let p = law(&seq);
+                    let f = counts.get(&seq).copied().unwrap_or(0) as f64 / seeds as f64;
+                    let sd = (p * (1.0 - p) / seeds as f64).sqrt();
+                    assert!((f - p).abs() <= 5.0 * sd + 1e-3, "{seq:?}: {f} against {p}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
+    // Weighted rows with NaN in some blocks and duplicated rows (ties between centroids),
+    // in C order (the block path) and in Fortran order (the row-by-row path).
+    let (n, d, k) = (3000, 6, 7);
+    let mut x = Array2::from_shape_fn((n, d), |(i, c)| {
+        ((i * 37 + c * 11) % 101) as f64 * 0.21 - 10.0
+    });
+    x[[600, 2]] = f64::NAN;
+    x[[2900, 0]] = f64::NAN;
+    for i in 1000..1100 {
+        let r = x.row(i - 500).to_owned();
+        x.row_mut(i).assign(&r);
+    }
+    let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
+    let mut fortran = Array2::zeros((n, d).f());
+    fortran.assign(&x);
+    let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for xv in [x.view(), fortran.view()] {
+        for seed in 0..4 {
+            for threads in [1, 2] {
+                let mut rng = crate::rng::seeded(seed);
+                let (mut c, st) = Threads::Count(threads)
+                    .install(|| kmeans_plus_plus(xv, &w, k, &mut rng, true))
+                    .unwrap();
+                let st = st.expect("statistics were asked for");
+                c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+                let reference = lloyd_pass(xv, ArrayView1::from(&w[..]), c.view());
+                assert_eq!(bits(&st.sums), bits(&reference.sums));
+                assert_eq!(bits(&st.weights), bits(&reference.weights));
+                assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
+            }
+        }
+    }
+}
+
+#[test]
+fn first_k_single_update_matches_hand_computation() {
+    let x = two_blobs();
+    let mut opts = KmeansOptions::new(2);
+    opts.init = Init::FirstK;
+    opts.max_iterations = 1;
+    let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+    // Initial centroids rows 0 and 1: rows 0 and 2 are nearest to (0, 0), the others to
+    // (0.1, 0.2); one update moves each centroid to the mean of its rows.
+    let c = km.centroids();
+    let mean0 = (&x.row(0) + &x.row(2)) / 2.0;
+    let mean1 = (x.sum_axis(ndarray::Axis(0)) - x.row(0) - x.row(2)) / 4.0;
+    for (a, b) in c.row(0).iter().zip(mean0.iter()) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    for (a, b) in c.row(1).iter().zip(mean1.iter()) {
+        assert!((a - b).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_separates_blobs_and_is_seeded() {
+    let x = two_blobs();
+    let mut opts = KmeansOptions::new(2);
+    opts.seed = 7;
+    opts.n_init = 3;
+    let a = Kmeans::fit(x.view(), None, &opts).unwrap();
+    let b = Kmeans::fit(x.view(), None, &opts).unwrap();
+    assert_eq!(a, b);
+    let labels = a.predict(x.view(), Threads::Current).unwrap();
+    assert_eq!(labels[0], labels[1]);
+    assert_eq!(labels[0], labels[2]);
+    assert_ne!(labels[0], labels[3]);
+    assert_eq!(labels[3], labels[5]);
+}
+
+#[test]
+fn nan_coordinates_are_ignored() {
+    let x = array![[0.0, f64::NAN], [0.2, 0.0], [9.0, 9.0], [f64::NAN, 9.2]];
+    let mut opts = KmeansOptions::new(2);
+    opts.seed = 1;
+    let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+    assert!(km.centroids().iter().all(|v| v.is_finite()));
+    let labels = km.predict(x.view(), Threads::Current).unwrap();
+    assert_eq!(labels[0], labels[1]);
+    assert_eq!(labels[2], labels[3]);
+    assert_ne!(labels[0], labels[2]);
+}
+
+#[test]
+fn kmeans_parallel_is_robust() {
+    // Three blobs, with heavily duplicated rows, and a seed sweep.
+    let mut rows = Vec::new();
+    for (cx, cy) in [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)] {
+        for i in 0..200 {
+            let t = (i % 7) as f64 * 0.1;
+            rows.extend([cx + t, cy - t]);
+        }
+    }
+    let x = Array2::from_shape_vec((600, 2), rows).unwrap();
+    for seed in 0..40 {
+        let mut opts = KmeansOptions::new(3);
+        opts.init = Init::KMeansParallel;
+        opts.max_iterations = 0;
+        opts.seed = seed;
+        let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+        assert!(km.centroids().iter().all(|v| v.is_finite()));
+        let labels = km.predict(x.view(), Threads::Current).unwrap();
+        let mut firsts: Vec<usize> = (0..3).map(|b| labels[b * 200]).collect();
+        firsts.sort();
+        firsts.dedup();
+        assert_eq!(firsts.len(), 3, "seed {seed}");
+    }
+    // All rows identical: still k centroids, no failure.
+    let same = Array2::from_elem((50, 2), 1.5);
+    let mut opts = KmeansOptions::new(3);
+    opts.init = Init::KMeansParallel;
+    let km = Kmeans::fit(same.view(), None, &opts).unwrap();
+    assert!(km.centroids().iter().all(|v| *v == 1.5));
+}
+
+#[test]
+fn kmeans_parallel_does_not_depend_on_threads() {
+    let x = Array2::from_shape_fn((5000, 3), |(i, j)| {
+        ((i * 7919 + j * 104_729) % 1000) as f64 / 37.0
+    });
+    let fit = |t| {
+        let mut opts = KmeansOptions::new(4);
+        opts.init = Init::KMeansParallel;
+        opts.seed = 9;
+        opts.threads = Threads::Count(t);
+        Kmeans::fit(x.view(), None, &opts).unwrap()
+    };
+    assert_eq!(fit(1), fit(3));
+}
+
+#[test]
+fn empty_clusters_are_reseeded() {
+    // Centroid 2 starts far from every row and would stay empty.
+    let x = array![[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]];
+    let mut opts = KmeansOptions::new(3);
+    opts.init = Init::Centroids(array![[0.1], [10.1], [1000.0]]);
+    opts.max_iterations = 1;
+    let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+    let c = km.centroids();
+    assert!(c[[2, 0]] < 20.0, "{c}");
+    let labels = km.predict(x.view(), Threads::Current).unwrap();
+    assert!(labels.iter().any(|&l| l == 2));
+}
+
+#[test]
+fn rejects_bad_input() {
+    let x = two_blobs();
+    assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(7)).is_err());
+    assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(0)).is_err());
+    assert!(Init::from_name("kmeans||x").is_err());
+    let w = Array1::zeros(6);
+    assert!(Kmeans::fit(x.view(), Some(w.view()), &KmeansOptions::new(2)).is_err());
+}
