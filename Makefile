@@ -58,8 +58,8 @@ test-python: lint-python oracle
 	$(PY) -m pytest -q
 
 # The determinism tests once more on each kernel path that MIXTURA_KERNEL forces (portable, AVX2,
-# AVX-512; each capped at what the processor has); python/tests/test_kernel_paths.py compares
-# the paths' results bit for bit.
+# AVX-512; each capped at what the processor has). Beside these, python/tests/test_kernel_paths.py
+# (in test-python) checks that each forced path is taken and compares their results bit for bit.
 test-kernel-paths: build
 	for path in portable avx2 avx512; do \
 		echo "kernel path $$path:"; \

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::mixture::{GeneralMixtureModel, Labels, MixtureStats};
 use crate::parallel::{Cancel, Threads};
 use crate::validate::{
-    at_least_one, check_data, check_labels, check_weights, non_negative, not_nan, unit,
+    at_least_one, check_batch_weights, check_data, check_labels, check_threads, check_weights,
+    non_negative, not_nan, unit,
 };
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
@@ -64,10 +65,7 @@ impl FitOptions {
         at_least_one("batch_size", self.batch_size)?;
         at_least_one("batches_per_epoch", self.batches_per_epoch)?;
         non_negative("lr_decay", self.lr_decay)?;
-        if self.threads == Threads::Count(0) {
-            return Err(Error::param("n_jobs", "must be at least 1"));
-        }
-        Ok(())
+        check_threads(self.threads)
     }
 }
 
@@ -298,15 +296,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             source.next_epoch(&mut |x, w| {
                 check_data(&x, d)?;
                 if let Some(w) = &w {
-                    if w.len() != x.nrows() {
-                        return Err(Error::data(
-                            "weights",
-                            format!("a batch has {} rows and {} weights", x.nrows(), w.len()),
-                        ));
-                    }
-                    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                        return Err(Error::data("weights", "must be finite and non-negative"));
-                    }
+                    check_batch_weights(w, x.nrows())?;
                 }
                 rows += x.nrows();
                 let part = opts.threads.install(|| {

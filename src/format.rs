@@ -513,7 +513,13 @@ pub fn to_json_string(v: &Value, style: &JsonStyle) -> String {
 impl GeneralMixtureModel {
     /// The model as pomegranate 0.14 JSON text.
     pub fn to_json(&self) -> String {
-        to_json_string(&mixture_to_value(self), &JsonStyle::default())
+        self.to_json_with(&JsonStyle::default())
+    }
+
+    /// The model as JSON text in the given layout (Python's `json.dumps` with its `indent` and
+    /// `separators`).
+    pub fn to_json_with(&self, style: &JsonStyle) -> String {
+        to_json_string(&mixture_to_value(self), style)
     }
 
     /// A model from pomegranate 0.14 JSON text.
@@ -525,7 +531,12 @@ impl GeneralMixtureModel {
 impl Component {
     /// The distribution as pomegranate 0.14 JSON text.
     pub fn to_json(&self) -> String {
-        to_json_string(&component_to_value(self), &JsonStyle::default())
+        self.to_json_with(&JsonStyle::default())
+    }
+
+    /// The distribution as JSON text in the given layout.
+    pub fn to_json_with(&self, style: &JsonStyle) -> String {
+        to_json_string(&component_to_value(self), style)
     }
 
     /// A distribution from pomegranate 0.14 JSON text.

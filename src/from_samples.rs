@@ -8,7 +8,7 @@ use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::GeneralMixtureModel;
-use crate::validate::{check_data, check_weights};
+use crate::validate::{at_least_one, check_clusters, check_data, check_weights};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,18 +205,8 @@ impl GeneralMixtureModel<Component> {
         opts.fit.check()?;
         let n = x.nrows();
         let k = opts.n_components;
-        if k == 0 {
-            return Err(Error::param("n_components", "must be at least 1"));
-        }
-        if n < k {
-            return Err(Error::data(
-                "X",
-                format!("has {n} rows, fewer than n_components ({k})"),
-            ));
-        }
-        if opts.n_init == 0 {
-            return Err(Error::param("n_init", "must be at least 1"));
-        }
+        check_clusters("n_components", k, n)?;
+        at_least_one("n_init", Some(opts.n_init))?;
         let w: Array1<f64> = match weights {
             Some(w) => {
                 check_weights(&w, n)?;

@@ -59,13 +59,13 @@ mod special;
 mod validate;
 
 pub use distributions::{
-    Bernoulli, Component, ComponentStats, Discrete, Distribution, Exponential, External,
+    Bernoulli, Class, Component, ComponentStats, Discrete, Distribution, Exponential, External,
     ExternalDistribution, Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian,
     Normal, Poisson, Statistics, Uniform,
 };
 pub use em::{BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
 pub use error::{Error, Origin, Result};
-pub use format::Model;
+pub use format::{JsonStyle, Model};
 pub use from_samples::{Components, FromSamplesOptions};
 pub use kernels::{Gaussian, GaussianMoments};
 pub use kmeans::{Init, Kmeans, KmeansOptions};

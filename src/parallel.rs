@@ -42,8 +42,10 @@ impl Threads {
     fn pool(self) -> Result<Option<Arc<ThreadPool>>> {
         match self {
             Threads::Current => Ok(None),
-            Threads::Count(0) => Err(Error::param("n_jobs", "must be at least 1")),
-            Threads::Count(n) => Ok(Some(pool(n.min(max_threads()))?)),
+            Threads::Count(n) => {
+                crate::validate::check_threads(self)?;
+                Ok(Some(pool(n.min(max_threads()))?))
+            }
         }
     }
 
@@ -60,7 +62,8 @@ impl Threads {
     /// sees signals). `f` is a job on the pool, so no thread is started for it. On a thread of
     /// a rayon pool (where waiting to watch could hold up work) `f` runs directly, unwatched.
     /// A panic of `f` comes back as the `Err` of the [`std::thread::Result`].
-    pub fn run_watched<R: Send>(
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
+    pub(crate) fn run_watched<R: Send>(
         self,
         f: impl FnOnce() -> R + Send,
         period: std::time::Duration,
@@ -79,6 +82,7 @@ impl Threads {
     }
 }
 
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
 /// The body of [`Threads::run_watched`]: spawns `run` into the scope with its result going to
 /// `out`, and calls `watch` every `period` until it is done.
 fn watched<'s, R: Send + 's>(

@@ -4,6 +4,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
+use crate::parallel::Threads;
 
 /// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
 /// value and allowed).
@@ -37,11 +38,29 @@ pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
             format!("must have one weight per row of X ({n}), got {}", w.len()),
         ));
     }
-    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
-        return Err(Error::data("weights", "must be finite and non-negative"));
-    }
+    weight_values(w)?;
     if !w.iter().any(|v| *v > 0.0) {
         return Err(Error::data("weights", "must not all be zero"));
+    }
+    Ok(())
+}
+
+/// Checks the sample weights of one batch of `n` rows: one per row, finite and non-negative (a
+/// batch may weigh nothing; the epoch's total is checked by the fit).
+pub(crate) fn check_batch_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::data(
+            "weights",
+            format!("a batch has {n} rows and {} weights", w.len()),
+        ));
+    }
+    weight_values(w)
+}
+
+/// Checks that sample weights are finite and non-negative.
+fn weight_values(w: &ArrayView1<f64>) -> Result<()> {
+    if w.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::data("weights", "must be finite and non-negative"));
     }
     Ok(())
 }
@@ -66,16 +85,23 @@ pub(crate) fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks a number of clusters or components `k` against the `n` rows it is drawn from.
+/// Checks a number of clusters or components `k` (the parameter `name`) against the `n` rows
+/// it is drawn from.
 pub(crate) fn check_clusters(name: &str, k: usize, n: usize) -> Result<()> {
-    if k == 0 {
-        return Err(Error::param(name, "must be at least 1"));
-    }
+    at_least_one(name, Some(k))?;
     if n < k {
         return Err(Error::data(
             "X",
-            format!("has {n} rows, fewer than the {k} clusters asked for"),
+            format!("has {n} rows, fewer than {name} ({k})"),
         ));
+    }
+    Ok(())
+}
+
+/// Checks a thread count: [`Threads::Count`] of at least 1.
+pub(crate) fn check_threads(threads: Threads) -> Result<()> {
+    if threads == Threads::Count(0) {
+        return Err(Error::param("n_jobs", "must be at least 1"));
     }
     Ok(())
 }
@@ -233,7 +259,11 @@ mod tests {
         assert!(at_least_one("batch_size", Some(0)).is_err());
         assert!(at_least_one("batch_size", None).is_ok());
         let e = check_clusters("k", 3, 2).unwrap_err();
-        assert!(e.to_string().contains("fewer than the 3 clusters"), "{e}");
+        assert!(e.to_string().contains("fewer than k (3)"), "{e}");
+        assert!(check_threads(Threads::Count(0)).is_err());
+        assert!(check_threads(Threads::Current).is_ok());
+        assert!(check_batch_weights(&array![0.0, 0.0].view(), 2).is_ok());
+        assert!(check_batch_weights(&array![0.0].view(), 2).is_err());
         assert!(check_clusters("k", 0, 2).is_err());
         assert!(check_labels(&[0, -1, 2], 3, 3).is_ok());
         assert!(check_labels(&[0, 3], 2, 3).is_err());

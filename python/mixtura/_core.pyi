@@ -17,6 +17,9 @@ __all__ = [
     "FitOptions",
     "FromSamplesOptions",
     "available_cores",
+    "check_weights_and_labels",
+    "class_names",
+    "kernel_paths",
     "model_from_json",
     "__version__",
 ]
@@ -244,4 +247,12 @@ class Kmeans:
     def predict(self, x: _F64, n_jobs: int = 1) -> _I32: ...
 
 def available_cores() -> int: ...
+def check_weights_and_labels(
+    n: int,
+    weights: npt.NDArray[np.float64] | None = None,
+    labels: npt.NDArray[np.int64] | None = None,
+    k: int = 0,
+) -> None: ...
+def class_names() -> list[str]: ...
+def kernel_paths() -> tuple[str, str]: ...
 def model_from_json(text: str) -> tuple[str, Any]: ...

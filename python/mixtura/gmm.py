@@ -504,6 +504,8 @@ class GeneralMixtureModel(Document):
             labels = np.ascontiguousarray(labels, dtype=np.int64)
         options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
                                batches_per_epoch, lr_decay, n_jobs)
+        # Refused before any callback begins.
+        _core.check_weights_and_labels(len(Xm), w, labels, self.n)
         return self._train(
             lambda core, training: core.fit(Xm, w, labels=labels, options=options,
                                             callback=training.on_epoch,
@@ -682,6 +684,7 @@ class GeneralMixtureModel(Document):
                     current = None
             training.on_epoch(logs, current)
 
+        _core.check_weights_and_labels(len(Xm), w)
         training.begin(None)
         try:
             core, report = _core.Mixture.from_samples(

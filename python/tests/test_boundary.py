@@ -80,3 +80,40 @@ def test_iteration_limits_name_their_parameter(blobs):
         Kmeans(2).fit(blobs, max_iterations=-2)
     with pytest.raises(TypeError, match="max_iterations"):
         Kmeans(2).fit(blobs, max_iterations="many")
+
+
+def test_the_python_classes_are_the_rust_family_table():
+    from mixtura import distributions
+
+    assert sorted(distributions._CLASSES) == sorted(_core.class_names())
+    for name, cls in distributions._CLASSES.items():
+        assert cls._family == name
+
+
+def test_bad_weights_and_labels_are_refused_before_any_callback(blobs, tmp_path):
+    from mixtura import Callback
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_training_begin(self):
+            self.calls.append("begin")
+
+        def on_training_end(self, logs):
+            self.calls.append("end")
+
+    m = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(5, 1)])
+    X = blobs[:, :1]
+    for kwargs, name in [({"weights": np.ones(3)}, "weights"),
+                         ({"weights": -np.ones(len(X))}, "weights"),
+                         ({"y": np.full(len(X), 7)}, "y")]:
+        rec = Recorder()
+        with pytest.raises(MixturaError, match=name):
+            m.fit(X, callbacks=[rec], **kwargs)
+        assert rec.calls == []
+    rec = Recorder()
+    with pytest.raises(MixturaError, match="weights"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 2, X, weights=np.ones(3),
+                                         callbacks=[rec])
+    assert rec.calls == []

@@ -13,8 +13,9 @@ PATHS = ("portable", "avx2", "avx512")
 # transposed and the row-major kernels), univariate normals, blocks with missing values, sample
 # weights, and the k-means initialisations that use the distance kernels.
 SCRIPT = r"""
-import hashlib
+import hashlib, sys
 import numpy as np
+from mixtura import _core
 from mixtura import (GeneralMixtureModel as G, MultivariateGaussianDistribution as MGD,
                      NormalDistribution as N, Kmeans)
 
@@ -39,18 +40,39 @@ for d in (1, 3, 6, 9):
     km = Kmeans(3, init="kmeans++")
     km.fit(X)
     digest.update(np.ascontiguousarray(km.centroids).tobytes())
-print(digest.hexdigest())
+print(_core.kernel_paths()[0], digest.hexdigest())
 """
+
+RANK = {path: i for i, path in enumerate(PATHS)}
 
 
 def run_on(path):
+    """The kernel path taken with MIXTURA_KERNEL=path, and the digest of the fits."""
     env = dict(os.environ, MIXTURA_KERNEL=path)
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    taken, digest = out.stdout.split()
+    return taken, digest
 
 
 def test_every_kernel_path_gives_the_same_bits():
-    digests = {path: run_on(path) for path in PATHS}
-    assert len(set(digests.values())) == 1, digests
+    from mixtura import _core
+
+    cpu = _core.kernel_paths()[1]
+    runs = {path: run_on(path) for path in PATHS}
+    for path, (taken, _) in runs.items():
+        # The path asked for, capped at what this processor has.
+        assert taken == PATHS[min(RANK[path], RANK[cpu])], (path, taken, cpu)
+    assert len({digest for _, digest in runs.values()}) == 1, runs
+
+
+def test_an_unknown_kernel_path_means_the_processors_best():
+    from mixtura import _core
+
+    env = dict(os.environ, MIXTURA_KERNEL="no-such-path")
+    out = subprocess.run([sys.executable, "-c", "from mixtura import _core; print(*_core.kernel_paths())"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    taken, cpu = out.stdout.split()
+    assert taken == cpu == _core.kernel_paths()[1]

@@ -9,7 +9,7 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::rng::{standard_normal, uniform01};
 use crate::special::{digamma, ln_gamma, trigamma};
-use crate::validate::{finite, non_negative, positive};
+use crate::validate::{finite, non_negative, positive, unit};
 
 /// Writes `f(x)` for every value of the single column of `x`, and 0 for a missing value.
 fn per_value(x: ArrayView2<f64>, out: &mut [f64], f: impl Fn(f64) -> f64) {
@@ -712,13 +712,10 @@ pub struct Bernoulli {
 impl Bernoulli {
     /// `Bernoulli(p)`, `p` in [0, 1].
     pub fn new(p: f64) -> Result<Self> {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Error::param(
-                "p",
-                format!("must be between 0 and 1, got {p}"),
-            ));
-        }
-        Ok(Bernoulli { p, frozen: false })
+        Ok(Bernoulli {
+            p: unit("p", p)?,
+            frozen: false,
+        })
     }
 
     /// `P(1)`.

@@ -37,6 +37,19 @@ pub(crate) enum Level {
     Avx512,
 }
 
+impl Level {
+    /// The level's name, as `MIXTURA_KERNEL` spells it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Level::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
 /// Every level, from the least to the most capable.
 pub(crate) const LEVELS: &[Level] = &[
     Level::Portable,
@@ -82,11 +95,9 @@ fn detect() -> Level {
 
 /// The level for a processor whose best is `cpu`, given the value of `MIXTURA_KERNEL` (if set).
 pub(crate) fn choose(cpu: Level, forced: Option<&str>) -> Level {
-    let rank = match forced.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        Some("portable") => 0,
-        Some("avx2") => 1,
-        Some("avx512") => 2,
-        _ => return cpu,
+    let wanted = forced.map(|v| v.trim().to_ascii_lowercase());
+    let Some(rank) = wanted.and_then(|v| LEVELS.iter().position(|level| level.name() == v)) else {
+        return cpu;
     };
     let available = LEVELS.iter().filter(|&&level| level <= cpu).count();
     LEVELS[rank.min(available - 1)]

@@ -5,7 +5,7 @@ use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
-use crate::validate::not_nan;
+use crate::validate::{at_least_one, check_threads, not_nan};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -79,16 +79,9 @@ impl KmeansOptions {
     /// Checks the options that do not depend on the data; the error names the offending one.
     /// [`Kmeans::fit`](super::Kmeans::fit) and [`Kmeans::initial_centroids`](super::Kmeans::initial_centroids) call it before any work.
     pub fn check(&self) -> Result<()> {
-        if self.k == 0 {
-            return Err(Error::param("k", "must be at least 1"));
-        }
-        if self.n_init == 0 {
-            return Err(Error::param("n_init", "must be at least 1"));
-        }
+        at_least_one("k", Some(self.k))?;
+        at_least_one("n_init", Some(self.n_init))?;
         not_nan("stop_threshold", self.stop_threshold)?;
-        if self.threads == Threads::Count(0) {
-            return Err(Error::param("n_jobs", "must be at least 1"));
-        }
-        Ok(())
+        check_threads(self.threads)
     }
 }

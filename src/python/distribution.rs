@@ -7,8 +7,6 @@ use numpy::ndarray::ArrayView2;
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
 
 use super::callbacks::PyExternal;
 use super::errors::{invalid, MixturaError};
@@ -18,9 +16,7 @@ use crate::distributions::{
     Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian, Normal, Poisson,
     Statistics, Uniform,
 };
-use crate::em::FitOptions;
 use crate::error::Error;
-use crate::format;
 
 /// A distribution (any built-in family).
 #[pyclass(module = "mixtura._core", name = "Distribution")]
@@ -212,10 +208,8 @@ impl PyDistribution {
     #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "),
         text_signature = "(self, /, indent=4, item_separator=',', key_separator=' : ')")]
     fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
-        format::to_json_string(
-            &format::component_to_value(&self.inner),
-            &style(indent, item_separator, key_separator),
-        )
+        self.inner
+            .to_json_with(&style(indent, item_separator, key_separator))
     }
 
     /// The pomegranate class name.
@@ -361,13 +355,8 @@ impl PyDistribution {
         inertia: f64,
         pseudocount: f64,
     ) -> PyResult<()> {
-        // The fit's rules for the two options.
-        FitOptions {
-            inertia,
-            pseudocount,
-            ..FitOptions::default()
-        }
-        .check()?;
+        crate::validate::unit("inertia", inertia)?;
+        crate::validate::non_negative("pseudocount", pseudocount)?;
         Ok(self
             .inner
             .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
@@ -380,7 +369,7 @@ impl PyDistribution {
         n: usize,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = crate::rng::seeded(seed);
         let d = self.inner.dim();
         let mut out = crate::validate::zeros_checked(n, d)?;
         for mut row in out.rows_mut() {

@@ -7,8 +7,6 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
 
 use super::callbacks::PySource;
 use super::distribution::PyDistribution;
@@ -17,7 +15,6 @@ use super::{on_rows, style, weights_view};
 use crate::distributions::{Component, ComponentStats, Normal, Statistics};
 use crate::em::{EpochLog, FitReport};
 use crate::error::Error;
-use crate::format;
 use crate::mixture::{GeneralMixtureModel, MixtureStats};
 use crate::parallel::{Cancel, Threads};
 
@@ -212,10 +209,8 @@ impl PyMixture {
     #[pyo3(signature = (indent=Some(4), item_separator=",", key_separator=" : "),
         text_signature = "(self, /, indent=4, item_separator=',', key_separator=' : ')")]
     fn to_json(&self, indent: Option<usize>, item_separator: &str, key_separator: &str) -> String {
-        format::to_json_string(
-            &format::mixture_to_value(&self.inner),
-            &style(indent, item_separator, key_separator),
-        )
+        self.inner
+            .to_json_with(&style(indent, item_separator, key_separator))
     }
 
     /// Copies of the components.
@@ -320,7 +315,7 @@ impl PyMixture {
         n: usize,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = crate::rng::seeded(seed);
         Ok(self.inner.sample(n, &mut rng)?.into_pyarray(py))
     }
 

@@ -63,6 +63,42 @@ fn available_cores() -> usize {
     crate::parallel::available_cores()
 }
 
+/// The kernel path this process takes and the best one the processor has, as
+/// `MIXTURA_KERNEL` names them (`"portable"`, `"avx2"`, `"avx512"`).
+#[pyfunction]
+fn kernel_paths() -> (&'static str, &'static str) {
+    use crate::kernels::dispatch::Isa;
+    (Isa::current().level().name(), Isa::cpu().level().name())
+}
+
+/// Checks sample weights and labels against `n` rows and `k` components, so that a fit can
+/// refuse them before its callbacks begin (the fit itself checks them again).
+#[pyfunction]
+#[pyo3(signature = (n, weights=None, labels=None, k=0))]
+fn check_weights_and_labels(
+    n: usize,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+    labels: Option<PyReadonlyArray1<'_, i64>>,
+    k: usize,
+) -> PyResult<()> {
+    if let Some(w) = weights_view(&weights) {
+        crate::validate::check_weights(&w, n)?;
+    }
+    if let Some(l) = &labels {
+        crate::validate::check_labels(&l.as_array().to_vec(), n, k)?;
+    }
+    Ok(())
+}
+
+/// The pomegranate class names of the built-in families, from the crate's family table.
+#[pyfunction]
+fn class_names() -> Vec<&'static str> {
+    crate::distributions::Class::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect()
+}
+
 /// Reads any model document; returns `("GeneralMixtureModel", Mixture)` or
 /// `("Distribution", Distribution)`.
 #[pyfunction]
@@ -93,7 +129,9 @@ mod core_module {
     #[pymodule_export]
     use super::options::{Layout, PyFitOptions, PyFromSamplesOptions};
     #[pymodule_export]
-    use super::{available_cores, model_from_json};
+    use super::{
+        available_cores, check_weights_and_labels, class_names, kernel_paths, model_from_json,
+    };
 
     /// The crate's version.
     #[pymodule_export]

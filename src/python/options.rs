@@ -17,9 +17,7 @@ use crate::parallel::Cancel;
 /// An iteration limit as Python gives it: a whole, non-negative number (pomegranate's default
 /// is the float `1e8`); infinity, or anything from 2^64 up, means no limit.
 pub(super) fn iteration_limit(name: &str, v: f64) -> Result<u64, Error> {
-    if v.is_nan() {
-        return Err(Error::param(name, "must be a number, got NaN"));
-    }
+    crate::validate::not_nan(name, v)?;
     if v < 0.0 {
         return Err(Error::param(name, format!("must be non-negative, got {v}")));
     }
