@@ -5,10 +5,17 @@ users get them too.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
 _MAX_SEED = 2**63 - 1
+
+# The largest integer argument: counts cross into Rust as 64-bit integers.
+_MAX_INTEGER = 2**63 - 1
+
+# numpy's warning when complex values are cast to real ones (numpy.exceptions from 1.25 on).
+_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 
 
 def as_matrix(X, d=None, name="X"):
@@ -38,7 +45,12 @@ def _floats(X, name):
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, not a string")
     try:
-        return np.asarray(X, dtype=np.float64)
+        with warnings.catch_warnings():
+            # numpy drops the imaginary parts of complex values with only a warning.
+            warnings.simplefilter("error", _ComplexWarning)
+            return np.asarray(X, dtype=np.float64)
+    except _ComplexWarning:
+        raise TypeError(f"{name} must hold real numbers, got complex values") from None
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name} must be an array of numbers: {e}") from None
 
@@ -75,6 +87,8 @@ def integer(value, name, minimum=None):
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if value > _MAX_INTEGER:
+        raise ValueError(f"{name} must be at most 2**63 - 1, got {value}")
     return value
 
 

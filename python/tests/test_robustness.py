@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from mixtura import (
     ExponentialDistribution,
     GeneralMixtureModel,
     IndependentComponentsDistribution,
+    Kmeans,
     LambdaCallback,
     MultivariateGaussianDistribution,
     NormalDistribution,
@@ -315,3 +317,46 @@ def test_more_components_than_distinct_points():
         assert np.isfinite(model.log_probability(X)).all()
         assert np.isfinite(model.predict_proba(X)).all()
         assert np.isclose(np.exp(model.weights).sum(), 1.0)
+
+
+COMPLEX = np.random.RandomState(0).randn(20, 2) + 1j
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, COMPLEX),
+    lambda m: GeneralMixtureModel.from_samples([NormalDistribution] * 2, 2, COMPLEX),
+    lambda m: m.fit(COMPLEX),
+    lambda m: m.log_probability(COMPLEX),
+    lambda m: m.predict(COMPLEX),
+    lambda m: m.predict_proba(COMPLEX),
+    lambda m: m.predict_log_proba(COMPLEX),
+    lambda m: m.fit(COMPLEX.real, weights=np.ones(20) + 1j),
+    lambda m: MultivariateGaussianDistribution(np.zeros(2) + 1j, np.eye(2)),
+    lambda m: MultivariateGaussianDistribution(np.zeros(2), np.eye(2) + 0j),
+    lambda m: NormalDistribution.from_samples(list(COMPLEX[:, 0])),
+])
+def test_complex_input_is_a_type_error(call):
+    m = GeneralMixtureModel([MultivariateGaussianDistribution(np.zeros(2), np.eye(2)),
+                             MultivariateGaussianDistribution(np.ones(2), np.eye(2))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="real numbers|array of numbers"):
+            call(m)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("n_components", lambda X: GeneralMixtureModel.from_samples(NormalDistribution, 2**64, X)),
+    ("n_init", lambda X: GeneralMixtureModel.from_samples(NormalDistribution, 2, X, n_init=2**64)),
+    ("batch_size", lambda X: GeneralMixtureModel.from_samples(NormalDistribution, 2, X,
+                                                             batch_size=2**64)),
+    ("n_jobs", lambda X: GeneralMixtureModel.from_samples(NormalDistribution, 2, X, n_jobs=2**64)),
+    ("n_jobs", lambda X: GeneralMixtureModel([NormalDistribution(0, 1)]).predict(X, n_jobs=2**70)),
+    ("k", lambda X: Kmeans(2**64)),
+    ("d", lambda X: MultivariateGaussianDistribution.blank(2**64)),
+    ("n", lambda X: NormalDistribution(0, 1).sample(2**64)),
+    ("n", lambda X: GeneralMixtureModel([NormalDistribution(0, 1)]).sample(2**64)),
+])
+def test_huge_integer_arguments_are_value_errors_naming_them(name, call):
+    X = np.random.RandomState(1).randn(20, 1)
+    with pytest.raises(ValueError, match=name):
+        call(X)
