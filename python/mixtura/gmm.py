@@ -265,7 +265,7 @@ class GeneralMixtureModel(Document):
                              None if w is None else list(w))
         self._probabilities = core.weights()
         self.frozen = False
-        self.name = "GeneralMixtureModel"
+        self.name = "Model"
         self.clear_summaries()
 
     # -- the Rust object behind the model --------------------------------------------------------
@@ -318,7 +318,7 @@ class GeneralMixtureModel(Document):
         model.distributions[:] = [Distribution._wrap(c) for c in core.distributions()]
         model._probabilities = core.weights()
         model.frozen = core.frozen
-        model.name = "GeneralMixtureModel"
+        model.name = "Model"
         model.clear_summaries()
         return model
 
