@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _checks, _core
+from ._core import MixturaError
 
 __all__ = [
     "Distribution",
@@ -164,15 +165,15 @@ class Distribution(Document):
 
     # -- probabilities ---------------------------------------------------------------------------
     def log_probability(self, X, n_jobs=1):
-        """The log-density of each sample; a float for a single sample.
+        """The log-density of each sample; a number (numpy float64) for a single sample, however
+        it is given (a scalar, a row, or an array of one row), as in pomegranate.
 
         Parameters
         ----------
         X : array-like, shape (n_samples,) or (n_samples, d), or a single sample
         """
-        single = np.ndim(X) == (0 if self.d == 1 else 1)
         out = self._core.log_probability(self._matrix(X), _checks.n_jobs(n_jobs))
-        return float(out[0]) if single else out
+        return out[0] if len(out) == 1 else out
 
     def probability(self, X, n_jobs=1):
         """The density of each sample: ``exp(log_probability(X))``."""
@@ -227,11 +228,19 @@ class Distribution(Document):
 
     @classmethod
     def from_samples(cls, X, weights=None, **kwargs):
-        """The maximum-likelihood distribution of ``X``."""
+        """The maximum-likelihood distribution of ``X``.
+
+        Keywords are those of :meth:`fit` (``inertia``, ``pseudocount``): as in pomegranate, the
+        blank distribution is then fitted with them, so ``inertia`` weighs the blank
+        distribution's parameters. An unknown keyword is a ``TypeError``.
+        """
         if cls._univariate:
             Xm = _checks.as_column(X)
         else:
             Xm = _checks.as_matrix(X)
+        if kwargs:
+            core = _core.Distribution.blank(cls._family, Xm.shape[1])
+            return cls._wrap(core).fit(Xm, weights, **kwargs)
         w = _checks.as_weights(weights)
         return cls._wrap(_core.Distribution.fit_new(cls._family, Xm, w))
 
@@ -302,6 +311,11 @@ class _Univariate(Distribution):
                                                      _checks.real(min_std, "min_std")))
 
 
+class ZeroStdError(MixturaError, ZeroDivisionError):
+    """``NormalDistribution(mean, 0)``: a ``ValueError`` (mixtura's rule) that is also the
+    ``ZeroDivisionError`` pomegranate 0.14 raised, so that code catching either keeps working."""
+
+
 class NormalDistribution(_Univariate):
     """A normal distribution ``N(mean, std**2)``.
 
@@ -318,7 +332,13 @@ class NormalDistribution(_Univariate):
     _params = ("mean", "std")
 
     def __init__(self, mean, std, frozen=False, min_std=0.0):
-        self._build([mean, std], frozen, min_std)
+        try:
+            self._build([mean, std], frozen, min_std)
+        except MixturaError as e:
+            if std == 0:
+                # pomegranate raised ZeroDivisionError here: code may catch either.
+                raise ZeroStdError(str(e)) from None
+            raise
 
     @property
     def min_std(self):
@@ -548,6 +568,8 @@ class DiscreteDistribution(Distribution):
     @classmethod
     def from_samples(cls, X, weights=None, pseudocount=0.0, **kwargs):
         """The distribution of the symbols in ``X`` (weighted counts, plus ``pseudocount``)."""
+        if kwargs:
+            raise TypeError(f"from_samples() got an unexpected keyword argument {next(iter(kwargs))!r}")
         arr = _symbol_array(X)
         keys = [v for v in dict.fromkeys(list(arr)) if not _is_missing(v)]
         if not keys:

@@ -450,16 +450,18 @@ class GeneralMixtureModel(Document):
         return summary.log_likelihood
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
-        """The M-step: new parameters from the stored summaries, which are then cleared."""
+        """The M-step: new parameters from the stored summaries, which are then cleared; returns
+        the model (as pomegranate does)."""
         inertia = _checks.real(inertia, "inertia")
         pseudocount = _checks.real(pseudocount, "pseudocount")
         if self._summary is None or self.frozen:
             self.clear_summaries()
-            return
+            return self
         core = self._core_model()
         core.from_summaries(self._summary, inertia, pseudocount)
         self._adopt(core)
         self.clear_summaries()
+        return self
 
     def clear_summaries(self):
         """Discards the stored summaries."""

@@ -34,3 +34,57 @@ def test_the_gpu_switches_of_pomegranates_utils():
     with pytest.warns(UserWarning, match="CPU"):
         enable_gpu()
     assert mixtura.utils.is_gpu_enabled() is False
+
+
+def test_from_summaries_of_a_mixture_returns_it():
+    m = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(3, 1)])
+    assert m.from_summaries() is m
+    m.summarize(np.array([[0.0], [3.0]]))
+    assert m.from_summaries() is m
+    m.freeze()
+    m.summarize(np.array([[0.0], [3.0]]))
+    assert m.from_summaries() is m
+
+
+def test_a_single_sample_gives_a_number_however_it_is_given():
+    from mixtura import IndependentComponentsDistribution, MultivariateGaussianDistribution
+
+    n = NormalDistribution(0, 1)
+    for x in (0.5, [0.5], np.array([0.5]), np.array([[0.5]]), [[0.5]]):
+        assert np.ndim(n.log_probability(x)) == 0
+        assert "{:.4}".format(n.probability(x)) == "0.3521"
+    assert n.log_probability(np.array([[0.5], [0.7]])).shape == (2,)
+    g = MultivariateGaussianDistribution([0, 0], np.eye(2))
+    i = IndependentComponentsDistribution([NormalDistribution(0, 1), NormalDistribution(0, 1)])
+    for dist in (g, i):
+        for x in ([0.5, 0.2], np.array([[0.5, 0.2]]), [[0.5, 0.2]]):
+            assert np.ndim(dist.log_probability(x)) == 0
+            assert abs(dist.log_probability(x) - -1.9828770664085473) < 1e-12
+        assert dist.probability(np.array([[0.5, 0.2], [1, 1]])).shape == (2,)
+
+
+def test_from_samples_passes_the_fit_keywords_on():
+    from mixtura import DiscreteDistribution, MultivariateGaussianDistribution
+
+    # pomegranate 0.14: the blank distribution fitted with the keywords.
+    d = NormalDistribution.from_samples(np.array([5.0, 7, 8]), inertia=0.5)
+    np.testing.assert_allclose(d.parameters, [3.3333333333333335, 1.1236095644623239], rtol=1e-12)
+    g = MultivariateGaussianDistribution.from_samples(np.array([[5.0, 7], [8, 1], [2, 2]]),
+                                                     inertia=0.5)
+    np.testing.assert_allclose(g.parameters[0], [2.5, 1.6666666666666667], rtol=1e-12)
+    np.testing.assert_allclose(g.parameters[1], [[3.5, -0.5], [-0.5, 3.944444444444444]],
+                               rtol=1e-12)
+    assert NormalDistribution.from_samples(np.array([5.0, 7, 8])).parameters[0] == 6.666666666666667
+    with pytest.raises(TypeError, match="bogus"):
+        NormalDistribution.from_samples(np.array([5.0, 7, 8]), bogus=1)
+    with pytest.raises(TypeError, match="inertia"):
+        DiscreteDistribution.from_samples(["a", "b", "a"], inertia=0.5)
+
+
+def test_a_normal_with_zero_std_is_both_errors_pomegranate_code_may_catch():
+    for caught in (ValueError, ZeroDivisionError, mixtura.MixturaError):
+        with pytest.raises(caught, match="std"):
+            NormalDistribution(1.0, 0)
+    with pytest.raises(ValueError) as e:
+        NormalDistribution(1.0, -1)
+    assert not isinstance(e.value, ZeroDivisionError)
