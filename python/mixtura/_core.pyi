@@ -97,6 +97,7 @@ class Layout:
 @final
 class DistributionSummary:
     def merge(self, other: DistributionSummary) -> None: ...
+    def values(self) -> list[float]: ...
 
 @final
 class MixtureSummary:

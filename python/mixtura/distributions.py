@@ -111,7 +111,7 @@ class Distribution(Document):
     # The pomegranate class name (None for a class that is not one of the families).
     _family: Any = None
     _univariate = True
-    summaries: list
+    _summaries: list
 
     # -- the Rust object behind the distribution -------------------------------------------------
     def _get_core(self):
@@ -127,11 +127,31 @@ class Distribution(Document):
         """A Python distribution around a ``_core.Distribution``."""
         klass = _CLASSES[core.name]
         obj = klass.__new__(klass)
-        obj.summaries = []
+        obj._summaries = []
         obj._set_core(core)
         return obj
 
     # -- attributes ----------------------------------------------------------------------------
+    # pomegranate's layout of the stored statistics when there are none.
+    _empty_summaries: list = []
+
+    @property
+    def summaries(self):
+        """The stored statistics in pomegranate 0.14's layout (for example ``[sum w, sum w x,
+        sum w x**2]`` for a normal distribution, ``[min, max, sum w]`` for a uniform one;
+        ``[]`` for the multivariate classes, whose statistics pomegranate kept out of sight)."""
+        if not self._summaries:
+            return self._empty_summary_layout()
+        return self._summary_layout(list(self._summaries[0].values()))
+
+    def _empty_summary_layout(self):
+        """pomegranate's layout of no statistics."""
+        return list(self._empty_summaries)
+
+    def _summary_layout(self, values):
+        """pomegranate's layout of ``DistributionSummary.values()``."""
+        return values
+
     @property
     def name(self):
         return type(self).__name__
@@ -191,10 +211,10 @@ class Distribution(Document):
         Xm = self._matrix(X)
         w = _checks.as_weights(weights)
         summary = self._core.summarize(Xm, w)
-        if self.summaries:
-            self.summaries[0].merge(summary)
+        if self._summaries:
+            self._summaries[0].merge(summary)
         else:
-            self.summaries = [summary]
+            self._summaries = [summary]
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         """Sets the parameters from the stored summaries (``inertia`` weighs the old parameters;
@@ -202,16 +222,16 @@ class Distribution(Document):
         not change."""
         inertia = _checks.real(inertia, "inertia")
         pseudocount = _checks.real(pseudocount, "pseudocount")
-        if not self.summaries:
+        if not self._summaries:
             return
         core = self._core
-        core.from_summaries(self.summaries[0], inertia, pseudocount)
+        core.from_summaries(self._summaries[0], inertia, pseudocount)
         self._set_core(core)
         self.clear_summaries()
 
     def clear_summaries(self):
         """Discards the stored summaries."""
-        self.summaries = []
+        self._summaries = []
 
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         """Fits the distribution to ``X`` by maximum likelihood; returns self. ``pseudocount``
@@ -305,7 +325,7 @@ class _Univariate(Distribution):
     _params: tuple[str, ...] = ()
 
     def _build(self, values, frozen, min_std=0.0):
-        self.summaries = []
+        self._summaries = []
         values = [_checks.real(v, name) for v, name in zip(values, self._params)]
         self._set_core(_core.Distribution.univariate(self._family, values, bool(frozen),
                                                      _checks.real(min_std, "min_std")))
@@ -328,6 +348,8 @@ class NormalDistribution(_Univariate):
     min_std : float, optional
         The smallest standard deviation a fit may produce (default 0).
     """
+
+    _empty_summaries = [0, 0, 0]
 
     _params = ("mean", "std")
 
@@ -353,6 +375,8 @@ class LogNormalDistribution(_Univariate):
     ``-inf`` elsewhere).
     """
 
+    _empty_summaries = [0, 0, 0]
+
     _params = ("mu", "sigma")
 
     def __init__(self, mu, sigma, min_std=0.0, frozen=False):
@@ -369,6 +393,8 @@ class LogNormalDistribution(_Univariate):
 class ExponentialDistribution(_Univariate):
     """An exponential distribution with a rate, for ``x >= 0``."""
 
+    _empty_summaries = [0, 0]
+
     _params = ("rate",)
 
     def __init__(self, rate, frozen=False):
@@ -377,6 +403,11 @@ class ExponentialDistribution(_Univariate):
 
 class GammaDistribution(_Univariate):
     """A gamma distribution with shape ``alpha`` and rate ``beta``, for ``x > 0``."""
+
+    _empty_summaries = [0, 0, 0]
+
+    def _summary_layout(self, values):
+        return [values[1], values[2], values[0]]
 
     _params = ("alpha", "beta")
 
@@ -387,6 +418,11 @@ class GammaDistribution(_Univariate):
 class PoissonDistribution(_Univariate):
     """A Poisson distribution with mean ``l``, over the non-negative integers."""
 
+    _empty_summaries = [0, 0]
+
+    def _summary_layout(self, values):
+        return [values[1], values[0]]
+
     _params = ("l",)
 
     def __init__(self, l, frozen=False):  # noqa: E741 (pomegranate's name)
@@ -396,6 +432,8 @@ class PoissonDistribution(_Univariate):
 class UniformDistribution(_Univariate):
     """A uniform distribution on ``[start, end]``."""
 
+    _empty_summaries = [np.inf, -np.inf, 0]
+
     _params = ("start", "end")
 
     def __init__(self, start, end, frozen=False):
@@ -404,6 +442,8 @@ class UniformDistribution(_Univariate):
 
 class BernoulliDistribution(_Univariate):
     """A Bernoulli distribution over ``{0, 1}`` with ``P(1) = p``."""
+
+    _empty_summaries = [0.0, 0.0]
 
     _params = ("p",)
 
@@ -450,13 +490,19 @@ class DiscreteDistribution(Distribution):
     string ``'nan'`` are missing values (log-probability 0).
     """
 
+    def _empty_summary_layout(self):
+        return [{k: 0 for k in self.keys()}, 0]
+
+    def _summary_layout(self, values):
+        return [dict(zip(self.keys(), values[:-1])), values[-1]]
+
 
     def __init__(self, characters, frozen=False):
         if not isinstance(characters, dict):
             raise TypeError(
                 f"characters must be a dict of symbol to probability, got {type(characters).__name__}"
             )
-        self.summaries = []
+        self._summaries = []
         keys = list(characters.keys())
         probs = [_checks.real(characters[k], "characters") for k in keys]
         dtype = _dtype_name(keys[0]) if keys else "str"
@@ -490,7 +536,7 @@ class DiscreteDistribution(Distribution):
         """A discrete distribution around ``core``; symbols whose text matches one of ``keys``
         are those keys (of any type), the others are read from their text and dtype."""
         obj = cls.__new__(cls)
-        obj.summaries = []
+        obj._summaries = []
         obj._keys = list(keys)
         obj._set_core(core)
         return obj
@@ -546,7 +592,7 @@ class DiscreteDistribution(Distribution):
 
     def _extend(self, new):
         """Adds symbols with probability 0 (the statistics so far are kept)."""
-        if self.summaries:
+        if self._summaries:
             raise ValueError("cannot add new symbols to a discrete distribution with pending summaries; "
                              "call from_summaries first")
         keys = self._keys + list(new)
@@ -576,7 +622,7 @@ class DiscreteDistribution(Distribution):
             raise ValueError("X must hold at least one symbol that is not missing")
         d = cls({k: 1.0 / len(keys) for k in keys})
         d.summarize(arr, weights)
-        summary = d.summaries[0]
+        summary = d._summaries[0]
         core = d._core
         core.from_summaries(summary, 0.0, _checks.real(pseudocount, "pseudocount"))
         d._set_core(core)
@@ -646,10 +692,13 @@ class MultivariateGaussianDistribution(Distribution):
     frozen : bool, optional
     """
 
+    def _summary_layout(self, values):
+        return []
+
     _univariate = False
 
     def __init__(self, means, covariance, frozen=False):
-        self.summaries = []
+        self._summaries = []
         mu = _checks.as_vector(means, "means")
         cov = _checks.as_matrix(covariance, None, "covariance")
         self._set_core(_core.Distribution.multivariate_gaussian(mu, cov, bool(frozen)))
@@ -682,12 +731,15 @@ class IndependentComponentsDistribution(Distribution):
     frozen : bool, optional
     """
 
+    def _summary_layout(self, values):
+        return []
+
     _univariate = False
     # A numpy object array of the per-feature distributions (None while being wrapped).
     distributions: Any
 
     def __init__(self, distributions, weights=None, frozen=False):
-        self.summaries = []
+        self._summaries = []
         dists = list(distributions)
         for j, dist in enumerate(dists):
             if not isinstance(dist, Distribution) and not _is_custom(dist):
@@ -744,7 +796,7 @@ class IndependentComponentsDistribution(Distribution):
     @classmethod
     def _wrap(cls, core):
         obj = cls.__new__(cls)
-        obj.summaries = []
+        obj._summaries = []
         obj.distributions = None
         obj._set_core(core)
         return obj
@@ -816,3 +868,4 @@ _CLASSES = {
 }
 for _name, _class in _CLASSES.items():
     _class._family = _name
+

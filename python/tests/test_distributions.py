@@ -60,7 +60,7 @@ def test_normal_summaries_accumulate_and_inertia_blends():
     d.summarize(x[3:])
     d.from_summaries()
     np.testing.assert_allclose(d.parameters, [x.mean(), x.std()], rtol=1e-13)
-    assert d.summaries == []
+    assert d.summaries == [0, 0, 0]
     d2 = NormalDistribution(1.0, 1.0)
     d2.fit(x, inertia=0.25)
     np.testing.assert_allclose(d2.parameters, [0.25 * 1 + 0.75 * x.mean(), 0.25 + 0.75 * x.std()])

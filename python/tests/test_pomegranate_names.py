@@ -88,3 +88,45 @@ def test_a_normal_with_zero_std_is_both_errors_pomegranate_code_may_catch():
     with pytest.raises(ValueError) as e:
         NormalDistribution(1.0, -1)
     assert not isinstance(e.value, ZeroDivisionError)
+
+
+def test_distribution_summaries_in_pomegranates_layout():
+    from mixtura import (
+        BernoulliDistribution,
+        DiscreteDistribution,
+        ExponentialDistribution,
+        GammaDistribution,
+        IndependentComponentsDistribution,
+        LogNormalDistribution,
+        MultivariateGaussianDistribution,
+        PoissonDistribution,
+        UniformDistribution,
+    )
+
+    # pomegranate 0.14.8's summaries, empty and after summarize([1, 2, 3], weights [1, 1, 2]).
+    x, w = np.array([1.0, 2, 3]), np.array([1.0, 1, 2])
+    cases = [
+        (NormalDistribution(1, 2), x, [0, 0, 0], [4.0, 9.0, 23.0]),
+        (LogNormalDistribution(0, 1), x, [0, 0, 0], [4.0, 2.890371757896165, 2.8943509355433656]),
+        (ExponentialDistribution(1), x, [0, 0], [4.0, 9.0]),
+        (GammaDistribution(2, 1), x, [0, 0, 0], [9.0, 2.8903717578961645, 4.0]),
+        (PoissonDistribution(2), x, [0, 0], [9.0, 4.0]),
+        (UniformDistribution(0, 4), x, [np.inf, -np.inf, 0], [1.0, 3.0, 4.0]),
+        (BernoulliDistribution(0.3), np.array([0.0, 1, 1]), [0.0, 0.0], [4.0, 3.0]),
+    ]
+    for dist, data, empty, full in cases:
+        assert dist.summaries == empty, dist.name
+        dist.summarize(data, w)
+        np.testing.assert_allclose(dist.summaries, full, rtol=1e-13, err_msg=dist.name)
+        dist.from_summaries()
+        assert dist.summaries == empty, dist.name
+    d = DiscreteDistribution({"a": 0.5, "b": 0.5})
+    assert d.summaries == [{"a": 0, "b": 0}, 0]
+    d.summarize(["a", "b", "a"], w)
+    assert d.summaries == [{"a": 3.0, "b": 1.0}, 4.0]
+    g = MultivariateGaussianDistribution([0, 0], np.eye(2))
+    i = IndependentComponentsDistribution([NormalDistribution(0, 1), ExponentialDistribution(1)])
+    for dist in (g, i):
+        assert dist.summaries == []
+        dist.summarize(np.array([[1.0, 2], [3, 4]]))
+        assert dist.summaries == []

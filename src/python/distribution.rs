@@ -44,6 +44,41 @@ impl PyDistributionSummary {
     fn merge(&mut self, other: PyRef<'_, PyDistributionSummary>) -> PyResult<()> {
         Ok(self.inner.merge(&other.inner)?)
     }
+
+    /// The statistics as plain sums, a layout per statistics type (the Python classes arrange
+    /// them as pomegranate 0.14 did): normal and log-normal `[sum w, sum w x, sum w x^2]` (of
+    /// `log x` for the log-normal); exponential, Poisson and Bernoulli `[sum w, sum w x]`; gamma
+    /// `[sum w, sum w x, sum w log x]`; uniform `[min, max, sum w]`; discrete the weight of each
+    /// symbol, then their sum; empty for the multivariate families.
+    fn values(&self) -> Vec<f64> {
+        match &self.inner {
+            ComponentStats::Normal(s) => {
+                // The sums are kept around the shift point c: x = (x - c) + c.
+                let c = s.shift;
+                vec![
+                    s.weight,
+                    s.sum + s.weight * c,
+                    s.sum_squares + 2.0 * c * s.sum + s.weight * c * c,
+                ]
+            }
+            ComponentStats::Mean(s) => vec![s.weight, s.sum],
+            // Kept relative to the scale c: x = c (x / c), log x = log(x / c) + log c.
+            ComponentStats::Gamma(s) => vec![
+                s.weight,
+                s.sum * s.scale,
+                s.sum_log + s.weight * s.scale.ln(),
+            ],
+            ComponentStats::Range(s) => vec![s.min, s.max, s.weight],
+            ComponentStats::Discrete(s) => {
+                let mut v = s.counts.clone();
+                v.push(s.counts.iter().sum());
+                v
+            }
+            ComponentStats::MultivariateGaussian(_)
+            | ComponentStats::IndependentComponents(_)
+            | ComponentStats::External => Vec::new(),
+        }
+    }
 }
 
 /// The family `from_samples`-style fitting of a class name gives.
