@@ -4,7 +4,7 @@
 >>> model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X)
 """
 
-from . import _core, distributions, utils as utils
+from . import _core, distributions, io as io, utils as utils
 from ._core import MixturaError
 from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
 from .distributions import (

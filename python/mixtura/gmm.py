@@ -129,6 +129,9 @@ def _batch_factory(X, encode):
         for item in make():
             if isinstance(item, tuple) and len(item) == 2:
                 Xb, wb = item
+            elif isinstance(item, tuple) and len(item) == 3:
+                # (X, y, weights) from a labelled data generator: a mixture does not use y.
+                Xb, _, wb = item
             else:
                 Xb, wb = item, None
             Xb = encode(Xb)
