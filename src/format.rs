@@ -213,10 +213,9 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
     let name = field(o, "name", "a distribution")?
         .as_str()
         .ok_or_else(|| Error::format("a distribution's \"name\" must be a string"))?;
-    let frozen = match o.get("frozen") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
+    let frozen = match field(o, "frozen", "a distribution")? {
+        Value::Bool(b) => *b,
+        other => {
             return Err(Error::format(format!(
                 "\"frozen\" must be true or false, got {other}"
             )))
@@ -267,10 +266,9 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
                 .iter()
                 .map(|(k, v)| number(v, &format!("the probability of {k:?}")))
                 .collect::<Result<Vec<_>>>()?;
-            let dtype = match o.get("dtype") {
-                None => "str".to_string(),
-                Some(Value::String(t)) => t.clone(),
-                Some(other) => {
+            let dtype = match field(o, "dtype", "a DiscreteDistribution")? {
+                Value::String(t) => t.clone(),
+                other => {
                     return Err(Error::format(format!(
                         "\"dtype\" must be a string, got {other}"
                     )))
@@ -339,19 +337,14 @@ pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
     .iter()
     .map(component_from_value)
     .collect::<Result<Vec<_>>>()?;
-    let weights = match o.get("weights") {
-        None | Some(Value::Null) => None,
-        Some(w) => Some(numbers(w, "weights")?),
-    };
-    if let Some(w) = &weights {
-        let total: f64 = w.iter().sum();
-        if w.iter().any(|v| *v < 0.0) || (total - 1.0).abs() > 1e-6 {
-            return Err(Error::format(format!(
-                "\"weights\" must be probabilities that sum to 1, got a sum of {total}"
-            )));
-        }
+    let weights = numbers(field(o, "weights", "a GeneralMixtureModel")?, "weights")?;
+    let total: f64 = weights.iter().sum();
+    if weights.iter().any(|v| *v < 0.0) || (total - 1.0).abs() > 1e-6 {
+        return Err(Error::format(format!(
+            "\"weights\" must be probabilities that sum to 1, got a sum of {total}"
+        )));
     }
-    GeneralMixtureModel::new(dists, weights.as_deref()).map_err(|e| match e {
+    GeneralMixtureModel::new(dists, Some(&weights)).map_err(|e| match e {
         Error::Format(m) => Error::Format(m),
         other => Error::format(other.to_string()),
     })

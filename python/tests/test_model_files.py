@@ -156,3 +156,27 @@ def test_discrete_and_icd_documents_round_trip():
     assert back.to_json() == text
     X = np.array([[0.1, "a"], [2.0, "b"]], dtype=object)
     np.testing.assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+
+
+def test_every_key_a_document_needs_is_required():
+    import json
+
+    from mixtura import GeneralMixtureModel, NormalDistribution, from_json
+
+    normal = {"class": "Distribution", "name": "NormalDistribution", "parameters": [0.0, 1.0],
+              "frozen": False}
+    discrete = {"class": "Distribution", "name": "DiscreteDistribution", "dtype": "str",
+                "parameters": [{"a": 0.5, "b": 0.5}], "frozen": False}
+    mixture = {"class": "GeneralMixtureModel", "distributions": [normal, normal],
+               "weights": [0.5, 0.5]}
+    assert GeneralMixtureModel.from_json(json.dumps(mixture)).n == 2
+    assert from_json(json.dumps(discrete)).keys() == ["a", "b"]
+    cases = [(mixture, k) for k in mixture] + [(normal, k) for k in normal] + [(discrete, "dtype")]
+    for doc, key in cases:
+        broken = {k: v for k, v in doc.items() if k != key}
+        with pytest.raises(ValueError, match=f'"{key}"'):
+            from_json(json.dumps(broken))
+    with pytest.raises(ValueError, match="weights"):
+        GeneralMixtureModel.from_json(json.dumps(dict(mixture, weights=None)))
+    with pytest.raises(ValueError, match="frozen"):
+        NormalDistribution.from_json(json.dumps(dict(normal, frozen=None)))
