@@ -19,6 +19,7 @@ from .distributions import (
     NormalDistribution as NormalDistribution,
     PoissonDistribution as PoissonDistribution,
     UniformDistribution as UniformDistribution,
+    _document_text,
     _read_text,
 )
 from .gmm import GeneralMixtureModel
@@ -52,6 +53,4 @@ def from_json(s):
 
 def from_dict(d):
     """Any model from a dict."""
-    import json
-
-    return from_json(json.dumps(d))
+    return from_json(_document_text(d))

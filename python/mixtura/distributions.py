@@ -77,7 +77,7 @@ class Document:
     @classmethod
     def from_dict(cls, d):
         """A model from a dict, as ``to_dict`` gives."""
-        return cls.from_json(json.dumps(d))
+        return cls.from_json(_document_text(d))
 
     def to_yaml(self):
         """The document as YAML, keys sorted, as pomegranate writes it (needs PyYAML)."""
@@ -87,10 +87,52 @@ class Document:
 
     @classmethod
     def from_yaml(cls, s):
-        """A model from YAML text (needs PyYAML)."""
-        import yaml
+        """A model from YAML text or a text stream (needs PyYAML). Every YAML error is a
+        ``MixturaError`` (a ``ValueError``); so are anchors and aliases (a model document has
+        none, and they can expand a small text into a huge document) and nesting deeper than a
+        model's."""
+        return cls.from_dict(_load_yaml(s))
 
-        return cls.from_dict(yaml.safe_load(s))
+
+def _document_text(d):
+    """The JSON text of a document given as a dict (a ``MixturaError`` when it has no JSON
+    form)."""
+    try:
+        return json.dumps(d)
+    except (TypeError, ValueError) as e:
+        raise MixturaError(f"invalid model document: {e}") from None
+    except RecursionError:
+        raise MixturaError("invalid model document: nested too deeply") from None
+
+
+# A model document nests a few levels (a mixture of IndependentComponents of discrete
+# distributions is five deep); far deeper ones are refused before they are built.
+_MAX_NESTING = 200
+
+
+def _load_yaml(text):
+    """The document of YAML text, read by PyYAML's safe loader after a pass over its events that
+    refuses anchors, aliases and deep nesting."""
+    import yaml
+
+    if hasattr(text, "read"):
+        text = text.read()
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise MixturaError("invalid YAML model: anchors and aliases (& and *) are not "
+                                   "part of a model document")
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > _MAX_NESTING:
+                    raise MixturaError(
+                        f"invalid YAML model: nested deeper than {_MAX_NESTING} levels")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise MixturaError(f"invalid YAML model: {e}") from None
 
 
 class Distribution(Document):

@@ -2,6 +2,7 @@
 hypothesis."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -180,3 +181,66 @@ def test_every_key_a_document_needs_is_required():
         GeneralMixtureModel.from_json(json.dumps(dict(mixture, weights=None)))
     with pytest.raises(ValueError, match="frozen"):
         NormalDistribution.from_json(json.dumps(dict(normal, frozen=None)))
+
+
+yaml = pytest.importorskip("yaml")
+
+BILLION_LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("a: [1, 2", "while parsing"),
+    ("\tclass: Distribution", "cannot start any token"),
+    ("!!python/tuple [1, 2]", "python/tuple"),
+    ("class: Distribution\nname: NormalDistribution\nparameters: !!python/tuple [0, 1]\n"
+     "frozen: false", "python/tuple"),
+    ("2001-01-01", "date"),
+    (BILLION_LAUGHS, "anchors and aliases"),
+    ("[" * 100_000 + "]" * 100_000, "nested deeper"),
+    ("{a: " * 5_000 + "1" + "}" * 5_000, "nested deeper"),
+])
+def test_bad_yaml_is_a_value_error_quickly(text, match):
+    for load in (GeneralMixtureModel.from_yaml, NormalDistribution.from_yaml):
+        started = time.perf_counter()
+        with pytest.raises(mixtura.MixturaError, match=match):
+            load(text)
+        assert time.perf_counter() - started < 5
+
+
+def test_deep_json_is_a_value_error():
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 100_000 + "1" + "}" * 100_000):
+        for load in (mixtura.from_json, GeneralMixtureModel.from_json, NormalDistribution.from_json):
+            with pytest.raises(ValueError):
+                load(text)
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        mixtura.from_dict(deep)
+
+
+def test_yaml_round_trips_and_reads_streams():
+    import io
+
+    m = GeneralMixtureModel.from_json(json.dumps(VALID))
+    text = m.to_yaml()
+    assert GeneralMixtureModel.from_yaml(text).to_json() == m.to_json()
+    assert GeneralMixtureModel.from_yaml(io.StringIO(text)).to_json() == m.to_json()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_mutated_and_truncated_yaml_loads_or_raises(data):
+    text = yaml.safe_dump(VALID)
+    i = data.draw(st.integers(0, len(text) - 1))
+    j = data.draw(st.integers(i, len(text)))
+    insert = data.draw(st.text(alphabet="{}[]:-&*!|>#'\" \t\n0123456789.aeNn", max_size=8))
+    mutated = text[:i] + insert + (text[j:] if data.draw(st.booleans()) else "")
+    for load in (GeneralMixtureModel.from_yaml, mixtura.Distribution.from_yaml):
+        try:
+            model = load(mutated)
+        except (ValueError, TypeError):
+            continue
+        assert type(model).from_json(model.to_json()).to_json() == model.to_json()
