@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::mixture::{GeneralMixtureModel, Labels, MixtureStats};
 use crate::parallel::{Cancel, Threads};
 use crate::validate::{
-    at_least_one, check_batch_weights, check_data, check_labels, check_threads, check_weights,
-    non_negative, not_nan, unit,
+    at_least_one, check_batch_weights, check_data, check_labels, check_observed, check_producible,
+    check_threads, check_weights, has_observed, non_negative, not_nan, unit,
 };
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
@@ -198,8 +198,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// log-likelihood; each epoch runs an M-step and then the E-step under the new parameters; the
     /// fit stops when the improvement of the total (weighted, not per-sample) log-likelihood is at
     /// most `stop_threshold`, or after `max_iterations` M-steps. Rows of density 0 under every
-    /// component take no part in the statistics or in the stop rule. A NaN log-likelihood (only
-    /// a user's component can produce one) is an error.
+    /// component (out of every component's support, or so far out that every density
+    /// underflows to 0, such as `1e200` under normals of unit variance) take no part in the
+    /// statistics or in the stop rule, and make the log-likelihood `-inf`. A NaN log-likelihood
+    /// (only a user's component can produce one) is an error.
+    ///
+    /// Errors ([`Error::InvalidData`] for `X`) when `x` has no observed value (every value
+    /// NaN), and when no component can produce any row of positive weight (checked on the
+    /// statistics of the first E-step, under the initial parameters).
     pub fn fit_with(
         &mut self,
         x: ArrayView2<f64>,
@@ -239,6 +245,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
+        check_observed(has_observed(&x))?;
         if let Some(l) = labels {
             check_labels(l, x.nrows(), self.n_components())?;
         }
@@ -280,7 +287,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Fits by EM on data read in batches from `source`, one pass of the source per epoch, with
     /// one batch in memory at a time (out of core). `opts.batch_size` and
-    /// `opts.batches_per_epoch` do not apply: the source decides what an epoch reads.
+    /// `opts.batches_per_epoch` do not apply: the source decides what an epoch reads. The rules
+    /// on the data are those of [`fit_with`](Self::fit_with), over an epoch's batches together
+    /// (an error when none of them holds an observed value, or when no component can produce
+    /// any row of the first epoch).
     pub fn fit_source(
         &mut self,
         source: &mut dyn BatchSource,
@@ -292,13 +302,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let started = Instant::now();
         let mut summarize = |model: &Self, _epoch: u64| -> Result<MixtureStats<D::Stats>> {
             let mut total = model.new_stats();
-            let mut rows = 0usize;
+            let (mut rows, mut observed) = (0usize, false);
             source.next_epoch(&mut |x, w| {
                 check_data(&x, d)?;
                 if let Some(w) = &w {
                     check_batch_weights(w, x.nrows())?;
                 }
                 rows += x.nrows();
+                observed = observed || has_observed(&x);
                 let part = opts.threads.install(|| {
                     model.summarize_rows(x, w, 0..x.nrows(), Labels::None, &opts.cancel)
                 })??;
@@ -307,6 +318,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             if rows == 0 {
                 return Err(Error::data("X", "the batches of an epoch held no rows"));
             }
+            check_observed(observed)?;
             Ok(total)
         };
         self.run_em(opts, &mut on_epoch, &mut summarize, started)
@@ -337,6 +349,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         started: Instant,
     ) -> Result<FitReport> {
         let mut stats = summarize(self, 0)?;
+        // Data that no component can produce at all would fit nothing: an error, before any
+        // M-step (rows that only some components cannot produce are fine).
+        check_producible(stats.responsibilities.iter().sum(), stats.unexplained)?;
         // The stop rule watches the log-likelihood of the rows the model can produce: rows of
         // density 0 (out of every component's support) would make it -inf, and every improvement
         // NaN. The logs report the whole log-likelihood.

@@ -8,7 +8,9 @@ use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::GeneralMixtureModel;
-use crate::validate::{at_least_one, check_clusters, check_data, check_weights};
+use crate::validate::{
+    at_least_one, check_clusters, check_data, check_observed, check_weights, has_observed,
+};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +204,8 @@ impl GeneralMixtureModel<Component> {
             _ => {}
         }
         check_data(&x, d)?;
+        // Before k-means, which would place its centroids at 0 (the fit would then say the same).
+        check_observed(has_observed(&x))?;
         opts.fit.check()?;
         let n = x.nrows();
         let k = opts.n_components;

@@ -30,6 +30,48 @@ pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
     Ok(())
 }
 
+/// Whether `x` holds an observed value (one that is not NaN, a missing value).
+pub(crate) fn has_observed(x: &ArrayView2<f64>) -> bool {
+    x.iter().any(|v| !v.is_nan())
+}
+
+/// The first rule on the data of a fit (all of `X`, or the batches of an epoch): `observed`,
+/// whether they hold a value that is not missing ([`has_observed`]). Data with none would fit
+/// nothing (every component keeps its parameters, every log-density is 0).
+pub(crate) fn check_observed(observed: bool) -> Result<()> {
+    if !observed {
+        return Err(Error::data(
+            "X",
+            "has no observed value (every value is NaN, a missing value); there is nothing to fit",
+        ));
+    }
+    Ok(())
+}
+
+/// The second rule on the data of a fit, checked on the statistics of its first E-step:
+/// `counted` is the weight of the rows that some component can produce (the sum of the
+/// responsibilities), `unexplained` the weight of the rows that none can (density 0 under every
+/// component, or so far out that it underflows to 0). Some rows of each kind are fine (the
+/// second take no part in the statistics); rows of the second kind only are an error.
+pub(crate) fn check_producible(counted: f64, unexplained: f64) -> Result<()> {
+    if unexplained > 0.0 && !(counted > 0.0) {
+        return Err(Error::data(
+            "X",
+            "no component can produce any row of X (every row has density 0 under every \
+             component); check the data against the components' supports",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks given k-means centroids (the parameter `name`): every value finite.
+pub(crate) fn finite_centroids(name: &str, centroids: &Array2<f64>) -> Result<()> {
+    if centroids.iter().any(|v| !v.is_finite()) {
+        return Err(Error::param(name, "the centroids must be finite"));
+    }
+    Ok(())
+}
+
 /// Checks sample weights against `n` rows: finite, non-negative, not all zero.
 pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
     if w.len() != n {
@@ -228,6 +270,21 @@ mod tests {
         assert!(check_data(&x.view(), 3).is_err());
         assert!(check_data(&array![[f64::INFINITY, 0.0]].view(), 2).is_err());
         assert!(check_data(&Array2::<f64>::zeros((0, 2)).view(), 2).is_err());
+        assert!(has_observed(&x.view()));
+        assert!(!has_observed(&array![[f64::NAN], [f64::NAN]].view()));
+        let e = check_observed(false).unwrap_err();
+        assert!(e.to_string().contains("X: has no observed value"), "{e}");
+        assert!(check_observed(true).is_ok());
+        let e = check_producible(0.0, 2.0).unwrap_err();
+        assert!(
+            e.to_string().contains("no component can produce any row"),
+            "{e}"
+        );
+        assert!(check_producible(1.0, 2.0).is_ok());
+        assert!(check_producible(1.0, 0.0).is_ok());
+        assert!(check_producible(0.0, 0.0).is_ok());
+        assert!(finite_centroids("init", &array![[0.0, f64::NAN]]).is_err());
+        assert!(finite_centroids("init", &array![[0.0, 1.0]]).is_ok());
     }
 
     #[test]

@@ -486,6 +486,12 @@ class GeneralMixtureModel(Document):
         when unknown. The components start from the labelled samples, labelled samples always
         count for their component, and the stop rule watches the log-likelihood of the
         unlabelled samples (pomegranate's semi-supervised semantics).
+
+        Rows that no component can produce (density 0 under every component, such as a
+        negative value under exponential components, or a row so far out that every density
+        underflows to 0) take no part in the statistics or in the stop rule, and make the
+        log-likelihood ``-inf``. Raises ``ValueError`` when ``X`` has no observed value (every
+        value NaN) or no component can produce any of its rows.
         """
         factory = _batch_factory(X, self._X)
         if factory is not None:

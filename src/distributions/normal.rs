@@ -42,6 +42,16 @@ pub const COLLAPSED_VARIANCE: f64 = 1e-5;
 /// the spread itself and a real tiny spread is resolved.)
 pub(crate) const ROUNDING_NOISE: f64 = 1e-12;
 
+/// `log_norm - (z / std)^2 / 2`: the log-density of a normal whose `1 / (2 std^2)` is not a
+/// normal number: it overflows (`std` below about 1e-154), where `z * z * inf` would be NaN at
+/// `z = 0`, or it is zero or subnormal (`std` above about 4.7e153), where `z * z` overflows for
+/// `z` as large as `std` and `inf * 0` would be NaN.
+#[cold]
+pub(crate) fn tiny_std_log_density(log_norm: f64, z: f64, std: f64) -> f64 {
+    let u = z / std;
+    log_norm - u * u / 2.0
+}
+
 /// A normal distribution `N(mean, std^2)` over one feature.
 ///
 /// A missing value (NaN) has log-probability 0 and adds nothing to the statistics.
@@ -104,7 +114,11 @@ impl Normal {
             return 0.0;
         }
         let z = x - self.mean;
-        self.log_norm - z * z * self.half_inv_var
+        if self.half_inv_var.is_normal() {
+            self.log_norm - z * z * self.half_inv_var
+        } else {
+            tiny_std_log_density(self.log_norm, z, self.std)
+        }
     }
 }
 
@@ -252,6 +266,27 @@ mod tests {
         let want = -(2.0 * (2.0 * std::f64::consts::PI).sqrt()).ln() - (x - 1.0).powi(2) / 8.0;
         assert!((d.log_density(x) - want).abs() < 1e-14);
         assert_eq!(d.log_density(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn a_tiny_standard_deviation_gives_finite_log_densities() {
+        // 1 / (2 sigma^2) overflows: the log-density is computed from z / sigma instead.
+        for std in [1e-155, 1e-160, 1e-300, f64::MIN_POSITIVE] {
+            let d = Normal::new(0.0, std).unwrap();
+            let at_mean = -std.ln() - LN_SQRT_2PI;
+            assert!(d.half_inv_var.is_infinite());
+            assert_eq!(d.log_density(0.0), at_mean, "{std}");
+            assert_eq!(d.log_density(std), at_mean - 0.5, "{std}");
+            assert_eq!(d.log_density(-2.0 * std), at_mean - 2.0, "{std}");
+            assert_eq!(d.log_density(1.0), f64::NEG_INFINITY, "{std}");
+        }
+        assert!((Normal::new(0.0, 1e-155).unwrap().log_density(0.0) - 355.981_750_88).abs() < 1e-8);
+        // Where 1 / (2 sigma^2) is finite, the formula is the usual one, bit for bit.
+        let d = Normal::new(0.25, 1e-150).unwrap();
+        for x in [0.25, 0.25 + 1e-150, 1.0] {
+            let z = x - 0.25;
+            assert_eq!(d.log_density(x), d.log_norm - z * z * d.half_inv_var);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use ndarray::ArrayView2;
 use rand_core::RngCore;
 
-use super::normal::{spread, NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI};
+use super::normal::{spread, tiny_std_log_density, NormalStats, COLLAPSED_VARIANCE, LN_SQRT_2PI};
 use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::rng::{standard_normal, uniform01};
@@ -110,7 +110,11 @@ impl Distribution for LogNormal {
             if v > 0.0 {
                 let l = v.ln();
                 let z = l - self.mu;
-                norm - l - z * z * h
+                if h.is_normal() {
+                    norm - l - z * z * h
+                } else {
+                    tiny_std_log_density(norm, z, self.sigma) - l
+                }
             } else {
                 f64::NEG_INFINITY
             }
@@ -783,6 +787,27 @@ mod tests {
 
     fn col(v: &[f64]) -> Array2<f64> {
         Array2::from_shape_vec((v.len(), 1), v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_tiny_log_normal_sigma_gives_finite_log_densities() {
+        let sigma = 1e-160;
+        let d = LogNormal::new(0.0, sigma).unwrap();
+        let at_mode = -sigma.ln() - LN_SQRT_2PI;
+        let got = logp(&d, &[1.0, 1.0 + 1e-15, 2.0, -1.0]);
+        assert_eq!(got[0], at_mode);
+        assert_eq!(got[2], f64::NEG_INFINITY);
+        assert_eq!(got[3], f64::NEG_INFINITY);
+        assert!(got[1] < at_mode && !got[1].is_nan());
+        // Where 1 / (2 sigma^2) is finite, the usual formula, bit for bit.
+        let (mu, sigma) = (0.1, 1e-150);
+        let d = LogNormal::new(mu, sigma).unwrap();
+        let (norm, h) = (-sigma.ln() - LN_SQRT_2PI, 0.5 / (sigma * sigma));
+        let x = [mu.exp(), mu.exp() * (1.0 + 1e-16), 3.0];
+        for (v, got) in x.iter().zip(logp(&d, &x)) {
+            let (l, z) = (v.ln(), v.ln() - mu);
+            assert_eq!(got.to_bits(), (norm - l - z * z * h).to_bits(), "{v}");
+        }
     }
 
     fn logp<D: Distribution>(d: &D, v: &[f64]) -> Vec<f64> {

@@ -23,6 +23,12 @@ use crate::parallel::BLOCK_ROWS;
 /// row then fills whole vectors, and the block needs no transposition.
 const ROWS_MIN_FEATURES: usize = 8;
 
+/// Whether the scale factors of a Gaussian form and its `log_norm` are all finite (the only
+/// forms the kernels take).
+fn finite_form<'a>(scale: impl IntoIterator<Item = &'a f64>, log_norm: f64) -> bool {
+    log_norm.is_finite() && scale.into_iter().all(|v| v.is_finite())
+}
+
 /// The path the blocks of a plan take, chosen once by [`Plan::new`] from the form of the
 /// components and the number of features `d`. The work space each one uses is listed in
 /// [`Scratch`].
@@ -171,8 +177,10 @@ impl Plan {
     /// The plan of a mixture, on the kernel path of [`Isa::current`], when all its components
     /// have the same Gaussian form: `forms` are the components' forms (see
     /// [`Distribution::gaussian`](crate::Distribution::gaussian)), `log_weights` their log
-    /// weights. `None` when a component has no Gaussian form, the forms differ, or there are
-    /// none.
+    /// weights. `None` when a component has no Gaussian form, the forms differ, there are
+    /// none, or a form holds a value that is not finite (a standard deviation so small that
+    /// `1 / (2 sigma^2)` or an entry of `L^-1` overflows: the kernels would compute `0 * inf`
+    /// at the mean, so such mixtures take the components' own methods).
     pub fn new<'a>(
         forms: impl IntoIterator<Item = Option<Gaussian<'a>>>,
         log_weights: &[f64],
@@ -204,7 +212,11 @@ impl Plan {
                     inv_chol,
                     log_norm,
                 } => {
-                    if !*full.get_or_insert(true) || m.len() != d || inv_chol.dim() != (d, d) {
+                    if !*full.get_or_insert(true)
+                        || m.len() != d
+                        || inv_chol.dim() != (d, d)
+                        || !finite_form(inv_chol.iter(), log_norm)
+                    {
                         return None;
                     }
                     means.extend_from_slice(m);
@@ -222,7 +234,14 @@ impl Plan {
                     half_inv_var,
                     log_norm,
                 } => {
-                    if *full.get_or_insert(false) || m.len() != d || half_inv_var.len() != d {
+                    if *full.get_or_insert(false)
+                        || m.len() != d
+                        || half_inv_var.len() != d
+                        || !finite_form(half_inv_var.iter(), log_norm)
+                        // A zero or subnormal 1 / (2 sigma^2) (sigma above about 4.7e153) would
+                        // give inf * 0 = NaN for rows as far out as sigma.
+                        || !half_inv_var.iter().all(|h| h.is_normal())
+                    {
                         return None;
                     }
                     means.extend_from_slice(&m);
@@ -533,7 +552,8 @@ impl Plan {
     }
 
     /// After the log-densities: `s.lp` holds `exp(lp_ij - max_i)`, `s.max` the row maxima,
-    /// `s.acc` `log p(x_i)` and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
+    /// `s.acc` `log p(x_i)` (-inf for a row whose every `lp_ij` is -inf; its `s.lp` and `s.y`
+    /// are then NaN) and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
     /// `s.y` are the posterior probabilities).
     #[inline(always)]
     fn posteriors_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
@@ -562,7 +582,14 @@ impl Plan {
         }
         for ((t, &mx), f) in total.iter_mut().zip(max.iter()).zip(s.y[..n].iter_mut()) {
             let sum = *t;
-            *t = mx + ln_positive(sum);
+            // A row that no component can produce (every `lp_ij` is -inf) has density 0: its
+            // terms above are `exp(-inf - -inf)`, NaN, and its `log p` is -inf (its posteriors
+            // are the prior, which the callers give rows of maximum -inf).
+            *t = if mx == f64::NEG_INFINITY {
+                f64::NEG_INFINITY
+            } else {
+                mx + ln_positive(sum)
+            };
             *f = 1.0 / sum;
         }
     }

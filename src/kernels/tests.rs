@@ -856,3 +856,132 @@ fn the_blocks_of_a_lloyd_pass_are_the_same_bits_on_every_kernel_path() {
         }
     }
 }
+
+#[test]
+fn rows_that_no_component_can_produce_have_log_p_minus_inf_on_every_path() {
+    use crate::parallel::BLOCK_ROWS;
+    use ndarray::Array2;
+    let mut next = values(11);
+    // Every path: small, full, diagonal transposed and row-major.
+    for (d, full) in [
+        (1, true),
+        (3, true),
+        (6, true),
+        (1, false),
+        (3, false),
+        (9, false),
+    ] {
+        let k = 3;
+        let inv_chol: Vec<Array2<f64>> = (0..k)
+            .map(|_| {
+                Array2::from_shape_fn((d, d), |(r, c)| match (r, c) {
+                    (r, c) if r == c => 1.0 + next().abs(),
+                    (r, c) if c < r => 0.5 * next(),
+                    _ => 0.0,
+                })
+            })
+            .collect();
+        let means: Vec<Vec<f64>> = (0..k)
+            .map(|_| (0..d).map(|_| 3.0 * next()).collect())
+            .collect();
+        let forms: Vec<Gaussian> = (0..k)
+            .map(|j| {
+                if full {
+                    Gaussian::Full {
+                        means: &means[j],
+                        inv_chol: inv_chol[j].view(),
+                        log_norm: -(d as f64),
+                    }
+                } else {
+                    Gaussian::Diagonal {
+                        means: means[j].clone(),
+                        half_inv_var: (0..d).map(|_| 0.5 + next().abs()).collect(),
+                        log_norm: -(d as f64),
+                    }
+                }
+            })
+            .collect();
+        let log_weights = [-1.0, -1.5, -0.9];
+        let n = 37;
+        let x = Array2::from_shape_fn((n, d), |_| 4.0 * next());
+        // The same rows, three of them far enough out that every quadratic form overflows.
+        let far_rows = [0, 17, 36];
+        let mut far = x.clone();
+        for &i in &far_rows {
+            far[[i, d - 1]] = if i == 17 { -1e200 } else { 1e155 };
+        }
+        let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
+        for isa in Isa::supported() {
+            let plan =
+                Plan::with_isa(forms.iter().cloned().map(Some), &log_weights, isa).expect("plan");
+            let (mut s, mut m) = (plan.scratch(), plan.moments());
+            assert!(n <= BLOCK_ROWS && plan.load(x.view(), &mut s));
+            plan.posteriors(x.view(), &mut s);
+            let plain: Vec<u64> = s.acc[..n].iter().map(|v| v.to_bits()).collect();
+            assert!(plan.load(far.view(), &mut s));
+            plan.posteriors(far.view(), &mut s);
+            for (i, &bits) in plain.iter().enumerate() {
+                if far_rows.contains(&i) {
+                    assert_eq!(s.max[i], f64::NEG_INFINITY, "{d} {full} {isa:?}");
+                    assert_eq!(s.acc[i], f64::NEG_INFINITY, "{d} {full} {isa:?} {i}");
+                } else {
+                    // The other rows keep their bits.
+                    assert_eq!(s.acc[i].to_bits(), bits, "{d} {full} {isa:?} {i}");
+                }
+            }
+            let t = plan.summarize(far.view(), Some(&w), &mut s, &mut m);
+            let unexplained: f64 = far_rows.iter().map(|&i| w[i]).sum();
+            assert_eq!(t.unexplained, unexplained, "{d} {full} {isa:?}");
+            assert!(t.log_likelihood.is_finite() && t.invalid.is_none());
+            let weight: f64 = m.weight.iter().sum();
+            let counted: f64 = w.iter().sum::<f64>() - unexplained;
+            assert!(
+                (weight - counted).abs() < 1e-9 * counted,
+                "{d} {full} {isa:?}"
+            );
+            assert!(m.sum.iter().chain(&m.products).all(|v| v.is_finite()));
+        }
+    }
+}
+
+#[test]
+fn forms_that_are_not_finite_take_the_general_path() {
+    use ndarray::Array2;
+    let means = [0.0, 1.0];
+    let diagonal = |h: f64, c: f64| Gaussian::Diagonal {
+        means: means.to_vec(),
+        half_inv_var: vec![0.5, h],
+        log_norm: c,
+    };
+    let fine = diagonal(0.5, -1.0);
+    for isa in Isa::supported() {
+        let plan = |f: Vec<Gaussian>| Plan::with_isa(f.into_iter().map(Some), &[-0.7; 2], isa);
+        assert!(plan(vec![fine.clone(), fine.clone()]).is_some());
+        for bad in [
+            diagonal(f64::INFINITY, -1.0),
+            diagonal(f64::NAN, -1.0),
+            diagonal(0.5, f64::INFINITY),
+        ] {
+            assert!(plan(vec![fine.clone(), bad.clone()]).is_none(), "{bad:?}");
+            assert!(plan(vec![bad, fine.clone()]).is_none());
+        }
+        let (good, huge) = (
+            Array2::<f64>::eye(2),
+            Array2::from_elem((2, 2), 1e300) * 1e10,
+        );
+        fn full<'a>(means: &'a [f64], a: &'a Array2<f64>, c: f64) -> Gaussian<'a> {
+            Gaussian::Full {
+                means,
+                inv_chol: a.view(),
+                log_norm: c,
+            }
+        }
+        assert!(plan(vec![full(&means, &good, -1.0), full(&means, &good, -2.0)]).is_some());
+        assert!(plan(vec![full(&means, &good, -1.0), full(&means, &huge, -2.0)]).is_none());
+        assert!(plan(vec![
+            full(&means, &good, f64::NEG_INFINITY),
+            full(&means, &good, -2.0)
+        ])
+        .is_none());
+    }
+}

@@ -17,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use crate::error::{Error, Result};
 use crate::parallel::{map_chunks, Threads};
 use crate::rng::seeded;
-use crate::validate::{check_clusters, check_data, check_weights};
+use crate::validate::{check_clusters, check_data, check_weights, finite_centroids};
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
 use lloyd::{lloyd_pass, nearest, reseed_empty};
@@ -40,9 +40,7 @@ impl Kmeans {
                 "must have at least one row and one column",
             ));
         }
-        if centroids.iter().any(|v| !v.is_finite()) {
-            return Err(Error::param("centroids", "must be finite"));
-        }
+        finite_centroids("centroids", &centroids)?;
         Ok(Kmeans {
             centroids,
             inertia: f64::NAN,

@@ -5,7 +5,7 @@ use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
-use crate::validate::{at_least_one, check_threads, not_nan};
+use crate::validate::{at_least_one, check_threads, finite_centroids, not_nan};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,7 +22,7 @@ pub enum Init {
     /// independently with probability proportional to weight times squared distance, then
     /// weighted k-means++ and Lloyd updates on those candidates.
     KMeansParallel,
-    /// These centroids, shape `(k, d)`.
+    /// These centroids, shape `(k, d)`, every value finite.
     Centroids(Array2<f64>),
 }
 
@@ -82,6 +82,9 @@ impl KmeansOptions {
         at_least_one("k", Some(self.k))?;
         at_least_one("n_init", Some(self.n_init))?;
         not_nan("stop_threshold", self.stop_threshold)?;
+        if let Init::Centroids(c) = &self.init {
+            finite_centroids("init", c)?;
+        }
         check_threads(self.threads)
     }
 }
