@@ -130,3 +130,19 @@ def test_distribution_summaries_in_pomegranates_layout():
         assert dist.summaries == []
         dist.summarize(np.array([[1.0, 2], [3, 4]]))
         assert dist.summaries == []
+
+
+def test_uniform_accepts_an_empty_interval_as_pomegranate():
+    from mixtura import UniformDistribution
+
+    u = UniformDistribution(5, 2)
+    assert u.parameters == [5.0, 2.0]
+    assert np.all(u.log_probability(np.array([1.0, 2, 3, 5, 6])) == -np.inf)
+    u.fit(np.array([1.0, 3]))
+    assert u.parameters == [1.0, 3.0]
+    assert UniformDistribution.blank().parameters == [0.0, 0.0]
+    # pomegranate gave +inf at the point of a zero-width interval (NaN in a mixture): mixtura -inf.
+    assert UniformDistribution.blank().log_probability(0.0) == -np.inf
+    m = GeneralMixtureModel([UniformDistribution(5, 2), UniformDistribution(0, 10)])
+    np.testing.assert_allclose(m.log_probability(np.array([[3.0]])), [np.log(0.5 / 10)])
+    np.testing.assert_array_equal(m.predict_proba(np.array([[3.0]])), [[0.0, 1.0]])

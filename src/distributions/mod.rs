@@ -182,7 +182,8 @@ impl Family {
             Family::Exponential => Component::Exponential(Exponential::new(1.0)?),
             Family::Gamma => Component::Gamma(Gamma::new(1.0, 1.0)?),
             Family::Poisson => Component::Poisson(Poisson::new(0.0)?),
-            Family::Uniform => Component::Uniform(Uniform::new(0.0, 1.0)?),
+            // pomegranate's blank uniform: the empty interval [0, 0].
+            Family::Uniform => Component::Uniform(Uniform::new(0.0, 0.0)?),
             Family::Bernoulli => Component::Bernoulli(Bernoulli::new(0.5)?),
             Family::Discrete(k) => Component::Discrete(Discrete::uniform(k)?),
             Family::MultivariateGaussian => {

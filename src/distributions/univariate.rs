@@ -599,14 +599,15 @@ impl Statistics for RangeStats {
 }
 
 impl Uniform {
-    /// `U(start, end)`; `start < end`, both finite.
+    /// `U(start, end)`, both finite, `end - start` too. As in pomegranate, `end <= start` is
+    /// accepted: an empty interval (density 0 everywhere) until a fit moves it.
     pub fn new(start: f64, end: f64) -> Result<Self> {
         let start = finite("start", start)?;
         let end = finite("end", end)?;
-        if !(end > start) || !(end - start).is_finite() {
+        if !(end - start).is_finite() {
             return Err(Error::param(
                 "end",
-                format!("must be greater than start ({start}), got {end}"),
+                format!("must be within the largest finite distance of start ({start}), got {end}"),
             ));
         }
         Ok(Uniform {
@@ -636,8 +637,11 @@ impl Distribution for Uniform {
 
     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         let l = -(self.end - self.start).ln();
+        // An empty or zero-width interval has density 0 everywhere (pomegranate gave +inf at a
+        // zero-width interval's point, which makes a mixture's log-likelihood NaN).
+        let empty = !(self.end > self.start);
         per_value(x, out, |v| {
-            if v >= self.start && v <= self.end {
+            if !empty && v >= self.start && v <= self.end {
                 l
             } else {
                 f64::NEG_INFINITY
@@ -983,7 +987,16 @@ mod tests {
         assert!(Exponential::new(-1.0).is_err());
         assert!(Gamma::new(0.0, 1.0).is_err());
         assert!(Poisson::new(-0.1).is_err());
-        assert!(Uniform::new(1.0, 1.0).is_err());
+        // pomegranate accepts an empty interval: density 0 everywhere until fitted.
+        let empty = Uniform::new(5.0, 2.0).unwrap();
+        assert_eq!(
+            logp(&empty, &[1.0, 2.0, 3.0, 5.0]),
+            vec![f64::NEG_INFINITY; 4]
+        );
+        let point = Uniform::new(1.0, 1.0).unwrap();
+        assert_eq!(logp(&point, &[1.0]), vec![f64::NEG_INFINITY]);
+        assert!(Uniform::new(-f64::MAX, f64::MAX).is_err());
+        assert!(Uniform::new(0.0, f64::NAN).is_err());
         assert!(Bernoulli::new(1.5).is_err());
     }
 }
