@@ -127,6 +127,8 @@ def seed(random_state):
             f"got {type(random_state).__name__}"
         )
     value = int(random_state)
-    if value < 0 or value >= 2**64:
-        raise ValueError(f"random_state must be between 0 and 2**64 - 1, got {value}")
-    return value
+    if value < 0 or value >= 2**32:
+        raise ValueError(f"random_state must be between 0 and 2**32 - 1, got {value}")
+    # scikit-learn's convention (check_random_state): an int seeds a RandomState, so that
+    # random_state=k and random_state=numpy.random.RandomState(k) give the same model.
+    return seed(np.random.RandomState(value))

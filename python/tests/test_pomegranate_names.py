@@ -146,3 +146,23 @@ def test_uniform_accepts_an_empty_interval_as_pomegranate():
     m = GeneralMixtureModel([UniformDistribution(5, 2), UniformDistribution(0, 10)])
     np.testing.assert_allclose(m.log_probability(np.array([[3.0]])), [np.log(0.5 / 10)])
     np.testing.assert_array_equal(m.predict_proba(np.array([[3.0]])), [[0.0, 1.0]])
+
+
+def test_an_int_random_state_is_the_random_state_it_seeds():
+    from mixtura import Kmeans, MultivariateGaussianDistribution
+
+    X = np.random.RandomState(0).randn(300, 2)
+    X[:150] += 4
+    for k in (0, 7, 2**32 - 1):
+        a = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X,
+                                             random_state=k, init="random")
+        b = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X,
+                                             random_state=np.random.RandomState(k), init="random")
+        assert a.to_json() == b.to_json()
+    ka, kb = Kmeans(2, init="random"), Kmeans(2, init="random")
+    ka.fit(X, random_state=3)
+    kb.fit(X, random_state=np.random.RandomState(3))
+    np.testing.assert_array_equal(ka.centroids, kb.centroids)
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="random_state"):
+            GeneralMixtureModel.from_samples(NormalDistribution, 2, X[:, 0], random_state=bad)
