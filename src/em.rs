@@ -161,11 +161,11 @@ fn unix_time() -> f64 {
 }
 
 /// The row ranges of the batches of one epoch.
-fn epoch_batches(n: usize, opts: &FitOptions, epoch: u64) -> Vec<Range<usize>> {
+fn epoch_batches(n: usize, opts: &FitOptions, epoch: u64, each_batch: bool) -> Vec<Range<usize>> {
     let size = opts.batch_size.unwrap_or(n).min(n).max(1);
     let count = n.div_ceil(size);
     let per_epoch = opts.batches_per_epoch.unwrap_or(count).min(count);
-    if per_epoch == count {
+    if per_epoch == count && !each_batch {
         return std::iter::once(0..n).collect();
     }
     let first = (epoch as u128 * per_epoch as u128 % count as u128) as usize;
@@ -254,7 +254,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let summarize_with = |model: &Self, epoch: u64, labels: Labels<'_>| -> Result<_> {
             opts.threads.install(|| {
                 let mut total = model.new_stats();
-                for rows in epoch_batches(n, opts, epoch) {
+                // Components that keep their statistics themselves (Python classes) are given
+                // each batch in one call, as pomegranate gives them; the others see the same
+                // sums whether or not the epoch is cut into batches.
+                let each_batch = !model.parallel_statistics();
+                for rows in epoch_batches(n, opts, epoch, each_batch) {
                     total.merge(&model.summarize_rows(
                         x,
                         weights,
@@ -430,15 +434,16 @@ mod tests {
             batches_per_epoch: Some(1),
             ..Default::default()
         };
-        assert_eq!(epoch_batches(10, &opts, 0), vec![0..4]);
-        assert_eq!(epoch_batches(10, &opts, 1), vec![4..8]);
-        assert_eq!(epoch_batches(10, &opts, 2), vec![8..10]);
-        assert_eq!(epoch_batches(10, &opts, 3), vec![0..4]);
+        assert_eq!(epoch_batches(10, &opts, 0, false), vec![0..4]);
+        assert_eq!(epoch_batches(10, &opts, 1, false), vec![4..8]);
+        assert_eq!(epoch_batches(10, &opts, 2, false), vec![8..10]);
+        assert_eq!(epoch_batches(10, &opts, 3, false), vec![0..4]);
         let full = FitOptions {
             batch_size: Some(4),
             ..Default::default()
         };
-        assert_eq!(epoch_batches(10, &full, 5), vec![0..10]);
+        assert_eq!(epoch_batches(10, &full, 5, false), vec![0..10]);
+        assert_eq!(epoch_batches(10, &full, 5, true), vec![0..4, 4..8, 8..10]);
     }
 
     #[test]

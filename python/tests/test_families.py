@@ -450,3 +450,29 @@ def test_python_distribution_errors_stay_with_their_call():
     for t in threads:
         t.join()
     assert errors == {t: {f"broken {t}"} for t in "abcd"}
+
+
+def test_a_python_distribution_gets_the_whole_batch_in_one_call():
+    calls = {"log_probability": [], "summarize": []}
+
+    class Recording(PythonNormal):
+        def log_probability(self, X):
+            calls["log_probability"].append(len(np.ravel(X)))
+            return super().log_probability(X)
+
+        def summarize(self, X, weights=None):
+            calls["summarize"].append(len(np.ravel(X)))
+            return super().summarize(X, weights)
+
+    X = np.random.RandomState(1).randn(1000, 1)
+    m = GeneralMixtureModel([Recording(-1.0, 1.0), Recording(1.0, 1.0)])
+    m.fit(X, max_iterations=2)
+    assert set(calls["summarize"]) == {1000} and set(calls["log_probability"]) == {1000}
+    calls["summarize"].clear()
+    m.fit(X, max_iterations=1, batch_size=300)
+    # Each pass over the data gives the batches in order, one call each per component.
+    passes = len(calls["summarize"]) // 8
+    assert passes >= 2 and calls["summarize"] == [300, 300, 300, 300, 300, 300, 100, 100] * passes
+    calls["log_probability"].clear()
+    m.predict_proba(X, n_jobs=2)
+    assert calls["log_probability"] == [1000, 1000]  # one call per component

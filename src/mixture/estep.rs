@@ -116,6 +116,17 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         // Either way, chunks are merged as they come, in row order: memory stays bounded for
         // any number of rows.
         let Some(plan) = plan else {
+            if !parallel {
+                // A component keeps its statistics itself (a Python class): it gets all the
+                // rows in one call, as pomegranate gives a whole batch to `summarize`.
+                cancel.check()?;
+                let mut stats = self.new_stats();
+                let mut work = self.block_work();
+                if !rows.is_empty() {
+                    self.summarize_block(x, weights.as_ref(), rows, labels, &mut work, &mut stats)?;
+                }
+                return Ok(stats);
+            }
             let chunk_stats = |chunk: Range<usize>| -> Result<_> {
                 cancel.check()?;
                 let mut stats = self.new_stats();

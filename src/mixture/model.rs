@@ -108,7 +108,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Whether the rows may be summarised on several threads (every component keeps its
     /// statistics in the values it is given).
-    pub(super) fn parallel_statistics(&self) -> bool {
+    pub(crate) fn parallel_statistics(&self) -> bool {
         self.distributions.iter().all(|d| d.stateless_statistics())
     }
 

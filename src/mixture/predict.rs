@@ -6,7 +6,7 @@ use ndarray::{s, Array1, Array2, ArrayView2};
 use crate::distributions::Distribution;
 use crate::error::Result;
 use crate::kernels::{exp_nonpositive, Plan};
-use crate::parallel::{blocks, chunk_rows, Threads};
+use crate::parallel::{chunk_rows, Threads, BLOCK_ROWS};
 use crate::validate::zeros_checked;
 
 use super::GeneralMixtureModel;
@@ -107,7 +107,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             RowValues::LogDensity | RowValues::Best => 1,
             _ => k,
         };
-        let size = chunk_rows(n);
+        // A component that keeps its statistics itself (a Python class) gets all the rows in one
+        // call, as in pomegranate; the others take chunks of blocks.
+        let parallel = self.parallel_statistics();
+        let size = if parallel { chunk_rows(n) } else { n.max(1) };
+        let block_rows = if parallel { BLOCK_ROWS } else { size };
         let prior = |row: &mut [f64]| match values {
             RowValues::Posterior => row.copy_from_slice(self.weights.as_slice().expect("1-D")),
             _ => row.copy_from_slice(self.log_weights.as_slice().expect("1-D")),
@@ -136,7 +140,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut scratch = plan.as_ref().map(Plan::scratch);
-            for block in blocks(start..(start + size).min(n)) {
+            let end = (start + size).min(n);
+            for block in (start..end)
+                .step_by(block_rows)
+                .map(|b| b..(b + block_rows).min(end))
+            {
                 let xb = x.slice(s![block.clone(), ..]);
                 let m = block.len();
                 let loaded = match (&plan, &mut scratch) {
@@ -192,7 +200,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         if n == 0 {
             return Ok(());
         }
-        if self.parallel_statistics() {
+        if parallel {
             out.par_chunks_mut(size * width)
                 .enumerate()
                 .try_for_each(work)
