@@ -504,7 +504,7 @@ OUTSIDE_SUPPORT = {
     "exponential": (exponential(1.7), [-1e-12, -0.5]),
     "gamma": (gamma(2.5, 1.3), [0.0, -1.0]),
     "gamma-shape<1": (gamma(0.6, 2.0), [0.0, -2.0]),
-    "poisson": (poisson(3.2), [-1.0, 2.5, 0.5, -0.0001]),
+    "poisson": (poisson(3.2), [-1.0, -0.5, -0.0001]),
     "poisson-zero": (poisson(0.0), [1.0, 3.0, 0.5]),
     "uniform": (uniform(-1.0, 2.5), [-1.0000001, 2.5000001, 100.0]),
     "bernoulli": (bernoulli(0.3), [0.5, 2.0, -1.0, 1.0000001]),

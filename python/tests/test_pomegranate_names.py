@@ -166,3 +166,17 @@ def test_an_int_random_state_is_the_random_state_it_seeds():
     for bad in (-1, 2**32):
         with pytest.raises(ValueError, match="random_state"):
             GeneralMixtureModel.from_samples(NormalDistribution, 2, X[:, 0], random_state=bad)
+
+
+def test_poisson_between_counts_is_pomegranates_continuous_extension():
+    from mixtura import PoissonDistribution
+
+    # pomegranate 0.14.8's numbers: x log(lambda) - lambda - lgamma(x + 1) for every x >= 0.
+    p = PoissonDistribution(2.5)
+    np.testing.assert_allclose(p.log_probability(np.array([0.0, 1.5, 2, 3.7])),
+                               [-2.5, -1.41024677, -1.36056572, -1.84612944], rtol=1e-8)
+    assert p.log_probability(-1.0) == -np.inf
+    # A mixture of Poisson distributions over a real-valued column fits, never -inf everywhere.
+    x = np.random.RandomState(0).gamma(2.0, 2.0, 500)[:, None]
+    m = GeneralMixtureModel.from_samples(PoissonDistribution, 2, x, random_state=0)
+    assert np.isfinite(m.log_probability(x)).all()

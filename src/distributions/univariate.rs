@@ -443,8 +443,11 @@ pub struct Poisson {
     pub frozen: bool,
 }
 
-fn is_count(v: f64) -> bool {
-    v >= 0.0 && v.fract() == 0.0
+/// The Poisson family's support as pomegranate 0.14 evaluates it: every `x >= 0`, with the
+/// continuous extension `x log(lambda) - lambda - lgamma(x + 1)` between the counts (mixtures of
+/// Poisson distributions over real-valued columns, and the models saved from them, rely on it).
+fn in_poisson_support(v: f64) -> bool {
+    v >= 0.0
 }
 
 impl Poisson {
@@ -473,7 +476,7 @@ impl Distribution for Poisson {
     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
         let ll = self.lambda.ln();
         per_value(x, out, |v| {
-            if !is_count(v) {
+            if !in_poisson_support(v) {
                 f64::NEG_INFINITY
             } else if self.lambda == 0.0 {
                 if v == 0.0 {
@@ -500,7 +503,7 @@ impl Distribution for Poisson {
     }
 
     fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut MeanStats) -> Result<()> {
-        accumulate_mean(x, weights, stats, is_count);
+        accumulate_mean(x, weights, stats, in_poisson_support);
         Ok(())
     }
 
@@ -833,7 +836,7 @@ mod tests {
             logp(&LogNormal::new(0.0, 1.0).unwrap(), &[0.0, -1.0, f64::NAN]),
             logp(&Exponential::new(2.0).unwrap(), &[-0.5, f64::NAN]),
             logp(&Gamma::new(2.0, 1.0).unwrap(), &[0.0, -1.0, f64::NAN]),
-            logp(&Poisson::new(3.0).unwrap(), &[-1.0, 1.5, f64::NAN]),
+            logp(&Poisson::new(3.0).unwrap(), &[-1.0, -0.5, f64::NAN]),
             logp(&Uniform::new(0.0, 1.0).unwrap(), &[-0.1, 1.1, f64::NAN]),
             logp(&Bernoulli::new(0.3).unwrap(), &[0.5, 2.0, f64::NAN]),
         ];
@@ -846,6 +849,20 @@ mod tests {
             logp(&Poisson::new(0.0).unwrap(), &[0.0, 1.0]),
             vec![0.0, f64::NEG_INFINITY]
         );
+    }
+
+    #[test]
+    fn poisson_between_counts_is_pomegranates_continuous_extension() {
+        // pomegranate 0.14.8: PoissonDistribution(2.5).log_probability([0, 1.5, 2, 3.7]).
+        let v = logp(&Poisson::new(2.5).unwrap(), &[0.0, 1.5, 2.0, 3.7]);
+        let expected = [-2.5, -1.41024677, -1.36056572, -1.84612944];
+        for (a, b) in v.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-8, "{v:?}");
+        }
+        // Real values take part in the fit; negative ones stay outside the support.
+        let mut p = Poisson::new(1.0).unwrap();
+        fit(&mut p, &[0.5, 1.5, 2.2, -1.0]);
+        assert!((p.lambda() - 4.2 / 3.0).abs() < 1e-15);
     }
 
     #[test]
