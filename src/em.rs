@@ -246,7 +246,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let started = Instant::now();
         let summarize_with = |model: &Self, epoch: u64, labels: Labels<'_>| -> Result<_> {
             opts.threads.install(|| {
-                let mut total = model.new_stats();
+                let mut total = model.new_stats()?;
                 for rows in epoch_batches(n, opts, epoch) {
                     total.merge(&model.summarize_rows(
                         x,
@@ -291,7 +291,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let d = self.dim();
         let started = Instant::now();
         let mut summarize = |model: &Self, _epoch: u64| -> Result<MixtureStats<D::Stats>> {
-            let mut total = model.new_stats();
+            let mut total = model.new_stats()?;
             let mut rows = 0usize;
             source.next_epoch(&mut |x, w| {
                 check_data(&x, d)?;

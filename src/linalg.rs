@@ -4,19 +4,22 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::error::Result;
+use crate::validate::square;
+
 /// The lower-triangular Cholesky factor `L` of a symmetric matrix `a` (`a = L L^T`), or `None`
 /// when `a` is not numerically positive definite (a pivot that is not strictly positive and
-/// finite).
-pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
+/// finite); an error when the factor does not fit in memory.
+pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
-    let mut l = Array2::<f64>::zeros((d, d));
+    let mut l = square("covariance", "Cholesky factor", d)?;
     for j in 0..d {
         let mut s = a[[j, j]];
         for k in 0..j {
             s -= l[[j, k]] * l[[j, k]];
         }
         if !(s > 0.0) || !s.is_finite() {
-            return None;
+            return Ok(None);
         }
         let ljj = s.sqrt();
         l[[j, j]] = ljj;
@@ -28,13 +31,14 @@ pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
             l[[i, j]] = s / ljj;
         }
     }
-    Some(l)
+    Ok(Some(l))
 }
 
-/// The inverse of a lower-triangular matrix with a positive diagonal (itself lower-triangular).
-pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Array2<f64> {
+/// The inverse of a lower-triangular matrix with a positive diagonal (itself lower-triangular);
+/// an error when it does not fit in memory.
+pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = l.nrows();
-    let mut inv = Array2::<f64>::zeros((d, d));
+    let mut inv = square("covariance", "inverse Cholesky factor", d)?;
     for j in 0..d {
         inv[[j, j]] = 1.0 / l[[j, j]];
         for i in (j + 1)..d {
@@ -45,7 +49,7 @@ pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Array2<f64> {
             inv[[i, j]] = s / l[[i, i]];
         }
     }
-    inv
+    Ok(inv)
 }
 
 /// The eigenvalues of a symmetric matrix, by the cyclic Jacobi method (ascending order).
@@ -102,12 +106,12 @@ mod tests {
     #[test]
     fn cholesky_reconstructs() {
         let a = array![[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]];
-        let l = cholesky(a.view()).unwrap();
+        let l = cholesky(a.view()).unwrap().unwrap();
         let back = l.dot(&l.t());
         for (x, y) in back.iter().zip(a.iter()) {
             assert!((x - y).abs() < 1e-12);
         }
-        let inv = lower_triangular_inverse(l.view());
+        let inv = lower_triangular_inverse(l.view()).unwrap();
         let eye = inv.dot(&l);
         for i in 0..3 {
             for j in 0..3 {
@@ -119,9 +123,13 @@ mod tests {
 
     #[test]
     fn cholesky_rejects_indefinite() {
-        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
-        assert!(cholesky(array![[0.0, 0.0], [0.0, 0.0]].view()).is_none());
-        assert!(cholesky(array![[f64::NAN]].view()).is_none());
+        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view())
+            .unwrap()
+            .is_none());
+        assert!(cholesky(array![[0.0, 0.0], [0.0, 0.0]].view())
+            .unwrap()
+            .is_none());
+        assert!(cholesky(array![[f64::NAN]].view()).unwrap().is_none());
     }
 
     #[test]

@@ -44,8 +44,10 @@ fn fused_full_covariance_blocks_are_the_same_on_every_path() {
         let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.5).collect();
         let run = |isa: Isa| {
             let forms = dists.iter().map(|dist| dist.gaussian());
-            let plan = Plan::with_isa(forms, &[-1.0, -1.2, -1.1], isa).expect("a full plan");
-            let (mut s, mut m) = (plan.scratch(), plan.moments());
+            let plan = Plan::with_isa(forms, &[-1.0, -1.2, -1.1], isa)
+                .unwrap()
+                .expect("a full plan");
+            let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
             assert!(plan.load(x.view(), &mut s));
             let t = plan.summarize(x.view(), Some(&w), &mut s, &mut m);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -703,9 +705,11 @@ fn fused_outputs(
     isa: Isa,
 ) -> Vec<u64> {
     use crate::parallel::BLOCK_ROWS;
-    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa).expect("a plan");
+    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa)
+        .unwrap()
+        .expect("a plan");
     let k = forms.len();
-    let (mut s, mut m) = (plan.scratch(), plan.moments());
+    let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
     let mut out = Vec::new();
     let bits = |out: &mut Vec<u64>, v: &[f64]| out.extend(v.iter().map(|x| x.to_bits()));
     for i0 in (0..x.nrows()).step_by(BLOCK_ROWS) {
