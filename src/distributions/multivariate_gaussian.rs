@@ -8,7 +8,7 @@ use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
-use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
+use crate::linalg::{cholesky, lower_triangular_inverse, smallest_eigenvalue};
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed_vec};
 
@@ -587,7 +587,7 @@ fn repaired(
     if cov.sum() == 0.0 {
         cov.diag_mut().fill(COLLAPSED_VARIANCE);
     } else {
-        let min_eig = symmetric_eigenvalues(cov.view())[0];
+        let min_eig = smallest_eigenvalue(cov.view())?;
         cov.diag_mut().mapv_inplace(|v| v - (min_eig - 1e-8));
     }
     let scale = cov
