@@ -305,7 +305,8 @@ impl Statistics for MultivariateGaussianStats {
                     q.sum_products += &p.sum_products;
                 }
                 None => {
-                    let err = || too_large("X", format!("{d} x {d} pairwise statistics"));
+                    let err =
+                        || too_large("X", format!("a {d} x {d} matrix of pairwise statistics"));
                     self.missing = Some(PairwiseStats {
                         weight: copied(p.weight.view(), err)?,
                         sum: copied(p.sum.view(), err)?,
