@@ -253,7 +253,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let started = Instant::now();
         let summarize_with = |model: &Self, epoch: u64, labels: Labels<'_>| -> Result<_> {
             opts.threads.install(|| {
-                let mut total = model.new_stats();
+                let mut total = model.new_stats()?;
                 // Components that keep their statistics themselves (Python classes) are given
                 // each batch in one call, as pomegranate gives them; the others see the same
                 // sums whether or not the epoch is cut into batches.
@@ -305,7 +305,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let d = self.dim();
         let started = Instant::now();
         let mut summarize = |model: &Self, _epoch: u64| -> Result<MixtureStats<D::Stats>> {
-            let mut total = model.new_stats();
+            let mut total = model.new_stats()?;
             let (mut rows, mut observed) = (0usize, false);
             source.next_epoch(&mut |x, w| {
                 check_data(&x, d)?;

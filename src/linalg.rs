@@ -4,19 +4,22 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::error::Result;
+use crate::validate::{square, too_large, zeroed_vec};
+
 /// The lower-triangular Cholesky factor `L` of a symmetric matrix `a` (`a = L L^T`), or `None`
 /// when `a` is not numerically positive definite (a pivot that is not strictly positive and
-/// finite).
-pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
+/// finite); an error when the factor does not fit in memory.
+pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
-    let mut l = Array2::<f64>::zeros((d, d));
+    let mut l = square("covariance", "Cholesky factor", d)?;
     for j in 0..d {
         let mut s = a[[j, j]];
         for k in 0..j {
             s -= l[[j, k]] * l[[j, k]];
         }
         if !(s > 0.0) || !s.is_finite() {
-            return None;
+            return Ok(None);
         }
         let ljj = s.sqrt();
         l[[j, j]] = ljj;
@@ -28,13 +31,14 @@ pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
             l[[i, j]] = s / ljj;
         }
     }
-    Some(l)
+    Ok(Some(l))
 }
 
-/// The inverse of a lower-triangular matrix with a positive diagonal (itself lower-triangular).
-pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Array2<f64> {
+/// The inverse of a lower-triangular matrix with a positive diagonal (itself lower-triangular);
+/// an error when it does not fit in memory.
+pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = l.nrows();
-    let mut inv = Array2::<f64>::zeros((d, d));
+    let mut inv = square("covariance", "inverse Cholesky factor", d)?;
     for j in 0..d {
         inv[[j, j]] = 1.0 / l[[j, j]];
         for i in (j + 1)..d {
@@ -45,53 +49,151 @@ pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Array2<f64> {
             inv[[i, j]] = s / l[[i, i]];
         }
     }
-    inv
+    Ok(inv)
 }
 
-/// The eigenvalues of a symmetric matrix, by the cyclic Jacobi method (ascending order).
-pub fn symmetric_eigenvalues(a: ArrayView2<f64>) -> Vec<f64> {
+/// The smallest eigenvalue of a symmetric matrix (only its lower triangle is read), in
+/// `O(d^3)`: a Householder reduction to a tridiagonal matrix with the same eigenvalues, then
+/// bisection on its Sturm sequences (Golub and Van Loan, *Matrix Computations*, 4th ed.,
+/// algorithm 8.3.1 and section 8.4.1). The result is within a few rounding errors of the
+/// matrix's norm (both steps are backward stable); an error when the working copy does not fit
+/// in memory.
+pub fn smallest_eigenvalue(a: ArrayView2<f64>) -> Result<f64> {
+    let (diag, off) = tridiagonal(a)?;
+    Ok(smallest_tridiagonal_eigenvalue(&diag, &off))
+}
+
+/// The symmetric tridiagonal matrix `Q^T A Q` of a symmetric `a` (`Q` a product of Householder
+/// reflections): its diagonal (`d` values) and its subdiagonal (`d - 1` values).
+fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
     let d = a.nrows();
-    let mut m = a.to_owned();
-    for _sweep in 0..100 {
-        let mut off = 0.0;
-        for p in 0..d {
-            for q in (p + 1)..d {
-                off += m[[p, q]] * m[[p, q]];
-            }
+    // The trailing submatrix still to be reduced, both triangles (from the lower one of `a`),
+    // row-major, so that its products and updates run along rows.
+    let mut m = zeroed_vec::<f64>(&[d, d], || {
+        too_large("covariance", format!("a {d} x {d} covariance"))
+    })?;
+    for i in 0..d {
+        for j in 0..=i {
+            m[i * d + j] = a[[i, j]];
+            m[j * d + i] = a[[i, j]];
         }
-        let scale: f64 = (0..d).map(|i| m[[i, i]] * m[[i, i]]).sum::<f64>() + off;
-        if off <= 1e-30 * scale || off == 0.0 {
+    }
+    let mut diag = vec![0.0; d];
+    let mut off = vec![0.0; d.saturating_sub(1)];
+    let (mut v, mut w) = (vec![0.0; d], vec![0.0; d]);
+    for k in 0..d {
+        diag[k] = m[k * d + k];
+        if k + 1 == d {
             break;
         }
-        for p in 0..d {
-            for q in (p + 1)..d {
-                let apq = m[[p, q]];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (m[[q, q]] - m[[p, p]]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..d {
-                    let mkp = m[[k, p]];
-                    let mkq = m[[k, q]];
-                    m[[k, p]] = c * mkp - s * mkq;
-                    m[[k, q]] = s * mkp + c * mkq;
-                }
-                for k in 0..d {
-                    let mpk = m[[p, k]];
-                    let mqk = m[[q, k]];
-                    m[[p, k]] = c * mpk - s * mqk;
-                    m[[q, k]] = s * mpk + c * mqk;
-                }
+        // The reflection `H = I - tau v v^T` that maps the column below the diagonal,
+        // `x = m[k + 1.., k]`, onto `beta e_1`.
+        let n = d - k - 1;
+        let (v, w) = (&mut v[..n], &mut w[..n]);
+        for (i, vi) in v.iter_mut().enumerate() {
+            *vi = m[(k + 1 + i) * d + k];
+        }
+        // The norm of `x`, scaled by its largest value (no overflow, no underflow).
+        let big = v.iter().fold(0.0f64, |s, x| s.max(x.abs()));
+        if big == 0.0 {
+            off[k] = 0.0;
+            continue;
+        }
+        let norm = big * v.iter().map(|x| (x / big) * (x / big)).sum::<f64>().sqrt();
+        // `beta` of the sign opposite to `x_0`: `v_0 = x_0 - beta` adds two numbers of the
+        // same sign (no cancellation).
+        let beta = if v[0] > 0.0 { -norm } else { norm };
+        v[0] -= beta;
+        off[k] = beta;
+        // `v^T v = 2 norm (norm + |x_0|)`, so `tau = 2 / v^T v`.
+        let tau = 1.0 / (norm * (norm + (v[0] + beta).abs()));
+        // The trailing block `B = m[k + 1.., k + 1..]` becomes `H B H = B - v w^T - w v^T`, with
+        // `p = tau B v` and `w = p - (tau p^T v / 2) v`.
+        for (i, wi) in w.iter_mut().enumerate() {
+            let row = &m[(k + 1 + i) * d + k + 1..(k + 1 + i) * d + d];
+            *wi = tau * dot(row, v);
+        }
+        let half = 0.5 * tau * dot(w, v);
+        for (wi, &vi) in w.iter_mut().zip(v.iter()) {
+            *wi -= half * vi;
+        }
+        for i in 0..n {
+            let (vi, wi) = (v[i], w[i]);
+            let row = &mut m[(k + 1 + i) * d + k + 1..(k + 1 + i) * d + d];
+            for ((b, &vj), &wj) in row.iter_mut().zip(v.iter()).zip(w.iter()) {
+                *b -= vi * wj + wi * vj;
             }
         }
     }
-    let mut ev: Vec<f64> = (0..d).map(|i| m[[i, i]]).collect();
-    ev.sort_by(|a, b| a.total_cmp(b));
-    ev
+    Ok((diag, off))
+}
+
+/// `sum a_i b_i`, in four interleaved sums (so that the additions can run side by side).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0f64; 4];
+    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for q in 0..4 {
+            s[q] += x[q] * y[q];
+        }
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
+}
+
+/// The smallest eigenvalue of the symmetric tridiagonal matrix of diagonal `diag` and
+/// subdiagonal `off`, by bisection: the number of eigenvalues below `x` is the number of
+/// negative terms of the Sturm sequence `q_0 = diag_0 - x`,
+/// `q_i = diag_i - x - off_{i-1}^2 / q_{i-1}`, and the Gershgorin discs bound them all.
+fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
+    let d = diag.len();
+    let radius = |i: usize| {
+        (if i > 0 { off[i - 1].abs() } else { 0.0 }) + off.get(i).map_or(0.0, |b| b.abs())
+    };
+    let mut lo = (0..d)
+        .map(|i| diag[i] - radius(i))
+        .fold(f64::INFINITY, f64::min);
+    let mut hi = (0..d)
+        .map(|i| diag[i] + radius(i))
+        .fold(f64::NEG_INFINITY, f64::max);
+    // A pivot this small is taken as this small and negative (a zero pivot would divide by
+    // zero).
+    let largest_off = off.iter().fold(0.0f64, |s, b| s.max(b * b));
+    let pivmin = f64::MIN_POSITIVE * largest_off.max(1.0);
+    let below = |x: f64| -> usize {
+        let mut count = 0;
+        let mut q = 1.0;
+        for i in 0..d {
+            let b2 = if i > 0 { off[i - 1] * off[i - 1] } else { 0.0 };
+            q = diag[i] - x - if i > 0 { b2 / q } else { 0.0 };
+            if q.abs() < pivmin {
+                q = -pivmin;
+            }
+            if q < 0.0 {
+                count += 1;
+            }
+        }
+        count
+    };
+    // Halve the bracket `(lo, hi]` until no number lies strictly between its ends (at most a
+    // few thousand steps of `O(d)`, far less than the reduction): an eigenvalue that is a
+    // number, such as the exact zero of a constant feature, comes out exactly.
+    loop {
+        let mid = 0.5 * lo + 0.5 * hi;
+        if mid <= lo || mid >= hi {
+            return hi;
+        }
+        if below(mid) >= 1 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -102,12 +204,12 @@ mod tests {
     #[test]
     fn cholesky_reconstructs() {
         let a = array![[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]];
-        let l = cholesky(a.view()).unwrap();
+        let l = cholesky(a.view()).unwrap().unwrap();
         let back = l.dot(&l.t());
         for (x, y) in back.iter().zip(a.iter()) {
             assert!((x - y).abs() < 1e-12);
         }
-        let inv = lower_triangular_inverse(l.view());
+        let inv = lower_triangular_inverse(l.view()).unwrap();
         let eye = inv.dot(&l);
         for i in 0..3 {
             for j in 0..3 {
@@ -119,16 +221,111 @@ mod tests {
 
     #[test]
     fn cholesky_rejects_indefinite() {
-        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
-        assert!(cholesky(array![[0.0, 0.0], [0.0, 0.0]].view()).is_none());
-        assert!(cholesky(array![[f64::NAN]].view()).is_none());
+        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view())
+            .unwrap()
+            .is_none());
+        assert!(cholesky(array![[0.0, 0.0], [0.0, 0.0]].view())
+            .unwrap()
+            .is_none());
+        assert!(cholesky(array![[f64::NAN]].view()).unwrap().is_none());
+    }
+
+    /// The eigenvalues of a symmetric matrix, by the cyclic Jacobi method (ascending order): the
+    /// reference of the tests.
+    fn symmetric_eigenvalues(a: ArrayView2<f64>) -> Vec<f64> {
+        let d = a.nrows();
+        let mut m = a.to_owned();
+        for _sweep in 0..100 {
+            let mut off = 0.0;
+            for p in 0..d {
+                for q in (p + 1)..d {
+                    off += m[[p, q]] * m[[p, q]];
+                }
+            }
+            let scale: f64 = (0..d).map(|i| m[[i, i]] * m[[i, i]]).sum::<f64>() + off;
+            if off <= 1e-30 * scale || off == 0.0 {
+                break;
+            }
+            for p in 0..d {
+                for q in (p + 1)..d {
+                    let apq = m[[p, q]];
+                    if apq == 0.0 {
+                        continue;
+                    }
+                    let theta = (m[[q, q]] - m[[p, p]]) / (2.0 * apq);
+                    let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                    let t = if theta == 0.0 { 1.0 } else { t };
+                    let c = 1.0 / (t * t + 1.0).sqrt();
+                    let s = t * c;
+                    for k in 0..d {
+                        let mkp = m[[k, p]];
+                        let mkq = m[[k, q]];
+                        m[[k, p]] = c * mkp - s * mkq;
+                        m[[k, q]] = s * mkp + c * mkq;
+                    }
+                    for k in 0..d {
+                        let mpk = m[[p, k]];
+                        let mqk = m[[q, k]];
+                        m[[p, k]] = c * mpk - s * mqk;
+                        m[[q, k]] = s * mpk + c * mqk;
+                    }
+                }
+            }
+        }
+        let mut ev: Vec<f64> = (0..d).map(|i| m[[i, i]]).collect();
+        ev.sort_by(|a, b| a.total_cmp(b));
+        ev
     }
 
     #[test]
-    fn jacobi_eigenvalues() {
+    fn smallest_eigenvalues() {
         let ev = symmetric_eigenvalues(array![[2.0, 1.0], [1.0, 2.0]].view());
         assert!((ev[0] - 1.0).abs() < 1e-12 && (ev[1] - 3.0).abs() < 1e-12);
-        let ev = symmetric_eigenvalues(array![[1.0, 2.0], [2.0, 1.0]].view());
-        assert!((ev[0] + 1.0).abs() < 1e-12);
+        let cases = [
+            (array![[2.0, 1.0], [1.0, 2.0]], 1.0),
+            (array![[1.0, 2.0], [2.0, 1.0]], -1.0),
+            (array![[5.0]], 5.0),
+            (array![[0.0, 0.0], [0.0, 0.0]], 0.0),
+            (
+                array![[4.0, 0.0, 0.0], [0.0, -2.0, 0.0], [0.0, 0.0, 3.0]],
+                -2.0,
+            ),
+        ];
+        for (a, want) in cases {
+            let got = smallest_eigenvalue(a.view()).unwrap();
+            assert!((got - want).abs() < 1e-14, "{a}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn smallest_eigenvalue_agrees_with_jacobi() {
+        // Full rank, and rank one (two rows' covariance, the repair's case), in a few sizes.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for d in [1, 2, 3, 5, 8, 17, 40] {
+            let b = Array2::from_shape_fn((d, d), |_| next());
+            let full = b.t().dot(&b);
+            let x = Array2::from_shape_fn((2, d), |_| next() * 10.0);
+            let c = &x.row(0) - &x.row(1);
+            let rank_one = Array2::from_shape_fn((d, d), |(i, j)| 0.25 * c[i] * c[j]);
+            let shifted = &full - &Array2::<f64>::eye(d);
+            for a in [full, rank_one, shifted] {
+                let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let want = symmetric_eigenvalues(a.view())[0];
+                let got = smallest_eigenvalue(a.view()).unwrap();
+                assert!(
+                    (got - want).abs() <= 64.0 * f64::EPSILON * norm,
+                    "d = {d}: {got} vs {want}"
+                );
+            }
+        }
+        // An empty matrix has an empty tridiagonal form.
+        let (diag, off) = tridiagonal(Array2::<f64>::zeros((0, 0)).view()).unwrap();
+        assert!(diag.is_empty() && off.is_empty());
     }
 }

@@ -240,22 +240,62 @@ pub(crate) fn at_least_one(name: &str, v: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// The error of a work space that does not fit in memory: `what` names it, as in
+/// `too_large("X", "a 20000 x 20000 covariance")`.
+pub(crate) fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
+    Error::param(name, format!("{what} does not fit in memory"))
+}
+
+/// A vector of `dims` multiplied together default values (zeros), or `err()` when it cannot be
+/// allocated (instead of aborting the process). Every array whose size grows with the number of
+/// features or of components is allocated here (or by [`zeroed`]), once per plan, chunk or
+/// fit, never per row.
+pub(crate) fn zeroed_vec<T: Clone + Default>(
+    dims: &[usize],
+    err: impl Fn() -> Error,
+) -> Result<Vec<T>> {
+    let len = dims
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .ok_or_else(&err)?;
+    // A fallible probe, then zeroed memory from the allocator: large blocks come as fresh pages,
+    // zero without being written, so the threads that fill the array touch them first.
+    let mut probe: Vec<T> = Vec::new();
+    probe.try_reserve_exact(len).map_err(|_| err())?;
+    drop(probe);
+    Ok(vec![T::default(); len])
+}
+
+/// A `(rows, cols)` array of zeros, or `err()` when it cannot be allocated (see
+/// [`zeroed_vec`]).
+pub(crate) fn zeroed(rows: usize, cols: usize, err: impl Fn() -> Error) -> Result<Array2<f64>> {
+    let v = zeroed_vec(&[rows, cols], &err)?;
+    Array2::from_shape_vec((rows, cols), v).map_err(|_| err())
+}
+
+/// A copy of `a`, or `err()` when it cannot be allocated (see [`zeroed_vec`]).
+pub(crate) fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>> {
+    let mut out = zeroed(a.nrows(), a.ncols(), err)?;
+    out.assign(&a);
+    Ok(out)
+}
+
+/// A `d x d` array of zeros for a matrix of a component (a covariance, its Cholesky factor or
+/// its inverse, statistics), or an error naming the parameter `name` and saying what `what`
+/// (`"covariance"`, ...) does not fit.
+pub(crate) fn square(name: &str, what: &str, d: usize) -> Result<Array2<f64>> {
+    zeroed(d, d, || too_large(name, format!("a {d} x {d} {what}")))
+}
+
 /// An `(n, d)` array of zeros, or an error naming `n` when it cannot be allocated (instead of
 /// aborting the process).
 pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
-    let too_many = || {
+    zeroed(n, d, || {
         Error::param(
             "n",
             format!("{n} samples of {d} features do not fit in memory"),
         )
-    };
-    let len = n.checked_mul(d).ok_or_else(too_many)?;
-    // A fallible probe, then zeroed memory from the allocator: large blocks come as fresh pages,
-    // zero without being written, so the threads that fill the array touch them first.
-    let mut probe: Vec<f64> = Vec::new();
-    probe.try_reserve_exact(len).map_err(|_| too_many())?;
-    drop(probe);
-    Array2::from_shape_vec((n, d), vec![0.0; len]).map_err(|_| too_many())
+    })
 }
 
 #[cfg(test)]
@@ -325,5 +365,18 @@ mod tests {
         assert!(check_labels(&[0, -1, 2], 3, 3).is_ok());
         assert!(check_labels(&[0, 3], 2, 3).is_err());
         assert!(zeros_checked(usize::MAX, 2).is_err());
+        let e = square("covariance", "covariance", 1 << 40).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a 1099511627776 x 1099511627776 covariance does not fit in memory"),
+            "{e}"
+        );
+        assert!(zeroed_vec::<f64>(&[1 << 31, 1 << 31, 8], || too_large("k", "k")).is_err());
+        assert_eq!(
+            zeroed_vec::<f64>(&[2, 3], || too_large("k", "k"))
+                .unwrap()
+                .len(),
+            6
+        );
     }
 }

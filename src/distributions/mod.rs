@@ -53,6 +53,13 @@ pub trait Distribution: Clone + Send + Sync + Debug {
     /// Empty statistics for this distribution.
     fn new_stats(&self) -> Self::Stats;
 
+    /// [`new_stats`](Distribution::new_stats), or an error when they do not fit in memory (a
+    /// family whose statistics grow with its dimension checks their allocation here; the
+    /// default calls `new_stats`). The crate's fits call this one.
+    fn try_new_stats(&self) -> Result<Self::Stats> {
+        Ok(self.new_stats())
+    }
+
     /// Adds the rows of `x`, shape `(rows, dim)`, with the given per-row weights, to `stats`.
     fn accumulate(
         &self,
@@ -96,6 +103,12 @@ pub trait Distribution: Clone + Send + Sync + Debug {
 
     /// Draws one sample into `out` (`dim` long).
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]);
+
+    /// Checks, before drawing, that the work space of [`sample_into`](Distribution::sample_into)
+    /// fits in memory (an error when it does not); nothing to check by default.
+    fn check_sample(&self) -> Result<()> {
+        Ok(())
+    }
 
     /// This distribution as a Gaussian (full or diagonal covariance), when it is one: mixtures
     /// whose components are all Gaussians of one form run the crate's fused kernels. `None` by
@@ -242,6 +255,17 @@ impl Component {
         dispatch!(self, d => d.frozen = frozen, _e => {})
     }
 
+    /// A copy, or an error when it does not fit in memory (a multivariate Gaussian's matrices
+    /// grow with the square of its dimension).
+    pub fn try_clone(&self) -> Result<Component> {
+        match self {
+            Component::MultivariateGaussian(d) => {
+                Ok(Component::MultivariateGaussian(d.try_clone()?))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
     /// The maximum-likelihood fit of `family` to the rows of `x`, shape `(n, d)`, starting from
     /// the family's blank distribution (which is returned unchanged when the rows hold no weight).
     pub fn fit_new(family: Family, x: ArrayView2<f64>, weights: &[f64]) -> Result<Component> {
@@ -250,7 +274,7 @@ impl Component {
         // pass, around the first pass's mean, gives an accurate (co)variance even for data far
         // from the blank distribution's mean of 0.
         for _ in 0..2 {
-            let mut st = c.new_stats();
+            let mut st = c.try_new_stats()?;
             c.accumulate(x, weights, &mut st)?;
             c.from_summaries(&st, 0.0)?;
         }
@@ -293,6 +317,15 @@ impl Distribution for Component {
                 ComponentStats::IndependentComponents(d.new_stats())
             }
             Component::External(_) => ComponentStats::External,
+        }
+    }
+
+    fn try_new_stats(&self) -> Result<ComponentStats> {
+        match self {
+            Component::MultivariateGaussian(d) => {
+                Ok(ComponentStats::MultivariateGaussian(d.try_new_stats()?))
+            }
+            other => Ok(other.new_stats()),
         }
     }
 
@@ -418,6 +451,13 @@ impl Distribution for Component {
                 }
             }
             other => dispatch!(other, d => d.sample_into(rng, out), _e => unreachable!()),
+        }
+    }
+
+    fn check_sample(&self) -> Result<()> {
+        match self {
+            Component::MultivariateGaussian(d) => d.check_sample(),
+            _ => Ok(()),
         }
     }
 }

@@ -8,8 +8,9 @@ use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
-use crate::linalg::{cholesky, lower_triangular_inverse, symmetric_eigenvalues};
+use crate::linalg::{cholesky, lower_triangular_inverse, smallest_eigenvalue};
 use crate::rng::standard_normal;
+use crate::validate::{copied, square, too_large, zeroed_vec};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
 ///
@@ -58,26 +59,42 @@ impl MultivariateGaussian {
                 }
             }
         }
-        Self::from_valid(means, covariance, false).ok_or(Error::NotPositiveDefinite {
+        Self::from_valid(means, covariance, false)?.ok_or(Error::NotPositiveDefinite {
             name: "covariance".into(),
         })
     }
 
-    fn from_valid(means: Array1<f64>, covariance: Array2<f64>, frozen: bool) -> Option<Self> {
-        let d = means.len();
-        let chol = cholesky(covariance.view())?;
+    /// The distribution of a finite, symmetric covariance; `None` when it is not numerically
+    /// positive definite, an error when its factors do not fit in memory.
+    fn from_valid(
+        means: Array1<f64>,
+        covariance: Array2<f64>,
+        frozen: bool,
+    ) -> Result<Option<Self>> {
+        Ok(
+            Self::factors(&covariance)?.map(|(inv_chol, log_norm)| MultivariateGaussian {
+                means,
+                covariance,
+                frozen,
+                inv_chol,
+                log_norm,
+            }),
+        )
+    }
+
+    /// `L^-1` and the log-normaliser of a covariance (`None` when it is not numerically
+    /// positive definite).
+    fn factors(covariance: &Array2<f64>) -> Result<Option<(Array2<f64>, f64)>> {
+        let d = covariance.nrows();
+        let Some(chol) = cholesky(covariance.view())? else {
+            return Ok(None);
+        };
         let log_det_half: f64 = chol.diag().iter().map(|v| v.ln()).sum();
-        let inv_chol = lower_triangular_inverse(chol.view());
+        let inv_chol = lower_triangular_inverse(chol.view())?;
         if inv_chol.iter().any(|v| !v.is_finite()) {
-            return None;
+            return Ok(None);
         }
-        Some(MultivariateGaussian {
-            means,
-            covariance,
-            frozen,
-            inv_chol,
-            log_norm: -(d as f64) * LN_SQRT_2PI - log_det_half,
-        })
+        Ok(Some((inv_chol, -(d as f64) * LN_SQRT_2PI - log_det_half)))
     }
 
     /// The standard `d`-dimensional Gaussian `N(0, I)`, pomegranate's `blank(d)`.
@@ -86,14 +103,22 @@ impl MultivariateGaussian {
             return Err(Error::param("d", "must be at least 1"));
         }
         // Checked: a width that comes from data may ask for more than memory holds.
-        let mut cov = crate::validate::zeros_checked(d, d).map_err(|_| {
-            Error::param(
-                "d",
-                format!("a covariance matrix of {d} x {d} numbers does not fit in memory"),
-            )
-        })?;
+        let mut cov = square("d", "covariance", d)?;
         cov.diag_mut().fill(1.0);
-        Ok(Self::from_valid(Array1::zeros(d), cov, false).expect("identity is PD"))
+        Ok(Self::from_valid(Array1::zeros(d), cov, false)?.expect("identity is PD"))
+    }
+
+    /// A copy, or an error when its `d x d` matrices do not fit in memory.
+    pub fn try_clone(&self) -> Result<Self> {
+        let d = self.dim();
+        let err = || too_large("distributions", format!("a copy of a {d} x {d} covariance"));
+        Ok(MultivariateGaussian {
+            means: self.means.clone(),
+            covariance: copied(self.covariance.view(), err)?,
+            frozen: self.frozen,
+            inv_chol: copied(self.inv_chol.view(), err)?,
+            log_norm: self.log_norm,
+        })
     }
 
     /// The mean vector, shape `(d,)`.
@@ -106,16 +131,20 @@ impl MultivariateGaussian {
         self.covariance.view()
     }
 
-    fn marginal_log_density(&self, row: ArrayView1<f64>) -> f64 {
+    fn marginal_log_density(&self, row: ArrayView1<f64>) -> Result<f64> {
         let observed: Vec<usize> = (0..row.len()).filter(|&j| !row[j].is_nan()).collect();
         let m = observed.len();
         if m == 0 {
-            return 0.0;
+            return Ok(0.0);
         }
-        let sub =
-            Array2::from_shape_fn((m, m), |(a, b)| self.covariance[[observed[a], observed[b]]]);
-        let Some(l) = cholesky(sub.view()) else {
-            return f64::NEG_INFINITY;
+        let mut sub = square("X", "covariance of the observed features", m)?;
+        for (a, &oa) in observed.iter().enumerate() {
+            for (b, &ob) in observed.iter().enumerate() {
+                sub[[a, b]] = self.covariance[[oa, ob]];
+            }
+        }
+        let Some(l) = cholesky(sub.view())? else {
+            return Ok(f64::NEG_INFINITY);
         };
         // Forward substitution: y = L^-1 (x_o - mu_o).
         let mut y = vec![0.0; m];
@@ -129,7 +158,7 @@ impl MultivariateGaussian {
             sq += y[a] * y[a];
         }
         let log_det_half: f64 = l.diag().iter().map(|v| v.ln()).sum();
-        -(m as f64) * LN_SQRT_2PI - log_det_half - 0.5 * sq
+        Ok(-(m as f64) * LN_SQRT_2PI - log_det_half - 0.5 * sq)
     }
 }
 
@@ -164,15 +193,26 @@ pub struct PairwiseStats {
 
 impl MultivariateGaussianStats {
     /// Empty statistics around `shift`.
+    ///
+    /// # Panics
+    ///
+    /// When the `d x d` products do not fit in memory ([`try_new`](Self::try_new) says so
+    /// instead).
     pub fn new(shift: Array1<f64>) -> Self {
+        Self::try_new(shift).expect("statistics that fit in memory")
+    }
+
+    /// Empty statistics around `shift`, or an error when the `d x d` products do not fit in
+    /// memory.
+    pub fn try_new(shift: Array1<f64>) -> Result<Self> {
         let d = shift.len();
-        MultivariateGaussianStats {
+        Ok(MultivariateGaussianStats {
             shift,
             weight: 0.0,
             sum: Array1::zeros(d),
-            sum_products: Array2::zeros((d, d)),
+            sum_products: square("X", "matrix of statistics", d)?,
             missing: None,
-        }
+        })
     }
 
     /// Whether every array has the shape of `d` features (the fields are public).
@@ -185,12 +225,36 @@ impl MultivariateGaussianStats {
             })
     }
 
+    /// A copy, or an error when it does not fit in memory.
+    fn try_clone(&self) -> Result<Self> {
+        let err = || {
+            too_large(
+                "X",
+                format!("a copy of {0} x {0} statistics", self.shift.len()),
+            )
+        };
+        Ok(MultivariateGaussianStats {
+            shift: self.shift.clone(),
+            weight: self.weight,
+            sum: self.sum.clone(),
+            sum_products: copied(self.sum_products.view(), err)?,
+            missing: match &self.missing {
+                Some(p) => Some(PairwiseStats {
+                    weight: copied(p.weight.view(), err)?,
+                    sum: copied(p.sum.view(), err)?,
+                    sum_products: copied(p.sum_products.view(), err)?,
+                }),
+                None => None,
+            },
+        })
+    }
+
     /// The same statistics around another shift point.
-    fn rebased(&self, shift: &Array1<f64>) -> Self {
+    fn rebased(&self, shift: &Array1<f64>) -> Result<Self> {
         let d = shift.len();
         // delta = c_old - c_new; x - c_new = (x - c_old) + delta.
         let delta = &self.shift - shift;
-        let mut out = self.clone();
+        let mut out = self.try_clone()?;
         out.shift = shift.clone();
         for j in 0..d {
             out.sum[j] += self.weight * delta[j];
@@ -210,7 +274,7 @@ impl MultivariateGaussianStats {
                 }
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -227,7 +291,7 @@ impl Statistics for MultivariateGaussianStats {
         let other = if other.shift == self.shift {
             other
         } else {
-            rebased = other.rebased(&self.shift);
+            rebased = other.rebased(&self.shift)?;
             &rebased
         };
         self.weight += other.weight;
@@ -240,7 +304,15 @@ impl Statistics for MultivariateGaussianStats {
                     q.sum += &p.sum;
                     q.sum_products += &p.sum_products;
                 }
-                None => self.missing = Some(p.clone()),
+                None => {
+                    let err =
+                        || too_large("X", format!("a {d} x {d} matrix of pairwise statistics"));
+                    self.missing = Some(PairwiseStats {
+                        weight: copied(p.weight.view(), err)?,
+                        sum: copied(p.sum.view(), err)?,
+                        sum_products: copied(p.sum_products.view(), err)?,
+                    });
+                }
             }
         }
         Ok(())
@@ -261,7 +333,7 @@ impl Distribution for MultivariateGaussian {
             let row = y.row(i);
             let sq: f64 = row.iter().map(|v| v * v).sum();
             *o = if sq.is_nan() {
-                self.marginal_log_density(x.row(i))
+                self.marginal_log_density(x.row(i))?
             } else {
                 self.log_norm - 0.5 * sq
             };
@@ -271,6 +343,10 @@ impl Distribution for MultivariateGaussian {
 
     fn new_stats(&self) -> MultivariateGaussianStats {
         MultivariateGaussianStats::new(self.means.clone())
+    }
+
+    fn try_new_stats(&self) -> Result<MultivariateGaussianStats> {
+        MultivariateGaussianStats::try_new(self.means.clone())
     }
 
     fn accumulate(
@@ -304,11 +380,15 @@ impl Distribution for MultivariateGaussian {
             }
         }
         if has_missing {
-            let stats_missing = stats.missing.get_or_insert_with(|| PairwiseStats {
-                weight: Array2::zeros((d, d)),
-                sum: Array2::zeros((d, d)),
-                sum_products: Array2::zeros((d, d)),
-            });
+            if stats.missing.is_none() {
+                let what = "matrix of pairwise statistics";
+                stats.missing = Some(PairwiseStats {
+                    weight: square("X", what, d)?,
+                    sum: square("X", what, d)?,
+                    sum_products: square("X", what, d)?,
+                });
+            }
+            let stats_missing = stats.missing.as_mut().expect("allocated above");
             for (i, mut row) in z.rows_mut().into_iter().enumerate() {
                 if !row.iter().any(|v| v.is_nan()) {
                     continue;
@@ -361,8 +441,8 @@ impl Distribution for MultivariateGaussian {
             return Ok(());
         }
         let mut means = Array1::<f64>::zeros(d);
-        let mut cov = Array2::<f64>::zeros((d, d));
-        let mut raw = Array2::<f64>::zeros((d, d));
+        let mut cov = square("X", "covariance", d)?;
+        let mut raw = square("X", "covariance", d)?;
         for j in 0..d {
             for k in 0..d {
                 let (mut w, mut a, mut b, mut c) = (
@@ -411,15 +491,20 @@ impl Distribution for MultivariateGaussian {
                 cov[[k, j]] = v;
             }
         }
+        drop(raw);
         let means = &self.means * inertia + &means * (1.0 - inertia);
-        let cov = &self.covariance * inertia + &cov * (1.0 - inertia);
+        // In place (the same operations as `old * inertia + new * (1 - inertia)`): no more
+        // `d x d` temporaries.
+        cov.zip_mut_with(&self.covariance, |c, &old| {
+            *c = old * inertia + *c * (1.0 - inertia)
+        });
         if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
             return Err(Error::data(
                 "X",
                 "the fitted multivariate Gaussian has non-finite parameters; check X and weights for infinite or huge values",
             ));
         }
-        *self = repaired(means, cov, self.frozen);
+        *self = repaired(means, cov, self.frozen)?;
         Ok(())
     }
 
@@ -448,18 +533,28 @@ impl Distribution for MultivariateGaussian {
 
     fn gaussian_stats(&self, m: &GaussianMoments<'_>) -> Option<MultivariateGaussianStats> {
         let d = m.shift.len();
+        // `None` also when the products do not fit in memory (the caller reports it).
+        let mut products = zeroed_vec(&[d, d], || too_large("X", "statistics")).ok()?;
+        products.copy_from_slice(m.products);
         Some(MultivariateGaussianStats {
             shift: Array1::from(m.shift.to_vec()),
             weight: m.weight,
             sum: Array1::from(m.sum.to_vec()),
-            sum_products: Array2::from_shape_vec((d, d), m.products.to_vec()).ok()?,
+            sum_products: Array2::from_shape_vec((d, d), products).ok()?,
             missing: None,
         })
     }
 
+    fn check_sample(&self) -> Result<()> {
+        // A draw factors the covariance: one more `d x d` matrix.
+        square("distributions", "Cholesky factor", self.dim()).map(drop)
+    }
+
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         let d = self.dim();
-        let chol = cholesky(self.covariance.view()).expect("covariance was checked");
+        let chol = cholesky(self.covariance.view())
+            .expect("checked by check_sample")
+            .expect("covariance was checked");
         let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
         for i in 0..d {
             let mut s = self.means[i];
@@ -475,15 +570,25 @@ impl Distribution for MultivariateGaussian {
 /// definite, as pomegranate 0.14 does: an all-zero covariance (a single point, or identical
 /// points) becomes `1e-5 * I`; otherwise the smallest eigenvalue is lifted to `1e-8`. If rounding
 /// still defeats the Cholesky factorisation, the diagonal is lifted further until it succeeds.
-fn repaired(means: Array1<f64>, mut cov: Array2<f64>, frozen: bool) -> MultivariateGaussian {
-    let d = means.len();
-    if let Some(g) = MultivariateGaussian::from_valid(means.clone(), cov.clone(), frozen) {
-        return g;
+fn repaired(
+    means: Array1<f64>,
+    mut cov: Array2<f64>,
+    frozen: bool,
+) -> Result<MultivariateGaussian> {
+    let build = |means, covariance, (inv_chol, log_norm)| MultivariateGaussian {
+        means,
+        covariance,
+        frozen,
+        inv_chol,
+        log_norm,
+    };
+    if let Some(f) = MultivariateGaussian::factors(&cov)? {
+        return Ok(build(means, cov, f));
     }
     if cov.sum() == 0.0 {
         cov.diag_mut().fill(COLLAPSED_VARIANCE);
     } else {
-        let min_eig = symmetric_eigenvalues(cov.view())[0];
+        let min_eig = smallest_eigenvalue(cov.view())?;
         cov.diag_mut().mapv_inplace(|v| v - (min_eig - 1e-8));
     }
     let scale = cov
@@ -493,15 +598,16 @@ fn repaired(means: Array1<f64>, mut cov: Array2<f64>, frozen: bool) -> Multivari
         .max(1e-300);
     let mut jitter = 1e-12 * scale;
     loop {
-        if let Some(g) = MultivariateGaussian::from_valid(means.clone(), cov.clone(), frozen) {
-            return g;
+        if let Some(f) = MultivariateGaussian::factors(&cov)? {
+            return Ok(build(means, cov, f));
         }
         cov.diag_mut().mapv_inplace(|v| v + jitter);
         jitter *= 10.0;
         if !jitter.is_finite() {
-            let mut eye = Array2::eye(d);
-            eye *= COLLAPSED_VARIANCE;
-            return MultivariateGaussian::from_valid(means, eye, frozen).expect("diagonal is PD");
+            cov.fill(0.0);
+            cov.diag_mut().fill(COLLAPSED_VARIANCE);
+            let f = MultivariateGaussian::factors(&cov)?.expect("diagonal is PD");
+            return Ok(build(means, cov, f));
         }
     }
 }

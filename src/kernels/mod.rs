@@ -36,8 +36,9 @@
 //! forces one).
 //!
 //! The kernels depend on nothing else in the crate but [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS)
-//! (the rows of a block, which sizes their work spaces): the components reach them through the
-//! forms, and take back the moments.
+//! (the rows of a block, which sizes their work spaces) and the crate's checked allocation (a
+//! plan's arrays and work spaces that do not fit in memory are an error): the components reach
+//! them through the forms, and take back the moments.
 
 pub(crate) mod dispatch;
 pub(crate) mod distance;

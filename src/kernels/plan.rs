@@ -17,7 +17,9 @@ use super::portable::{
 use super::small::{small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
 #[cfg(target_arch = "x86_64")]
 use super::x86::{avx2, avx512};
+use crate::error::Result;
 use crate::parallel::BLOCK_ROWS;
+use crate::validate::{too_large, zeroed_vec};
 
 /// Diagonal Gaussians of this many features or more are evaluated on the rows as they are: a
 /// row then fills whole vectors, and the block needs no transposition.
@@ -163,6 +165,11 @@ pub(crate) struct Scratch {
     pub lp: Vec<f64>,
 }
 
+/// What a plan of `k` components in `d` features is, for the errors of its allocations.
+fn plan_size(k: usize, d: usize) -> String {
+    format!("the fused E-step of {k} Gaussian components in {d} features")
+}
+
 /// What a block contributed besides the moments.
 pub(crate) struct BlockTotals {
     /// `sum_i w_i log p(x_i)` over the rows that count.
@@ -180,11 +187,12 @@ impl Plan {
     /// weights. `None` when a component has no Gaussian form, the forms differ, there are
     /// none, or a form holds a value that is not finite (a standard deviation so small that
     /// `1 / (2 sigma^2)` or an entry of `L^-1` overflows: the kernels would compute `0 * inf`
-    /// at the mean, so such mixtures take the components' own methods).
+    /// at the mean, so such mixtures take the components' own methods); an error when the plan
+    /// does not fit in memory.
     pub fn new<'a>(
         forms: impl IntoIterator<Item = Option<Gaussian<'a>>>,
         log_weights: &[f64],
-    ) -> Option<Plan> {
+    ) -> Result<Option<Plan>> {
         Plan::with_isa(forms, log_weights, Isa::current())
     }
 
@@ -193,20 +201,30 @@ impl Plan {
         forms: impl IntoIterator<Item = Option<Gaussian<'a>>>,
         log_weights: &[f64],
         isa: Isa,
-    ) -> Option<Plan> {
+    ) -> Result<Option<Plan>> {
         let mut forms = forms.into_iter().peekable();
-        let d = match forms.peek()? {
-            Some(Gaussian::Full { means, .. }) => means.len(),
-            Some(Gaussian::Diagonal { means, .. }) => means.len(),
-            None => return None,
+        let (d, full_first) = match forms.peek() {
+            Some(Some(Gaussian::Full { means, .. })) => (means.len(), true),
+            Some(Some(Gaussian::Diagonal { means, .. })) => (means.len(), false),
+            _ => return Ok(None),
         };
-        let mut means = Vec::new();
-        let mut scale = Vec::new();
+        // The arrays that grow with the components and the features, reserved (checked) before
+        // they are filled; at most one component per log weight.
+        let kmax = log_weights.len();
+        let err = || too_large("distributions", plan_size(kmax, d));
+        let mut means: Vec<f64> = zeroed_vec(&[kmax, d], err)?;
+        means.clear();
+        let per_scale = if full_first { padded(d) * d } else { d };
+        let mut scale: Vec<f64> = zeroed_vec(&[kmax, per_scale], err)?;
+        scale.clear();
         let mut consts = Vec::new();
         let mut full = None;
         let mut lower = true;
         for (form, &lw) in forms.zip(log_weights) {
-            match form? {
+            let Some(form) = form else {
+                return Ok(None);
+            };
+            match form {
                 Gaussian::Full {
                     means: m,
                     inv_chol,
@@ -217,7 +235,7 @@ impl Plan {
                         || inv_chol.dim() != (d, d)
                         || !finite_form(inv_chol.iter(), log_norm)
                     {
-                        return None;
+                        return Ok(None);
                     }
                     means.extend_from_slice(m);
                     for a in 0..padded(d) {
@@ -242,7 +260,7 @@ impl Plan {
                         // give inf * 0 = NaN for rows as far out as sigma.
                         || !half_inv_var.iter().all(|h| h.is_normal())
                     {
-                        return None;
+                        return Ok(None);
                     }
                     means.extend_from_slice(&m);
                     scale.extend_from_slice(&half_inv_var);
@@ -250,10 +268,13 @@ impl Plan {
                 }
             }
         }
-        let full = full?;
+        let Some(full) = full else {
+            return Ok(None);
+        };
         let k = consts.len();
         let (mut origin, mut offsets) = (Vec::new(), Vec::new());
-        let mut centres = means.clone();
+        let mut centres: Vec<f64> = zeroed_vec(&[k, d], err)?;
+        centres.copy_from_slice(&means);
         if full {
             origin = (0..d)
                 // Each mean divided first: the sum of means near the largest `f64` stays finite.
@@ -263,6 +284,8 @@ impl Plan {
                 *c -= o;
             }
             let dp = padded(d);
+            offsets = zeroed_vec(&[k, dp], err)?;
+            offsets.clear();
             for j in 0..k {
                 let (a, mu) = (
                     &scale[j * dp * d..(j + 1) * dp * d],
@@ -274,6 +297,8 @@ impl Plan {
             }
         }
         let panels = if full {
+            // A probe of the panels' size first: `panels` allocates as much.
+            drop(zeroed_vec::<f64>(&[k, panels_len(d, lower)], err)?);
             panels(&scale, d, lower)
         } else {
             Vec::new()
@@ -284,7 +309,7 @@ impl Plan {
             (false, d) if d >= ROWS_MIN_FEATURES => Path::DiagonalRows,
             (false, _) => Path::DiagonalTransposed,
         };
-        Some(Plan {
+        Ok(Some(Plan {
             d,
             k,
             path,
@@ -296,44 +321,65 @@ impl Plan {
             centres,
             offsets,
             consts,
+        }))
+    }
+
+    /// Empty sums, or an error when they do not fit in memory.
+    pub fn moments(&self) -> Result<Moments> {
+        let (k, d) = (self.k, self.d);
+        let err = || {
+            too_large(
+                "distributions",
+                format!("the statistics of {}", plan_size(k, d)),
+            )
+        };
+        Ok(Moments {
+            weight: zeroed_vec(&[k], err)?,
+            sum: zeroed_vec(&[k, d], err)?,
+            products: zeroed_vec(&[k, d, if self.path.full() { d } else { 1 }], err)?,
         })
     }
 
-    /// Empty sums.
-    pub fn moments(&self) -> Moments {
-        let (k, d) = (self.k, self.d);
-        Moments {
-            weight: vec![0.0; k],
-            sum: vec![0.0; k * d],
-            products: vec![0.0; if self.path.full() { k * d * d } else { k * d }],
-        }
-    }
-
     /// Work space for blocks of up to [`BLOCK_ROWS`] rows (see [`Scratch`] for what each path
-    /// uses).
-    pub fn scratch(&self) -> Scratch {
+    /// uses), or an error when it does not fit in memory.
+    pub fn scratch(&self) -> Result<Scratch> {
         let (k, d, b) = (self.k, self.d, BLOCK_ROWS);
         let (rows, small, full) = (
             self.path == Path::DiagonalRows,
             matches!(self.path, Path::Small { .. }),
             self.path.full(),
         );
+        let err = || {
+            too_large(
+                "distributions",
+                format!("the work space of {}", plan_size(k, d)),
+            )
+        };
         // The row-major diagonal kernels need neither the centred rows nor their products.
         let t = if rows { 0 } else { d * b };
-        Scratch {
-            xt: vec![0.0; t],
-            copied: false,
-            work: vec![0.0; if rows { 2 * k * padded(d) } else { 0 }],
-            small: vec![[[0.0; SMALL_LANES]; SMALL_SUMS]; if small { k } else { 0 }],
-            z: vec![0.0; if full { t } else { 0 }],
-            wz: vec![0.0; if full { t } else { 0 }],
-            #[cfg(target_arch = "x86_64")]
-            lanes: avx512::MomentLanes::new(if full && self.isa.avx512() { d } else { 0 }),
-            y: vec![0.0; b],
-            acc: vec![0.0; b],
-            max: vec![0.0; b],
-            lp: vec![0.0; k * b],
+        let avx512 = full && self.isa.avx512();
+        #[cfg(target_arch = "x86_64")]
+        if avx512 {
+            // A probe of the size of `MomentLanes::new(d)`: a pair's sums (32 values per pair of
+            // features) and a tile's products (128 values per tile of four by eight features
+            // covering the upper triangle).
+            let tiles: usize = (0..d).step_by(8).map(|b0| d.min(b0 + 8).div_ceil(4)).sum();
+            drop(zeroed_vec::<f64>(&[d.div_ceil(2) * 32 + tiles * 128], err)?);
         }
+        Ok(Scratch {
+            xt: zeroed_vec(&[t], err)?,
+            copied: false,
+            work: zeroed_vec(&[if rows { 2 * k * padded(d) } else { 0 }], err)?,
+            small: zeroed_vec(&[if small { k } else { 0 }], err)?,
+            z: zeroed_vec(&[if full { t } else { 0 }], err)?,
+            wz: zeroed_vec(&[if full { t } else { 0 }], err)?,
+            #[cfg(target_arch = "x86_64")]
+            lanes: avx512::MomentLanes::new(if avx512 { d } else { 0 }),
+            y: zeroed_vec(&[b], err)?,
+            acc: zeroed_vec(&[b], err)?,
+            max: zeroed_vec(&[b], err)?,
+            lp: zeroed_vec(&[k, b], err)?,
+        })
     }
 
     /// The moments of component `j` from the sums `m`, around its means, to be turned into its

@@ -44,8 +44,10 @@ fn fused_full_covariance_blocks_are_the_same_on_every_path() {
         let w: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.5).collect();
         let run = |isa: Isa| {
             let forms = dists.iter().map(|dist| dist.gaussian());
-            let plan = Plan::with_isa(forms, &[-1.0, -1.2, -1.1], isa).expect("a full plan");
-            let (mut s, mut m) = (plan.scratch(), plan.moments());
+            let plan = Plan::with_isa(forms, &[-1.0, -1.2, -1.1], isa)
+                .unwrap()
+                .expect("a full plan");
+            let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
             assert!(plan.load(x.view(), &mut s));
             let t = plan.summarize(x.view(), Some(&w), &mut s, &mut m);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -703,9 +705,11 @@ fn fused_outputs(
     isa: Isa,
 ) -> Vec<u64> {
     use crate::parallel::BLOCK_ROWS;
-    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa).expect("a plan");
+    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa)
+        .unwrap()
+        .expect("a plan");
     let k = forms.len();
-    let (mut s, mut m) = (plan.scratch(), plan.moments());
+    let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
     let mut out = Vec::new();
     let bits = |out: &mut Vec<u64>, v: &[f64]| out.extend(v.iter().map(|x| x.to_bits()));
     for i0 in (0..x.nrows()).step_by(BLOCK_ROWS) {
@@ -912,9 +916,10 @@ fn rows_that_no_component_can_produce_have_log_p_minus_inf_on_every_path() {
         }
         let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
         for isa in Isa::supported() {
-            let plan =
-                Plan::with_isa(forms.iter().cloned().map(Some), &log_weights, isa).expect("plan");
-            let (mut s, mut m) = (plan.scratch(), plan.moments());
+            let plan = Plan::with_isa(forms.iter().cloned().map(Some), &log_weights, isa)
+                .unwrap()
+                .expect("plan");
+            let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
             assert!(n <= BLOCK_ROWS && plan.load(x.view(), &mut s));
             plan.posteriors(x.view(), &mut s);
             let plain: Vec<u64> = s.acc[..n].iter().map(|v| v.to_bits()).collect();
@@ -955,7 +960,9 @@ fn forms_that_are_not_finite_take_the_general_path() {
     };
     let fine = diagonal(0.5, -1.0);
     for isa in Isa::supported() {
-        let plan = |f: Vec<Gaussian>| Plan::with_isa(f.into_iter().map(Some), &[-0.7; 2], isa);
+        let plan = |f: Vec<Gaussian>| {
+            Plan::with_isa(f.into_iter().map(Some), &[-0.7; 2], isa).expect("fits in memory")
+        };
         assert!(plan(vec![fine.clone(), fine.clone()]).is_some());
         for bad in [
             diagonal(f64::INFINITY, -1.0),

@@ -17,7 +17,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use crate::error::{Error, Result};
 use crate::parallel::{map_chunks, Threads};
 use crate::rng::seeded;
-use crate::validate::{check_clusters, check_data, check_weights, finite_centroids};
+use crate::validate::{
+    check_clusters, check_data, check_weights, finite_centroids, too_large, zeroed_vec,
+};
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
 use lloyd::{lloyd_pass, nearest, reseed_empty};
@@ -72,6 +74,7 @@ impl Kmeans {
         }
         let k = opts.k;
         check_clusters("k", k, n)?;
+        centroids_fit(k, d)?;
         let ones;
         let w = match weights {
             Some(w) => {
@@ -169,6 +172,7 @@ impl Kmeans {
         check_data(&x, d)?;
         let k = opts.k;
         check_clusters("k", k, n)?;
+        centroids_fit(k, d)?;
         let w: Vec<f64> = match weights {
             Some(w) => {
                 check_weights(&w, n)?;
@@ -204,4 +208,13 @@ impl Kmeans {
         })?;
         Ok(parts.into_iter().flatten().collect())
     }
+}
+
+/// Checks, before k-means starts, that the `k x d` arrays it holds at once fit in memory (the
+/// centroids, the best run's, and the sums and weights of a Lloyd pass): an error naming `k`
+/// instead of an abort part-way.
+fn centroids_fit(k: usize, d: usize) -> Result<()> {
+    let err = || too_large("k", format!("an array of {k} centroids of {d} features"));
+    drop(zeroed_vec::<f64>(&[k, d, 4], err)?);
+    Ok(())
 }

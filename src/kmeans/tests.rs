@@ -278,3 +278,14 @@ fn rejects_bad_input() {
     let w = Array1::zeros(6);
     assert!(Kmeans::fit(x.view(), Some(w.view()), &KmeansOptions::new(2)).is_err());
 }
+
+#[test]
+fn centroids_larger_than_memory_are_an_error() {
+    let e = super::centroids_fit(1 << 40, 1 << 20).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("an array of 1099511627776 centroids of 1048576 features does not fit"),
+        "{e}"
+    );
+    assert!(super::centroids_fit(8, 8).is_ok());
+}

@@ -110,7 +110,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             Labels::None => Plan::new(
                 self.distributions.iter().map(|d| d.gaussian()),
                 self.log_weights.as_slice().expect("1-D"),
-            ),
+            )?,
             _ => None,
         };
         // Either way, chunks are merged as they come, in row order: memory stays bounded for
@@ -120,7 +120,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 // A component keeps its statistics itself (a Python class): it gets all the
                 // rows in one call, as pomegranate gives a whole batch to `summarize`.
                 cancel.check()?;
-                let mut stats = self.new_stats();
+                let mut stats = self.new_stats()?;
                 let mut work = self.block_work();
                 if !rows.is_empty() {
                     self.summarize_block(x, weights.as_ref(), rows, labels, &mut work, &mut stats)?;
@@ -129,7 +129,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             }
             let chunk_stats = |chunk: Range<usize>| -> Result<_> {
                 cancel.check()?;
-                let mut stats = self.new_stats();
+                let mut stats = self.new_stats()?;
                 let mut work = self.block_work();
                 for block in blocks(chunk) {
                     self.summarize_block(
@@ -147,16 +147,23 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 total.merge(&part)?;
                 Ok(total)
             };
-            return try_fold_chunks(parallel, rows, self.new_stats(), chunk_stats, merge);
+            return try_fold_chunks(parallel, rows, self.new_stats()?, chunk_stats, merge);
         };
         // Work spaces and sums are taken from these and given back: once each thread has its
         // own, a chunk allocates nothing, and the heaps of the threads stay small.
         let (scratches, spare) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let chunk_part = |chunk: Range<usize>| -> Result<FusedPart<D::Stats>> {
             cancel.check()?;
-            let mut scratch = take(&scratches).unwrap_or_else(|| plan.scratch());
+            let mut scratch = match take(&scratches) {
+                Some(s) => s,
+                None => plan.scratch()?,
+            };
+            let moments = match take(&spare) {
+                Some(m) => m,
+                None => plan.moments()?,
+            };
             let mut part = FusedPart {
-                moments: take(&spare).unwrap_or_else(|| plan.moments()),
+                moments,
                 log_likelihood: 0.0,
                 unexplained: 0.0,
                 general: None,
@@ -184,7 +191,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             give(&spare, part.moments);
             Ok(total)
         };
-        try_fold_chunks(parallel, rows, self.new_stats(), chunk_part, merge)
+        try_fold_chunks(parallel, rows, self.new_stats()?, chunk_part, merge)
     }
 
     /// The fused E-step of the rows of `chunk` into `part`, blocks with missing values by the
@@ -208,7 +215,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let xb = x.slice(s![block.clone(), ..]);
             if !plan.load(xb, scratch) {
                 // The log-likelihood stays one sum, in row order, whichever path a block takes.
-                let stats = part.general.get_or_insert_with(|| self.new_stats());
+                if part.general.is_none() {
+                    part.general = Some(self.new_stats()?);
+                }
+                let stats = part.general.as_mut().expect("set above");
                 stats.log_likelihood = part.log_likelihood;
                 stats.unexplained = part.unexplained;
                 let work = work.get_or_insert_with(|| self.block_work());
@@ -248,7 +258,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         for (j, dist) in self.distributions.iter().enumerate() {
             stats.responsibilities[j] += m.weight[j];
             let part = dist.gaussian_stats(&plan.moments_of(m, j)).ok_or_else(|| {
-                Error::param("distributions", "a Gaussian component gave no statistics")
+                Error::param(
+                    "distributions",
+                    "a Gaussian component gave no statistics (or they do not fit in memory)",
+                )
             })?;
             stats.components[j].merge(&part)?;
         }

@@ -153,6 +153,9 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let d = self.dim();
         let weights = self.weights();
         let mut out = zeros_checked(n, d)?;
+        for dist in &self.distributions {
+            dist.check_sample()?;
+        }
         for mut row in out.axis_iter_mut(Axis(0)) {
             let j = choose_weighted(weights.iter().copied(), rng);
             let row = row.as_slice_mut().expect("contiguous");

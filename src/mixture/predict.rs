@@ -134,12 +134,12 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let plan = Plan::new(
             self.distributions.iter().map(|d| d.gaussian()),
             self.log_weights.as_slice().expect("1-D"),
-        );
+        )?;
         let work = |(c, part): (usize, &mut [f64])| -> Result<()> {
             let start = c * size;
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
-            let mut scratch = plan.as_ref().map(Plan::scratch);
+            let mut scratch = plan.as_ref().map(Plan::scratch).transpose()?;
             let end = (start + size).min(n);
             for block in (start..end)
                 .step_by(block_rows)

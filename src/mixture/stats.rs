@@ -61,14 +61,18 @@ impl<S: Statistics> Statistics for MixtureStats<S> {
 }
 
 impl<D: Distribution> GeneralMixtureModel<D> {
-    /// Empty statistics for this mixture.
-    pub fn new_stats(&self) -> MixtureStats<D::Stats> {
-        MixtureStats {
-            components: self.distributions.iter().map(|d| d.new_stats()).collect(),
+    /// Empty statistics for this mixture, or an error when they do not fit in memory.
+    pub fn new_stats(&self) -> Result<MixtureStats<D::Stats>> {
+        Ok(MixtureStats {
+            components: self
+                .distributions
+                .iter()
+                .map(|d| d.try_new_stats())
+                .collect::<Result<_>>()?,
             responsibilities: vec![0.0; self.n_components()],
             log_likelihood: 0.0,
             unexplained: 0.0,
-        }
+        })
     }
 
     /// The M-step: new parameters from `stats`. Each unfrozen component moves to

@@ -127,10 +127,15 @@ impl PyDistribution {
         covariance: PyReadonlyArray2<'_, f64>,
         frozen: bool,
     ) -> PyResult<Self> {
-        let mut d = MultivariateGaussian::new(
-            means.as_array().to_owned(),
-            covariance.as_array().to_owned(),
-        )?;
+        let (m, c) = (means.as_array(), covariance.as_array());
+        // The copy is checked: a covariance that fits once in memory may not fit twice.
+        let c = crate::validate::copied(c, || {
+            crate::validate::too_large(
+                "covariance",
+                format!("a copy of the {} x {} covariance", c.nrows(), c.ncols()),
+            )
+        })?;
+        let mut d = MultivariateGaussian::new(m.to_owned(), c)?;
         d.frozen = frozen;
         Ok(Component::MultivariateGaussian(d).into())
     }
@@ -376,7 +381,7 @@ impl PyDistribution {
         let w = weights_or_ones(&weights, x.nrows());
         check_rows(&self.inner, &x, Some(&w))?;
         let stats = py.detach(|| {
-            let mut st = self.inner.new_stats();
+            let mut st = self.inner.try_new_stats()?;
             self.inner.accumulate(x, &w, &mut st).map(|_| st)
         })?;
         Ok(PyDistributionSummary { inner: stats })
@@ -407,6 +412,7 @@ impl PyDistribution {
         let mut rng = crate::rng::seeded(seed);
         let d = self.inner.dim();
         let mut out = crate::validate::zeros_checked(n, d)?;
+        self.inner.check_sample()?;
         for mut row in out.rows_mut() {
             self.inner
                 .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
@@ -415,8 +421,8 @@ impl PyDistribution {
     }
 
     /// A copy.
-    fn copy(&self) -> Self {
-        self.clone()
+    fn copy(&self) -> PyResult<Self> {
+        Ok(self.inner.try_clone()?.into())
     }
 
     /// Whether the two distributions are the same (family, parameters, frozen flag).

@@ -193,7 +193,10 @@ impl PyMixture {
         weights: Option<Vec<f64>>,
         frozen: bool,
     ) -> PyResult<Self> {
-        let dists = distributions.iter().map(|d| d.inner.clone()).collect();
+        let dists = distributions
+            .iter()
+            .map(|d| d.inner.try_clone())
+            .collect::<Result<_, Error>>()?;
         let mut inner = GeneralMixtureModel::new(dists, weights.as_deref())?;
         inner.frozen = frozen;
         Ok(PyMixture { inner })
@@ -214,12 +217,11 @@ impl PyMixture {
     }
 
     /// Copies of the components.
-    fn distributions(&self) -> Vec<PyDistribution> {
-        self.inner
-            .distributions()
-            .iter()
-            .map(|c| c.clone().into())
-            .collect()
+    fn distributions(&self) -> PyResult<Vec<PyDistribution>> {
+        let copies = self.inner.distributions().iter().map(|c| c.try_clone());
+        Ok(copies
+            .map(|c| c.map(Into::into))
+            .collect::<Result<_, Error>>()?)
     }
 
     /// The prior probabilities of the components.

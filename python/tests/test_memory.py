@@ -1,0 +1,122 @@
+"""Wide data under a memory limit: a covariance (or its factors, statistics and work spaces)
+larger than memory is a clean MemoryError or ValueError, never an abort of the interpreter.
+
+Each case runs in a child interpreter whose address space is limited (``RLIMIT_AS``) to what it
+already uses plus a margin, so nothing here allocates more than that margin (at most 1.5 GB).
+The child catches the exception and prints its type; a signal (SIGABRT) fails the test.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+resource = pytest.importorskip("resource")
+
+if not sys.platform.startswith("linux"):
+    pytest.skip("the address-space limit is measured in /proc", allow_module_level=True)
+
+MB = 1 << 20
+
+# The child: builds what it needs, limits its address space, then runs the call.
+CHILD = """
+import resource
+import numpy as np
+import mixtura as mx
+from mixtura import GeneralMixtureModel, MultivariateGaussianDistribution as MGD
+
+
+def used():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize")
+
+
+# Start the thread pools before the limit (their stacks are address space too).
+GeneralMixtureModel.from_samples(MGD, 2, np.random.RandomState(0).randn(50, 2))
+{setup}
+limit = used() + {margin}
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    {call}
+    print("ok")
+except (MemoryError, ValueError) as e:
+    print(type(e).__name__, e)
+"""
+
+
+def run_limited(setup, call, margin):
+    code = CHILD.format(setup=textwrap.dedent(setup), call=call, margin=margin)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    # A negative code is a signal (SIGABRT from a failed allocation).
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def assert_clean_error(out, fragment="does not fit in memory"):
+    kind = out.split(" ", 1)[0]
+    assert kind in ("MemoryError", "MixturaError", "ValueError"), out
+    if kind != "MemoryError":
+        assert fragment in out, out
+
+
+# d = 12000: one 12000 x 12000 matrix (1.15 GB) fits in the margin of 1.5 GB, two do not; d =
+# 20000: not even one (3.2 GB).
+WIDE = [(12000, 1500 * MB), (20000, 1500 * MB)]
+
+
+@pytest.mark.parametrize("d,margin", WIDE)
+def test_from_samples_of_wide_data_is_an_error(d, margin):
+    setup = f"X = np.random.RandomState(1).randn(2, {d})"
+    out = run_limited(setup, "GeneralMixtureModel.from_samples(MGD, 1, X)", margin)
+    assert_clean_error(out)
+
+
+@pytest.mark.parametrize("d,margin", WIDE)
+def test_distribution_from_samples_of_wide_data_is_an_error(d, margin):
+    setup = f"X = np.random.RandomState(1).randn(2, {d})"
+    out = run_limited(setup, "MGD.from_samples(X)", margin)
+    assert_clean_error(out)
+
+
+@pytest.mark.parametrize("d,margin", WIDE)
+def test_blank_of_a_huge_dimension_is_an_error(d, margin):
+    out = run_limited("", f"MGD.blank({d})", margin)
+    assert_clean_error(out)
+
+
+def test_constructor_with_a_huge_identity_is_an_error():
+    # The identity (1.15 GB) fits; the constructor's copy and factors do not.
+    setup = "d = 12000"
+    out = run_limited(setup, "MGD(np.zeros(d), np.eye(d))", 1500 * MB)
+    assert_clean_error(out)
+
+
+@pytest.mark.parametrize("margin", [8 * MB, 160 * MB, 240 * MB])
+def test_fit_of_a_wide_model_under_a_tight_limit_is_an_error(margin):
+    # A model of two 1500 x 1500 covariances (18 MB each), built before the limit: the copies
+    # of its components, the fit's statistics, its plan and work spaces, and the new
+    # covariances need more than the margin (which of them fails first depends on the margin).
+    setup = """
+    d = 1500
+    model = GeneralMixtureModel([MGD.blank(d), MGD(np.ones(d), np.eye(d))])
+    X = np.random.RandomState(1).randn(4, d)
+    """
+    out = run_limited(setup, "model.fit(X, max_iterations=1)", margin)
+    assert_clean_error(out)
+
+
+@pytest.mark.parametrize("margin", [8 * MB, 45 * MB])
+def test_sampling_a_wide_model_under_a_tight_limit_is_an_error(margin):
+    # Sampling copies the components, then factors a covariance per draw.
+    setup = """
+    d = 1500
+    model = GeneralMixtureModel([MGD.blank(d), MGD(np.ones(d), np.eye(d))])
+    """
+    out = run_limited(setup, "model.sample(2, random_state=0)", margin)
+    assert_clean_error(out)
