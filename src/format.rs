@@ -7,7 +7,7 @@
 //! `separators=(',', ' : ')` and `indent=4`, floats as Python's `repr`), so files are
 //! interchangeable both ways.
 
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 use serde_json::{Map, Value};
 
 use crate::distributions::{
@@ -286,15 +286,22 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
                     rows.len()
                 )));
             }
-            let mut cov = Array2::zeros((d, d));
+            // Every row's length first: then the d x d matrix is no larger than the document.
+            if let Some((i, r)) = rows
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.as_array().is_none_or(|r| r.len() != d))
+            {
+                let got = r
+                    .as_array()
+                    .map_or_else(|| kind(r).to_string(), |r| format!("{} values", r.len()));
+                return Err(Error::format(format!(
+                    "{name}: covariance row {i} must have {d} values, got {got}"
+                )));
+            }
+            let mut cov = crate::validate::square("covariance", "covariance", d)?;
             for (i, r) in rows.iter().enumerate() {
                 let r = numbers(r, &format!("covariance[{i}]"))?;
-                if r.len() != d {
-                    return Err(Error::format(format!(
-                        "{name}: covariance row {i} must have {d} values, got {}",
-                        r.len()
-                    )));
-                }
                 cov.row_mut(i).assign(&Array1::from(r));
             }
             Component::MultivariateGaussian(

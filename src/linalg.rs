@@ -59,6 +59,25 @@ pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
 /// matrix's norm (both steps are backward stable); an error when the working copy does not fit
 /// in memory.
 pub fn smallest_eigenvalue(a: ArrayView2<f64>) -> Result<f64> {
+    let largest = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    if a.iter().any(|v| !v.is_finite()) {
+        return Err(crate::error::Error::param(
+            "covariance",
+            "holds a value that is not finite",
+        ));
+    }
+    if a.nrows() == 0 || largest == 0.0 {
+        return Ok(0.0);
+    }
+    // Far from 1, the matrix is scaled by a power of two (exactly) so that the reflections'
+    // squares neither overflow nor underflow; the eigenvalue is scaled back.
+    let exponent = largest.log2().round() as i32;
+    if !(-500..=500).contains(&exponent) {
+        let scale = 2f64.powi(exponent.clamp(-1000, 1000));
+        let scaled = a.mapv(|v| v / scale);
+        let (diag, off) = tridiagonal(scaled.view())?;
+        return Ok(smallest_tridiagonal_eigenvalue(&diag, &off) * scale);
+    }
     let (diag, off) = tridiagonal(a)?;
     Ok(smallest_tridiagonal_eigenvalue(&diag, &off))
 }
@@ -183,9 +202,11 @@ fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
     // Halve the bracket `(lo, hi]` until no number lies strictly between its ends (at most a
     // few thousand steps of `O(d)`, far less than the reduction): an eigenvalue that is a
     // number, such as the exact zero of a constant feature, comes out exactly.
-    loop {
+    // (A bracket of finite ends halves to adjacent numbers in fewer than 2,100 steps; the cap
+    // only guards against a bracket that is not a pair of numbers.)
+    for _ in 0..2_200 {
         let mid = 0.5 * lo + 0.5 * hi;
-        if mid <= lo || mid >= hi {
+        if mid <= lo || mid >= hi || mid.is_nan() {
             return hi;
         }
         if below(mid) >= 1 {
@@ -194,12 +215,39 @@ fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
             lo = mid;
         }
     }
+    hi
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn smallest_eigenvalue_of_huge_tiny_and_degenerate_matrices() {
+        // All ones times s: eigenvalues 0, 0 and 3 s, at scales where the squares overflow.
+        for s in [1e154, 1e200, 1e-200, 1e300] {
+            let a = Array2::from_elem((3, 3), s);
+            let ev = smallest_eigenvalue(a.view()).unwrap();
+            assert!(ev.abs() <= 1e-12 * s, "{s}: {ev}");
+            let b = Array2::from_diag(&ndarray::arr1(&[2.0 * s, s, 3.0 * s]));
+            let ev = smallest_eigenvalue(b.view()).unwrap();
+            assert!((ev - s).abs() <= 4.0 * f64::EPSILON * s, "{s}: {ev}");
+        }
+        assert_eq!(
+            smallest_eigenvalue(Array2::<f64>::zeros((0, 0)).view()).unwrap(),
+            0.0
+        );
+        assert_eq!(
+            smallest_eigenvalue(Array2::<f64>::zeros((4, 4)).view()).unwrap(),
+            0.0
+        );
+        let mut bad = Array2::<f64>::eye(3);
+        bad[[1, 1]] = f64::NAN;
+        assert!(smallest_eigenvalue(bad.view()).is_err());
+        bad[[1, 1]] = f64::INFINITY;
+        assert!(smallest_eigenvalue(bad.view()).is_err());
+    }
 
     #[test]
     fn cholesky_reconstructs() {

@@ -87,8 +87,8 @@ def integer(value, name, minimum=None):
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    if value > _MAX_INTEGER:
-        raise ValueError(f"{name} must be at most 2**63 - 1, got {value}")
+    if not -_MAX_INTEGER - 1 <= value <= _MAX_INTEGER:
+        raise ValueError(f"{name} must be between -2**63 and 2**63 - 1, got {value}")
     return value
 
 

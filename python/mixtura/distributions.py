@@ -3,6 +3,7 @@ MultivariateGaussianDistribution and IndependentComponentsDistribution."""
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,6 +98,8 @@ class Document:
 def _document_text(d):
     """The JSON text of a document given as a dict (a ``MixturaError`` when it has no JSON
     form)."""
+    if not isinstance(d, dict):
+        raise MixturaError(f"invalid model document: expected a mapping, got {type(d).__name__}")
     try:
         return json.dumps(d)
     except (TypeError, ValueError) as e:
@@ -104,6 +107,9 @@ def _document_text(d):
     except RecursionError:
         raise MixturaError("invalid model document: nested too deeply") from None
 
+
+# YAML 1.1's base-60 integers and floats, as PyYAML resolves them.
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 
 # A model document nests a few levels (a mixture of IndependentComponents of discrete
 # distributions is five deep); far deeper ones are refused before they are built.
@@ -117,12 +123,19 @@ def _load_yaml(text):
 
     if hasattr(text, "read"):
         text = text.read()
+    if not isinstance(text, (str, bytes)):
+        raise TypeError(f"expected YAML text or a text stream, got {type(text).__name__}")
     try:
         depth = 0
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
                 raise MixturaError("invalid YAML model: anchors and aliases (& and *) are not "
                                    "part of a model document")
+            if (isinstance(event, yaml.ScalarEvent) and event.implicit[0]
+                    and _SEXAGESIMAL.fullmatch(event.value)):
+                # YAML 1.1's base-60 numbers (1:20:30) take PyYAML quadratic time to build,
+                # and a model document has none.
+                raise MixturaError(f"invalid YAML model: base-60 number {event.value[:40]!r}")
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > _MAX_NESTING:

@@ -9,6 +9,8 @@ pomegranate's data-generators tutorial.
 
 import numpy as np
 
+from . import _checks
+
 __all__ = ["BaseGenerator", "DataGenerator"]
 
 
@@ -60,12 +62,14 @@ class DataGenerator(BaseGenerator):
         self.y = None if y is None else np.asarray(y)
         if self.y is not None and len(self.y) != n:
             raise ValueError(f"y must have one label per sample ({n}), got {len(self.y)}")
-        self.weights = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        w = _checks.as_weights(weights)
+        self.weights = np.ones(n) if w is None else w
         if len(self.weights) != n:
             raise ValueError(f"weights must have one weight per sample ({n}), got {len(self.weights)}")
-        self.batch_size = n if batch_size is None else _positive(batch_size, "batch_size")
-        self.batches_per_epoch = (None if batches_per_epoch is None
-                                  else _positive(batches_per_epoch, "batches_per_epoch"))
+        self.batch_size = n if batch_size is None else _checks.integer(batch_size, "batch_size", 1)
+        self.batches_per_epoch = (
+            None if batches_per_epoch is None
+            else _checks.integer(batches_per_epoch, "batches_per_epoch", 1))
 
     def __len__(self):
         return len(self.X)
@@ -89,9 +93,9 @@ class DataGenerator(BaseGenerator):
             raise ValueError("an unlabelled data set has no labelled or unlabelled batches")
         return self.y
 
-    def _slices(self, n):
+    def _slices(self, n, per_epoch=True):
         starts = range(0, n, max(self.batch_size, 1))
-        if self.batches_per_epoch is not None:
+        if per_epoch and self.batches_per_epoch is not None:
             starts = starts[: self.batches_per_epoch]
         return [slice(s, s + self.batch_size) for s in starts]
 
@@ -109,19 +113,13 @@ class DataGenerator(BaseGenerator):
         labels = self._labels()
         keep = labels != -1
         X, y, w = self.X[keep], labels[keep], self.weights[keep]
-        for s in self._slices(len(X)):
+        for s in self._slices(len(X), per_epoch=False):
             yield X[s], y[s], w[s]
 
     def unlabeled_batches(self):
         """``(X, weights)`` batches of the unlabelled samples (label -1)."""
         keep = self._labels() == -1
         X, w = self.X[keep], self.weights[keep]
-        for s in self._slices(len(X)):
+        for s in self._slices(len(X), per_epoch=False):
             yield X[s], w[s]
 
-
-def _positive(value, name):
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value

@@ -74,3 +74,13 @@ def test_a_generator_of_ones_own_works(data):
     assert means[0] < -2 and means[1] > 2
     with pytest.raises(NotImplementedError):
         BaseGenerator().shape  # noqa: B018
+
+
+def test_data_generator_arguments_are_checked(data):
+    with pytest.raises(TypeError, match="real numbers"):
+        DataGenerator(data, weights=np.ones(len(data)) + 1j)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="batch_size"):
+            DataGenerator(data, batch_size=bad)
+    with pytest.raises(TypeError, match="batches_per_epoch"):
+        DataGenerator(data, batches_per_epoch=2.5)

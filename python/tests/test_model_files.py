@@ -196,7 +196,8 @@ BILLION_LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol",
     ("!!python/tuple [1, 2]", "python/tuple"),
     ("class: Distribution\nname: NormalDistribution\nparameters: !!python/tuple [0, 1]\n"
      "frozen: false", "python/tuple"),
-    ("2001-01-01", "date"),
+    ("2001-01-01", "mapping"),
+    ("a: 2001-01-01", "date"),
     (BILLION_LAUGHS, "anchors and aliases"),
     ("[" * 100_000 + "]" * 100_000, "nested deeper"),
     ("{a: " * 5_000 + "1" + "}" * 5_000, "nested deeper"),
@@ -214,9 +215,9 @@ def test_deep_json_is_a_value_error():
         for load in (mixtura.from_json, GeneralMixtureModel.from_json, NormalDistribution.from_json):
             with pytest.raises(ValueError):
                 load(text)
-    deep: list = []
+    deep: dict = {}
     for _ in range(100_000):
-        deep = [deep]
+        deep = {"a": deep}
     with pytest.raises(ValueError, match="nested too deeply"):
         mixtura.from_dict(deep)
 
@@ -244,3 +245,20 @@ def test_mutated_and_truncated_yaml_loads_or_raises(data):
         except (ValueError, TypeError):
             continue
         assert type(model).from_json(model.to_json()).to_json() == model.to_json()
+
+
+def test_yaml_refuses_base_60_numbers_wrong_types_and_non_mappings(tmp_path, monkeypatch):
+    started = time.perf_counter()
+    with pytest.raises(mixtura.MixturaError, match="base-60"):
+        GeneralMixtureModel.from_yaml("a: " + ":".join(["1"] * 100_000))
+    assert time.perf_counter() - started < 5
+    for bad in (5, None, [1]):
+        with pytest.raises(TypeError):
+            GeneralMixtureModel.from_yaml(bad)
+    # A document that is not a mapping is refused, never taken for a file name.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "5").write_text(json.dumps(VALID))
+    with pytest.raises(mixtura.MixturaError, match="mapping"):
+        GeneralMixtureModel.from_yaml("5")
+    with pytest.raises(mixtura.MixturaError, match="mapping"):
+        mixtura.from_dict("5")

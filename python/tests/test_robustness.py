@@ -360,3 +360,11 @@ def test_huge_integer_arguments_are_value_errors_naming_them(name, call):
     X = np.random.RandomState(1).randn(20, 1)
     with pytest.raises(ValueError, match=name):
         call(X)
+
+
+def test_hugely_negative_integer_arguments_are_value_errors_naming_them():
+    X = np.random.RandomState(1).randn(20, 1)
+    with pytest.raises(ValueError, match="n_jobs"):
+        GeneralMixtureModel([NormalDistribution(0, 1)]).predict(X, n_jobs=-2**64)
+    with pytest.raises(ValueError, match="batch_size"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 2, X, batch_size=-2**64)

@@ -473,7 +473,7 @@ impl Distribution for MultivariateGaussian {
         // (and then the collapsed covariance), whatever order their sums were added in.
         for j in 0..d {
             for k in 0..d {
-                let noise = ROUNDING_NOISE * (raw[[j, j]] * raw[[k, k]]).abs().sqrt();
+                let noise = ROUNDING_NOISE * geometric_mean(raw[[j, j]], raw[[k, k]]);
                 // Below the resolution of floats near the means, or too small to invert: no
                 // spread either.
                 let resolution =
@@ -563,6 +563,17 @@ impl Distribution for MultivariateGaussian {
             }
             out[i] = s;
         }
+    }
+}
+
+/// `sqrt(|a b|)`, without overflow for second moments past about 1e154 (the direct form keeps
+/// its rounding wherever the product is finite).
+fn geometric_mean(a: f64, b: f64) -> f64 {
+    let direct = (a * b).abs().sqrt();
+    if direct.is_finite() {
+        direct
+    } else {
+        a.abs().sqrt() * b.abs().sqrt()
     }
 }
 
