@@ -95,6 +95,12 @@ class Document:
         return cls.from_dict(_load_yaml(s))
 
 
+def _no_more_keywords(kwargs):
+    """A ``TypeError`` for the first keyword a ``from_samples`` does not take, as Python raises."""
+    if kwargs:
+        raise TypeError(f"from_samples() got an unexpected keyword argument {next(iter(kwargs))!r}")
+
+
 def _document_text(d):
     """The JSON text of a document given as a dict (a ``MixturaError`` when it has no JSON
     form)."""
@@ -667,12 +673,13 @@ class DiscreteDistribution(Distribution):
         raise ValueError("DiscreteDistribution has no blank form; give it a dict of symbols")
 
     @classmethod
-    def from_samples(cls, X, weights=None, pseudocount=0.0, **kwargs):
-        """The distribution of the symbols in ``X`` (weighted counts, plus ``pseudocount``)."""
-        if kwargs:
-            raise TypeError(f"from_samples() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    def from_samples(cls, X, weights=None, pseudocount=0.0, keys=None, **kwargs):
+        """The distribution of the symbols in ``X`` (weighted counts, plus ``pseudocount``);
+        ``keys`` lists symbols to include even where ``X`` has none (count 0)."""
+        _no_more_keywords(kwargs)
         arr = _symbol_array(X)
-        keys = [v for v in dict.fromkeys(list(arr)) if not _is_missing(v)]
+        seen = [v for v in dict.fromkeys(list(arr)) if not _is_missing(v)]
+        keys = seen if keys is None else list(dict.fromkeys([*keys, *seen]))
         if not keys:
             raise ValueError("X must hold at least one symbol that is not missing")
         d = cls({k: 1.0 / len(keys) for k in keys})
@@ -867,14 +874,18 @@ class IndependentComponentsDistribution(Distribution):
         )
 
     @classmethod
-    def from_samples(cls, X, weights=None, distribution_weights=None, distributions=None, **kwargs):
+    def from_samples(cls, X, weights=None, distribution_weights=None, pseudocount=0.0,
+                     distributions=None, **kwargs):
         """Fits one distribution per column of ``X``.
 
         Parameters
         ----------
+        pseudocount : float, optional
+            Added to the counts of the discrete columns.
         distributions : class or list of classes, optional
             The class of every column, or one class per column (default NormalDistribution).
         """
+        _no_more_keywords(kwargs)
         if distributions is None:
             distributions = NormalDistribution
         per_column = isinstance(distributions, (list, tuple))
@@ -900,7 +911,10 @@ class IndependentComponentsDistribution(Distribution):
             if not numeric and isinstance(c, type) and issubclass(c, Distribution) and (
                     c is not DiscreteDistribution):
                 col = _checks.as_column(col, f"X column {j}")
-            children.append(c.from_samples(col, weights))
+            if c is DiscreteDistribution:
+                children.append(c.from_samples(col, weights, pseudocount=pseudocount))
+            else:
+                children.append(c.from_samples(col, weights))
         return cls(children, distribution_weights)
 
 

@@ -79,6 +79,13 @@ def test_from_samples_passes_the_fit_keywords_on():
         NormalDistribution.from_samples(np.array([5.0, 7, 8]), bogus=1)
     with pytest.raises(TypeError, match="inertia"):
         DiscreteDistribution.from_samples(["a", "b", "a"], inertia=0.5)
+    with pytest.raises(TypeError, match="bogus"):
+        mixtura.IndependentComponentsDistribution.from_samples([[1.0, 2], [3, 4]], bogus=1)
+    # pomegranate 0.14.8: keys= adds symbols with count 0 (then smoothed by pseudocount).
+    d = DiscreteDistribution.from_samples(["a", "b", "a"], keys=["a", "b", "c"])
+    assert d.parameters[0] == {"a": 2 / 3, "b": 1 / 3, "c": 0.0}
+    d = DiscreteDistribution.from_samples(["a", "b", "a"], pseudocount=1, keys=["a", "b", "c"])
+    np.testing.assert_allclose([d.parameters[0][k] for k in "abc"], [0.5, 1 / 3, 1 / 6])
 
 
 def test_a_normal_with_zero_std_is_both_errors_pomegranate_code_may_catch():
