@@ -206,3 +206,20 @@ def test_a_huge_standard_deviation_gives_finite_log_densities():
         model = GeneralMixtureModel([d, NormalDistribution(0, 1)])
         assert np.isfinite(model.log_probability(np.array([[sigma]]))).all()
         np.testing.assert_allclose(model.predict_proba(np.array([[sigma]])), [[1.0, 0.0]])
+
+
+def test_rows_whose_distance_to_the_mean_overflows_have_density_zero():
+    # x - mu overflows for finite x and mu near the largest double: -inf, never NaN, on the
+    # components' own path and on the kernels' (whose origin, the mean of the means, overflows
+    # against the rows too).
+    m = GeneralMixtureModel([
+        MultivariateGaussianDistribution([-1e308, 0.0], np.eye(2)),
+        MultivariateGaussianDistribution([-1.7e308, 0.0], np.eye(2)),
+    ])
+    X = np.array([[1e308, 0.0], [-1e308, 0.0]])
+    for d in m.distributions:
+        assert not np.isnan(d.log_probability(X)).any()
+    assert m.distributions[0].log_probability(X[:1]) == -math.inf
+    lp = m.log_probability(X)
+    assert lp[0] == -math.inf and np.isfinite(lp[1])
+    np.testing.assert_array_equal(m.predict_proba(X), [[0.5, 0.5], [1.0, 0.0]])

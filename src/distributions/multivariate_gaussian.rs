@@ -157,6 +157,11 @@ impl MultivariateGaussian {
             y[a] = s / l[[a, a]];
             sq += y[a] * y[a];
         }
+        if sq.is_nan() {
+            // The observed values are numbers: the form overflowed (inf - inf, or inf times a
+            // zero of L^-1) for a row so far out that its density is 0, as in the kernels.
+            return Ok(f64::NEG_INFINITY);
+        }
         let log_det_half: f64 = l.diag().iter().map(|v| v.ln()).sum();
         Ok(-(m as f64) * LN_SQRT_2PI - log_det_half - 0.5 * sq)
     }

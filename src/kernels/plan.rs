@@ -431,12 +431,16 @@ impl Plan {
         // `n` (a padded distance measured no faster).
         let ld = n;
         let clean = self.transpose(xb, ld, s);
+        // `x - o` overflows only for finite rows near the largest `f64` with `o` of the other
+        // sign; such a block takes the general path (inf times the zeros of `L^-1` would be NaN).
+        let mut overflow = false;
         for (l, &o) in self.origin.iter().enumerate() {
             for v in &mut s.xt[l * ld..l * ld + n] {
                 *v -= o;
+                overflow |= v.is_infinite();
             }
         }
-        clean
+        clean && !overflow
     }
 
     /// The transposition of [`load`](Self::load); false when the rows hold a missing value.
