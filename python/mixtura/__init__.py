@@ -48,6 +48,8 @@ def from_json(s):
     kind, core = _core.model_from_json(_read_text(s))
     if kind == "GeneralMixtureModel":
         return GeneralMixtureModel._from_core(core)
+    if kind == "Kmeans":
+        return Kmeans._from_core(core)
     return Distribution._wrap(core)
 
 

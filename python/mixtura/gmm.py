@@ -724,16 +724,22 @@ class GeneralMixtureModel(Document):
         n_jobs = options.fit.n_jobs
         rng = np.random.RandomState(options.seed % 2**32)
         best: Any = None
+        # As pomegranate, k-means and the first components see the first batch only.
+        m = len(Xm) if options.fit.batch_size is None else min(options.fit.batch_size, len(Xm))
+        if m < k:
+            raise ValueError(f"batch_size: the first batch ({m} rows) initialises k-means and "
+                             f"must hold at least n_components ({k}) rows")
+        X0, w0 = Xm[:m], None if w is None else w[:m]
         for _ in range(options.n_init):
-            km = _core.Kmeans.fit(k, Xm, w, init=options.init, n_init=1,
+            km = _core.Kmeans.fit(k, X0, w0, init=options.init, n_init=1,
                                   max_iterations=options.max_kmeans_iterations,
                                   seed=int(rng.randint(0, 2**62)), n_jobs=n_jobs)
-            labels = km.predict(Xm, n_jobs)
+            labels = km.predict(X0, n_jobs)
             dists, shares = [], []
             for j in range(k):
                 rows = labels == j
-                wj = None if w is None else w[rows]
-                Xj = Xm[rows]
+                wj = None if w0 is None else w0[rows]
+                Xj = X0[rows]
                 if layout == _core.Layout.PER_FEATURE:
                     dists.append(IndependentComponentsDistribution(
                         [c.from_samples(Xj[:, f], weights=wj) for f, c in enumerate(classes)]))
