@@ -158,17 +158,27 @@ class _Training:
         self.pass_model = len(callbacks) > 0
         self.model: Any = None
         self.last_logs = None
+        self.begun = False
 
     def begin(self, model):
+        """Starts the clock; the callbacks' ``on_training_begin`` runs as soon as the model
+        exists (at once for ``fit``; for ``from_samples``, once k-means has built it), so that
+        their ``model`` is set there, as in pomegranate."""
         self.start = time.time()
         self.bind(model)
-        for cb in self.callbacks:
-            cb.on_training_begin()
 
     def bind(self, model):
         self.model = model
         for cb in self.callbacks:
             cb.model = model
+        if model is not None:
+            self._start()
+
+    def _start(self):
+        if not self.begun:
+            self.begun = True
+            for cb in self.callbacks:
+                cb.on_training_begin()
 
     def on_epoch(self, logs, current):
         if current is not None:
@@ -176,6 +186,8 @@ class _Training:
         if self.verbose:
             print(f"[{logs['epoch']}] Improvement: {logs['improvement']}\tTime (s): {logs['duration']:.4}")
         self.last_logs = logs
+        # Without callbacks of the user's the model is not passed: the history begins here.
+        self._start()
         for cb in self.callbacks:
             cb.on_epoch_end(logs)
 
@@ -189,7 +201,10 @@ class _Training:
 
     def fail(self):
         """Ends the callbacks of a fit that raised (so that, say, a CSVLogger closes its file);
-        an error they raise in turn does not hide the fit's own."""
+        an error they raise in turn does not hide the fit's own. Callbacks that never began
+        (the model was never built) are not ended."""
+        if not self.begun:
+            return
         for cb in self.callbacks:
             try:
                 cb.on_training_end(self._final_logs(None))
