@@ -269,6 +269,16 @@ impl Component {
     /// The maximum-likelihood fit of `family` to the rows of `x`, shape `(n, d)`, starting from
     /// the family's blank distribution (which is returned unchanged when the rows hold no weight).
     pub fn fit_new(family: Family, x: ArrayView2<f64>, weights: &[f64]) -> Result<Component> {
+        if family == Family::MultivariateGaussian && x.ncols() >= crate::linalg::BLOCKED_FROM {
+            // Many features: one pass around the data's mean instead of two (each pass is a
+            // d x d product over the rows, and so is the factorisation of a blank one).
+            let mut c =
+                Component::MultivariateGaussian(MultivariateGaussian::unit_at_mean(x, weights)?);
+            let mut st = c.try_new_stats()?;
+            c.accumulate(x, weights, &mut st)?;
+            c.from_summaries(&st, 0.0)?;
+            return Ok(c);
+        }
         let mut c = family.blank(x.ncols())?;
         // Two passes: the statistics are moments around the distribution's mean, so the second
         // pass, around the first pass's mean, gives an accurate (co)variance even for data far

@@ -1,6 +1,5 @@
 //! The multivariate Gaussian distribution with a full covariance matrix.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
@@ -8,7 +7,7 @@ use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
-use crate::linalg::{cholesky, lower_triangular_inverse, smallest_eigenvalue};
+use crate::linalg::{add_products, cholesky, lower_triangular_inverse, smallest_eigenvalue};
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed_vec};
 
@@ -102,10 +101,49 @@ impl MultivariateGaussian {
         if d == 0 {
             return Err(Error::param("d", "must be at least 1"));
         }
+        Self::unit_at(Array1::zeros(d))
+    }
+
+    /// `N(means, I)`, whose factors are known (the identity), without factoring it.
+    fn unit_at(means: Array1<f64>) -> Result<Self> {
+        let d = means.len();
         // Checked: a width that comes from data may ask for more than memory holds.
-        let mut cov = square("d", "covariance", d)?;
-        cov.diag_mut().fill(1.0);
-        Ok(Self::from_valid(Array1::zeros(d), cov, false)?.expect("identity is PD"))
+        let mut covariance = square("d", "covariance", d)?;
+        covariance.diag_mut().fill(1.0);
+        let mut inv_chol = square("d", "inverse Cholesky factor", d)?;
+        inv_chol.diag_mut().fill(1.0);
+        Ok(MultivariateGaussian {
+            means,
+            covariance,
+            frozen: false,
+            inv_chol,
+            // The sum of the log-diagonal of the identity's factor is 0.
+            log_norm: -(d as f64) * LN_SQRT_2PI,
+        })
+    }
+
+    /// `N(mean, I)` where `mean` is the weighted mean of the observed values of each column of
+    /// `x` (0 for a column without any): the start of a one-pass fit of many features, whose
+    /// statistics are then sums around a point near the data's mean.
+    pub(crate) fn unit_at_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
+        let d = x.ncols();
+        let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
+        for (row, w) in x.rows().into_iter().zip(weights) {
+            for ((s, t), v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
+                if !v.is_nan() {
+                    *s += w * v;
+                    *t += w;
+                }
+            }
+        }
+        let means = Array1::from_shape_fn(d, |j| {
+            if totals[j] > 0.0 {
+                sums[j] / totals[j]
+            } else {
+                0.0
+            }
+        });
+        Self::unit_at(means)
     }
 
     /// A copy, or an error when its `d x d` matrices do not fit in memory.
@@ -423,7 +461,7 @@ impl Distribution for MultivariateGaussian {
             }
             stats.sum += &wz_row;
         }
-        general_mat_mul(1.0, &z.t(), &wz, 1.0, &mut stats.sum_products);
+        add_products(z.view(), wz.view(), &mut stats.sum_products);
         Ok(())
     }
 

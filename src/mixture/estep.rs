@@ -258,9 +258,13 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         for (j, dist) in self.distributions.iter().enumerate() {
             stats.responsibilities[j] += m.weight[j];
             let part = dist.gaussian_stats(&plan.moments_of(m, j)).ok_or_else(|| {
+                let d = dist.dim();
                 Error::param(
                     "distributions",
-                    "a Gaussian component gave no statistics (or they do not fit in memory)",
+                    format!(
+                        "a {d} x {d} matrix of statistics of component {j} does not fit in \
+                         memory (or the component gave no statistics)"
+                    ),
                 )
             })?;
             stats.components[j].merge(&part)?;
