@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from . import _frames
+
 _MAX_SEED = 2**63 - 1
 
 # The largest integer argument: counts cross into Rust as 64-bit integers.
@@ -42,6 +44,7 @@ def as_matrix(X, d=None, name="X"):
 
 
 def _floats(X, name):
+    X = _frames.values(X)
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, not a string")
     try:
