@@ -141,6 +141,10 @@ def test_kmeans_takes_frames(faithful):
     np.testing.assert_array_equal(a.centroids, b.centroids)
     np.testing.assert_array_equal(a.predict(X), b.predict(df))
     np.testing.assert_array_equal(a.distance(X), b.distance(df))
+    assert a.feature_names is None and b.feature_names == ["eruptions", "waiting"]
+    assert pickle.loads(pickle.dumps(b)).feature_names == ["eruptions", "waiting"]
+    with pytest.raises(ValueError, match="another order"):
+        b.predict(df[["waiting", "eruptions"]])
 
 
 def test_pandas_is_not_imported_by_mixtura():
