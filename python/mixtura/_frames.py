@@ -83,6 +83,16 @@ def values(X):
     return out
 
 
+def first_non_numeric(X):
+    """The name of the first column of a DataFrame that is not numeric; None otherwise."""
+    if not is_frame(X):
+        return None
+    for column, dtype in zip(X.columns, X.dtypes):
+        if not _is_numeric(dtype):
+            return column
+    return None
+
+
 def check_names(X, expected):
     """Raises ValueError when ``X`` is a DataFrame with string column names other than
     ``expected`` (the model's feature names), naming the difference; nothing otherwise."""

@@ -640,7 +640,6 @@ class GeneralMixtureModel(Document):
             _, model, history = best
             return (model, history) if return_history else model
         names = _frames.names(X)
-        X = _frames.values(X)
         shape = np.shape(X)
         if len(shape) not in (1, 2):
             raise ValueError(f"X must be 2-D, of shape (n_samples, n_features); got shape {shape}")
@@ -666,7 +665,7 @@ class GeneralMixtureModel(Document):
             raise ValueError("a one-column mixture cannot mix DiscreteDistribution with other classes")
         column_keys = [None] * d
         if any(discrete):
-            arr = np.asarray(X, dtype=object).reshape(-1, d)
+            arr = np.asarray(_frames.values(X), dtype=object).reshape(-1, d)
             for j in range(d):
                 if discrete[j]:
                     column_keys[j] = _symbols(arr[:, j])

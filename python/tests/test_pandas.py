@@ -106,6 +106,12 @@ def test_mixed_columns_object_categorical_and_missing_values():
     assert np.isfinite(model.log_probability(df)).all()
 
 
+def test_a_text_column_for_numeric_families_is_named():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": ["a", "b", "a"]})
+    with pytest.raises(TypeError, match="column 'label' is not numeric"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 2, df)
+
+
 def test_nullable_integer_and_boolean_columns():
     df = pd.DataFrame({"n": pd.array([1, 2, None, 30, 31, 29], dtype="Int64"),
                        "b": pd.array([True, False, True, None, False, True], dtype="boolean")})
