@@ -2,6 +2,9 @@
 # make test   builds, then runs cargo test, clippy, the Rust examples, the determinism tests on
 #             every kernel path, the Python linters and pytest (python/tests)
 # make build  release build of the Python extension into .venv
+# make wheel  the abi3 wheel (CPython 3.9 and later) and the sdist, into target/wheels
+# make docs   the API reference from the docstrings (pdoc), into target/docs/api
+# make readme-image  redraws docs/old_faithful.png, the README's picture of the Old Faithful fit
 # make bench  the benchmarks (see benches/)
 
 PYTHON ?= python3
@@ -10,7 +13,8 @@ PY := $(VENV)/bin/python
 ORACLE := .venv-oracle
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: all build demo test test-rust test-kernel-paths lint-python test-python oracle bench bench-peers clean
+.PHONY: all build demo test test-rust test-kernel-paths lint-python test-python test-wheel wheel docs \
+	readme-image oracle bench bench-peers clean
 
 all: build
 
@@ -20,7 +24,10 @@ $(VENV)/.created: requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The extension is built for the stable ABI (_core.abi3.so); a version-specific build left from
+# before would be imported first, so it goes.
 build: $(VENV)/.created
+	rm -f python/mixtura/_core.cpython-*.so
 	$(VENV)/bin/maturin develop --release --quiet
 
 # The differential oracle (pomegranate 0.14.8). Optional: tests that need it skip without it.
@@ -68,7 +75,41 @@ test-kernel-paths: build
 			-k "n_jobs or determinism or bitwise or thread" || exit 1; \
 	done
 
-test: test-rust test-kernel-paths test-python
+# The wheel and the sdist (maturin). The extension is built for CPython's stable ABI (pyo3's
+# abi3-py39 feature, set in pyproject.toml), so one wheel serves CPython 3.9 and later.
+WHEELS := target/wheels
+
+wheel: $(VENV)/.created
+	rm -rf $(WHEELS)
+	$(VENV)/bin/maturin build --release --quiet --out $(WHEELS)
+	$(VENV)/bin/maturin sdist --out $(WHEELS)
+	@ls $(WHEELS)
+
+# The wheel installed into fresh environments of the oldest and newest CPython (3.9 or later)
+# on the machine, with a smoke test (fit, predict, JSON round trip, the command line); skipped
+# with a note where none is found. WHEEL_PYTHONS="python3.9 python3.13" chooses them.
+test-wheel: wheel
+	scripts/test-wheel.sh $(WHEELS)
+
+# The API reference from the docstrings; a warning from pdoc fails the build.
+DOCS_API := target/docs/api
+
+docs: $(VENV)/.created
+	rm -rf $(DOCS_API)
+	$(PY) -W error::UserWarning -m pdoc --docformat numpy -o $(DOCS_API) \
+		mixtura mixtura.plot mixtura.distributions mixtura.gmm mixtura.kmeans mixtura.callbacks \
+		mixtura.io mixtura.neural mixtura.utils mixtura.cli 2> target/pdoc.log || \
+		(cat target/pdoc.log; false)
+	@if grep -qi "warn" target/pdoc.log; then cat target/pdoc.log; echo "error: pdoc warned"; false; fi
+	@echo "API reference in $(DOCS_API)/index.html"
+
+# The README's picture: the two-component fit of the Old Faithful data (make demo's model).
+readme-image: build
+	$(PY) -m mixtura fit data/old_faithful.csv -k 2 --random-state 0 --output target/old_faithful_model.json > /dev/null
+	$(PY) -m mixtura plot target/old_faithful_model.json data/old_faithful.csv -o docs/old_faithful.png
+	@ls -l docs/old_faithful.png
+
+test: test-rust test-kernel-paths test-python test-wheel docs
 
 # The benchmarks' peers: scikit-learn is in $(VENV); oneDAL (daal4py) gets its own environment;
 # pomegranate is the oracle's. A peer whose install fails is reported as "not installed" in the

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from . import _frames
+
 _MAX_SEED = 2**63 - 1
 
 # The largest integer argument: counts cross into Rust as 64-bit integers.
@@ -42,6 +44,7 @@ def as_matrix(X, d=None, name="X"):
 
 
 def _floats(X, name):
+    frame, X = X, _frames.values(X)
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be an array of numbers, not a string")
     try:
@@ -52,7 +55,9 @@ def _floats(X, name):
     except _ComplexWarning:
         raise TypeError(f"{name} must hold real numbers, got complex values") from None
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be an array of numbers: {e}") from None
+        column = _frames.first_non_numeric(frame)
+        where = "" if column is None else f" (column {column!r} is not numeric)"
+        raise TypeError(f"{name} must be an array of numbers{where}: {e}") from None
 
 
 def as_column(X, name="X"):

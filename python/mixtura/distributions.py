@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _checks, _core
+from . import _checks, _core, _frames
 from ._core import MixturaError
 
 __all__ = [
@@ -611,7 +611,7 @@ class DiscreteDistribution(Distribution):
         return _encode_column(values, self._codes).reshape(-1, 1)
 
     def _matrix(self, X):
-        arr = np.asarray(X, dtype=object).reshape(-1)
+        arr = np.asarray(_frames.values(X), dtype=object).reshape(-1)
         return self._encode(arr)
 
     @property
@@ -698,6 +698,7 @@ class DiscreteDistribution(Distribution):
 def _symbol_array(X):
     """Symbols as a flat array; the elements of a typed numpy array stay numpy scalars, so that
     their type is the one recorded (as pomegranate records it)."""
+    X = _frames.values(X)
     if isinstance(X, np.ndarray) and X.dtype != object:
         return X.reshape(-1)
     return np.asarray(X, dtype=object).reshape(-1)
@@ -712,7 +713,7 @@ def encode_rows(X, d, codes):
     ``codes[j]`` is a symbol-to-code dict (discrete columns), and numbers otherwise."""
     if all(c is None for c in codes):
         return _checks.as_matrix(X, d)
-    arr = np.asarray(X, dtype=object)
+    arr = np.asarray(_frames.values(X), dtype=object)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1) if d > 1 and arr.shape[0] == d else arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != d:
@@ -898,6 +899,7 @@ class IndependentComponentsDistribution(Distribution):
         else:
             # Symbols stay as they are (a typed array keeps its element type, as the keys of the
             # discrete distributions record it); numeric columns are converted one by one.
+            X = _frames.values(X)
             arr = X if isinstance(X, np.ndarray) and X.dtype != object else np.asarray(X, dtype=object)
             if arr.ndim != 2 or arr.shape[0] == 0:
                 raise ValueError(f"X must be 2-D with at least one row, got shape {arr.shape}")

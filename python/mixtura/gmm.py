@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, _core
+from . import _checks, _core, _frames
 from .callbacks import Callback, History
 from .distributions import (
     _PROTOCOL,
@@ -251,6 +251,11 @@ class GeneralMixtureModel(Document):
         The responsibility sums collected by ``summarize``.
     frozen : bool
         When true, ``fit`` and ``from_summaries`` change nothing.
+    feature_names : list of str or None
+        The column names of the pandas DataFrame the model was fitted to (by ``fit`` or
+        ``from_samples``), when all of them are strings; None otherwise. A DataFrame given later
+        must have these columns in this order. The JSON document (pomegranate's format) does not
+        hold them: a model read from JSON has none; copies and pickles keep them.
     """
 
     # The statistics collected by summarize (a _core.MixtureSummary), or None.
@@ -284,6 +289,7 @@ class GeneralMixtureModel(Document):
         self._probabilities = core.weights()
         self.frozen = False
         self.name = "Model"
+        self.feature_names = None
         self.clear_summaries()
 
     # -- the Rust object behind the model --------------------------------------------------------
@@ -337,6 +343,7 @@ class GeneralMixtureModel(Document):
         model._probabilities = core.weights()
         model.frozen = core.frozen
         model.name = "Model"
+        model.feature_names = None
         model.clear_summaries()
         return model
 
@@ -364,6 +371,7 @@ class GeneralMixtureModel(Document):
 
     # -- probabilities ---------------------------------------------------------------------------
     def _X(self, X):
+        _frames.check_names(X, self.feature_names)
         columns = self._columns()
         codes = [None if keys is None else {k: i for i, k in enumerate(keys)} for keys in columns]
         return encode_rows(X, self.d, codes)
@@ -519,6 +527,8 @@ class GeneralMixtureModel(Document):
                                      max_iterations, batches_per_epoch, lr_decay, callbacks,
                                      return_history, verbose, n_jobs)
         Xm = self._X(X)
+        if self.feature_names is None:
+            self.feature_names = _frames.names(X)
         w = _checks.as_weights(weights)
         labels = None
         if y is not None:
@@ -629,6 +639,7 @@ class GeneralMixtureModel(Document):
                     best = (score, model, history)
             _, model, history = best
             return (model, history) if return_history else model
+        names = _frames.names(X)
         shape = np.shape(X)
         if len(shape) not in (1, 2):
             raise ValueError(f"X must be 2-D, of shape (n_samples, n_features); got shape {shape}")
@@ -654,7 +665,7 @@ class GeneralMixtureModel(Document):
             raise ValueError("a one-column mixture cannot mix DiscreteDistribution with other classes")
         column_keys = [None] * d
         if any(discrete):
-            arr = np.asarray(X, dtype=object).reshape(-1, d)
+            arr = np.asarray(_frames.values(X), dtype=object).reshape(-1, d)
             for j in range(d):
                 if discrete[j]:
                     column_keys[j] = _symbols(arr[:, j])
@@ -667,8 +678,10 @@ class GeneralMixtureModel(Document):
         w = _checks.as_weights(weights)
 
         if any(not issubclass(c, Distribution) for c in classes):
-            return cls._from_samples_custom(layout, classes, Xm, w, options, callbacks,
-                                            return_history, verbose)
+            model, history = cls._from_samples_custom(layout, classes, Xm, w, options, callbacks,
+                                                      True, verbose)
+            model.feature_names = names
+            return (model, history) if return_history else model
 
         def family(c, j):
             """The class name and, for a discrete class, the number of symbols of column j."""
@@ -727,6 +740,7 @@ class GeneralMixtureModel(Document):
             model = cls._from_core(core)
         training.bind(model)
         training.end(report)
+        model.feature_names = names
         return (model, training.history) if return_history else model
 
     @classmethod
@@ -833,6 +847,7 @@ class GeneralMixtureModel(Document):
                  for d in self.distributions]
         model = type(self)(dists, weights=self._probabilities)
         model.frozen = self.frozen
+        model.feature_names = None if self.feature_names is None else list(self.feature_names)
         return model
 
     # -- serialisation ---------------------------------------------------------------------------
@@ -847,13 +862,15 @@ class GeneralMixtureModel(Document):
         return cls._from_core(_core.Mixture.from_json(_read_text(s)))
 
     def __reduce__(self):
-        return (_restore_model, (self.to_json(separators=(",", ":"), indent=None), self.frozen))
+        return (_restore_model, (self.to_json(separators=(",", ":"), indent=None), self.frozen,
+                                 self.feature_names))
 
     def __repr__(self):
         return self.to_json()
 
 
-def _restore_model(text, frozen):
+def _restore_model(text, frozen, feature_names=None):
     model = GeneralMixtureModel.from_json(text)
     model.frozen = frozen
+    model.feature_names = feature_names
     return model

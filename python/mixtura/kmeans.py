@@ -1,6 +1,6 @@
 """k-means clustering with pomegranate 0.14's API."""
 
-from . import _checks, _core
+from . import _checks, _core, _frames
 from .distributions import Document, _read_text
 
 __all__ = ["Kmeans"]
@@ -29,6 +29,10 @@ class Kmeans(Document):
         The number of features (0 before the centroids are known).
     centroids : numpy array of shape (k, d), or None before a fit
         Settable, as in pomegranate.
+    feature_names : list of str or None
+        The column names of the pandas DataFrame the model was fitted to (when all are
+        strings); a DataFrame given later must have these columns in this order. Not part of
+        the JSON document.
     """
 
     def __init__(self, k, init="kmeans++", n_init=10):
@@ -47,6 +51,11 @@ class Kmeans(Document):
         n_init = _checks.integer(n_init, "n_init", minimum=1)
         self.n_init = 1 if isinstance(init, str) and init == "first-k" else n_init
         self._summaries = None
+        self.feature_names = None
+
+    def _X(self, X, d):
+        _frames.check_names(X, self.feature_names)
+        return _checks.as_matrix(X, d)
 
     # -- the centroids -----------------------------------------------------------------------------
     @property
@@ -92,7 +101,7 @@ class Kmeans(Document):
         stops when an epoch's total squared distance improves on the last one's by
         ``stop_threshold`` or less, or after ``max_iterations`` updates.
         """
-        Xm = _checks.as_matrix(X, self.d or None)
+        Xm = self._X(X, self.d or None)
         w = _checks.as_weights(weights)
         if isinstance(clear_summaries, str):
             if clear_summaries != "auto":
@@ -112,6 +121,8 @@ class Kmeans(Document):
             batches_per_epoch=_checks.optional_integer(batches_per_epoch, "batches_per_epoch"))
         self._core = core
         self._summaries = None
+        if self.feature_names is None:
+            self.feature_names = _frames.names(X)
         if verbose:
             _print_runs(core.runs)
         return self
@@ -145,7 +156,7 @@ class Kmeans(Document):
         """Adds the statistics of ``X`` under the current centroids to the model's (each row to
         its nearest centroid); returns their total weighted squared distance."""
         core = self._fitted()
-        stats = core.summarize(_checks.as_matrix(X, self.d), _checks.as_weights(weights),
+        stats = core.summarize(self._X(X, self.d), _checks.as_weights(weights),
                                _checks.n_jobs(n_jobs))
         if self._summaries is None:
             self._summaries = stats
@@ -172,13 +183,13 @@ class Kmeans(Document):
     def predict(self, X, n_jobs=1):
         """The index of the nearest centroid of each sample (NaN coordinates are skipped)."""
         core = self._fitted()
-        return core.predict(_checks.as_matrix(X, self.d), _checks.n_jobs(n_jobs))
+        return core.predict(self._X(X, self.d), _checks.n_jobs(n_jobs))
 
     def distance(self, X, n_jobs=1):
         """The squared Euclidean distance of each sample to each centroid over its observed
         coordinates (NaN is skipped), shape (n_samples, k), as pomegranate's ``distance``."""
         core = self._fitted()
-        return core.distance(_checks.as_matrix(X, self.d), _checks.n_jobs(n_jobs))
+        return core.distance(self._X(X, self.d), _checks.n_jobs(n_jobs))
 
     def fit_predict(self, X, weights=None, **kwargs):
         """Fits, then predicts ``X``."""
@@ -203,7 +214,7 @@ class Kmeans(Document):
 
     def __reduce__(self):
         state = None if self._core is None else self._core.centroids
-        return (_restore, (self.k, self.init, self.n_init, state))
+        return (_restore, (self.k, self.init, self.n_init, state, self.feature_names))
 
     def __repr__(self):
         if self._core is not None:
@@ -211,10 +222,11 @@ class Kmeans(Document):
         return f"Kmeans(k={self.k}, init={self.init!r}, n_init={self.n_init})"
 
 
-def _restore(k, init, n_init, centroids):
+def _restore(k, init, n_init, centroids, feature_names=None):
     model = Kmeans(k, init=init, n_init=n_init)
     if centroids is not None:
         model.centroids = centroids
+    model.feature_names = feature_names
     return model
 
 
