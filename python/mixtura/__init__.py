@@ -24,11 +24,13 @@ from .distributions import (
 )
 from .gmm import GeneralMixtureModel
 from .kmeans import Kmeans
+from .sklearn import GaussianMixture
 
 __version__ = _core.__version__
 
 __all__ = [
     "GeneralMixtureModel",
+    "GaussianMixture",
     *distributions.__all__,
     "Kmeans",
     "Callback",
