@@ -104,13 +104,11 @@ def _choice(value, name, options):
     return value
 
 
-def _optional_array(value, name, ndim):
+def _optional_array(value, name):
+    """An initial parameter as a float64 array (its shape and values are checked in Rust)."""
     if value is None:
         return None
-    arr = _checks._floats(value, name)
-    if arr.ndim not in ndim:
-        raise ValueError(f"The parameter '{name}' has the wrong number of dimensions: {arr.ndim}")
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(_checks._floats(value, name))
 
 
 class GaussianMixture(_DensityMixin, _BaseEstimator):
@@ -359,9 +357,9 @@ class GaussianMixture(_DensityMixin, _BaseEstimator):
                 self.init_params,
                 _checks.seed(self.random_state),
                 n_jobs,
-                weights_init=_optional_array(self.weights_init, "weights_init", (1,)),
-                means_init=_optional_array(self.means_init, "means_init", (2,)),
-                precisions_init=_optional_array(self.precisions_init, "precisions_init", (1, 2, 3)),
+                weights_init=_optional_array(self.weights_init, "weights_init"),
+                means_init=_optional_array(self.means_init, "means_init"),
+                precisions_init=_optional_array(self.precisions_init, "precisions_init"),
                 callback=callback,
             )
         else:

@@ -292,3 +292,25 @@ print("ok")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
     assert "GaussianMixture" in mixtura.__all__
+
+
+def test_sklearn_wording_of_initial_parameter_errors():
+    X = data(200)
+    cases = [
+        ({"weights_init": np.ones((2, 1)) / 2},
+         "The parameter 'weights' should have the shape of (2,), but got (2, 1)"),
+        ({"weights_init": [0.3, 0.3]},
+         "The parameter 'weights' should be normalized, but got sum(weights) = 0.60000"),
+        ({"means_init": np.zeros((3, 3))},
+         "The parameter 'means' should have the shape of (2, 3), but got (3, 3)"),
+        ({"precisions_init": np.ones((2, 2, 2))},
+         "The parameter 'full precision' should have the shape of (2, 3, 3), but got (2, 2, 2)"),
+        ({"precisions_init": np.ones((2, 3, 3))},
+         "'full precision' should be symmetric, positive-definite"),
+        ({"covariance_type": "diag", "precisions_init": -np.ones((2, 3))},
+         "'diag precision' should be positive"),
+    ]
+    for params, message in cases:
+        with pytest.raises(ValueError) as e:
+            GaussianMixture(2, **params).fit(X)
+        assert message in str(e.value)

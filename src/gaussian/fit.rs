@@ -6,14 +6,15 @@ use rand_core::RngCore;
 
 use super::mstep::{estimate, precisions_cholesky, Estimates, Sums};
 use super::{
-    check_finite_data, check_means_init, check_weights_init, far_rows, mstep, precisions_factor,
-    CovarianceType, Covariances, GaussianInit, GaussianMixture, GaussianMixtureOptions,
+    check_means_init, check_weights_init, far_rows, mstep, precisions_factor, CovarianceType,
+    Covariances, GaussianInit, GaussianMixture, GaussianMixtureOptions,
 };
 use crate::error::{Error, Result};
 use crate::kernels::{Moments, Plan};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::parallel::{blocks, try_fold_chunks, Cancel, Threads};
 use crate::rng::{row_uniform, seeded};
+use crate::validate::check_complete_data;
 
 /// What a fit reports as it goes (the moments of scikit-learn's verbose output).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +104,7 @@ impl Responsibilities {
 /// Checks what a fit needs of the data beyond the model's rules: at least two rows, and at
 /// least as many as components.
 fn check_rows(x: &ArrayView2<f64>, k: usize) -> Result<()> {
-    check_finite_data(x, x.ncols())?;
+    check_complete_data(x, x.ncols())?;
     if x.ncols() == 0 {
         return Err(Error::data("X", "must have at least one column"));
     }
@@ -198,7 +199,7 @@ impl GaussianMixture {
     ) -> Result<GaussianFitReport> {
         opts.check()?;
         check_rows(&x, self.n_components())?;
-        check_finite_data(&x, self.n_features())?;
+        check_complete_data(&x, self.n_features())?;
         if opts.covariance_type != self.covariance_type() {
             return Err(Error::param(
                 "covariance_type",

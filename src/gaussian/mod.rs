@@ -25,7 +25,9 @@ use crate::kernels::{Gaussian, Plan};
 use crate::linalg::{cholesky, lower_triangular_inverse};
 use crate::parallel::{chunk_rows, Cancel, Threads, BLOCK_ROWS};
 use crate::rng::{seeded, standard_normal, uniform01};
-use crate::validate::{at_least_one, check_threads, non_negative, zeros_checked};
+use crate::validate::{
+    at_least_one, check_complete_data, check_threads, non_negative, zeros_checked,
+};
 
 pub use fit::{GaussianEvent, GaussianFitReport};
 
@@ -95,7 +97,7 @@ impl Covariances {
     }
 
     /// The shape these arrays must have for `k` components in `d` features.
-    fn expected_shape(t: CovarianceType, k: usize, d: usize) -> Vec<usize> {
+    pub(crate) fn expected_shape(t: CovarianceType, k: usize, d: usize) -> Vec<usize> {
         match t {
             CovarianceType::Full => vec![k, d, d],
             CovarianceType::Tied => vec![d, d],
@@ -267,9 +269,32 @@ pub struct GaussianMixture {
     precisions_cholesky: Covariances,
 }
 
-/// The shape error of an initial parameter.
-fn shape_error(name: &str, expected: &[usize], got: &[usize]) -> Error {
-    Error::param(name, format!("must have shape {expected:?}, got {got:?}"))
+/// A shape as Python writes a tuple: `(2,)`, `(2, 3)`.
+fn tuple(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(|v| v.to_string()).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+/// The shape error of a parameter `name` (called `what` in scikit-learn's message).
+pub(crate) fn shape_error(name: &str, what: &str, expected: &[usize], got: &[usize]) -> Error {
+    Error::param(
+        name,
+        format!(
+            "The parameter '{what}' should have the shape of {}, but got {}",
+            tuple(expected),
+            tuple(got)
+        ),
+    )
+}
+
+/// scikit-learn's name of the precisions of a covariance type in its messages.
+pub(crate) fn precision_name(t: CovarianceType) -> String {
+    format!("{} precision", t.name())
 }
 
 /// `J a J`, `a` with its rows and columns in reverse order.
@@ -279,18 +304,23 @@ fn reversed(a: &ArrayView2<f64>) -> Array2<f64> {
 
 /// The upper-triangular `U` with `p = U U^T` (scikit-learn's factor of given precisions): the
 /// Cholesky factor of `p` with its rows and columns reversed, reversed back.
-fn upper_factor(name: &str, p: ArrayView2<f64>) -> Result<Array2<f64>> {
+fn upper_factor(name: &str, what: &str, p: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = p.nrows();
+    let not_spd = || {
+        Error::param(
+            name,
+            format!("'{what}' should be symmetric, positive-definite"),
+        )
+    };
     for a in 0..d {
         for b in 0..a {
             let (u, v) = (p[[a, b]], p[[b, a]]);
             if (u - v).abs() > 1e-8 + 1e-5 * v.abs() {
-                return Err(Error::param(name, "must be symmetric, positive-definite"));
+                return Err(not_spd());
             }
         }
     }
-    let l = cholesky(reversed(&p).view())?
-        .ok_or_else(|| Error::param(name, "must be symmetric, positive-definite"))?;
+    let l = cholesky(reversed(&p).view())?.ok_or_else(not_spd)?;
     Ok(reversed(&l.view()))
 }
 
@@ -335,7 +365,7 @@ impl GaussianMixture {
     ) -> Result<Self> {
         let (k, d) = means.dim();
         if weights.len() != k {
-            return Err(shape_error("weights", &[k], &[weights.len()]));
+            return Err(shape_error("weights", "weights", &[k], &[weights.len()]));
         }
         if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
             return Err(Error::param("weights", "must be finite and non-negative"));
@@ -356,7 +386,7 @@ impl GaussianMixture {
                 ));
             }
             if a.shape() != want {
-                return Err(shape_error(name, &want, &a.shape()));
+                return Err(shape_error(name, name, &want, &a.shape()));
             }
             if a.values().iter().any(|v| !v.is_finite()) {
                 return Err(Error::param(name, "must be finite"));
@@ -521,7 +551,7 @@ impl GaussianMixture {
 
     /// Checks rows to evaluate: `d` columns, at least one row, every value finite.
     fn check_rows(&self, x: &ArrayView2<f64>) -> Result<()> {
-        check_finite_data(x, self.n_features())
+        check_complete_data(x, self.n_features())
     }
 
     /// `log w_j + log p_j(x_i)` of every row of `x` passed to `per_row` with the row's index,
@@ -715,33 +745,30 @@ fn log_sum_exp(v: &[f64]) -> (f64, f64) {
     (m, v.iter().map(|x| (x - m).exp()).sum::<f64>().ln())
 }
 
-/// Checks data for this model: `d` columns, at least one row, every value finite (scikit-learn
-/// refuses missing values).
-pub(crate) fn check_finite_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
-    crate::validate::check_data(x, d)?;
-    if x.iter().any(|v| v.is_nan()) {
-        return Err(Error::data(
-            "X",
-            "contains NaN; a Gaussian mixture needs every value",
-        ));
-    }
-    Ok(())
-}
-
 /// Checks initial weights for `k` components: shape `(k,)`, every value in [0, 1], summing to 1
 /// within 1e-8 (scikit-learn's rules).
 fn check_weights_init(w: &Array1<f64>, k: usize) -> Result<()> {
     if w.len() != k {
-        return Err(shape_error("weights_init", &[k], &[w.len()]));
+        return Err(shape_error("weights_init", "weights", &[k], &[w.len()]));
     }
     if w.iter().any(|v| !(0.0..=1.0).contains(v)) {
-        return Err(Error::param("weights_init", "must be in the range [0, 1]"));
+        let max = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = w.iter().copied().fold(f64::INFINITY, f64::min);
+        return Err(Error::param(
+            "weights_init",
+            format!(
+                "The parameter 'weights' should be in the range [0, 1], but got max value \
+                 {max:.5}, min value {min:.5}"
+            ),
+        ));
     }
     let total: f64 = w.sum();
     if !((1.0 - total).abs() <= 1e-8) {
         return Err(Error::param(
             "weights_init",
-            format!("must be normalized, but got sum(weights) = {total:.5}"),
+            format!(
+                "The parameter 'weights' should be normalized, but got sum(weights) = {total:.5}"
+            ),
         ));
     }
     Ok(())
@@ -750,7 +777,7 @@ fn check_weights_init(w: &Array1<f64>, k: usize) -> Result<()> {
 /// Checks initial means: shape `(k, d)`, every value finite.
 fn check_means_init(m: &Array2<f64>, k: usize, d: usize) -> Result<()> {
     if m.dim() != (k, d) {
-        return Err(shape_error("means_init", &[k, d], m.shape()));
+        return Err(shape_error("means_init", "means", &[k, d], m.shape()));
     }
     if m.iter().any(|v| !v.is_finite()) {
         return Err(Error::param("means_init", "must be finite"));
@@ -762,32 +789,34 @@ fn check_means_init(m: &Array2<f64>, k: usize, d: usize) -> Result<()> {
 /// symmetry and positive definiteness (full, tied) or positivity (diag, spherical).
 fn precisions_factor(p: &Covariances, k: usize, d: usize) -> Result<Covariances> {
     let name = "precisions_init";
+    let what = precision_name(p.covariance_type());
     let want = Covariances::expected_shape(p.covariance_type(), k, d);
     if p.shape() != want {
-        return Err(shape_error(name, &want, &p.shape()));
+        return Err(shape_error(name, &what, &want, &p.shape()));
     }
     if p.values().iter().any(|v| !v.is_finite()) {
         return Err(Error::param(name, "must be finite"));
     }
     let positive = |v: &f64| *v > 0.0;
+    let not_positive = || Error::param(name, format!("'{what}' should be positive"));
     Ok(match p {
         Covariances::Full(a) => {
             let mut u = a.clone();
             for (mut o, f) in u.outer_iter_mut().zip(a.outer_iter()) {
-                o.assign(&upper_factor(name, f)?);
+                o.assign(&upper_factor(name, &what, f)?);
             }
             Covariances::Full(u)
         }
-        Covariances::Tied(a) => Covariances::Tied(upper_factor(name, a.view())?),
+        Covariances::Tied(a) => Covariances::Tied(upper_factor(name, &what, a.view())?),
         Covariances::Diag(a) => {
             if !a.iter().all(positive) {
-                return Err(Error::param(name, "must be positive"));
+                return Err(not_positive());
             }
             Covariances::Diag(a.mapv(f64::sqrt))
         }
         Covariances::Spherical(a) => {
             if !a.iter().all(positive) {
-                return Err(Error::param(name, "must be positive"));
+                return Err(not_positive());
             }
             Covariances::Spherical(a.mapv(f64::sqrt))
         }

@@ -13,8 +13,8 @@ use super::errors::invalid;
 use super::{on_rows, threads};
 use crate::error::Error;
 use crate::gaussian::{
-    CovarianceType, Covariances, GaussianEvent, GaussianFitReport, GaussianInit, GaussianMixture,
-    GaussianMixtureOptions,
+    precision_name, shape_error, CovarianceType, Covariances, GaussianEvent, GaussianFitReport,
+    GaussianInit, GaussianMixture, GaussianMixtureOptions,
 };
 
 /// Drawn rows and their components.
@@ -53,6 +53,15 @@ fn covariances_from(name: &str, t: CovarianceType, a: ArrayD<f64>) -> PyResult<C
             Covariances::Spherical(a.into_dimensionality::<Ix1>().map_err(|_| wrong())?)
         }
     })
+}
+
+/// `a` when it has the shape `want`, else the error of scikit-learn's wording for parameter
+/// `name` (`what` in the message).
+fn of_shape(a: ArrayD<f64>, name: &str, what: &str, want: &[usize]) -> Result<ArrayD<f64>, Error> {
+    if a.shape() != want {
+        return Err(shape_error(name, what, want, a.shape()));
+    }
+    Ok(a)
 }
 
 /// Arrays of a covariance type as a numpy array.
@@ -198,8 +207,8 @@ impl PyGaussianMixture {
         init_params: &str,
         seed: u64,
         n_jobs: i64,
-        weights_init: Option<PyReadonlyArray1<'py, f64>>,
-        means_init: Option<PyReadonlyArray2<'py, f64>>,
+        weights_init: Option<PyReadonlyArrayDyn<'py, f64>>,
+        means_init: Option<PyReadonlyArrayDyn<'py, f64>>,
         precisions_init: Option<PyReadonlyArrayDyn<'py, f64>>,
         callback: Option<Py<PyAny>>,
     ) -> PyResult<(Self, Bound<'py, PyDict>)> {
@@ -214,15 +223,22 @@ impl PyGaussianMixture {
             seed,
             n_jobs,
         )?;
-        o.weights_init = weights_init.map(|w| w.as_array().to_owned());
-        o.means_init = means_init.map(|m| m.as_array().to_owned());
+        let (k, d) = (n_components, x.as_array().ncols());
+        let t = o.covariance_type;
+        let what = precision_name(t);
+        o.weights_init = weights_init
+            .map(|w| of_shape(w.as_array().to_owned(), "weights_init", "weights", &[k]))
+            .transpose()?
+            .map(|w| w.into_dimensionality::<Ix1>().expect("checked"));
+        o.means_init = means_init
+            .map(|m| of_shape(m.as_array().to_owned(), "means_init", "means", &[k, d]))
+            .transpose()?
+            .map(|m| m.into_dimensionality::<Ix2>().expect("checked"));
         o.precisions_init = precisions_init
             .map(|p| {
-                covariances_from(
-                    "precisions_init",
-                    o.covariance_type,
-                    p.as_array().to_owned(),
-                )
+                let want = Covariances::expected_shape(t, k, d);
+                let p = of_shape(p.as_array().to_owned(), "precisions_init", &what, &want)?;
+                covariances_from("precisions_init", t, p)
             })
             .transpose()?;
         let x = x.as_array();
