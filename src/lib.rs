@@ -73,7 +73,7 @@ pub use gaussian::{
     GaussianMixtureOptions,
 };
 pub use kernels::{Gaussian, GaussianMoments};
-pub use kmeans::{Init, Kmeans, KmeansOptions};
+pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::{available_cores, max_threads, Cancel, Threads};
 

@@ -4,7 +4,9 @@
 >>> model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X)
 """
 
-from . import _core, distributions, io as io, utils as utils
+import sys as _sys
+
+from . import _core, distributions, io as io, neural, utils as utils
 from ._core import MixturaError
 from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
 from .distributions import (
@@ -24,7 +26,12 @@ from .distributions import (
 )
 from .gmm import GeneralMixtureModel
 from .kmeans import Kmeans
+from .neural import NeuralNetworkWrapper
 from .sklearn import GaussianMixture
+
+# pomegranate 0.14 kept the wrapper in a module of its own:
+# ``from mixtura.distributions.NeuralNetworkWrapper import NeuralNetworkWrapper`` works too.
+_sys.modules[__name__ + ".distributions.NeuralNetworkWrapper"] = neural
 
 __version__ = _core.__version__
 
@@ -33,6 +40,7 @@ __all__ = [
     "GaussianMixture",
     *distributions.__all__,
     "Kmeans",
+    "NeuralNetworkWrapper",
     "Callback",
     "History",
     "ModelCheckpoint",
@@ -50,6 +58,8 @@ def from_json(s):
     kind, core = _core.model_from_json(_read_text(s))
     if kind == "GeneralMixtureModel":
         return GeneralMixtureModel._from_core(core)
+    if kind == "Kmeans":
+        return Kmeans._from_core(core)
     return Distribution._wrap(core)
 
 
