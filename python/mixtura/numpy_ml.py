@@ -142,7 +142,7 @@ class GMM:
 
         try:
             core, _ = _core.GaussianMixture.fit(
-                X, self.C, "full", tol / N, 0.0, max_iter, 1, "kmeans", 0, -1,
+                X, self.C, "full", max(tol, 0.0) / N, 0.0, max_iter, 1, "kmeans", 0, -1,
                 weights_init=P["pi"], means_init=P["mu"],
                 precisions_init=np.array([np.eye(d) for _ in range(self.C)]),
                 callback=callback if verbose else None,

@@ -82,6 +82,7 @@ def test_seeds_and_max_iter_zero(capsys):
         g.fit(X, max_iter=1)
     np.testing.assert_array_equal(a.mu, b.mu)
     assert GMM(2).fit(X) == 0
+    assert GMM(2, seed=3).fit(X, max_iter=2, tol=-1.0) == 0
     g = GMM(2, seed=3)
     assert g.fit(X, max_iter=0) == 0
     assert g.is_fit

@@ -541,10 +541,11 @@ impl GaussianMixture {
             )?,
         };
         plan.ok_or_else(|| {
-            Error::param(
-                "precisions_init",
-                "the precisions are too large or too small to evaluate (a factor or its \
-                 log-determinant is not finite, or a variance is above about 1e153)",
+            Error::data(
+                "X",
+                "the covariances are too large or too small to evaluate (a precision factor or \
+                 its log-determinant is not finite, or a variance is above about 1e153); scale \
+                 the data or increase reg_covar",
             )
         })
     }

@@ -250,6 +250,25 @@ fn bad_input_is_an_error() {
 }
 
 #[test]
+fn extreme_scales_give_results_or_errors_never_panics() {
+    for scale in [1e-300, 1e-150, 1e150, 1e300] {
+        let x = data(600).mapv(|v| v * scale);
+        for t in TYPES {
+            for reg in [0.0, 1e-6] {
+                let mut o = opts(2, t);
+                o.reg_covar = reg;
+                o.max_iter = 5;
+                if let Ok((m, r)) = GaussianMixture::fit(x.view(), &o) {
+                    assert!(!r.lower_bound.is_nan(), "{scale} {t:?} {reg}");
+                    let s = m.score_samples(x.view(), Threads::Current);
+                    assert!(s.is_err() || s.unwrap().iter().all(|v| !v.is_nan()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn sampling_follows_the_parameters() {
     let m = GaussianMixture::from_parameters(
         array![0.25, 0.75],
