@@ -339,6 +339,7 @@ impl GaussianMixture {
         precisions: Covariances,
     ) -> Result<Self> {
         let (k, d) = means.dim();
+        non_empty(k, d)?;
         check_weights_init(&weights, k)?;
         check_means_init(&means, k, d)?;
         let t = precisions.covariance_type();
@@ -364,6 +365,7 @@ impl GaussianMixture {
         precisions_cholesky: Covariances,
     ) -> Result<Self> {
         let (k, d) = means.dim();
+        non_empty(k, d)?;
         if weights.len() != k {
             return Err(shape_error("weights", "weights", &[k], &[weights.len()]));
         }
@@ -727,6 +729,17 @@ impl GaussianMixture {
         }
         Ok((x, labels))
     }
+}
+
+/// Checks that a model has at least one component and one feature.
+fn non_empty(k: usize, d: usize) -> Result<()> {
+    if k == 0 || d == 0 {
+        return Err(Error::param(
+            "means",
+            format!("must have at least one component and one feature, got shape ({k}, {d})"),
+        ));
+    }
+    Ok(())
 }
 
 /// The error of rows so far out that the kernels cannot centre them.

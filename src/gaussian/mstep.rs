@@ -140,7 +140,7 @@ fn factor(c: ndarray::ArrayView2<f64>) -> Result<Array2<f64>> {
 /// The Cholesky factors of the precisions of covariances (scikit-learn's
 /// `_compute_precision_cholesky`): an error naming `X` when one is not positive definite.
 pub(super) fn precisions_cholesky(c: &Covariances) -> Result<Covariances> {
-    let positive = |a: &[f64]| a.iter().all(|v| *v > 0.0 && v.is_finite());
+    let positive = |v: &f64| *v > 0.0 && v.is_finite();
     Ok(match c {
         Covariances::Full(a) => {
             let mut u = a.clone();
@@ -151,13 +151,13 @@ pub(super) fn precisions_cholesky(c: &Covariances) -> Result<Covariances> {
         }
         Covariances::Tied(a) => Covariances::Tied(factor(a.view())?),
         Covariances::Diag(a) => {
-            if !positive(a.as_slice().expect("standard layout")) {
+            if !a.iter().all(positive) {
                 return Err(Error::data("X", ILL_DEFINED));
             }
             Covariances::Diag(a.mapv(|v| 1.0 / v.sqrt()))
         }
         Covariances::Spherical(a) => {
-            if !positive(a.as_slice().expect("standard layout")) {
+            if !a.iter().all(positive) {
                 return Err(Error::data("X", ILL_DEFINED));
             }
             Covariances::Spherical(a.mapv(|v| 1.0 / v.sqrt()))

@@ -269,6 +269,34 @@ fn extreme_scales_give_results_or_errors_never_panics() {
 }
 
 #[test]
+fn parameters_of_any_layout_and_empty_models() {
+    // A transposed (column-major) array is taken as well as a standard one.
+    let means = array![[0.0, 5.0], [1.0, 5.0]].reversed_axes();
+    let diag = array![[1.0, 2.0], [0.5, 1.0]].reversed_axes();
+    let m =
+        GaussianMixture::from_parameters(array![0.5, 0.5], means.clone(), Covariances::Diag(diag))
+            .unwrap();
+    let x = array![[0.0, 1.0], [5.0, 5.0]];
+    assert_eq!(
+        m.predict(x.view(), Threads::Current).unwrap().to_vec(),
+        vec![0, 1]
+    );
+    let empty = GaussianMixture::from_parameters(
+        Array1::zeros(0),
+        Array2::zeros((0, 2)),
+        Covariances::Spherical(Array1::zeros(0)),
+    );
+    assert!(empty.is_err());
+    let no_features = GaussianMixture::from_parts(
+        array![1.0],
+        Array2::zeros((1, 0)),
+        Covariances::Spherical(array![1.0]),
+        Covariances::Spherical(array![1.0]),
+    );
+    assert!(no_features.is_err());
+}
+
+#[test]
 fn sampling_follows_the_parameters() {
     let m = GaussianMixture::from_parameters(
         array![0.25, 0.75],
