@@ -314,3 +314,25 @@ def test_sklearn_wording_of_initial_parameter_errors():
         with pytest.raises(ValueError) as e:
             GaussianMixture(2, **params).fit(X)
         assert message in str(e.value)
+
+
+def test_same_fit_as_general_mixture_model_without_regularisation():
+    # The README's statement: from the same start, reg_covar=0, full covariance, the same model
+    # as a GeneralMixtureModel of MultivariateGaussianDistributions after the same iterations.
+    X = data()
+    covs = np.array([np.linalg.inv(p) for p in PRECISIONS["full"]])
+    gm = GaussianMixture(3, reg_covar=0.0, tol=0.0, max_iter=8, precisions_init=PRECISIONS["full"],
+                         **INIT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    model = mixtura.GeneralMixtureModel(
+        [mixtura.MultivariateGaussianDistribution(m, c) for m, c in zip(INIT["means_init"], covs)],
+        weights=INIT["weights_init"],
+    )
+    model.fit(X, max_iterations=8, stop_threshold=-np.inf)
+    np.testing.assert_allclose(np.exp(model.weights), gm.weights_, rtol=1e-9)
+    for j, d in enumerate(model.distributions):
+        np.testing.assert_allclose(d.mu, gm.means_[j], rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(d.cov, gm.covariances_[j], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(model.log_probability(X), gm.score_samples(X), rtol=1e-9)
