@@ -1,6 +1,7 @@
 """mixtura's benchmark suite: EM for Gaussian mixtures against scikit-learn, oneDAL (daal4py) and
-pomegranate 0.14.8, k-means++ seeding against scikit-learn, and predict_proba / log_probability
-throughput against scikit-learn.
+pomegranate 0.14.8, k-means++ seeding against scikit-learn, predict_proba / log_probability
+throughput against scikit-learn, and mixtura.GaussianMixture against scikit-learn's
+GaussianMixture for the four covariance types.
 
     make bench                              # installs the peers, runs everything (about 20-30
                                             # minutes on 2 cores) and writes benches/RESULTS.md
@@ -33,6 +34,11 @@ Method
   high-water mark is reset just before it (/proc/self/clear_refs), minus its resident memory
   after the data was loaded and the model built; in MB and as % of the data's size.
 
+* mixtura.GaussianMixture against sklearn.mixture.GaussianMixture (case ``gm``, on case B's
+  data): for each covariance type (full, tied, diag, spherical), ``fit`` end to end from the same
+  initial weights, means and precisions (identity), ``tol=0``, ``max_iter=N`` (GM_ITERATIONS), and
+  seconds per iteration as above; the final lower bounds must agree to 1e-6 relative.
+
 Peers and where they run: scikit-learn in .venv (it is a development dependency); oneDAL in
 .venv-bench-onedal (benches/requirements-onedal.txt, installed by ``make bench``); pomegranate in
 .venv-oracle (requirements-oracle.txt, ``make oracle``). MIXTURA_BENCH_ONEDAL_PYTHON and
@@ -63,7 +69,10 @@ RESULTS = os.path.join(HERE, "RESULTS.md")
 
 CASES = {"A": (100_000, 16, 8), "B": (1_000_000, 16, 16), "C": (200_000, 64, 8),
          "D": (1_000_000, 2, 4)}
-EXTRAS = ("kpp", "proba")  # k-means++ seeding and predict_proba throughput, both on case B
+# k-means++ seeding, predict_proba throughput and the GaussianMixture front door, all on case B.
+EXTRAS = ("kpp", "proba", "gm")
+GM_COVARIANCES = ("full", "tied", "diag", "spherical")
+GM_ITERATIONS = 4
 COVARIANCES = ("full", "diag")
 LIBS = ("mixtura", "sklearn", "onedal", "pomegranate")
 NAMES = {"mixtura": "mixtura", "sklearn": "scikit-learn", "onedal": "oneDAL",
@@ -99,6 +108,7 @@ GOAL_SPEEDUP = 1.9       # 2 threads against 1 on B and C
 GOAL_MEMORY = 0.10       # extra peak memory of a fit, fraction of the data's size
 GOAL_KPP = 3.0           # k-means++ against sklearn's kmeans_plusplus on B
 GOAL_PROBA = 10.0        # predict_proba against sklearn on B at 2 threads
+GOAL_GM = 5.0            # GaussianMixture.fit against sklearn's on B at 2 threads, every type
 
 
 # ------------------------------------------------------------------------------------------------
@@ -541,6 +551,55 @@ def worker_proba(job):
     }
 
 
+def gm_start(init, cov):
+    """The initial parameters of the GaussianMixture comparison: the shared weights and means,
+    identity precisions in the shape of ``cov``."""
+    k, d = init["means"].shape
+    precisions = {"full": np.repeat(np.eye(d)[None], k, axis=0), "tied": np.eye(d),
+                  "diag": np.ones((k, d)), "spherical": np.ones(k)}[cov]
+    return {"weights_init": init["weights"], "means_init": init["means"],
+            "precisions_init": precisions}
+
+
+def worker_gm(job):
+    import warnings
+
+    X, _, init = load(job)
+    cov, threads, n_iter = job["cov"], job["threads"], job["iterations"]
+    k = len(init["weights"])
+    if job["lib"] == "sklearn":
+        from sklearn.mixture import GaussianMixture
+
+        extra = {}
+    else:
+        from mixtura import GaussianMixture
+
+        extra = {"n_jobs": threads}
+
+    def fit(iterations):
+        gm = GaussianMixture(k, covariance_type=cov, tol=0.0, max_iter=iterations,
+                             **gm_start(init, cov), **extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges
+            start = time.perf_counter()
+            gm.fit(X)
+            return time.perf_counter() - start, gm
+
+    t1s, tns = [], []
+    for _ in range(job["repeats"]):
+        gc.collect()
+        t1s.append(fit(1)[0])
+        gc.collect()
+        tn, gm = fit(n_iter)
+        tns.append(tn)
+    t1, tn = float(np.median(t1s)), float(np.median(tns))
+    return {
+        "fit_seconds": tn, "seconds_per_iteration": (tn - t1) / (n_iter - 1),
+        "iterations": int(gm.n_iter_), "lower_bound": float(gm.lower_bound_),
+        "threads_seen": threads if job["lib"] == "mixtura" else blas_threads(),
+    }
+
+
 def worker_probe(job):
     import importlib
     from importlib import metadata
@@ -559,7 +618,8 @@ def worker_probe(job):
     return {"versions": ", ".join(versions), "python": platform.python_version()}
 
 
-WORKERS = {"em": worker_em, "kpp": worker_kpp, "proba": worker_proba, "probe": worker_probe}
+WORKERS = {"em": worker_em, "kpp": worker_kpp, "proba": worker_proba, "gm": worker_gm,
+           "probe": worker_probe}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -769,6 +829,20 @@ class Bench:
 
     def run_extra(self, kind):
         x_path, p_path = ensure_data("B", self.quick, self.log)
+        if kind == "gm":
+            # scikit-learn is slow here (seconds per iteration): one repeat of each timing.
+            for cov in GM_COVARIANCES:
+                for threads in self.args.threads:
+                    for lib in ("mixtura", "sklearn"):
+                        if lib not in self.args.libs:
+                            continue
+                        job = {"kind": kind, "lib": lib, "data": x_path, "params": p_path,
+                               "cov": cov, "threads": threads, "iterations": GM_ITERATIONS,
+                               "repeats": self.args.repeats if lib == "mixtura" else 1}
+                        self.run((("gm", cov), threads, lib), self.extras, lib, job, threads,
+                                 f"gm {cov} B {threads} thread(s)")
+            self.print_gm()
+            return
         for threads in self.args.threads:
             for lib in ("mixtura", "sklearn"):
                 if lib not in self.args.libs:
@@ -962,6 +1036,35 @@ class Bench:
         self.out(*table(["threads", "library", "predict_proba", "M rows/s", "vs mixtura",
                          "log_probability", "vs mixtura", "notes"], rows), "")
 
+    def print_gm(self):
+        n, d, k = case_size("B", self.quick)
+        self.out(f"## GaussianMixture against scikit-learn, case B (n={n:,}, d={d}, k={k})", "",
+                 "`mixtura.GaussianMixture` and `sklearn.mixture.GaussianMixture` with the same "
+                 "parameters: the same initial weights, means and precisions (identity), "
+                 f"`tol=0`, `max_iter={GM_ITERATIONS}`, `reg_covar=1e-6`. fit = the whole `fit` "
+                 f"call of {GM_ITERATIONS} iterations; s/it = (T({GM_ITERATIONS}) - T(1)) / "
+                 f"{GM_ITERATIONS - 1}; mixtura the median of {self.args.repeats}, scikit-learn "
+                 "one run. The final lower bounds must agree to 1e-6.", "")
+        rows = []
+        for cov in GM_COVARIANCES:
+            for threads in self.args.threads:
+                m = self.extras.get((("gm", cov), threads, "mixtura"), {"error": "not run"})
+                s = self.extras.get((("gm", cov), threads, "sklearn"), {"error": "not run"})
+                for lib, r in (("mixtura", m), ("sklearn", s)):
+                    if "error" in r:
+                        rows.append([cov, threads, NAMES[lib], "–", "–", "–", r["error"]])
+                        continue
+                    vs, note = (1.0, "") if lib == "mixtura" else (None, "")
+                    if lib == "sklearn" and "error" not in m:
+                        vs = r["fit_seconds"] / m["fit_seconds"]
+                        same = close(r["lower_bound"], m["lower_bound"])
+                        note = ("lower bounds agree" if same else "LOWER BOUNDS DIFFER") + \
+                            f" ({r['lower_bound']:.9g} vs {m['lower_bound']:.9g})"
+                    rows.append([cov, threads, NAMES[lib], fmt_time(r["fit_seconds"]),
+                                 fmt_time(r["seconds_per_iteration"]), fmt_ratio(vs), note])
+        self.out(*table(["covariance", "threads", "library", "fit", "s/it", "sklearn / mixtura",
+                         "notes"], rows), "")
+
     # -- goals -----------------------------------------------------------------------------------
     def goals(self):
         rows = []
@@ -1040,6 +1143,29 @@ class Bench:
                          "PASS" if r >= GOAL_PROBA else "FAIL"])
         else:
             rows.append([goal, "not measured", "SKIP"])
+        if "gm" in a.cases and 2 in threads_run:
+            for cov in GM_COVARIANCES:
+                goal = (f"GaussianMixture.fit ≥ {GOAL_GM:g}× faster than scikit-learn on B: {cov}, "
+                        "2 threads")
+                m = self.extras.get((("gm", cov), 2, "mixtura")) or {}
+                s = self.extras.get((("gm", cov), 2, "sklearn")) or {}
+                if "fit_seconds" in m and "fit_seconds" in s:
+                    r = s["fit_seconds"] / m["fit_seconds"]
+                    rows.append([goal, f"{r:.2f}× ({fmt_time(m['fit_seconds'])} vs "
+                                 f"{fmt_time(s['fit_seconds'])})",
+                                 "PASS" if r >= GOAL_GM else "FAIL"])
+                else:
+                    rows.append([goal, "not measured", "SKIP"])
+            for new, old in (("tied", "full"), ("spherical", "diag")):
+                goal = f"GaussianMixture s/it: {new} ≤ {old} on B, 2 threads"
+                a_ = self.extras.get((("gm", new), 2, "mixtura")) or {}
+                b_ = self.extras.get((("gm", old), 2, "mixtura")) or {}
+                if "seconds_per_iteration" in a_ and "seconds_per_iteration" in b_:
+                    x, y = a_["seconds_per_iteration"], b_["seconds_per_iteration"]
+                    rows.append([goal, f"{fmt_time(x)} vs {fmt_time(y)}",
+                                 "PASS" if x <= y else "FAIL"])
+                else:
+                    rows.append([goal, "not measured", "SKIP"])
         counts = {v: sum(r[2] == v for r in rows) for v in ("PASS", "FAIL", "SKIP")}
         self.out("## Goals", "")
         if self.quick:
@@ -1090,7 +1216,7 @@ def parse_args(argv):
     p.add_argument("--cases", type=csv_list(list(CASES) + list(EXTRAS),
                                             lambda x: x if x.lower() in EXTRAS else x.upper()),
                    default=list(CASES) + list(EXTRAS),
-                   help="cases to run, of A,B,C,D,kpp,proba (default: all)")
+                   help="cases to run, of A,B,C,D,kpp,proba,gm (default: all)")
     p.add_argument("--libs", type=csv_list(LIBS, str.lower), default=list(LIBS),
                    help="libraries, of mixtura,sklearn,onedal,pomegranate (default: all)")
     p.add_argument("--threads", type=csv_list([1, 2], int), default=[1, 2],

@@ -47,6 +47,7 @@ mod em;
 mod error;
 mod format;
 mod from_samples;
+mod gaussian;
 mod kernels;
 mod kmeans;
 mod linalg;
@@ -67,6 +68,10 @@ pub use em::{BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
 pub use error::{Error, Origin, Result};
 pub use format::{JsonStyle, Model};
 pub use from_samples::{Components, FromSamplesOptions};
+pub use gaussian::{
+    CovarianceType, Covariances, GaussianEvent, GaussianFitReport, GaussianInit, GaussianMixture,
+    GaussianMixtureOptions,
+};
 pub use kernels::{Gaussian, GaussianMoments};
 pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};

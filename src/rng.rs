@@ -43,6 +43,16 @@ pub(crate) fn choose_weighted(
     last_positive
 }
 
+/// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
+/// that the rows chosen do not depend on how the rows are split between threads (SplitMix64).
+pub(crate) fn row_uniform(seed: u64, i: usize) -> f64 {
+    let mut z = seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,19 @@ pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks data without missing values: [`check_data`]'s rules, and no NaN (scikit-learn's
+/// Gaussian mixtures refuse missing values).
+pub(crate) fn check_complete_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
+    check_data(x, d)?;
+    if x.iter().any(|v| v.is_nan()) {
+        return Err(Error::data(
+            "X",
+            "contains NaN; a Gaussian mixture needs every value",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `x` holds an observed value (one that is not NaN, a missing value).
 pub(crate) fn has_observed(x: &ArrayView2<f64>) -> bool {
     x.iter().any(|v| !v.is_nan())

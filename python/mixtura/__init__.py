@@ -27,6 +27,7 @@ from .distributions import (
 from .gmm import GeneralMixtureModel
 from .kmeans import Kmeans
 from .neural import NeuralNetworkWrapper
+from .sklearn import GaussianMixture
 
 # pomegranate 0.14 kept the wrapper in a module of its own:
 # ``from mixtura.distributions.NeuralNetworkWrapper import NeuralNetworkWrapper`` works too.
@@ -36,6 +37,7 @@ __version__ = _core.__version__
 
 __all__ = [
     "GeneralMixtureModel",
+    "GaussianMixture",
     *distributions.__all__,
     "Kmeans",
     "NeuralNetworkWrapper",

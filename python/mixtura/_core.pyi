@@ -10,6 +10,7 @@ __all__ = [
     "Distribution",
     "DistributionSummary",
     "MixturaError",
+    "GaussianMixture",
     "Kmeans",
     "KmeansSummary",
     "Mixture",
@@ -277,6 +278,64 @@ class Kmeans:
         self, x: _F64, weights: _F64 | None = None, n_jobs: int = 1
     ) -> KmeansSummary: ...
     def from_summaries(self, stats: KmeansSummary, inertia: float = 0.0) -> None: ...
+
+_I64: TypeAlias = npt.NDArray[np.int64]
+_GaussianCallback: TypeAlias = Callable[[str, int, int, float, float, bool], None]
+
+@final
+class GaussianMixture:
+    def __new__(
+        cls,
+        covariance_type: str,
+        weights: _F64,
+        means: _F64,
+        covariances: _F64,
+        precisions_cholesky: _F64,
+    ) -> GaussianMixture: ...
+    @staticmethod
+    def fit(
+        x: _F64,
+        n_components: int,
+        covariance_type: str,
+        tol: float,
+        reg_covar: float,
+        max_iter: int,
+        n_init: int,
+        init_params: str,
+        seed: int,
+        n_jobs: int,
+        weights_init: _F64 | None = None,
+        means_init: _F64 | None = None,
+        precisions_init: _F64 | None = None,
+        callback: _GaussianCallback | None = None,
+    ) -> tuple[GaussianMixture, dict[str, Any]]: ...
+    def fit_more(
+        self,
+        x: _F64,
+        tol: float,
+        reg_covar: float,
+        max_iter: int,
+        lower_bound: float,
+        n_jobs: int,
+        callback: _GaussianCallback | None = None,
+    ) -> dict[str, Any]: ...
+    @property
+    def covariance_type(self) -> str: ...
+    @property
+    def weights(self) -> _F64: ...
+    @property
+    def means(self) -> _F64: ...
+    @property
+    def covariances(self) -> _F64: ...
+    @property
+    def precisions(self) -> _F64: ...
+    @property
+    def precisions_cholesky(self) -> _F64: ...
+    def n_parameters(self) -> int: ...
+    def score_samples(self, x: _F64, n_jobs: int = 1) -> _F64: ...
+    def predict_proba(self, x: _F64, n_jobs: int = 1) -> _F64: ...
+    def predict(self, x: _F64, n_jobs: int = 1) -> _I64: ...
+    def sample(self, n_samples: int, seed: int) -> tuple[_F64, _I64]: ...
 
 def available_cores() -> int: ...
 def check_weights_and_labels(

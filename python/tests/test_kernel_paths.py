@@ -11,13 +11,14 @@ PATHS = ("portable", "avx2", "avx512")
 # Fits that take each E-step path: full covariance in at most 4 features (the small-dimension
 # tiles) and more (the transposed blocks), diagonal Gaussians below and from 8 features (the
 # transposed and the row-major kernels), univariate normals, blocks with missing values, sample
-# weights, and the k-means initialisations that use the distance kernels.
+# weights, the k-means initialisations that use the distance kernels, and GaussianMixture's four
+# covariance types (tied and spherical on the full and diagonal kernels).
 SCRIPT = r"""
-import hashlib, sys
+import hashlib, sys, warnings
 import numpy as np
 from mixtura import _core
 from mixtura import (GeneralMixtureModel as G, MultivariateGaussianDistribution as MGD,
-                     NormalDistribution as N, Kmeans)
+                     NormalDistribution as N, Kmeans, GaussianMixture)
 
 np.random.seed(0)
 rng = np.random.RandomState(0)
@@ -36,6 +37,14 @@ for d in (1, 3, 6, 9):
     for m, data in models:
         digest.update(m.to_json().encode())
         for values in (m.log_probability(data), m.predict_proba(data), m.predict(data)):
+            digest.update(np.ascontiguousarray(values, dtype=float).tobytes())
+    for t in ("full", "tied", "diag", "spherical"):
+        gm = GaussianMixture(3, covariance_type=t, max_iter=6, tol=0, random_state=4, n_jobs=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gm.fit(X)
+        for values in (gm.weights_, gm.means_, gm.covariances_, gm.lower_bounds_,
+                       gm.predict_proba(X), gm.score_samples(X)):
             digest.update(np.ascontiguousarray(values, dtype=float).tobytes())
     km = Kmeans(3, init="kmeans++")
     km.fit(X)

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::kernels::{any_nan, nearest_rows, prefetch};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
-use crate::rng::{choose_weighted, uniform01};
+use crate::rng::{choose_weighted, row_uniform, uniform01};
 
 use super::lloyd::{distance, lloyd_pass, nearest, KmeansStats};
 
@@ -281,16 +281,6 @@ impl Nearest {
             .find(|&r| self.nearest_sq[r] * w[r] > 0.0)
             .unwrap_or(0)
     }
-}
-
-/// A uniform draw in [0, 1) for row `i` of a sampling round, from the round's seed alone, so
-/// that the rows chosen do not depend on how the rows are split between threads (SplitMix64).
-pub(super) fn row_uniform(seed: u64, i: usize) -> f64 {
-    let mut z = seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The squared distance of every row to its nearest row among `centroids`, updated in place.

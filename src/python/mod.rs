@@ -1,9 +1,9 @@
 //! The Python layer, `mixtura._core`: thin wrappers that convert types, release the GIL around
 //! every computation and map errors to Python exceptions. Everything else lives in the crate.
 //!
-//! A file per Python class: [`distribution`], [`mixture`] and [`kmeans`]; the options of a fit
-//! in [`options`]; the adapters that call back into Python in [`callbacks`]; the exceptions in
-//! [`errors`].
+//! A file per Python class: [`distribution`], [`mixture`], [`kmeans`] and [`gaussian`]; the
+//! options of a fit in [`options`]; the adapters that call back into Python in [`callbacks`];
+//! the exceptions in [`errors`].
 
 /// The adapters that call back into Python.
 mod callbacks;
@@ -11,6 +11,8 @@ mod callbacks;
 mod distribution;
 /// The exceptions, and the errors' conversion.
 mod errors;
+/// `GaussianMixture`.
+mod gaussian;
 /// `Kmeans`.
 mod kmeans;
 /// `Mixture` and `MixtureSummary`.
@@ -126,6 +128,8 @@ mod core_module {
     use super::distribution::{PyDistribution, PyDistributionSummary};
     #[pymodule_export]
     use super::errors::MixturaError;
+    #[pymodule_export]
+    use super::gaussian::PyGaussianMixture;
     #[pymodule_export]
     use super::kmeans::{PyKmeans, PyKmeansSummary};
     #[pymodule_export]
