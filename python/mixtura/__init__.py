@@ -27,7 +27,6 @@ from .distributions import (
 from .gmm import GeneralMixtureModel
 from .kmeans import Kmeans
 from .neural import NeuralNetworkWrapper
-from .sklearn import GaussianMixture
 
 # pomegranate 0.14 kept the wrapper in a module of its own:
 # ``from mixtura.distributions.NeuralNetworkWrapper import NeuralNetworkWrapper`` works too.
@@ -66,3 +65,13 @@ def from_json(s):
 def from_dict(d):
     """Any model from a dict."""
     return from_json(_document_text(d))
+
+
+def __getattr__(name):
+    # scikit-learn's GaussianMixture is loaded when first asked for: its module imports
+    # scikit-learn (and with it pandas) when they are installed, which `import mixtura` does not.
+    if name == "GaussianMixture":
+        from .sklearn import GaussianMixture
+
+        return GaussianMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
