@@ -3,8 +3,10 @@
 //! - `model.rs`: [`GeneralMixtureModel`], its components and weights, criteria and sampling;
 //! - `stats.rs`: [`MixtureStats`], the statistics that merge, and the M-step;
 //! - `predict.rs`: log-densities, posteriors and labels of rows;
-//! - `estep.rs`: the E-step over chunks of rows (fused kernels or the components' methods).
+//! - `estep.rs`: the E-step over chunks of rows (fused kernels or the components' methods);
+//! - `bytes.rs`: statistics as bytes, to travel between processes.
 
+mod bytes;
 mod estep;
 mod model;
 mod predict;
