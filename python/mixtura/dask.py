@@ -161,8 +161,9 @@ def _predict_block(block, text, codes, d, method, k=None, block_id=None):
 
 # -- what runs on the client ---------------------------------------------------------------------
 def _compute(value, client):
-    """Computes a Delayed value on ``client`` (else the current Dask client, else Dask's default
-    scheduler); a KeyboardInterrupt cancels the work on the cluster."""
+    """Computes a Delayed value (or a list of them) on ``client`` (else the current Dask
+    client, else Dask's default scheduler); a KeyboardInterrupt cancels the work on the
+    cluster."""
     if client is None and "distributed" in sys.modules:
         from distributed import default_client
 
@@ -170,23 +171,26 @@ def _compute(value, client):
             client = default_client()
         except ValueError:
             client = None
+    # The graphs are a few tasks over partitions that exist already: nothing to optimise.
     if client is None:
-        (out,) = dask.compute(value)
+        (out,) = dask.compute(value, optimize_graph=False)
         return out
-    future = client.compute(value)
+    futures = client.compute(value, optimize_graph=False)
     try:
-        return future.result()
+        return client.gather(futures)
     except BaseException:
-        future.cancel()
+        client.cancel(futures)
         raise
 
 
 def _tree(parts):
-    """The Delayed merge of the Delayed statistics ``parts``, in a fixed tree."""
-    merge = dask.delayed(_merge, pure=True)
-    while len(parts) > 1:
+    """The Delayed statistics ``parts`` merged on the cluster in a fixed tree, groups of
+    ``_MERGE_EVERY`` left to right, up to at most ``_MERGE_EVERY`` values (the root's children,
+    which the client merges: one hop fewer)."""
+    merge = dask.delayed(_merge, pure=False)
+    while len(parts) > _MERGE_EVERY:
         parts = [merge(*parts[i:i + _MERGE_EVERY]) for i in range(0, len(parts), _MERGE_EVERY)]
-    return merge(*parts)
+    return parts
 
 
 class _Partitions:
@@ -205,9 +209,9 @@ class _Partitions:
     def summarize(self, core, parts, client):
         """The merged statistics of the partitions ``parts`` under the Rust mixture ``core``."""
         text = core.to_json(None, ",", ":")
-        part = dask.delayed(_summarize_part, pure=True)
+        part = dask.delayed(_summarize_part, pure=False)
         tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d) for i in parts]
-        return _compute(_tree(tasks), client)
+        return _merge(*_compute(_tree(tasks), client))
 
 
 def fit(model, X, weights, options, callbacks, return_history, verbose, client):

@@ -1,6 +1,7 @@
 """GeneralMixtureModel on Dask collections, on a LocalCluster of 2 worker processes: the fit is
 the in-process fit of the same rows from the same initial parameters, predictions are the same
-numbers, bad partitions are the in-process errors naming the partition."""
+numbers, bad partitions are the in-process errors naming the partition, Ctrl-C stops a fit and a
+lost worker does not change it."""
 
 import pickle
 import subprocess
@@ -315,3 +316,71 @@ def test_bytes_that_are_not_statistics_are_an_error():
     for bad in (b"", good[:-8], good + b"\0" * 8, b"\x01" * len(good)):
         with pytest.raises(MixturaError, match="summaries"):
             _core.MixtureSummary.from_bytes(bad)
+
+
+CTRL_C = """
+import os, signal, threading
+import numpy as np
+import dask.array as da
+from distributed import Client, LocalCluster
+from mixtura import GeneralMixtureModel, LambdaCallback, NormalDistribution
+
+if __name__ == "__main__":
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        X = da.from_array(np.random.default_rng(0).normal(size=(20000, 1)), chunks=(2000, 1))
+        m = GeneralMixtureModel([NormalDistribution(-1, 1), NormalDistribution(1, 1)])
+        epochs = []
+
+        def on_epoch(logs):
+            epochs.append(logs["epoch"])
+            if logs["epoch"] == 3:
+                threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+        try:
+            m.fit(X, max_iterations=10**6, stop_threshold=-np.inf,
+                  callbacks=[LambdaCallback(on_epoch_end=on_epoch)])
+        except KeyboardInterrupt:
+            again = GeneralMixtureModel([NormalDistribution(-1, 1), NormalDistribution(1, 1)])
+            again.fit(X.compute(), max_iterations=len(epochs), stop_threshold=-np.inf)
+            assert m.to_json() == again.to_json() or np.allclose(
+                [p for d in m.distributions for p in d.parameters],
+                [p for d in again.distributions for p in d.parameters], rtol=1e-10)
+            print("interrupted", len(epochs), sum(len(v) for v in client.processing().values()))
+"""
+
+
+def test_ctrl_c_cancels_the_fit_and_keeps_the_last_iteration(tmp_path):
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    words = done.stdout.split()
+    assert words[0] == "interrupted" and int(words[1]) >= 3, done.stdout
+
+
+def test_a_lost_worker_is_recomputed_and_the_fit_is_the_same(client):
+    import os
+    import signal
+    import threading
+
+    X, m = data("mgd", n=40000)
+    Xd = da.from_array(X, chunks=(2500, 3)).persist()
+    distributed.wait(Xd)
+    options = dict(max_iterations=6, stop_threshold=-np.inf)
+    expected = m.copy().fit(Xd, **options)
+    victim, pid = sorted(client.run(os.getpid).items())[0]
+    seen = []
+
+    def kill(logs):
+        seen.append(logs["epoch"])
+        if logs["epoch"] == 2:
+            # While the next iteration runs: the worker dies, and its partitions with it.
+            threading.Timer(0.005, os.kill, (pid, signal.SIGKILL)).start()
+
+    got = m.copy().fit(Xd, callbacks=[LambdaCallback(on_epoch_end=kill)], **options)
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert got.to_json() == expected.to_json()
+    client.wait_for_workers(2, timeout=60)
+    assert victim not in client.scheduler_info()["workers"]
