@@ -16,6 +16,7 @@ use crate::distributions::{
 };
 
 use crate::error::{Error, Result};
+use crate::kmeans::Kmeans;
 use crate::mixture::GeneralMixtureModel;
 
 /// Anything a model document can hold.
@@ -25,6 +26,8 @@ pub enum Model {
     Mixture(GeneralMixtureModel),
     /// A `Distribution` document.
     Distribution(Component),
+    /// A `Kmeans` document.
+    Kmeans(Kmeans),
 }
 
 /// How a document is laid out as text.
@@ -357,14 +360,73 @@ pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
     })
 }
 
+/// The document of a k-means model, as pomegranate 0.14's `Kmeans.to_dict`.
+pub fn kmeans_to_value(m: &Kmeans) -> Value {
+    let mut o = Map::new();
+    o.insert("class".into(), Value::String("Kmeans".into()));
+    o.insert("k".into(), Value::from(m.centroids().nrows()));
+    o.insert(
+        "centroids".into(),
+        Value::Array(
+            m.centroids()
+                .rows()
+                .into_iter()
+                .map(|r| floats(r.iter()))
+                .collect(),
+        ),
+    );
+    Value::Object(o)
+}
+
+/// Reads a k-means model from its document: `"k"` centroids of the same length, every
+/// coordinate finite.
+pub fn kmeans_from_value(v: &Value) -> Result<Kmeans> {
+    let o = object(v, "a model")?;
+    only_keys(o, &["class", "k", "centroids"], "a Kmeans")?;
+    let class = field(o, "class", "a model")?;
+    if class.as_str() != Some("Kmeans") {
+        return Err(Error::format(format!(
+            "expected \"class\": \"Kmeans\", got {class}"
+        )));
+    }
+    let k = field(o, "k", "a Kmeans")?;
+    let k = k
+        .as_u64()
+        .filter(|k| *k >= 1)
+        .ok_or_else(|| Error::format(format!("\"k\" must be a positive integer, got {k}")))?;
+    let rows = array(field(o, "centroids", "a Kmeans")?, "\"centroids\"")?;
+    if rows.len() as u64 != k {
+        return Err(Error::format(format!(
+            "\"centroids\" must hold k = {k} centroids, got {}",
+            rows.len()
+        )));
+    }
+    let rows = rows
+        .iter()
+        .enumerate()
+        .map(|(j, r)| numbers(r, &format!("centroids[{j}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let d = rows[0].len();
+    if d == 0 || rows.iter().any(|r| r.len() != d) {
+        return Err(Error::format(
+            "\"centroids\" must be lists of the same positive length",
+        ));
+    }
+    let flat: Vec<f64> = rows.into_iter().flatten().collect();
+    let c = ndarray::Array2::from_shape_vec((k as usize, d), flat)
+        .map_err(|e| Error::format(e.to_string()))?;
+    Kmeans::new(c).map_err(|e| Error::format(e.to_string()))
+}
+
 /// Reads any model document, dispatching on its `"class"`.
 pub fn model_from_value(v: &Value) -> Result<Model> {
     let o = object(v, "a model")?;
     match o.get("class").and_then(Value::as_str) {
         Some("GeneralMixtureModel") => Ok(Model::Mixture(mixture_from_value(v)?)),
         Some("Distribution") => Ok(Model::Distribution(component_from_value(v)?)),
+        Some("Kmeans") => Ok(Model::Kmeans(kmeans_from_value(v)?)),
         Some(other) => Err(Error::format(format!(
-            "unknown model class \"{other}\" (known: GeneralMixtureModel, Distribution)"
+            "unknown model class \"{other}\" (known: GeneralMixtureModel, Distribution, Kmeans)"
         ))),
         None => Err(Error::format("a model document needs a string \"class\"")),
     }
@@ -525,6 +587,24 @@ impl GeneralMixtureModel {
     /// A model from pomegranate 0.14 JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
         mixture_from_value(&parse(text)?)
+    }
+}
+
+impl Kmeans {
+    /// The model as pomegranate 0.14 JSON text (`{"class" : "Kmeans", "k" : ..., "centroids" :
+    /// ...}`).
+    pub fn to_json(&self) -> String {
+        self.to_json_with(&JsonStyle::default())
+    }
+
+    /// The model as JSON text in the given layout.
+    pub fn to_json_with(&self, style: &JsonStyle) -> String {
+        to_json_string(&kmeans_to_value(self), style)
+    }
+
+    /// A model from pomegranate 0.14 JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        kmeans_from_value(&parse(text)?)
     }
 }
 

@@ -223,27 +223,39 @@ impl GeneralMixtureModel<Component> {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,
         };
-        let features = kmeans_features(components, x);
-        let kx = features.as_ref().map_or(x, |f| f.view());
+        // As pomegranate, k-means and the first components see the first batch only (every row
+        // without a batch size); EM then runs on all of them.
+        let m = opts.fit.batch_size.map_or(n, |b| b.min(n));
+        check_clusters("n_components", k, m).map_err(|_| {
+            Error::param(
+                "batch_size",
+                format!(
+                    "the first batch ({m} rows) initialises k-means and must hold at least \
+                     n_components ({k}) rows"
+                ),
+            )
+        })?;
+        let x0 = x.slice(ndarray::s![..m, ..]);
+        let w0 = w.slice(ndarray::s![..m]);
+        let features = kmeans_features(components, x0);
+        let kx = features.as_ref().map_or(x0, |f| f.view());
         let mut best: Option<(Self, FitReport)> = None;
         for _ in 0..runs {
             let kopts = KmeansOptions {
-                k,
                 init: opts.init.clone(),
-                n_init: 1,
                 max_iterations: opts.max_kmeans_iterations,
-                stop_threshold: 1e-3,
                 seed: rng.next_u64(),
                 threads: opts.fit.threads,
+                ..KmeansOptions::new(k)
             };
-            let km = Kmeans::fit(kx, Some(w.view()), &kopts)?;
+            let km = Kmeans::fit(kx, Some(w0), &kopts)?;
             let labels = km.predict(kx, opts.fit.threads)?;
             let mut dists = Vec::with_capacity(k);
             let mut shares = Vec::with_capacity(k);
             for j in 0..k {
-                let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == j).collect();
-                let xj: Array2<f64> = x.select(Axis(0), &rows);
-                let wj: Vec<f64> = rows.iter().map(|&i| w[i]).collect();
+                let rows: Vec<usize> = (0..m).filter(|&i| labels[i] == j).collect();
+                let xj: Array2<f64> = x0.select(Axis(0), &rows);
+                let wj: Vec<f64> = rows.iter().map(|&i| w0[i]).collect();
                 shares.push(wj.iter().sum::<f64>());
                 dists.push(build_component(components, j, xj.view(), &wj)?);
             }

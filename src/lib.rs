@@ -68,7 +68,7 @@ pub use error::{Error, Origin, Result};
 pub use format::{JsonStyle, Model};
 pub use from_samples::{Components, FromSamplesOptions};
 pub use kernels::{Gaussian, GaussianMoments};
-pub use kmeans::{Init, Kmeans, KmeansOptions};
+pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::{available_cores, max_threads, Cancel, Threads};
 

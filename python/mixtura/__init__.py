@@ -4,7 +4,9 @@
 >>> model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X)
 """
 
-from . import _core, distributions, io as io, utils as utils
+import sys as _sys
+
+from . import _core, distributions, io as io, neural, utils as utils
 from ._core import MixturaError
 from .callbacks import Callback, CSVLogger, History, LambdaCallback, ModelCheckpoint
 from .distributions import (
@@ -24,6 +26,11 @@ from .distributions import (
 )
 from .gmm import GeneralMixtureModel
 from .kmeans import Kmeans
+from .neural import NeuralNetworkWrapper
+
+# pomegranate 0.14 kept the wrapper in a module of its own:
+# ``from mixtura.distributions.NeuralNetworkWrapper import NeuralNetworkWrapper`` works too.
+_sys.modules[__name__ + ".distributions.NeuralNetworkWrapper"] = neural
 
 __version__ = _core.__version__
 
@@ -31,6 +38,7 @@ __all__ = [
     "GeneralMixtureModel",
     *distributions.__all__,
     "Kmeans",
+    "NeuralNetworkWrapper",
     "Callback",
     "History",
     "ModelCheckpoint",
@@ -48,6 +56,8 @@ def from_json(s):
     kind, core = _core.model_from_json(_read_text(s))
     if kind == "GeneralMixtureModel":
         return GeneralMixtureModel._from_core(core)
+    if kind == "Kmeans":
+        return Kmeans._from_core(core)
     return Distribution._wrap(core)
 
 

@@ -938,3 +938,6 @@ _CLASSES = {
 for _name, _class in _CLASSES.items():
     _class._family = _name
 
+
+# pomegranate 0.14 kept its classifier adapter beside the distributions.
+from .neural import NeuralNetworkWrapper as NeuralNetworkWrapper  # noqa: E402

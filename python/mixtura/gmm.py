@@ -169,17 +169,27 @@ class _Training:
         self.pass_model = len(callbacks) > 0
         self.model: Any = None
         self.last_logs = None
+        self.begun = False
 
     def begin(self, model):
+        """Starts the clock; the callbacks' ``on_training_begin`` runs as soon as the model
+        exists (at once for ``fit``; for ``from_samples``, once k-means has built it), so that
+        their ``model`` is set there, as in pomegranate."""
         self.start = time.time()
         self.bind(model)
-        for cb in self.callbacks:
-            cb.on_training_begin()
 
     def bind(self, model):
         self.model = model
         for cb in self.callbacks:
             cb.model = model
+        if model is not None:
+            self._start()
+
+    def _start(self):
+        if not self.begun:
+            self.begun = True
+            for cb in self.callbacks:
+                cb.on_training_begin()
 
     def on_epoch(self, logs, current):
         if current is not None:
@@ -187,6 +197,8 @@ class _Training:
         if self.verbose:
             print(f"[{logs['epoch']}] Improvement: {logs['improvement']}\tTime (s): {logs['duration']:.4}")
         self.last_logs = logs
+        # Without callbacks of the user's the model is not passed: the history begins here.
+        self._start()
         for cb in self.callbacks:
             cb.on_epoch_end(logs)
 
@@ -200,7 +212,10 @@ class _Training:
 
     def fail(self):
         """Ends the callbacks of a fit that raised (so that, say, a CSVLogger closes its file);
-        an error they raise in turn does not hide the fit's own."""
+        an error they raise in turn does not hide the fit's own. Callbacks that never began
+        (the model was never built) are not ended."""
+        if not self.begun:
+            return
         for cb in self.callbacks:
             try:
                 cb.on_training_end(self._final_logs(None))
@@ -796,16 +811,22 @@ class GeneralMixtureModel(Document):
         n_jobs = options.fit.n_jobs
         rng = np.random.RandomState(options.seed % 2**32)
         best: Any = None
+        # As pomegranate, k-means and the first components see the first batch only.
+        m = len(Xm) if options.fit.batch_size is None else min(options.fit.batch_size, len(Xm))
+        if m < k:
+            raise ValueError(f"batch_size: the first batch ({m} rows) initialises k-means and "
+                             f"must hold at least n_components ({k}) rows")
+        X0, w0 = Xm[:m], None if w is None else w[:m]
         for _ in range(options.n_init):
-            km = _core.Kmeans.fit(k, Xm, w, init=options.init, n_init=1,
+            km = _core.Kmeans.fit(k, X0, w0, init=options.init, n_init=1,
                                   max_iterations=options.max_kmeans_iterations,
                                   seed=int(rng.randint(0, 2**62)), n_jobs=n_jobs)
-            labels = km.predict(Xm, n_jobs)
+            labels = km.predict(X0, n_jobs)
             dists, shares = [], []
             for j in range(k):
                 rows = labels == j
-                wj = None if w is None else w[rows]
-                Xj = Xm[rows]
+                wj = None if w0 is None else w0[rows]
+                Xj = X0[rows]
                 if layout == _core.Layout.PER_FEATURE:
                     dists.append(IndependentComponentsDistribution(
                         [c.from_samples(Xj[:, f], weights=wj) for f, c in enumerate(classes)]))

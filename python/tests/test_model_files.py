@@ -113,8 +113,16 @@ mixture_docs = st.fixed_dictionaries(
 )
 
 
+kmeans_docs = st.fixed_dictionaries(
+    {"class": st.sampled_from(["Kmeans", "kmeans"]),
+     "k": st.integers(-1, 3) | json_values,
+     "centroids": st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
+                           max_size=3) | json_values},
+)
+
+
 def check_loads_or_raises(text):
-    for load in (mixtura.from_json, GeneralMixtureModel.from_json):
+    for load in (mixtura.from_json, GeneralMixtureModel.from_json, mixtura.Kmeans.from_json):
         try:
             model = load(text)
         except (ValueError, TypeError):
@@ -124,7 +132,7 @@ def check_loads_or_raises(text):
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=json_values | distribution_docs | mixture_docs)
+@given(doc=json_values | distribution_docs | mixture_docs | kmeans_docs)
 def test_fuzzed_documents_load_or_raise(doc):
     check_loads_or_raises(json.dumps(doc))
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from mixtura import (
+    Callback,
     GeneralMixtureModel,
     Kmeans,
     LambdaCallback,
@@ -258,3 +259,28 @@ def test_model_selection(faithful):
     assert diag.n_parameters == 4 + 1
     with pytest.raises(ValueError, match="criterion"):
         GeneralMixtureModel.select_n_components(NormalDistribution, faithful, 2, criterion="x")
+
+
+def test_from_samples_callbacks_see_the_model_from_on_training_begin():
+    # pomegranate builds the model, then fits it: on_training_begin already has callback.model.
+    from mixtura import DiscreteDistribution
+
+    seen = []
+
+    class Watch(Callback):
+        def on_training_begin(self):
+            seen.append(("begin", self.model))
+
+        def on_training_end(self, logs):
+            seen.append(("end", self.model))
+
+    X = blobs()
+    rows = np.array([["a"], ["b"], ["a"], ["b"]] * 5, dtype=object)
+    for cls, data, kw in ((NormalDistribution, X, {"max_iterations": 3}),
+                          (DiscreteDistribution, rows, {"max_iterations": 3}),
+                          (NormalDistribution, X, {"max_iterations": 0})):
+        seen.clear()
+        model = GeneralMixtureModel.from_samples(cls, 2, data, callbacks=[Watch()],
+                                                 random_state=0, **kw)
+        assert [s[0] for s in seen] == ["begin", "end"]
+        assert all(s[1] is model for s in seen)

@@ -10,7 +10,7 @@ use crate::kernels::{any_nan, nearest_rows, prefetch};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rng::{choose_weighted, uniform01};
 
-use super::lloyd::{distance, lloyd_pass, nearest, LloydStats};
+use super::lloyd::{distance, lloyd_pass, nearest, KmeansStats};
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
 pub(super) fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
@@ -58,7 +58,7 @@ pub(super) fn kmeans_plus_plus(
     k: usize,
     rng: &mut dyn RngCore,
     with_stats: bool,
-) -> (Array2<f64>, Option<LloydStats>) {
+) -> (Array2<f64>, Option<KmeansStats>) {
     let n = x.nrows();
     let d = x.ncols();
     let mut centroids = Array2::<f64>::zeros((k, d));
@@ -151,7 +151,7 @@ impl Nearest {
         pending: &[Vec<f64>],
         first_label: usize,
         gather: Option<usize>,
-    ) -> (Vec<f64>, Option<LloydStats>) {
+    ) -> (Vec<f64>, Option<KmeansStats>) {
         let d = x.ncols();
         let size = self.size;
         let track = self.track;
@@ -161,7 +161,7 @@ impl Nearest {
         let first_pass = !self.clean_known;
         self.clean_known = true;
         let label = |p: usize| (first_label + p) as u32;
-        let parts: Vec<(f64, Option<LloydStats>)> = self
+        let parts: Vec<(f64, Option<KmeansStats>)> = self
             .nearest_sq
             .par_chunks_mut(size)
             .zip(self.owner.par_chunks_mut(size))
@@ -171,7 +171,7 @@ impl Nearest {
                 let start = ci * size;
                 let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
                 let wc = &w[start..start + part.len()];
-                let mut st = gather.map(|k| LloydStats::zeros(k, d));
+                let mut st = gather.map(|k| KmeansStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
                 // not one), the lanes combined at the end; only the call for the last of the
                 // pending centroids adds to them, once every row's distance is final.
@@ -245,7 +245,7 @@ impl Nearest {
             })
             .collect();
         let sums = parts.iter().map(|p| p.0).collect();
-        let stats = gather.map(|k| LloydStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
+        let stats = gather.map(|k| KmeansStats::total(k, d, parts.into_iter().flat_map(|p| p.1)));
         (sums, stats)
     }
 

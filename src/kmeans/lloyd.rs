@@ -2,7 +2,11 @@
 //! statistics of one pass (each row added to its nearest centroid), and the reseeding of
 //! centroids left without rows.
 
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result};
 
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
 use crate::parallel::{blocks, map_chunks};
@@ -44,21 +48,94 @@ pub(super) fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize
     best
 }
 
-/// One Lloyd pass: per cluster and coordinate, the weighted sums and weights of the observed
-/// values of the rows assigned to it, and the total weighted distance.
-pub(super) struct LloydStats {
+/// The sufficient statistics of k-means over some rows (what pomegranate's `summarize`
+/// collects): per cluster and coordinate, the weighted sum and the total weight of the observed
+/// values of the rows nearest to that cluster, and the total weighted squared distance of the
+/// rows to their nearest centroid. Statistics of two sets of rows [`merge`](Self::merge) into
+/// those of both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KmeansStats {
     pub(super) sums: Array2<f64>,
     pub(super) weights: Array2<f64>,
     pub(super) distance: f64,
 }
 
-impl LloydStats {
-    pub(super) fn zeros(k: usize, d: usize) -> Self {
-        LloydStats {
+impl KmeansStats {
+    /// The statistics of no rows, for `k` clusters of `d` features.
+    pub fn zeros(k: usize, d: usize) -> Self {
+        KmeansStats {
             sums: Array2::zeros((k, d)),
             weights: Array2::zeros((k, d)),
             distance: 0.0,
         }
+    }
+
+    /// Statistics from their parts (as [`sums`](Self::sums), [`weights`](Self::weights) and
+    /// [`distance`](Self::distance) give them): `sums` and `weights` of the same shape `(k, d)`,
+    /// the weights and the distance non-negative, every value finite.
+    pub fn from_parts(sums: Array2<f64>, weights: Array2<f64>, distance: f64) -> Result<Self> {
+        if sums.dim() != weights.dim() {
+            return Err(Error::param(
+                "weights",
+                format!(
+                    "must have the shape of the sums {:?}, got {:?}",
+                    sums.dim(),
+                    weights.dim()
+                ),
+            ));
+        }
+        if sums.iter().any(|v| !v.is_finite()) {
+            return Err(Error::param("sums", "must be finite"));
+        }
+        if weights.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(Error::param("weights", "must be finite and non-negative"));
+        }
+        if !(distance.is_finite() && distance >= 0.0) {
+            return Err(Error::param("distance", "must be finite and non-negative"));
+        }
+        Ok(KmeansStats {
+            sums,
+            weights,
+            distance,
+        })
+    }
+
+    /// Per cluster and feature, the weighted sum of the observed values, shape `(k, d)`.
+    pub fn sums(&self) -> ArrayView2<'_, f64> {
+        self.sums.view()
+    }
+
+    /// Per cluster and feature, the total weight of the observed values, shape `(k, d)`.
+    pub fn weights(&self) -> ArrayView2<'_, f64> {
+        self.weights.view()
+    }
+
+    /// The total weighted squared distance of the rows to their nearest centroid.
+    pub fn distance(&self) -> f64 {
+        self.distance
+    }
+
+    /// Adds the statistics of other rows: the result is the statistics of both sets.
+    pub fn merge(&mut self, other: &KmeansStats) -> Result<()> {
+        if self.sums.dim() != other.sums.dim() {
+            return Err(Error::param(
+                "other",
+                format!(
+                    "statistics of shape {:?} do not merge with statistics of shape {:?}",
+                    other.sums.dim(),
+                    self.sums.dim()
+                ),
+            ));
+        }
+        self.sums += &other.sums;
+        self.weights += &other.weights;
+        self.distance += other.distance;
+        Ok(())
+    }
+
+    /// Whether no row was added (every weight is 0).
+    pub fn is_empty(&self) -> bool {
+        !self.weights.iter().any(|v| *v > 0.0)
     }
 
     /// Adds a row of weight `wi` at squared distance `dist` from its nearest centroid `j`; its
@@ -85,8 +162,8 @@ impl LloydStats {
     }
 
     /// The sum of per-chunk statistics, in chunk order.
-    pub(super) fn total(k: usize, d: usize, parts: impl Iterator<Item = LloydStats>) -> Self {
-        let mut total = LloydStats::zeros(k, d);
+    pub(super) fn total(k: usize, d: usize, parts: impl Iterator<Item = KmeansStats>) -> Self {
+        let mut total = KmeansStats::zeros(k, d);
         for p in parts {
             total.sums += &p.sums;
             total.weights += &p.weights;
@@ -100,11 +177,11 @@ pub(super) fn lloyd_pass(
     x: ArrayView2<f64>,
     w: ArrayView1<f64>,
     centroids: ArrayView2<f64>,
-) -> LloydStats {
+) -> KmeansStats {
     let (k, d) = centroids.dim();
     let w = w.as_standard_layout();
     let parts = map_chunks(0..x.nrows(), |chunk| {
-        let mut st = LloydStats::zeros(k, d);
+        let mut st = KmeansStats::zeros(k, d);
         let mut scratch = AssignScratch::new();
         for block in blocks(chunk) {
             let xb = x.slice(ndarray::s![block.clone(), ..]);
@@ -130,16 +207,17 @@ pub(super) fn lloyd_pass(
         }
         st
     });
-    LloydStats::total(k, d, parts.into_iter())
+    KmeansStats::total(k, d, parts.into_iter())
 }
 
-/// Moves every centroid that owns no weight to one of the rows farthest from their nearest
-/// centroid (the farthest first; ties to the lowest row), as scikit-learn does, so that no
-/// cluster stays empty while rows are badly served.
+/// Moves every centroid that owns no weight to one of the rows (of those in `rows`) farthest
+/// from their nearest centroid (the farthest first; ties to the lowest row), as scikit-learn
+/// does, so that no cluster stays empty while rows are badly served.
 pub(super) fn reseed_empty(
     x: ArrayView2<f64>,
     w: ArrayView1<f64>,
-    stats: &LloydStats,
+    rows: &[Range<usize>],
+    stats: &KmeansStats,
     centroids: &mut Array2<f64>,
 ) {
     let empty: Vec<usize> = (0..centroids.nrows())
@@ -149,13 +227,16 @@ pub(super) fn reseed_empty(
         return;
     }
     let view = centroids.view();
-    let far = map_chunks(0..x.nrows(), |chunk| {
-        chunk
-            .filter(|&i| w[i] > 0.0)
-            .map(|i| (nearest(x.row(i), &view).1, i))
-            .collect::<Vec<_>>()
-    });
-    let mut far: Vec<(f64, usize)> = far.into_iter().flatten().collect();
+    let mut far: Vec<(f64, usize)> = Vec::new();
+    for range in rows {
+        let part = map_chunks(range.clone(), |chunk| {
+            chunk
+                .filter(|&i| w[i] > 0.0)
+                .map(|i| (nearest(x.row(i), &view).1, i))
+                .collect::<Vec<_>>()
+        });
+        far.extend(part.into_iter().flatten());
+    }
     far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (&j, &(dist, i)) in empty.iter().zip(&far) {
         if dist > 0.0 {

@@ -12,17 +12,23 @@ mod options;
 #[cfg(test)]
 mod tests;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use std::ops::Range;
+use std::time::Instant;
+
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
-use crate::parallel::{map_chunks, Threads};
+use crate::parallel::{chunk_rows, map_chunks, Threads};
 use crate::rng::seeded;
 use crate::validate::{
-    check_clusters, check_data, check_weights, finite_centroids, too_large, zeroed_vec,
+    check_clusters, check_data, check_threads, check_weights, finite_centroids, too_large, unit,
+    zeroed, zeroed_vec,
 };
+use rayon::prelude::*;
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
-use lloyd::{lloyd_pass, nearest, reseed_empty};
+pub use lloyd::KmeansStats;
+use lloyd::{distance, lloyd_pass, nearest, reseed_empty};
 pub use options::{Init, KmeansOptions};
 
 /// A fitted k-means model: its centroids.
@@ -56,16 +62,29 @@ impl Kmeans {
 
     /// Fits k-means to `x`, shape `(n, d)`, with optional sample `weights`, shape `(n,)`.
     ///
-    /// Each run chooses initial centroids, then repeats Lloyd updates (assign every row to its
-    /// nearest centroid, move each centroid to the weighted mean of its rows; a centroid without
-    /// rows stays where it is) while the total distance decreases by more than `stop_threshold`,
-    /// at most `max_iterations` times. With the default of from_samples (`max_iterations = 1`)
-    /// that is exactly one update.
+    /// Each run (`n_init` of them, one for first-k and given centroids) chooses initial
+    /// centroids from the first batch, then follows pomegranate 0.14's loop: summarise an epoch's
+    /// batches under the current centroids (each row goes to its nearest centroid), update each
+    /// centroid to the weighted mean of the values summarised for it (blended with `inertia`; a
+    /// coordinate without values stays, and a centroid without any row moves to the row farthest
+    /// from its centroid), and repeat while the total squared distance of an epoch decreases by
+    /// more than `stop_threshold` than the epoch before, at most `max_iterations` updates.
+    /// With `clear_summaries == false` the statistics accumulate over the epochs of a run. The run
+    /// whose last epoch has the smallest total distance is kept.
     pub fn fit(
         x: ArrayView2<f64>,
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Self> {
+        Ok(Self::fit_logged(x, weights, opts)?.0)
+    }
+
+    /// [`fit`](Kmeans::fit), also returning what each run did (pomegranate's verbose output).
+    pub fn fit_logged(
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<(Self, Vec<KmeansRun>)> {
         opts.check()?;
         let (n, d) = x.dim();
         check_data(&x, d)?;
@@ -94,6 +113,24 @@ impl Kmeans {
                 &w_owned
             }
         };
+        let batches = batches(n, opts.batch_size);
+        let per_epoch = opts
+            .batches_per_epoch
+            .unwrap_or(batches.len())
+            .min(batches.len());
+        // The initial centroids come from the first batch, as pomegranate's.
+        let first = batches[0].clone();
+        let init_needs_rows = !matches!(opts.init, Init::Centroids(_));
+        if init_needs_rows && first.len() < k {
+            return Err(Error::param(
+                "batch_size",
+                format!(
+                    "the first batch has {} rows, fewer than k ({k}), to choose the centroids from",
+                    first.len()
+                ),
+            ));
+        }
+        let (x0, w0) = (x.slice(s![first.clone(), ..]), &w_slice[first.clone()]);
         let mut rng = seeded(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
@@ -101,21 +138,23 @@ impl Kmeans {
         };
         opts.threads.install(|| {
             let mut best: Option<Kmeans> = None;
+            let mut log = Vec::with_capacity(runs);
             for _ in 0..runs {
-                // k-means++ gives the first Lloyd statistics with its centroids.
+                let started = Instant::now();
+                // k-means++ gives the statistics of the first batch under its centroids.
                 let mut seeded = None;
                 let mut centroids = match &opts.init {
-                    Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
+                    Init::FirstK => x0.slice(s![..k, ..]).to_owned(),
                     Init::Random => {
-                        let rows = random_rows(w_slice, k, &mut rng)?;
-                        Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
+                        let rows = random_rows(w0, k, &mut rng)?;
+                        Array2::from_shape_fn((k, d), |(j, c)| x0[[rows[j], c]])
                     }
                     Init::KMeansPlusPlus => {
-                        let (c, stats) = kmeans_plus_plus(x, w_slice, k, &mut rng, true);
+                        let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1);
                         seeded = stats;
                         c
                     }
-                    Init::KMeansParallel => kmeans_parallel(x, w_slice, k, &mut rng),
+                    Init::KMeansParallel => kmeans_parallel(x0, w0, k, &mut rng),
                     Init::Centroids(c) => {
                         if c.dim() != (k, d) {
                             return Err(Error::param(
@@ -127,37 +166,177 @@ impl Kmeans {
                     }
                 };
                 centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let mut stats = match seeded {
-                    Some(stats) => stats,
-                    None => lloyd_pass(x, w, centroids.view()),
+                let mut model = Kmeans {
+                    centroids,
+                    inertia: f64::NAN,
                 };
-                let mut it = 0;
-                while it < opts.max_iterations {
-                    for j in 0..k {
-                        for c in 0..d {
-                            if stats.weights[[j, c]] > 0.0 {
-                                centroids[[j, c]] = stats.sums[[j, c]] / stats.weights[[j, c]];
-                            }
+                let mut run = KmeansRun::default();
+                let mut summaries = KmeansStats::zeros(k, d);
+                let mut epoch_rows: &[Range<usize>] = &[];
+                let mut next = 0;
+                let (mut iteration, mut improvement) = (0u64, f64::INFINITY);
+                let mut last = f64::NAN;
+                while improvement > opts.stop_threshold && iteration <= opts.max_iterations {
+                    let epoch_started = Instant::now();
+                    if iteration > 0 {
+                        model.update(&summaries, opts.inertia);
+                        reseed_empty(x, w, epoch_rows, &summaries, &mut model.centroids);
+                        if opts.clear_summaries {
+                            summaries = KmeansStats::zeros(k, d);
                         }
                     }
-                    reseed_empty(x, w, &stats, &mut centroids);
-                    let last = stats.distance;
-                    stats = lloyd_pass(x, w, centroids.view());
-                    it += 1;
-                    if !(last - stats.distance > opts.stop_threshold) {
-                        break;
+                    epoch_rows = &batches[next..(next + per_epoch).min(batches.len())];
+                    next += per_epoch;
+                    if next >= batches.len() {
+                        next = 0;
                     }
+                    let stats = match seeded.take() {
+                        Some(stats) if iteration == 0 => stats,
+                        _ => model.summarize_rows(x, w, epoch_rows),
+                    };
+                    summaries.merge(&stats)?;
+                    if iteration > 0 {
+                        improvement = last - stats.distance;
+                        run.improvements.push(improvement);
+                        run.seconds.push(epoch_started.elapsed().as_secs_f64());
+                    } else {
+                        run.initial_distance = stats.distance;
+                    }
+                    last = stats.distance;
+                    iteration += 1;
                 }
-                let run = Kmeans {
-                    centroids,
-                    inertia: stats.distance,
-                };
-                if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
-                    best = Some(run);
+                model.inertia = last;
+                run.distance = last;
+                run.seconds_total = started.elapsed().as_secs_f64();
+                log.push(run);
+                if best.as_ref().is_none_or(|b| model.inertia < b.inertia) {
+                    best = Some(model);
                 }
             }
-            Ok(best.expect("at least one run"))
+            Ok((best.expect("at least one run"), log))
         })?
+    }
+
+    /// The statistics of `x`, shape `(n, d)`, with optional sample `weights`, under these
+    /// centroids (pomegranate's `summarize`): each row goes to its nearest centroid.
+    pub fn summarize(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        threads: Threads,
+    ) -> Result<KmeansStats> {
+        check_threads(threads)?;
+        let (n, d) = x.dim();
+        check_data(&x, self.centroids.ncols())?;
+        let ones;
+        let w = match weights {
+            Some(w) => {
+                check_weights(&w, n)?;
+                w
+            }
+            None => {
+                ones = Array1::<f64>::ones(n);
+                ones.view()
+            }
+        };
+        let k = self.centroids.nrows();
+        drop(zeroed_vec::<f64>(&[k, d, 2], || {
+            too_large("X", format!("statistics of {k} centroids of {d} features"))
+        })?);
+        threads.install(|| lloyd_pass(x, w, self.centroids.view()))
+    }
+
+    /// Moves the centroids with `stats` (pomegranate's `from_summaries`): every coordinate with
+    /// summarised values goes to `inertia * old + (1 - inertia) * mean`, the others stay.
+    /// `inertia` is in `[0, 1]`; `stats` must be of this model's shape.
+    pub fn from_summaries(&mut self, stats: &KmeansStats, inertia: f64) -> Result<()> {
+        unit("inertia", inertia)?;
+        if stats.sums.dim() != self.centroids.dim() {
+            return Err(Error::param(
+                "stats",
+                format!(
+                    "statistics of shape {:?} do not fit centroids of shape {:?}",
+                    stats.sums.dim(),
+                    self.centroids.dim()
+                ),
+            ));
+        }
+        self.update(stats, inertia);
+        Ok(())
+    }
+
+    /// The squared Euclidean distance of each row of `x`, shape `(n, d)`, to each centroid,
+    /// shape `(n, k)`, over the coordinates observed in the row (NaN coordinates are skipped),
+    /// as pomegranate's `Kmeans.distance`.
+    pub fn distance(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+        check_threads(threads)?;
+        check_data(&x, self.centroids.ncols())?;
+        let (n, k) = (x.nrows(), self.centroids.nrows());
+        let mut out = zeroed(n, k, || {
+            too_large(
+                "X",
+                format!("a distance matrix of {n} rows and {k} centroids"),
+            )
+        })?;
+        let c = self.centroids.view();
+        let rows = chunk_rows(n).max(1);
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        threads.install(|| {
+            flat.par_chunks_mut(rows * k.max(1))
+                .enumerate()
+                .for_each(|(chunk, block)| {
+                    for (t, o) in block.chunks_mut(k.max(1)).enumerate() {
+                        let row = x.row(chunk * rows + t);
+                        for (v, cj) in o.iter_mut().zip(c.rows()) {
+                            *v = distance(row, cj);
+                        }
+                    }
+                })
+        })?;
+        Ok(out)
+    }
+
+    /// The centroids moved by `stats`, as [`from_summaries`](Kmeans::from_summaries).
+    fn update(&mut self, stats: &KmeansStats, inertia: f64) {
+        for ((c, s), w) in self
+            .centroids
+            .iter_mut()
+            .zip(stats.sums.iter())
+            .zip(stats.weights.iter())
+        {
+            if *w > 0.0 {
+                *c = if inertia == 0.0 {
+                    s / w
+                } else {
+                    inertia * *c + (1.0 - inertia) * (s / w)
+                };
+            }
+        }
+    }
+
+    /// The statistics of the rows in `rows` (batches summarised in order and merged).
+    fn summarize_rows(
+        &self,
+        x: ArrayView2<f64>,
+        w: ArrayView1<f64>,
+        rows: &[Range<usize>],
+    ) -> KmeansStats {
+        let (k, d) = self.centroids.dim();
+        let mut total = KmeansStats::zeros(k, d);
+        for r in rows {
+            let st = lloyd_pass(
+                x.slice(s![r.clone(), ..]),
+                w.slice(s![r.clone()]),
+                self.centroids.view(),
+            );
+            if rows.len() == 1 {
+                return st;
+            }
+            total.sums += &st.sums;
+            total.weights += &st.weights;
+            total.distance += st.distance;
+        }
+        total
     }
 
     /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`
@@ -207,6 +386,32 @@ impl Kmeans {
             })
         })?;
         Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+/// What one run of [`Kmeans::fit_logged`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KmeansRun {
+    /// The total squared distance of the first epoch, under the initial centroids.
+    pub initial_distance: f64,
+    /// The total squared distance of the last epoch, under the run's final centroids.
+    pub distance: f64,
+    /// Per update, the decrease of the epoch's total squared distance.
+    pub improvements: Vec<f64>,
+    /// Per update, the seconds it took (the update and the epoch's pass).
+    pub seconds: Vec<f64>,
+    /// The seconds of the whole run.
+    pub seconds_total: f64,
+}
+
+/// The row ranges of the batches: one of every row without a batch size.
+fn batches(n: usize, batch_size: Option<usize>) -> Vec<Range<usize>> {
+    match batch_size {
+        None => std::iter::once(0..n).collect(),
+        Some(b) => (0..n)
+            .step_by(b.max(1))
+            .map(|s| s..(s + b).min(n))
+            .collect(),
     }
 }
 

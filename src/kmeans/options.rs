@@ -5,7 +5,7 @@ use ndarray::Array2;
 
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
-use crate::validate::{at_least_one, check_threads, finite_centroids, not_nan};
+use crate::validate::{at_least_one, check_threads, finite_centroids, not_nan, unit};
 
 /// How the initial centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,6 +60,21 @@ pub struct KmeansOptions {
     pub seed: u64,
     /// The threads to use; the result does not depend on them.
     pub threads: Threads,
+    /// The weight of the previous centroids in each update, in `[0, 1]`: a centroid moves to
+    /// `inertia * old + (1 - inertia) * mean` (0, the default, moves it to the mean).
+    pub inertia: f64,
+    /// Whether each update uses only the statistics of the last epoch (`true`, Lloyd's
+    /// algorithm) or of every epoch so far (`false`, pomegranate's default for `Kmeans.fit`: the
+    /// statistics accumulate over the iterations of a run).
+    pub clear_summaries: bool,
+    /// The rows of a batch: `Some(b)` cuts the data into batches of `b` rows (the last may be
+    /// shorter), and the initial centroids are chosen from the first batch only, as pomegranate
+    /// does; `None` is one batch of every row.
+    pub batch_size: Option<usize>,
+    /// The batches summarised per update (per epoch): successive epochs move on through the
+    /// batches, the last epoch of a pass taking those left, then start again at the first
+    /// (pomegranate's schedule). `None`: every batch.
+    pub batches_per_epoch: Option<usize>,
 }
 
 impl KmeansOptions {
@@ -73,6 +88,10 @@ impl KmeansOptions {
             stop_threshold: 1e-3,
             seed: 0,
             threads: Threads::Current,
+            inertia: 0.0,
+            clear_summaries: false,
+            batch_size: None,
+            batches_per_epoch: None,
         }
     }
 
@@ -82,6 +101,9 @@ impl KmeansOptions {
         at_least_one("k", Some(self.k))?;
         at_least_one("n_init", Some(self.n_init))?;
         not_nan("stop_threshold", self.stop_threshold)?;
+        unit("inertia", self.inertia)?;
+        at_least_one("batch_size", self.batch_size)?;
+        at_least_one("batches_per_epoch", self.batches_per_epoch)?;
         if let Init::Centroids(c) = &self.init {
             finite_centroids("init", c)?;
         }

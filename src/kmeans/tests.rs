@@ -289,3 +289,133 @@ fn centroids_larger_than_memory_are_an_error() {
     );
     assert!(super::centroids_fit(8, 8).is_ok());
 }
+
+fn small() -> Array2<f64> {
+    array![[0.0], [1.0], [2.0], [10.0], [3.0], [4.0]]
+}
+
+#[test]
+fn statistics_accumulate_unless_cleared() {
+    // pomegranate 0.14's numbers: with first-k and two updates, the statistics of both epochs
+    // give [0.75, 4.625]; cleared after each update, Lloyd's [1, 17/3].
+    let mut opts = KmeansOptions::new(2);
+    opts.init = Init::FirstK;
+    opts.max_iterations = 2;
+    let km = Kmeans::fit(small().view(), None, &opts).unwrap();
+    assert_eq!(km.centroids().column(0).to_vec(), vec![0.75, 4.625]);
+    opts.clear_summaries = true;
+    let km = Kmeans::fit(small().view(), None, &opts).unwrap();
+    assert_eq!(km.centroids()[[0, 0]], 1.0);
+    assert!((km.centroids()[[1, 0]] - 17.0 / 3.0).abs() < 1e-15);
+}
+
+#[test]
+fn minibatch_epochs_follow_pomegranates_schedule() {
+    // Seven rows in batches of 2 (4 batches), 3 per epoch: epochs read batches [0, 1, 2], [3],
+    // [0, 1, 2], ... ; the initial centroids are the first batch's rows.
+    let x = array![[0.0], [10.0], [1.0], [11.0], [2.0], [12.0], [100.0]];
+    let mut opts = KmeansOptions::new(2);
+    opts.init = Init::FirstK;
+    opts.batch_size = Some(2);
+    opts.batches_per_epoch = Some(3);
+    opts.clear_summaries = true;
+    opts.max_iterations = 1;
+    opts.stop_threshold = f64::NEG_INFINITY;
+    // One update from the first epoch (rows 0..6): centroids at 1 and 11.
+    let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+    assert_eq!(km.centroids().column(0).to_vec(), vec![1.0, 11.0]);
+    // A second update from the second epoch (row 6 alone): the far centroid moves to 100 and
+    // the other, without values, stays.
+    opts.max_iterations = 2;
+    let km = Kmeans::fit(x.view(), None, &opts).unwrap();
+    assert_eq!(km.centroids().column(0).to_vec(), vec![1.0, 100.0]);
+    // k larger than the first batch cannot choose its centroids there.
+    opts.k = 3;
+    let e = Kmeans::fit(x.view(), None, &opts).unwrap_err();
+    assert!(e.to_string().contains("batch_size"), "{e}");
+}
+
+#[test]
+fn inertia_blends_the_old_centroids() {
+    let mut opts = KmeansOptions::new(2);
+    opts.init = Init::Centroids(array![[0.0], [10.0]]);
+    opts.max_iterations = 1;
+    opts.clear_summaries = true;
+    opts.inertia = 0.25;
+    let km = Kmeans::fit(small().view(), None, &opts).unwrap();
+    // Means of the first epoch: [2 (rows 0 to 4), 10] -> 0.25 * old + 0.75 * mean.
+    assert_eq!(km.centroids().column(0).to_vec(), vec![1.5, 10.0]);
+    opts.inertia = 1.5;
+    assert!(Kmeans::fit(small().view(), None, &opts).is_err());
+}
+
+#[test]
+fn summarize_merge_and_from_summaries_are_the_fit_step() {
+    let x = two_blobs();
+    let km0 = Kmeans::new(array![[0.0, 0.0], [4.0, 4.0]]).unwrap();
+    let whole = km0.summarize(x.view(), None, Threads::Current).unwrap();
+    let mut parts = km0
+        .summarize(x.slice(ndarray::s![..2, ..]), None, Threads::Current)
+        .unwrap();
+    parts
+        .merge(
+            &km0.summarize(x.slice(ndarray::s![2.., ..]), None, Threads::Count(2))
+                .unwrap(),
+        )
+        .unwrap();
+    for (a, b) in whole.sums().iter().zip(parts.sums().iter()) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    assert_eq!(whole.weights(), parts.weights());
+    let mut km = km0.clone();
+    km.from_summaries(&whole, 0.0).unwrap();
+    let mut opts = KmeansOptions::new(2);
+    opts.init = Init::Centroids(km0.centroids().to_owned());
+    opts.max_iterations = 1;
+    let fitted = Kmeans::fit(x.view(), None, &opts).unwrap();
+    assert_eq!(km.centroids(), fitted.centroids());
+    // Statistics of another shape are refused.
+    let other = KmeansStats::zeros(3, 2);
+    assert!(km.from_summaries(&other, 0.0).is_err());
+    assert!(parts.merge(&other).is_err());
+    assert!(KmeansStats::from_parts(Array2::zeros((2, 2)), -Array2::ones((2, 2)), 0.0).is_err());
+    assert!(km
+        .summarize(x.view(), Some(Array1::ones(2).view()), Threads::Current)
+        .is_err());
+}
+
+#[test]
+fn distance_is_squared_over_observed_coordinates() {
+    let km = Kmeans::new(array![[0.0, 0.0], [3.0, 4.0]]).unwrap();
+    let x = array![[3.0, 4.0], [f64::NAN, 1.0]];
+    let d = km.distance(x.view(), Threads::Count(2)).unwrap();
+    assert_eq!(d, array![[25.0, 0.0], [1.0, 9.0]]);
+    assert!(km.distance(array![[1.0]].view(), Threads::Current).is_err());
+}
+
+#[test]
+fn documents_round_trip_and_are_checked() {
+    let km = Kmeans::new(array![[0.5, -1.0], [1e-7, 3.0]]).unwrap();
+    let text = km.to_json();
+    assert!(
+        text.starts_with("{\n    \"class\" : \"Kmeans\",\n    \"k\" : 2,"),
+        "{text}"
+    );
+    assert!(text.contains("1e-07"), "{text}");
+    assert_eq!(
+        Kmeans::from_json(&text).unwrap().centroids(),
+        km.centroids()
+    );
+    for bad in [
+        r#"{"class": "Kmeans", "k": 2, "centroids": [[1.0]]}"#,
+        r#"{"class": "Kmeans", "k": 1, "centroids": [[]]}"#,
+        r#"{"class": "Kmeans", "k": 2, "centroids": [[1.0], [1.0, 2.0]]}"#,
+        r#"{"class": "Kmeans", "k": 0, "centroids": []}"#,
+        r#"{"class": "Kmeans", "centroids": [[1.0]]}"#,
+        r#"{"class": "Kmeans", "k": 1, "centroids": [[1.0]], "extra": 1}"#,
+        r#"{"class": "Kmean", "k": 1, "centroids": [[1.0]]}"#,
+        r#"{"class": "Kmeans", "k": 1, "centroids": [["a"]]}"#,
+    ] {
+        assert!(Kmeans::from_json(bad).is_err(), "{bad}");
+    }
+}

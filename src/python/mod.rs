@@ -99,8 +99,8 @@ fn class_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// Reads any model document; returns `("GeneralMixtureModel", Mixture)` or
-/// `("Distribution", Distribution)`.
+/// Reads any model document; returns `("GeneralMixtureModel", Mixture)`,
+/// `("Distribution", Distribution)` or `("Kmeans", Kmeans)`.
 #[pyfunction]
 fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyAny>)> {
     Ok(match crate::format::Model::from_json(text)? {
@@ -111,6 +111,10 @@ fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyA
         crate::format::Model::Distribution(d) => (
             "Distribution",
             Py::new(py, distribution::PyDistribution::from(d))?.into_any(),
+        ),
+        crate::format::Model::Kmeans(m) => (
+            "Kmeans",
+            Py::new(py, kmeans::PyKmeans::from_model(m))?.into_any(),
         ),
     })
 }
@@ -123,7 +127,7 @@ mod core_module {
     #[pymodule_export]
     use super::errors::MixturaError;
     #[pymodule_export]
-    use super::kmeans::PyKmeans;
+    use super::kmeans::{PyKmeans, PyKmeansSummary};
     #[pymodule_export]
     use super::mixture::{PyMixture, PyMixtureSummary};
     #[pymodule_export]
