@@ -197,7 +197,7 @@ class _Partitions:
     """A Dask data set of rows (and weights) for a model's E-steps."""
 
     def __init__(self, model, X, weights):
-        if any(not hasattr(dist, "_core") for dist in model.distributions):
+        if not model._core_model().statistics_are_values():
             raise TypeError("a model with distributions written in Python cannot be fitted on Dask "
                             "data; compute the data, or use the built-in distributions")
         self.X = _rows(X)

@@ -174,10 +174,15 @@ def test_a_dataframe_and_a_one_column_array(client):
     dd = pytest.importorskip("dask.dataframe")
     pd = pytest.importorskip("pandas")
     X, m = data("icd", n=1500)
-    df = dd.from_pandas(pd.DataFrame(X, columns=["u", "v"]), npartitions=3)
+    w = np.random.default_rng(4).uniform(0, 3, len(X))
+    frame = dd.from_pandas(pd.DataFrame({"u": X[:, 0], "v": X[:, 1], "w": w}), npartitions=3)
+    df = frame[["u", "v"]]
     a = m.copy().fit(X, max_iterations=5)
     b = m.copy().fit(df, max_iterations=5)
     assert_same_model(a, b)
+    # Weights as a column of the same frame.
+    assert_same_model(m.copy().fit(X, w, max_iterations=5),
+                      m.copy().fit(df, frame["w"], max_iterations=5))
     np.testing.assert_array_equal(b.predict(df).compute(), a.predict(X))
     # A 1-D array is one column, as in-process.
     m1 = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(3, 1)])
@@ -186,6 +191,37 @@ def test_a_dataframe_and_a_one_column_array(client):
     assert_same_model(a1, b1)
     np.testing.assert_allclose(b1.predict_proba(da.from_array(X[:, 0], chunks=400)).compute(),
                                a1.predict_proba(X[:, 0]), rtol=1e-12, atol=1e-300)
+
+
+def test_what_does_not_apply_to_dask_data(client):
+    X, m = data("icd", n=600)
+    Xd = da.from_array(X, chunks=(200, 2))
+    with pytest.raises(ValueError, match="y"):
+        m.copy().fit(Xd, y=np.zeros(len(X), dtype=int))
+
+    class Shifted:
+        """A component written in Python (pomegranate's protocol)."""
+
+        d = 2
+
+        def __init__(self):
+            self.inner = IndependentComponentsDistribution(
+                [NormalDistribution(0, 1), NormalDistribution(0, 1)])
+
+        def log_probability(self, X):
+            return self.inner.log_probability(X)
+
+        def summarize(self, X, weights=None):
+            self.inner.summarize(X, weights)
+
+        def from_summaries(self, inertia=0.0):
+            self.inner.from_summaries(inertia)
+
+        def clear_summaries(self):
+            self.inner.clear_summaries()
+
+    with pytest.raises(TypeError, match="written in Python"):
+        GeneralMixtureModel([Shifted(), m.distributions[1]]).fit(Xd)
 
 
 def test_empty_partitions_take_no_part(client):
@@ -278,6 +314,24 @@ def test_bad_partitions_raise_the_in_process_error_naming_the_partition(client):
 def test_importing_mixtura_does_not_import_dask():
     code = "import sys, mixtura; sys.exit('dask' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_without_a_client_dask_s_default_scheduler_runs_the_fit():
+    code = """if True:
+        import numpy as np, dask.array as da
+        from mixtura import GeneralMixtureModel, NormalDistribution
+        X = np.random.default_rng(0).normal(size=(3000, 1)) * [[1.0]] + np.repeat([[0.0], [4.0]], 1500, 0)
+        m = GeneralMixtureModel([NormalDistribution(1, 1), NormalDistribution(3, 1)])
+        a = m.copy().fit(X, max_iterations=5, verbose=True)
+        b = m.copy().fit(da.from_array(X, chunks=(700, 1)), max_iterations=5, verbose=True)
+        pa = [p for d in a.distributions for p in d.parameters]
+        pb = [p for d in b.distributions for p in d.parameters]
+        assert np.allclose(pa, pb, rtol=1e-10, atol=0), (pa, pb)
+        print(float(b.log_probability(da.from_array(X, chunks=700)).sum().compute()))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("] Improvement") == 10
 
 
 @settings(max_examples=40, deadline=None)

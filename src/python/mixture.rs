@@ -337,6 +337,12 @@ impl PyMixture {
         self.inner.frozen
     }
 
+    /// Whether every component's statistics are values (false when a component written in
+    /// Python keeps them itself: such statistics cannot travel between processes).
+    fn statistics_are_values(&self) -> bool {
+        self.inner.parallel_statistics()
+    }
+
     /// The log-density of each row of `x`, shape `(n, d)`, under the mixture.
     #[pyo3(signature = (x, n_jobs=1))]
     fn log_probability<'py>(
