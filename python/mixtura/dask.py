@@ -23,7 +23,8 @@ from .distributions import encode_rows
 
 __all__ = ["is_dask_collection"]
 
-# Statistics are merged in groups of this many, left to right, in a fixed tree: the merged
+# Statistics are merged in groups of this many, left to right, level by level on the workers
+# until at most this many are left, which the client merges: a fixed tree, so that the merged
 # value does not depend on where or when the partitions were summarised.
 _MERGE_EVERY = 8
 
@@ -148,7 +149,8 @@ def _rows_of(index, block, text, codes, d, method, k=None):
     try:
         Xm = encode_rows(block, d, codes)
         if len(Xm) == 0:
-            return np.empty((0,) if k is None else (0, k))
+            return np.empty((0,) if k is None else (0, k),
+                            dtype=np.int32 if method == "predict" else np.float64)
         return getattr(_mixture(text), method)(Xm, 1)
     except (ValueError, TypeError) as e:
         raise _named(e, index) from None
@@ -264,17 +266,17 @@ def rows_map(model, X, method, k=None):
 
 
 def score(model, X, y, client):
-    """The accuracy of ``predict(X)`` against the labels ``y`` (computed)."""
+    """The accuracy of ``predict(X)`` against the labels ``y`` (computed): partition by
+    partition for Dask labels, else against the labels in memory, as in-process."""
     pred = rows_map(model, X, "predict")
-    if is_dask_collection(y):
-        y = _rows(y, "y")
-    else:
-        y = np.asarray(y)
-        if not any(np.isnan(c) for c in pred.chunks[0]):
-            if y.shape != pred.shape:
-                raise ValueError(
-                    f"y must have one label per sample ({pred.shape[0]}), got shape {y.shape}")
-            y = da.from_array(y, chunks=pred.chunks)
+    if not is_dask_collection(y):
+        labels = np.asarray(y)
+        pred = np.asarray(_compute(pred, client))
+        if labels.shape != pred.shape:
+            raise ValueError(
+                f"y must have one label per sample ({pred.shape[0]}), got shape {labels.shape}")
+        return float(np.mean(pred == labels))
+    y = _rows(y, "y")
     if y.ndim != 1:
         raise ValueError(f"y must have one label per sample, got {y.ndim}-D")
     if y.numblocks[0] != pred.numblocks[0]:

@@ -184,6 +184,10 @@ def test_a_dataframe_and_a_one_column_array(client):
     assert_same_model(m.copy().fit(X, w, max_iterations=5),
                       m.copy().fit(df, frame["w"], max_iterations=5))
     np.testing.assert_array_equal(b.predict(df).compute(), a.predict(X))
+    y = a.predict(X)
+    assert b.score(df, y) == a.score(X, y)
+    with pytest.raises(ValueError, match="one label per sample"):
+        b.score(df, y[:-1])
     # A 1-D array is one column, as in-process.
     m1 = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(3, 1)])
     a1 = m1.copy().fit(X[:, 0], max_iterations=5)
@@ -230,7 +234,9 @@ def test_empty_partitions_take_no_part(client):
     a = m.copy().fit(X, max_iterations=4)
     b = m.copy().fit(Xd, max_iterations=4)
     assert_same_model(a, b)
-    assert b.predict(Xd).compute().shape == (1200,)
+    labels = b.predict(Xd).compute()
+    assert labels.shape == (1200,) and labels.dtype == np.int32
+    assert b.predict_proba(Xd).compute().shape == (1200, 2)
 
 
 def test_predictions_are_the_in_process_numbers(client):
