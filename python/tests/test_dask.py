@@ -444,3 +444,20 @@ def test_a_lost_worker_is_recomputed_and_the_fit_is_the_same(client):
     assert got.to_json() == expected.to_json()
     client.wait_for_workers(2, timeout=60)
     assert victim not in client.scheduler_info()["workers"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_bytes_are_statistics_or_an_error(data):
+    _, m = globals()["data"]("icd", n=10)
+    good = bytearray(m._core_model().summarize(np.zeros((3, 2))).to_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(good) - 1))
+        good[at] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(good)))
+    try:
+        back = _core.MixtureSummary.from_bytes(bytes(good[:cut]))
+    except MixturaError as e:
+        assert "summaries" in str(e)
+    else:
+        assert back.to_bytes() == bytes(good[:cut])

@@ -79,6 +79,27 @@ mod tests {
     }
 
     #[test]
+    fn a_part_may_weigh_nothing() {
+        let m = two_normals();
+        let x = array![[1.0], [2.0]];
+        let zero = array![0.0, 0.0];
+        assert!(m
+            .summarize(x.view(), Some(zero.view()), Threads::Current)
+            .is_err());
+        let part = m
+            .summarize_part(x.view(), Some(zero.view()), Threads::Current)
+            .unwrap();
+        assert_eq!(part.responsibilities, vec![0.0, 0.0]);
+        let negative = array![1.0, -1.0];
+        assert!(m
+            .summarize_part(x.view(), Some(negative.view()), Threads::Current)
+            .is_err());
+        assert!(m
+            .summarize_part(array![[f64::INFINITY]].view(), None, Threads::Current)
+            .is_err());
+    }
+
+    #[test]
     fn rejects_bad_data() {
         let m = two_normals();
         assert!(m
