@@ -145,6 +145,9 @@ def test_fit_runs_to_the_stop_rule_and_is_reproducible(client):
     # The merge tree is fixed: the same partitions give the same bits on every run.
     c = m.copy().fit(Xd)
     assert c.to_json() == b.to_json()
+    # Chunks of columns are joined into rows (the same row partitions, the same bits).
+    d = m.copy().fit(da.from_array(X, chunks=(300, 1)))
+    assert d.to_json() == b.to_json()
 
 
 def test_mini_batches_are_partitions(client):
