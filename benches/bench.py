@@ -29,6 +29,10 @@ Method
   (sklearn score, mixtura and pomegranate log_probability; oneDAL has none, so numpy computes it
   from oneDAL's fitted parameters). All must agree to 1e-6 relative at the same iteration count
   (N, and pomegranate's N); a row that does not says so.
+* EM on Dask (``--cases dask``): case B in-process with 2 threads against a
+  ``distributed.LocalCluster`` of 2 worker processes with 1 thread each, in one process run: the
+  workers read their row partitions from the .npy file and keep them; the same initial
+  parameters, iterations and seconds-per-iteration method.
 * Extra peak memory of a fit: the process's peak resident memory during its first fit
   (pomegranate's N iterations, also the warm-up; for pomegranate, its first timed fit), whose
   high-water mark is reset just before it (/proc/self/clear_refs), minus its resident memory
@@ -69,8 +73,9 @@ RESULTS = os.path.join(HERE, "RESULTS.md")
 
 CASES = {"A": (100_000, 16, 8), "B": (1_000_000, 16, 16), "C": (200_000, 64, 8),
          "D": (1_000_000, 2, 4)}
-# k-means++ seeding, predict_proba throughput and the GaussianMixture front door, all on case B.
-EXTRAS = ("kpp", "proba", "gm")
+# k-means++ seeding, predict_proba throughput, the GaussianMixture front door and EM on Dask,
+# all on case B.
+EXTRAS = ("kpp", "proba", "gm", "dask")
 GM_COVARIANCES = ("full", "tied", "diag", "spherical")
 GM_ITERATIONS = 4
 COVARIANCES = ("full", "diag")
@@ -109,6 +114,8 @@ GOAL_MEMORY = 0.10       # extra peak memory of a fit, fraction of the data's si
 GOAL_KPP = 3.0           # k-means++ against sklearn's kmeans_plusplus on B
 GOAL_PROBA = 10.0        # predict_proba against sklearn on B at 2 threads
 GOAL_GM = 5.0            # GaussianMixture.fit against sklearn's on B at 2 threads, every type
+GOAL_DASK = 1.3          # EM on a LocalCluster of 2 one-thread workers against 2 threads in-process
+DASK_PARTITIONS = 8      # row partitions of B on the cluster
 
 
 # ------------------------------------------------------------------------------------------------
@@ -598,6 +605,64 @@ def worker_gm(job):
         "iterations": int(gm.n_iter_), "lower_bound": float(gm.lower_bound_),
         "threads_seen": threads if job["lib"] == "mixtura" else blas_threads(),
     }
+def _npy_rows(path, start, stop):
+    """Rows start..stop of a .npy file, read where this runs (a Dask worker)."""
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+
+def _fit_seconds(lib, iterations):
+    """Seconds of one fit of ``iterations`` iterations, and the fitted model."""
+    gc.collect()
+    obj = lib.new(iterations)
+    start = time.perf_counter()
+    fitted = lib.fit(obj)
+    return time.perf_counter() - start, fitted
+
+
+def worker_dask(job):
+    """EM on case B: in-process with job["threads"] threads, and on a LocalCluster of 2 worker
+    processes of 1 thread each, whose workers read their partitions of the .npy file themselves
+    (kept in their memory: persist); the same initial parameters and iterations. The two are
+    timed in turns, repeat by repeat, so that a change of the machine's load falls on both."""
+    import dask.array as da
+    from distributed import Client, LocalCluster, wait
+
+    X, _, init = load(job)
+    n, d = X.shape
+    n_iter = job["iterations"]
+    out = {"partitions": DASK_PARTITIONS}
+    cuts = np.linspace(0, n, DASK_PARTITIONS + 1).astype(int)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        # The partitions are read on the workers in turn, half on each (left to itself, the
+        # scheduler may put more on one, and an iteration then waits for that one or moves
+        # partitions between them).
+        workers = sorted(client.scheduler_info()["workers"])
+        futures = [client.submit(_npy_rows, job["data"], int(a), int(b), pure=False,
+                                 workers=[workers[i % len(workers)]])
+                   for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))]
+        parts = [da.from_delayed(f, shape=(int(b - a), d), dtype=np.float64)
+                 for f, a, b in zip(futures, cuts[:-1], cuts[1:])]
+        Xd = da.concatenate(parts).persist()
+        wait(Xd)
+        libs = {"inprocess": MixturaEM(X, init, job["cov"], job["threads"]),
+                "dask": MixturaEM(Xd, init, job["cov"], 1)}
+        per_iteration = {name: [] for name in libs}
+        fitted = {}
+        for lib in libs.values():
+            lib.fit(lib.new(1))  # warm-up
+        for _ in range(job["repeats"]):
+            for name, lib in libs.items():
+                t1, _ = _fit_seconds(lib, 1)
+                tn, fitted[name] = _fit_seconds(lib, n_iter)
+                per_iteration[name].append((tn - t1) / (n_iter - 1))
+        for name in libs:
+            out[f"{name}_seconds"] = float(np.median(per_iteration[name]))
+            out[f"{name}_all"] = per_iteration[name]
+        out["inprocess_mean_ll"] = libs["inprocess"].mean_ll(fitted["inprocess"])
+        out["dask_mean_ll"] = float(np.mean(fitted["dask"].log_probability(Xd)).compute())
+        out["workers"] = len(client.scheduler_info()["workers"])
+    return out
 
 
 def worker_probe(job):
@@ -619,6 +684,7 @@ def worker_probe(job):
 
 
 WORKERS = {"em": worker_em, "kpp": worker_kpp, "proba": worker_proba, "gm": worker_gm,
+           "dask": worker_dask,
            "probe": worker_probe}
 
 
@@ -843,6 +909,16 @@ class Bench:
                                  f"gm {cov} B {threads} thread(s)")
             self.print_gm()
             return
+        if kind == "dask":
+            if "mixtura" in self.args.libs:
+                for cov in self.args.covariances:
+                    job = {"kind": "dask", "lib": "mixtura", "data": x_path, "params": p_path,
+                           "cov": cov, "threads": 2, "iterations": ITERATIONS[("B", cov)],
+                           "repeats": self.args.repeats}
+                    self.run(("dask", cov, "mixtura"), self.extras, "mixtura", job, 2,
+                             f"dask B {cov}")
+            self.print_dask()
+            return
         for threads in self.args.threads:
             for lib in ("mixtura", "sklearn"):
                 if lib not in self.args.libs:
@@ -1001,6 +1077,31 @@ class Bench:
                 rows.append([threads, "scikit-learn", "–", "–", "", "–", s["error"]])
         self.out(*table(["threads", "library", "seconds", "vs mixtura",
                          "assignment pass alone", "potential", "notes"], rows), "")
+
+    def print_dask(self):
+        n, d, k = case_size("B", self.quick)
+        self.out(f"## EM on Dask, case B (n={n:,}, d={d}, k={k})", "",
+                 "mixtura in-process with 2 threads (n_jobs=2), against the same fit on a "
+                 "`distributed.LocalCluster` of 2 worker processes with 1 thread each, the data in "
+                 f"{DASK_PARTITIONS} row partitions that the workers read from the .npy file (half "
+                 "on each) and keep (persist). Seconds per iteration as above (median of "
+                 f"{self.args.repeats}, the two timed in turns in one process); each iteration "
+                 "summarises every partition on its worker, "
+                 "merges the statistics and runs the M-step in the client.", "")
+        rows = []
+        for cov in self.args.covariances:
+            r = self.extras.get(("dask", cov, "mixtura"), {"error": "not run"})
+            if "error" in r:
+                rows.append([cov, "–", "–", "–", r["error"]])
+                continue
+            ratio = r["dask_seconds"] / r["inprocess_seconds"]
+            same = close(r["dask_mean_ll"], r["inprocess_mean_ll"])
+            rows.append([cov, fmt_time(r["inprocess_seconds"]), fmt_time(r["dask_seconds"]),
+                         f"{ratio:.2f}×",
+                         ("mean log-likelihoods agree" if same else "LOG-LIKELIHOODS DIFFER")
+                         + f" ({r['dask_mean_ll']:.10g})"])
+        self.out(*table(["covariance", "in-process, 2 threads", "Dask, 2 workers × 1 thread",
+                         "Dask / in-process", "notes"], rows), "")
 
     def print_proba(self):
         n, d, k = case_size("B", self.quick)
@@ -1166,6 +1267,16 @@ class Bench:
                                  "PASS" if x <= y else "FAIL"])
                 else:
                     rows.append([goal, "not measured", "SKIP"])
+        for cov in covs if "dask" in a.cases else []:
+            goal = f"EM on Dask (2 workers × 1 thread) ≤ {GOAL_DASK:g}× in-process (2 threads): B {cov}"
+            r = self.extras.get(("dask", cov, "mixtura")) or {}
+            if "dask_seconds" in r:
+                ratio = r["dask_seconds"] / r["inprocess_seconds"]
+                rows.append([goal, f"{ratio:.2f}× ({fmt_time(r['dask_seconds'])} vs "
+                             f"{fmt_time(r['inprocess_seconds'])})",
+                             "PASS" if ratio <= GOAL_DASK else "FAIL"])
+            else:
+                rows.append([goal, "not measured", "SKIP"])
         counts = {v: sum(r[2] == v for r in rows) for v in ("PASS", "FAIL", "SKIP")}
         self.out("## Goals", "")
         if self.quick:
@@ -1216,7 +1327,7 @@ def parse_args(argv):
     p.add_argument("--cases", type=csv_list(list(CASES) + list(EXTRAS),
                                             lambda x: x if x.lower() in EXTRAS else x.upper()),
                    default=list(CASES) + list(EXTRAS),
-                   help="cases to run, of A,B,C,D,kpp,proba,gm (default: all)")
+                   help="cases to run, of A,B,C,D,kpp,proba,gm,dask (default: all)")
     p.add_argument("--libs", type=csv_list(LIBS, str.lower), default=list(LIBS),
                    help="libraries, of mixtura,sklearn,onedal,pomegranate (default: all)")
     p.add_argument("--threads", type=csv_list([1, 2], int), default=[1, 2],

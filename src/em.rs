@@ -168,13 +168,22 @@ fn epoch_batches(n: usize, opts: &FitOptions, epoch: u64, each_batch: bool) -> V
     if per_epoch == count && !each_batch {
         return std::iter::once(0..n).collect();
     }
-    let first = (epoch as u128 * per_epoch as u128 % count as u128) as usize;
-    (0..per_epoch)
-        .map(|b| {
-            let i = (first + b) % count;
-            i * size..((i + 1) * size).min(n)
-        })
+    epoch_parts(count, Some(per_epoch), epoch)
+        .into_iter()
+        .map(|i| i * size..((i + 1) * size).min(n))
         .collect()
+}
+
+/// The parts (batches, or the partitions of a distributed data set), of `count`, that epoch
+/// `epoch` reads: `per_epoch` of them (all when `None`) in order, each epoch moving on from
+/// where the last one stopped and wrapping around.
+pub fn epoch_parts(count: usize, per_epoch: Option<usize>, epoch: u64) -> Vec<usize> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let per_epoch = per_epoch.unwrap_or(count).min(count);
+    let first = (epoch as u128 * per_epoch as u128 % count as u128) as usize;
+    (0..per_epoch).map(|b| (first + b) % count).collect()
 }
 
 impl<D: Distribution> GeneralMixtureModel<D> {
@@ -328,6 +337,32 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.run_em(opts, &mut on_epoch, &mut summarize, started)
     }
 
+    /// Fits by EM on a data set held in `parts` parts (the partitions of a distributed data
+    /// set) that `summarize` summarises: `summarize(model, parts)` returns the statistics of
+    /// those parts under `model`, merged (the caller decides where and in which order; a
+    /// distributed driver summarises each part where it lives and merges the values in a
+    /// tree). Each epoch reads the parts of [`epoch_parts`] for `opts.batches_per_epoch`
+    /// (all of them by default, an exact EM step); `opts.batch_size` does not apply. The loop,
+    /// the stop rule, the callbacks and the checks on the statistics are those of
+    /// [`fit_with`](Self::fit_with); the checks on the rows of the parts are `summarize`'s.
+    pub fn fit_parts(
+        &mut self,
+        parts: usize,
+        opts: &FitOptions,
+        mut summarize: impl FnMut(&Self, &[usize]) -> Result<MixtureStats<D::Stats>>,
+        mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<FitReport> {
+        opts.check()?;
+        if parts == 0 {
+            return Err(Error::data("X", "has no parts (partitions)"));
+        }
+        let started = Instant::now();
+        let mut summarize = |model: &Self, epoch: u64| {
+            summarize(model, &epoch_parts(parts, opts.batches_per_epoch, epoch))
+        };
+        self.run_em(opts, &mut on_epoch, &mut summarize, started)
+    }
+
     fn run_em(
         &mut self,
         opts: &FitOptions,
@@ -444,6 +479,65 @@ mod tests {
         };
         assert_eq!(epoch_batches(10, &full, 5, false), vec![0..10]);
         assert_eq!(epoch_batches(10, &full, 5, true), vec![0..4, 4..8, 8..10]);
+        assert_eq!(epoch_parts(5, Some(2), 0), vec![0, 1]);
+        assert_eq!(epoch_parts(5, Some(2), 2), vec![4, 0]);
+        assert_eq!(epoch_parts(5, None, 7), vec![0, 1, 2, 3, 4]);
+        assert_eq!(epoch_parts(3, Some(9), 1), vec![0, 1, 2]);
+        assert!(epoch_parts(0, None, 0).is_empty());
+    }
+
+    #[test]
+    fn parts_fit_as_the_whole() {
+        use crate::distributions::{Component, Normal};
+        use ndarray::{s, Array2};
+        let x = Array2::from_shape_fn((1000, 1), |(i, _)| {
+            let t = i as f64;
+            if i % 3 == 0 {
+                (t * 0.37).sin()
+            } else {
+                4.0 + (t * 0.11).cos()
+            }
+        });
+        let model = GeneralMixtureModel::new(
+            vec![
+                Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+                Component::Normal(Normal::new(3.0, 1.0).unwrap()),
+            ],
+            None,
+        )
+        .unwrap();
+        let opts = FitOptions {
+            max_iterations: 20,
+            ..Default::default()
+        };
+        let mut whole = model.clone();
+        let a = whole.fit(x.view(), None, &opts).unwrap();
+        let mut parted = model.clone();
+        let cuts = [0, 300, 512, 1000];
+        let b = parted
+            .fit_parts(
+                3,
+                &opts,
+                |m, parts| {
+                    let mut total = m.new_stats()?;
+                    for &p in parts {
+                        let rows = x.slice(s![cuts[p]..cuts[p + 1], ..]);
+                        total.merge(&m.summarize(rows, None, Threads::Current)?)?;
+                    }
+                    Ok(total)
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap();
+        assert_eq!(a.n_iterations(), b.n_iterations());
+        assert!((a.log_probability - b.log_probability).abs() < 1e-9 * a.log_probability.abs());
+        for (p, q) in whole.distributions().iter().zip(parted.distributions()) {
+            let (Component::Normal(p), Component::Normal(q)) = (p, q) else {
+                unreachable!()
+            };
+            assert!((p.mean() - q.mean()).abs() < 1e-12);
+            assert!((p.std() - q.std()).abs() < 1e-12);
+        }
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub use distributions::{
     ExternalDistribution, Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian,
     Normal, Poisson, Statistics, Uniform,
 };
-pub use em::{BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
+pub use em::{epoch_parts, BatchSource, EpochLog, FitOptions, FitReport, InMemoryBatches};
 pub use error::{Error, Origin, Result};
 pub use format::{JsonStyle, Model};
 pub use from_samples::{Components, FromSamplesOptions};

@@ -1,5 +1,6 @@
 """GeneralMixtureModel with pomegranate 0.14's API."""
 
+import sys
 import time
 from typing import Any
 
@@ -63,6 +64,16 @@ def _relabel(core, keys):
     return _core.Distribution.discrete(
         [str(k) for k in keys], list(probs), _dtype_name(keys[0]), core.frozen
     )
+
+
+def _dask_module(*values):
+    """``mixtura.dask`` when one of ``values`` is a Dask collection, else None (Dask is imported
+    only then: a collection exists only once Dask has been imported)."""
+    if "dask" not in sys.modules:
+        return None
+    from . import dask as dask_support
+
+    return dask_support if any(dask_support.is_dask_collection(v) for v in values) else None
 
 
 def _symbols(column):
@@ -377,27 +388,40 @@ class GeneralMixtureModel(Document):
         return encode_rows(X, self.d, codes)
 
     def log_probability(self, X, n_jobs=1, batch_size=None):
-        """The log-density of each sample under the mixture, shape (n_samples,)."""
+        """The log-density of each sample under the mixture, shape (n_samples,) (a lazy Dask
+        array for Dask data)."""
+        if dx := _dask_module(X):
+            return dx.rows_map(self, X, "log_probability")
         return self._core_model().log_probability(self._X(X), _checks.n_jobs(n_jobs))
 
     def probability(self, X, n_jobs=1, batch_size=None):
         """The density of each sample under the mixture, shape (n_samples,)."""
+        if _dask_module(X):
+            return self.log_probability(X).map_blocks(np.exp)
         return np.exp(self.log_probability(X, n_jobs=n_jobs))
 
     def predict_log_proba(self, X, n_jobs=1, batch_size=None):
         """The log posterior probability of each component, shape (n_samples, n_components)."""
+        if dx := _dask_module(X):
+            return dx.rows_map(self, X, "predict_log_proba", k=self.n)
         return self._core_model().predict_log_proba(self._X(X), _checks.n_jobs(n_jobs))
 
     def predict_proba(self, X, n_jobs=1, batch_size=None):
         """The posterior probability of each component, shape (n_samples, n_components)."""
+        if dx := _dask_module(X):
+            return dx.rows_map(self, X, "predict_proba", k=self.n)
         return self._core_model().predict_proba(self._X(X), _checks.n_jobs(n_jobs))
 
     def predict(self, X, n_jobs=1, batch_size=None):
         """The most probable component of each sample, shape (n_samples,)."""
+        if dx := _dask_module(X):
+            return dx.rows_map(self, X, "predict")
         return self._core_model().predict(self._X(X), _checks.n_jobs(n_jobs))
 
-    def score(self, X, y, n_jobs=1):
+    def score(self, X, y, n_jobs=1, client=None):
         """The accuracy of ``predict(X)`` against the labels ``y``."""
+        if dx := _dask_module(X, y):
+            return dx.score(self, X, y, client)
         y = np.asarray(y)
         pred = self.predict(X, n_jobs=n_jobs)
         if y.shape != pred.shape:
@@ -462,12 +486,16 @@ class GeneralMixtureModel(Document):
         return best[1], table
 
     # -- statistics ------------------------------------------------------------------------------
-    def summarize(self, X, weights=None, n_jobs=1):
+    def summarize(self, X, weights=None, n_jobs=1, client=None):
         """The E-step: adds the sufficient statistics of ``X`` to the stored summaries and returns
-        the weighted log-likelihood of ``X``."""
-        Xm = self._X(X)
-        w = _checks.as_weights(weights)
-        summary = self._core_model().summarize(Xm, w, _checks.n_jobs(n_jobs))
+        the weighted log-likelihood of ``X``. For Dask data, each partition is summarised where
+        it lives (on ``client``, or the current Dask client or scheduler)."""
+        if dx := _dask_module(X, weights):
+            summary = dx.summarize(self, X, weights, client)
+        else:
+            Xm = self._X(X)
+            w = _checks.as_weights(weights)
+            summary = self._core_model().summarize(Xm, w, _checks.n_jobs(n_jobs))
         if self._summary is None:
             self._summary = summary
         else:
@@ -498,7 +526,8 @@ class GeneralMixtureModel(Document):
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
             max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0,
             # pomegranate's signature; the list is copied, never changed.
-            callbacks=[], return_history=False, verbose=False, n_jobs=1, y=None):  # noqa: B006
+            callbacks=[], return_history=False, verbose=False, n_jobs=1, y=None,  # noqa: B006
+            client=None):
         """Fits the mixture by EM from its current parameters.
 
         Stops when the total log-likelihood improves by ``stop_threshold`` or less in one
@@ -515,7 +544,19 @@ class GeneralMixtureModel(Document):
         underflows to 0) take no part in the statistics or in the stop rule, and make the
         log-likelihood ``-inf``. Raises ``ValueError`` when ``X`` has no observed value (every
         value NaN) or no component can produce any of its rows.
+
+        ``X`` (and ``weights``) may be Dask collections: a ``dask.array.Array`` chunked by rows
+        or a Dask DataFrame. Each iteration then summarises every partition where it lives, on
+        ``client`` (or the current Dask client, or Dask's default scheduler), and runs the
+        M-step here; ``batches_per_epoch`` counts partitions, and ``batch_size`` does not apply
+        (the partitions are the batches).
         """
+        if dx := _dask_module(X, weights):
+            if y is not None:
+                raise ValueError("y (semi-supervised fitting) does not apply to Dask data")
+            options = _fit_options(inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                                   batches_per_epoch, lr_decay, n_jobs)
+            return dx.fit(self, X, weights, options, callbacks, return_history, verbose, client)
         factory = _batch_factory(X, self._X)
         if factory is not None:
             if weights is not None or y is not None or batch_size is not None:
@@ -582,7 +623,8 @@ class GeneralMixtureModel(Document):
                      stop_threshold=0.1, max_iterations=1e8, batch_size=None,
                      # pomegranate's signature; the list is copied, never changed.
                      batches_per_epoch=None, lr_decay=0.0, callbacks=[],  # noqa: B006
-                     return_history=False, verbose=False, n_jobs=1, random_state=None):
+                     return_history=False, verbose=False, n_jobs=1, random_state=None,
+                     client=None):
         """Builds a mixture from data: k-means clusters ``X``, each component is fitted to its
         cluster, then EM refines the model.
 
@@ -601,6 +643,11 @@ class GeneralMixtureModel(Document):
             Whole fits (k-means and EM) from different initialisations; the best
             log-likelihood wins.
         random_state : int, numpy RandomState or Generator, or None
+        client : dask.distributed.Client, optional
+            For Dask data (``X`` a ``dask.array.Array`` chunked by rows or a Dask DataFrame):
+            k-means initialises on the first partition (as pomegranate initialises on the first
+            batch), then EM runs on every partition where it lives, on this client (or the
+            current one, or Dask's default scheduler).
         """
         if isinstance(distributions, (list, tuple, np.ndarray)) and len(distributions) > 0 and all(
             isinstance(dist, Distribution) or _is_custom(dist) for dist in distributions
@@ -610,7 +657,22 @@ class GeneralMixtureModel(Document):
                              stop_threshold=stop_threshold, max_iterations=max_iterations,
                              batch_size=batch_size, batches_per_epoch=batches_per_epoch,
                              lr_decay=lr_decay, callbacks=callbacks,
-                             return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+                             return_history=return_history, verbose=verbose, n_jobs=n_jobs,
+                             client=client)
+        dx = _dask_module(X, weights)
+        if dx is not None:
+            if batch_size is not None:
+                raise ValueError("batch_size does not apply to Dask data: the partitions are the "
+                                 "batches; rechunk X to choose their size")
+            first, first_w = dx.first_partition(X, weights, client)
+            return cls._from_first_batch(
+                distributions, n_components, first, first_w, n_init, init, max_kmeans_iterations,
+                n_jobs, random_state, return_history,
+                lambda model: model.fit(
+                    X, weights, inertia=inertia, pseudocount=pseudocount,
+                    stop_threshold=stop_threshold, max_iterations=max_iterations,
+                    batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
+                    return_history=True, verbose=verbose, n_jobs=n_jobs, client=client))
         factory = _batch_factory(X, lambda b: _checks.as_matrix(b))
         if factory is not None:
             if weights is not None:
@@ -620,25 +682,14 @@ class GeneralMixtureModel(Document):
                 first, first_w = next(iter(factory()))
             except StopIteration:
                 raise ValueError("X gave no batches") from None
-            n_init = _checks.integer(n_init, "n_init", minimum=1)
-            rng = np.random.RandomState(_checks.seed(random_state) % 2**32)
-            best: Any = None
-            for _ in range(n_init):
-                # As pomegranate: k-means initialisation on the first batch, then EM on all.
-                model = cls.from_samples(
-                    distributions, n_components, first, weights=first_w, init=init,
-                    max_kmeans_iterations=max_kmeans_iterations, max_iterations=0,
-                    n_jobs=n_jobs, random_state=int(rng.randint(0, 2**31)))
-                model, history = model.fit(
+            return cls._from_first_batch(
+                distributions, n_components, first, first_w, n_init, init, max_kmeans_iterations,
+                n_jobs, random_state, return_history,
+                lambda model: model.fit(
                     X, inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
                     max_iterations=max_iterations, batches_per_epoch=batches_per_epoch,
                     lr_decay=lr_decay, callbacks=callbacks, return_history=True,
-                    verbose=verbose, n_jobs=n_jobs)
-                score = (history.log_probabilities or [history.initial_log_probability])[-1]
-                if best is None or score > best[0]:
-                    best = (score, model, history)
-            _, model, history = best
-            return (model, history) if return_history else model
+                    verbose=verbose, n_jobs=n_jobs))
         names = _frames.names(X)
         shape = np.shape(X)
         if len(shape) not in (1, 2):
@@ -742,6 +793,27 @@ class GeneralMixtureModel(Document):
         training.end(report)
         model.feature_names = names
         return (model, training.history) if return_history else model
+
+    @classmethod
+    def _from_first_batch(cls, distributions, n_components, first, first_w, n_init, init,
+                          max_kmeans_iterations, n_jobs, random_state, return_history, fit):
+        """from_samples on data in batches (or partitions): as pomegranate, k-means initialises
+        on the first batch, ``first`` (with weights ``first_w``), then ``fit(model)`` runs EM on
+        all of them and returns ``(model, history)``; the best of ``n_init`` such fits."""
+        n_init = _checks.integer(n_init, "n_init", minimum=1)
+        rng = np.random.RandomState(_checks.seed(random_state) % 2**32)
+        best: Any = None
+        for _ in range(n_init):
+            model = cls.from_samples(
+                distributions, n_components, first, weights=first_w, init=init,
+                max_kmeans_iterations=max_kmeans_iterations, max_iterations=0,
+                n_jobs=n_jobs, random_state=int(rng.randint(0, 2**31)))
+            model, history = fit(model)
+            score = (history.log_probabilities or [history.initial_log_probability])[-1]
+            if best is None or score > best[0]:
+                best = (score, model, history)
+        _, model, history = best
+        return (model, history) if return_history else model
 
     @classmethod
     def _from_samples_custom(cls, layout, classes, Xm, w, options, callbacks, return_history,

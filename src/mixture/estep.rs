@@ -11,7 +11,7 @@ use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Moments, Plan, Scratch};
 use crate::parallel::{blocks, try_fold_chunks, Cancel, Threads};
-use crate::validate::check_weights;
+use crate::validate::{check_batch_weights, check_weights};
 
 use super::predict::log_sum_exp_parts;
 use super::{GeneralMixtureModel, MixtureStats};
@@ -89,6 +89,24 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.check(&x)?;
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
+        }
+        threads.install(|| {
+            self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())
+        })?
+    }
+
+    /// [`summarize`](Self::summarize) of one part of a data set summarised in parts (see
+    /// [`fit_parts`](Self::fit_parts)): the same checks, except that the weights of a part may
+    /// all be zero (the fit checks the whole).
+    pub fn summarize_part(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        threads: Threads,
+    ) -> Result<MixtureStats<D::Stats>> {
+        self.check(&x)?;
+        if let Some(w) = &weights {
+            check_batch_weights(w, x.nrows())?;
         }
         threads.install(|| {
             self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())

@@ -3,8 +3,10 @@
 //! - `model.rs`: [`GeneralMixtureModel`], its components and weights, criteria and sampling;
 //! - `stats.rs`: [`MixtureStats`], the statistics that merge, and the M-step;
 //! - `predict.rs`: log-densities, posteriors and labels of rows;
-//! - `estep.rs`: the E-step over chunks of rows (fused kernels or the components' methods).
+//! - `estep.rs`: the E-step over chunks of rows (fused kernels or the components' methods);
+//! - `bytes.rs`: statistics as bytes, to travel between processes.
 
+mod bytes;
 mod estep;
 mod model;
 mod predict;
@@ -74,6 +76,27 @@ mod tests {
         assert!(GeneralMixtureModel::new(vec![n.clone(), n.clone()], Some(&[1.0])).is_err());
         assert!(GeneralMixtureModel::new(vec![n.clone(), n.clone()], Some(&[-1.0, 2.0])).is_err());
         assert!(GeneralMixtureModel::new(vec![n.clone(), n], Some(&[0.0, 0.0])).is_err());
+    }
+
+    #[test]
+    fn a_part_may_weigh_nothing() {
+        let m = two_normals();
+        let x = array![[1.0], [2.0]];
+        let zero = array![0.0, 0.0];
+        assert!(m
+            .summarize(x.view(), Some(zero.view()), Threads::Current)
+            .is_err());
+        let part = m
+            .summarize_part(x.view(), Some(zero.view()), Threads::Current)
+            .unwrap();
+        assert_eq!(part.responsibilities, vec![0.0, 0.0]);
+        let negative = array![1.0, -1.0];
+        assert!(m
+            .summarize_part(x.view(), Some(negative.view()), Threads::Current)
+            .is_err());
+        assert!(m
+            .summarize_part(array![[f64::INFINITY]].view(), None, Threads::Current)
+            .is_err());
     }
 
     #[test]

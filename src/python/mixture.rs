@@ -1,12 +1,14 @@
 //! `Mixture` and `MixtureSummary`: a general mixture model, its statistics, and its fits, which
 //! run with the GIL released and call a Python callback after every epoch.
 
-use numpy::ndarray::Array1;
+use std::sync::Mutex;
+
+use numpy::ndarray::{Array1, ArrayView1, ArrayView2};
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use super::callbacks::PySource;
 use super::distribution::PyDistribution;
@@ -17,19 +19,93 @@ use crate::em::{EpochLog, FitReport};
 use crate::error::Error;
 use crate::mixture::{GeneralMixtureModel, MixtureStats};
 use crate::parallel::{Cancel, Threads};
+use crate::validate::{check_observed, has_observed};
 
 /// The statistics of a mixture over some rows.
 #[pyclass(module = "mixtura._core", name = "MixtureSummary")]
 #[derive(Clone)]
 pub struct PyMixtureSummary {
     inner: MixtureStats<ComponentStats>,
+    /// The number of rows summarised.
+    rows: u64,
+    /// Whether some value of the rows is observed (not NaN).
+    observed: bool,
+    /// Whether some row has a positive weight.
+    weighted: bool,
+}
+
+impl PyMixtureSummary {
+    /// The statistics of the rows `x` with `weights`, and what the data rules need of them.
+    fn of_rows(
+        inner: MixtureStats<ComponentStats>,
+        x: &ArrayView2<'_, f64>,
+        weights: Option<ArrayView1<'_, f64>>,
+    ) -> Self {
+        PyMixtureSummary {
+            inner,
+            rows: x.nrows() as u64,
+            observed: has_observed(x),
+            weighted: weights.is_none_or(|w| w.iter().any(|v| *v > 0.0)) && x.nrows() > 0,
+        }
+    }
 }
 
 #[pymethods]
 impl PyMixtureSummary {
     /// Adds the statistics of `other` into these.
     fn merge(&mut self, other: PyRef<'_, PyMixtureSummary>) -> PyResult<()> {
-        Ok(self.inner.merge(&other.inner)?)
+        self.inner.merge(&other.inner)?;
+        self.rows += other.rows;
+        self.observed |= other.observed;
+        self.weighted |= other.weighted;
+        Ok(())
+    }
+
+    /// The statistics as bytes (exactly; `from_bytes` reads them back).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.encode())
+    }
+
+    /// Statistics from the bytes of `to_bytes`.
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Self> {
+        if data.len() < 24 {
+            return Err(Error::param("summaries", "the bytes are not mixture statistics").into());
+        }
+        let (head, stats) = data.split_at(24);
+        let word = |i: usize| f64::from_le_bytes(head[8 * i..8 * i + 8].try_into().expect("8"));
+        let (rows, observed, weighted) = (word(0), word(1), word(2));
+        let flag = |v: f64| -> PyResult<bool> {
+            match v {
+                0.0 => Ok(false),
+                1.0 => Ok(true),
+                _ => Err(Error::param("summaries", "the bytes are not mixture statistics").into()),
+            }
+        };
+        if !(rows >= 0.0 && rows == rows.trunc() && rows < 2f64.powi(63)) {
+            return Err(Error::param("summaries", "the bytes are not mixture statistics").into());
+        }
+        Ok(PyMixtureSummary {
+            inner: MixtureStats::from_bytes(stats)?,
+            rows: rows as u64,
+            observed: flag(observed)?,
+            weighted: flag(weighted)?,
+        })
+    }
+
+    /// Pickles as bytes.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = slf.get_type().getattr("from_bytes")?;
+        Ok((from_bytes, (PyBytes::new(py, &slf.borrow().encode()),)))
+    }
+
+    /// The number of rows summarised.
+    #[getter]
+    fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// The responsibility sums per component.
@@ -53,6 +129,20 @@ impl PyMixtureSummary {
     /// Every number of the statistics: per component, in a fixed order.
     fn values(&self) -> Vec<Vec<f64>> {
         self.inner.components.iter().map(|c| c.values()).collect()
+    }
+}
+
+impl PyMixtureSummary {
+    /// The bytes of `to_bytes`: the number of rows and the two flags, then the statistics.
+    fn encode(&self) -> Vec<u8> {
+        let head = [
+            self.rows as f64,
+            f64::from(u8::from(self.observed)),
+            f64::from(u8::from(self.weighted)),
+        ];
+        let mut out: Vec<u8> = head.iter().flat_map(|v| v.to_le_bytes()).collect();
+        out.extend(self.inner.to_bytes());
+        out
     }
 }
 
@@ -97,6 +187,27 @@ fn report_dict<'py>(py: Python<'py>, r: &FitReport) -> PyResult<Bound<'py, PyDic
     Ok(d)
 }
 
+/// Calls `callback(log, model_or_None)` after an epoch (the model is passed when `pass_model`
+/// is true).
+fn epoch_callback(
+    py: Python<'_>,
+    callback: Option<&Py<PyAny>>,
+    pass_model: bool,
+    log: &EpochLog,
+    m: &GeneralMixtureModel,
+) -> PyResult<()> {
+    let Some(cb) = callback else {
+        return Ok(());
+    };
+    let d = epoch_dict(py, log)?;
+    let current = if pass_model {
+        Py::new(py, PyMixture::from(m.clone()))?.into_any()
+    } else {
+        py.None()
+    };
+    cb.call1(py, (d, current)).map(|_| ())
+}
+
 /// The Python side of a fit: the callback `callback(log, model_or_None)` called with the GIL
 /// after every epoch (the model is passed when `pass_model` is true).
 struct Watch {
@@ -132,18 +243,9 @@ fn run_fit<'py>(
     let result = py.detach(|| {
         let mut on_epoch = |log: &EpochLog, m: &GeneralMixtureModel| -> Result<(), Error> {
             Python::attach(|py| {
-                let outcome = py.check_signals().and_then(|_| match &callback {
-                    Some(cb) => {
-                        let d = epoch_dict(py, log)?;
-                        let current = if pass_model {
-                            Py::new(py, PyMixture::from(m.clone()))?.into_any()
-                        } else {
-                            py.None()
-                        };
-                        cb.call1(py, (d, current)).map(|_| ())
-                    }
-                    None => Ok(()),
-                });
+                let outcome = py
+                    .check_signals()
+                    .and_then(|_| epoch_callback(py, callback.as_ref(), pass_model, log, m));
                 outcome.map_err(|e| {
                     let msg = e.to_string();
                     python_error = Some(e);
@@ -235,6 +337,12 @@ impl PyMixture {
         self.inner.frozen
     }
 
+    /// Whether every component's statistics are values (false when a component written in
+    /// Python keeps them itself: such statistics cannot travel between processes).
+    fn statistics_are_values(&self) -> bool {
+        self.inner.parallel_statistics()
+    }
+
     /// The log-density of each row of `x`, shape `(n, d)`, under the mixture.
     #[pyo3(signature = (x, n_jobs=1))]
     fn log_probability<'py>(
@@ -294,7 +402,97 @@ impl PyMixture {
     ) -> PyResult<PyMixtureSummary> {
         let w = weights_view(&weights);
         let inner = on_rows(py, &x, n_jobs, |x, t| self.inner.summarize(x, w, t))?;
-        Ok(PyMixtureSummary { inner })
+        Ok(PyMixtureSummary::of_rows(inner, &x.as_array(), w))
+    }
+
+    /// The statistics of one part (partition) of a data set summarised in parts, for
+    /// `fit_parts`: as `summarize`, except that the weights of a part may all be zero.
+    #[pyo3(signature = (x, weights=None, n_jobs=1))]
+    fn summarize_part(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        weights: Option<PyReadonlyArray1<'_, f64>>,
+        n_jobs: i64,
+    ) -> PyResult<PyMixtureSummary> {
+        let w = weights_view(&weights);
+        let inner = on_rows(py, &x, n_jobs, |x, t| self.inner.summarize_part(x, w, t))?;
+        Ok(PyMixtureSummary::of_rows(inner, &x.as_array(), w))
+    }
+
+    /// Fits by EM in place on a data set in `parts` parts (partitions) that the Python function
+    /// `summarize(mixture, parts)` summarises: it returns the merged `MixtureSummary` of the
+    /// listed parts under `mixture` (None when they hold no rows). Each epoch reads the parts
+    /// of `epoch_parts` (the options' `batches_per_epoch` of them, or all); `batch_size` does
+    /// not apply. Runs on the calling thread (the GIL is released outside the calls to
+    /// `summarize` and `callback`), so that a Ctrl-C in `summarize` stops the fit; an exception
+    /// of `summarize` is raised as it is, the model keeping the parameters of its last
+    /// complete epoch. Returns a dict describing the fit.
+    #[pyo3(signature = (summarize, parts, options=None, callback=None, pass_model=false))]
+    fn fit_parts<'py>(
+        &mut self,
+        py: Python<'py>,
+        summarize: Py<PyAny>,
+        parts: usize,
+        options: Option<PyRef<'_, PyFitOptions>>,
+        callback: Option<Py<PyAny>>,
+        pass_model: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = PyFitOptions::to_rust_or_default(options.as_deref())?;
+        if opts.batch_size.is_some() {
+            return Err(Error::param(
+                "batch_size",
+                "does not apply to data in partitions: the partitions are the batches",
+            )
+            .into());
+        }
+        let python_error: Mutex<Option<PyErr>> = Mutex::new(None);
+        let keep = |e: PyErr| {
+            let msg = e.to_string();
+            *python_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            Error::Interrupted(msg)
+        };
+        let model = &mut self.inner;
+        let result = py.detach(|| {
+            let summarize = |m: &GeneralMixtureModel, parts: &[usize]| {
+                let summary = Python::attach(|py| -> PyResult<Option<PyMixtureSummary>> {
+                    let current = Py::new(py, PyMixture::from(m.clone()))?;
+                    let out = summarize.call1(py, (current, parts.to_vec()))?;
+                    if out.is_none(py) {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        out.extract::<PyRef<'_, PyMixtureSummary>>(py)?.clone(),
+                    ))
+                })
+                .map_err(keep)?;
+                let Some(summary) = summary.filter(|s| s.rows > 0) else {
+                    return Err(Error::data("X", "the partitions of an epoch held no rows"));
+                };
+                check_observed(summary.observed)?;
+                if !summary.weighted {
+                    return Err(Error::data(
+                        "weights",
+                        "must not all be zero (over the partitions of an epoch)",
+                    ));
+                }
+                Ok(summary.inner)
+            };
+            let on_epoch = |log: &EpochLog, m: &GeneralMixtureModel| {
+                Python::attach(|py| {
+                    py.check_signals()?;
+                    epoch_callback(py, callback.as_ref(), pass_model, log, m)
+                })
+                .map_err(keep)
+            };
+            model.fit_parts(parts, &opts, summarize, on_epoch)
+        });
+        let python_error = python_error.into_inner().unwrap_or_else(|e| e.into_inner());
+        let report = match (result, python_error) {
+            (Err(_), Some(e)) => return Err(e),
+            (r, _) => r?,
+        };
+        report_dict(py, &report)
     }
 
     /// New parameters from `summary` (the M-step).

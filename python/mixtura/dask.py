@@ -1,0 +1,303 @@
+"""GeneralMixtureModel on Dask collections: fit and predict where the partitions live.
+
+``GeneralMixtureModel`` sends a ``dask.array.Array`` (chunked by rows) or a Dask DataFrame here
+by itself; nothing in this module needs calling directly. Each EM iteration summarises every
+partition under the current model where the partition lives (the Rust E-step, one thread per
+task), merges the statistics in a fixed tree (kilobytes per partition) and runs one M-step on
+the client; the fit loop, the stop rule and the callbacks are those of an in-process fit
+(``_core.Mixture.fit_parts``). Predictions are lazy Dask arrays, computed partition by
+partition.
+
+Dask is an optional dependency (``pip install mixtura[dask]``): this module is imported only
+once a Dask collection is seen, so that ``import mixtura`` never imports Dask.
+"""
+
+import sys
+
+import dask
+import dask.array as da
+import numpy as np
+
+from . import _checks, _core
+from .distributions import encode_rows
+
+__all__ = ["is_dask_collection"]
+
+# Statistics are merged in groups of this many, left to right, level by level on the workers
+# until at most this many are left, which the client merges: a fixed tree, so that the merged
+# value does not depend on where or when the partitions were summarised.
+_MERGE_EVERY = 8
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (never imports Dask: a collection exists only once
+    Dask has been imported)."""
+    mod = sys.modules.get("dask")
+    return mod is not None and bool(mod.is_dask_collection(X))
+
+
+# -- the data ------------------------------------------------------------------------------------
+def _rows(X, name="X"):
+    """A Dask collection of rows as a Dask array whose chunks hold whole rows (one chunk of
+    columns)."""
+    if hasattr(X, "to_dask_array"):  # a Dask DataFrame or Series
+        X = X.to_dask_array()
+    if not isinstance(X, da.Array):
+        raise TypeError(f"{name} must be a dask.array.Array or a Dask DataFrame, got {type(X).__name__}")
+    if X.ndim == 2 and X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    if X.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got {X.ndim}-D")
+    return X
+
+
+def _blocks(X):
+    """The row partitions of a Dask array of rows, as Delayed objects."""
+    return list(X.to_delayed().ravel())
+
+
+def _weight_blocks(weights, X):
+    """The weights of each row partition of ``X`` (None, a Dask array or Series with the same
+    partitions, or an array-like when the partitions' sizes are known)."""
+    n = X.numblocks[0]
+    if weights is None:
+        return [None] * n
+    if is_dask_collection(weights):
+        w = _rows(weights, "weights")
+        if w.ndim != 1:
+            raise ValueError(f"weights must be 1-D, one weight per sample; got {w.ndim}-D")
+        known = not any(np.isnan(c) for c in X.chunks[0] + w.chunks[0])
+        if known and w.chunks[0] != X.chunks[0]:
+            if sum(w.chunks[0]) != sum(X.chunks[0]):
+                _core.check_weights_and_labels(int(sum(X.chunks[0])), np.ones(int(sum(w.chunks[0]))))
+            w = w.rechunk((X.chunks[0],))
+        if w.numblocks[0] != n:
+            raise ValueError(
+                f"weights must have the partitions of X ({n}), got {w.numblocks[0]}; give them the "
+                "same chunks"
+            )
+        return _blocks(w)
+    w = _checks.as_weights(weights)
+    sizes = X.chunks[0]
+    if any(np.isnan(c) for c in sizes):
+        raise ValueError(
+            "weights for X whose partition sizes are unknown must be a Dask collection with the "
+            "partitions of X"
+        )
+    _core.check_weights_and_labels(int(sum(sizes)), w)
+    cuts = np.cumsum(sizes)[:-1]
+    return [dask.delayed(part) for part in np.split(w, cuts)]
+
+
+def _codes(model):
+    """The codes of the symbols of each discrete column of a model (None for numeric ones)."""
+    return [None if keys is None else {k: i for i, k in enumerate(keys)} for keys in model._columns()]
+
+
+# -- what runs on the workers --------------------------------------------------------------------
+_MODELS: dict = {}
+
+
+def _mixture(text):
+    """The Rust mixture of a JSON document, kept for the next partitions of the same iteration."""
+    core = _MODELS.get(text)
+    if core is None:
+        core = _core.Mixture.from_json(text)
+        _MODELS.clear()
+        _MODELS[text] = core
+    return core
+
+
+def _named(e, index):
+    """``e`` again, of the same class, its message naming the partition."""
+    try:
+        out = type(e)(f"partition {index}: {e}")
+    except Exception:
+        return e
+    return out
+
+
+def _summarize_part(index, block, weights, text, codes, d):
+    """The statistics of one partition under the model of ``text`` (None when it is empty)."""
+    try:
+        Xm = encode_rows(block, d, codes)
+        w = _checks.as_weights(weights)
+        if len(Xm) == 0:
+            if w is not None and len(w) != 0:
+                _core.check_weights_and_labels(0, w)
+            return None
+        return _mixture(text).summarize_part(Xm, w, 1)
+    except (ValueError, TypeError) as e:
+        raise _named(e, index) from None
+
+
+def _merge(*summaries):
+    """The statistics of several partitions merged left to right (a new value: the inputs are
+    left as they are, as a retried task needs them)."""
+    out = None
+    for s in summaries:
+        if s is None:
+            continue
+        if out is None:
+            out = _core.MixtureSummary.from_bytes(s.to_bytes())
+        else:
+            out.merge(s)
+    return out
+
+
+def _rows_of(index, block, text, codes, d, method, k=None):
+    try:
+        Xm = encode_rows(block, d, codes)
+        if len(Xm) == 0:
+            return np.empty((0,) if k is None else (0, k),
+                            dtype=np.int32 if method == "predict" else np.float64)
+        return getattr(_mixture(text), method)(Xm, 1)
+    except (ValueError, TypeError) as e:
+        raise _named(e, index) from None
+
+
+def _predict_block(block, text, codes, d, method, k=None, block_id=None):
+    index = block_id[0] if block_id is not None else "?"
+    return _rows_of(index, block, text, codes, d, method, k)
+
+
+# -- what runs on the client ---------------------------------------------------------------------
+def _compute(value, client):
+    """Computes a Delayed value (or a list of them) on ``client`` (else the current Dask
+    client, else Dask's default scheduler); a KeyboardInterrupt cancels the work on the
+    cluster."""
+    if client is None and "distributed" in sys.modules:
+        from distributed import default_client
+
+        try:
+            client = default_client()
+        except ValueError:
+            client = None
+    # The graphs are a few tasks over partitions that exist already: nothing to optimise.
+    if client is None:
+        (out,) = dask.compute(value, optimize_graph=False)
+        return out
+    futures = client.compute(value, optimize_graph=False)
+    try:
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def _tree(parts):
+    """The Delayed statistics ``parts`` merged on the cluster in a fixed tree, groups of
+    ``_MERGE_EVERY`` left to right, up to at most ``_MERGE_EVERY`` values (the root's children,
+    which the client merges: one hop fewer)."""
+    merge = dask.delayed(_merge, pure=False)
+    while len(parts) > _MERGE_EVERY:
+        parts = [merge(*parts[i:i + _MERGE_EVERY]) for i in range(0, len(parts), _MERGE_EVERY)]
+    return parts
+
+
+class _Partitions:
+    """A Dask data set of rows (and weights) for a model's E-steps."""
+
+    def __init__(self, model, X, weights):
+        if not model._core_model().statistics_are_values():
+            raise TypeError("a model with distributions written in Python cannot be fitted on Dask "
+                            "data; compute the data, or use the built-in distributions")
+        self.X = _rows(X)
+        self.blocks = _blocks(self.X)
+        self.weights = _weight_blocks(weights, self.X)
+        self.codes = _codes(model)
+        self.d = model.d
+
+    def summarize(self, core, parts, client):
+        """The merged statistics of the partitions ``parts`` under the Rust mixture ``core``."""
+        text = core.to_json(None, ",", ":")
+        part = dask.delayed(_summarize_part, pure=False)
+        tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d) for i in parts]
+        return _merge(*_compute(_tree(tasks), client))
+
+
+def fit(model, X, weights, options, callbacks, return_history, verbose, client):
+    """``model.fit`` on Dask data."""
+    data = _Partitions(model, X, weights)
+    return model._train(
+        lambda core, training: core.fit_parts(
+            lambda current, parts: data.summarize(current, parts, client), len(data.blocks),
+            options=options, callback=training.on_epoch, pass_model=training.pass_model),
+        callbacks, return_history, verbose)
+
+
+def summarize(model, X, weights, client):
+    """The statistics of Dask data under ``model``, as one ``_core.MixtureSummary``."""
+    data = _Partitions(model, X, weights)
+    summary = data.summarize(model._core_model(), range(len(data.blocks)), client)
+    if summary is None:
+        raise _core.MixturaError("invalid X: must have at least one row")
+    return summary
+
+
+def first_partition(X, weights, client):
+    """The first partition with rows, and its weights, as numpy arrays (k-means initialises
+    on it, as pomegranate initialises on the first batch)."""
+    X = _rows(X)
+    blocks = _blocks(X)
+    weight_blocks = _weight_blocks(weights, X)
+    for b, w in zip(blocks, weight_blocks):
+        Xb, wb = _compute(dask.delayed(_pair)(b, w), client)
+        if len(Xb) > 0:
+            return np.asarray(Xb), None if wb is None else np.asarray(wb)
+    raise _core.MixturaError("invalid X: must have at least one row")
+
+
+def rows_map(model, X, method, k=None):
+    """A lazy Dask array of ``method`` (a ``_core.Mixture`` method over rows) on each
+    partition: one value per row, or ``k`` when given."""
+    X = _rows(X)
+    text = model._core_model().to_json(None, ",", ":")
+    kw = dict(text=text, codes=_codes(model), d=model.d, method=method, k=k)
+    dtype = np.int32 if method == "predict" else np.float64
+    if k is None:
+        if X.ndim == 2:
+            return X.map_blocks(_predict_block, dtype=dtype, drop_axis=1, **kw)
+        return X.map_blocks(_predict_block, dtype=dtype, **kw)
+    chunks = (X.chunks[0], (k,))
+    if X.ndim == 2:
+        return X.map_blocks(_predict_block, dtype=dtype, chunks=chunks, **kw)
+    return X.map_blocks(_predict_block, dtype=dtype, chunks=chunks, new_axis=1, **kw)
+
+
+def score(model, X, y, client):
+    """The accuracy of ``predict(X)`` against the labels ``y`` (computed): partition by
+    partition for Dask labels, else against the labels in memory, as in-process."""
+    pred = rows_map(model, X, "predict")
+    if not is_dask_collection(y):
+        labels = np.asarray(y)
+        pred = np.asarray(_compute(pred, client))
+        if labels.shape != pred.shape:
+            raise ValueError(
+                f"y must have one label per sample ({pred.shape[0]}), got shape {labels.shape}")
+        return float(np.mean(pred == labels))
+    y = _rows(y, "y")
+    if y.ndim != 1:
+        raise ValueError(f"y must have one label per sample, got {y.ndim}-D")
+    if y.numblocks[0] != pred.numblocks[0]:
+        raise ValueError("y must have the partitions of X")
+    hits = dask.delayed(_hits, pure=True)
+    totals = [hits(i, p, t) for i, (p, t) in enumerate(zip(_blocks(pred), _blocks(y)))]
+    right, n = _compute(dask.delayed(_sum_pairs, pure=True)(*totals), client)
+    return right / n
+
+
+def _hits(index, pred, y):
+    """The number of right labels of a partition, and its rows."""
+    if len(pred) != len(y):
+        raise ValueError(f"partition {index}: y must have one label per sample ({len(pred)}), "
+                         f"got {len(y)}")
+    return float(np.sum(pred == y)), len(pred)
+
+
+def _sum_pairs(*pairs):
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+
+def _pair(x, w):
+    return x, w
