@@ -98,7 +98,8 @@ docs: $(VENV)/.created
 	rm -rf $(DOCS_API)
 	$(PY) -W error::UserWarning -m pdoc --docformat numpy -o $(DOCS_API) \
 		mixtura mixtura.plot mixtura.distributions mixtura.gmm mixtura.kmeans mixtura.callbacks \
-		mixtura.io mixtura.neural mixtura.utils mixtura.cli 2> target/pdoc.log || \
+		mixtura.io mixtura.neural mixtura.utils mixtura.cli mixtura.sklearn mixtura.numpy_ml \
+		mixtura.dask 2> target/pdoc.log || \
 		(cat target/pdoc.log; false)
 	@if grep -qi "warn" target/pdoc.log; then cat target/pdoc.log; echo "error: pdoc warned"; false; fi
 	@echo "API reference in $(DOCS_API)/index.html"

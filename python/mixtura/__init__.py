@@ -36,7 +36,6 @@ __version__ = _core.__version__
 
 __all__ = [
     "GeneralMixtureModel",
-    "GaussianMixture",
     *distributions.__all__,
     "Kmeans",
     "NeuralNetworkWrapper",
@@ -68,8 +67,10 @@ def from_dict(d):
 
 
 def __getattr__(name):
-    # scikit-learn's GaussianMixture is loaded when first asked for: its module imports
-    # scikit-learn (and with it pandas) when they are installed, which `import mixtura` does not.
+    # scikit-learn's GaussianMixture is loaded when first asked for (`from mixtura import
+    # GaussianMixture`; it is documented in mixtura.sklearn and left out of __all__): its module
+    # imports scikit-learn (and with it pandas) when they are installed, which `import mixtura`
+    # does not.
     if name == "GaussianMixture":
         from .sklearn import GaussianMixture
 
