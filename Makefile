@@ -135,6 +135,7 @@ bench-peers: oracle
 
 bench: build bench-peers
 	$(PY) benches/bench.py --write-results $(BENCH_ARGS)
+	$(PY) benches/large_d.py
 
 clean:
 	rm -rf target $(VENV) $(ORACLE) python/mixtura/*.so

@@ -535,11 +535,8 @@ def _score(args):
 def _sample(args):
     model = _read_mixture(args.model)
     X = model.sample(max(args.n, 2), random_state=args.random_state)
+    # Discrete columns come as their symbols.
     X = np.asarray(X, dtype=object).reshape(-1, model.d)[: args.n]
-    # Discrete columns are drawn as codes of the model's symbols.
-    for j, keys in enumerate(model._columns()):
-        if keys is not None:
-            X[:, j] = [keys[int(c)] for c in X[:, j]]
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         rows = ([_number(v) if isinstance(v, (float, np.floating)) else str(v) for v in r] for r in X)

@@ -1,6 +1,7 @@
 """Distributions with pomegranate 0.14's API: NormalDistribution,
 MultivariateGaussianDistribution and IndependentComponentsDistribution."""
 
+import copy
 import json
 import os
 import re
@@ -864,6 +865,17 @@ class IndependentComponentsDistribution(Distribution):
         obj._set_core(core)
         return obj
 
+    def copy(self):
+        """A deep copy (each child copied by its own ``copy``, so that discrete symbols keep
+        their Python types)."""
+        return type(self)([c.copy() if isinstance(c, Distribution) else copy.deepcopy(c)
+                           for c in self.distributions], list(self.weights), frozen=self._frozen)
+
+    def __reduce__(self):
+        # The children pickle themselves (discrete symbols keep their types).
+        return (_restore_independent, (list(self.distributions), list(self.weights),
+                                       self._frozen))
+
     def _matrix(self, X):
         codes = [getattr(c, "_codes", None) for c in self.distributions]
         return encode_rows(X, self.d, codes)
@@ -939,6 +951,10 @@ _CLASSES = {
 }
 for _name, _class in _CLASSES.items():
     _class._family = _name
+
+
+def _restore_independent(children, weights, frozen):
+    return IndependentComponentsDistribution(children, weights, frozen=frozen)
 
 
 # pomegranate 0.14 kept its classifier adapter beside the distributions.

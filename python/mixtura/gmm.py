@@ -429,12 +429,27 @@ class GeneralMixtureModel(Document):
         return float(np.mean(pred == y))
 
     def sample(self, n=1, random_state=None):
-        """Draws ``n`` samples; a single sample (not in an array) when ``n`` is 1."""
+        """Draws ``n`` samples; a single sample (not in an array) when ``n`` is 1. Discrete
+        columns hold their symbols, as in pomegranate (an object array when the rows also hold
+        numbers)."""
         n = _checks.integer(n, "n", minimum=0)
+        columns = self._columns()
         out = self._core_model().sample(n, _checks.seed(random_state))
+        if any(keys is not None for keys in columns):
+            symbols = np.empty(out.shape, dtype=object)
+            for j, keys in enumerate(columns):
+                codes = out[:, j]
+                symbols[:, j] = ([float(c) for c in codes] if keys is None
+                                 else [keys[int(c)] for c in codes])
+            if all(keys is not None for keys in columns):
+                # Only symbols: numpy's array of them, as pomegranate returns.
+                symbols = np.array(symbols.tolist())
+            out = symbols
         if self.d == 1:
             out = out[:, 0]
-            return float(out[0]) if n == 1 else out
+            if n == 1:
+                return float(out[0]) if out.dtype.kind == "f" else out[0]
+            return out
         return out[0] if n == 1 else out
 
     # -- model selection -------------------------------------------------------------------------

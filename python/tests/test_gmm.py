@@ -463,3 +463,35 @@ def test_sample(faithful):
     one_d = two_normals()
     assert isinstance(one_d.sample(random_state=0), float)
     assert one_d.sample(10, random_state=0).shape == (10,)
+
+
+def test_sample_gives_the_symbols_of_discrete_columns():
+    # pomegranate draws symbols, not codes, from discrete components (alone or in independent
+    # components, where the numbers stay numbers).
+    from mixtura import DiscreteDistribution, IndependentComponentsDistribution
+
+    g = GeneralMixtureModel([DiscreteDistribution({"a": 0.9, "b": 0.1}),
+                             DiscreteDistribution({"a": 0.1, "b": 0.9})])
+    draws = g.sample(200, random_state=0)
+    assert set(draws.tolist()) == {"a", "b"}
+    assert g.sample(1, random_state=0) in ("a", "b")
+    icd = IndependentComponentsDistribution([NormalDistribution(0, 1),
+                                             DiscreteDistribution({"x": 0.5, 7: 0.5})])
+    rows = GeneralMixtureModel([icd, icd.copy()]).sample(50, random_state=1)
+    assert rows.shape == (50, 2) and rows.dtype == object
+    assert all(isinstance(v, float) for v in rows[:, 0])
+    assert set(rows[:, 1]) == {"x", 7}
+
+
+def test_independent_components_copy_and_pickle_keep_symbol_types():
+    import pickle as _pickle
+
+    from mixtura import DiscreteDistribution, IndependentComponentsDistribution
+
+    icd = IndependentComponentsDistribution(
+        [NormalDistribution(0, 1), DiscreteDistribution({"x": 0.5, 7: 0.5})], weights=[1.0, 2.0],
+        frozen=True)
+    for other in (icd.copy(), _pickle.loads(_pickle.dumps(icd))):
+        assert other.distributions[1].keys() == ["x", 7]
+        assert other.frozen and other.to_json() == icd.to_json()
+        assert other.distributions[1] is not icd.distributions[1]
