@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::parallel::{chunk_rows, map_chunks, Threads};
 use crate::rng::seeded;
 use crate::validate::{
-    check_clusters, check_data, check_threads, check_weights, finite_centroids, too_large, unit,
-    zeroed, zeroed_vec,
+    check_clusters, check_data, check_observed, check_threads, check_weights, finite_centroids,
+    has_observed, too_large, unit, zeroed, zeroed_vec,
 };
 use rayon::prelude::*;
 
@@ -93,6 +93,8 @@ impl Kmeans {
         }
         let k = opts.k;
         check_clusters("k", k, n)?;
+        // Data without any observed value would leave every centroid at 0.
+        check_observed(has_observed(&x))?;
         centroids_fit(k, d)?;
         let ones;
         let w = match weights {

@@ -271,6 +271,9 @@ fn empty_clusters_are_reseeded() {
 
 #[test]
 fn rejects_bad_input() {
+    let nan = Array2::from_elem((5, 2), f64::NAN);
+    let e = Kmeans::fit(nan.view(), None, &KmeansOptions::new(2)).unwrap_err();
+    assert!(e.to_string().contains("no observed value"), "{e}");
     let x = two_blobs();
     assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(7)).is_err());
     assert!(Kmeans::fit(x.view(), None, &KmeansOptions::new(0)).is_err());
