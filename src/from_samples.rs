@@ -82,8 +82,8 @@ fn build_component(
 
 /// The matrix k-means clusters when some columns hold discrete codes: each discrete column
 /// becomes one indicator column per symbol (all NaN for a missing value); `None` when no column
-/// is discrete.
-fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Option<Array2<f64>> {
+/// is discrete; an error when that matrix does not fit in memory.
+fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = x.ncols();
     let per_column: Vec<Option<usize>> = match components {
         Components::PerFeature(f) => f
@@ -106,10 +106,12 @@ fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Option<Array2
         .map(|k| k.filter(|&k| k <= 64))
         .collect();
     if per_column.iter().all(Option::is_none) {
-        return None;
+        return Ok(None);
     }
     let width: usize = per_column.iter().map(|k| k.unwrap_or(1)).sum();
-    let mut out = Array2::<f64>::zeros((x.nrows(), width));
+    let mut out = crate::validate::zeroed(x.nrows(), width, || {
+        crate::validate::too_large("X", format!("{width} indicator columns of the symbols"))
+    })?;
     for (i, row) in x.rows().into_iter().enumerate() {
         let mut c = 0;
         for (j, k) in per_column.iter().enumerate() {
@@ -134,7 +136,7 @@ fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Option<Array2
             }
         }
     }
-    Some(out)
+    Ok(Some(out))
 }
 
 impl GeneralMixtureModel<Component> {
@@ -237,7 +239,7 @@ impl GeneralMixtureModel<Component> {
         })?;
         let x0 = x.slice(ndarray::s![..m, ..]);
         let w0 = w.slice(ndarray::s![..m]);
-        let features = kmeans_features(components, x0);
+        let features = kmeans_features(components, x0)?;
         let kx = features.as_ref().map_or(x0, |f| f.view());
         let mut best: Option<(Self, FitReport)> = None;
         for _ in 0..runs {

@@ -37,7 +37,7 @@ RTOL = 1e-10
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=40) as cluster:
+                                  dashboard_address=":0", silence_logs=40) as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -390,7 +390,7 @@ from mixtura import GeneralMixtureModel, LambdaCallback, NormalDistribution
 
 if __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         X = da.from_array(np.random.default_rng(0).normal(size=(20000, 1)), chunks=(2000, 1))
         m = GeneralMixtureModel([NormalDistribution(-1, 1), NormalDistribution(1, 1)])
         epochs = []

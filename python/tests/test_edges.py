@@ -35,6 +35,26 @@ def two_full():
 
 # Rows so far out that every density underflows to 0.
 
+def test_predict_of_a_row_no_component_produces_is_the_heaviest_component():
+    # Its posterior is the prior, so its most probable component is the one of largest weight,
+    # on the general path (normals) and on the Gaussian kernels' (full covariance) alike.
+    heavy_second = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(1, 1)],
+                                       weights=[0.3, 0.7])
+    rows = np.array([[1e200], [-2.0], [-1e200]])
+    np.testing.assert_array_equal(heavy_second.predict(rows), [1, 0, 1])
+    np.testing.assert_array_equal(heavy_second.predict(rows),
+                                  heavy_second.predict_proba(rows).argmax(axis=1))
+    full = GeneralMixtureModel([
+        MultivariateGaussianDistribution([0.0, 0.0], np.eye(2)),
+        MultivariateGaussianDistribution([1.0, 1.0], np.eye(2)),
+    ], weights=[0.2, 0.8])
+    far = np.array([[1e155, 0.0], [-1.0, -1.0]])
+    np.testing.assert_array_equal(full.predict(far), [1, 0])
+    exp = GeneralMixtureModel([ExponentialDistribution(1.0), ExponentialDistribution(2.0)],
+                              weights=[0.9, 0.1])
+    assert exp.predict(np.array([[-1.0]])).tolist() == [0]
+
+
 def test_a_row_far_out_has_log_probability_minus_inf():
     model = two_normals()
     assert model.log_probability(np.array([[1e200]])).tolist() == [-math.inf]

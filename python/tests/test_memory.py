@@ -125,3 +125,10 @@ def test_sampling_a_wide_model_under_a_tight_limit_is_an_error(margin):
     """
     out = run_limited(setup, "model.sample(2, random_state=0)", margin)
     assert_clean_error(out)
+
+
+def test_fit_of_many_rows_whose_working_copy_does_not_fit_is_an_error():
+    # The rows (480 MB) exist; the fit's working copy of them does not fit in a 300 MB margin.
+    setup = "X = np.random.RandomState(1).standard_normal((60000, 1000))"
+    out = run_limited(setup, "MGD.from_samples(X)", 300 * MB)
+    assert_clean_error(out)

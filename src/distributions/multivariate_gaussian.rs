@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{add_products, cholesky, lower_triangular_inverse, smallest_eigenvalue};
 use crate::rng::standard_normal;
-use crate::validate::{copied, square, too_large, zeroed_vec};
+use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
 ///
@@ -411,9 +411,12 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        let mut z = &x - &stats.shift.view().insert_axis(Axis(0));
+        // Two n x d working copies: checked, an error instead of an abort for wide batches.
+        let (n, err) = (x.nrows(), || too_large("X", "a copy of the rows"));
+        let mut z = zeroed(n, d, err)?;
+        z.assign(&(&x - &stats.shift.view().insert_axis(Axis(0))));
         let mut has_missing = false;
-        let mut wz = z.clone();
+        let mut wz = copied(z.view(), err)?;
         for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
             if row.iter().any(|v| v.is_nan()) {
                 has_missing = true;

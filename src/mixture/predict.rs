@@ -118,6 +118,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         };
         let per_row = |joint: &[f64], (m, log_s): (f64, f64), row: &mut [f64]| match values {
             RowValues::LogDensity => row[0] = m + log_s,
+            // A row that no component can produce: its posterior is the prior, and so is its
+            // most probable component.
+            RowValues::Best if !m.is_finite() => {
+                row[0] = best(self.log_weights.as_slice().expect("1-D")) as f64
+            }
             RowValues::Best => row[0] = best(joint) as f64,
             _ if !m.is_finite() => prior(row),
             RowValues::LogPosterior => {
