@@ -303,7 +303,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// `opts.batches_per_epoch` do not apply: the source decides what an epoch reads. The rules
     /// on the data are those of [`fit_with`](Self::fit_with), over an epoch's batches together
     /// (an error when none of them holds an observed value, or when no component can produce
-    /// any row of the first epoch).
+    /// any row of the first epoch). A batch without rows is skipped.
     pub fn fit_source(
         &mut self,
         source: &mut dyn BatchSource,
@@ -317,10 +317,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let mut total = model.new_stats()?;
             let (mut rows, mut observed) = (0usize, false);
             source.next_epoch(&mut |x, w| {
-                check_data(&x, d)?;
                 if let Some(w) = &w {
                     check_batch_weights(w, x.nrows())?;
                 }
+                if x.nrows() == 0 && x.ncols() == d {
+                    // An empty batch (the tail of a reader, say) adds nothing: skipped.
+                    return Ok(());
+                }
+                check_data(&x, d)?;
                 rows += x.nrows();
                 observed = observed || has_observed(&x);
                 let part = opts.threads.install(|| {

@@ -162,6 +162,16 @@ impl GeneralMixtureModel<Component> {
         mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<(Self, FitReport)> {
         let d = x.ncols();
+        let families: &[Family] = match components {
+            Components::Each(f) => std::slice::from_ref(f),
+            Components::PerFeature(f) | Components::Mixed(f) => f,
+        };
+        if families.contains(&Family::Discrete(0)) {
+            return Err(Error::param(
+                "distributions",
+                "a discrete family needs at least one symbol (Family::Discrete(k) with k >= 1)",
+            ));
+        }
         match components {
             Components::Each(f) if f.is_univariate() && d != 1 => {
                 return Err(Error::param(

@@ -313,3 +313,48 @@ fn given_centroids_must_be_finite() {
         assert!(r.is_err());
     }
 }
+
+#[test]
+fn a_discrete_family_without_symbols_is_named() {
+    let x = array![[0.0], [1.0], [0.0]];
+    let o = FromSamplesOptions::new(2);
+    for spec in [
+        Components::Each(Family::Discrete(0)),
+        Components::PerFeature(vec![Family::Discrete(0)]),
+    ] {
+        let e = GeneralMixtureModel::from_samples(&spec, x.view(), None, &o).unwrap_err();
+        assert!(e.to_string().contains("at least one symbol"), "{e}");
+    }
+}
+
+#[test]
+fn an_empty_batch_from_a_source_is_skipped() {
+    let x = array![[0.0], [0.1], [4.0], [4.2], [-0.2], [3.9]];
+    let mut with_empty = InMemoryBatches {
+        batches: vec![
+            (x.clone(), None),
+            (Array2::zeros((0, 1)), None),
+            (Array2::zeros((0, 1)), Some(Array1::zeros(0))),
+        ],
+    };
+    let mut plain = InMemoryBatches {
+        batches: vec![(x.clone(), None)],
+    };
+    let mut a = normals(&[(0.0, 1.0), (4.0, 1.0)]);
+    let mut b = normals(&[(0.0, 1.0), (4.0, 1.0)]);
+    let o = FitOptions::default();
+    let ra = a.fit_source(&mut with_empty, &o, |_, _| Ok(())).unwrap();
+    let rb = b.fit_source(&mut plain, &o, |_, _| Ok(())).unwrap();
+    assert_eq!(ra.log_probability, rb.log_probability);
+    assert_eq!(a.to_json(), b.to_json());
+    // Only empty batches: no rows in the epoch, an error.
+    let mut empty = InMemoryBatches {
+        batches: vec![(Array2::zeros((0, 1)), None)],
+    };
+    assert!(a.fit_source(&mut empty, &o, |_, _| Ok(())).is_err());
+    // An empty batch of the wrong width is still an error.
+    let mut wrong = InMemoryBatches {
+        batches: vec![(x.clone(), None), (Array2::zeros((0, 3)), None)],
+    };
+    assert!(a.fit_source(&mut wrong, &o, |_, _| Ok(())).is_err());
+}

@@ -27,7 +27,14 @@ pub enum Init {
 }
 
 impl Init {
-    /// The initialisation for one of pomegranate's names: `"first-k"`, `"random"`, `"kmeans++"`.
+    /// The initialisation for one of pomegranate's names: `"first-k"`, `"random"`, `"kmeans++"`,
+    /// `"kmeans||"`.
+    ///
+    /// ```
+    /// use mixtura::Init;
+    /// assert_eq!(Init::from_name("kmeans||").unwrap(), Init::KMeansParallel);
+    /// assert!(Init::from_name("kmeans").is_err());
+    /// ```
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
             "first-k" => Ok(Init::FirstK),
