@@ -24,6 +24,23 @@ pub struct GeneralMixtureModel<D: Distribution = Component> {
     pub frozen: bool,
 }
 
+impl GeneralMixtureModel<Component> {
+    /// A copy, or an error when the components' matrices (`d x d` covariances) do not fit in
+    /// memory (where `clone` would abort the process).
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(GeneralMixtureModel {
+            distributions: self
+                .distributions
+                .iter()
+                .map(Component::try_clone)
+                .collect::<Result<_>>()?,
+            weights: self.weights.clone(),
+            log_weights: self.log_weights.clone(),
+            frozen: self.frozen,
+        })
+    }
+}
+
 impl<D: Distribution> GeneralMixtureModel<D> {
     /// A mixture of `distributions` (at least one, all of the same dimension) with prior `weights`
     /// (normalised to sum to 1; uniform when `None`).

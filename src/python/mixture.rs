@@ -201,7 +201,7 @@ fn epoch_callback(
     };
     let d = epoch_dict(py, log)?;
     let current = if pass_model {
-        Py::new(py, PyMixture::from(m.clone()))?.into_any()
+        Py::new(py, PyMixture::from(m.try_clone()?))?.into_any()
     } else {
         py.None()
     };
@@ -456,7 +456,7 @@ impl PyMixture {
         let result = py.detach(|| {
             let summarize = |m: &GeneralMixtureModel, parts: &[usize]| {
                 let summary = Python::attach(|py| -> PyResult<Option<PyMixtureSummary>> {
-                    let current = Py::new(py, PyMixture::from(m.clone()))?;
+                    let current = Py::new(py, PyMixture::from(m.try_clone()?))?;
                     let out = summarize.call1(py, (current, parts.to_vec()))?;
                     if out.is_none(py) {
                         return Ok(None);
