@@ -309,8 +309,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let (k, m) = (self.n_components(), block.len());
         let xb = x.slice(s![block.clone(), ..]);
         if lp.ncols() != m {
-            *lp = Array2::zeros((k, m));
-            *resp = Array2::zeros((k, m));
+            // For Python components `m` is the whole batch: checked, an error instead of an
+            // abort when k x m values do not fit in memory.
+            *lp = block_work(k, m)?;
+            *resp = block_work(k, m)?;
         }
         self.log_joint_block(xb, lp)?;
         for (b, i) in block.enumerate() {
@@ -357,4 +359,15 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         }
         Ok(())
     }
+}
+
+/// The `k x m` work space of a block of `m` rows (all the rows of a batch for components that
+/// take whole batches), or an error naming the rows when it does not fit in memory.
+pub(super) fn block_work(k: usize, m: usize) -> Result<Array2<f64>> {
+    crate::validate::zeroed(k, m, || {
+        crate::validate::too_large(
+            "X",
+            format!("the log-densities of {m} rows under {k} components"),
+        )
+    })
 }

@@ -182,7 +182,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                     }
                     _ => {
                         if lp.ncols() != m {
-                            lp = Array2::zeros((k, m));
+                            lp = super::estep::block_work(k, m)?;
                         }
                         self.log_joint_block(xb, &mut lp)?;
                         None
