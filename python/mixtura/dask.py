@@ -29,6 +29,10 @@ __all__ = ["is_dask_collection"]
 # value does not depend on where or when the partitions were summarised.
 _MERGE_EVERY = 8
 
+# On a distributed client, the E-steps ask the scheduler where the partitions are at least once
+# in this many.
+_ASK_EVERY = 16
+
 
 def is_dask_collection(X):
     """Whether ``X`` is a Dask collection (never imports Dask: a collection exists only once
@@ -143,9 +147,13 @@ def _summarize_part(index, block, weights, text, codes, d):
         raise _named(e, index) from None
 
 
-def _summarize_group(indices, text, codes, d, blocks, weights):
-    """The statistics of several partitions, in their order (a list)."""
-    return [_summarize_part(i, b, w, text, codes, d) for i, b, w in zip(indices, blocks, weights)]
+def _summarize_group(indices, blocks, weights, text, codes, d):
+    """The worker this runs on, and the statistics of several partitions in their order (a
+    list)."""
+    from distributed import get_worker
+
+    out = [_summarize_part(i, b, w, text, codes, d) for i, b, w in zip(indices, blocks, weights)]
+    return get_worker().address, out
 
 
 def _merge(*summaries):
@@ -252,6 +260,8 @@ class _Partitions:
         self.d = model.d
         self.client = _client(client)
         self._threads: dict = {}
+        self._where: dict | None = None
+        self._steps = -1
         if self.client is None:
             self.blocks = _blocks(self.X)
             self.weights = _weight_blocks(weights, self.X)
@@ -296,6 +306,21 @@ class _Partitions:
             out.setdefault(min(where, key=str), []).append(i)
         return out
 
+    def _placement(self, parts):
+        """``_by_worker(parts)``, from where the partitions were last seen: the scheduler is
+        asked again when a task ran elsewhere than planned, when a partition was nowhere, and
+        every ``_ASK_EVERY`` E-steps."""
+        self._steps += 1
+        if self._where is None or self._steps % _ASK_EVERY == 0:
+            every = range(len(self.blocks))
+            self._where = {i: w for w, ps in self._by_worker(every).items() for i in ps}
+        out: dict = {}
+        for i in parts:
+            out.setdefault(self._where[i], []).append(i)
+        if None in self._where.values():
+            self._where = None
+        return out
+
     def _thread_counts(self, workers):
         if any(w not in self._threads for w in workers):
             info = self.client.scheduler_info()["workers"]
@@ -312,20 +337,26 @@ class _Partitions:
                      for i in parts]
             return _merge(*_compute(_tree(tasks), None))
         # The partitions of each worker, in turns over its threads: one task each.
-        by_worker = self._by_worker(parts)
+        by_worker = self._placement(parts)
         groups: list = []
+        planned = []
         workers = list(by_worker)
         for w, n in zip(workers, self._thread_counts(workers)):
             mine = by_worker[w]
-            groups.extend(g for g in (mine[t::n] for t in range(n)) if g)
-        futures = [
-            self.client.submit(_summarize_group, g, text, self.codes, self.d,
-                               [self.blocks[i] for i in g], [self.weights[i] for i in g],
-                               pure=False)
-            for g in groups
-        ]
+            for g in (mine[t::n] for t in range(n)):
+                if g:
+                    groups.append(g)
+                    planned.append(w)
+        # One call, so one message to the scheduler (the client batches its messages: a second
+        # call made just after a first would wait for the next batch).
+        futures = self.client.map(
+            _summarize_group, groups, [[self.blocks[i] for i in g] for g in groups],
+            [[self.weights[i] for i in g] for g in groups], text=text, codes=self.codes,
+            d=self.d, pure=False)
         values = dict(zip(parts, [None] * len(parts)))
-        for g, out in zip(groups, _gather(futures, self.client)):
+        for g, w, (ran_on, out) in zip(groups, planned, _gather(futures, self.client)):
+            if ran_on != w:
+                self._where = None  # the partitions have moved: ask again next time
             values.update(zip(g, out))
         return _merge_tree([values[i] for i in parts])
 
