@@ -14,6 +14,7 @@ once a Dask collection is seen, so that ``import mixtura`` never imports Dask.
 """
 
 import sys
+from typing import Optional
 
 import dask
 import dask.array as da
@@ -244,14 +245,14 @@ def _merge_tree(summaries):
 class _Partitions:
     """A Dask data set of rows (and weights) for a model's E-steps.
 
-    On a distributed client the rows are persisted once (a no-op for rows that are already) and
-    each E-step is one task per worker thread, over the partitions that worker holds (asked of
-    the scheduler at every step, so that partitions recomputed elsewhere after a worker's loss
-    are found there): no graph is built, no partition moves, and the client merges the
-    statistics of the partitions in the fixed tree of ``_tree``. Without a distributed client,
-    each E-step is a graph of one task per partition on Dask's default scheduler."""
+    For a fit on a distributed client (``persist``), the rows are persisted once (a no-op for
+    rows that are already) and each E-step is one task per worker thread over the partitions
+    that worker holds (see ``_placement``): no graph is built, no partition moves, and the
+    client merges the statistics of the partitions in the fixed tree of ``_tree``. Otherwise
+    (a single pass, or Dask's default scheduler), each E-step is a graph of one task per
+    partition."""
 
-    def __init__(self, model, X, weights, client=None):
+    def __init__(self, model, X, weights, client=None, persist=False):
         if not model._core_model().statistics_are_values():
             raise TypeError("a model with distributions written in Python cannot be fitted on Dask "
                             "data; compute the data, or use the built-in distributions")
@@ -260,11 +261,13 @@ class _Partitions:
         self.d = model.d
         self.client = _client(client)
         self._threads: dict = {}
-        self._where: dict | None = None
+        self._where: Optional[dict] = None
         self._steps = -1
-        if self.client is None:
+        if self.client is None or not persist:
             self.blocks = _blocks(self.X)
             self.weights = _weight_blocks(weights, self.X)
+            self.client = None
+            self._graph_client = client
             return
         from distributed import Future, wait
 
@@ -335,7 +338,7 @@ class _Partitions:
             part = dask.delayed(_summarize_part, pure=False)
             tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d)
                      for i in parts]
-            return _merge(*_compute(_tree(tasks), None))
+            return _merge(*_compute(_tree(tasks), self._graph_client))
         # The partitions of each worker, in turns over its threads: one task each.
         by_worker = self._placement(parts)
         groups: list = []
@@ -363,7 +366,7 @@ class _Partitions:
 
 def fit(model, X, weights, options, callbacks, return_history, verbose, client):
     """``model.fit`` on Dask data."""
-    data = _Partitions(model, X, weights, client)
+    data = _Partitions(model, X, weights, client, persist=True)
     return model._train(
         lambda core, training: core.fit_parts(
             lambda current, parts: data.summarize(current, parts), len(data.blocks),
