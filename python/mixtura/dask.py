@@ -3,16 +3,18 @@
 ``GeneralMixtureModel`` sends a ``dask.array.Array`` (chunked by rows) or a Dask DataFrame here
 by itself; nothing in this module needs calling directly. Each EM iteration summarises every
 partition under the current model where the partition lives (the Rust E-step, one thread per
-task), merges the statistics in a fixed tree (kilobytes per partition) and runs one M-step on
-the client; the fit loop, the stop rule and the callbacks are those of an in-process fit
-(``_core.Mixture.fit_parts``). Predictions are lazy Dask arrays, computed partition by
-partition.
+task; on a distributed client, one task per worker thread over the partitions that worker
+holds, the rows persisted once at the start of the fit), merges the statistics in a fixed tree
+(kilobytes per partition) and runs one M-step on the client; the fit loop, the stop rule and
+the callbacks are those of an in-process fit (``_core.Mixture.fit_parts``). Predictions are
+lazy Dask arrays, computed partition by partition.
 
 Dask is an optional dependency (``pip install mixtura[dask]``): this module is imported only
 once a Dask collection is seen, so that ``import mixtura`` never imports Dask.
 """
 
 import sys
+from typing import Optional
 
 import dask
 import dask.array as da
@@ -27,6 +29,10 @@ __all__ = ["is_dask_collection"]
 # until at most this many are left, which the client merges: a fixed tree, so that the merged
 # value does not depend on where or when the partitions were summarised.
 _MERGE_EVERY = 8
+
+# On a distributed client, the E-steps ask the scheduler where the partitions are at least once
+# in this many.
+_ASK_EVERY = 16
 
 
 def is_dask_collection(X):
@@ -56,12 +62,13 @@ def _blocks(X):
     return list(X.to_delayed().ravel())
 
 
-def _weight_blocks(weights, X):
-    """The weights of each row partition of ``X`` (None, a Dask array or Series with the same
-    partitions, or an array-like when the partitions' sizes are known)."""
-    n = X.numblocks[0]
+def _weight_parts(weights, X):
+    """The weights of the row partitions of ``X``: None, a Dask array with the partitions of
+    ``X`` (from a Dask array or Series), or one numpy array per partition (from an array-like,
+    when the partitions' sizes are known); checked as far as they can be without computing."""
     if weights is None:
-        return [None] * n
+        return None
+    n = X.numblocks[0]
     if is_dask_collection(weights):
         w = _rows(weights, "weights")
         if w.ndim != 1:
@@ -76,7 +83,7 @@ def _weight_blocks(weights, X):
                 f"weights must have the partitions of X ({n}), got {w.numblocks[0]}; give them the "
                 "same chunks"
             )
-        return _blocks(w)
+        return w
     w = _checks.as_weights(weights)
     sizes = X.chunks[0]
     if any(np.isnan(c) for c in sizes):
@@ -85,8 +92,18 @@ def _weight_blocks(weights, X):
             "partitions of X"
         )
     _core.check_weights_and_labels(int(sum(sizes)), w)
-    cuts = np.cumsum(sizes)[:-1]
-    return [dask.delayed(part) for part in np.split(w, cuts)]
+    return np.split(w, np.cumsum(sizes)[:-1])
+
+
+def _weight_blocks(weights, X):
+    """The weights of each row partition of ``X`` (see ``_weight_parts``), as Delayed objects
+    (or None)."""
+    w = _weight_parts(weights, X)
+    if w is None:
+        return [None] * X.numblocks[0]
+    if isinstance(w, list):
+        return [dask.delayed(part) for part in w]
+    return _blocks(w)
 
 
 def _codes(model):
@@ -131,6 +148,15 @@ def _summarize_part(index, block, weights, text, codes, d):
         raise _named(e, index) from None
 
 
+def _summarize_group(indices, blocks, weights, text, codes, d):
+    """The worker this runs on, and the statistics of several partitions in their order (a
+    list)."""
+    from distributed import get_worker
+
+    out = [_summarize_part(i, b, w, text, codes, d) for i, b, w in zip(indices, blocks, weights)]
+    return get_worker().address, out
+
+
 def _merge(*summaries):
     """The statistics of several partitions merged left to right (a new value: the inputs are
     left as they are, as a retried task needs them)."""
@@ -162,10 +188,9 @@ def _predict_block(block, text, codes, d, method, k=None, block_id=None):
 
 
 # -- what runs on the client ---------------------------------------------------------------------
-def _compute(value, client):
-    """Computes a Delayed value (or a list of them) on ``client`` (else the current Dask
-    client, else Dask's default scheduler); a KeyboardInterrupt cancels the work on the
-    cluster."""
+def _client(client):
+    """``client``, else the current Dask distributed client, else None (Dask's default
+    scheduler)."""
     if client is None and "distributed" in sys.modules:
         from distributed import default_client
 
@@ -173,16 +198,29 @@ def _compute(value, client):
             client = default_client()
         except ValueError:
             client = None
-    # The graphs are a few tasks over partitions that exist already: nothing to optimise.
-    if client is None:
-        (out,) = dask.compute(value, optimize_graph=False)
-        return out
-    futures = client.compute(value, optimize_graph=False)
+    return client
+
+
+def _gather(futures, client):
+    """The values of ``futures``; a KeyboardInterrupt (or any failure) cancels the work on the
+    cluster."""
     try:
         return client.gather(futures)
     except BaseException:
         client.cancel(futures)
         raise
+
+
+def _compute(value, client):
+    """Computes a Delayed value (or a list of them) on ``client`` (else the current Dask
+    client, else Dask's default scheduler); a KeyboardInterrupt cancels the work on the
+    cluster."""
+    client = _client(client)
+    # The graphs are a few tasks over partitions that exist already: nothing to optimise.
+    if client is None:
+        (out,) = dask.compute(value, optimize_graph=False)
+        return out
+    return _gather(client.compute(value, optimize_graph=False), client)
 
 
 def _tree(parts):
@@ -195,41 +233,151 @@ def _tree(parts):
     return parts
 
 
-class _Partitions:
-    """A Dask data set of rows (and weights) for a model's E-steps."""
+def _merge_tree(summaries):
+    """The statistics ``summaries`` (in partition order) merged in the tree of ``_tree``: the
+    same merges in the same order, so the same bits, wherever they run."""
+    while len(summaries) > _MERGE_EVERY:
+        summaries = [_merge(*summaries[i:i + _MERGE_EVERY])
+                     for i in range(0, len(summaries), _MERGE_EVERY)]
+    return _merge(*summaries)
 
-    def __init__(self, model, X, weights):
+
+class _Partitions:
+    """A Dask data set of rows (and weights) for a model's E-steps.
+
+    For a fit on a distributed client (``persist``), the rows are persisted once (a no-op for
+    rows that are already) and each E-step is one task per worker thread over the partitions
+    that worker holds (see ``_placement``): no graph is built, no partition moves, and the
+    client merges the statistics of the partitions in the fixed tree of ``_tree``. Otherwise
+    (a single pass, or Dask's default scheduler), each E-step is a graph of one task per
+    partition."""
+
+    def __init__(self, model, X, weights, client=None, persist=False):
         if not model._core_model().statistics_are_values():
             raise TypeError("a model with distributions written in Python cannot be fitted on Dask "
                             "data; compute the data, or use the built-in distributions")
         self.X = _rows(X)
-        self.blocks = _blocks(self.X)
-        self.weights = _weight_blocks(weights, self.X)
         self.codes = _codes(model)
         self.d = model.d
+        self.client = _client(client)
+        self._threads: dict = {}
+        self._where: Optional[dict] = None
+        self._steps = -1
+        if self.client is None or not persist:
+            self.blocks = _blocks(self.X)
+            self.weights = _weight_blocks(weights, self.X)
+            self.client = None
+            self._graph_client = client
+            return
+        from distributed import Future, wait
 
-    def summarize(self, core, parts, client):
+        w = _weight_parts(weights, self.X)
+        # The rows (and weights on the cluster) are computed once, where Dask puts them, and
+        # kept there for the whole fit.
+        if w is None or isinstance(w, list):
+            self.X = self.client.persist(self.X, optimize_graph=False)
+        else:
+            self.X, w = self.client.persist([self.X, w], optimize_graph=False)
+        self.blocks = [Future(k, self.client) for k in dask.core.flatten(self.X.__dask_keys__())]
+        try:
+            wait(self.blocks)
+        except BaseException:
+            self.client.cancel(self.blocks)
+            raise
+        if w is None:
+            self.weights = [None] * len(self.blocks)
+        elif isinstance(w, list):
+            # Weights in memory: sent once, each to the worker of its partition (as tasks, not
+            # scattered, so that a lost worker's are made again elsewhere).
+            self.weights = [None] * len(self.blocks)
+            for worker, parts in self._by_worker(range(len(self.blocks))).items():
+                sent = self.client.map(_same, [w[i] for i in parts], pure=False,
+                                       workers=None if worker is None else [worker],
+                                       allow_other_workers=True)
+                for i, f in zip(parts, sent):
+                    self.weights[i] = f
+        else:
+            self.weights = [Future(k, self.client) for k in dask.core.flatten(w.__dask_keys__())]
+
+    def _by_worker(self, parts):
+        """The partitions ``parts`` by the worker that holds them (None for a partition that
+        none holds now: being computed again), in their order."""
+        holders = self.client.who_has([self.blocks[i] for i in parts])
+        out: dict = {}
+        for i in parts:
+            where = holders.get(self.blocks[i].key) or [None]
+            out.setdefault(min(where, key=str), []).append(i)
+        return out
+
+    def _placement(self, parts):
+        """``_by_worker(parts)``, from where the partitions were last seen: the scheduler is
+        asked again when a task ran elsewhere than planned, when a partition was nowhere, and
+        every ``_ASK_EVERY`` E-steps."""
+        self._steps += 1
+        if self._where is None or self._steps % _ASK_EVERY == 0:
+            every = range(len(self.blocks))
+            self._where = {i: w for w, ps in self._by_worker(every).items() for i in ps}
+        out: dict = {}
+        for i in parts:
+            out.setdefault(self._where[i], []).append(i)
+        if None in self._where.values():
+            self._where = None
+        return out
+
+    def _thread_counts(self, workers):
+        if any(w not in self._threads for w in workers):
+            info = self.client.scheduler_info()["workers"]
+            self._threads = {w: max(1, int(v.get("nthreads", 1))) for w, v in info.items()}
+        return [self._threads.get(w, 1) for w in workers]
+
+    def summarize(self, core, parts):
         """The merged statistics of the partitions ``parts`` under the Rust mixture ``core``."""
         text = core.to_json(None, ",", ":")
-        part = dask.delayed(_summarize_part, pure=False)
-        tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d) for i in parts]
-        return _merge(*_compute(_tree(tasks), client))
+        parts = list(parts)
+        if self.client is None:
+            part = dask.delayed(_summarize_part, pure=False)
+            tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d)
+                     for i in parts]
+            return _merge(*_compute(_tree(tasks), self._graph_client))
+        # The partitions of each worker, in turns over its threads: one task each.
+        by_worker = self._placement(parts)
+        groups: list = []
+        planned = []
+        workers = list(by_worker)
+        for w, n in zip(workers, self._thread_counts(workers)):
+            mine = by_worker[w]
+            for g in (mine[t::n] for t in range(n)):
+                if g:
+                    groups.append(g)
+                    planned.append(w)
+        # One call, so one message to the scheduler (the client batches its messages: a second
+        # call made just after a first would wait for the next batch).
+        futures = self.client.map(
+            _summarize_group, groups, [[self.blocks[i] for i in g] for g in groups],
+            [[self.weights[i] for i in g] for g in groups], text=text, codes=self.codes,
+            d=self.d, pure=False)
+        values = dict(zip(parts, [None] * len(parts)))
+        for g, w, (ran_on, out) in zip(groups, planned, _gather(futures, self.client)):
+            if ran_on != w:
+                self._where = None  # the partitions have moved: ask again next time
+            values.update(zip(g, out))
+        return _merge_tree([values[i] for i in parts])
 
 
 def fit(model, X, weights, options, callbacks, return_history, verbose, client):
     """``model.fit`` on Dask data."""
-    data = _Partitions(model, X, weights)
+    data = _Partitions(model, X, weights, client, persist=True)
     return model._train(
         lambda core, training: core.fit_parts(
-            lambda current, parts: data.summarize(current, parts, client), len(data.blocks),
+            lambda current, parts: data.summarize(current, parts), len(data.blocks),
             options=options, callback=training.on_epoch, pass_model=training.pass_model),
         callbacks, return_history, verbose)
 
 
 def summarize(model, X, weights, client):
     """The statistics of Dask data under ``model``, as one ``_core.MixtureSummary``."""
-    data = _Partitions(model, X, weights)
-    summary = data.summarize(model._core_model(), range(len(data.blocks)), client)
+    data = _Partitions(model, X, weights, client)
+    summary = data.summarize(model._core_model(), range(len(data.blocks)))
     if summary is None:
         raise _core.MixturaError("invalid X: must have at least one row")
     return summary
@@ -301,3 +449,7 @@ def _sum_pairs(*pairs):
 
 def _pair(x, w):
     return x, w
+
+
+def _same(x):
+    return x

@@ -150,6 +150,19 @@ def test_fit_runs_to_the_stop_rule_and_is_reproducible(client):
     assert d.to_json() == b.to_json()
 
 
+def test_rows_that_are_not_persisted_are_computed_once_per_fit(client):
+    X, m = data("mgd", n=2000)
+    w = np.random.default_rng(5).uniform(0.5, 1.5, len(X))
+    Xd = da.from_array(X, chunks=(400, 3))
+    a = m.copy().fit(X, w, max_iterations=5, stop_threshold=-np.inf)
+    with distributed.get_task_stream(client) as stream:
+        b = m.copy().fit(Xd, w, max_iterations=5, stop_threshold=-np.inf)
+    assert_same_model(a, b)
+    keys = [t["key"] for t in stream.data]
+    reads = [k for k in keys if isinstance(k, tuple) and k[0] == Xd.name]
+    assert len(reads) == Xd.numblocks[0], keys
+
+
 def test_mini_batches_are_partitions(client):
     X, m = data("icd", n=2000)
     options = dict(max_iterations=6, stop_threshold=-np.inf, batches_per_epoch=2, lr_decay=0.5)
