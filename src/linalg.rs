@@ -27,33 +27,43 @@ pub const NB: usize = 64;
 pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
     let mut l = square("covariance", "Cholesky factor", d)?;
-    if d >= BLOCKED_FROM {
-        for i in 0..d {
-            for j in 0..=i {
-                l[[i, j]] = a[[i, j]];
-            }
+    for i in 0..d {
+        for j in 0..=i {
+            l[[i, j]] = a[[i, j]];
         }
-        return Ok(blocked_cholesky_in_place(&mut l).then_some(l));
     }
-    for j in 0..d {
-        let mut s = a[[j, j]];
-        for k in 0..j {
-            s -= l[[j, k]] * l[[j, k]];
+    let factored = if d >= BLOCKED_FROM {
+        blocked_cholesky_in_place(&mut l)
+    } else {
+        factor_diagonal_block(&mut l, 0, d)
+    };
+    Ok(factored.then_some(l))
+}
+
+/// Factors in place, unblocked, the diagonal block of columns `[k0, k1)` of `l` and the rows
+/// below it up to `k1`, whose lower triangle holds the matrix with the contributions of the
+/// columns left of `k0` already subtracted; false when a pivot is not strictly positive and
+/// finite.
+fn factor_diagonal_block(l: &mut Array2<f64>, k0: usize, k1: usize) -> bool {
+    for j in k0..k1 {
+        let mut s = l[[j, j]];
+        for t in k0..j {
+            s -= l[[j, t]] * l[[j, t]];
         }
         if !(s > 0.0) || !s.is_finite() {
-            return Ok(None);
+            return false;
         }
         let ljj = s.sqrt();
         l[[j, j]] = ljj;
-        for i in (j + 1)..d {
-            let mut s = a[[i, j]];
-            for k in 0..j {
-                s -= l[[i, k]] * l[[j, k]];
+        for i in (j + 1)..k1 {
+            let mut s = l[[i, j]];
+            for t in k0..j {
+                s -= l[[i, t]] * l[[j, t]];
             }
             l[[i, j]] = s / ljj;
         }
     }
-    Ok(Some(l))
+    true
 }
 
 /// Factors in place the lower triangle of `l` (whose upper triangle is 0) into its Cholesky
@@ -64,24 +74,9 @@ fn blocked_cholesky_in_place(l: &mut Array2<f64>) -> bool {
     let d = l.nrows();
     for k0 in (0..d).step_by(NB) {
         let k1 = (k0 + NB).min(d);
-        // The diagonal block, unblocked (its columns left of k0 are already subtracted).
-        for j in k0..k1 {
-            let mut s = l[[j, j]];
-            for t in k0..j {
-                s -= l[[j, t]] * l[[j, t]];
-            }
-            if !(s > 0.0) || !s.is_finite() {
-                return false;
-            }
-            let ljj = s.sqrt();
-            l[[j, j]] = ljj;
-            for i in (j + 1)..k1 {
-                let mut s = l[[i, j]];
-                for t in k0..j {
-                    s -= l[[i, t]] * l[[j, t]];
-                }
-                l[[i, j]] = s / ljj;
-            }
+        // The diagonal block (its columns left of k0 are already subtracted).
+        if !factor_diagonal_block(l, k0, k1) {
+            return false;
         }
         if k1 == d {
             break;
@@ -173,6 +168,14 @@ pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
         return blocked_lower_triangular_inverse(l);
     }
     let mut inv = square("covariance", "inverse Cholesky factor", d)?;
+    invert_unblocked(l, &mut inv);
+    Ok(inv)
+}
+
+/// Writes the inverse of the lower-triangular `l` (positive diagonal) into `inv` (zero above
+/// its diagonal), column by column.
+fn invert_unblocked(l: ArrayView2<f64>, inv: &mut Array2<f64>) {
+    let d = l.nrows();
     for j in 0..d {
         inv[[j, j]] = 1.0 / l[[j, j]];
         for i in (j + 1)..d {
@@ -183,7 +186,6 @@ pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
             inv[[i, j]] = s / l[[i, i]];
         }
     }
-    Ok(inv)
 }
 
 /// The blocked inverse `X = L^-1`, through its transpose `Y = X^T` (upper-triangular), whose row
@@ -198,18 +200,8 @@ fn blocked_lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
         .map(|b| {
             let (b0, b1) = (b * NB, ((b + 1) * NB).min(d));
             let m = b1 - b0;
-            let block = l.slice(s![b0..b1, b0..b1]);
             let mut inv = Array2::<f64>::zeros((m, m));
-            for j in 0..m {
-                inv[[j, j]] = 1.0 / block[[j, j]];
-                for i in (j + 1)..m {
-                    let mut s = 0.0;
-                    for k in j..i {
-                        s -= block[[i, k]] * inv[[k, j]];
-                    }
-                    inv[[i, j]] = s / block[[i, i]];
-                }
-            }
+            invert_unblocked(l.slice(s![b0..b1, b0..b1]), &mut inv);
             inv.reversed_axes().as_standard_layout().into_owned()
         })
         .collect();

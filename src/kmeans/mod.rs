@@ -15,7 +15,7 @@ mod tests;
 use std::ops::Range;
 use std::time::Instant;
 
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, CowArray, Ix1};
 
 use crate::error::{Error, Result};
 use crate::parallel::{chunk_rows, map_chunks, Threads};
@@ -96,17 +96,8 @@ impl Kmeans {
         // Data without any observed value would leave every centroid at 0.
         check_observed(has_observed(&x))?;
         centroids_fit(k, d)?;
-        let ones;
-        let w = match weights {
-            Some(w) => {
-                check_weights(&w, n)?;
-                w
-            }
-            None => {
-                ones = Array1::<f64>::ones(n);
-                ones.view()
-            }
-        };
+        let w = weights_or_ones(weights, n)?;
+        let w = w.view();
         let w_owned: Vec<f64>;
         let w_slice: &[f64] = match w.as_slice() {
             Some(s) => s,
@@ -230,17 +221,8 @@ impl Kmeans {
         check_threads(threads)?;
         let (n, d) = x.dim();
         check_data(&x, self.centroids.ncols())?;
-        let ones;
-        let w = match weights {
-            Some(w) => {
-                check_weights(&w, n)?;
-                w
-            }
-            None => {
-                ones = Array1::<f64>::ones(n);
-                ones.view()
-            }
-        };
+        let w = weights_or_ones(weights, n)?;
+        let w = w.view();
         let k = self.centroids.nrows();
         drop(zeroed_vec::<f64>(&[k, d, 2], || {
             too_large("X", format!("statistics of {k} centroids of {d} features"))
@@ -323,22 +305,18 @@ impl Kmeans {
         w: ArrayView1<f64>,
         rows: &[Range<usize>],
     ) -> KmeansStats {
-        let (k, d) = self.centroids.dim();
-        let mut total = KmeansStats::zeros(k, d);
-        for r in rows {
-            let st = lloyd_pass(
+        let pass = |r: &Range<usize>| {
+            lloyd_pass(
                 x.slice(s![r.clone(), ..]),
                 w.slice(s![r.clone()]),
                 self.centroids.view(),
-            );
-            if rows.len() == 1 {
-                return st;
-            }
-            total.sums += &st.sums;
-            total.weights += &st.weights;
-            total.distance += st.distance;
+            )
+        };
+        if let [r] = rows {
+            return pass(r);
         }
-        total
+        let (k, d) = self.centroids.dim();
+        KmeansStats::total(k, d, rows.iter().map(pass))
     }
 
     /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`
@@ -389,6 +367,20 @@ impl Kmeans {
         })?;
         Ok(parts.into_iter().flatten().collect())
     }
+}
+
+/// The sample weights after their checks, or a weight of 1 for each of the `n` rows.
+fn weights_or_ones(
+    weights: Option<ArrayView1<'_, f64>>,
+    n: usize,
+) -> Result<CowArray<'_, f64, Ix1>> {
+    Ok(match weights {
+        Some(w) => {
+            check_weights(&w, n)?;
+            CowArray::from(w)
+        }
+        None => CowArray::from(Array1::<f64>::ones(n)),
+    })
 }
 
 /// What one run of [`Kmeans::fit_logged`] did.

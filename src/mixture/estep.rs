@@ -86,13 +86,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
     ) -> Result<MixtureStats<D::Stats>> {
-        self.check(&x)?;
-        if let Some(w) = &weights {
-            check_weights(w, x.nrows())?;
-        }
-        threads.install(|| {
-            self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())
-        })?
+        self.summarize_checked(x, weights, threads, check_weights)
     }
 
     /// [`summarize`](Self::summarize) of one part of a data set summarised in parts (see
@@ -104,9 +98,21 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
     ) -> Result<MixtureStats<D::Stats>> {
+        self.summarize_checked(x, weights, threads, check_batch_weights)
+    }
+
+    /// The E-step over every row of `x` after the checks of the rows and, by `check_w`, of
+    /// the weights.
+    fn summarize_checked(
+        &self,
+        x: ArrayView2<f64>,
+        weights: Option<ArrayView1<f64>>,
+        threads: Threads,
+        check_w: fn(&ArrayView1<f64>, usize) -> Result<()>,
+    ) -> Result<MixtureStats<D::Stats>> {
         self.check(&x)?;
         if let Some(w) = &weights {
-            check_batch_weights(w, x.nrows())?;
+            check_w(w, x.nrows())?;
         }
         threads.install(|| {
             self.summarize_rows(x, weights, 0..x.nrows(), Labels::None, &Cancel::default())
