@@ -6,13 +6,20 @@
 //! `O(d^3)` work is matrix products (ndarray's `general_mat_mul`, whose kernel is the same on
 //! every x86-64 processor with FMA, AVX2 or AVX-512 alike), spread over the current pool by
 //! blocks of rows fixed by `d` alone: the result does not depend on the thread count.
+//!
+//! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
+//! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
+//! matrix products for the rest of the matrix after each panel, and for each column one
+//! symmetric matrix-vector product in fused multiply-adds of a fixed order, compiled for AVX2
+//! and FMA where the kernel path has them ([`Isa`]) and portable otherwise (the same numbers).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::validate::{copied, square, too_large, zeroed_vec};
+use crate::kernels::dispatch::{Isa, Level};
+use crate::validate::{copied, square, too_large, zeroed};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
@@ -257,69 +264,271 @@ pub fn smallest_eigenvalue(a: ArrayView2<f64>) -> Result<f64> {
     Ok(smallest_tridiagonal_eigenvalue(&diag, &off))
 }
 
+/// The width of a panel of columns in the reduction to tridiagonal form.
+const PANEL: usize = 32;
+
 /// The symmetric tridiagonal matrix `Q^T A Q` of a symmetric `a` (`Q` a product of Householder
-/// reflections): its diagonal (`d` values) and its subdiagonal (`d - 1` values).
+/// reflections, only the lower triangle of `a` read): its diagonal (`d` values) and its
+/// subdiagonal (`d - 1` values).
+///
+/// The reflections are applied by panels of [`PANEL`] columns (Golub and Van Loan, section
+/// 8.3.1, and the blocked form of LAPACK's `dsytrd`): within a panel each reflection `v` and its
+/// `w` (with the trailing matrix becoming `B - v w^T - w v^T`) are only recorded, the columns
+/// of the panel are brought up to date one at a time as they are reached, and the rest of the
+/// matrix takes all of the panel's reflections at once, as one matrix product. Each column
+/// still needs one product of the trailing matrix with its `v`, read from the lower triangle
+/// only; that pass over memory dominates.
 fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
     let d = a.nrows();
-    // The trailing submatrix still to be reduced, both triangles (from the lower one of `a`),
-    // row-major, so that its products and updates run along rows.
-    let mut m = zeroed_vec::<f64>(&[d, d], || {
-        too_large("covariance", format!("a {d} x {d} covariance"))
-    })?;
+    let err = || too_large("covariance", format!("a {d} x {d} covariance"));
+    // The matrix being reduced: its lower triangle, row-major (the upper one is work space).
+    let mut m = zeroed(d, d, err)?;
     for i in 0..d {
         for j in 0..=i {
-            m[i * d + j] = a[[i, j]];
-            m[j * d + i] = a[[i, j]];
+            m[[i, j]] = a[[i, j]];
         }
     }
+    // The panel's reflections `v` and their `w`, one column each; row `i` is the rows' `i`th
+    // entries, zero above the row a reflection starts at.
+    let mut vs = zeroed(d, PANEL, err)?;
+    let mut ws = zeroed(d, PANEL, err)?;
     let mut diag = vec![0.0; d];
     let mut off = vec![0.0; d.saturating_sub(1)];
-    let (mut v, mut w) = (vec![0.0; d], vec![0.0; d]);
-    for k in 0..d {
-        diag[k] = m[k * d + k];
-        if k + 1 == d {
-            break;
-        }
-        // The reflection `H = I - tau v v^T` that maps the column below the diagonal,
-        // `x = m[k + 1.., k]`, onto `beta e_1`.
-        let n = d - k - 1;
-        let (v, w) = (&mut v[..n], &mut w[..n]);
-        for (i, vi) in v.iter_mut().enumerate() {
-            *vi = m[(k + 1 + i) * d + k];
-        }
-        // The norm of `x`, scaled by its largest value (no overflow, no underflow).
-        let big = v.iter().fold(0.0f64, |s, x| s.max(x.abs()));
-        if big == 0.0 {
-            off[k] = 0.0;
-            continue;
-        }
-        let norm = big * v.iter().map(|x| (x / big) * (x / big)).sum::<f64>().sqrt();
-        // `beta` of the sign opposite to `x_0`: `v_0 = x_0 - beta` adds two numbers of the
-        // same sign (no cancellation).
-        let beta = if v[0] > 0.0 { -norm } else { norm };
-        v[0] -= beta;
-        off[k] = beta;
-        // `v^T v = 2 norm (norm + |x_0|)`, so `tau = 2 / v^T v`.
-        let tau = 1.0 / (norm * (norm + (v[0] + beta).abs()));
-        // The trailing block `B = m[k + 1.., k + 1..]` becomes `H B H = B - v w^T - w v^T`, with
-        // `p = tau B v` and `w = p - (tau p^T v / 2) v`.
-        for (i, wi) in w.iter_mut().enumerate() {
-            let row = &m[(k + 1 + i) * d + k + 1..(k + 1 + i) * d + d];
-            *wi = tau * dot(row, v);
-        }
-        let half = 0.5 * tau * dot(w, v);
-        for (wi, &vi) in w.iter_mut().zip(v.iter()) {
-            *wi -= half * vi;
-        }
-        for i in 0..n {
-            let (vi, wi) = (v[i], w[i]);
-            let row = &mut m[(k + 1 + i) * d + k + 1..(k + 1 + i) * d + d];
-            for ((b, &vj), &wj) in row.iter_mut().zip(v.iter()).zip(w.iter()) {
-                *b -= vi * wj + wi * vj;
+    let (mut y, mut t) = (vec![0.0; d], vec![0.0; 2 * PANEL]);
+    let mut parts = zeroed(d.div_ceil(PRODUCT_ROWS), d, err)?
+        .into_raw_vec_and_offset()
+        .0;
+    let mut j0 = 0;
+    while j0 < d {
+        let width = PANEL.min(d - j0);
+        vs.fill(0.0);
+        ws.fill(0.0);
+        for p in 0..width {
+            let k = j0 + p;
+            // Column `k`, from the diagonal down, takes the panel's earlier reflections.
+            if p > 0 {
+                let (vk, wk) = (vs.row(k).to_owned(), ws.row(k).to_owned());
+                for i in k..d {
+                    let (vi, wi) = (vs.row(i), ws.row(i));
+                    let mut s = 0.0;
+                    for q in 0..p {
+                        s += vi[q] * wk[q] + wi[q] * vk[q];
+                    }
+                    m[[i, k]] -= s;
+                }
+            }
+            diag[k] = m[[k, k]];
+            if k + 1 == d {
+                break;
+            }
+            // The reflection `H = I - tau v v^T` that maps the column below the diagonal,
+            // `x = m[k + 1.., k]`, onto `beta e_1`.
+            let n = d - k - 1;
+            let big = (k + 1..d).fold(0.0f64, |s, i| s.max(m[[i, k]].abs()));
+            if big == 0.0 {
+                off[k] = 0.0;
+                continue;
+            }
+            // The norm of `x`, scaled by its largest value (no overflow, no underflow).
+            let norm = big
+                * (k + 1..d)
+                    .map(|i| (m[[i, k]] / big) * (m[[i, k]] / big))
+                    .sum::<f64>()
+                    .sqrt();
+            let x0 = m[[k + 1, k]];
+            // `beta` of the sign opposite to `x_0`: `v_0 = x_0 - beta` adds two numbers of the
+            // same sign (no cancellation).
+            let beta = if x0 > 0.0 { -norm } else { norm };
+            off[k] = beta;
+            for i in k + 1..d {
+                vs[[i, p]] = m[[i, k]];
+            }
+            vs[[k + 1, p]] -= beta;
+            // `v^T v = 2 norm (norm + |x_0|)`, so `tau = 2 / v^T v`.
+            let tau = 1.0 / (norm * (norm + x0.abs()));
+            // `y = B v`, `B` the trailing matrix `m[k + 1.., k + 1..]` less the panel's
+            // earlier reflections: `y = M v - V (W^T v) - W (V^T v)`.
+            let v: Vec<f64> = (k + 1..d).map(|i| vs[[i, p]]).collect();
+            let y = &mut y[..n];
+            lower_symmetric_product(&m, k + 1, &v, y, &mut parts);
+            if p > 0 {
+                let (wtv, vtv) = t.split_at_mut(PANEL);
+                for q in 0..p {
+                    let (mut a, mut b) = (0.0, 0.0);
+                    for (i, &vi) in v.iter().enumerate() {
+                        a += ws[[k + 1 + i, q]] * vi;
+                        b += vs[[k + 1 + i, q]] * vi;
+                    }
+                    wtv[q] = a;
+                    vtv[q] = b;
+                }
+                for (i, yi) in y.iter_mut().enumerate() {
+                    let (vr, wr) = (vs.row(k + 1 + i), ws.row(k + 1 + i));
+                    let mut s = 0.0;
+                    for q in 0..p {
+                        s += vr[q] * wtv[q] + wr[q] * vtv[q];
+                    }
+                    *yi -= s;
+                }
+            }
+            // `w = tau y - (tau^2 y^T v / 2) v`.
+            let half = 0.5 * tau * tau * dot(y, &v);
+            for (i, (&yi, &vi)) in y.iter().zip(&v).enumerate() {
+                ws[[k + 1 + i, p]] = tau * yi - half * vi;
             }
         }
+        // The rest, `m[j1.., j1..]`, takes the panel's reflections at once:
+        // `m -= [V W] [W V]^T`, by blocks of rows (in parallel, each writing its own rows), each
+        // up to its own diagonal block.
+        let j1 = j0 + width;
+        if j1 < d {
+            let left = ndarray::concatenate(
+                ndarray::Axis(1),
+                &[vs.slice(s![j1.., ..width]), ws.slice(s![j1.., ..width])],
+            )
+            .expect("same rows");
+            let right = ndarray::concatenate(
+                ndarray::Axis(1),
+                &[ws.slice(s![j1.., ..width]), vs.slice(s![j1.., ..width])],
+            )
+            .expect("same rows");
+            rows_in_blocks(m.slice_mut(s![j1.., j1..]), |r0, mut block| {
+                let r1 = r0 + block.nrows();
+                general_mat_mul(
+                    -1.0,
+                    &left.slice(s![r0..r1, ..]),
+                    &right.slice(s![..r1, ..]).t(),
+                    1.0,
+                    &mut block.slice_mut(s![.., ..r1]),
+                );
+            });
+        }
+        j0 = j1;
     }
     Ok((diag, off))
+}
+
+/// The rows of the trailing matrix that one task of [`lower_symmetric_product`] takes.
+const PRODUCT_ROWS: usize = 128;
+
+/// `y = B v` for the symmetric trailing matrix `B = m[k.., k..]` of which only the lower
+/// triangle is read, in one pass over its rows. The rows go by blocks of [`PRODUCT_ROWS`]
+/// (spread over the current pool; the blocks depend on the size alone, so the result does not
+/// depend on the thread count): a row gives its own `y_i` its dot product with `v`, and adds its
+/// entries times `v_i` to its block's sums for the `y_j` before it; the blocks' sums are then
+/// added in order. `parts` is the work space of those sums.
+fn lower_symmetric_product(m: &Array2<f64>, k: usize, v: &[f64], y: &mut [f64], parts: &mut [f64]) {
+    let n = v.len();
+    let d = m.ncols();
+    let mrow = m.as_slice().expect("row-major");
+    let parts = &mut parts[..n.div_ceil(PRODUCT_ROWS) * n];
+    let isa = Isa::current();
+    parts
+        .par_chunks_mut(n)
+        .zip(y.par_chunks_mut(PRODUCT_ROWS))
+        .enumerate()
+        .for_each(|(c, (part, own))| {
+            let rows = RowBlock {
+                m: mrow,
+                d,
+                k,
+                r0: c * PRODUCT_ROWS,
+            };
+            match isa.level() {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 | Level::Avx512 => {
+                    // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it
+                    // has), the features the function is compiled for.
+                    unsafe { rows.product_fma(v, own, part) }
+                }
+                _ => rows.product(v, own, part),
+            }
+        });
+    for part in parts.chunks(n) {
+        for (yj, pj) in y.iter_mut().zip(part) {
+            *yj += pj;
+        }
+    }
+}
+
+/// A block of rows of the trailing matrix in [`lower_symmetric_product`]: rows `r0..` of
+/// `m[k.., k..]`, `m` row-major with `d` columns.
+struct RowBlock<'a> {
+    m: &'a [f64],
+    d: usize,
+    k: usize,
+    r0: usize,
+}
+
+impl RowBlock<'_> {
+    /// Row `i` of the trailing matrix up to its diagonal.
+    #[inline(always)]
+    fn row(&self, i: usize) -> &[f64] {
+        let start = (self.k + i) * self.d + self.k;
+        &self.m[start..start + i + 1]
+    }
+
+    /// The block's part of the product (its rows' own sums into `own`, the sums for the
+    /// entries before each row into `part`), in a fixed order of fused multiply-adds: the
+    /// same numbers whichever instructions carry them out.
+    #[inline(always)]
+    fn product(&self, v: &[f64], own: &mut [f64], part: &mut [f64]) {
+        part.fill(0.0);
+        let end = self.r0 + own.len();
+        let mut i = self.r0;
+        // Four rows at a time, four entries at a time: each `part[j]` is read and written once
+        // for the four rows.
+        while i + 4 <= end {
+            let rows = [
+                self.row(i),
+                self.row(i + 1),
+                self.row(i + 2),
+                self.row(i + 3),
+            ];
+            let vi = [v[i], v[i + 1], v[i + 2], v[i + 3]];
+            let mut s = [[0.0f64; 4]; 4];
+            let whole = i / 4 * 4;
+            for j in (0..whole).step_by(4) {
+                let vj: [f64; 4] = v[j..j + 4].try_into().expect("four");
+                let mut h: [f64; 4] = part[j..j + 4].try_into().expect("four");
+                for q in 0..4 {
+                    let r: [f64; 4] = rows[q][j..j + 4].try_into().expect("four");
+                    for l in 0..4 {
+                        s[q][l] = r[l].mul_add(vj[l], s[q][l]);
+                        h[l] = r[l].mul_add(vi[q], h[l]);
+                    }
+                }
+                part[j..j + 4].copy_from_slice(&h);
+            }
+            for q in 0..4 {
+                let mut t = (s[q][0] + s[q][1]) + (s[q][2] + s[q][3]);
+                // The rest of the row up to its diagonal, then the diagonal.
+                for j in whole..i + q {
+                    t = rows[q][j].mul_add(v[j], t);
+                    part[j] = rows[q][j].mul_add(vi[q], part[j]);
+                }
+                own[i + q - self.r0] = rows[q][i + q].mul_add(vi[q], t);
+            }
+            i += 4;
+        }
+        while i < end {
+            let r = self.row(i);
+            let mut t = 0.0;
+            for j in 0..i {
+                t = r[j].mul_add(v[j], t);
+                part[j] = r[j].mul_add(v[i], part[j]);
+            }
+            own[i - self.r0] = r[i].mul_add(v[i], t);
+            i += 1;
+        }
+    }
+
+    /// [`product`](Self::product) compiled for AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn product_fma(&self, v: &[f64], own: &mut [f64], part: &mut [f64]) {
+        self.product(v, own, part)
+    }
 }
 
 /// `sum a_i b_i`, in four interleaved sums (so that the additions can run side by side).
@@ -396,7 +605,7 @@ fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, Array1};
 
     /// A symmetric positive definite matrix of `d` features, well conditioned but not diagonal.
     fn spd(d: usize) -> Array2<f64> {
@@ -434,6 +643,38 @@ mod tests {
             })
         };
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn tridiagonal_form_is_thread_independent_and_keeps_the_spectrum() {
+        // A = H diag(lambda) H with H = I - 2 u u^T / u^T u a reflection: the eigenvalues are
+        // the lambdas, the smallest one negative and apart from the rest.
+        let d = 2 * PRODUCT_ROWS + 3 * PANEL + 5;
+        let u = Array1::from_shape_fn(d, |i| ((i * 37 % 101) as f64 - 50.0) / 50.0);
+        let h = Array2::<f64>::eye(d)
+            - Array2::from_shape_fn((d, d), |(i, j)| u[i] * u[j]) * (2.0 / u.dot(&u));
+        let lambda =
+            Array1::from_shape_fn(d, |i| if i == 7 { -0.75 } else { 1.0 + (i % 13) as f64 });
+        let a = h.dot(&Array2::from_diag(&lambda)).dot(&h);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| tridiagonal(a.view()).unwrap())
+        };
+        let (diag, off) = run(1);
+        for t in [2, 3] {
+            assert_eq!(run(t), (diag.clone(), off.clone()), "{t} threads");
+        }
+        // The trace is kept, and the smallest eigenvalue comes out to rounding.
+        let trace: f64 = lambda.sum();
+        assert!((diag.iter().sum::<f64>() - trace).abs() < 1e-10 * trace);
+        let got = smallest_tridiagonal_eigenvalue(&diag, &off);
+        assert!(
+            (got + 0.75).abs() < 64.0 * f64::EPSILON * 14.0 * d as f64,
+            "{got}"
+        );
     }
 
     #[test]
@@ -604,7 +845,8 @@ mod tests {
 
     #[test]
     fn smallest_eigenvalue_agrees_with_jacobi() {
-        // Full rank, and rank one (two rows' covariance, the repair's case), in a few sizes.
+        // Full rank, and rank one (two rows' covariance, the repair's case), in a few sizes:
+        // within one panel of the reduction, and over several (the blocked update).
         let mut seed = 7u64;
         let mut next = || {
             seed = seed
@@ -612,7 +854,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
-        for d in [1, 2, 3, 5, 8, 17, 40] {
+        for d in [1, 2, 3, 5, 8, 17, 40, PANEL, PANEL + 1, 3 * PANEL + 7, 160] {
             let b = Array2::from_shape_fn((d, d), |_| next());
             let full = b.t().dot(&b);
             let x = Array2::from_shape_fn((2, d), |_| next() * 10.0);
