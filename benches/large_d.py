@@ -1,5 +1,5 @@
 """Large dimensions: a MultivariateGaussianDistribution's construction, the log-probability of
-5,000 rows and from_samples of 10,000 rows at d = 500 and 1500, side by side with numpy/scipy
+5,000 rows, from_samples of 10,000 rows and of 2 rows at d = 500 and 1500, side by side with numpy/scipy
 doing the same linear algebra on the same matrices (numpy's LAPACK/BLAS).
 
     .venv/bin/python benches/large_d.py [--dims 500,1500] [--repeats 3] [--threads 2]
@@ -8,7 +8,10 @@ The peer of each mixtura call:
 - construction: numpy's Cholesky factor of the covariance;
 - log_probability: scipy.stats.multivariate_normal.logpdf (a Cholesky factor and a triangular
   solve of the rows);
-- from_samples: numpy's weighted mean and covariance (np.cov) and its Cholesky factor.
+- from_samples: numpy's weighted mean and covariance (np.cov) and its Cholesky factor;
+- from_samples of 2 rows (a covariance of rank one, repaired as pomegranate 0.14 does: its
+  smallest eigenvalue lifted to 1e-8): np.cov, numpy's eigvalsh and the Cholesky factor of the
+  repaired matrix.
 Times are the best of the repeats, in seconds, with OMP/OPENBLAS/MKL threads and n_jobs set to
 --threads. Every mixtura result is checked against its peer's (1e-8 relative).
 """
@@ -65,6 +68,18 @@ def main(argv=None):
         np.testing.assert_allclose(fitted.parameters[1], np.cov(Y.T, bias=True), rtol=1e-8,
                                    atol=1e-12)
         rows.append((f"from_samples of 10,000 rows, d = {d}", t_m, t_n))
+
+        def repaired(Z):
+            c = np.cov(Z.T, bias=True)
+            c[np.diag_indices(len(c))] -= np.linalg.eigvalsh(c)[0] - 1e-8
+            np.linalg.cholesky(c)
+            return c
+
+        t_m, fitted = best(lambda: MGD.from_samples(Y[:2]))
+        t_n, ref = best(lambda: repaired(Y[:2]))
+        np.testing.assert_allclose(fitted.parameters[1], ref, rtol=1e-8,
+                                   atol=1e-12 * np.abs(ref).max())
+        rows.append((f"from_samples of 2 rows (repair), d = {d}", t_m, t_n))
 
     print(f"mixtura {mixtura.__version__}, numpy {np.__version__}, {args.threads} thread(s), "
           f"best of {args.repeats}")
