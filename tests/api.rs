@@ -285,3 +285,14 @@ fn a_cancel_flag_stops_a_fit_from_another_thread() {
     assert!(matches!(result, Err(Error::Interrupted(_))));
     assert_eq!(&model, reported.last().unwrap_or(&truth()));
 }
+
+#[test]
+fn the_crate_leaves_serde_json_maps_sorted() {
+    // mixtura keeps pomegranate's key order itself: it does not turn on serde_json's
+    // `preserve_order`, which would change the maps of the programs that depend on it.
+    let v = serde_json::json!({"b": 1, "a": 2});
+    assert_eq!(v.to_string(), r#"{"a":2,"b":1}"#);
+    let model = truth();
+    let text = serde_json::to_string(&model).unwrap();
+    assert!(text.starts_with(r#"{"class":"GeneralMixtureModel","distributions":[{"class":"Distribution","name":"MultivariateGaussianDistribution","parameters""#), "{text}");
+}
