@@ -16,7 +16,7 @@ create_exception!(
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
-            Error::Interrupted(m) => PyKeyboardInterrupt::new_err(m),
+            Error::Interrupted { message, .. } => PyKeyboardInterrupt::new_err(message),
             Error::Foreign { message, origin } => origin
                 .take::<PyErr>()
                 .unwrap_or_else(|| MixturaError::new_err(message)),
