@@ -16,7 +16,10 @@ use crate::validate::{
 
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
 /// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Two options are equal when their values are; the [`cancel`](FitOptions::cancel) flag, a
+/// handle on a flag rather than a value, is not compared.
+#[derive(Debug, Clone)]
 pub struct FitOptions {
     /// Weight of the old parameters in each update, in [0, 1] (default 0).
     pub inertia: f64,
@@ -36,8 +39,34 @@ pub struct FitOptions {
     pub lr_decay: f64,
     /// The threads to use; the result does not depend on them.
     pub threads: Threads,
-    /// A flag another thread can set to stop the fit (checked before every chunk of rows).
+    /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
+    /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
+}
+
+impl PartialEq for FitOptions {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but the flag, named so that a new field is not forgotten here.
+        let FitOptions {
+            inertia,
+            pseudocount,
+            stop_threshold,
+            max_iterations,
+            batch_size,
+            batches_per_epoch,
+            lr_decay,
+            threads,
+            cancel: _,
+        } = self;
+        *inertia == other.inertia
+            && *pseudocount == other.pseudocount
+            && *stop_threshold == other.stop_threshold
+            && *max_iterations == other.max_iterations
+            && *batch_size == other.batch_size
+            && *batches_per_epoch == other.batches_per_epoch
+            && *lr_decay == other.lr_decay
+            && *threads == other.threads
+    }
 }
 
 impl Default for FitOptions {
@@ -201,7 +230,10 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// Fits by EM, calling `on_epoch` after every epoch with the epoch's log and the model as it is
     /// then. An error from `on_epoch` stops the fit and is returned; so does
     /// [`opts.cancel`](FitOptions::cancel). Either way the model keeps the parameters of the last
-    /// epoch reported to `on_epoch` (the initial ones when none was).
+    /// epoch reported to `on_epoch` (the initial ones when none was). An [`Error::Interrupted`]
+    /// (from the flag or from `on_epoch`) after the first E-step carries the report of the epochs
+    /// reported so far ([`Error::partial_report`]), the last one describing the model as it is
+    /// left.
     ///
     /// The loop is pomegranate 0.14's: the E-step under the initial parameters gives the initial
     /// log-likelihood; each epoch runs an M-step and then the E-step under the new parameters; the
@@ -413,11 +445,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             self.from_summaries(&stats, step, opts.pseudocount)?;
             stats = match summarize(self, it) {
                 Ok(s) => s,
-                Err(e @ Error::Interrupted(_)) => {
+                Err(e @ Error::Interrupted { .. }) => {
                     // Stopped inside the E-step: go back to the parameters the last epoch
                     // reported, so that the history describes the model.
                     *self = reported;
-                    return Err(e);
+                    return Err(with_report(e, &epochs, initial_total, last_total, started));
                 }
                 Err(e) => return Err(e),
             };
@@ -436,8 +468,11 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 duration: t0.elapsed().as_secs_f64(),
                 learning_rate: step,
             };
-            on_epoch(&log, self)?;
+            let answer = on_epoch(&log, self);
             epochs.push(log);
+            if let Err(e) = answer {
+                return Err(with_report(e, &epochs, initial_total, total, started));
+            }
             last = logp;
             last_total = total;
             it += 1;
@@ -459,6 +494,32 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             converged,
             duration: started.elapsed().as_secs_f64(),
         })
+    }
+}
+
+/// An [`Error::Interrupted`] without a report gets the report of the epochs run so far.
+fn with_report(
+    e: Error,
+    epochs: &[EpochLog],
+    initial_log_probability: f64,
+    log_probability: f64,
+    started: Instant,
+) -> Error {
+    match e {
+        Error::Interrupted {
+            message,
+            report: None,
+        } => Error::Interrupted {
+            message,
+            report: Some(Box::new(FitReport {
+                epochs: epochs.to_vec(),
+                initial_log_probability,
+                log_probability,
+                converged: false,
+                duration: started.elapsed().as_secs_f64(),
+            })),
+        },
+        other => other,
     }
 }
 

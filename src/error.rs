@@ -37,9 +37,19 @@ pub enum Error {
     /// A distribution implemented outside the crate reported an error.
     #[error("{0}")]
     External(String),
-    /// The caller asked the computation to stop (an epoch callback returned an error).
-    #[error("interrupted: {0}")]
-    Interrupted(String),
+    /// The computation stopped before its end: a [`Cancel`](crate::Cancel) flag was set, or an
+    /// epoch callback returned this error ([`Error::interrupted`]). A fit of a
+    /// [`GeneralMixtureModel`](crate::GeneralMixtureModel) that stops after its first E-step
+    /// keeps the parameters of its last reported epoch and carries the report of the epochs it
+    /// ran ([`Error::partial_report`]).
+    #[error("interrupted: {message}")]
+    Interrupted {
+        /// Why the computation stopped.
+        message: String,
+        /// The report of the epochs run before the stop, when the stopped call was a fit that
+        /// got that far.
+        report: Option<Box<crate::em::FitReport>>,
+    },
     /// A distribution or callback implemented outside the crate failed, and its own error value
     /// travels with this one (for example a Python exception, raised again as it was).
     #[error("{message}")]
@@ -102,6 +112,23 @@ impl Error {
         Error::InvalidData {
             name: name.into(),
             message: message.into(),
+        }
+    }
+
+    /// An [`Error::Interrupted`] without a report (a fit that stops on it adds its own).
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Error::Interrupted {
+            message: message.into(),
+            report: None,
+        }
+    }
+
+    /// The report of the epochs a fit ran before it was interrupted (see
+    /// [`Error::Interrupted`]).
+    pub fn partial_report(&self) -> Option<&crate::em::FitReport> {
+        match self {
+            Error::Interrupted { report, .. } => report.as_deref(),
+            _ => None,
         }
     }
 

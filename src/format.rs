@@ -7,8 +7,11 @@
 //! `separators=(',', ' : ')` and `indent=4`, floats as Python's `repr`), so files are
 //! interchangeable both ways.
 
+use std::collections::HashMap;
+use std::fmt;
+
 use ndarray::Array1;
-use serde_json::{Map, Value};
+use serde_json::Number;
 
 use crate::distributions::{
     Bernoulli, Class, Component, Discrete, Exponential, Gamma, IndependentComponents, LogNormal,
@@ -52,8 +55,269 @@ impl Default for JsonStyle {
     }
 }
 
+/// A JSON document whose objects keep their keys in the order they were written or read.
+///
+/// pomegranate's documents have a key order (`class`, `name`, `parameters`, `frozen`; a discrete
+/// table in its symbols' order). `serde_json::Value` keeps it only with serde_json's
+/// `preserve_order` feature, which would change the maps of every program that depends on this
+/// crate; this type keeps it without any feature. Reading accepts the keys in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Value>),
+    Object(Map),
+}
+
+/// The keys and values of an object, in order; a key read twice keeps its first place and its
+/// last value (as serde_json's ordered map).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Map(Vec<(String, Value)>);
+
+impl Map {
+    fn new() -> Self {
+        Map(Vec::new())
+    }
+
+    /// Appends a key (the documents written here never repeat one).
+    fn insert(&mut self, key: &str, value: Value) {
+        self.0.push((key.into(), value));
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Value {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The document of a [`serde_json::Value`], in the order that value iterates its keys.
+    pub(crate) fn from_json_value(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.clone()),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(a) => {
+                Value::Array(a.iter().map(Value::from_json_value).collect())
+            }
+            serde_json::Value::Object(o) => Value::Object(Map(o
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from_json_value(v)))
+                .collect())),
+        }
+    }
+
+    /// The same document as a [`serde_json::Value`] (whose key order is serde_json's).
+    pub(crate) fn to_json_value(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => serde_json::Value::Number(n.clone()),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(Value::to_json_value).collect())
+            }
+            Value::Object(o) => serde_json::Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Compact JSON, as serde_json's `Value` displays (used in error messages).
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+            Value::Array(a) => {
+                f.write_str("[")?;
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Object(o) => {
+                f.write_str("{")?;
+                for (i, (k, x)) in o.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{}:{x}", serde_json::Value::String(k.clone()))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// Writes the document with its keys in order.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => n.serialize(s),
+            Value::String(t) => s.serialize_str(t),
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Value::Object(o) => {
+                let mut map = s.serialize_map(Some(o.0.len()))?;
+                for (k, x) in o.iter() {
+                    map.serialize_entry(k, x)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// Reads any JSON value, keeping the order of every object's keys.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(x) = seq.next_element()? {
+            out.push(x);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        let mut places: HashMap<String, usize> = HashMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            match places.get(&k) {
+                Some(&i) => entries[i].1 = v,
+                None => {
+                    places.insert(k.clone(), entries.len());
+                    entries.push((k, v));
+                }
+            }
+        }
+        Ok(Value::Object(Map(entries)))
+    }
+}
+
 fn float(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
 fn floats<'a>(v: impl IntoIterator<Item = &'a f64>) -> Value {
@@ -62,15 +326,15 @@ fn floats<'a>(v: impl IntoIterator<Item = &'a f64>) -> Value {
 
 fn distribution_doc(name: &str, parameters: Vec<Value>, frozen: bool) -> Value {
     let mut m = Map::new();
-    m.insert("class".into(), Value::String("Distribution".into()));
-    m.insert("name".into(), Value::String(name.into()));
-    m.insert("parameters".into(), Value::Array(parameters));
-    m.insert("frozen".into(), Value::Bool(frozen));
+    m.insert("class", Value::String("Distribution".into()));
+    m.insert("name", Value::String(name.into()));
+    m.insert("parameters", Value::Array(parameters));
+    m.insert("frozen", Value::Bool(frozen));
     Value::Object(m)
 }
 
 /// The document of a component.
-pub fn component_to_value(c: &Component) -> Value {
+pub(crate) fn component_to_value(c: &Component) -> Value {
     let name = c.name();
     let doc = |params: Vec<Value>, frozen: bool| distribution_doc(&name, params, frozen);
     match c {
@@ -82,21 +346,16 @@ pub fn component_to_value(c: &Component) -> Value {
         Component::Uniform(d) => doc(vec![float(d.start()), float(d.end())], d.frozen),
         Component::Bernoulli(d) => doc(vec![float(d.p())], d.frozen),
         Component::Discrete(d) => {
-            let table: Map<String, Value> = d
-                .keys()
-                .iter()
-                .zip(d.probabilities())
-                .map(|(k, p)| (k.clone(), float(*p)))
-                .collect();
+            let mut table = Map::new();
+            for (k, p) in d.keys().iter().zip(d.probabilities()) {
+                table.insert(k, float(*p));
+            }
             let mut m = Map::new();
-            m.insert("class".into(), Value::String("Distribution".into()));
-            m.insert("dtype".into(), Value::String(d.dtype().into()));
-            m.insert("name".into(), Value::String(name.clone()));
-            m.insert(
-                "parameters".into(),
-                Value::Array(vec![Value::Object(table)]),
-            );
-            m.insert("frozen".into(), Value::Bool(d.frozen));
+            m.insert("class", Value::String("Distribution".into()));
+            m.insert("dtype", Value::String(d.dtype().into()));
+            m.insert("name", Value::String(name.clone()));
+            m.insert("parameters", Value::Array(vec![Value::Object(table)]));
+            m.insert("frozen", Value::Bool(d.frozen));
             Value::Object(m)
         }
         Component::MultivariateGaussian(d) => doc(
@@ -119,19 +378,22 @@ pub fn component_to_value(c: &Component) -> Value {
             ],
             d.frozen,
         ),
-        Component::External(e) => e.0.to_value(),
+        // The implementor's text keeps its own key order.
+        Component::External(e) => {
+            parse(&e.0.to_json()).unwrap_or_else(|_| Value::from_json_value(&e.0.to_value()))
+        }
     }
 }
 
 /// The document of a mixture.
-pub fn mixture_to_value(m: &GeneralMixtureModel) -> Value {
+pub(crate) fn mixture_to_value(m: &GeneralMixtureModel) -> Value {
     let mut o = Map::new();
-    o.insert("class".into(), Value::String("GeneralMixtureModel".into()));
+    o.insert("class", Value::String("GeneralMixtureModel".into()));
     o.insert(
-        "distributions".into(),
+        "distributions",
         Value::Array(m.distributions().iter().map(component_to_value).collect()),
     );
-    o.insert("weights".into(), floats(m.weights().iter()));
+    o.insert("weights", floats(m.weights().iter()));
     Value::Object(o)
 }
 
@@ -169,12 +431,12 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map> {
     v.as_object()
         .ok_or_else(|| Error::format(format!("{what} must be an object, got {}", kind(v))))
 }
 
-fn only_keys(o: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
+fn only_keys(o: &Map, allowed: &[&str], what: &str) -> Result<()> {
     if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(Error::format(format!(
             "{what} has an unknown key \"{k}\" (expected {})",
@@ -184,7 +446,7 @@ fn only_keys(o: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()>
     Ok(())
 }
 
-fn field<'a>(o: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a Value> {
+fn field<'a>(o: &'a Map, key: &str, what: &str) -> Result<&'a Value> {
     o.get(key)
         .ok_or_else(|| Error::format(format!("{what} has no \"{key}\"")))
 }
@@ -199,8 +461,16 @@ fn parameters(p: &[Value], count: usize, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Reads the document of a distribution of a class the crate does not know (one of the
+/// caller's); see [`GeneralMixtureModel::from_json_with`].
+type ReadOther<'a> = Option<&'a dyn Fn(&serde_json::Value) -> Result<Component>>;
+
 /// Reads a component from its document.
-pub fn component_from_value(v: &Value) -> Result<Component> {
+pub(crate) fn component_from_value(v: &Value) -> Result<Component> {
+    component_from_value_with(v, None)
+}
+
+fn component_from_value_with(v: &Value, read_other: ReadOther<'_>) -> Result<Component> {
     let o = object(v, "a distribution")?;
     only_keys(
         o,
@@ -229,13 +499,16 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
         Error::Format(m) => Error::format(format!("{name}: {m}")),
         other => Error::format(format!("{name}: {other}")),
     };
-    let class = Class::from_name(name).ok_or_else(|| {
+    let Some(class) = Class::from_name(name) else {
+        if let Some(read) = read_other {
+            return read(&v.to_json_value());
+        }
         let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
-        Error::format(format!(
-            "unknown distribution \"{name}\" (known: {})",
+        return Err(Error::format(format!(
+            "unknown distribution \"{name}\" (known: {}); {UNKNOWN_HINT}",
             known.join(", ")
-        ))
-    })?;
+        )));
+    };
     parameters(p, class.n_parameters(), name)?;
     let one = |what: &str| number(&p[0], what);
     let two =
@@ -314,7 +587,7 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
         Class::IndependentComponents => {
             let children = array(&p[0], "distributions")?
                 .iter()
-                .map(component_from_value)
+                .map(|c| component_from_value_with(c, read_other))
                 .collect::<Result<Vec<_>>>()?;
             let weights = numbers(&p[1], "weights")?;
             Component::IndependentComponents(
@@ -326,8 +599,16 @@ pub fn component_from_value(v: &Value) -> Result<Component> {
     Ok(c)
 }
 
+/// The end of the message for a distribution name the crate does not know.
+pub(crate) const UNKNOWN_HINT: &str = "a distribution of your own is read back by \
+    from_json_with, given a function that rebuilds it from its document";
+
 /// Reads a mixture from its document.
-pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
+pub(crate) fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
+    mixture_from_value_with(v, None)
+}
+
+fn mixture_from_value_with(v: &Value, read_other: ReadOther<'_>) -> Result<GeneralMixtureModel> {
     let o = object(v, "a model")?;
     only_keys(
         o,
@@ -345,7 +626,7 @@ pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
         "\"distributions\"",
     )?
     .iter()
-    .map(component_from_value)
+    .map(|c| component_from_value_with(c, read_other))
     .collect::<Result<Vec<_>>>()?;
     let weights = numbers(field(o, "weights", "a GeneralMixtureModel")?, "weights")?;
     let total: f64 = weights.iter().sum();
@@ -361,12 +642,12 @@ pub fn mixture_from_value(v: &Value) -> Result<GeneralMixtureModel> {
 }
 
 /// The document of a k-means model, as pomegranate 0.14's `Kmeans.to_dict`.
-pub fn kmeans_to_value(m: &Kmeans) -> Value {
+pub(crate) fn kmeans_to_value(m: &Kmeans) -> Value {
     let mut o = Map::new();
-    o.insert("class".into(), Value::String("Kmeans".into()));
-    o.insert("k".into(), Value::from(m.centroids().nrows()));
+    o.insert("class", Value::String("Kmeans".into()));
+    o.insert("k", Value::Number(m.centroids().nrows().into()));
     o.insert(
-        "centroids".into(),
+        "centroids",
         Value::Array(
             m.centroids()
                 .rows()
@@ -380,7 +661,7 @@ pub fn kmeans_to_value(m: &Kmeans) -> Value {
 
 /// Reads a k-means model from its document: `"k"` centroids of the same length, every
 /// coordinate finite.
-pub fn kmeans_from_value(v: &Value) -> Result<Kmeans> {
+pub(crate) fn kmeans_from_value(v: &Value) -> Result<Kmeans> {
     let o = object(v, "a model")?;
     only_keys(o, &["class", "k", "centroids"], "a Kmeans")?;
     let class = field(o, "class", "a model")?;
@@ -419,7 +700,7 @@ pub fn kmeans_from_value(v: &Value) -> Result<Kmeans> {
 }
 
 /// Reads any model document, dispatching on its `"class"`.
-pub fn model_from_value(v: &Value) -> Result<Model> {
+pub(crate) fn model_from_value(v: &Value) -> Result<Model> {
     let o = object(v, "a model")?;
     match o.get("class").and_then(Value::as_str) {
         Some("GeneralMixtureModel") => Ok(Model::Mixture(mixture_from_value(v)?)),
@@ -433,7 +714,7 @@ pub fn model_from_value(v: &Value) -> Result<Model> {
 }
 
 /// Parses JSON text into a document.
-pub fn parse(text: &str) -> Result<Value> {
+pub(crate) fn parse(text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::format(format!("not valid JSON: {e}")))
 }
 
@@ -566,7 +847,7 @@ fn write_value(out: &mut String, v: &Value, style: &JsonStyle, level: usize) {
 }
 
 /// A document as text in the given layout.
-pub fn to_json_string(v: &Value, style: &JsonStyle) -> String {
+pub(crate) fn to_json_string(v: &Value, style: &JsonStyle) -> String {
     let mut out = String::new();
     write_value(&mut out, v, style, 0);
     out
@@ -584,9 +865,22 @@ impl GeneralMixtureModel {
         to_json_string(&mixture_to_value(self), style)
     }
 
-    /// A model from pomegranate 0.14 JSON text.
+    /// A model from pomegranate 0.14 JSON text. A distribution whose class the crate does
+    /// not know (one of the caller's, say) is an error; [`from_json_with`](Self::from_json_with)
+    /// reads those.
     pub fn from_json(text: &str) -> Result<Self> {
         mixture_from_value(&parse(text)?)
+    }
+
+    /// A model from JSON text whose distributions may include classes of the caller's:
+    /// `read_other` is given the document of each distribution whose `"name"` is not a
+    /// built-in family (as [`ExternalDistribution::to_json`](crate::ExternalDistribution::to_json)
+    /// wrote it) and returns the component, usually a [`Component::External`].
+    pub fn from_json_with(
+        text: &str,
+        read_other: impl Fn(&serde_json::Value) -> Result<Component>,
+    ) -> Result<Self> {
+        mixture_from_value_with(&parse(text)?, Some(&read_other))
     }
 }
 
@@ -619,9 +913,19 @@ impl Component {
         to_json_string(&component_to_value(self), style)
     }
 
-    /// A distribution from pomegranate 0.14 JSON text.
+    /// A distribution from pomegranate 0.14 JSON text (a built-in family; see
+    /// [`from_json_with`](Self::from_json_with) for others).
     pub fn from_json(text: &str) -> Result<Self> {
         component_from_value(&parse(text)?)
+    }
+
+    /// A distribution from JSON text, whose classes the crate does not know are read by
+    /// `read_other` (see [`GeneralMixtureModel::from_json_with`]).
+    pub fn from_json_with(
+        text: &str,
+        read_other: impl Fn(&serde_json::Value) -> Result<Component>,
+    ) -> Result<Self> {
+        component_from_value_with(&parse(text)?, Some(&read_other))
     }
 }
 
@@ -726,6 +1030,69 @@ mod tests {
 }"#;
         assert_eq!(m.to_json(), want);
         assert_eq!(GeneralMixtureModel::from_json(want).unwrap(), m);
+    }
+
+    #[test]
+    fn key_order_is_pomegranates_and_reading_takes_any_order() {
+        // A discrete table keeps its symbols' order (not sorted), in the text and through serde.
+        let d = Component::Discrete(
+            Discrete::new(
+                vec!["zebra".into(), "apple".into(), "mango".into()],
+                vec![0.5, 0.25, 0.25],
+                "str",
+            )
+            .unwrap(),
+        );
+        let m = GeneralMixtureModel::new(vec![d.clone(), d], None).unwrap();
+        let compact = JsonStyle {
+            indent: None,
+            item_separator: ",".into(),
+            key_separator: ":".into(),
+        };
+        let one = r#"{"class":"Distribution","dtype":"str","name":"DiscreteDistribution","parameters":[{"zebra":0.5,"apple":0.25,"mango":0.25}],"frozen":false}"#;
+        let want = format!(
+            r#"{{"class":"GeneralMixtureModel","distributions":[{one},{one}],"weights":[0.5,0.5]}}"#
+        );
+        assert_eq!(m.to_json_with(&compact), want);
+        // serde writes the same document, with serde_json's own separators.
+        assert_eq!(serde_json::to_string(&m).unwrap(), want);
+        let back = GeneralMixtureModel::from_json(&want).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.to_json_with(&compact), want);
+        // The keys of any object may come in any order.
+        let shuffled = r#"{"weights": [1.0], "distributions": [{"frozen": true,
+            "parameters": [2.0, 0.5], "name": "NormalDistribution", "class": "Distribution"}],
+            "class": "GeneralMixtureModel"}"#;
+        let read = GeneralMixtureModel::from_json(shuffled).unwrap();
+        let mut n = Component::Normal(Normal::new(2.0, 0.5).unwrap());
+        n.set_frozen(true);
+        assert_eq!(read.distributions(), &[n]);
+        let k = r#"{"centroids": [[1.0, 2.0]], "k": 1, "class": "Kmeans"}"#;
+        assert_eq!(
+            Kmeans::from_json(k).unwrap().to_json_with(&compact),
+            r#"{"class":"Kmeans","k":1,"centroids":[[1.0,2.0]]}"#
+        );
+        // A key given twice keeps its first place and its last value, as before.
+        let twice = r#"{"class": "Distribution", "name": "DiscreteDistribution", "dtype": "str",
+            "parameters": [{"b": 0.9, "a": 0.5, "b": 0.5}], "frozen": false}"#;
+        let Component::Discrete(t) = Component::from_json(twice).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(t.keys(), &["b".to_string(), "a".to_string()]);
+        assert_eq!(t.probabilities(), &[0.5, 0.5]);
+    }
+
+    #[test]
+    fn messages_show_values_as_compact_json() {
+        let e = Model::from_json(
+            r#"{"class": "Distribution", "name": "NormalDistribution",
+            "parameters": [{"b": 1, "a": [1.5, "x", null, true]}, 1], "frozen": false}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid model document: mean must be a number, got {"b":1,"a":[1.5,"x",null,true]}"#
+        );
     }
 
     #[test]

@@ -104,7 +104,35 @@ fn watched<'s, R: Send + 's>(
 
 /// A flag that stops a running fit from another thread: the fit checks it before every chunk
 /// of rows and returns [`Error::Interrupted`], keeping the parameters of its last complete
-/// M-step. Clones share the flag.
+/// M-step (and, for [`GeneralMixtureModel`](crate::GeneralMixtureModel)'s fits, carrying the
+/// report of the epochs it ran).
+///
+/// A `Cancel` is a handle: its clones are handles on the same flag. That is how another thread
+/// gets one, and why options cloned from options with a flag watch that flag too (give a clone
+/// a flag of its own with `opts.cancel = Cancel::new()`). Two `Cancel`s are equal when they are
+/// the same flag; option structs leave their flag out of their own equality. A flag stays set
+/// until [`reset`](Cancel::reset).
+///
+/// ```
+/// use mixtura::{Cancel, Component, Error, FitOptions, GeneralMixtureModel, Normal};
+/// use ndarray::array;
+///
+/// let mut model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+///     None,
+/// )?;
+/// let x = array![[0.1], [-0.3], [4.2], [3.9]];
+/// let mut opts = FitOptions::default();
+/// opts.cancel = Cancel::new();
+/// let flag = opts.cancel.clone(); // hand this to another thread, a signal handler, a UI...
+/// flag.cancel();
+/// let err = model.fit(x.view(), None, &opts).unwrap_err();
+/// assert!(matches!(err, Error::Interrupted { .. }));
+/// flag.reset(); // the same options fit again
+/// let report = model.fit(x.view(), None, &opts)?;
+/// assert!(report.converged);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -112,6 +140,11 @@ impl Cancel {
     /// A new, unset flag.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Unsets the flag, so that fits watching it run again.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 
     /// Asks the fits watching this flag to stop.
@@ -127,7 +160,7 @@ impl Cancel {
     /// `Err(Interrupted)` once cancelled.
     pub fn check(&self) -> Result<()> {
         if self.is_cancelled() {
-            Err(Error::Interrupted("the fit was cancelled".into()))
+            Err(Error::interrupted("the fit was cancelled"))
         } else {
             Ok(())
         }
@@ -299,7 +332,7 @@ pub fn try_fold_chunks<T: Send, A: Send>(
                 let mut st = lock();
                 st.panic.get_or_insert(payload);
                 st.error
-                    .get_or_insert((c, Error::Interrupted("a chunk panicked".into())));
+                    .get_or_insert((c, Error::interrupted("a chunk panicked")));
                 failed.store(true, Ordering::Relaxed);
                 drop(st);
                 progress.notify_all();

@@ -227,14 +227,58 @@ fn an_epoch_callback_error_stops_and_keeps_the_last_parameters() {
     let result = model.fit_with(x.view(), None, &FitOptions::default(), |log, m| {
         seen.push(m.clone());
         if log.epoch == 2 {
-            Err(Error::Interrupted("stop".into()))
+            Err(Error::interrupted("stop"))
         } else {
             Ok(())
         }
     });
-    assert!(matches!(result, Err(Error::Interrupted(_))));
+    let err = result.unwrap_err();
+    assert!(matches!(&err, Error::Interrupted { message, .. } if message == "stop"));
     assert_eq!(seen.len(), 2);
     assert_eq!(&model, seen.last().unwrap());
+    // The report of the two epochs, the last one describing the model as it is left.
+    let report = err.partial_report().unwrap();
+    assert_eq!(report.n_iterations(), 2);
+    assert!(!report.converged);
+    let log = &report.epochs[1];
+    assert_eq!(log.epoch, 2);
+    assert_eq!(report.log_probability, log.log_probability);
+    let here = model
+        .log_probability(x.view(), Threads::Current)
+        .unwrap()
+        .sum();
+    assert!((here - report.log_probability).abs() < 1e-9 * here.abs());
+    // Any other error from the callback is returned as it is.
+    let mut again = truth();
+    let other = again
+        .fit_with(x.view(), None, &FitOptions::default(), |_, _| {
+            Err(Error::param("mine", "no"))
+        })
+        .unwrap_err();
+    assert_eq!(other, Error::param("mine", "no"));
+    assert!(other.partial_report().is_none());
+}
+
+#[test]
+fn options_compare_their_values_and_clones_share_the_flag() {
+    assert_eq!(FitOptions::default(), FitOptions::default());
+    assert_eq!(
+        mixtura::GaussianMixtureOptions::new(3),
+        mixtura::GaussianMixtureOptions::new(3)
+    );
+    let a = FitOptions::default();
+    let mut b = a.clone();
+    assert_eq!(a, b);
+    a.cancel.cancel();
+    assert!(b.cancel.is_cancelled());
+    b.cancel = mixtura::Cancel::new();
+    assert!(!b.cancel.is_cancelled());
+    assert_eq!(a, b);
+    assert_ne!(a.cancel, b.cancel);
+    a.cancel.reset();
+    assert!(!a.cancel.is_cancelled());
+    b.max_iterations = 3;
+    assert_ne!(a, b);
 }
 
 #[test]
@@ -282,6 +326,89 @@ fn a_cancel_flag_stops_a_fit_from_another_thread() {
             Ok(())
         })
     });
-    assert!(matches!(result, Err(Error::Interrupted(_))));
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Interrupted { .. }));
     assert_eq!(&model, reported.last().unwrap_or(&truth()));
+    // Stopped after the first E-step, the error reports the epochs the callback saw.
+    if let Some(report) = err.partial_report() {
+        assert_eq!(report.n_iterations(), reported.len());
+    }
+}
+
+#[test]
+fn the_crate_leaves_serde_json_maps_sorted() {
+    // mixtura keeps pomegranate's key order itself: it does not turn on serde_json's
+    // `preserve_order`, which would change the maps of the programs that depend on it.
+    let v = serde_json::json!({"b": 1, "a": 2});
+    assert_eq!(v.to_string(), r#"{"a":2,"b":1}"#);
+    let model = truth();
+    let text = serde_json::to_string(&model).unwrap();
+    assert!(text.starts_with(r#"{"class":"GeneralMixtureModel","distributions":[{"class":"Distribution","name":"MultivariateGaussianDistribution","parameters""#), "{text}");
+}
+
+#[test]
+fn typed_getters_give_the_gaussian_parameters() {
+    let model = truth();
+    assert_eq!(model.weights(), array![0.3, 0.7]);
+    assert_eq!(model.means().unwrap(), array![[0.0, 0.0], [4.0, -2.0]]);
+    assert_eq!(
+        model.covariances().unwrap(),
+        array![[[1.0, 0.3], [0.3, 0.5]], [[0.6, -0.2], [-0.2, 1.5]]]
+    );
+    let diag = |m: f64, s: f64| {
+        Component::IndependentComponents(
+            IndependentComponents::new(
+                vec![
+                    Component::Normal(Normal::new(m, s).unwrap()),
+                    Component::Normal(Normal::new(-m, 2.0 * s).unwrap()),
+                ],
+                None,
+            )
+            .unwrap(),
+        )
+    };
+    let model = GeneralMixtureModel::new(vec![diag(1.0, 0.5), diag(3.0, 1.0)], None).unwrap();
+    assert_eq!(model.means().unwrap(), array![[1.0, -1.0], [3.0, -3.0]]);
+    assert_eq!(
+        model.covariances().unwrap(),
+        array![[[0.25, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 4.0]]]
+    );
+    let normals = GeneralMixtureModel::new(
+        vec![
+            Component::Normal(Normal::new(1.0, 3.0).unwrap()),
+            Component::Normal(Normal::new(2.0, 0.5).unwrap()),
+        ],
+        None,
+    )
+    .unwrap();
+    assert_eq!(normals.means().unwrap(), array![[1.0], [2.0]]);
+    assert_eq!(normals.covariances().unwrap(), array![[[9.0]], [[0.25]]]);
+    // A component that is not a Gaussian is named.
+    let mixed = GeneralMixtureModel::new(
+        vec![
+            Component::Normal(Normal::new(1.0, 3.0).unwrap()),
+            Component::Exponential(mixtura::Exponential::new(2.0).unwrap()),
+        ],
+        None,
+    )
+    .unwrap();
+    for err in [mixed.means().unwrap_err(), mixed.covariances().unwrap_err()] {
+        assert!(
+            err.to_string()
+                .contains("distribution 1 (ExponentialDistribution) is not a Gaussian"),
+            "{err}"
+        );
+    }
+    let weighted = Component::IndependentComponents(
+        IndependentComponents::new(
+            vec![
+                Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+                Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+            ],
+            Some(vec![1.0, 2.0]),
+        )
+        .unwrap(),
+    );
+    let model = GeneralMixtureModel::new(vec![weighted], None).unwrap();
+    assert!(model.means().is_err());
 }

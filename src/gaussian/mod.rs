@@ -163,7 +163,10 @@ impl GaussianInit {
 
 /// The options of [`GaussianMixture::fit`], with scikit-learn's names and defaults
 /// ([`GaussianMixtureOptions::new`]); [`check`](Self::check) validates them.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Two options are equal when their values are; the [`cancel`](Self::cancel) flag is not
+/// compared (see [`Cancel`]).
+#[derive(Debug, Clone)]
 pub struct GaussianMixtureOptions {
     /// The number of components (at least 1).
     pub n_components: usize,
@@ -190,8 +193,42 @@ pub struct GaussianMixtureOptions {
     pub seed: u64,
     /// The threads to use; the result does not depend on them.
     pub threads: Threads,
-    /// A flag another thread can set to stop the fit (checked before every chunk of rows).
+    /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
+    /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
+}
+
+impl PartialEq for GaussianMixtureOptions {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but the flag, named so that a new field is not forgotten here.
+        let GaussianMixtureOptions {
+            n_components,
+            covariance_type,
+            tol,
+            reg_covar,
+            max_iter,
+            n_init,
+            init,
+            weights_init,
+            means_init,
+            precisions_init,
+            seed,
+            threads,
+            cancel: _,
+        } = self;
+        *n_components == other.n_components
+            && *covariance_type == other.covariance_type
+            && *tol == other.tol
+            && *reg_covar == other.reg_covar
+            && *max_iter == other.max_iter
+            && *n_init == other.n_init
+            && *init == other.init
+            && *weights_init == other.weights_init
+            && *means_init == other.means_init
+            && *precisions_init == other.precisions_init
+            && *seed == other.seed
+            && *threads == other.threads
+    }
 }
 
 impl GaussianMixtureOptions {

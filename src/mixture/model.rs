@@ -1,13 +1,13 @@
 //! The model: its components and weights, their checks, model-selection criteria and sampling.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 use rand_core::RngCore;
 
 use crate::distributions::{Component, Distribution};
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
 use crate::rng::choose_weighted;
-use crate::validate::{check_data, normalised_weights, zeros_checked};
+use crate::validate::{check_data, normalised_weights, too_large, zeroed_vec, zeros_checked};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -39,6 +39,94 @@ impl GeneralMixtureModel<Component> {
             frozen: self.frozen,
         })
     }
+
+    /// The means of the components, shape `(n_components, n_features)`, when every component
+    /// is a Gaussian: a [`MultivariateGaussian`](crate::MultivariateGaussian), a
+    /// [`Normal`](crate::Normal), or an [`IndependentComponents`](crate::IndependentComponents)
+    /// of normals of feature weight 1. An error names the first component that is not.
+    ///
+    /// ```
+    /// use mixtura::{Components, Family, FromSamplesOptions, GeneralMixtureModel};
+    /// use ndarray::array;
+    ///
+    /// let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+    /// let (model, _) = GeneralMixtureModel::from_samples(
+    ///     &Components::Each(Family::MultivariateGaussian), x.view(), None,
+    ///     &FromSamplesOptions::new(2))?;
+    /// let (weights, means, covariances) = (model.weights(), model.means()?, model.covariances()?);
+    /// assert_eq!(weights.len(), 2);
+    /// assert_eq!(means.dim(), (2, 2));
+    /// assert_eq!(covariances.dim(), (2, 2, 2));
+    /// # Ok::<(), mixtura::Error>(())
+    /// ```
+    pub fn means(&self) -> Result<Array2<f64>> {
+        let (k, d) = (self.n_components(), self.dim());
+        let mut out = zeros_checked(k, d)?;
+        for (j, c) in self.distributions.iter().enumerate() {
+            let mut row = out.row_mut(j);
+            match c {
+                Component::MultivariateGaussian(g) => row.assign(&g.means()),
+                Component::Normal(n) => row[0] = n.mean(),
+                _ => {
+                    for (l, n) in independent_normals(j, c)?.iter().enumerate() {
+                        row[l] = n.mean();
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The covariance matrices of the components, shape `(n_components, n_features,
+    /// n_features)`, when every component is a Gaussian (see [`means`](Self::means)): a
+    /// multivariate Gaussian's matrix, or the diagonal matrix of the variances of normals.
+    pub fn covariances(&self) -> Result<Array3<f64>> {
+        let (k, d) = (self.n_components(), self.dim());
+        let cells = zeroed_vec(&[k, d, d], || {
+            too_large("distributions", format!("{k} covariances of {d} x {d}"))
+        })?;
+        let mut out = Array3::from_shape_vec((k, d, d), cells)
+            .map_err(|_| too_large("distributions", format!("{k} covariances of {d} x {d}")))?;
+        for (j, c) in self.distributions.iter().enumerate() {
+            let mut m = out.index_axis_mut(Axis(0), j);
+            match c {
+                Component::MultivariateGaussian(g) => m.assign(&g.covariance()),
+                Component::Normal(n) => m[[0, 0]] = n.std() * n.std(),
+                _ => {
+                    for (l, n) in independent_normals(j, c)?.iter().enumerate() {
+                        m[[l, l]] = n.std() * n.std();
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The normals of component `j`, an [`IndependentComponents`](crate::IndependentComponents) of
+/// normals of weight 1, or an error saying it is not a Gaussian.
+fn independent_normals(j: usize, c: &Component) -> Result<Vec<&crate::distributions::Normal>> {
+    let not_gaussian = || {
+        Error::param(
+            "distributions",
+            format!(
+                "distribution {j} ({}) is not a Gaussian: means and covariances are those of \
+                 MultivariateGaussian, Normal and IndependentComponents of normals",
+                c.name()
+            ),
+        )
+    };
+    let Component::IndependentComponents(ic) = c else {
+        return Err(not_gaussian());
+    };
+    ic.distributions()
+        .iter()
+        .zip(ic.weights())
+        .map(|(child, &w)| match child {
+            Component::Normal(n) if w == 1.0 => Ok(n),
+            _ => Err(not_gaussian()),
+        })
+        .collect()
 }
 
 impl<D: Distribution> GeneralMixtureModel<D> {

@@ -210,14 +210,22 @@ impl ExternalDistribution for PyExternal {
     }
 
     fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_json()).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn to_json(&self) -> String {
         let doc = Python::attach(|py| -> PyResult<String> {
             let d = self.obj.bind(py).call_method0("to_dict")?;
             py.import("json")?.call_method1("dumps", (d,))?.extract()
         });
         doc.ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .filter(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
             .unwrap_or_else(|| {
-                serde_json::json!({"class": "Distribution", "name": self.name, "parameters": null, "frozen": self.is_frozen()})
+                format!(
+                    "{{\"class\": \"Distribution\", \"name\": {}, \"parameters\": null, \"frozen\": {}}}",
+                    serde_json::Value::String(self.name.clone()),
+                    self.is_frozen()
+                )
             })
     }
 
@@ -233,5 +241,19 @@ impl ExternalDistribution for PyExternal {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    /// Another handle on the same Python object: a model holds the caller's distribution
+    /// objects and fits them in place, as pomegranate does.
+    fn boxed_clone(&self) -> Box<dyn ExternalDistribution> {
+        let obj = Python::attach(|py| self.obj.clone_ref(py));
+        Box::new(PyExternal::new(obj, self.name.clone(), self.d))
+    }
+
+    fn equals(&self, other: &dyn ExternalDistribution) -> bool {
+        match other.as_any().downcast_ref::<PyExternal>() {
+            Some(o) if o.obj.as_ptr() == self.obj.as_ptr() => true,
+            _ => self.name() == other.name() && self.to_json() == other.to_json(),
+        }
     }
 }

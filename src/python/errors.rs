@@ -16,12 +16,23 @@ create_exception!(
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
-            Error::Interrupted(m) => PyKeyboardInterrupt::new_err(m),
+            Error::Interrupted { message, .. } => PyKeyboardInterrupt::new_err(message),
             Error::Foreign { message, origin } => origin
                 .take::<PyErr>()
                 .unwrap_or_else(|| MixturaError::new_err(message)),
-            other => MixturaError::new_err(other.to_string()),
+            other => MixturaError::new_err(python_message(&other)),
         }
+    }
+}
+
+/// The message of an error as the Python API says it: the Rust-only advice on reading
+/// distributions of one's own (`from_json_with`) is left out.
+fn python_message(e: &Error) -> String {
+    let text = e.to_string();
+    let hint = format!("; {}", crate::format::UNKNOWN_HINT);
+    match text.strip_suffix(&hint) {
+        Some(head) => head.to_string(),
+        None => text,
     }
 }
 

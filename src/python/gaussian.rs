@@ -120,7 +120,7 @@ fn run<'py, T: Send>(
                 outcome.map_err(|err| {
                     let msg = err.to_string();
                     python_error = Some(err);
-                    Error::Interrupted(msg)
+                    Error::interrupted(msg)
                 })
             })
         };

@@ -249,7 +249,7 @@ fn run_fit<'py>(
                 outcome.map_err(|e| {
                     let msg = e.to_string();
                     python_error = Some(e);
-                    Error::Interrupted(msg)
+                    Error::interrupted(msg)
                 })
             })
         };
@@ -450,7 +450,7 @@ impl PyMixture {
         let keep = |e: PyErr| {
             let msg = e.to_string();
             *python_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-            Error::Interrupted(msg)
+            Error::interrupted(msg)
         };
         let model = &mut self.inner;
         let result = py.detach(|| {
