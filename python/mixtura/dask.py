@@ -3,8 +3,9 @@
 ``GeneralMixtureModel`` sends a ``dask.array.Array`` (chunked by rows) or a Dask DataFrame here
 by itself; nothing in this module needs calling directly. Each EM iteration summarises every
 partition under the current model where the partition lives (the Rust E-step, one thread per
-task; on a distributed client, one task per worker thread over the partitions that worker
-holds, the rows persisted once at the start of the fit), merges the statistics in a fixed tree
+task; on a distributed client, the rows persisted once at the start of the fit, each worker
+summarises the partitions it holds on its threads, asked by one ``Client.run`` call, with tasks
+as the fallback), merges the statistics in a fixed tree
 (kilobytes per partition) and runs one M-step on the client; the fit loop, the stop rule and
 the callbacks are those of an in-process fit (``_core.Mixture.fit_parts``). Predictions are
 lazy Dask arrays, computed partition by partition.
@@ -33,6 +34,11 @@ _MERGE_EVERY = 8
 # On a distributed client, the E-steps ask the scheduler where the partitions are at least once
 # in this many.
 _ASK_EVERY = 16
+
+# On a distributed client, each worker summarises the partitions it holds in one ``Client.run``
+# call (no tasks); False makes every E-step a round of tasks (the way taken anyway when a
+# partition is not where it was, or a worker is lost).
+_DIRECT = True
 
 
 def is_dask_collection(X):
@@ -157,6 +163,37 @@ def _summarize_group(indices, blocks, weights, text, codes, d):
     return get_worker().address, out
 
 
+async def _summarize_held(plans, text, codes, d, dask_worker=None):
+    """Run by ``Client.run`` on a worker: the statistics of the partitions this worker holds in
+    its memory (``plans[address]``: ``(index, rows key, weights key or None)`` each), on the
+    worker's threads (the event loop stays free). ``("ok", [(index, statistics), ...])``,
+    ``("error", exception)`` for a bad partition, or ``("missing",)`` when a partition is not
+    here (moved, or lost): the client then summarises with tasks."""
+    import asyncio
+
+    plan = plans.get(dask_worker.address)
+    data = dask_worker.data
+    try:
+        items = [(i, data[b], None if w is None else data[w]) for i, b, w in plan or ()]
+    except KeyError:
+        items = None
+    if not plan or items is None:
+        return ("missing",)
+    threads = max(1, int(getattr(dask_worker, "nthreads", 1)))
+    executor = getattr(dask_worker, "executors", {}).get("default")
+
+    def run(group):
+        return [(i, _summarize_part(i, b, w, text, codes, d)) for i, b, w in group]
+
+    loop = asyncio.get_running_loop()
+    groups = [g for g in (items[t::threads] for t in range(threads)) if g]
+    try:
+        outs = await asyncio.gather(*(loop.run_in_executor(executor, run, g) for g in groups))
+    except (ValueError, TypeError) as e:
+        return ("error", e)
+    return ("ok", [pair for out in outs for pair in out])
+
+
 def _merge(*summaries):
     """The statistics of several partitions merged left to right (a new value: the inputs are
     left as they are, as a retried task needs them)."""
@@ -246,9 +283,11 @@ class _Partitions:
     """A Dask data set of rows (and weights) for a model's E-steps.
 
     For a fit on a distributed client (``persist``), the rows are persisted once (a no-op for
-    rows that are already) and each E-step is one task per worker thread over the partitions
-    that worker holds (see ``_placement``): no graph is built, no partition moves, and the
-    client merges the statistics of the partitions in the fixed tree of ``_tree``. Otherwise
+    rows that are already) and in each E-step every worker summarises the partitions it holds
+    (see ``_placement``), on its threads: one ``Client.run`` call for all (``_summarize_held``),
+    or, when a partition is not where it was or a worker is lost, one task per worker thread.
+    No graph is built, no partition moves, and the client merges the statistics of the
+    partitions in the fixed tree of ``_tree`` (the same bits either way). Otherwise
     (a single pass, or Dask's default scheduler), each E-step is a graph of one task per
     partition."""
 
@@ -339,8 +378,13 @@ class _Partitions:
             tasks = [part(i, self.blocks[i], self.weights[i], text, self.codes, self.d)
                      for i in parts]
             return _merge(*_compute(_tree(tasks), self._graph_client))
-        # The partitions of each worker, in turns over its threads: one task each.
         by_worker = self._placement(parts)
+        if _DIRECT and None not in by_worker:
+            values = self._summarize_held(by_worker, text)
+            if values is not None:
+                return _merge_tree([values[i] for i in parts])
+            self._where = None  # something was not where it was: ask again next time
+        # Tasks: the partitions of each worker, in turns over its threads, one task each.
         groups: list = []
         planned = []
         workers = list(by_worker)
@@ -362,6 +406,44 @@ class _Partitions:
                 self._where = None  # the partitions have moved: ask again next time
             values.update(zip(g, out))
         return _merge_tree([values[i] for i in parts])
+
+
+    def _summarize_held(self, by_worker, text):
+        """The statistics of the partitions ``by_worker`` (by index), each worker summarising
+        those it holds in one ``Client.run`` call: a round trip of a few milliseconds, where a
+        round of tasks takes ten or more (the scheduler's task bookkeeping). None when a
+        partition is not where it was or the call fails (a lost worker): the caller then
+        summarises with tasks, and Dask computes lost partitions again. A bad partition raises
+        its error (the first in partition order)."""
+        plans = {w: [(i, self.blocks[i].key,
+                      None if self.weights[i] is None else self.weights[i].key) for i in ps]
+                 for w, ps in by_worker.items()}
+        try:
+            replies = self.client.run(_summarize_held, plans, text, self.codes, self.d,
+                                      workers=list(plans))
+        except Exception:
+            return None
+        values: dict = {}
+        errors = []
+        for w in plans:
+            reply = replies.get(w, ("missing",))
+            if reply[0] == "missing":
+                return None
+            if reply[0] == "error":
+                errors.append(reply[1])
+            else:
+                values.update(reply[1])
+        if errors:
+            raise min(errors, key=lambda e: _partition_of(e))
+        return values
+
+
+def _partition_of(e):
+    """The partition an error of ``_summarize_part`` names (its message starts "partition i:")."""
+    try:
+        return int(str(e).split(":", 1)[0].split()[-1])
+    except (ValueError, IndexError):
+        return sys.maxsize
 
 
 def fit(model, X, weights, options, callbacks, return_history, verbose, client):

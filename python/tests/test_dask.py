@@ -462,6 +462,52 @@ def test_a_lost_worker_is_recomputed_and_the_fit_is_the_same(client):
     assert victim not in client.scheduler_info()["workers"]
 
 
+def _group_tasks(stream):
+    return [t for t in stream.data if "summarize_group" in str(t["key"])]
+
+
+def test_each_worker_summarises_what_it_holds_in_one_call(client, monkeypatch):
+    import mixtura.dask as mdask
+
+    X, m = data("icd", n=20000)
+    Xd = da.from_array(X, chunks=(2500, 2)).persist()
+    distributed.wait(Xd)
+    options = dict(max_iterations=4, stop_threshold=-np.inf)
+    with distributed.get_task_stream(client) as stream:
+        direct = m.copy().fit(Xd, **options)
+    assert _group_tasks(stream) == []
+    monkeypatch.setattr(mdask, "_DIRECT", False)
+    with distributed.get_task_stream(client) as stream:
+        tasks = m.copy().fit(Xd, **options)
+    assert len(_group_tasks(stream)) >= 2 * 4  # two workers, every E-step
+    # The same statistics merged in the same tree: the same bits.
+    assert direct.to_json() == tasks.to_json()
+    assert_same_model(direct, m.copy().fit(X, **options))
+
+
+def test_partitions_not_where_planned_are_summarised_by_tasks(client, monkeypatch):
+    import mixtura.dask as mdask
+
+    X, m = data("mgd", n=20000)
+    Xd = da.from_array(X, chunks=(2500, 3)).persist()
+    distributed.wait(Xd)
+    options = dict(max_iterations=3, stop_threshold=-np.inf)
+    expected = m.copy().fit(Xd, **options)
+    real = mdask._Partitions._placement
+
+    def swapped(self, parts):
+        # Every partition planned on the worker that does not hold it.
+        by = real(self, parts)
+        names = sorted(by, key=str)
+        return {names[(j + 1) % len(names)]: by[w] for j, w in enumerate(names)}
+
+    monkeypatch.setattr(mdask._Partitions, "_placement", swapped)
+    with distributed.get_task_stream(client) as stream:
+        got = m.copy().fit(Xd, **options)
+    assert len(_group_tasks(stream)) >= 2 * 3
+    assert got.to_json() == expected.to_json()
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_any_bytes_are_statistics_or_an_error(data):
