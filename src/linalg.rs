@@ -107,19 +107,8 @@ fn blocked_cholesky_in_place(l: &mut Array2<f64>) -> bool {
                 }
             });
         l.slice_mut(s![k1.., k0..k1]).assign(&panel);
-        // The trailing lower triangle: rows [r0, r1) get -= panel[r0..r1] panel[..r1]^T, by
-        // blocks of rows, in parallel (each block writes its own rows).
-        let trailing = l.slice_mut(s![k1.., k1..]);
-        rows_in_blocks(trailing, |r0, mut block| {
-            let r1 = r0 + block.nrows();
-            general_mat_mul(
-                -1.0,
-                &panel.slice(s![r0..r1, ..]),
-                &panel.slice(s![..r1, ..]).t(),
-                1.0,
-                &mut block.slice_mut(s![.., ..r1]),
-            );
-        });
+        // The trailing lower triangle takes the panel's products.
+        subtract_lower_products(l.slice_mut(s![k1.., k1..]), panel.view(), panel.view());
     }
     // The products also wrote the upper halves of the diagonal blocks.
     for i in 0..d {
@@ -128,6 +117,22 @@ fn blocked_cholesky_in_place(l: &mut Array2<f64>) -> bool {
         }
     }
     true
+}
+
+/// `m -= a b^T` on the lower triangle of `m` and the upper halves of its diagonal blocks: rows
+/// `[r0, r1)` take `a[r0..r1] b[..r1]^T`, by blocks of [`NB`] rows, in parallel (each block
+/// writes its own rows).
+fn subtract_lower_products(m: ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
+    rows_in_blocks(m, |r0, mut block| {
+        let r1 = r0 + block.nrows();
+        general_mat_mul(
+            -1.0,
+            &a.slice(s![r0..r1, ..]),
+            &b.slice(s![..r1, ..]).t(),
+            1.0,
+            &mut block.slice_mut(s![.., ..r1]),
+        );
+    });
 }
 
 /// Calls `f(first_row, rows)` on the blocks of `NB` rows of `m`, in parallel.
@@ -392,16 +397,7 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
                 &[ws.slice(s![j1.., ..width]), vs.slice(s![j1.., ..width])],
             )
             .expect("same rows");
-            rows_in_blocks(m.slice_mut(s![j1.., j1..]), |r0, mut block| {
-                let r1 = r0 + block.nrows();
-                general_mat_mul(
-                    -1.0,
-                    &left.slice(s![r0..r1, ..]),
-                    &right.slice(s![..r1, ..]).t(),
-                    1.0,
-                    &mut block.slice_mut(s![.., ..r1]),
-                );
-            });
+            subtract_lower_products(m.slice_mut(s![j1.., j1..]), left.view(), right.view());
         }
         j0 = j1;
     }
