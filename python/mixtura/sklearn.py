@@ -422,8 +422,12 @@ class GaussianMixture(_DensityMixin, _BaseEstimator):
         )
 
     def _rows(self, X):
+        """The dtype of X, and X for the engine: float32 rows as they are (read in place, a block
+        at a time), others as contiguous float64."""
         self._check_fitted()
         X = self._validate(X, reset=False)
+        if X.dtype == np.float32:
+            return X.dtype, _checks.as_rows(X)
         return X.dtype, np.ascontiguousarray(X, dtype=np.float64)
 
     # -- prediction ----------------------------------------------------------------------------

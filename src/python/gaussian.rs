@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::invalid;
-use super::{on_rows, threads};
+use super::{on_rows, threads, with_view, PyRows};
 use crate::error::Error;
 use crate::gaussian::{
     precision_name, shape_error, CovarianceType, Covariances, GaussianEvent, GaussianFitReport,
@@ -331,10 +331,15 @@ impl PyGaussianMixture {
     fn score_samples<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.score_samples(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.score_samples(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -343,10 +348,15 @@ impl PyGaussianMixture {
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict_proba(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict_proba(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -355,10 +365,15 @@ impl PyGaussianMixture {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict(v, t)),
+        )?;
         Ok(out.mapv(|v| v as i64).into_pyarray(py))
     }
 
