@@ -133,6 +133,12 @@ impl<'a> Rows<'a> {
         each_type!(self, v => Array2::from_shape_fn((rows.len(), d), |(i, c)| v[[rows[i], c]].to_f64()))
     }
 
+    /// Whether row `i` equals `c`, value by value (NaN equals nothing).
+    pub fn row_equals(&self, i: usize, c: ndarray::ArrayView1<'_, f64>) -> bool {
+        each_type!(self, v => v.ncols() == c.len()
+            && v.row(i).iter().zip(c.iter()).all(|(a, b)| a.to_f64() == *b))
+    }
+
     /// A copy of row `i` as `f64`.
     pub fn row(&self, i: usize) -> Array1<f64> {
         each_type!(self, v => v.row(i).mapv(Element::to_f64))

@@ -2,8 +2,9 @@
 //! function over rows gives for `f32` rows exactly what it gives for the same values as `f64`.
 
 use mixtura::{
-    Component, Components, Family, FitOptions, FromSamplesOptions, GeneralMixtureModel, Kmeans,
-    KmeansOptions, MultivariateGaussian, Threads,
+    Component, Components, CovarianceType, Family, FitOptions, FromSamplesOptions, GaussianInit,
+    GaussianMixture, GaussianMixtureOptions, GeneralMixtureModel, Kmeans, KmeansOptions,
+    MultivariateGaussian, Threads,
 };
 use ndarray::{array, s, Array2, ShapeBuilder};
 use rand_chacha::ChaCha8Rng;
@@ -187,4 +188,42 @@ fn f32_rows_are_checked_as_f64_rows() {
     assert!(model
         .log_probability(Array2::<f32>::zeros((0, 1)).view(), Threads::Current)
         .is_err());
+}
+
+#[test]
+fn a_gaussian_mixture_fit_of_f32_rows_is_the_fit_of_their_f64_values() {
+    let (x32, x64) = rows(3000, 3, 5);
+    let f32_fortran = fortran(&x32);
+    for (t, init) in [
+        (CovarianceType::Full, GaussianInit::KMeans),
+        (CovarianceType::Diag, GaussianInit::KMeansPlusPlus),
+        (CovarianceType::Tied, GaussianInit::RandomFromData),
+        (CovarianceType::Spherical, GaussianInit::Random),
+    ] {
+        let mut opts = GaussianMixtureOptions::new(3);
+        opts.covariance_type = t;
+        opts.init = init;
+        opts.max_iter = 6;
+        opts.seed = 9;
+        let (want, wr) = GaussianMixture::fit(x64.view(), &opts).unwrap();
+        for (x, threads) in [(x32.view(), 1), (f32_fortran.view(), 2)] {
+            opts.threads = Threads::Count(threads);
+            let (got, gr) = GaussianMixture::fit(x, &opts).unwrap();
+            assert_eq!(got.means(), want.means());
+            assert_eq!(got.weights(), want.weights());
+            assert_eq!(gr.lower_bound.to_bits(), wr.lower_bound.to_bits());
+            assert_eq!(
+                got.score_samples(x, opts.threads).unwrap(),
+                want.score_samples(x64.view(), opts.threads).unwrap()
+            );
+            let (mut more32, mut more64) = (got.clone(), want.clone());
+            more32
+                .fit_more(x, &opts, gr.lower_bound, |_| Ok(()))
+                .unwrap();
+            more64
+                .fit_more(x64.view(), &opts, wr.lower_bound, |_| Ok(()))
+                .unwrap();
+            assert_eq!(more32.means(), more64.means());
+        }
+    }
 }

@@ -312,7 +312,7 @@ class GaussianMixture:
     ) -> GaussianMixture: ...
     @staticmethod
     def fit(
-        x: _F64,
+        x: _Rows,
         n_components: int,
         covariance_type: str,
         tol: float,
@@ -329,7 +329,7 @@ class GaussianMixture:
     ) -> tuple[GaussianMixture, dict[str, Any]]: ...
     def fit_more(
         self,
-        x: _F64,
+        x: _Rows,
         tol: float,
         reg_covar: float,
         max_iter: int,

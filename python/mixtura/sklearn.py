@@ -341,7 +341,9 @@ class GaussianMixture(_DensityMixin, _BaseEstimator):
         self._check_params()
         X = self._validate(X, reset=True, fit=True)
         dtype = X.dtype
-        X64 = np.ascontiguousarray(X, dtype=np.float64)
+        # float32 rows are read in place (a block at a time); others as contiguous float64.
+        X64 = _checks.as_rows(X) if dtype == np.float32 else np.ascontiguousarray(
+            X, dtype=np.float64)
         n_jobs = self._n_jobs()
         callback = self._verbose_callback() if self.verbose else None
         do_init = not (self.warm_start and hasattr(self, "converged_"))

@@ -104,6 +104,21 @@ def test_kmeans_of_float32_rows_is_kmeans_of_their_float64_values(tmp_path):
             np.testing.assert_array_equal(got.distance(x), want.distance(X64))
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_scikit_learn_fit_of_float32_rows(covariance_type):
+    pytest.importorskip("sklearn")
+    want = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                   max_iter=5).fit(X64)
+    for x in (X32, np.asfortranarray(X32)):
+        got = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                      max_iter=5, n_jobs=2).fit(x)
+        # float32 in, float32 attributes out (scikit-learn's rule), from the same float64 fit.
+        assert got.means_.dtype == np.float32
+        np.testing.assert_array_equal(got.means_, want.means_.astype(np.float32))
+        assert got.lower_bound_ == want.lower_bound_
+        np.testing.assert_array_equal(got.fit_predict(x), want.predict(X64))
+
+
 def test_scikit_learn_predictions_of_float32_rows():
     pytest.importorskip("sklearn")
     gm = mixtura.GaussianMixture(3, random_state=0, max_iter=5).fit(X64)

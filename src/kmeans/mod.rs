@@ -341,10 +341,18 @@ impl Kmeans {
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Array2<f64>> {
+        Self::initial_centroids_rows(x.into(), weights, opts)
+    }
+
+    /// [`initial_centroids`](Kmeans::initial_centroids) of rows of either element type.
+    pub(crate) fn initial_centroids_rows(
+        x: Rows<'_>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<Array2<f64>> {
         opts.check()?;
         let (n, d) = x.dim();
-        check_data(&x, d)?;
-        let x = Rows::from(x);
+        x.check_data(d)?;
         let k = opts.k;
         check_clusters("k", k, n)?;
         centroids_fit(k, d)?;

@@ -197,7 +197,7 @@ impl PyGaussianMixture {
         callback=None))]
     fn fit<'py>(
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_components: usize,
         covariance_type: &str,
         tol: f64,
@@ -223,7 +223,8 @@ impl PyGaussianMixture {
             seed,
             n_jobs,
         )?;
-        let (k, d) = (n_components, x.as_array().ncols());
+        let x = x.rows();
+        let (k, d) = (n_components, x.ncols());
         let t = o.covariance_type;
         let what = precision_name(t);
         o.weights_init = weights_init
@@ -241,9 +242,8 @@ impl PyGaussianMixture {
                 covariances_from("precisions_init", t, p)
             })
             .transpose()?;
-        let x = x.as_array();
         let (model, report) = run(py, callback, |on_event| {
-            GaussianMixture::fit_with(x, &o, on_event)
+            GaussianMixture::fit_rows(x, &o, on_event)
         })?;
         Ok((
             PyGaussianMixture { inner: model },
@@ -257,7 +257,7 @@ impl PyGaussianMixture {
     fn fit_more<'py>(
         &mut self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         tol: f64,
         reg_covar: f64,
         max_iter: u64,
@@ -277,10 +277,10 @@ impl PyGaussianMixture {
             0,
             n_jobs,
         )?;
-        let x = x.as_array();
+        let x = x.rows();
         let model = &mut self.inner;
         let report = run(py, callback, |on_event| {
-            model.fit_more(x, &o, lower_bound, on_event)
+            model.fit_more_rows(x, &o, lower_bound, on_event)
         })?;
         report_dict(py, &report)
     }
