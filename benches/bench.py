@@ -14,6 +14,11 @@ Method
   seed), float64, generated once into benches/.data/ and loaded by every process. All libraries
   start from the same initial parameters (uniform weights, perturbed true means, identity
   covariances) stored beside the data.
+* float32 (``--dtypes``, both by default): every EM case also runs on the same rows cast to
+  float32 after loading, in the same run: mixtura and scikit-learn get the float32 array, oneDAL
+  runs with fptype="float" (its inputs float32); pomegranate is float64 only. Each float32 row
+  says its time over the library's float64 time and how far its log-likelihood is from the
+  float64 one; its extra peak memory is a percentage of the float32 data.
 * Cases: A (n=100,000, d=16, k=8), B (1,000,000, 16, 16), C (200,000, 64, 8), D (1,000,000, 2, 4);
   full and diagonal covariance (mixtura: MultivariateGaussianDistribution, and
   IndependentComponentsDistribution of NormalDistribution); 1 and 2 threads. ``--quick`` divides
@@ -79,6 +84,10 @@ EXTRAS = ("kpp", "proba", "gm", "dask")
 GM_COVARIANCES = ("full", "tied", "diag", "spherical")
 GM_ITERATIONS = 4
 COVARIANCES = ("full", "diag")
+# The element types of the EM cases: float32 rows go to mixtura and scikit-learn as float32
+# arrays and to oneDAL with fptype="float" (pomegranate: float64 only).
+DTYPES = ("float64", "float32")
+GOAL_FLOAT32 = 0.6       # mixtura float32 against its float64 s/it on B and C
 LIBS = ("mixtura", "sklearn", "onedal", "pomegranate")
 NAMES = {"mixtura": "mixtura", "sklearn": "scikit-learn", "onedal": "oneDAL",
          "pomegranate": "pomegranate"}
@@ -360,17 +369,20 @@ class OneDalEM:
         k, d = init["means"].shape
         self.k = k
         self.storage = "full" if cov == "full" else "diagonal"
-        self.weights = np.ascontiguousarray(init["weights"].reshape(1, k))
-        self.means = np.ascontiguousarray(init["means"])
+        # float32 rows: oneDAL's float computing (fptype="float"), its inputs as float32.
+        dtype = X.dtype
+        self.fptype = "float" if dtype == np.float32 else "double"
+        self.weights = np.ascontiguousarray(init["weights"].reshape(1, k), dtype=dtype)
+        self.means = np.ascontiguousarray(init["means"], dtype=dtype)
         if cov == "full":
-            self.covs = [np.ascontiguousarray(c) for c in init["covariances"]]
+            self.covs = [np.ascontiguousarray(c, dtype=dtype) for c in init["covariances"]]
         else:
-            self.covs = [np.ascontiguousarray(np.diag(c).reshape(1, d))
+            self.covs = [np.ascontiguousarray(np.diag(c).reshape(1, d), dtype=dtype)
                          for c in init["covariances"]]
 
     def new(self, iterations):
         return self.d4p.em_gmm(nComponents=self.k, maxIterations=iterations, accuracyThreshold=0.0,
-                               covarianceStorage=self.storage, fptype="double")
+                               covarianceStorage=self.storage, fptype=self.fptype)
 
     def fit(self, algorithm):
         return algorithm.compute(self.X, self.weights, self.means, self.covs)
@@ -422,7 +434,10 @@ def load(job):
     with np.load(job["params"]) as p:
         params = {key: p[key] for key in p.files}
     init = {key[len("init_"):]: v for key, v in params.items() if key.startswith("init_")}
-    return np.ascontiguousarray(X), params, init
+    X = np.ascontiguousarray(X)
+    if job.get("dtype") == "float32":
+        X = X.astype(np.float32)
+    return X, params, init
 
 
 def worker_em(job):
@@ -833,7 +848,8 @@ class Bench:
         self.args = args
         self.quick = args.quick
         self.lines = []
-        self.results = {}   # (case, cov, threads, lib) -> result dict or {"error": reason}
+        # (case, cov, threads, lib, dtype) -> result dict or {"error": reason}
+        self.results = {}
         self.extras = {}    # (kind, threads, lib) -> result dict or {"error": reason}
         self.status = {}    # lib -> (ok, versions or reason)
         self.started = time.time()
@@ -880,17 +896,21 @@ class Bench:
         pomegranate_ok = "pomegranate" in libs and self.status["pomegranate"][0]
         for cov in self.args.covariances:
             for threads in self.args.threads:
-                for lib in libs:
-                    n_iter, repeats = self.iterations(lib, case, cov)
-                    ll_at = [n_iter]
-                    if pomegranate_ok and lib != "pomegranate":
-                        ll_at.append(POMEGRANATE[case][0])
-                    job = {"kind": "em", "lib": lib, "data": x_path, "params": p_path, "cov": cov,
-                           "threads": threads, "iterations": n_iter, "repeats": repeats,
-                           "ll_at": ll_at,
-                           "mem_iterations": 0 if lib == "pomegranate" else POMEGRANATE[case][0]}
-                    self.run((case, cov, threads, lib), self.results, lib, job, threads,
-                             f"{case} {cov} {threads} thread(s)")
+                for dtype in self.args.dtypes:
+                    for lib in libs:
+                        if dtype != "float64" and lib == "pomegranate":
+                            continue
+                        n_iter, repeats = self.iterations(lib, case, cov)
+                        ll_at = [n_iter]
+                        if pomegranate_ok and lib != "pomegranate":
+                            ll_at.append(POMEGRANATE[case][0])
+                        job = {"kind": "em", "lib": lib, "data": x_path, "params": p_path,
+                               "cov": cov, "threads": threads, "iterations": n_iter,
+                               "repeats": repeats, "ll_at": ll_at, "dtype": dtype,
+                               "mem_iterations": 0 if lib == "pomegranate"
+                               else POMEGRANATE[case][0]}
+                        self.run((case, cov, threads, lib, dtype), self.results, lib, job,
+                                 threads, f"{case} {cov} {threads} thread(s) {dtype}")
         self.print_case(case)
 
     def run_extra(self, kind):
@@ -976,42 +996,56 @@ class Bench:
                          "would do nothing.")
         for cov in self.args.covariances:
             for threads in self.args.threads:
-                rows += self.case_rows(case, cov, threads, nbytes, notes)
-        self.out(*table(["cov", "threads", "library", "s/it", "vs mixtura", "2t speed-up",
+                for dtype in self.args.dtypes:
+                    size = nbytes if dtype == "float64" else nbytes // 2
+                    rows += self.case_rows(case, cov, threads, dtype, size, notes)
+        self.out(*table(["cov", "threads", "dtype", "library", "s/it", "vs mixtura",
+                         "2t speed-up",
                          "mean loglik", "agrees", "extra peak", "oneDAL ref.", "notes"], rows))
         if notes:
             self.out("")
             self.out(*[f"- {note}" for note in dict.fromkeys(notes)])
         self.out("")
 
-    def case_rows(self, case, cov, threads, nbytes, notes):
-        res = {lib: self.results.get((case, cov, threads, lib)) for lib in self.args.libs}
+    def case_rows(self, case, cov, threads, dtype, nbytes, notes):
+        libs = [lib for lib in self.args.libs if dtype == "float64" or lib != "pomegranate"]
+        res = {lib: self.results.get((case, cov, threads, lib, dtype)) for lib in libs}
         mix = res.get("mixtura") or {}
         groups = {}
         for lib, r in res.items():
             for m, v in ((r or {}).get("mean_ll") or {}).items():
                 groups.setdefault(m, {})[lib] = v
         rows = []
-        for lib in self.args.libs:
+        for lib in libs:
             r = res[lib] or {"error": "not run"}
             if "error" in r:
-                rows.append([cov, threads, NAMES[lib], "–", "–", "–", "–", "–", "–",
+                rows.append([cov, threads, dtype, NAMES[lib], "–", "–", "–", "–", "–", "–",
                              self.reference(case, cov, threads) if lib == "mixtura" else "",
                              r["error"]])
                 continue
             spi = r["seconds_per_iteration"]
             ratio = spi / mix["seconds_per_iteration"] if lib != "mixtura" and spi and \
                 mix.get("seconds_per_iteration") else (1.0 if lib == "mixtura" else None)
-            one = self.results.get((case, cov, 1, lib)) or {}
+            one = self.results.get((case, cov, 1, lib, dtype)) or {}
             speedup = one["seconds_per_iteration"] / spi if threads == 2 and spi and \
                 one.get("seconds_per_iteration") else None
             n_iter = self.iterations(lib, case, cov)[0]
             ll = r["mean_ll"][str(n_iter)]
             agree = self.agreement(lib, groups.get(str(n_iter), {}))
             if "differs" in agree:
-                notes.append(f"{cov}, {threads} thread(s): {NAMES[lib]} computed something else "
-                             f"after {n_iter} iterations ({agree}).")
+                notes.append(f"{cov}, {threads} thread(s), {dtype}: {NAMES[lib]} computed "
+                             f"something else after {n_iter} iterations ({agree}).")
             row_notes = []
+            if dtype != "float64":
+                wide = self.results.get((case, cov, threads, lib, "float64")) or {}
+                if wide.get("seconds_per_iteration") and spi:
+                    row_notes.append(f"{spi / wide['seconds_per_iteration']:.2f}× its float64 "
+                                     "time")
+                ll64 = (wide.get("mean_ll") or {}).get(str(n_iter))
+                if ll64 is not None:
+                    rel = abs(ll - ll64) / abs(ll64)
+                    row_notes.append("loglik = float64's" if ll == ll64 else
+                                     f"loglik {rel:.1e} rel. from float64's")
             if any(done != n_iter for done in r["iterations_done"]):
                 row_notes.append(f"ran {sorted(set(r['iterations_done']))} iterations of {n_iter}")
             if r["threads_seen"] is not None and r["threads_seen"] != threads:
@@ -1021,7 +1055,7 @@ class Bench:
                     row_notes.append(f"batch_size=n/{threads}")
             extra = r["extra_peak_bytes"]
             ll_text = f"{ll:.10g}" + (f" (N={n_iter})" if lib == "pomegranate" else "")
-            rows.append([cov, threads, NAMES[lib], fmt_time(spi), fmt_ratio(ratio),
+            rows.append([cov, threads, dtype, NAMES[lib], fmt_time(spi), fmt_ratio(ratio),
                          fmt_ratio(speedup), ll_text, agree,
                          f"{extra / 1e6:.1f} MB ({100 * extra / nbytes:.1f}%)",
                          self.reference(case, cov, threads) if lib == "mixtura" else "",
@@ -1174,8 +1208,8 @@ class Bench:
         covs = [c for c in COVARIANCES if c in a.covariances]
         threads_run = [t for t in (1, 2) if t in a.threads]
 
-        def spi(case, cov, threads, lib):
-            r = self.results.get((case, cov, threads, lib)) or {}
+        def spi(case, cov, threads, lib, dtype="float64"):
+            r = self.results.get((case, cov, threads, lib, dtype)) or {}
             return r.get("seconds_per_iteration")
 
         for case in cases:
@@ -1210,16 +1244,42 @@ class Bench:
             worst = None
             for cov in covs:
                 for threads in threads_run:
-                    r = self.results.get((case, cov, threads, "mixtura")) or {}
-                    if "extra_peak_bytes" in r:
-                        frac = r["extra_peak_bytes"] / (n * d * 8)
-                        if worst is None or frac > worst[0]:
-                            worst = (frac, f"{cov}, {threads} thread(s)")
+                    for dtype in a.dtypes:
+                        r = self.results.get((case, cov, threads, "mixtura", dtype)) or {}
+                        if "extra_peak_bytes" in r:
+                            size = n * d * (8 if dtype == "float64" else 4)
+                            frac = r["extra_peak_bytes"] / size
+                            if worst is None or frac > worst[0]:
+                                worst = (frac, f"{cov}, {threads} thread(s), {dtype}")
             if worst is None:
                 rows.append([goal, "not measured", "SKIP"])
             else:
                 rows.append([goal, f"at most {worst[0]:.1%} ({worst[1]})",
                              "PASS" if worst[0] <= GOAL_MEMORY else "FAIL"])
+        for case in cases if "float32" in a.dtypes else []:
+            for cov in covs:
+                for threads in threads_run:
+                    goal = f"mixtura float32 ≤ oneDAL float32 s/it: {case} {cov}, {threads} thread(s)"
+                    m = spi(case, cov, threads, "mixtura", "float32")
+                    o = spi(case, cov, threads, "onedal", "float32")
+                    if m is None or o is None:
+                        rows.append([goal, "not measured", "SKIP"])
+                    else:
+                        rows.append([goal, f"{fmt_time(m)} vs oneDAL {fmt_time(o)}",
+                                     "PASS" if m <= o else "FAIL"])
+        for case in [c for c in ("B", "C") if c in cases and "float32" in a.dtypes]:
+            for cov in covs:
+                for threads in threads_run:
+                    goal = (f"mixtura float32 ≤ {GOAL_FLOAT32:g}× its float64 s/it: {case} {cov}, "
+                            f"{threads} thread(s)")
+                    m32 = spi(case, cov, threads, "mixtura", "float32")
+                    m64 = spi(case, cov, threads, "mixtura")
+                    if m32 is None or m64 is None:
+                        rows.append([goal, "not measured", "SKIP"])
+                    else:
+                        rows.append([goal, f"{m32 / m64:.2f}× ({fmt_time(m32)} vs "
+                                     f"{fmt_time(m64)})",
+                                     "PASS" if m32 <= GOAL_FLOAT32 * m64 else "FAIL"])
         for threads in threads_run if "kpp" in a.cases else []:
             goal = (f"k-means++ ≥ {GOAL_KPP:g}× faster than scikit-learn on B: "
                     f"{threads} thread(s)")
@@ -1334,6 +1394,8 @@ def parse_args(argv):
                    help="thread counts, of 1,2 (default: both)")
     p.add_argument("--covariances", type=csv_list(COVARIANCES, str.lower),
                    default=list(COVARIANCES), help="full,diag (default: both)")
+    p.add_argument("--dtypes", type=csv_list(DTYPES, str.lower), default=list(DTYPES),
+                   help="element types of the EM cases' rows, float64,float32 (default: both)")
     p.add_argument("--repeats", type=int, default=3, help="repeats per timing (default 3)")
     p.add_argument("--write-results", nargs="?", const=RESULTS, default=None, metavar="FILE",
                    help="also write the whole output to FILE (default benches/RESULTS.md)")

@@ -5,6 +5,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ndarray::{ArrayView1, ArrayView2};
 
+use crate::rows::{Element, Rows};
+
 use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::mixture::{GeneralMixtureModel, Labels, MixtureStats};
@@ -218,9 +220,9 @@ pub fn epoch_parts(count: usize, per_epoch: Option<usize>, epoch: u64) -> Vec<us
 impl<D: Distribution> GeneralMixtureModel<D> {
     /// Fits the mixture to `x`, shape `(n, d)`, with optional sample `weights`, shape `(n,)`, by EM
     /// from its current parameters. See [`fit_with`](Self::fit_with).
-    pub fn fit(
+    pub fn fit<T: Element>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         opts: &FitOptions,
     ) -> Result<FitReport> {
@@ -247,14 +249,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// Errors ([`Error::InvalidData`] for `X`) when `x` has no observed value (every value
     /// NaN), and when no component can produce any row of positive weight (checked on the
     /// statistics of the first E-step, under the initial parameters).
-    pub fn fit_with(
+    pub fn fit_with<T: Element>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         opts: &FitOptions,
         on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<FitReport> {
-        self.fit_labelled(x, weights, None, opts, on_epoch)
+        self.fit_labelled(x.into(), weights, None, opts, on_epoch)
     }
 
     /// Semi-supervised EM: `labels[i]` is the component of row `i`, or -1 when unknown
@@ -262,31 +264,31 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// maximum-likelihood estimates from the labelled rows; each iteration then counts the
     /// labelled rows for their own component and the unlabelled ones by their posteriors, and
     /// the stop rule watches the log-likelihood of the unlabelled rows.
-    pub fn fit_semisupervised(
+    pub fn fit_semisupervised<T: Element>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         labels: &[i64],
         opts: &FitOptions,
         on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<FitReport> {
-        self.fit_labelled(x, weights, Some(labels), opts, on_epoch)
+        self.fit_labelled(x.into(), weights, Some(labels), opts, on_epoch)
     }
 
-    fn fit_labelled(
+    pub(crate) fn fit_labelled(
         &mut self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         labels: Option<&[i64]>,
         opts: &FitOptions,
         mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<FitReport> {
         opts.check()?;
-        check_data(&x, self.dim())?;
+        x.check_data(self.dim())?;
         if let Some(w) = &weights {
             check_weights(w, x.nrows())?;
         }
-        check_observed(has_observed(&x))?;
+        check_observed(x.has_observed())?;
         if let Some(l) = labels {
             check_labels(l, x.nrows(), self.n_components())?;
         }
@@ -360,7 +362,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 rows += x.nrows();
                 observed = observed || has_observed(&x);
                 let part = opts.threads.install(|| {
-                    model.summarize_rows(x, w, 0..x.nrows(), Labels::None, &opts.cancel)
+                    model.summarize_rows(x.into(), w, 0..x.nrows(), Labels::None, &opts.cancel)
                 })??;
                 total.merge(&part)
             })?;

@@ -1,6 +1,9 @@
 //! `from_samples`: k-means initialisation, then EM.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::parallel::blocks;
+use crate::rows::{Element, Rows};
 use rand_core::RngCore;
 
 use crate::distributions::{Component, Family, IndependentComponents};
@@ -8,9 +11,7 @@ use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::GeneralMixtureModel;
-use crate::validate::{
-    at_least_one, check_clusters, check_data, check_observed, check_weights, has_observed,
-};
+use crate::validate::{at_least_one, check_clusters, check_observed, check_weights};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +84,7 @@ fn build_component(
 /// The matrix k-means clusters when some columns hold discrete codes: each discrete column
 /// becomes one indicator column per symbol (all NaN for a missing value); `None` when no column
 /// is discrete; an error when that matrix does not fit in memory.
-fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
+fn kmeans_features(components: &Components, x: Rows<'_>) -> Result<Option<Array2<f64>>> {
     let d = x.ncols();
     let per_column: Vec<Option<usize>> = match components {
         Components::PerFeature(f) => f
@@ -112,26 +113,30 @@ fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Result<Option
     let mut out = crate::validate::zeroed(x.nrows(), width, || {
         crate::validate::too_large("X", format!("{width} indicator columns of the symbols"))
     })?;
-    for (i, row) in x.rows().into_iter().enumerate() {
-        let mut c = 0;
-        for (j, k) in per_column.iter().enumerate() {
-            let v = row[j];
-            match k {
-                None => {
-                    out[[i, c]] = v;
-                    c += 1;
-                }
-                Some(k) => {
-                    for s in 0..*k {
-                        out[[i, c + s]] = if v.is_nan() {
-                            f64::NAN
-                        } else if v == s as f64 {
-                            1.0
-                        } else {
-                            0.0
-                        };
+    let mut buf = Vec::new();
+    for block in blocks(0..x.nrows()) {
+        let xb = x.block(block.clone(), &mut buf);
+        for (i, row) in block.zip(xb.rows()) {
+            let mut c = 0;
+            for (j, k) in per_column.iter().enumerate() {
+                let v = row[j];
+                match k {
+                    None => {
+                        out[[i, c]] = v;
+                        c += 1;
                     }
-                    c += k;
+                    Some(k) => {
+                        for s in 0..*k {
+                            out[[i, c + s]] = if v.is_nan() {
+                                f64::NAN
+                            } else if v == s as f64 {
+                                1.0
+                            } else {
+                                0.0
+                            };
+                        }
+                        c += k;
+                    }
                 }
             }
         }
@@ -143,9 +148,9 @@ impl GeneralMixtureModel<Component> {
     /// Builds a mixture from data: k-means clusters `x`, shape `(n, d)`, each component is fitted
     /// to its cluster (its weight is the cluster's share of the sample weight), then EM refines the
     /// whole model. Returns the model and the report of its EM fit.
-    pub fn from_samples(
+    pub fn from_samples<T: Element>(
         components: &Components,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         opts: &FromSamplesOptions,
     ) -> Result<(Self, FitReport)> {
@@ -154,9 +159,20 @@ impl GeneralMixtureModel<Component> {
 
     /// [`from_samples`](Self::from_samples), calling `on_epoch` after every EM epoch of every
     /// run, as [`fit_with`](Self::fit_with) does.
-    pub fn from_samples_with(
+    pub fn from_samples_with<T: Element>(
         components: &Components,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FromSamplesOptions,
+        on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+    ) -> Result<(Self, FitReport)> {
+        Self::from_samples_rows(components, x.into(), weights, opts, on_epoch)
+    }
+
+    /// [`from_samples_with`](Self::from_samples_with) of rows of either element type.
+    pub(crate) fn from_samples_rows(
+        components: &Components,
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         opts: &FromSamplesOptions,
         mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
@@ -215,9 +231,9 @@ impl GeneralMixtureModel<Component> {
             }
             _ => {}
         }
-        check_data(&x, d)?;
+        x.check_data(d)?;
         // Before k-means, which would place its centroids at 0 (the fit would then say the same).
-        check_observed(has_observed(&x))?;
+        check_observed(x.has_observed())?;
         opts.fit.check()?;
         let n = x.nrows();
         let k = opts.n_components;
@@ -247,10 +263,13 @@ impl GeneralMixtureModel<Component> {
                 ),
             )
         })?;
-        let x0 = x.slice(ndarray::s![..m, ..]);
+        let x0 = x.slice(0..m);
         let w0 = w.slice(ndarray::s![..m]);
         let features = kmeans_features(components, x0)?;
-        let kx = features.as_ref().map_or(x0, |f| f.view());
+        let kx: Rows<'_> = match &features {
+            Some(f) => f.view().into(),
+            None => x0.reborrow(),
+        };
         let mut best: Option<(Self, FitReport)> = None;
         for _ in 0..runs {
             let kopts = KmeansOptions {
@@ -260,19 +279,19 @@ impl GeneralMixtureModel<Component> {
                 threads: opts.fit.threads,
                 ..KmeansOptions::new(k)
             };
-            let km = Kmeans::fit(kx, Some(w0), &kopts)?;
-            let labels = km.predict(kx, opts.fit.threads)?;
+            let km = Kmeans::fit_rows(kx, Some(w0), &kopts)?.0;
+            let labels = km.predict_rows(kx, opts.fit.threads)?;
             let mut dists = Vec::with_capacity(k);
             let mut shares = Vec::with_capacity(k);
             for j in 0..k {
                 let rows: Vec<usize> = (0..m).filter(|&i| labels[i] == j).collect();
-                let xj: Array2<f64> = x0.select(Axis(0), &rows);
+                let xj: Array2<f64> = x0.select(&rows);
                 let wj: Vec<f64> = rows.iter().map(|&i| w0[i]).collect();
                 shares.push(wj.iter().sum::<f64>());
                 dists.push(build_component(components, j, xj.view(), &wj)?);
             }
             let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
-            let report = model.fit_with(x, Some(w.view()), &opts.fit, &mut on_epoch)?;
+            let report = model.fit_labelled(x, Some(w.view()), None, &opts.fit, &mut on_epoch)?;
             if best
                 .as_ref()
                 .is_none_or(|(_, b)| report.log_probability > b.log_probability)

@@ -16,6 +16,9 @@
 //!   [`from_summaries`](GeneralMixtureModel::from_summaries).
 //! - Every call takes [`Threads`]: a thread count, or the rayon pool the caller runs in. Results
 //!   do not depend on the thread count.
+//! - Rows are `f64` or `f32` ([`Element`]), in any layout: `f32` rows are read in place and
+//!   converted a block at a time, and give the results of the same values as `f64`, bit for
+//!   bit; parameters are always `f64`.
 //! - Models read and write pomegranate 0.14's JSON ([`GeneralMixtureModel::to_json`],
 //!   [`GeneralMixtureModel::from_json`], or serde), the same documents as the Python package.
 //!
@@ -56,6 +59,7 @@ mod parallel;
 #[cfg(feature = "python")]
 mod python;
 mod rng;
+mod rows;
 mod special;
 mod validate;
 
@@ -76,6 +80,7 @@ pub use kernels::{Gaussian, GaussianMoments};
 pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::{available_cores, max_threads, Cancel, Threads};
+pub use rows::Element;
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -5,10 +5,11 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
+use crate::rows::Element;
 
 /// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
 /// value and allowed).
-pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
+pub(crate) fn check_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> {
     if x.ncols() != d {
         return Err(Error::data(
             "X",
@@ -21,7 +22,7 @@ pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
     if x.nrows() == 0 {
         return Err(Error::data("X", "must have at least one row"));
     }
-    if x.iter().any(|v| v.is_infinite()) {
+    if x.iter().any(|v| v.to_f64().is_infinite()) {
         return Err(Error::data(
             "X",
             "contains an infinite value; use NaN for a missing value",
@@ -32,9 +33,9 @@ pub(crate) fn check_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
 
 /// Checks data without missing values: [`check_data`]'s rules, and no NaN (scikit-learn's
 /// Gaussian mixtures refuse missing values).
-pub(crate) fn check_complete_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
+pub(crate) fn check_complete_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> {
     check_data(x, d)?;
-    if x.iter().any(|v| v.is_nan()) {
+    if x.iter().any(|v| v.to_f64().is_nan()) {
         return Err(Error::data(
             "X",
             "contains NaN; a Gaussian mixture needs every value",
@@ -44,8 +45,8 @@ pub(crate) fn check_complete_data(x: &ArrayView2<f64>, d: usize) -> Result<()> {
 }
 
 /// Whether `x` holds an observed value (one that is not NaN, a missing value).
-pub(crate) fn has_observed(x: &ArrayView2<f64>) -> bool {
-    x.iter().any(|v| !v.is_nan())
+pub(crate) fn has_observed<T: Element>(x: &ArrayView2<T>) -> bool {
+    x.iter().any(|v| !v.to_f64().is_nan())
 }
 
 /// The first rule on the data of a fit (all of `X`, or the batches of an epoch): `observed`,

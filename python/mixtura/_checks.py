@@ -26,7 +26,23 @@ def as_matrix(X, d=None, name="X"):
     A 1-D input is a column of samples when ``d`` is 1 (or unknown), and a single sample when its
     length is ``d`` > 1.
     """
-    arr = _floats(X, name)
+    return np.ascontiguousarray(_shaped(_floats(X, name), d, name))
+
+
+def as_rows(X, d=None, name="X"):
+    """Rows of data for the extension, shape (n, d): a float32 array as it is (C or Fortran
+    order, strided, a memmap: the extension reads it in place, converting a block of rows at a
+    time), anything else as ``as_matrix`` makes it. A float32 array that is not aligned or not in
+    the machine's byte order is copied once, as float32."""
+    values = _frames.values(X)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.itemsize == 4:
+        arr = np.require(values, dtype=np.float32, requirements="A")
+        return _shaped(arr, d, name)
+    return as_matrix(X, d, name)
+
+
+def _shaped(arr, d, name):
+    """``arr`` as a 2-D array of samples (see ``as_matrix``), a view where it can be."""
     if arr.ndim == 0:
         raise TypeError(f"{name} must be an array of samples, not a scalar")
     if arr.ndim == 1:
@@ -40,7 +56,7 @@ def as_matrix(X, d=None, name="X"):
             )
     elif arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D, of shape (n_samples, n_features); got {arr.ndim}-D")
-    return np.ascontiguousarray(arr)
+    return arr
 
 
 def _floats(X, name):

@@ -63,14 +63,17 @@ class DataError(ValueError):
 
 class Table:
     """The columns of a data file: ``columns[j]`` is a float64 array (NPY, numeric Parquet
-    columns) or an object array of text or values with None for missing cells."""
+    columns), a float32 one (a float32 NPY file, memory-mapped: ``matrix`` is then its rows) or
+    an object array of text or values with None for missing cells."""
 
-    def __init__(self, path, names, columns, first_row, row_numbers=None):
+    def __init__(self, path, names, columns, first_row, row_numbers=None, matrix=None):
         self.path = path
         self.names = list(names)
         self.columns = list(columns)
         self._first_row = first_row
         self._row_numbers = row_numbers
+        # The float32 rows of an NPY file as they are (read in place, a block at a time).
+        self.matrix = matrix
 
     def __len__(self):
         return len(self.columns[0]) if self.columns else 0
@@ -97,8 +100,10 @@ class Table:
                 chosen.append(int(token) - 1)
             else:
                 raise DataError(f"{self.path}: no column {token!r} (columns: {', '.join(self.names)})")
+        whole = chosen == list(range(len(self.names)))
         return Table(self.path, [self.names[j] for j in chosen], [self.columns[j] for j in chosen],
-                     self._first_row, self._row_numbers)
+                     self._first_row, self._row_numbers,
+                     matrix=self.matrix if whole else None)
 
     def is_numeric(self, j):
         col = self.columns[j]
@@ -164,7 +169,8 @@ def read_table(path):
 
 def _read_npy(path):
     try:
-        X = np.load(path, allow_pickle=False)
+        # Memory-mapped: a float32 file stays float32 and is read where it is.
+        X = np.load(path, allow_pickle=False, mmap_mode="r")
     except ValueError as e:
         raise DataError(f"{path}: not a numeric NPY array ({e})") from None
     if X.ndim == 1:
@@ -174,8 +180,13 @@ def _read_npy(path):
                         f"{X.ndim}-D {X.dtype}")
     if X.shape[0] == 0:
         raise DataError(f"{path} holds no rows")
-    X = X.astype(np.float64)
-    return Table(path, [f"x{j}" for j in range(X.shape[1])], [X[:, j] for j in range(X.shape[1])], 1)
+    matrix = None
+    if X.dtype == np.float32:
+        matrix = X
+    else:
+        X = X.astype(np.float64)
+    return Table(path, [f"x{j}" for j in range(X.shape[1])], [X[:, j] for j in range(X.shape[1])], 1,
+                 matrix=matrix)
 
 
 def _read_parquet(path):
@@ -258,6 +269,8 @@ def read_csv(path):
 
 
 def _numeric_matrix(table):
+    if table.matrix is not None:
+        return table.matrix
     return np.column_stack([table.numbers(j) for j in range(len(table.names))])
 
 

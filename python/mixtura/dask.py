@@ -143,7 +143,7 @@ def _named(e, index):
 def _summarize_part(index, block, weights, text, codes, d):
     """The statistics of one partition under the model of ``text`` (None when it is empty)."""
     try:
-        Xm = encode_rows(block, d, codes)
+        Xm = encode_rows(block, d, codes, float32=True)
         w = _checks.as_weights(weights)
         if len(Xm) == 0:
             if w is not None and len(w) != 0:
@@ -210,7 +210,7 @@ def _merge(*summaries):
 
 def _rows_of(index, block, text, codes, d, method, k=None):
     try:
-        Xm = encode_rows(block, d, codes)
+        Xm = encode_rows(block, d, codes, float32=True)
         if len(Xm) == 0:
             return np.empty((0,) if k is None else (0, k),
                             dtype=np.int32 if method == "predict" else np.float64)

@@ -709,11 +709,13 @@ def _restore_discrete(text, keys):
     return DiscreteDistribution._wrap(_core.Distribution.from_json(text), keys)
 
 
-def encode_rows(X, d, codes):
+def encode_rows(X, d, codes, float32=False):
     """Rows as a float64 matrix of shape (n, d); column ``j`` holds the codes of its symbols when
-    ``codes[j]`` is a symbol-to-code dict (discrete columns), and numbers otherwise."""
+    ``codes[j]`` is a symbol-to-code dict (discrete columns), and numbers otherwise. With
+    ``float32``, numbers alone in a float32 array stay as they are (``_checks.as_rows``), for the
+    extension's functions that read float32 rows."""
     if all(c is None for c in codes):
-        return _checks.as_matrix(X, d)
+        return _checks.as_rows(X, d) if float32 else _checks.as_matrix(X, d)
     arr = np.asarray(_frames.values(X), dtype=object)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1) if d > 1 and arr.shape[0] == d else arr.reshape(-1, 1)

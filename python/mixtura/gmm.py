@@ -385,7 +385,7 @@ class GeneralMixtureModel(Document):
         _frames.check_names(X, self.feature_names)
         columns = self._columns()
         codes = [None if keys is None else {k: i for i, k in enumerate(keys)} for keys in columns]
-        return encode_rows(X, self.d, codes)
+        return encode_rows(X, self.d, codes, float32=True)
 
     def log_probability(self, X, n_jobs=1, batch_size=None):
         """The log-density of each sample under the mixture, shape (n_samples,) (a lazy Dask
@@ -740,7 +740,7 @@ class GeneralMixtureModel(Document):
             codes = [None if k is None else {s: i for i, s in enumerate(k)} for k in column_keys]
             Xm = encode_rows(arr, d, codes)
         else:
-            Xm = _checks.as_matrix(X)
+            Xm = _checks.as_rows(X)
         w = _checks.as_weights(weights)
 
         if any(not issubclass(c, Distribution) for c in classes):

@@ -55,7 +55,7 @@ class Kmeans(Document):
 
     def _X(self, X, d):
         _frames.check_names(X, self.feature_names)
-        return _checks.as_matrix(X, d)
+        return _checks.as_rows(X, d)
 
     # -- the centroids -----------------------------------------------------------------------------
     @property
@@ -145,7 +145,7 @@ class Kmeans(Document):
         random, first-k) seeding alone, shape (k, n_features)."""
         if self._core is not None:
             return self._core.centroids
-        Xm = _checks.as_matrix(X)
+        Xm = _checks.as_rows(X)
         w = _checks.as_weights(weights)
         return _core.Kmeans.initial_centroids(
             self.k, Xm, w, init=self.init, seed=_checks.seed(random_state),

@@ -341,7 +341,9 @@ class GaussianMixture(_DensityMixin, _BaseEstimator):
         self._check_params()
         X = self._validate(X, reset=True, fit=True)
         dtype = X.dtype
-        X64 = np.ascontiguousarray(X, dtype=np.float64)
+        # float32 rows are read in place (a block at a time); others as contiguous float64.
+        X64 = _checks.as_rows(X) if dtype == np.float32 else np.ascontiguousarray(
+            X, dtype=np.float64)
         n_jobs = self._n_jobs()
         callback = self._verbose_callback() if self.verbose else None
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -422,8 +424,12 @@ class GaussianMixture(_DensityMixin, _BaseEstimator):
         )
 
     def _rows(self, X):
+        """The dtype of X, and X for the engine: float32 rows as they are (read in place, a block
+        at a time), others as contiguous float64."""
         self._check_fitted()
         X = self._validate(X, reset=False)
+        if X.dtype == np.float32:
+            return X.dtype, _checks.as_rows(X)
         return X.dtype, np.ascontiguousarray(X, dtype=np.float64)
 
     # -- prediction ----------------------------------------------------------------------------

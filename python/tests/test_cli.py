@@ -260,3 +260,28 @@ def test_progress_only_on_a_terminal(tmp_path, capsys):
     lines = terminal.text.splitlines()
     assert lines and all(line.startswith("iteration ") for line in lines)
     assert "log-likelihood" in lines[0] and "improvement" in lines[0] and lines[0].endswith(" s")
+
+
+def test_float32_npy_is_read_in_place_and_fits_as_its_float64_values(tmp_path, capsys):
+    from mixtura import cli
+
+    X, _ = read_csv(DATA)
+    X32 = X.astype(np.float32)
+    f32, f64 = tmp_path / "d32.npy", tmp_path / "d64.npy"
+    np.save(f32, X32)
+    np.save(f64, X32.astype(np.float64))
+    table = cli.read_table(f32)
+    assert table.matrix.dtype == np.float32 and isinstance(table.matrix, np.memmap)
+    assert cli._numeric_matrix(table) is table.matrix
+    models, labels = [], []
+    for path in (f32, f64):
+        out = tmp_path / (path.name + ".json")
+        assert main(["fit", str(path), "-k", "2", "--random-state", "0", "-o", str(out)]) == 0
+        models.append(out.read_text())
+        capsys.readouterr()
+        assert main(["predict", str(out), str(path), "--proba"]) == 0
+        labels.append(capsys.readouterr().out)
+    assert models[0] == models[1]
+    assert labels[0] == labels[1]
+    # A selection of some columns reads them as float64, as before.
+    assert cli.read_table(f32).select("x1").matrix is None

@@ -1,7 +1,7 @@
 //! The EM loop of [`GaussianMixture`] with scikit-learn's semantics (`BaseMixture.fit_predict`),
 //! its initialisations, and the one pass over the data of each iteration.
 
-use ndarray::{s, ArrayView2};
+use ndarray::ArrayView2;
 use rand_core::RngCore;
 
 use super::mstep::{estimate, precisions_cholesky, Estimates, Sums};
@@ -14,7 +14,7 @@ use crate::kernels::{Moments, Plan};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::parallel::{blocks, try_fold_chunks, Cancel, Threads};
 use crate::rng::{row_uniform, seeded};
-use crate::validate::check_complete_data;
+use crate::rows::{Element, Rows};
 
 /// What a fit reports as it goes (the moments of scikit-learn's verbose output).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,8 +103,8 @@ impl Responsibilities {
 
 /// Checks what a fit needs of the data beyond the model's rules: at least two rows, and at
 /// least as many as components.
-fn check_rows(x: &ArrayView2<f64>, k: usize) -> Result<()> {
-    check_complete_data(x, x.ncols())?;
+fn check_rows(x: &Rows<'_>, k: usize) -> Result<()> {
+    x.check_complete_data(x.ncols())?;
     if x.ncols() == 0 {
         return Err(Error::data("X", "must have at least one column"));
     }
@@ -129,11 +129,11 @@ fn check_rows(x: &ArrayView2<f64>, k: usize) -> Result<()> {
 impl GaussianMixture {
     /// Fits a mixture to `x`, shape `(n, d)`, by EM with scikit-learn's semantics: see
     /// [`fit_with`](Self::fit_with).
-    pub fn fit(
-        x: ArrayView2<f64>,
+    pub fn fit<T: Element>(
+        x: ArrayView2<T>,
         opts: &GaussianMixtureOptions,
     ) -> Result<(GaussianMixture, GaussianFitReport)> {
-        Self::fit_with(x, opts, |_| Ok(()))
+        Self::fit_rows(x.into(), opts, |_| Ok(()))
     }
 
     /// Fits a mixture to `x`, shape `(n, d)`, calling `on_event` as the fit goes (an error from
@@ -146,8 +146,17 @@ impl GaussianMixture {
     /// when the lower bound changed by less than `tol`, or after `max_iter` iterations. The
     /// initialisation with the largest final lower bound is kept (with `max_iter = 0`, the last
     /// one). The data must be finite, with at least two rows and `n_components` rows.
-    pub fn fit_with(
-        x: ArrayView2<f64>,
+    pub fn fit_with<T: Element>(
+        x: ArrayView2<T>,
+        opts: &GaussianMixtureOptions,
+        on_event: impl FnMut(&GaussianEvent) -> Result<()> + Send,
+    ) -> Result<(GaussianMixture, GaussianFitReport)> {
+        Self::fit_rows(x.into(), opts, on_event)
+    }
+
+    /// [`fit_with`](Self::fit_with) of rows of either element type.
+    pub(crate) fn fit_rows(
+        x: Rows<'_>,
         opts: &GaussianMixtureOptions,
         mut on_event: impl FnMut(&GaussianEvent) -> Result<()> + Send,
     ) -> Result<(GaussianMixture, GaussianFitReport)> {
@@ -190,16 +199,27 @@ impl GaussianMixture {
     /// Continues fitting from the current parameters (scikit-learn's warm start): one run of EM
     /// on `x`, whose first change is measured from `lower_bound` (the last fit's). The options'
     /// initial parameters, `init` and `n_init` do not apply.
-    pub fn fit_more(
+    pub fn fit_more<T: Element>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
+        opts: &GaussianMixtureOptions,
+        lower_bound: f64,
+        on_event: impl FnMut(&GaussianEvent) -> Result<()> + Send,
+    ) -> Result<GaussianFitReport> {
+        self.fit_more_rows(x.into(), opts, lower_bound, on_event)
+    }
+
+    /// [`fit_more`](Self::fit_more) of rows of either element type.
+    pub(crate) fn fit_more_rows(
+        &mut self,
+        x: Rows<'_>,
         opts: &GaussianMixtureOptions,
         lower_bound: f64,
         mut on_event: impl FnMut(&GaussianEvent) -> Result<()> + Send,
     ) -> Result<GaussianFitReport> {
         opts.check()?;
         check_rows(&x, self.n_components())?;
-        check_complete_data(&x, self.n_features())?;
+        x.check_complete_data(self.n_features())?;
         if opts.covariance_type != self.covariance_type() {
             return Err(Error::param(
                 "covariance_type",
@@ -219,7 +239,7 @@ impl GaussianMixture {
     /// EM from the current parameters, on the current pool.
     fn em(
         &mut self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         opts: &GaussianMixtureOptions,
         mut lower_bound: f64,
         init: usize,
@@ -309,17 +329,19 @@ fn sums_of(plan: &Plan, mut m: Moments, t: CovarianceType, k: usize, d: usize) -
 }
 
 /// The E-step of the rows of `x` through the fused kernels, in chunks merged in row order.
-fn e_pass(plan: &Plan, x: ArrayView2<f64>, cancel: &Cancel) -> Result<Pass> {
+fn e_pass(plan: &Plan, x: Rows<'_>, cancel: &Cancel) -> Result<Pass> {
     let chunk = |rows: std::ops::Range<usize>| -> Result<Pass> {
         cancel.check()?;
         let mut scratch = plan.scratch()?;
+        // A block of `f32` rows as `f64`.
+        let mut buf = Vec::new();
         let mut part = Pass {
             log_likelihood: 0.0,
             unexplained: 0.0,
             moments: plan.moments()?,
         };
         for block in blocks(rows) {
-            let xb = x.slice(s![block.clone(), ..]);
+            let xb = x.block(block.clone(), &mut buf);
             if !plan.load(xb, &mut scratch) {
                 return Err(far_rows());
             }
@@ -365,7 +387,7 @@ fn e_pass(plan: &Plan, x: ArrayView2<f64>, cancel: &Cancel) -> Result<Pass> {
 /// weighted means (shift 0), then the moments around them, so that the M-step's scatter does not
 /// lose precision to the data's offset.
 fn responsibility_sums(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     resp: &Responsibilities,
     k: usize,
     full: bool,
@@ -387,29 +409,34 @@ fn responsibility_sums(
             cancel.check()?;
             let mut part = zero(shift.clone());
             let (mut r, mut diff) = (vec![0.0; k], vec![0.0; d]);
-            for i in rows {
-                resp.row(i, &mut r);
-                for (j, &rj) in r.iter().enumerate() {
-                    if rj == 0.0 {
-                        continue;
-                    }
-                    part.weight[j] += rj;
-                    for l in 0..d {
-                        diff[l] = x[[i, l]] - shift[j * d + l];
-                        part.sum[j * d + l] += rj * diff[l];
-                    }
-                    if second {
-                        let p = &mut part.products[j * per..(j + 1) * per];
-                        if full {
-                            for a in 0..d {
-                                let ra = rj * diff[a];
-                                for b in a..d {
-                                    p[a * d + b] += ra * diff[b];
+            let mut buf = Vec::new();
+            for block in blocks(rows) {
+                let xb = x.block(block.clone(), &mut buf);
+                for i in block.clone() {
+                    let row = xb.row(i - block.start);
+                    resp.row(i, &mut r);
+                    for (j, &rj) in r.iter().enumerate() {
+                        if rj == 0.0 {
+                            continue;
+                        }
+                        part.weight[j] += rj;
+                        for l in 0..d {
+                            diff[l] = row[l] - shift[j * d + l];
+                            part.sum[j * d + l] += rj * diff[l];
+                        }
+                        if second {
+                            let p = &mut part.products[j * per..(j + 1) * per];
+                            if full {
+                                for a in 0..d {
+                                    let ra = rj * diff[a];
+                                    for b in a..d {
+                                        p[a * d + b] += ra * diff[b];
+                                    }
                                 }
-                            }
-                        } else {
-                            for l in 0..d {
-                                p[l] += rj * diff[l] * diff[l];
+                            } else {
+                                for l in 0..d {
+                                    p[l] += rj * diff[l] * diff[l];
+                                }
                             }
                         }
                     }
@@ -459,10 +486,10 @@ fn responsibility_sums(
 
 /// The rows of `x` equal to `centroids` (chosen among the rows by a seeding), as labels: the
 /// first row not taken yet that equals each centroid.
-fn rows_of(x: ArrayView2<f64>, centroids: ArrayView2<f64>) -> Vec<u32> {
+fn rows_of(x: Rows<'_>, centroids: ArrayView2<f64>) -> Vec<u32> {
     let mut labels = vec![u32::MAX; x.nrows()];
     for (j, c) in centroids.rows().into_iter().enumerate() {
-        if let Some(i) = (0..x.nrows()).find(|&i| labels[i] == u32::MAX && x.row(i) == c) {
+        if let Some(i) = (0..x.nrows()).find(|&i| labels[i] == u32::MAX && x.row_equals(i, c)) {
             labels[i] = j as u32;
         }
     }
@@ -473,7 +500,7 @@ fn rows_of(x: ArrayView2<f64>, centroids: ArrayView2<f64>) -> Vec<u32> {
 /// responsibilities of `opts.init` for the others (scikit-learn's `_initialize`: the weights
 /// `n_k / n`).
 fn initial(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     opts: &GaussianMixtureOptions,
     given_factor: Option<&Covariances>,
     seed: u64,
@@ -493,7 +520,7 @@ fn initial(
         kopts.init = init;
         kopts.seed = seed;
         kopts.threads = Threads::Current;
-        let c = Kmeans::initial_centroids(x, None, &kopts)?;
+        let c = Kmeans::initial_centroids_rows(x.reborrow(), None, &kopts)?;
         Ok(rows_of(x, c.view()))
     };
     let resp = match opts.init {
@@ -503,8 +530,8 @@ fn initial(
             kopts.stop_threshold = 0.0;
             kopts.seed = seed;
             kopts.threads = Threads::Current;
-            let km = Kmeans::fit(x, None, &kopts)?;
-            let labels = km.predict(x, Threads::Current)?;
+            let km = Kmeans::fit_rows(x.reborrow(), None, &kopts)?.0;
+            let labels = km.predict_rows(x.reborrow(), Threads::Current)?;
             Responsibilities::Labels(labels.iter().map(|&j| j as u32).collect())
         }
         GaussianInit::KMeansPlusPlus => Responsibilities::Labels(seeding(Init::KMeansPlusPlus)?),

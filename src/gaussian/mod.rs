@@ -25,9 +25,8 @@ use crate::kernels::{Gaussian, Plan};
 use crate::linalg::{cholesky, lower_triangular_inverse};
 use crate::parallel::{chunk_rows, Cancel, Threads, BLOCK_ROWS};
 use crate::rng::{seeded, standard_normal, uniform01};
-use crate::validate::{
-    at_least_one, check_complete_data, check_threads, non_negative, zeros_checked,
-};
+use crate::rows::{Element, Rows};
+use crate::validate::{at_least_one, check_threads, non_negative, zeros_checked};
 
 pub use fit::{GaussianEvent, GaussianFitReport};
 
@@ -590,15 +589,15 @@ impl GaussianMixture {
     }
 
     /// Checks rows to evaluate: `d` columns, at least one row, every value finite.
-    fn check_rows(&self, x: &ArrayView2<f64>) -> Result<()> {
-        check_complete_data(x, self.n_features())
+    fn check_rows(&self, x: &Rows<'_>) -> Result<()> {
+        x.check_complete_data(self.n_features())
     }
 
     /// `log w_j + log p_j(x_i)` of every row of `x` passed to `per_row` with the row's index,
     /// in parallel over chunks, each chunk writing its rows of `out` (`width` values per row).
     fn rows_into(
         &self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         out: &mut [f64],
         width: usize,
         per_row: impl Fn(&[f64], &mut [f64]) + Sync,
@@ -613,9 +612,11 @@ impl GaussianMixture {
                 let end = (start + size).min(n);
                 let mut s = plan.scratch()?;
                 let mut joint = vec![0.0; k];
+                // A block of `f32` rows as `f64`.
+                let mut buf = Vec::new();
                 for b0 in (start..end).step_by(BLOCK_ROWS) {
                     let block = b0..(b0 + BLOCK_ROWS).min(end);
-                    let xb = x.slice(s![block.clone(), ..]);
+                    let xb = x.block(block.clone(), &mut buf);
                     let m = block.len();
                     if !plan.load(xb, &mut s) {
                         return Err(far_rows());
@@ -637,7 +638,12 @@ impl GaussianMixture {
 
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)` (scikit-learn's
     /// `score_samples`).
-    pub fn score_samples(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<f64>> {
+    pub fn score_samples<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<Array1<f64>> {
+        let x = Rows::from(x);
         self.check_rows(&x)?;
         let mut out = zeros_checked(x.nrows(), 1)?;
         let flat = out.as_slice_mut().expect("a new array is contiguous");
@@ -651,14 +657,19 @@ impl GaussianMixture {
     }
 
     /// The mean log-density of the rows of `x` (scikit-learn's `score`).
-    pub fn score(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+    pub fn score<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<f64> {
         let s = self.score_samples(x, threads)?;
         Ok(s.sum() / s.len() as f64)
     }
 
     /// The posterior probability of each component for each row of `x`, shape `(n, d)` ->
     /// `(n, n_components)`.
-    pub fn predict_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+    pub fn predict_proba<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<Array2<f64>> {
+        let x = Rows::from(x);
         self.check_rows(&x)?;
         let k = self.n_components();
         let mut out = zeros_checked(x.nrows(), k)?;
@@ -676,7 +687,8 @@ impl GaussianMixture {
 
     /// The most probable component of each row of `x`, shape `(n, d)` -> `(n,)`: the argmax of
     /// `log w_j + log p_j(x)` (the first on ties).
-    pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
+    pub fn predict<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<Array1<usize>> {
+        let x = Rows::from(x);
         self.check_rows(&x)?;
         let mut out = zeros_checked(x.nrows(), 1)?;
         let flat = out.as_slice_mut().expect("a new array is contiguous");
@@ -695,13 +707,13 @@ impl GaussianMixture {
     }
 
     /// Bayesian information criterion on `x`: `-2 log L + p log n`.
-    pub fn bic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+    pub fn bic<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<f64> {
         let n = x.nrows() as f64;
         Ok(-2.0 * self.score(x, threads)? * n + self.n_parameters() as f64 * n.ln())
     }
 
     /// Akaike information criterion on `x`: `-2 log L + 2 p`.
-    pub fn aic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+    pub fn aic<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<f64> {
         let n = x.nrows() as f64;
         Ok(-2.0 * self.score(x, threads)? * n + 2.0 * self.n_parameters() as f64)
     }

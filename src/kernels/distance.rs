@@ -96,9 +96,9 @@ pub(crate) fn nearest_rows_from(
 /// Asks the processor to bring `xs` into its second-level cache, ahead of its use (nothing on
 /// other processors).
 #[inline]
-pub(crate) fn prefetch(xs: &[f64]) {
+pub(crate) fn prefetch<T>(xs: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for i in (0..xs.len()).step_by(8) {
+    for i in (0..xs.len()).step_by((64 / std::mem::size_of::<T>()).max(1)) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
         // SAFETY: `i < xs.len()`; a prefetch reads nothing the program sees.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(xs.as_ptr().add(i).cast()) };

@@ -6,9 +6,10 @@ use rand_core::RngCore;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::kernels::{any_nan, nearest_rows, prefetch};
+use crate::kernels::{any_nan, nearest_rows};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rng::{choose_weighted, row_uniform, uniform01};
+use crate::rows::Rows;
 
 use super::lloyd::{distance, lloyd_pass, nearest, KmeansStats};
 
@@ -53,7 +54,7 @@ pub(super) const REJECTIONS_BEFORE_PASS: usize = 32;
 /// low that [`REJECTIONS_BEFORE_PASS`] proposals are rejected in a row, a pass brings `D` up to
 /// date for every centroid chosen since the last one, in one read of the rows.
 pub(super) fn kmeans_plus_plus(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     w: &[f64],
     k: usize,
     rng: &mut dyn RngCore,
@@ -107,9 +108,10 @@ pub(super) fn kmeans_plus_plus(
                 break i;
             }
             let before = near.nearest_sq[i];
+            let row = x.row(i);
             let now = pending
                 .iter()
-                .map(|c| distance(x.row(i), ArrayView1::from(&c[..])))
+                .map(|c| distance(row.view(), ArrayView1::from(&c[..])))
                 .fold(before, f64::min);
             if uniform01(rng) * before < now {
                 break i;
@@ -146,7 +148,7 @@ impl Nearest {
     /// owners are tracked.
     fn pass(
         &mut self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         w: &[f64],
         pending: &[Vec<f64>],
         first_label: usize,
@@ -169,7 +171,7 @@ impl Nearest {
             .enumerate()
             .map(|(ci, ((part, owners), flags))| {
                 let start = ci * size;
-                let rows = x.slice(ndarray::s![start..start + part.len(), ..]);
+                let rows = x.slice(start..start + part.len());
                 let wc = &w[start..start + part.len()];
                 let mut st = gather.map(|k| KmeansStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
@@ -177,18 +179,19 @@ impl Nearest {
                 // pending centroids adds to them, once every row's distance is final.
                 let mut lanes = [0.0f64; 4];
                 let mut unused = [0.0f64; 4];
-                match rows.as_slice() {
-                    Some(xs) if d > 0 => {
-                        for (b, block) in blocks(0..part.len()).enumerate() {
-                            let xb = &xs[block.start * d..block.end * d];
+                // A block of `f32` rows as `f64`.
+                let mut buf = Vec::new();
+                for (b, block) in blocks(0..part.len()).enumerate() {
+                    let xb = rows.block(block.clone(), &mut buf);
+                    match xb.as_slice() {
+                        Some(xb) if d > 0 => {
                             if first_pass {
                                 flags[b] = !any_nan(xb);
                             }
                             // The next block, while this one is worked on: at most its first
                             // 32 KiB (a block of case B's 16 features, where it was measured).
                             let ahead = (block.end + BLOCK_ROWS).min(part.len());
-                            let next = &xs[block.end * d..ahead * d];
-                            prefetch(&next[..next.len().min(4096)]);
+                            rows.prefetch_head(block.end..ahead, 4096);
                             let (ob, jb, wb) = (
                                 &mut part[block.clone()],
                                 &mut owners[block.clone()],
@@ -217,26 +220,26 @@ impl Nearest {
                                 }
                             }
                         }
-                    }
-                    _ => {
-                        for (r, (((o, j), row), &wi)) in part
-                            .iter_mut()
-                            .zip(owners.iter_mut())
-                            .zip(rows.rows())
-                            .zip(wc)
-                            .enumerate()
-                        {
-                            for (p, c) in pending.iter().enumerate() {
-                                let dist = distance(row, ArrayView1::from(&c[..]));
-                                let closer = dist < *o;
-                                *o = if closer { dist } else { *o };
-                                if track {
-                                    *j = if closer { label(p) } else { *j };
+                        _ => {
+                            for (r, (((o, j), row), &wi)) in part[block.clone()]
+                                .iter_mut()
+                                .zip(owners[block.clone()].iter_mut())
+                                .zip(xb.rows())
+                                .zip(&wc[block.clone()])
+                                .enumerate()
+                            {
+                                for (p, c) in pending.iter().enumerate() {
+                                    let dist = distance(row, ArrayView1::from(&c[..]));
+                                    let closer = dist < *o;
+                                    *o = if closer { dist } else { *o };
+                                    if track {
+                                        *j = if closer { label(p) } else { *j };
+                                    }
                                 }
-                            }
-                            lanes[r % 4] += *o * wi;
-                            if let Some(st) = &mut st {
-                                st.add(row.iter().copied(), *j as usize, wi, *o, false);
+                                lanes[(block.start + r) % 4] += *o * wi;
+                                if let Some(st) = &mut st {
+                                    st.add(row.iter().copied(), *j as usize, wi, *o, false);
+                                }
                             }
                         }
                     }
@@ -284,26 +287,26 @@ impl Nearest {
 }
 
 /// The squared distance of every row to its nearest row among `centroids`, updated in place.
-pub(super) fn update_nearest(
-    x: ArrayView2<f64>,
-    centroids: ArrayView2<f64>,
-    nearest_sq: &mut Vec<f64>,
-) {
+pub(super) fn update_nearest(x: Rows<'_>, centroids: ArrayView2<f64>, nearest_sq: &mut Vec<f64>) {
     let parts = map_chunks(0..x.nrows(), |chunk| {
-        chunk
-            .map(|i| {
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut buf = Vec::new();
+        for block in blocks(chunk) {
+            let xb = x.block(block.clone(), &mut buf);
+            out.extend(block.zip(xb.rows()).map(|(i, row)| {
                 centroids
                     .rows()
                     .into_iter()
-                    .fold(nearest_sq[i], |m, c| m.min(distance(x.row(i), c)))
-            })
-            .collect::<Vec<_>>()
+                    .fold(nearest_sq[i], |m, c| m.min(distance(row, c)))
+            }));
+        }
+        out
     });
     *nearest_sq = parts.into_iter().flatten().collect();
 }
 
 pub(super) fn kmeans_parallel(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     w: &[f64],
     k: usize,
     rng: &mut dyn RngCore,
@@ -314,11 +317,7 @@ pub(super) fn kmeans_parallel(
     let first = choose_weighted(w.iter().copied(), rng);
     let mut chosen = vec![first];
     let mut nearest_sq = vec![f64::INFINITY; n];
-    update_nearest(
-        x,
-        x.slice(ndarray::s![first..first + 1, ..]),
-        &mut nearest_sq,
-    );
+    update_nearest(x, x.select(&[first]).view(), &mut nearest_sq);
     for _ in 0..ROUNDS {
         let cost: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
         if !(cost > 0.0) {
@@ -336,16 +335,24 @@ pub(super) fn kmeans_parallel(
         if picked.is_empty() {
             continue;
         }
-        let new = x.select(ndarray::Axis(0), &picked);
+        let new = x.select(&picked);
         update_nearest(x, new.view(), &mut nearest_sq);
         chosen.extend(picked);
     }
-    let candidates = x.select(ndarray::Axis(0), &chosen);
+    let candidates = x.select(&chosen);
     // Each candidate weighs what the rows nearest to it weigh.
     let owner = map_chunks(0..n, |chunk| {
-        chunk
-            .map(|i| nearest(x.row(i), &candidates.view()).0)
-            .collect::<Vec<_>>()
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut buf = Vec::new();
+        for block in blocks(chunk) {
+            let xb = x.block(block, &mut buf);
+            out.extend(
+                xb.rows()
+                    .into_iter()
+                    .map(|row| nearest(row, &candidates.view()).0),
+            );
+        }
+        out
     });
     let mut cand_w = vec![0.0; chosen.len()];
     for (i, j) in owner.into_iter().flatten().enumerate() {
@@ -356,11 +363,11 @@ pub(super) fn kmeans_parallel(
         // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
         return kmeans_plus_plus(x, w, k, rng, false).0;
     }
-    let mut centroids = kmeans_plus_plus(candidates.view(), &cand_w, k, rng, false).0;
+    let mut centroids = kmeans_plus_plus(candidates.view().into(), &cand_w, k, rng, false).0;
     let cw = ArrayView1::from(&cand_w[..]);
     centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     for _ in 0..10 {
-        let st = lloyd_pass(candidates.view(), cw, centroids.view());
+        let st = lloyd_pass(candidates.view().into(), cw, centroids.view());
         for j in 0..k {
             for c in 0..x.ncols() {
                 if st.weights[[j, c]] > 0.0 {

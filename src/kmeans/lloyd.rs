@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
 use crate::parallel::{blocks, map_chunks};
+use crate::rows::Rows;
 
 /// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
 #[inline]
@@ -174,7 +175,7 @@ impl KmeansStats {
 }
 
 pub(super) fn lloyd_pass(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     w: ArrayView1<f64>,
     centroids: ArrayView2<f64>,
 ) -> KmeansStats {
@@ -183,8 +184,10 @@ pub(super) fn lloyd_pass(
     let parts = map_chunks(0..x.nrows(), |chunk| {
         let mut st = KmeansStats::zeros(k, d);
         let mut scratch = AssignScratch::new();
+        // A block of `f32` rows as `f64`.
+        let mut buf = Vec::new();
         for block in blocks(chunk) {
-            let xb = x.slice(ndarray::s![block.clone(), ..]);
+            let xb = x.block(block.clone(), &mut buf);
             // Contiguous rows without NaN: the distances of four rows at a time, and the sums
             // of a row as vectors (the same additions in the same order as below).
             if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
@@ -199,8 +202,7 @@ pub(super) fn lloyd_pass(
                     continue;
                 }
             }
-            for i in block {
-                let row = x.row(i);
+            for (i, row) in block.zip(xb.rows()) {
                 let (j, dist) = nearest(row, &centroids);
                 st.add(row.iter().copied(), j, w[i], dist, false);
             }
@@ -214,7 +216,7 @@ pub(super) fn lloyd_pass(
 /// from their nearest centroid (the farthest first; ties to the lowest row), as scikit-learn
 /// does, so that no cluster stays empty while rows are badly served.
 pub(super) fn reseed_empty(
-    x: ArrayView2<f64>,
+    x: Rows<'_>,
     w: ArrayView1<f64>,
     rows: &[Range<usize>],
     stats: &KmeansStats,
@@ -230,10 +232,17 @@ pub(super) fn reseed_empty(
     let mut far: Vec<(f64, usize)> = Vec::new();
     for range in rows {
         let part = map_chunks(range.clone(), |chunk| {
-            chunk
-                .filter(|&i| w[i] > 0.0)
-                .map(|i| (nearest(x.row(i), &view).1, i))
-                .collect::<Vec<_>>()
+            let mut out = Vec::new();
+            let mut buf = Vec::new();
+            for block in blocks(chunk) {
+                let xb = x.block(block.clone(), &mut buf);
+                for (i, row) in block.zip(xb.rows()) {
+                    if w[i] > 0.0 {
+                        out.push((nearest(row, &view).1, i));
+                    }
+                }
+            }
+            out
         });
         far.extend(part.into_iter().flatten());
     }

@@ -18,11 +18,12 @@ use std::time::Instant;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, CowArray, Ix1};
 
 use crate::error::{Error, Result};
-use crate::parallel::{chunk_rows, map_chunks, Threads};
+use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
 use crate::rng::seeded;
+use crate::rows::{Element, Rows};
 use crate::validate::{
     check_clusters, check_data, check_observed, check_threads, check_weights, finite_centroids,
-    has_observed, too_large, unit, zeroed, zeroed_vec,
+    too_large, unit, zeroed, zeroed_vec,
 };
 use rayon::prelude::*;
 
@@ -71,30 +72,39 @@ impl Kmeans {
     /// more than `stop_threshold` than the epoch before, at most `max_iterations` updates.
     /// With `clear_summaries == false` the statistics accumulate over the epochs of a run. The run
     /// whose last epoch has the smallest total distance is kept.
-    pub fn fit(
-        x: ArrayView2<f64>,
+    pub fn fit<T: Element>(
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Self> {
-        Ok(Self::fit_logged(x, weights, opts)?.0)
+        Ok(Self::fit_rows(x.into(), weights, opts)?.0)
     }
 
     /// [`fit`](Kmeans::fit), also returning what each run did (pomegranate's verbose output).
-    pub fn fit_logged(
-        x: ArrayView2<f64>,
+    pub fn fit_logged<T: Element>(
+        x: ArrayView2<T>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<(Self, Vec<KmeansRun>)> {
+        Self::fit_rows(x.into(), weights, opts)
+    }
+
+    /// [`fit_logged`](Kmeans::fit_logged) of rows of either element type.
+    pub(crate) fn fit_rows(
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<(Self, Vec<KmeansRun>)> {
         opts.check()?;
         let (n, d) = x.dim();
-        check_data(&x, d)?;
+        x.check_data(d)?;
         if d == 0 {
             return Err(Error::data("X", "must have at least one column"));
         }
         let k = opts.k;
         check_clusters("k", k, n)?;
         // Data without any observed value would leave every centroid at 0.
-        check_observed(has_observed(&x))?;
+        check_observed(x.has_observed())?;
         centroids_fit(k, d)?;
         let w = weights_or_ones(weights, n)?;
         let w = w.view();
@@ -123,7 +133,7 @@ impl Kmeans {
                 ),
             ));
         }
-        let (x0, w0) = (x.slice(s![first.clone(), ..]), &w_slice[first.clone()]);
+        let (x0, w0) = (x.slice(first.clone()), &w_slice[first.clone()]);
         let mut rng = seeded(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
@@ -137,11 +147,8 @@ impl Kmeans {
                 // k-means++ gives the statistics of the first batch under its centroids.
                 let mut seeded = None;
                 let mut centroids = match &opts.init {
-                    Init::FirstK => x0.slice(s![..k, ..]).to_owned(),
-                    Init::Random => {
-                        let rows = random_rows(w0, k, &mut rng)?;
-                        Array2::from_shape_fn((k, d), |(j, c)| x0[[rows[j], c]])
-                    }
+                    Init::FirstK => x0.select(&(0..k).collect::<Vec<_>>()),
+                    Init::Random => x0.select(&random_rows(w0, k, &mut rng)?),
                     Init::KMeansPlusPlus => {
                         let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1);
                         seeded = stats;
@@ -212,9 +219,9 @@ impl Kmeans {
 
     /// The statistics of `x`, shape `(n, d)`, with optional sample `weights`, under these
     /// centroids (pomegranate's `summarize`): each row goes to its nearest centroid.
-    pub fn summarize(
+    pub fn summarize<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
     ) -> Result<KmeansStats> {
@@ -227,7 +234,7 @@ impl Kmeans {
         drop(zeroed_vec::<f64>(&[k, d, 2], || {
             too_large("X", format!("statistics of {k} centroids of {d} features"))
         })?);
-        threads.install(|| lloyd_pass(x, w, self.centroids.view()))
+        threads.install(|| lloyd_pass(x.into(), w, self.centroids.view()))
     }
 
     /// Moves the centroids with `stats` (pomegranate's `from_summaries`): every coordinate with
@@ -252,9 +259,10 @@ impl Kmeans {
     /// The squared Euclidean distance of each row of `x`, shape `(n, d)`, to each centroid,
     /// shape `(n, k)`, over the coordinates observed in the row (NaN coordinates are skipped),
     /// as pomegranate's `Kmeans.distance`.
-    pub fn distance(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+    pub fn distance<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<Array2<f64>> {
         check_threads(threads)?;
         check_data(&x, self.centroids.ncols())?;
+        let x = Rows::from(x);
         let (n, k) = (x.nrows(), self.centroids.nrows());
         let mut out = zeroed(n, k, || {
             too_large(
@@ -269,10 +277,17 @@ impl Kmeans {
             flat.par_chunks_mut(rows * k.max(1))
                 .enumerate()
                 .for_each(|(chunk, block)| {
-                    for (t, o) in block.chunks_mut(k.max(1)).enumerate() {
-                        let row = x.row(chunk * rows + t);
-                        for (v, cj) in o.iter_mut().zip(c.rows()) {
-                            *v = distance(row, cj);
+                    let start = chunk * rows;
+                    let part = x.slice(start..(start + rows).min(n));
+                    let mut buf = Vec::new();
+                    for (b, out) in
+                        blocks(0..part.nrows()).zip(block.chunks_mut(k.max(1) * BLOCK_ROWS))
+                    {
+                        let xb = part.block(b, &mut buf);
+                        for (row, o) in xb.rows().into_iter().zip(out.chunks_mut(k.max(1))) {
+                            for (v, cj) in o.iter_mut().zip(c.rows()) {
+                                *v = distance(row, cj);
+                            }
                         }
                     }
                 })
@@ -301,13 +316,13 @@ impl Kmeans {
     /// The statistics of the rows in `rows` (batches summarised in order and merged).
     fn summarize_rows(
         &self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         w: ArrayView1<f64>,
         rows: &[Range<usize>],
     ) -> KmeansStats {
         let pass = |r: &Range<usize>| {
             lloyd_pass(
-                x.slice(s![r.clone(), ..]),
+                x.slice(r.clone()),
                 w.slice(s![r.clone()]),
                 self.centroids.view(),
             )
@@ -321,14 +336,23 @@ impl Kmeans {
 
     /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`
     /// of them, chosen by `opts.init` with `opts.seed`), without the Lloyd updates.
-    pub fn initial_centroids(
-        x: ArrayView2<f64>,
+    pub fn initial_centroids<T: Element>(
+        x: ArrayView2<T>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &KmeansOptions,
+    ) -> Result<Array2<f64>> {
+        Self::initial_centroids_rows(x.into(), weights, opts)
+    }
+
+    /// [`initial_centroids`](Kmeans::initial_centroids) of rows of either element type.
+    pub(crate) fn initial_centroids_rows(
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<Array2<f64>> {
         opts.check()?;
         let (n, d) = x.dim();
-        check_data(&x, d)?;
+        x.check_data(d)?;
         let k = opts.k;
         check_clusters("k", k, n)?;
         centroids_fit(k, d)?;
@@ -342,11 +366,8 @@ impl Kmeans {
         let mut rng = seeded(opts.seed);
         opts.threads.install(|| {
             let mut c = match &opts.init {
-                Init::FirstK => x.slice(ndarray::s![..k, ..]).to_owned(),
-                Init::Random => {
-                    let rows = random_rows(&w, k, &mut rng)?;
-                    Array2::from_shape_fn((k, d), |(j, c)| x[[rows[j], c]])
-                }
+                Init::FirstK => x.select(&(0..k).collect::<Vec<_>>()),
+                Init::Random => x.select(&random_rows(&w, k, &mut rng)?),
                 Init::KMeansPlusPlus => kmeans_plus_plus(x, &w, k, &mut rng, false).0,
                 Init::KMeansParallel => kmeans_parallel(x, &w, k, &mut rng),
                 Init::Centroids(c) => c.clone(),
@@ -357,12 +378,23 @@ impl Kmeans {
     }
 
     /// The nearest centroid of each row of `x`, shape `(n, d)` -> `(n,)`.
-    pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
+    pub fn predict<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<Array1<usize>> {
         check_data(&x, self.centroids.ncols())?;
+        self.predict_rows(x.into(), threads)
+    }
+
+    /// [`predict`](Kmeans::predict) of rows of either element type, after their checks.
+    pub(crate) fn predict_rows(&self, x: Rows<'_>, threads: Threads) -> Result<Array1<usize>> {
         let c = self.centroids.view();
         let parts = threads.install(|| {
             map_chunks(0..x.nrows(), |chunk| {
-                chunk.map(|i| nearest(x.row(i), &c).0).collect::<Vec<_>>()
+                let mut out = Vec::with_capacity(chunk.len());
+                let mut buf = Vec::new();
+                for block in blocks(chunk) {
+                    let xb = x.block(block, &mut buf);
+                    out.extend(xb.rows().into_iter().map(|row| nearest(row, &c).0));
+                }
+                out
             })
         })?;
         Ok(parts.into_iter().flatten().collect())

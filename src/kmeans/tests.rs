@@ -26,7 +26,7 @@ fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
     });
     let w = Array1::from_shape_fn(n, |i| 0.5 + (i % 7) as f64 * 0.25);
     let centroids = x.slice(ndarray::s![..k, ..]).to_owned();
-    let fast = lloyd_pass(x.view(), w.view(), centroids.view());
+    let fast = lloyd_pass(x.view().into(), w.view(), centroids.view());
     let (mut sums, mut weights, mut distance) = (
         Array2::<f64>::zeros((k, d)),
         Array2::<f64>::zeros((k, d)),
@@ -90,10 +90,10 @@ fn kmeans_plus_plus_draws_follow_its_law() {
     let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
     for seed in 0..seeds {
         let mut rng = crate::rng::seeded(seed);
-        let (c, st) = kmeans_plus_plus(x.view(), &w, k, &mut rng, seed < 200);
+        let (c, st) = kmeans_plus_plus(x.view().into(), &w, k, &mut rng, seed < 200);
         if let Some(st) = st {
             // The statistics after a pass of its own for the fourth draw.
-            let reference = lloyd_pass(x.view(), ArrayView1::from(&w[..]), c.view());
+            let reference = lloyd_pass(x.view().into(), ArrayView1::from(&w[..]), c.view());
             assert_eq!(st.sums, reference.sums);
             assert_eq!(st.weights, reference.weights);
             assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -146,11 +146,11 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
             for threads in [1, 2] {
                 let mut rng = crate::rng::seeded(seed);
                 let (mut c, st) = Threads::Count(threads)
-                    .install(|| kmeans_plus_plus(xv, &w, k, &mut rng, true))
+                    .install(|| kmeans_plus_plus(xv.into(), &w, k, &mut rng, true))
                     .unwrap();
                 let st = st.expect("statistics were asked for");
                 c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let reference = lloyd_pass(xv, ArrayView1::from(&w[..]), c.view());
+                let reference = lloyd_pass(xv.into(), ArrayView1::from(&w[..]), c.view());
                 assert_eq!(bits(&st.sums), bits(&reference.sums));
                 assert_eq!(bits(&st.weights), bits(&reference.weights));
                 assert_eq!(st.distance.to_bits(), reference.distance.to_bits());

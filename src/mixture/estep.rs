@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use ndarray::{s, Array2, ArrayView1, ArrayView2};
 
+use crate::rows::{Element, Rows};
+
 use crate::distributions::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Moments, Plan, Scratch};
@@ -15,6 +17,10 @@ use crate::validate::{check_batch_weights, check_weights};
 
 use super::predict::log_sum_exp_parts;
 use super::{GeneralMixtureModel, MixtureStats};
+
+/// The work space of the general path's blocks: log-densities and responsibilities (`k x m`),
+/// and a block of `f32` rows as `f64`.
+type BlockWork = (Array2<f64>, Array2<f64>, Vec<f64>);
 
 /// What the fused E-step gives for a chunk of rows.
 struct FusedPart<S> {
@@ -42,13 +48,9 @@ fn give<T>(pool: &Mutex<Vec<T>>, value: T) {
 /// at most 8 KiB (a few features): those take little work per value, and each block starts on
 /// a new page, where the hardware's own prefetching stops. On larger blocks it measured slower.
 #[inline]
-fn prefetch_rows(x: &ArrayView2<f64>, rows: Range<usize>) {
-    if let Some(xs) = x.as_slice() {
-        let d = x.ncols();
-        let (a, b) = (rows.start * d, (rows.end * d).min(xs.len()));
-        if b - a <= 1024 {
-            crate::kernels::prefetch(&xs[a..b]);
-        }
+fn prefetch_rows(x: &Rows<'_>, rows: Range<usize>) {
+    if rows.len() * x.ncols() <= 1024 {
+        x.prefetch_head(rows, 1024);
     }
 }
 
@@ -80,32 +82,32 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// The E-step over the rows of `x`, shape `(n, d)`, with optional sample `weights`, shape
     /// `(n,)`: the statistics that [`from_summaries`](Self::from_summaries) turns into new
     /// parameters. One pass over the data, in blocks; the result does not depend on `threads`.
-    pub fn summarize(
+    pub fn summarize<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
     ) -> Result<MixtureStats<D::Stats>> {
-        self.summarize_checked(x, weights, threads, check_weights)
+        self.summarize_checked(x.into(), weights, threads, check_weights)
     }
 
     /// [`summarize`](Self::summarize) of one part of a data set summarised in parts (see
     /// [`fit_parts`](Self::fit_parts)): the same checks, except that the weights of a part may
     /// all be zero (the fit checks the whole).
-    pub fn summarize_part(
+    pub fn summarize_part<T: Element>(
         &self,
-        x: ArrayView2<f64>,
+        x: ArrayView2<T>,
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
     ) -> Result<MixtureStats<D::Stats>> {
-        self.summarize_checked(x, weights, threads, check_batch_weights)
+        self.summarize_checked(x.into(), weights, threads, check_batch_weights)
     }
 
     /// The E-step over every row of `x` after the checks of the rows and, by `check_w`, of
     /// the weights.
     fn summarize_checked(
         &self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         threads: Threads,
         check_w: fn(&ArrayView1<f64>, usize) -> Result<()>,
@@ -122,7 +124,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// [`summarize`](Self::summarize) over a range of rows, without checks, on the current pool.
     pub(crate) fn summarize_rows(
         &self,
-        x: ArrayView2<f64>,
+        x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         rows: Range<usize>,
         labels: Labels<'_>,
@@ -147,7 +149,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 let mut stats = self.new_stats()?;
                 let mut work = self.block_work();
                 if !rows.is_empty() {
-                    self.summarize_block(x, weights.as_ref(), rows, labels, &mut work, &mut stats)?;
+                    self.summarize_block(
+                        &x,
+                        weights.as_ref(),
+                        rows,
+                        labels,
+                        &mut work,
+                        &mut stats,
+                    )?;
                 }
                 return Ok(stats);
             }
@@ -157,7 +166,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 let mut work = self.block_work();
                 for block in blocks(chunk) {
                     self.summarize_block(
-                        x,
+                        &x,
                         weights.as_ref(),
                         block,
                         labels,
@@ -180,7 +189,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             cancel.check()?;
             let mut scratch = match take(&scratches) {
                 Some(s) => s,
-                None => plan.scratch()?,
+                // With room for a block of `f32` rows as `f64`.
+                None => (plan.scratch()?, Vec::new()),
             };
             let moments = match take(&spare) {
                 Some(m) => m,
@@ -192,7 +202,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 unexplained: 0.0,
                 general: None,
             };
-            let done = self.fused_chunk(&plan, x, weights.as_ref(), chunk, &mut scratch, &mut part);
+            let done =
+                self.fused_chunk(&plan, &x, weights.as_ref(), chunk, &mut scratch, &mut part);
             give(&scratches, scratch);
             done.map(|()| part)
         };
@@ -223,20 +234,20 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     fn fused_chunk(
         &self,
         plan: &Plan,
-        x: ArrayView2<f64>,
+        x: &Rows<'_>,
         weights: Option<&ArrayView1<f64>>,
         chunk: Range<usize>,
-        scratch: &mut Scratch,
+        (scratch, buf): &mut (Scratch, Vec<f64>),
         part: &mut FusedPart<D::Stats>,
     ) -> Result<()> {
         let mut work = None;
         let end = chunk.end;
         for block in blocks(chunk) {
             prefetch_rows(
-                &x,
+                x,
                 block.end..(block.end + crate::parallel::BLOCK_ROWS).min(end),
             );
-            let xb = x.slice(s![block.clone(), ..]);
+            let xb = x.block(block.clone(), buf);
             if !plan.load(xb, scratch) {
                 // The log-likelihood stays one sum, in row order, whichever path a block takes.
                 if part.general.is_none() {
@@ -296,24 +307,25 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         Ok(())
     }
 
-    /// Work space of [`summarize_block`](Self::summarize_block).
-    fn block_work(&self) -> (Array2<f64>, Array2<f64>) {
+    /// Work space of [`summarize_block`](Self::summarize_block): log-densities,
+    /// responsibilities, and a block of `f32` rows as `f64`.
+    fn block_work(&self) -> BlockWork {
         let k = self.n_components();
-        (Array2::zeros((k, 0)), Array2::zeros((k, 0)))
+        (Array2::zeros((k, 0)), Array2::zeros((k, 0)), Vec::new())
     }
 
     /// The E-step of the rows of `block` by the components' own methods, added to `stats`.
     fn summarize_block(
         &self,
-        x: ArrayView2<f64>,
+        x: &Rows<'_>,
         weights: Option<&ArrayView1<f64>>,
         block: Range<usize>,
         labels: Labels<'_>,
-        (lp, resp): &mut (Array2<f64>, Array2<f64>),
+        (lp, resp, buf): &mut BlockWork,
         stats: &mut MixtureStats<D::Stats>,
     ) -> Result<()> {
         let (k, m) = (self.n_components(), block.len());
-        let xb = x.slice(s![block.clone(), ..]);
+        let xb = x.block(block.clone(), buf);
         if lp.ncols() != m {
             // For Python components `m` is the whole batch: checked, an error instead of an
             // abort when k x m values do not fit in memory.

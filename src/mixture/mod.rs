@@ -106,7 +106,7 @@ mod tests {
             .log_probability(array![[1.0, 2.0]].view(), Threads::Current)
             .is_err());
         assert!(m
-            .log_probability(Array2::zeros((0, 1)).view(), Threads::Current)
+            .log_probability(Array2::<f64>::zeros((0, 1)).view(), Threads::Current)
             .is_err());
         assert!(m
             .log_probability(array![[f64::INFINITY]].view(), Threads::Current)

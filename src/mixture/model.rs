@@ -7,7 +7,8 @@ use crate::distributions::{Component, Distribution};
 use crate::error::{Error, Result};
 use crate::parallel::Threads;
 use crate::rng::choose_weighted;
-use crate::validate::{check_data, normalised_weights, too_large, zeroed_vec, zeros_checked};
+use crate::rows::{Element, Rows};
+use crate::validate::{normalised_weights, too_large, zeroed_vec, zeros_checked};
 
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
@@ -200,7 +201,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.distributions[0].dim()
     }
 
-    pub(super) fn check(&self, x: &ArrayView2<f64>) -> Result<()> {
+    pub(super) fn check(&self, x: &Rows<'_>) -> Result<()> {
         let d = self.dim();
         if let Some(j) = self.distributions.iter().position(|c| c.dim() != d) {
             return Err(Error::param(
@@ -208,7 +209,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 format!("distribution {j} no longer has the model's dimension {d}"),
             ));
         }
-        check_data(x, d)
+        x.check_data(d)
     }
 
     /// Whether the rows may be summarised on several threads (every component keeps its
@@ -229,19 +230,23 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// The Bayesian information criterion on `x`, shape `(n, d)`: `-2 log L + p log n`, with
     /// `p` the [number of free parameters](Self::n_parameters) (lower is better).
-    pub fn bic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+    pub fn bic<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<f64> {
         let (log_l, p) = self.criterion_parts(x, threads)?;
         Ok(-2.0 * log_l + p * (x.nrows() as f64).ln())
     }
 
     /// The Akaike information criterion on `x`, shape `(n, d)`: `-2 log L + 2 p` (lower is
     /// better).
-    pub fn aic(&self, x: ArrayView2<f64>, threads: Threads) -> Result<f64> {
+    pub fn aic<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<f64> {
         let (log_l, p) = self.criterion_parts(x, threads)?;
         Ok(-2.0 * log_l + 2.0 * p)
     }
 
-    fn criterion_parts(&self, x: ArrayView2<f64>, threads: Threads) -> Result<(f64, f64)> {
+    fn criterion_parts<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<(f64, f64)> {
         let p = self.n_parameters().ok_or_else(|| {
             Error::param(
                 "distributions",

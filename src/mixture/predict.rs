@@ -1,12 +1,13 @@
 //! Prediction: log-densities, posteriors and the most probable component of each row, in
 //! parallel over chunks, by the fused kernels where the mixture has a Gaussian form.
 
-use ndarray::{s, Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::distributions::Distribution;
 use crate::error::Result;
 use crate::kernels::{exp_nonpositive, Plan};
 use crate::parallel::{chunk_rows, Threads, BLOCK_ROWS};
+use crate::rows::{Element, Rows};
 use crate::validate::zeros_checked;
 
 use super::GeneralMixtureModel;
@@ -66,7 +67,12 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     }
 
     /// The log-density of each row of `x`, shape `(n, d)` -> `(n,)`.
-    pub fn log_probability(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<f64>> {
+    pub fn log_probability<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<Array1<f64>> {
+        let x = Rows::from(x);
         self.check(&x)?;
         let mut out = zeros_checked(x.nrows(), 1)?;
         let flat = out.as_slice_mut().expect("a new array is contiguous");
@@ -76,7 +82,12 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// The log posterior probability of each component for each row of `x`, shape `(n, d)` ->
     /// `(n, n_components)`. A row that no component can have produced gets the prior.
-    pub fn predict_log_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+    pub fn predict_log_proba<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<Array2<f64>> {
+        let x = Rows::from(x);
         self.check(&x)?;
         let n = x.nrows();
         let k = self.n_components();
@@ -88,7 +99,12 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// The posterior probability of each component for each row of `x`, shape `(n, d)` ->
     /// `(n, n_components)`.
-    pub fn predict_proba(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array2<f64>> {
+    pub fn predict_proba<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        threads: Threads,
+    ) -> Result<Array2<f64>> {
+        let x = Rows::from(x);
         self.check(&x)?;
         let (n, k) = (x.nrows(), self.n_components());
         let mut out = zeros_checked(n, k)?;
@@ -100,7 +116,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// Writes `values` of every row of `x` into `out` (row-major, `n x 1` for log-densities,
     /// `n x k` for posteriors), in parallel over chunks. A row that no component can produce
     /// gets the prior as its posterior.
-    fn rows_into(&self, x: ArrayView2<f64>, out: &mut [f64], values: RowValues) -> Result<()> {
+    fn rows_into(&self, x: Rows<'_>, out: &mut [f64], values: RowValues) -> Result<()> {
         use rayon::prelude::*;
         let (n, k) = (x.nrows(), self.n_components());
         let width = match values {
@@ -145,12 +161,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut scratch = plan.as_ref().map(Plan::scratch).transpose()?;
+            // A block of `f32` rows as `f64`.
+            let mut buf = Vec::new();
             let end = (start + size).min(n);
             for block in (start..end)
                 .step_by(block_rows)
                 .map(|b| b..(b + block_rows).min(end))
             {
-                let xb = x.slice(s![block.clone(), ..]);
+                let xb = x.block(block.clone(), &mut buf);
                 let m = block.len();
                 let loaded = match (&plan, &mut scratch) {
                     (Some(p), Some(s)) => p.load(xb, s),
@@ -216,7 +234,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// The most probable component of each row of `x`, shape `(n, d)` -> `(n,)`: the argmax of
     /// `log w_j + log p_j(x)` (the first on ties).
-    pub fn predict(&self, x: ArrayView2<f64>, threads: Threads) -> Result<Array1<usize>> {
+    pub fn predict<T: Element>(&self, x: ArrayView2<T>, threads: Threads) -> Result<Array1<usize>> {
+        let x = Rows::from(x);
         self.check(&x)?;
         let n = x.nrows();
         let mut out = zeros_checked(n, 1)?;

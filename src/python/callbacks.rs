@@ -3,12 +3,13 @@
 
 use numpy::ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use numpy::prelude::*;
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyStopIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::external_error;
+use super::PyRows;
 use crate::distributions::ExternalDistribution;
 use crate::em::BatchSource;
 use crate::error::Error;
@@ -46,12 +47,14 @@ impl PySource {
             let it = self.iter.as_ref().expect("set above").bind(py);
             match it.call_method0("__next__") {
                 Ok(item) => {
-                    let (x, w): (PyReadonlyArray2<'_, f64>, Option<PyReadonlyArray1<'_, f64>>) =
-                        item.extract()?;
-                    Ok(Some((
-                        x.as_array().to_owned(),
-                        w.map(|w| w.as_array().to_owned()),
-                    )))
+                    let (x, w): (PyRows<'_>, Option<PyReadonlyArray1<'_, f64>>) = item.extract()?;
+                    // A batch is copied (it lives only while Python holds it); float32 rows
+                    // are converted as they are copied.
+                    let x = match x {
+                        PyRows::F64(a) => a.as_array().to_owned(),
+                        PyRows::F32(a) => a.as_array().mapv(f64::from),
+                    };
+                    Ok(Some((x, w.map(|w| w.as_array().to_owned()))))
                 }
                 Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
                     self.iter = None;

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::invalid;
-use super::{on_rows, threads};
+use super::{on_rows, threads, with_view, PyRows};
 use crate::error::Error;
 use crate::gaussian::{
     precision_name, shape_error, CovarianceType, Covariances, GaussianEvent, GaussianFitReport,
@@ -197,7 +197,7 @@ impl PyGaussianMixture {
         callback=None))]
     fn fit<'py>(
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_components: usize,
         covariance_type: &str,
         tol: f64,
@@ -223,7 +223,8 @@ impl PyGaussianMixture {
             seed,
             n_jobs,
         )?;
-        let (k, d) = (n_components, x.as_array().ncols());
+        let x = x.rows();
+        let (k, d) = (n_components, x.ncols());
         let t = o.covariance_type;
         let what = precision_name(t);
         o.weights_init = weights_init
@@ -241,9 +242,8 @@ impl PyGaussianMixture {
                 covariances_from("precisions_init", t, p)
             })
             .transpose()?;
-        let x = x.as_array();
         let (model, report) = run(py, callback, |on_event| {
-            GaussianMixture::fit_with(x, &o, on_event)
+            GaussianMixture::fit_rows(x, &o, on_event)
         })?;
         Ok((
             PyGaussianMixture { inner: model },
@@ -257,7 +257,7 @@ impl PyGaussianMixture {
     fn fit_more<'py>(
         &mut self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         tol: f64,
         reg_covar: f64,
         max_iter: u64,
@@ -277,10 +277,10 @@ impl PyGaussianMixture {
             0,
             n_jobs,
         )?;
-        let x = x.as_array();
+        let x = x.rows();
         let model = &mut self.inner;
         let report = run(py, callback, |on_event| {
-            model.fit_more(x, &o, lower_bound, on_event)
+            model.fit_more_rows(x, &o, lower_bound, on_event)
         })?;
         report_dict(py, &report)
     }
@@ -331,10 +331,15 @@ impl PyGaussianMixture {
     fn score_samples<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.score_samples(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.score_samples(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -343,10 +348,15 @@ impl PyGaussianMixture {
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict_proba(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict_proba(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -355,10 +365,15 @@ impl PyGaussianMixture {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict(v, t)),
+        )?;
         Ok(out.mapv(|v| v as i64).into_pyarray(py))
     }
 

@@ -6,7 +6,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use super::options::iteration_limit;
-use super::{on_rows, style, weights_view};
+use super::{on_rows, style, weights_view, with_view, PyRows};
 use crate::kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 
 /// The statistics of k-means over some rows (additive: `merge` gives those of both sets).
@@ -108,7 +108,7 @@ impl PyKmeans {
     fn fit(
         py: Python<'_>,
         k: usize,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         init: &str,
         n_init: usize,
@@ -144,7 +144,7 @@ impl PyKmeans {
                 batches_per_epoch,
                 ..KmeansOptions::new(k)
             };
-            Kmeans::fit_logged(x, w, &opts)
+            Kmeans::fit_rows(x, w, &opts)
         })?;
         Ok(PyKmeans { inner, runs })
     }
@@ -155,7 +155,7 @@ impl PyKmeans {
     fn initial_centroids<'py>(
         py: Python<'py>,
         k: usize,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         weights: Option<PyReadonlyArray1<'py, f64>>,
         init: &str,
         seed: u64,
@@ -172,7 +172,7 @@ impl PyKmeans {
                 threads,
                 ..KmeansOptions::new(k)
             };
-            Kmeans::initial_centroids(x, w, &opts)
+            with_view!(x, v => Kmeans::initial_centroids(v, w, &opts))
         })?;
         Ok(c.into_pyarray(py))
     }
@@ -219,10 +219,15 @@ impl PyKmeans {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<i32>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict(v, t)),
+        )?;
         Ok(out.mapv(|v| v as i32).into_pyarray(py))
     }
 
@@ -231,10 +236,15 @@ impl PyKmeans {
     fn distance<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.distance(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.distance(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -243,12 +253,17 @@ impl PyKmeans {
     fn summarize(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         n_jobs: i64,
     ) -> PyResult<PyKmeansSummary> {
         let w = weights_view(&weights);
-        let inner = on_rows(py, &x, n_jobs, |x, t| self.inner.summarize(x, w, t))?;
+        let inner = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.summarize(v, w, t)),
+        )?;
         Ok(PyKmeansSummary { inner })
     }
 

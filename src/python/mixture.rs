@@ -3,9 +3,9 @@
 
 use std::sync::Mutex;
 
-use numpy::ndarray::{Array1, ArrayView1, ArrayView2};
+use numpy::ndarray::{Array1, ArrayView1};
 use numpy::prelude::*;
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -13,13 +13,14 @@ use pyo3::types::{PyBytes, PyDict};
 use super::callbacks::PySource;
 use super::distribution::PyDistribution;
 use super::options::{Layout, PyFitOptions, PyFromSamplesOptions};
-use super::{on_rows, style, weights_view};
+use super::{on_rows, style, weights_view, with_view, PyRows};
 use crate::distributions::{Component, ComponentStats, Normal, Statistics};
 use crate::em::{EpochLog, FitReport};
 use crate::error::Error;
 use crate::mixture::{GeneralMixtureModel, MixtureStats};
 use crate::parallel::{Cancel, Threads};
-use crate::validate::{check_observed, has_observed};
+use crate::rows::Rows;
+use crate::validate::check_observed;
 
 /// The statistics of a mixture over some rows.
 #[pyclass(module = "mixtura._core", name = "MixtureSummary")]
@@ -38,13 +39,13 @@ impl PyMixtureSummary {
     /// The statistics of the rows `x` with `weights`, and what the data rules need of them.
     fn of_rows(
         inner: MixtureStats<ComponentStats>,
-        x: &ArrayView2<'_, f64>,
+        x: &Rows<'_>,
         weights: Option<ArrayView1<'_, f64>>,
     ) -> Self {
         PyMixtureSummary {
             inner,
             rows: x.nrows() as u64,
-            observed: has_observed(x),
+            observed: x.has_observed(),
             weighted: weights.is_none_or(|w| w.iter().any(|v| *v > 0.0)) && x.nrows() > 0,
         }
     }
@@ -348,10 +349,15 @@ impl PyMixture {
     fn log_probability<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let out: Array1<f64> = on_rows(py, &x, n_jobs, |x, t| self.inner.log_probability(x, t))?;
+        let out: Array1<f64> = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.log_probability(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -360,10 +366,15 @@ impl PyMixture {
     fn predict_log_proba<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict_log_proba(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict_log_proba(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -372,10 +383,15 @@ impl PyMixture {
     fn predict_proba<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict_proba(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict_proba(v, t)),
+        )?;
         Ok(out.into_pyarray(py))
     }
 
@@ -384,10 +400,15 @@ impl PyMixture {
     fn predict<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<i32>>> {
-        let out = on_rows(py, &x, n_jobs, |x, t| self.inner.predict(x, t))?;
+        let out = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.predict(v, t)),
+        )?;
         Ok(out.mapv(|v| v as i32).into_pyarray(py))
     }
 
@@ -396,13 +417,18 @@ impl PyMixture {
     fn summarize(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         n_jobs: i64,
     ) -> PyResult<PyMixtureSummary> {
         let w = weights_view(&weights);
-        let inner = on_rows(py, &x, n_jobs, |x, t| self.inner.summarize(x, w, t))?;
-        Ok(PyMixtureSummary::of_rows(inner, &x.as_array(), w))
+        let inner = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.summarize(v, w, t)),
+        )?;
+        Ok(PyMixtureSummary::of_rows(inner, &x.rows(), w))
     }
 
     /// The statistics of one part (partition) of a data set summarised in parts, for
@@ -411,13 +437,18 @@ impl PyMixture {
     fn summarize_part(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
         n_jobs: i64,
     ) -> PyResult<PyMixtureSummary> {
         let w = weights_view(&weights);
-        let inner = on_rows(py, &x, n_jobs, |x, t| self.inner.summarize_part(x, w, t))?;
-        Ok(PyMixtureSummary::of_rows(inner, &x.as_array(), w))
+        let inner = on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.summarize_part(v, w, t)),
+        )?;
+        Ok(PyMixtureSummary::of_rows(inner, &x.rows(), w))
     }
 
     /// Fits by EM in place on a data set in `parts` parts (partitions) that the Python function
@@ -526,14 +557,24 @@ impl PyMixture {
 
     /// The Bayesian information criterion on `x`.
     #[pyo3(signature = (x, n_jobs=1))]
-    fn bic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
-        on_rows(py, &x, n_jobs, |x, t| self.inner.bic(x, t))
+    fn bic(&self, py: Python<'_>, x: PyRows<'_>, n_jobs: i64) -> PyResult<f64> {
+        on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.bic(v, t)),
+        )
     }
 
     /// The Akaike information criterion on `x`.
     #[pyo3(signature = (x, n_jobs=1))]
-    fn aic(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, n_jobs: i64) -> PyResult<f64> {
-        on_rows(py, &x, n_jobs, |x, t| self.inner.aic(x, t))
+    fn aic(&self, py: Python<'_>, x: PyRows<'_>, n_jobs: i64) -> PyResult<f64> {
+        on_rows(
+            py,
+            &x,
+            n_jobs,
+            |x, t| with_view!(x, v => self.inner.aic(v, t)),
+        )
     }
 
     /// Fits by EM in place; returns a dict describing the fit. `labels` (one per row, -1 for
@@ -544,7 +585,7 @@ impl PyMixture {
     fn fit<'py>(
         &mut self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         weights: Option<PyReadonlyArray1<'py, f64>>,
         labels: Option<PyReadonlyArray1<'py, i64>>,
         options: Option<PyRef<'_, PyFitOptions>>,
@@ -552,15 +593,15 @@ impl PyMixture {
         pass_model: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let opts = PyFitOptions::to_rust_or_default(options.as_deref())?;
-        let x = x.as_array();
+        let x = x.rows();
         let w = weights_view(&weights);
         let labels = labels.as_ref().map(|l| l.as_array().to_vec());
         run_fit(
             py,
             &mut self.inner,
-            |m, cb| match &labels {
-                Some(l) => m.fit_semisupervised(x, w, l, &opts, |log, m| cb(log, m)),
-                None => m.fit_with(x, w, &opts, |log, m| cb(log, m)),
+            |m, cb| {
+                let labels = labels.as_deref();
+                m.fit_labelled(x, w, labels, &opts, |log, m| cb(log, m))
             },
             Watch {
                 callback,
@@ -609,7 +650,7 @@ impl PyMixture {
         py: Python<'py>,
         families: Vec<(String, Option<usize>)>,
         layout: PyRef<'_, Layout>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         options: PyRef<'_, PyFromSamplesOptions>,
         weights: Option<PyReadonlyArray1<'py, f64>>,
         callback: Option<Py<PyAny>>,
@@ -617,7 +658,7 @@ impl PyMixture {
     ) -> PyResult<(PyMixture, Bound<'py, PyDict>)> {
         let spec = layout.components(&families)?;
         let opts = options.to_rust()?;
-        let x = x.as_array();
+        let x = x.rows();
         let w = weights_view(&weights);
         let mut holder = GeneralMixtureModel::new(vec![Component::Normal(Normal::blank())], None)?;
         let report = run_fit(
@@ -625,7 +666,7 @@ impl PyMixture {
             &mut holder,
             |slot, cb| {
                 let (m, r) =
-                    GeneralMixtureModel::from_samples_with(&spec, x, w, &opts, |log, m| {
+                    GeneralMixtureModel::from_samples_rows(&spec, x, w, &opts, |log, m| {
                         cb(log, m)
                     })?;
                 *slot = m;

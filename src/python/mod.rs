@@ -20,13 +20,14 @@ mod mixture;
 /// `FitOptions`, `FromSamplesOptions` and `Layout`.
 mod options;
 
-use numpy::ndarray::{ArrayView1, ArrayView2};
+use numpy::ndarray::ArrayView1;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::error::Error;
 use crate::format::JsonStyle;
 use crate::parallel::Threads;
+use crate::rows::Rows;
 
 /// The threads of `n_jobs` (positive, or -1 for all cores).
 fn threads(n_jobs: i64) -> PyResult<Threads> {
@@ -47,14 +48,46 @@ fn weights_view<'a>(weights: &'a Option<PyReadonlyArray1<'_, f64>>) -> Option<Ar
     weights.as_ref().map(|w| w.as_array())
 }
 
+/// Rows from Python: a 2-D float64 or float32 array in any layout (C or Fortran order, strided,
+/// a memmap), read where it is (float32 rows are converted a block at a time by the crate).
+#[derive(FromPyObject)]
+pub(crate) enum PyRows<'py> {
+    /// float64 rows.
+    F64(PyReadonlyArray2<'py, f64>),
+    /// float32 rows.
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+impl PyRows<'_> {
+    /// The rows as the crate reads them.
+    fn rows(&self) -> Rows<'_> {
+        match self {
+            PyRows::F64(a) => Rows::F64(a.as_array()),
+            PyRows::F32(a) => Rows::F32(a.as_array()),
+        }
+    }
+}
+
+/// `$f` of the view `$v` inside the [`Rows`] `$x`, whichever its element type (the crate's
+/// functions over rows are generic over it).
+macro_rules! with_view {
+    ($x:expr, $v:ident => $f:expr) => {
+        match $x {
+            $crate::rows::Rows::F64($v) => $f,
+            $crate::rows::Rows::F32($v) => $f,
+        }
+    };
+}
+pub(crate) use with_view;
+
 /// Runs `f` on the rows `x` and the threads of `n_jobs`, with the GIL released.
 fn on_rows<T: Send>(
     py: Python<'_>,
-    x: &PyReadonlyArray2<'_, f64>,
+    x: &PyRows<'_>,
     n_jobs: i64,
-    f: impl FnOnce(ArrayView2<'_, f64>, Threads) -> Result<T, Error> + Send,
+    f: impl FnOnce(Rows<'_>, Threads) -> Result<T, Error> + Send,
 ) -> PyResult<T> {
-    let x = x.as_array();
+    let x = x.rows();
     let t = threads(n_jobs)?;
     Ok(py.detach(|| f(x, t))?)
 }

@@ -1,0 +1,181 @@
+"""float32 rows: read in place by the extension (C or Fortran order, strided, memmaps), a block
+of rows converted to float64 at a time, so that every result equals that of the same values as
+float64, bit for bit, and no whole float64 copy of the data is ever made."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import mixtura
+from mixtura import (
+    GeneralMixtureModel,
+    IndependentComponentsDistribution,
+    Kmeans,
+    MultivariateGaussianDistribution,
+    NormalDistribution,
+    _checks,
+)
+
+
+def _rows(n=4000, d=4, seed=0):
+    rng = np.random.RandomState(seed)
+    centres = rng.randn(3, d) * 4
+    X = np.vstack([rng.randn(n // 3, d) * (0.5 + j * 0.3) + centres[j] for j in range(3)])
+    X32 = X[rng.permutation(len(X))].astype(np.float32)
+    return X32, X32.astype(np.float64)
+
+
+X32, X64 = _rows()
+
+
+def _layouts(x32, tmp_path):
+    """The same float32 rows as C order, Fortran order and a read-only memmap."""
+    path = tmp_path / "rows.f32"
+    x32.tofile(path)
+    mm = np.memmap(path, dtype=np.float32, mode="r", shape=x32.shape)
+    return {"C": x32, "F": np.asfortranarray(x32), "memmap": mm}
+
+
+def test_as_rows_keeps_float32_arrays_as_they_are(tmp_path):
+    for name, x in _layouts(X32, tmp_path).items():
+        rows = _checks.as_rows(x)
+        assert rows.dtype == np.float32, name
+        assert np.shares_memory(rows, x), name
+    # A 1-D float32 column is a view too; anything else is float64 as before.
+    col = X32[:, 0]
+    assert np.shares_memory(_checks.as_rows(col), col)
+    assert _checks.as_rows(X32.tolist()).dtype == np.float64
+    assert _checks.as_rows(X32.astype(np.float16)).dtype == np.float64
+    assert _checks.as_matrix(X32).dtype == np.float64
+    # Another byte order is copied once, as float32.
+    swapped = X32.astype(">f4")
+    assert _checks.as_rows(swapped).dtype == np.float32
+
+
+@pytest.mark.parametrize("dist", ["full", "diagonal", "wide-diagonal"])
+def test_a_float32_fit_is_the_fit_of_its_float64_values(dist, tmp_path):
+    x32, x64 = (X32, X64) if dist != "wide-diagonal" else _rows(3000, 9, 1)
+    if dist == "full":
+        classes = MultivariateGaussianDistribution
+    else:
+        classes = [NormalDistribution] * x32.shape[1]
+    want = GeneralMixtureModel.from_samples(classes, 3, x64, max_iterations=5, random_state=1)
+    for name, x in _layouts(x32, tmp_path).items():
+        for n_jobs in (1, 2):
+            got = GeneralMixtureModel.from_samples(
+                classes, 3, x, max_iterations=5, random_state=1, n_jobs=n_jobs)
+            assert got.to_json() == want.to_json(), (name, n_jobs)
+            for method in ("log_probability", "predict_proba", "predict_log_proba", "predict"):
+                np.testing.assert_array_equal(
+                    getattr(got, method)(x, n_jobs=n_jobs), getattr(want, method)(x64), method)
+            assert got.bic(x) == want.bic(x64)
+    # A model fitted on float64 rows predicts float32 rows, and the other way round.
+    np.testing.assert_array_equal(want.predict_proba(x32), got.predict_proba(x64))
+
+
+def test_fit_summarize_and_missing_values_of_float32_rows():
+    x32 = X32.copy()
+    x32[::17, 1] = np.nan
+    x64 = x32.astype(np.float64)
+    start = GeneralMixtureModel([
+        IndependentComponentsDistribution([NormalDistribution(m, 2.0) for m in (c, c, -c, c)])
+        for c in (-3.0, 0.0, 3.0)
+    ])
+    a, b = start.copy(), start.copy()
+    a.fit(x32[::-1], max_iterations=4, n_jobs=2)
+    b.fit(np.ascontiguousarray(x64[::-1]), max_iterations=4)
+    assert a.to_json() == b.to_json()
+    a.clear_summaries()
+    b.clear_summaries()
+    assert a.summarize(x32) == b.summarize(x64)
+    np.testing.assert_array_equal(a.summaries, b.summaries)
+
+
+def test_kmeans_of_float32_rows_is_kmeans_of_their_float64_values(tmp_path):
+    for init in ("kmeans++", "kmeans||", "random", "first-k"):
+        want = Kmeans(3, init=init, n_init=2).fit(X64, random_state=3)
+        for name, x in _layouts(X32, tmp_path).items():
+            got = Kmeans(3, init=init, n_init=2).fit(x, random_state=3)
+            np.testing.assert_array_equal(got.centroids, want.centroids, (init, name))
+            np.testing.assert_array_equal(got.predict(x), want.predict(X64))
+            np.testing.assert_array_equal(got.distance(x), want.distance(X64))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_scikit_learn_fit_of_float32_rows(covariance_type):
+    pytest.importorskip("sklearn")
+    want = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                   max_iter=5).fit(X64)
+    for x in (X32, np.asfortranarray(X32)):
+        got = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                      max_iter=5, n_jobs=2).fit(x)
+        # float32 in, float32 attributes out (scikit-learn's rule), from the same float64 fit.
+        assert got.means_.dtype == np.float32
+        np.testing.assert_array_equal(got.means_, want.means_.astype(np.float32))
+        assert got.lower_bound_ == want.lower_bound_
+        np.testing.assert_array_equal(got.fit_predict(x), want.predict(X64))
+
+
+def test_scikit_learn_predictions_of_float32_rows():
+    pytest.importorskip("sklearn")
+    gm = mixtura.GaussianMixture(3, random_state=0, max_iter=5).fit(X64)
+    for x in (X32, np.asfortranarray(X32)):
+        np.testing.assert_array_equal(gm.predict(x), gm.predict(X64))
+        # float32 in, float32 out (scikit-learn's rule), from the same float64 numbers.
+        np.testing.assert_array_equal(
+            gm.score_samples(x), gm.score_samples(X64).astype(np.float32))
+        assert gm.predict_proba(x).dtype == np.float32
+
+
+# A child interpreter whose address space is limited to what it uses plus a margin smaller than a
+# float64 copy of its float32 rows: a whole copy anywhere would fail.
+CHILD = """
+import ctypes
+import resource
+import numpy as np
+from mixtura import GeneralMixtureModel, Kmeans, MultivariateGaussianDistribution as MGD
+
+def used():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+
+n, d = 500_000, 16
+rng = np.random.RandomState(0)
+X = np.empty((n, d), dtype=np.float32, order="{order}")
+for s in range(0, n, 100_000):
+    X[s:s + 100_000] = rng.randn(min(100_000, n - s), d) + (rng.rand(1, d) > 0.5) * 3
+start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), max_iterations=1,
+                                         n_jobs=2)
+ctypes.CDLL(None).malloc_trim(0)
+limit = used() + {margin}
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    {call}
+    print("ok")
+except MemoryError as e:
+    print("MemoryError", e)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc")
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("call", [
+    "start.fit(X, max_iterations=1, n_jobs=2)",
+    "start.log_probability(X, n_jobs=2); start.predict(X, n_jobs=2)",
+    "Kmeans(2).fit(X, max_iterations=3, n_jobs=2)",
+])
+def test_float32_rows_are_never_copied_whole(order, call):
+    pytest.importorskip("resource")
+    data = 500_000 * 16 * 4
+    # Less than the float64 copy (twice the data) would take beyond the data itself.
+    margin = data * 3 // 4
+    code = CHILD.format(order=order, margin=margin, call=textwrap.dedent(call))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "ok", proc.stdout
