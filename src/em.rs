@@ -244,7 +244,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// statistics or in the stop rule, and make the log-likelihood `-inf`. A NaN log-likelihood
     /// (only a user's component can produce one) is an error.
     ///
-    /// Errors ([`Error::InvalidData`] for `X`) when `x` has no observed value (every value
+    /// Errors ([`Error::InvalidData`] for `data`) when `x` has no observed value (every value
     /// NaN), and when no component can produce any row of positive weight (checked on the
     /// statistics of the first E-step, under the initial parameters).
     pub fn fit_with(
@@ -365,7 +365,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 total.merge(&part)
             })?;
             if rows == 0 {
-                return Err(Error::data("X", "the batches of an epoch held no rows"));
+                return Err(Error::data("data", "the batches of an epoch held no rows"));
             }
             check_observed(observed)?;
             Ok(total)
@@ -390,7 +390,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     ) -> Result<FitReport> {
         opts.check()?;
         if parts == 0 {
-            return Err(Error::data("X", "has no parts (partitions)"));
+            return Err(Error::data("data", "has no parts (partitions)"));
         }
         let started = Instant::now();
         let mut summarize = |model: &Self, epoch: u64| {
@@ -478,7 +478,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             it += 1;
             if improvement.is_nan() {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-likelihood became NaN in iteration {}", it - 1),
                 ));
             }

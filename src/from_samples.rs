@@ -110,7 +110,7 @@ fn kmeans_features(components: &Components, x: ArrayView2<f64>) -> Result<Option
     }
     let width: usize = per_column.iter().map(|k| k.unwrap_or(1)).sum();
     let mut out = crate::validate::zeroed(x.nrows(), width, || {
-        crate::validate::too_large("X", format!("{width} indicator columns of the symbols"))
+        crate::validate::too_large("data", format!("{width} indicator columns of the symbols"))
     })?;
     for (i, row) in x.rows().into_iter().enumerate() {
         let mut c = 0;
@@ -177,7 +177,7 @@ impl GeneralMixtureModel<Component> {
                 return Err(Error::param(
                     "distributions",
                     format!(
-                        "{} is univariate but X has {d} columns; give one class per column",
+                        "{} is univariate but the data have {d} columns; give one class per column",
                         f.name()
                     ),
                 ))
@@ -186,7 +186,7 @@ impl GeneralMixtureModel<Component> {
                 return Err(Error::param(
                     "distributions",
                     format!(
-                        "needs one distribution class per column of X ({d}), got {}",
+                        "needs one distribution class per column of the data ({d}), got {}",
                         fams.len()
                     ),
                 ))
@@ -200,7 +200,7 @@ impl GeneralMixtureModel<Component> {
             Components::Mixed(fams) if d != 1 || fams.iter().any(|f| !f.is_univariate()) => {
                 return Err(Error::param(
                     "distributions",
-                    "a list of univariate classes as components needs X with one column",
+                    "a list of univariate classes as components needs data with one column",
                 ))
             }
             Components::Mixed(fams) if fams.len() != opts.n_components => {

@@ -77,6 +77,13 @@ pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::{available_cores, max_threads, Cancel, Threads};
 
+// The crates whose types the API takes and returns (arrays, random generators, documents of
+// external distributions), so that a program names them as `mixtura::ndarray` and so on
+// without pinning versions that match this crate's.
+pub use ndarray;
+pub use rand_core;
+pub use serde_json;
+
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

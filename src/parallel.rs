@@ -210,7 +210,7 @@ fn pool(n: usize) -> Result<Arc<ThreadPool>> {
             .num_threads(n)
             .thread_name(|i| format!("mixtura-{i}"))
             .build()
-            .map_err(|e| Error::param("n_jobs", format!("cannot start {n} threads: {e}")))?,
+            .map_err(|e| Error::param("threads", format!("cannot start {n} threads: {e}")))?,
     );
     pools.insert(n, p.clone());
     Ok(p)
@@ -450,7 +450,7 @@ mod tests {
             let err = try_map_chunks(parallel, rows.clone(), |r| {
                 calls.fetch_add(1, Ordering::Relaxed);
                 if r.start > 0 {
-                    Err(Error::data("X", format!("chunk at {}", r.start)))
+                    Err(Error::data("data", format!("chunk at {}", r.start)))
                 } else {
                     Ok(())
                 }
@@ -458,7 +458,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(
                 err.to_string(),
-                Error::data("X", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
+                Error::data("data", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
             );
             // Nothing past the first wave ran.
             assert!(calls.load(Ordering::Relaxed) <= wave_chunks(rayon::current_num_threads()));

@@ -106,11 +106,11 @@ impl Responsibilities {
 fn check_rows(x: &ArrayView2<f64>, k: usize) -> Result<()> {
     check_complete_data(x, x.ncols())?;
     if x.ncols() == 0 {
-        return Err(Error::data("X", "must have at least one column"));
+        return Err(Error::data("data", "must have at least one column"));
     }
     if x.nrows() < 2 {
         return Err(Error::data(
-            "X",
+            "data",
             format!("must have at least 2 rows to fit, got {}", x.nrows()),
         ));
     }
@@ -246,7 +246,7 @@ impl GaussianMixture {
             };
             if lower_bound.is_nan() {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-likelihood became NaN in iteration {n_iter}"),
                 ));
             }
@@ -326,7 +326,7 @@ fn e_pass(plan: &Plan, x: ArrayView2<f64>, cancel: &Cancel) -> Result<Pass> {
             let t = plan.summarize(xb, None, &mut scratch, &mut part.moments);
             if let Some(b) = t.invalid {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!(
                         "the log-probability of row {} is not a number",
                         block.start + b

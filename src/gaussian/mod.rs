@@ -581,7 +581,7 @@ impl GaussianMixture {
         };
         plan.ok_or_else(|| {
             Error::data(
-                "X",
+                "data",
                 "the covariances are too large or too small to evaluate (a precision factor or \
                  its log-determinant is not finite, or a variance is above about 1e153); scale \
                  the data or increase reg_covar",
@@ -782,7 +782,7 @@ fn non_empty(k: usize, d: usize) -> Result<()> {
 /// The error of rows so far out that the kernels cannot centre them.
 fn far_rows() -> Error {
     Error::data(
-        "X",
+        "data",
         "a row is so far from the components' means that its distance overflows",
     )
 }

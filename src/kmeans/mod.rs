@@ -89,7 +89,7 @@ impl Kmeans {
         let (n, d) = x.dim();
         check_data(&x, d)?;
         if d == 0 {
-            return Err(Error::data("X", "must have at least one column"));
+            return Err(Error::data("data", "must have at least one column"));
         }
         let k = opts.k;
         check_clusters("k", k, n)?;
@@ -225,7 +225,10 @@ impl Kmeans {
         let w = w.view();
         let k = self.centroids.nrows();
         drop(zeroed_vec::<f64>(&[k, d, 2], || {
-            too_large("X", format!("statistics of {k} centroids of {d} features"))
+            too_large(
+                "data",
+                format!("statistics of {k} centroids of {d} features"),
+            )
         })?);
         threads.install(|| lloyd_pass(x, w, self.centroids.view()))
     }
@@ -258,7 +261,7 @@ impl Kmeans {
         let (n, k) = (x.nrows(), self.centroids.nrows());
         let mut out = zeroed(n, k, || {
             too_large(
-                "X",
+                "data",
                 format!("a distance matrix of {n} rows and {k} centroids"),
             )
         })?;

@@ -262,7 +262,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let t = plan.summarize(xb, wb, scratch, &mut part.moments);
             if let Some(b) = t.invalid {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
                 ));
             }
@@ -344,7 +344,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                         stats.unexplained += w;
                     } else {
                         return Err(Error::data(
-                            "X",
+                            "data",
                             format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
                         ));
                     }
@@ -372,7 +372,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 pub(super) fn block_work(k: usize, m: usize) -> Result<Array2<f64>> {
     crate::validate::zeroed(k, m, || {
         crate::validate::too_large(
-            "X",
+            "data",
             format!("the log-densities of {m} rows under {k} components"),
         )
     })
