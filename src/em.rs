@@ -17,9 +17,37 @@ use crate::validate::{
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
 /// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
 ///
-/// Two options are equal when their values are; the [`cancel`](FitOptions::cancel) flag, a
+/// Two options are equal when their values are; the [`cancel`](#structfield.cancel) flag, a
 /// handle on a flag rather than a value, is not compared.
+///
+/// Options are written as a builder, each setter named after its field, or field by field:
+///
+/// ```
+/// use mixtura::{FitOptions, Threads};
+///
+/// let opts = FitOptions::default()
+///     .max_iterations(50)
+///     .stop_threshold(1e-3)
+///     .batch_size(1_000)
+///     .threads(Threads::Count(2));
+/// opts.check()?; // the fit checks them too, once, before any work
+/// let mut same = FitOptions::default();
+/// same.max_iterations = 50;
+/// same.stop_threshold = 1e-3;
+/// same.batch_size = Some(1_000);
+/// same.threads = Threads::Count(2);
+/// assert_eq!(same, opts);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
+///
+/// Later versions may add fields (the struct is `#[non_exhaustive]`), so options start from
+/// `default()`, not from a struct literal:
+///
+/// ```compile_fail
+/// let opts = mixtura::FitOptions { max_iterations: 50, ..Default::default() };
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FitOptions {
     /// Weight of the old parameters in each update, in [0, 1] (default 0).
     pub inertia: f64,
@@ -43,6 +71,19 @@ pub struct FitOptions {
     /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
 }
+
+setters!(FitOptions {
+    inertia: f64,
+    pseudocount: f64,
+    stop_threshold: f64,
+    max_iterations: u64,
+    lr_decay: f64,
+    threads: Threads,
+    cancel: Cancel,
+} optional {
+    batch_size: usize,
+    batches_per_epoch: usize,
+});
 
 impl PartialEq for FitOptions {
     fn eq(&self, other: &Self) -> bool {
@@ -229,7 +270,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Fits by EM, calling `on_epoch` after every epoch with the epoch's log and the model as it is
     /// then. An error from `on_epoch` stops the fit and is returned; so does
-    /// [`opts.cancel`](FitOptions::cancel). Either way the model keeps the parameters of the last
+    /// [`opts.cancel`](FitOptions#structfield.cancel). Either way the model keeps the parameters of the last
     /// epoch reported to `on_epoch` (the initial ones when none was). An [`Error::Interrupted`]
     /// (from the flag or from `on_epoch`) after the first E-step carries the report of the epochs
     /// reported so far ([`Error::partial_report`]), the last one describing the model as it is

@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
 
-/// Everything that can go wrong in mixtura. Messages say what to change.
+/// Everything that can go wrong in mixtura. Messages say what to change. Later versions may add
+/// variants (the enum is `#[non_exhaustive]`): a `match` on it ends with a `_` arm.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// A parameter (of a constructor, of fit, of from_samples, ...) has an invalid value.
     #[error("invalid {name}: {message}")]

@@ -35,6 +35,7 @@ pub enum Model {
 
 /// How a document is laid out as text.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JsonStyle {
     /// Spaces per nesting level; `None` puts everything on one line.
     pub indent: Option<usize>,

@@ -28,6 +28,7 @@ pub enum Components {
 /// The options of [`GeneralMixtureModel::from_samples`]; [`FromSamplesOptions::new`] gives
 /// pomegranate's defaults.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FromSamplesOptions {
     /// The number of components.
     pub n_components: usize,
@@ -44,7 +45,23 @@ pub struct FromSamplesOptions {
     pub fit: FitOptions,
 }
 
+// `fit` has no setter: it would read as a fit. Assign the field, or use `threads`.
+setters!(FromSamplesOptions {
+    n_components: usize,
+    init: Init,
+    n_init: usize,
+    max_kmeans_iterations: u64,
+    seed: u64,
+});
+
 impl FromSamplesOptions {
+    /// Sets the threads of the whole call (k-means and EM), [`fit.threads`](FitOptions#structfield.threads).
+    #[must_use]
+    pub fn threads(mut self, threads: crate::parallel::Threads) -> Self {
+        self.fit.threads = threads;
+        self
+    }
+
     /// pomegranate's defaults for `n_components` components.
     pub fn new(n_components: usize) -> Self {
         FromSamplesOptions {

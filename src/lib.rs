@@ -42,6 +42,34 @@
 // `from_summaries` is pomegranate's name for the M-step, which updates `self`.
 #![allow(clippy::wrong_self_convention)]
 
+/// Chainable setters for the fields of an options struct: `opts.name(value)` sets the field
+/// `name` and returns the options, so that options are written as a builder
+/// (`FitOptions::default().max_iterations(20).threads(Threads::Count(4))`) and checked once,
+/// by the call that takes them. The fields listed under `optional` are `Option`s, set to
+/// `Some(value)`.
+macro_rules! setters {
+    ($t:ident { $($name:ident: $ty:ty),* $(,)? } $(optional { $($opt:ident: $oty:ty),* $(,)? })?) => {
+        impl $t {
+            $(
+                #[doc = concat!("Sets [`", stringify!($name), "`](#structfield.", stringify!($name), ").")]
+                #[must_use]
+                pub fn $name(mut self, $name: $ty) -> Self {
+                    self.$name = $name;
+                    self
+                }
+            )*
+            $($(
+                #[doc = concat!("Sets [`", stringify!($opt), "`](#structfield.", stringify!($opt), ") to `Some(", stringify!($opt), ")`.")]
+                #[must_use]
+                pub fn $opt(mut self, $opt: $oty) -> Self {
+                    self.$opt = Some($opt);
+                    self
+                }
+            )*)?
+        }
+    };
+}
+
 pub mod distributions;
 mod em;
 mod error;

@@ -174,14 +174,7 @@ fn max_iterations_zero_leaves_the_model() {
     let x = data(500, 7);
     let mut model = truth();
     let report = model
-        .fit(
-            x.view(),
-            None,
-            &FitOptions {
-                max_iterations: 0,
-                ..Default::default()
-            },
-        )
+        .fit(x.view(), None, &FitOptions::default().max_iterations(0))
         .unwrap();
     assert_eq!(model, truth());
     assert_eq!(report.n_iterations(), 0);
@@ -195,11 +188,9 @@ fn max_iterations_counts_m_steps_and_history_matches() {
         .fit(
             x.view(),
             None,
-            &FitOptions {
-                max_iterations: 3,
-                stop_threshold: f64::NEG_INFINITY,
-                ..Default::default()
-            },
+            &FitOptions::default()
+                .max_iterations(3)
+                .stop_threshold(f64::NEG_INFINITY),
         )
         .unwrap();
     assert_eq!(report.n_iterations(), 3);
@@ -285,10 +276,7 @@ fn options_compare_their_values_and_clones_share_the_flag() {
 fn invalid_options_fail_before_any_work() {
     let x = data(100, 10);
     let mut model = truth();
-    let bad = FitOptions {
-        inertia: 2.0,
-        ..Default::default()
-    };
+    let bad = FitOptions::default().inertia(2.0);
     assert!(matches!(
         model.fit(x.view(), None, &bad),
         Err(Error::InvalidParameter { ref name, .. }) if name == "inertia"
@@ -308,12 +296,10 @@ fn invalid_options_fail_before_any_work() {
 fn a_cancel_flag_stops_a_fit_from_another_thread() {
     let x = data(200_000, 11);
     let mut model = truth();
-    let opts = FitOptions {
-        stop_threshold: f64::NEG_INFINITY,
-        max_iterations: u64::MAX,
-        cancel: mixtura::Cancel::new(),
-        ..Default::default()
-    };
+    let opts = FitOptions::default()
+        .stop_threshold(f64::NEG_INFINITY)
+        .max_iterations(u64::MAX)
+        .cancel(mixtura::Cancel::new());
     let flag = opts.cancel.clone();
     let mut reported = Vec::new();
     let result = std::thread::scope(|s| {
@@ -558,10 +544,7 @@ fn errors_name_the_rust_arguments() {
             .contains("one label per row of the data (50)"),
         "{err}"
     );
-    let opts = FitOptions {
-        threads: Threads::Count(0),
-        ..Default::default()
-    };
+    let opts = FitOptions::default().threads(Threads::Count(0));
     let err = model.fit(x.view(), None, &opts).unwrap_err();
     assert_eq!(err.to_string(), "invalid threads: must be at least 1");
     let err = model

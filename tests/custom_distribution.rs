@@ -100,11 +100,9 @@ fn a_user_distribution_fits_in_a_mixture() {
         None,
     )
     .unwrap();
-    let opts = FitOptions {
-        stop_threshold: 1e-6,
-        threads: Threads::Count(2),
-        ..Default::default()
-    };
+    let opts = FitOptions::default()
+        .stop_threshold(1e-6)
+        .threads(Threads::Count(2));
     let report = model.fit(x.view(), None, &opts).unwrap();
     assert!(report.converged);
     let rates: Vec<f64> = model.distributions().iter().map(|d| d.rate).collect();
@@ -119,14 +117,7 @@ fn a_user_distribution_fits_in_a_mixture() {
     )
     .unwrap();
     again
-        .fit(
-            x.view(),
-            None,
-            &FitOptions {
-                threads: Threads::Count(1),
-                ..opts
-            },
-        )
+        .fit(x.view(), None, &opts.clone().threads(Threads::Count(1)))
         .unwrap();
     assert_eq!(again, model);
 }

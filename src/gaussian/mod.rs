@@ -164,9 +164,10 @@ impl GaussianInit {
 /// The options of [`GaussianMixture::fit`], with scikit-learn's names and defaults
 /// ([`GaussianMixtureOptions::new`]); [`check`](Self::check) validates them.
 ///
-/// Two options are equal when their values are; the [`cancel`](Self::cancel) flag is not
+/// Two options are equal when their values are; the [`cancel`](#structfield.cancel) flag is not
 /// compared (see [`Cancel`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GaussianMixtureOptions {
     /// The number of components (at least 1).
     pub n_components: usize,
@@ -197,6 +198,23 @@ pub struct GaussianMixtureOptions {
     /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
 }
+
+setters!(GaussianMixtureOptions {
+    n_components: usize,
+    covariance_type: CovarianceType,
+    tol: f64,
+    reg_covar: f64,
+    max_iter: u64,
+    n_init: usize,
+    init: GaussianInit,
+    seed: u64,
+    threads: Threads,
+    cancel: Cancel,
+} optional {
+    weights_init: Array1<f64>,
+    means_init: Array2<f64>,
+    precisions_init: Covariances,
+});
 
 impl PartialEq for GaussianMixtureOptions {
     fn eq(&self, other: &Self) -> bool {

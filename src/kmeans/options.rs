@@ -51,6 +51,7 @@ impl Init {
 
 /// The options of [`Kmeans::fit`](super::Kmeans::fit).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct KmeansOptions {
     /// The number of clusters.
     pub k: usize,
@@ -83,6 +84,21 @@ pub struct KmeansOptions {
     /// (pomegranate's schedule). `None`: every batch.
     pub batches_per_epoch: Option<usize>,
 }
+
+setters!(KmeansOptions {
+    k: usize,
+    init: Init,
+    n_init: usize,
+    max_iterations: u64,
+    stop_threshold: f64,
+    seed: u64,
+    threads: Threads,
+    inertia: f64,
+    clear_summaries: bool,
+} optional {
+    batch_size: usize,
+    batches_per_epoch: usize,
+});
 
 impl KmeansOptions {
     /// Options for `k` clusters with pomegranate's `Kmeans.fit` defaults.
