@@ -57,15 +57,16 @@ pub struct FitOptions {
     pub stop_threshold: f64,
     /// The most M-steps to run (default 1e8); 0 leaves the model as it is.
     pub max_iterations: u64,
-    /// Mini-batches: rows per batch (`None`: the whole data set is one batch).
+    /// Mini-batches: rows per batch (`None`, the default: the whole data set is one batch).
     pub batch_size: Option<usize>,
-    /// Mini-batches: batches per epoch, i.e. per M-step (`None`: all of them, an exact update).
+    /// Mini-batches: batches per epoch, i.e. per M-step (`None`, the default: all of them, an
+    /// exact update).
     /// Successive epochs move on through the data and wrap around.
     pub batches_per_epoch: Option<usize>,
     /// Decay of the step size: the new estimate gets weight `(1 - inertia) * (2 + t)^-lr_decay`
     /// at iteration `t` (default 0, no decay).
     pub lr_decay: f64,
-    /// The threads to use; the result does not depend on them.
+    /// The threads to use (default [`Threads::Current`]); the result does not depend on them.
     pub threads: Threads,
     /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
     /// new flag by default. Clones of the options share it (see [`Cancel`]).
@@ -141,7 +142,41 @@ impl FitOptions {
 
 /// Data read in batches, for out-of-core fitting: every call of
 /// [`next_epoch`](BatchSource::next_epoch) hands the batches of one epoch to a function, one at
-/// a time.
+/// a time. An I/O error becomes the crate's [`Error::Io`] through `?`.
+///
+/// ```
+/// use mixtura::ndarray::{Array2, ArrayView1, ArrayView2};
+/// use mixtura::{BatchSource, Component, FitOptions, GeneralMixtureModel, Normal, Result};
+/// use std::io::BufRead;
+///
+/// /// One number per line, read in batches of 100 rows (a file would be opened here instead).
+/// struct Lines(String);
+///
+/// impl BatchSource for Lines {
+///     fn next_epoch(
+///         &mut self,
+///         f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
+///     ) -> Result<()> {
+///         let mut rows = Vec::new();
+///         for line in std::io::Cursor::new(self.0.as_bytes()).lines() {
+///             rows.push(line?.parse().unwrap_or(f64::NAN));
+///             if rows.len() == 100 {
+///                 f(Array2::from_shape_vec((100, 1), std::mem::take(&mut rows)).unwrap().view(), None)?;
+///             }
+///         }
+///         f(Array2::from_shape_vec((rows.len(), 1), rows).unwrap().view(), None)
+///     }
+/// }
+///
+/// let text: String = (0..1000).map(|i| format!("{}\n", (i % 2) as f64 * 5.0 + (i % 7) as f64 * 0.1)).collect();
+/// let mut model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+///     None,
+/// )?;
+/// let report = model.fit_source(&mut Lines(text), &FitOptions::default(), |_, _| Ok(()))?;
+/// assert!(report.converged);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 pub trait BatchSource {
     /// Calls `f` on each batch of the next epoch, in order, with its rows, shape `(m, d)`, and
     /// optional sample weights, shape `(m,)`; stops at the first error.

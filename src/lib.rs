@@ -10,12 +10,15 @@
 //!   ([`fit`](GeneralMixtureModel::fit), options in [`FitOptions`]) and builds itself from data
 //!   ([`from_samples`](GeneralMixtureModel::from_samples): k-means, then EM).
 //! - Components are the built-in families ([`Component`]) or any type implementing
-//!   [`Distribution`]; their sufficient statistics ([`Statistics`]) are values that merge, so a
+//!   [`Distribution`] (the [guide](distributions#implementing-distribution) to writing one);
+//!   their sufficient statistics ([`Statistics`]) are values that merge, so a
 //!   program can [`summarize`](GeneralMixtureModel::summarize) data in parts (out of core, or on
 //!   several machines), [`merge`](Statistics::merge) the parts and call
 //!   [`from_summaries`](GeneralMixtureModel::from_summaries).
 //! - Every call takes [`Threads`]: a thread count, or the rayon pool the caller runs in. Results
-//!   do not depend on the thread count.
+//!   do not depend on the thread count. A [`Cancel`] flag stops a fit from another thread.
+//! - Out of core: [`fit_source`](GeneralMixtureModel::fit_source) reads the data from a
+//!   [`BatchSource`] once per epoch.
 //! - Models read and write pomegranate 0.14's JSON ([`GeneralMixtureModel::to_json`],
 //!   [`GeneralMixtureModel::from_json`], or serde), the same documents as the Python package.
 //!

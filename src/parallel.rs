@@ -14,7 +14,25 @@ use crate::error::{Error, Result};
 /// Rows per block: the unit of the fused E-step (log-densities, responsibilities, statistics).
 pub const BLOCK_ROWS: usize = 256;
 
-/// How many threads a call may use.
+/// How many threads a call may use. The results are the same, bit for bit, for every choice:
+/// rows are cut into blocks of a fixed size and their statistics merged in row order.
+///
+/// ```
+/// use mixtura::{Component, GeneralMixtureModel, Normal, Threads};
+/// use ndarray::Array2;
+///
+/// let model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+///     None,
+/// )?;
+/// let x = Array2::from_shape_fn((10_000, 1), |(i, _)| (i % 97) as f64 / 10.0);
+/// let on_four = model.log_probability(x.view(), Threads::Count(4))?;
+/// // Threads::Current runs on the caller's rayon pool, here one of two threads.
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let on_the_pool = pool.install(|| model.log_probability(x.view(), Threads::Current))?;
+/// assert_eq!(on_four, on_the_pool);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
     /// Run on the rayon pool the caller is in (the global pool outside any `install`).

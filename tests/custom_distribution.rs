@@ -138,3 +138,42 @@ fn the_callers_rayon_pool_is_used_with_threads_current() {
     let outside = model.log_probability(x.view(), Threads::Count(1)).unwrap();
     assert_eq!(inside, outside);
 }
+
+#[test]
+fn from_samples_like_initialises_a_users_distribution_by_kmeans() {
+    use rand_core::SeedableRng;
+    let truth = GeneralMixtureModel::new(
+        vec![Exponential { rate: 0.5 }, Exponential { rate: 20.0 }],
+        Some(&[0.5, 0.5]),
+    )
+    .unwrap();
+    let x: Array2<f64> = truth
+        .sample(40_000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(2))
+        .unwrap();
+    let mut opts = mixtura::FromSamplesOptions::new(2)
+        .seed(3)
+        .n_init(2)
+        .threads(Threads::Count(2));
+    opts.fit.stop_threshold = 1e-6;
+    let blank = Exponential { rate: 1.0 };
+    let (model, report) =
+        GeneralMixtureModel::from_samples_like(&blank, x.view(), None, &opts).unwrap();
+    assert!(report.converged);
+    let mut rates: Vec<f64> = model.distributions().iter().map(|d| d.rate).collect();
+    rates.sort_by(f64::total_cmp);
+    assert!((rates[0] - 0.5).abs() < 0.05, "{rates:?}");
+    assert!((rates[1] - 20.0).abs() < 2.0, "{rates:?}");
+    // The same on one thread, bit for bit.
+    let (again, _) = GeneralMixtureModel::from_samples_like(
+        &blank,
+        x.view(),
+        None,
+        &opts.clone().threads(Threads::Count(1)),
+    )
+    .unwrap();
+    assert_eq!(again, model);
+    // The blank must have the data's width.
+    let two = ndarray::Array2::<f64>::zeros((10, 2));
+    let err = GeneralMixtureModel::from_samples_like(&blank, two.view(), None, &opts).unwrap_err();
+    assert!(err.to_string().contains("blank"), "{err}");
+}

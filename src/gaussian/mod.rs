@@ -169,7 +169,8 @@ impl GaussianInit {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct GaussianMixtureOptions {
-    /// The number of components (at least 1).
+    /// The number of components (at least 1; given to [`new`](GaussianMixtureOptions::new), no
+    /// default).
     pub n_components: usize,
     /// The covariance type (default `Full`).
     pub covariance_type: CovarianceType,
@@ -184,15 +185,18 @@ pub struct GaussianMixtureOptions {
     pub n_init: usize,
     /// How initial parameters that are not given are chosen (default k-means).
     pub init: GaussianInit,
-    /// The initial weights, shape `(n_components,)`, in [0, 1] and summing to 1.
+    /// The initial weights, shape `(n_components,)`, in [0, 1] and summing to 1 (default
+    /// `None`: from the initialisation).
     pub weights_init: Option<Array1<f64>>,
-    /// The initial means, shape `(n_components, n_features)`.
+    /// The initial means, shape `(n_components, n_features)` (default `None`: from the
+    /// initialisation).
     pub means_init: Option<Array2<f64>>,
-    /// The initial precisions (inverse covariances), in the shape of the covariance type.
+    /// The initial precisions (inverse covariances), in the shape of the covariance type
+    /// (default `None`: from the initialisation).
     pub precisions_init: Option<Covariances>,
-    /// The seed of the random generator (ChaCha8) of the initialisations.
+    /// The seed of the random generator (ChaCha8) of the initialisations (default 0).
     pub seed: u64,
-    /// The threads to use; the result does not depend on them.
+    /// The threads to use (default [`Threads::Current`]); the result does not depend on them.
     pub threads: Threads,
     /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
     /// new flag by default. Clones of the options share it (see [`Cancel`]).

@@ -80,6 +80,24 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// The E-step over the rows of `x`, shape `(n, d)`, with optional sample `weights`, shape
     /// `(n,)`: the statistics that [`from_summaries`](Self::from_summaries) turns into new
     /// parameters. One pass over the data, in blocks; the result does not depend on `threads`.
+    ///
+    /// The statistics of parts of a data set (read one at a time, or summarised on several
+    /// machines) merge into those of the whole:
+    ///
+    /// ```
+    /// use mixtura::{Component, GeneralMixtureModel, Normal, Statistics, Threads};
+    /// use ndarray::{array, s};
+    ///
+    /// let mut model = GeneralMixtureModel::new(
+    ///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+    ///     None,
+    /// )?;
+    /// let x = array![[0.2], [-0.4], [0.1], [4.5], [3.8], [4.1]];
+    /// let mut stats = model.summarize(x.slice(s![..3, ..]), None, Threads::Current)?;
+    /// stats.merge(&model.summarize(x.slice(s![3.., ..]), None, Threads::Current)?)?;
+    /// model.from_summaries(&stats, 0.0, 0.0)?; // one EM step over the whole
+    /// # Ok::<(), mixtura::Error>(())
+    /// ```
     pub fn summarize(
         &self,
         x: ArrayView2<f64>,
