@@ -113,6 +113,7 @@ pub use parallel::{available_cores, max_threads, Cancel, Threads};
 // without pinning versions that match this crate's.
 pub use ndarray;
 pub use rand_core;
+pub use serde;
 pub use serde_json;
 
 /// The README's Rust example, compiled and run as a doctest.

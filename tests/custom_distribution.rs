@@ -177,3 +177,74 @@ fn from_samples_like_initialises_a_users_distribution_by_kmeans() {
     let err = GeneralMixtureModel::from_samples_like(&blank, two.view(), None, &opts).unwrap_err();
     assert!(err.to_string().contains("blank"), "{err}");
 }
+
+/// The model's document of an `Exponential`: its rate.
+impl serde::Serialize for Exponential {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.rate.serialize(s)
+    }
+}
+
+#[test]
+fn a_users_distribution_sits_inside_independent_components() {
+    use mixtura::{Component, External, IndependentComponents, Normal};
+    use rand_core::SeedableRng;
+    let component = |rate: f64, mean: f64| {
+        Component::IndependentComponents(
+            IndependentComponents::new(
+                vec![
+                    Component::External(External::from_distribution(
+                        "ExponentialOfMine",
+                        Exponential { rate },
+                    )),
+                    Component::Normal(Normal::new(mean, 1.0).unwrap()),
+                ],
+                None,
+            )
+            .unwrap(),
+        )
+    };
+    let truth = GeneralMixtureModel::new(
+        vec![component(0.5, 5.0), component(20.0, -5.0)],
+        Some(&[0.5, 0.5]),
+    )
+    .unwrap();
+    let x = truth
+        .sample(20_000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4))
+        .unwrap();
+    let start =
+        GeneralMixtureModel::new(vec![component(1.0, 3.0), component(5.0, -3.0)], None).unwrap();
+    let mut model = start.clone();
+    let report = model
+        .fit(x.view(), None, &FitOptions::default().stop_threshold(1e-6))
+        .unwrap();
+    assert!(report.converged);
+    let rate = |m: &GeneralMixtureModel, j: usize| {
+        let Component::IndependentComponents(ic) = &m.distributions()[j] else {
+            unreachable!()
+        };
+        let Component::External(e) = &ic.distributions()[0] else {
+            unreachable!()
+        };
+        assert!(e.distribution::<Normal>().is_none());
+        e.distribution::<Exponential>().unwrap().rate
+    };
+    assert!((rate(&model, 0) - 0.5).abs() < 0.05, "{}", rate(&model, 0));
+    assert!((rate(&model, 1) - 20.0).abs() < 2.0, "{}", rate(&model, 1));
+    // The starting model is a model of its own, and equality compares the rates.
+    assert_eq!(rate(&start, 0), 1.0);
+    assert_ne!(model, start);
+    assert_eq!(model.clone(), model);
+    // The document holds the rate; a reader of the caller's reads it back.
+    let text = model.to_json();
+    let read = |doc: &serde_json::Value| -> mixtura::Result<Component> {
+        let rate = doc["parameters"][0].as_f64().unwrap();
+        Ok(Component::External(External::from_distribution(
+            doc["name"].as_str().unwrap(),
+            Exponential { rate },
+        )))
+    };
+    let back = GeneralMixtureModel::from_json_with(&text, read).unwrap();
+    assert_eq!(back, model);
+    assert_eq!(back.to_json(), text);
+}

@@ -150,10 +150,14 @@
 //! [`from_samples_like`](crate::GeneralMixtureModel::from_samples_like) builds one from data
 //! (k-means, then EM) from a blank distribution of yours. The JSON format and
 //! [`IndependentComponents`] hold [`Component`]s: to mix a distribution of yours with the
-//! built-in families there, or to write it in a model's document, implement
-//! [`ExternalDistribution`] (a distribution that keeps its statistics itself, summarised on one
-//! thread) and wrap it in [`External`]; [`GeneralMixtureModel::from_json_with`](crate::GeneralMixtureModel::from_json_with)
-//! reads its documents back.
+//! built-in families there (as a component, or as one feature's distribution), or to write it
+//! in a model's document, wrap it with
+//! [`External::from_distribution`] (it also needs `PartialEq`, and `serde::Serialize` for its
+//! parameters in the document); nothing more to implement. Mixtures holding such a component
+//! summarise their rows on one thread, since its statistics live inside it between the E-step
+//! and the M-step. [`GeneralMixtureModel::from_json_with`](crate::GeneralMixtureModel::from_json_with)
+//! reads its documents back. [`ExternalDistribution`] is for distributions that keep their
+//! statistics themselves (a Python class, say).
 
 mod discrete;
 mod external;
