@@ -32,6 +32,22 @@ use lloyd::{distance, lloyd_pass, nearest, reseed_empty};
 pub use options::{Init, KmeansOptions};
 
 /// A fitted k-means model: its centroids.
+///
+/// ```
+/// use mixtura::{Init, Kmeans, KmeansOptions, Threads};
+/// use ndarray::array;
+///
+/// let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+/// let opts = KmeansOptions::new(2).init(Init::KMeansPlusPlus).seed(7).n_init(3);
+/// let model = Kmeans::fit(x.view(), None, &opts)?;
+/// let labels = model.predict(x.view(), Threads::Current)?;
+/// assert_eq!(labels[0], labels[2]);
+/// assert_ne!(labels[0], labels[4]);
+/// assert_eq!(model.centroids().dim(), (2, 2));
+/// let back = Kmeans::from_json(&model.to_json())?;
+/// assert_eq!(back.centroids(), model.centroids());
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kmeans {
     centroids: Array2<f64>,
