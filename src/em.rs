@@ -19,9 +19,37 @@ use crate::validate::{
 /// The options of [`GeneralMixtureModel::fit`]. [`FitOptions::default`] gives pomegranate's
 /// defaults; [`check`](FitOptions::check) validates them (fit calls it before any work).
 ///
-/// Two options are equal when their values are; the [`cancel`](FitOptions::cancel) flag, a
+/// Two options are equal when their values are; the [`cancel`](#structfield.cancel) flag, a
 /// handle on a flag rather than a value, is not compared.
+///
+/// Options are written as a builder, each setter named after its field, or field by field:
+///
+/// ```
+/// use mixtura::{FitOptions, Threads};
+///
+/// let opts = FitOptions::default()
+///     .max_iterations(50)
+///     .stop_threshold(1e-3)
+///     .batch_size(1_000)
+///     .threads(Threads::Count(2));
+/// opts.check()?; // the fit checks them too, once, before any work
+/// let mut same = FitOptions::default();
+/// same.max_iterations = 50;
+/// same.stop_threshold = 1e-3;
+/// same.batch_size = Some(1_000);
+/// same.threads = Threads::Count(2);
+/// assert_eq!(same, opts);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
+///
+/// Later versions may add fields (the struct is `#[non_exhaustive]`), so options start from
+/// `default()`, not from a struct literal:
+///
+/// ```compile_fail
+/// let opts = mixtura::FitOptions { max_iterations: 50, ..Default::default() };
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FitOptions {
     /// Weight of the old parameters in each update, in [0, 1] (default 0).
     pub inertia: f64,
@@ -31,20 +59,34 @@ pub struct FitOptions {
     pub stop_threshold: f64,
     /// The most M-steps to run (default 1e8); 0 leaves the model as it is.
     pub max_iterations: u64,
-    /// Mini-batches: rows per batch (`None`: the whole data set is one batch).
+    /// Mini-batches: rows per batch (`None`, the default: the whole data set is one batch).
     pub batch_size: Option<usize>,
-    /// Mini-batches: batches per epoch, i.e. per M-step (`None`: all of them, an exact update).
+    /// Mini-batches: batches per epoch, i.e. per M-step (`None`, the default: all of them, an
+    /// exact update).
     /// Successive epochs move on through the data and wrap around.
     pub batches_per_epoch: Option<usize>,
     /// Decay of the step size: the new estimate gets weight `(1 - inertia) * (2 + t)^-lr_decay`
     /// at iteration `t` (default 0, no decay).
     pub lr_decay: f64,
-    /// The threads to use; the result does not depend on them.
+    /// The threads to use (default [`Threads::Current`]); the result does not depend on them.
     pub threads: Threads,
     /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
     /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
 }
+
+setters!(FitOptions {
+    inertia: f64,
+    pseudocount: f64,
+    stop_threshold: f64,
+    max_iterations: u64,
+    lr_decay: f64,
+    threads: Threads,
+    cancel: Cancel,
+} optional {
+    batch_size: usize,
+    batches_per_epoch: usize,
+});
 
 impl PartialEq for FitOptions {
     fn eq(&self, other: &Self) -> bool {
@@ -102,7 +144,41 @@ impl FitOptions {
 
 /// Data read in batches, for out-of-core fitting: every call of
 /// [`next_epoch`](BatchSource::next_epoch) hands the batches of one epoch to a function, one at
-/// a time.
+/// a time. An I/O error becomes the crate's [`Error::Io`] through `?`.
+///
+/// ```
+/// use mixtura::ndarray::{Array2, ArrayView1, ArrayView2};
+/// use mixtura::{BatchSource, Component, FitOptions, GeneralMixtureModel, Normal, Result};
+/// use std::io::BufRead;
+///
+/// /// One number per line, read in batches of 100 rows (a file would be opened here instead).
+/// struct Lines(String);
+///
+/// impl BatchSource for Lines {
+///     fn next_epoch(
+///         &mut self,
+///         f: &mut dyn FnMut(ArrayView2<f64>, Option<ArrayView1<f64>>) -> Result<()>,
+///     ) -> Result<()> {
+///         let mut rows = Vec::new();
+///         for line in std::io::Cursor::new(self.0.as_bytes()).lines() {
+///             rows.push(line?.parse().unwrap_or(f64::NAN));
+///             if rows.len() == 100 {
+///                 f(Array2::from_shape_vec((100, 1), std::mem::take(&mut rows)).unwrap().view(), None)?;
+///             }
+///         }
+///         f(Array2::from_shape_vec((rows.len(), 1), rows).unwrap().view(), None)
+///     }
+/// }
+///
+/// let text: String = (0..1000).map(|i| format!("{}\n", (i % 2) as f64 * 5.0 + (i % 7) as f64 * 0.1)).collect();
+/// let mut model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+///     None,
+/// )?;
+/// let report = model.fit_source(&mut Lines(text), &FitOptions::default(), |_, _| Ok(()))?;
+/// assert!(report.converged);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 pub trait BatchSource {
     /// Calls `f` on each batch of the next epoch, in order, with its rows, shape `(m, d)`, and
     /// optional sample weights, shape `(m,)`; stops at the first error.
@@ -231,7 +307,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Fits by EM, calling `on_epoch` after every epoch with the epoch's log and the model as it is
     /// then. An error from `on_epoch` stops the fit and is returned; so does
-    /// [`opts.cancel`](FitOptions::cancel). Either way the model keeps the parameters of the last
+    /// [`opts.cancel`](FitOptions#structfield.cancel). Either way the model keeps the parameters of the last
     /// epoch reported to `on_epoch` (the initial ones when none was). An [`Error::Interrupted`]
     /// (from the flag or from `on_epoch`) after the first E-step carries the report of the epochs
     /// reported so far ([`Error::partial_report`]), the last one describing the model as it is
@@ -246,7 +322,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// statistics or in the stop rule, and make the log-likelihood `-inf`. A NaN log-likelihood
     /// (only a user's component can produce one) is an error.
     ///
-    /// Errors ([`Error::InvalidData`] for `X`) when `x` has no observed value (every value
+    /// Errors ([`Error::InvalidData`] for `data`) when `x` has no observed value (every value
     /// NaN), and when no component can produce any row of positive weight (checked on the
     /// statistics of the first E-step, under the initial parameters).
     pub fn fit_with<T: Element>(
@@ -367,7 +443,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 total.merge(&part)
             })?;
             if rows == 0 {
-                return Err(Error::data("X", "the batches of an epoch held no rows"));
+                return Err(Error::data("data", "the batches of an epoch held no rows"));
             }
             check_observed(observed)?;
             Ok(total)
@@ -392,7 +468,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     ) -> Result<FitReport> {
         opts.check()?;
         if parts == 0 {
-            return Err(Error::data("X", "has no parts (partitions)"));
+            return Err(Error::data("data", "has no parts (partitions)"));
         }
         let started = Instant::now();
         let mut summarize = |model: &Self, epoch: u64| {
@@ -480,7 +556,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             it += 1;
             if improvement.is_nan() {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-likelihood became NaN in iteration {}", it - 1),
                 ));
             }

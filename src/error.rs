@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
 
-/// Everything that can go wrong in mixtura. Messages say what to change.
+/// Everything that can go wrong in mixtura. Messages say what to change. Later versions may add
+/// variants (the enum is `#[non_exhaustive]`): a `match` on it ends with a `_` arm.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// A parameter (of a constructor, of fit, of from_samples, ...) has an invalid value.
     #[error("invalid {name}: {message}")]
     InvalidParameter {
-        /// The parameter's name as the Python API spells it.
+        /// The parameter's name as the Rust API spells it (an option's field, an argument:
+        /// `threads`, `inertia`, ...; the Python layer says its own names).
         name: String,
         /// What is wrong and what is expected.
         message: String,
@@ -20,7 +23,7 @@ pub enum Error {
     /// The data do not have the shape or the values that the call needs.
     #[error("invalid {name}: {message}")]
     InvalidData {
-        /// The argument's name as the Python API spells it (usually `X` or `weights`).
+        /// The argument's name: `data` (the rows), `weights` or `labels`.
         name: String,
         /// What is wrong and what is expected.
         message: String,
@@ -37,6 +40,15 @@ pub enum Error {
     /// A distribution implemented outside the crate reported an error.
     #[error("{0}")]
     External(String),
+    /// Reading or writing failed: a [`BatchSource`](crate::BatchSource) reading a file, say,
+    /// whose `std::io::Error` becomes this one through `?`.
+    #[error("input/output error: {message}")]
+    Io {
+        /// The kind of the original error.
+        kind: std::io::ErrorKind,
+        /// The original error's message.
+        message: String,
+    },
     /// The computation stopped before its end: a [`Cancel`](crate::Cancel) flag was set, or an
     /// epoch callback returned this error ([`Error::interrupted`]). A fit of a
     /// [`GeneralMixtureModel`](crate::GeneralMixtureModel) that stops after its first E-step
@@ -143,6 +155,17 @@ impl Error {
     /// An [`Error::Format`].
     pub fn format(message: impl Into<String>) -> Self {
         Error::Format(message.into())
+    }
+}
+
+/// `std::io::Error` keeps its kind and message (the error itself is neither `Clone` nor
+/// `PartialEq`, which this type is).
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -35,12 +35,13 @@ pub enum Model {
 
 /// How a document is laid out as text.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JsonStyle {
-    /// Spaces per nesting level; `None` puts everything on one line.
+    /// Spaces per nesting level; `None` puts everything on one line (default 4).
     pub indent: Option<usize>,
-    /// Between items of a list or an object.
+    /// Between items of a list or an object (default `","`).
     pub item_separator: String,
-    /// Between a key and its value.
+    /// Between a key and its value (default `" : "`).
     pub key_separator: String,
 }
 
@@ -854,7 +855,23 @@ pub(crate) fn to_json_string(v: &Value, style: &JsonStyle) -> String {
 }
 
 impl GeneralMixtureModel {
-    /// The model as pomegranate 0.14 JSON text.
+    /// The model as pomegranate 0.14 JSON text: Python (mixtura, or pomegranate 0.14) reads it,
+    /// and [`from_json`](Self::from_json) reads it back bit for bit.
+    ///
+    /// ```
+    /// use mixtura::{Component, GeneralMixtureModel, Normal};
+    ///
+    /// let model = GeneralMixtureModel::new(
+    ///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(3.0, 0.5)?)],
+    ///     Some(&[0.25, 0.75]),
+    /// )?;
+    /// let path = std::env::temp_dir().join(format!("mixtura-doc-{}.json", std::process::id()));
+    /// std::fs::write(&path, model.to_json())?;
+    /// let loaded = GeneralMixtureModel::from_json(&std::fs::read_to_string(&path)?)?;
+    /// std::fs::remove_file(&path)?;
+    /// assert_eq!(loaded, model);
+    /// # Ok::<(), mixtura::Error>(())
+    /// ```
     pub fn to_json(&self) -> String {
         self.to_json_with(&JsonStyle::default())
     }

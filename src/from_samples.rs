@@ -6,7 +6,7 @@ use crate::parallel::blocks;
 use crate::rows::{Element, Rows};
 use rand_core::RngCore;
 
-use crate::distributions::{Component, Family, IndependentComponents};
+use crate::distributions::{Component, Distribution, Family, IndependentComponents};
 use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
@@ -29,23 +29,41 @@ pub enum Components {
 /// The options of [`GeneralMixtureModel::from_samples`]; [`FromSamplesOptions::new`] gives
 /// pomegranate's defaults.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FromSamplesOptions {
-    /// The number of components.
+    /// The number of components (given to [`new`](FromSamplesOptions::new); no default).
     pub n_components: usize,
-    /// How k-means chooses its initial centroids.
+    /// How k-means chooses its initial centroids (default [`Init::KMeansPlusPlus`]).
     pub init: Init,
     /// Whole fits (k-means and EM) from different initialisations; the one with the highest final
-    /// log-likelihood is kept.
+    /// log-likelihood is kept (default 1).
     pub n_init: usize,
     /// The Lloyd updates of the k-means initialisation (default 1).
     pub max_kmeans_iterations: u64,
-    /// The seed of the random generator (ChaCha8) for the initialisation.
+    /// The seed of the random generator (ChaCha8) for the initialisation (default 0).
     pub seed: u64,
-    /// The options of the EM fit (its `threads` also run k-means).
+    /// The options of the EM fit (its `threads` also run k-means; default
+    /// [`FitOptions::default`]).
     pub fit: FitOptions,
 }
 
+// `fit` has no setter: it would read as a fit. Assign the field, or use `threads`.
+setters!(FromSamplesOptions {
+    n_components: usize,
+    init: Init,
+    n_init: usize,
+    max_kmeans_iterations: u64,
+    seed: u64,
+});
+
 impl FromSamplesOptions {
+    /// Sets the threads of the whole call (k-means and EM), [`fit.threads`](FitOptions#structfield.threads).
+    #[must_use]
+    pub fn threads(mut self, threads: crate::parallel::Threads) -> Self {
+        self.fit.threads = threads;
+        self
+    }
+
     /// pomegranate's defaults for `n_components` components.
     pub fn new(n_components: usize) -> Self {
         FromSamplesOptions {
@@ -111,7 +129,7 @@ fn kmeans_features(components: &Components, x: Rows<'_>) -> Result<Option<Array2
     }
     let width: usize = per_column.iter().map(|k| k.unwrap_or(1)).sum();
     let mut out = crate::validate::zeroed(x.nrows(), width, || {
-        crate::validate::too_large("X", format!("{width} indicator columns of the symbols"))
+        crate::validate::too_large("data", format!("{width} indicator columns of the symbols"))
     })?;
     let mut buf = Vec::new();
     for block in blocks(0..x.nrows()) {
@@ -175,7 +193,7 @@ impl GeneralMixtureModel<Component> {
         x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         opts: &FromSamplesOptions,
-        mut on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
+        on_epoch: impl FnMut(&EpochLog, &Self) -> Result<()>,
     ) -> Result<(Self, FitReport)> {
         let d = x.ncols();
         let families: &[Family] = match components {
@@ -193,7 +211,7 @@ impl GeneralMixtureModel<Component> {
                 return Err(Error::param(
                     "distributions",
                     format!(
-                        "{} is univariate but X has {d} columns; give one class per column",
+                        "{} is univariate but the data have {d} columns; give one class per column",
                         f.name()
                     ),
                 ))
@@ -202,7 +220,7 @@ impl GeneralMixtureModel<Component> {
                 return Err(Error::param(
                     "distributions",
                     format!(
-                        "needs one distribution class per column of X ({d}), got {}",
+                        "needs one distribution class per column of the data ({d}), got {}",
                         fams.len()
                     ),
                 ))
@@ -216,7 +234,7 @@ impl GeneralMixtureModel<Component> {
             Components::Mixed(fams) if d != 1 || fams.iter().any(|f| !f.is_univariate()) => {
                 return Err(Error::param(
                     "distributions",
-                    "a list of univariate classes as components needs X with one column",
+                    "a list of univariate classes as components needs data with one column",
                 ))
             }
             Components::Mixed(fams) if fams.len() != opts.n_components => {
@@ -231,74 +249,148 @@ impl GeneralMixtureModel<Component> {
             }
             _ => {}
         }
-        x.check_data(d)?;
-        // Before k-means, which would place its centroids at 0 (the fit would then say the same).
-        check_observed(x.has_observed())?;
-        opts.fit.check()?;
-        let n = x.nrows();
-        let k = opts.n_components;
-        check_clusters("n_components", k, n)?;
-        at_least_one("n_init", Some(opts.n_init))?;
-        let w: Array1<f64> = match weights {
-            Some(w) => {
-                check_weights(&w, n)?;
-                w.to_owned()
-            }
-            None => Array1::ones(n),
-        };
-        let mut rng = crate::rng::seeded(opts.seed);
-        let runs = match opts.init {
-            Init::FirstK | Init::Centroids(_) => 1,
-            _ => opts.n_init,
-        };
-        // As pomegranate, k-means and the first components see the first batch only (every row
-        // without a batch size); EM then runs on all of them.
-        let m = opts.fit.batch_size.map_or(n, |b| b.min(n));
-        check_clusters("n_components", k, m).map_err(|_| {
-            Error::param(
-                "batch_size",
-                format!(
-                    "the first batch ({m} rows) initialises k-means and must hold at least \
-                     n_components ({k}) rows"
-                ),
-            )
-        })?;
-        let x0 = x.slice(0..m);
-        let w0 = w.slice(ndarray::s![..m]);
-        let features = kmeans_features(components, x0)?;
-        let kx: Rows<'_> = match &features {
-            Some(f) => f.view().into(),
-            None => x0.reborrow(),
-        };
-        let mut best: Option<(Self, FitReport)> = None;
-        for _ in 0..runs {
-            let kopts = KmeansOptions {
-                init: opts.init.clone(),
-                max_iterations: opts.max_kmeans_iterations,
-                seed: rng.next_u64(),
-                threads: opts.fit.threads,
-                ..KmeansOptions::new(k)
-            };
-            let km = Kmeans::fit_rows(kx, Some(w0), &kopts)?.0;
-            let labels = km.predict_rows(kx, opts.fit.threads)?;
-            let mut dists = Vec::with_capacity(k);
-            let mut shares = Vec::with_capacity(k);
-            for j in 0..k {
-                let rows: Vec<usize> = (0..m).filter(|&i| labels[i] == j).collect();
-                let xj: Array2<f64> = x0.select(&rows);
-                let wj: Vec<f64> = rows.iter().map(|&i| w0[i]).collect();
-                shares.push(wj.iter().sum::<f64>());
-                dists.push(build_component(components, j, xj.view(), &wj)?);
-            }
-            let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
-            let report = model.fit_labelled(x, Some(w.view()), None, &opts.fit, &mut on_epoch)?;
-            if best
-                .as_ref()
-                .is_none_or(|(_, b)| report.log_probability > b.log_probability)
-            {
-                best = Some((model, report));
-            }
-        }
-        Ok(best.expect("at least one run"))
+        let features = |x0: Rows<'_>| kmeans_features(components, x0);
+        from_clusters(
+            x,
+            weights,
+            opts,
+            features,
+            |j, xj, wj| build_component(components, j, xj, wj),
+            on_epoch,
+        )
     }
+}
+
+impl<D: Distribution> GeneralMixtureModel<D> {
+    /// Builds a mixture of components of the caller's type from data, as
+    /// [`from_samples`](GeneralMixtureModel::from_samples) does for the built-in families:
+    /// k-means clusters `x`, shape `(n, d)`; each component starts as a copy of `blank` fitted to
+    /// its cluster (two M-steps from `blank`'s statistics of the cluster's rows; a cluster without
+    /// weight leaves the copy as it is), with the cluster's share of the weight; EM then refines
+    /// the whole model.
+    ///
+    /// ```
+    /// use mixtura::{FromSamplesOptions, GeneralMixtureModel, MultivariateGaussian};
+    /// use ndarray::array;
+    ///
+    /// let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+    /// let blank = MultivariateGaussian::blank(2)?;
+    /// let (model, report) =
+    ///     GeneralMixtureModel::from_samples_like(&blank, x.view(), None, &FromSamplesOptions::new(2))?;
+    /// assert_eq!(model.n_components(), 2);
+    /// assert!(report.log_probability.is_finite());
+    /// # Ok::<(), mixtura::Error>(())
+    /// ```
+    pub fn from_samples_like<T: Element>(
+        blank: &D,
+        x: ArrayView2<T>,
+        weights: Option<ArrayView1<f64>>,
+        opts: &FromSamplesOptions,
+    ) -> Result<(Self, FitReport)> {
+        if blank.dim() != x.ncols() {
+            return Err(Error::param(
+                "blank",
+                format!(
+                    "has {} features, but the data have {} columns",
+                    blank.dim(),
+                    x.ncols()
+                ),
+            ));
+        }
+        let fit_to = |_: usize, xj: ArrayView2<f64>, wj: &[f64]| -> Result<D> {
+            let mut c = blank.clone();
+            // Two M-steps, as the built-in families: the second one's statistics are gathered
+            // around the first one's estimate.
+            for _ in 0..2 {
+                let mut st = c.try_new_stats()?;
+                c.accumulate(xj, wj, &mut st)?;
+                c.from_summaries(&st, 0.0)?;
+            }
+            Ok(c)
+        };
+        from_clusters(x.into(), weights, opts, |_| Ok(None), fit_to, |_, _| Ok(()))
+    }
+}
+
+/// k-means on `x` (or on the matrix `features` makes of its first batch), a component built by
+/// `build(j, rows, weights)` from each cluster `j`, then EM; the best of `opts.n_init` runs.
+fn from_clusters<D: Distribution>(
+    x: Rows<'_>,
+    weights: Option<ArrayView1<f64>>,
+    opts: &FromSamplesOptions,
+    features: impl Fn(Rows<'_>) -> Result<Option<Array2<f64>>>,
+    build: impl Fn(usize, ArrayView2<f64>, &[f64]) -> Result<D>,
+    mut on_epoch: impl FnMut(&EpochLog, &GeneralMixtureModel<D>) -> Result<()>,
+) -> Result<(GeneralMixtureModel<D>, FitReport)> {
+    let d = x.ncols();
+    x.check_data(d)?;
+    // Before k-means, which would place its centroids at 0 (the fit would then say the same).
+    check_observed(x.has_observed())?;
+    opts.fit.check()?;
+    let n = x.nrows();
+    let k = opts.n_components;
+    check_clusters("n_components", k, n)?;
+    at_least_one("n_init", Some(opts.n_init))?;
+    let w: Array1<f64> = match weights {
+        Some(w) => {
+            check_weights(&w, n)?;
+            w.to_owned()
+        }
+        None => Array1::ones(n),
+    };
+    let mut rng = crate::rng::seeded(opts.seed);
+    let runs = match opts.init {
+        Init::FirstK | Init::Centroids(_) => 1,
+        _ => opts.n_init,
+    };
+    // As pomegranate, k-means and the first components see the first batch only (every row
+    // without a batch size); EM then runs on all of them.
+    let m = opts.fit.batch_size.map_or(n, |b| b.min(n));
+    check_clusters("n_components", k, m).map_err(|_| {
+        Error::param(
+            "batch_size",
+            format!(
+                "the first batch ({m} rows) initialises k-means and must hold at least \
+                     n_components ({k}) rows"
+            ),
+        )
+    })?;
+    let x0 = x.slice(0..m);
+    let w0 = w.slice(ndarray::s![..m]);
+    let features = features(x0.reborrow())?;
+    let kx: Rows<'_> = match &features {
+        Some(f) => f.view().into(),
+        None => x0.reborrow(),
+    };
+    let mut best: Option<(GeneralMixtureModel<D>, FitReport)> = None;
+    for _ in 0..runs {
+        let kopts = KmeansOptions {
+            init: opts.init.clone(),
+            max_iterations: opts.max_kmeans_iterations,
+            seed: rng.next_u64(),
+            threads: opts.fit.threads,
+            ..KmeansOptions::new(k)
+        };
+        let km = Kmeans::fit_rows(kx.reborrow(), Some(w0), &kopts)?.0;
+        let labels = km.predict_rows(kx.reborrow(), opts.fit.threads)?;
+        let mut dists = Vec::with_capacity(k);
+        let mut shares = Vec::with_capacity(k);
+        for j in 0..k {
+            let rows: Vec<usize> = (0..m).filter(|&i| labels[i] == j).collect();
+            let xj: Array2<f64> = x0.select(&rows);
+            let wj: Vec<f64> = rows.iter().map(|&i| w0[i]).collect();
+            shares.push(wj.iter().sum::<f64>());
+            dists.push(build(j, xj.view(), &wj)?);
+        }
+        let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
+        let report =
+            model.fit_labelled(x.reborrow(), Some(w.view()), None, &opts.fit, &mut on_epoch)?;
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| report.log_probability > b.log_probability)
+        {
+            best = Some((model, report));
+        }
+    }
+    Ok(best.expect("at least one run"))
 }

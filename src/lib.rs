@@ -10,15 +10,18 @@
 //!   ([`fit`](GeneralMixtureModel::fit), options in [`FitOptions`]) and builds itself from data
 //!   ([`from_samples`](GeneralMixtureModel::from_samples): k-means, then EM).
 //! - Components are the built-in families ([`Component`]) or any type implementing
-//!   [`Distribution`]; their sufficient statistics ([`Statistics`]) are values that merge, so a
+//!   [`Distribution`] (the [guide](distributions#implementing-distribution) to writing one);
+//!   their sufficient statistics ([`Statistics`]) are values that merge, so a
 //!   program can [`summarize`](GeneralMixtureModel::summarize) data in parts (out of core, or on
 //!   several machines), [`merge`](Statistics::merge) the parts and call
 //!   [`from_summaries`](GeneralMixtureModel::from_summaries).
 //! - Every call takes [`Threads`]: a thread count, or the rayon pool the caller runs in. Results
-//!   do not depend on the thread count.
+//!   do not depend on the thread count. A [`Cancel`] flag stops a fit from another thread.
 //! - Rows are `f64` or `f32` ([`Element`]), in any layout: `f32` rows are read in place and
 //!   converted a block at a time, and give the results of the same values as `f64`, bit for
 //!   bit; parameters are always `f64`.
+//! - Out of core: [`fit_source`](GeneralMixtureModel::fit_source) reads the data from a
+//!   [`BatchSource`] once per epoch.
 //! - Models read and write pomegranate 0.14's JSON ([`GeneralMixtureModel::to_json`],
 //!   [`GeneralMixtureModel::from_json`], or serde), the same documents as the Python package.
 //!
@@ -44,6 +47,34 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 // `from_summaries` is pomegranate's name for the M-step, which updates `self`.
 #![allow(clippy::wrong_self_convention)]
+
+/// Chainable setters for the fields of an options struct: `opts.name(value)` sets the field
+/// `name` and returns the options, so that options are written as a builder
+/// (`FitOptions::default().max_iterations(20).threads(Threads::Count(4))`) and checked once,
+/// by the call that takes them. The fields listed under `optional` are `Option`s, set to
+/// `Some(value)`.
+macro_rules! setters {
+    ($t:ident { $($name:ident: $ty:ty),* $(,)? } $(optional { $($opt:ident: $oty:ty),* $(,)? })?) => {
+        impl $t {
+            $(
+                #[doc = concat!("Sets [`", stringify!($name), "`](#structfield.", stringify!($name), ").")]
+                #[must_use]
+                pub fn $name(mut self, $name: $ty) -> Self {
+                    self.$name = $name;
+                    self
+                }
+            )*
+            $($(
+                #[doc = concat!("Sets [`", stringify!($opt), "`](#structfield.", stringify!($opt), ") to `Some(", stringify!($opt), ")`.")]
+                #[must_use]
+                pub fn $opt(mut self, $opt: $oty) -> Self {
+                    self.$opt = Some($opt);
+                    self
+                }
+            )*)?
+        }
+    };
+}
 
 pub mod distributions;
 mod em;
@@ -81,6 +112,14 @@ pub use kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 pub use mixture::{GeneralMixtureModel, MixtureStats};
 pub use parallel::{available_cores, max_threads, Cancel, Threads};
 pub use rows::Element;
+
+// The crates whose types the API takes and returns (arrays, random generators, documents of
+// external distributions), so that a program names them as `mixtura::ndarray` and so on
+// without pinning versions that match this crate's.
+pub use ndarray;
+pub use rand_core;
+pub use serde;
+pub use serde_json;
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -14,7 +14,25 @@ use crate::error::{Error, Result};
 /// Rows per block: the unit of the fused E-step (log-densities, responsibilities, statistics).
 pub const BLOCK_ROWS: usize = 256;
 
-/// How many threads a call may use.
+/// How many threads a call may use. The results are the same, bit for bit, for every choice:
+/// rows are cut into blocks of a fixed size and their statistics merged in row order.
+///
+/// ```
+/// use mixtura::{Component, GeneralMixtureModel, Normal, Threads};
+/// use ndarray::Array2;
+///
+/// let model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+///     None,
+/// )?;
+/// let x = Array2::from_shape_fn((10_000, 1), |(i, _)| (i % 97) as f64 / 10.0);
+/// let on_four = model.log_probability(x.view(), Threads::Count(4))?;
+/// // Threads::Current runs on the caller's rayon pool, here one of two threads.
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let on_the_pool = pool.install(|| model.log_probability(x.view(), Threads::Current))?;
+/// assert_eq!(on_four, on_the_pool);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
     /// Run on the rayon pool the caller is in (the global pool outside any `install`).
@@ -210,7 +228,7 @@ fn pool(n: usize) -> Result<Arc<ThreadPool>> {
             .num_threads(n)
             .thread_name(|i| format!("mixtura-{i}"))
             .build()
-            .map_err(|e| Error::param("n_jobs", format!("cannot start {n} threads: {e}")))?,
+            .map_err(|e| Error::param("threads", format!("cannot start {n} threads: {e}")))?,
     );
     pools.insert(n, p.clone());
     Ok(p)
@@ -450,7 +468,7 @@ mod tests {
             let err = try_map_chunks(parallel, rows.clone(), |r| {
                 calls.fetch_add(1, Ordering::Relaxed);
                 if r.start > 0 {
-                    Err(Error::data("X", format!("chunk at {}", r.start)))
+                    Err(Error::data("data", format!("chunk at {}", r.start)))
                 } else {
                     Ok(())
                 }
@@ -458,7 +476,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(
                 err.to_string(),
-                Error::data("X", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
+                Error::data("data", format!("chunk at {}", chunk_rows(rows.len()))).to_string()
             );
             // Nothing past the first wave ran.
             assert!(calls.load(Ordering::Relaxed) <= wave_chunks(rayon::current_num_threads()));

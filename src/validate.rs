@@ -12,7 +12,7 @@ use crate::rows::Element;
 pub(crate) fn check_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> {
     if x.ncols() != d {
         return Err(Error::data(
-            "X",
+            "data",
             format!(
                 "must have {d} columns (the model's dimension), got {}",
                 x.ncols()
@@ -20,11 +20,11 @@ pub(crate) fn check_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> 
         ));
     }
     if x.nrows() == 0 {
-        return Err(Error::data("X", "must have at least one row"));
+        return Err(Error::data("data", "must have at least one row"));
     }
     if x.iter().any(|v| v.to_f64().is_infinite()) {
         return Err(Error::data(
-            "X",
+            "data",
             "contains an infinite value; use NaN for a missing value",
         ));
     }
@@ -37,7 +37,7 @@ pub(crate) fn check_complete_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Re
     check_data(x, d)?;
     if x.iter().any(|v| v.to_f64().is_nan()) {
         return Err(Error::data(
-            "X",
+            "data",
             "contains NaN; a Gaussian mixture needs every value",
         ));
     }
@@ -49,13 +49,13 @@ pub(crate) fn has_observed<T: Element>(x: &ArrayView2<T>) -> bool {
     x.iter().any(|v| !v.to_f64().is_nan())
 }
 
-/// The first rule on the data of a fit (all of `X`, or the batches of an epoch): `observed`,
+/// The first rule on the data of a fit (all the rows, or the batches of an epoch): `observed`,
 /// whether they hold a value that is not missing ([`has_observed`]). Data with none would fit
 /// nothing (every component keeps its parameters, every log-density is 0).
 pub(crate) fn check_observed(observed: bool) -> Result<()> {
     if !observed {
         return Err(Error::data(
-            "X",
+            "data",
             "has no observed value (every value is NaN, a missing value); there is nothing to fit",
         ));
     }
@@ -70,8 +70,8 @@ pub(crate) fn check_observed(observed: bool) -> Result<()> {
 pub(crate) fn check_producible(counted: f64, unexplained: f64) -> Result<()> {
     if unexplained > 0.0 && !(counted > 0.0) {
         return Err(Error::data(
-            "X",
-            "no component can produce any row of X (every row has density 0 under every \
+            "data",
+            "no component can produce any row of the data (every row has density 0 under every \
              component); check the data against the components' supports",
         ));
     }
@@ -91,7 +91,10 @@ pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
     if w.len() != n {
         return Err(Error::data(
             "weights",
-            format!("must have one weight per row of X ({n}), got {}", w.len()),
+            format!(
+                "must have one weight per row of the data ({n}), got {}",
+                w.len()
+            ),
         ));
     }
     weight_values(w)?;
@@ -125,16 +128,16 @@ fn weight_values(w: &ArrayView1<f64>) -> Result<()> {
 pub(crate) fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
     if labels.len() != n {
         return Err(Error::data(
-            "y",
+            "labels",
             format!(
-                "must have one label per row of X ({n}), got {}",
+                "must have one label per row of the data ({n}), got {}",
                 labels.len()
             ),
         ));
     }
     if let Some(bad) = labels.iter().find(|&&l| l < -1 || l >= k as i64) {
         return Err(Error::data(
-            "y",
+            "labels",
             format!("labels must be component indices 0..{k} or -1 for unlabelled rows, got {bad}"),
         ));
     }
@@ -147,7 +150,7 @@ pub(crate) fn check_clusters(name: &str, k: usize, n: usize) -> Result<()> {
     at_least_one(name, Some(k))?;
     if n < k {
         return Err(Error::data(
-            "X",
+            "data",
             format!("has {n} rows, fewer than {name} ({k})"),
         ));
     }
@@ -157,7 +160,7 @@ pub(crate) fn check_clusters(name: &str, k: usize, n: usize) -> Result<()> {
 /// Checks a thread count: [`Threads::Count`] of at least 1.
 pub(crate) fn check_threads(threads: Threads) -> Result<()> {
     if threads == Threads::Count(0) {
-        return Err(Error::param("n_jobs", "must be at least 1"));
+        return Err(Error::param("threads", "must be at least 1"));
     }
     Ok(())
 }
@@ -255,7 +258,7 @@ pub(crate) fn at_least_one(name: &str, v: Option<usize>) -> Result<()> {
 }
 
 /// The error of a work space that does not fit in memory: `what` names it, as in
-/// `too_large("X", "a 20000 x 20000 covariance")`.
+/// `too_large("data", "a 20000 x 20000 covariance")`.
 pub(crate) fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
     Error::param(name, format!("{what} does not fit in memory"))
 }
@@ -327,7 +330,7 @@ mod tests {
         assert!(has_observed(&x.view()));
         assert!(!has_observed(&array![[f64::NAN], [f64::NAN]].view()));
         let e = check_observed(false).unwrap_err();
-        assert!(e.to_string().contains("X: has no observed value"), "{e}");
+        assert!(e.to_string().contains("data: has no observed value"), "{e}");
         assert!(check_observed(true).is_ok());
         let e = check_producible(0.0, 2.0).unwrap_err();
         assert!(

@@ -174,14 +174,7 @@ fn max_iterations_zero_leaves_the_model() {
     let x = data(500, 7);
     let mut model = truth();
     let report = model
-        .fit(
-            x.view(),
-            None,
-            &FitOptions {
-                max_iterations: 0,
-                ..Default::default()
-            },
-        )
+        .fit(x.view(), None, &FitOptions::default().max_iterations(0))
         .unwrap();
     assert_eq!(model, truth());
     assert_eq!(report.n_iterations(), 0);
@@ -195,11 +188,9 @@ fn max_iterations_counts_m_steps_and_history_matches() {
         .fit(
             x.view(),
             None,
-            &FitOptions {
-                max_iterations: 3,
-                stop_threshold: f64::NEG_INFINITY,
-                ..Default::default()
-            },
+            &FitOptions::default()
+                .max_iterations(3)
+                .stop_threshold(f64::NEG_INFINITY),
         )
         .unwrap();
     assert_eq!(report.n_iterations(), 3);
@@ -285,10 +276,7 @@ fn options_compare_their_values_and_clones_share_the_flag() {
 fn invalid_options_fail_before_any_work() {
     let x = data(100, 10);
     let mut model = truth();
-    let bad = FitOptions {
-        inertia: 2.0,
-        ..Default::default()
-    };
+    let bad = FitOptions::default().inertia(2.0);
     assert!(matches!(
         model.fit(x.view(), None, &bad),
         Err(Error::InvalidParameter { ref name, .. }) if name == "inertia"
@@ -308,12 +296,10 @@ fn invalid_options_fail_before_any_work() {
 fn a_cancel_flag_stops_a_fit_from_another_thread() {
     let x = data(200_000, 11);
     let mut model = truth();
-    let opts = FitOptions {
-        stop_threshold: f64::NEG_INFINITY,
-        max_iterations: u64::MAX,
-        cancel: mixtura::Cancel::new(),
-        ..Default::default()
-    };
+    let opts = FitOptions::default()
+        .stop_threshold(f64::NEG_INFINITY)
+        .max_iterations(u64::MAX)
+        .cancel(mixtura::Cancel::new());
     let flag = opts.cancel.clone();
     let mut reported = Vec::new();
     let result = std::thread::scope(|s| {
@@ -411,4 +397,165 @@ fn typed_getters_give_the_gaussian_parameters() {
     );
     let model = GeneralMixtureModel::new(vec![weighted], None).unwrap();
     assert!(model.means().is_err());
+}
+
+/// Rows read from text, one batch of at most `batch` lines at a time, as a program reading a
+/// file would (with `?` on its I/O errors).
+struct Lines<R> {
+    open: Box<dyn FnMut() -> std::io::Result<R>>,
+    batch: usize,
+}
+
+impl<R: std::io::BufRead> mixtura::BatchSource for Lines<R> {
+    fn next_epoch(
+        &mut self,
+        f: &mut dyn FnMut(
+            mixtura::ndarray::ArrayView2<f64>,
+            Option<mixtura::ndarray::ArrayView1<f64>>,
+        ) -> mixtura::Result<()>,
+    ) -> mixtura::Result<()> {
+        let mut rows: Vec<f64> = Vec::new();
+        for line in (self.open)()?.lines() {
+            let line = line?;
+            let v: f64 = line
+                .trim()
+                .parse()
+                .map_err(|_| Error::data("data", format!("not a number: {line}")))?;
+            rows.push(v);
+            if rows.len() == self.batch {
+                f(
+                    mixtura::ndarray::ArrayView2::from_shape((rows.len(), 1), &rows).unwrap(),
+                    None,
+                )?;
+                rows.clear();
+            }
+        }
+        f(
+            mixtura::ndarray::ArrayView2::from_shape((rows.len(), 1), &rows).unwrap(),
+            None,
+        )
+    }
+}
+
+/// A reader that fails after its first bytes.
+struct Broken(usize);
+
+impl std::io::Read for Broken {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "disk gone",
+            ));
+        }
+        self.0 -= 1;
+        buf[..2].copy_from_slice(b"1\n");
+        Ok(2)
+    }
+}
+
+#[test]
+fn a_batch_source_reads_with_io_errors_as_crate_errors() {
+    let text: String = (0..300)
+        .map(|i| {
+            format!(
+                "{}\n",
+                if i % 2 == 0 {
+                    0.1 * (i % 7) as f64
+                } else {
+                    5.0 + 0.1 * (i % 5) as f64
+                }
+            )
+        })
+        .collect();
+    let mut model = GeneralMixtureModel::new(
+        vec![
+            Component::Normal(Normal::new(0.0, 1.0).unwrap()),
+            Component::Normal(Normal::new(4.0, 1.0).unwrap()),
+        ],
+        None,
+    )
+    .unwrap();
+    let mut source = Lines {
+        open: Box::new(move || Ok(std::io::Cursor::new(text.clone().into_bytes()))),
+        batch: 64,
+    };
+    let report = model
+        .fit_source(&mut source, &FitOptions::default(), |_, _| Ok(()))
+        .unwrap();
+    assert!(report.converged);
+    let means = model.means().unwrap();
+    assert!(
+        (means[[0, 0]] - 0.3).abs() < 0.1 && (means[[1, 0]] - 5.2).abs() < 0.1,
+        "{means}"
+    );
+    let before = model.clone();
+    let mut broken = Lines {
+        open: Box::new(|| Ok(std::io::BufReader::new(Broken(3)))),
+        batch: 64,
+    };
+    let err = model
+        .fit_source(&mut broken, &FitOptions::default(), |_, _| Ok(()))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Io {
+            kind: std::io::ErrorKind::TimedOut,
+            message: "disk gone".into()
+        }
+    );
+    assert_eq!(err.to_string(), "input/output error: disk gone");
+    assert_eq!(model, before);
+    let mut missing = Lines::<std::io::BufReader<std::fs::File>> {
+        open: Box::new(|| {
+            Ok(std::io::BufReader::new(std::fs::File::open(
+                "a file that does not exist",
+            )?))
+        }),
+        batch: 64,
+    };
+    let err = model
+        .fit_source(&mut missing, &FitOptions::default(), |_, _| Ok(()))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Io {
+            kind: std::io::ErrorKind::NotFound,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn errors_name_the_rust_arguments() {
+    let x = data(50, 12);
+    let mut model = truth();
+    let err = model
+        .fit_semisupervised(x.view(), None, &[0, 1], &FitOptions::default(), |_, _| {
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidData { name, .. } if name == "labels"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("one label per row of the data (50)"),
+        "{err}"
+    );
+    let opts = FitOptions::default().threads(Threads::Count(0));
+    let err = model.fit(x.view(), None, &opts).unwrap_err();
+    assert_eq!(err.to_string(), "invalid threads: must be at least 1");
+    let err = model
+        .fit(
+            array![[f64::INFINITY, 1.0]].view(),
+            None,
+            &FitOptions::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidData { name, .. } if name == "data"),
+        "{err}"
+    );
 }

@@ -22,11 +22,11 @@ fn full_gaussians() -> GeneralMixtureModel<MultivariateGaussian> {
     GeneralMixtureModel::new(vec![g(0.0), g(1.0)], None).unwrap()
 }
 
-/// Whether `e` is an `InvalidData` error for `X` whose message holds `text`.
+/// Whether `e` is an `InvalidData` error for `data` whose message holds `text`.
 fn data_error<T: std::fmt::Debug>(r: mixtura::Result<T>, text: &str) -> bool {
     match r {
-        Err(Error::InvalidData { name, message }) => name == "X" && message.contains(text),
-        other => panic!("expected an error about X ({text}), got {other:?}"),
+        Err(Error::InvalidData { name, message }) => name == "data" && message.contains(text),
+        other => panic!("expected an error about data ({text}), got {other:?}"),
     }
 }
 
@@ -265,7 +265,7 @@ fn data_a_fit_cannot_use_are_an_error() {
             Family::Bernoulli,
         ),
     ];
-    let producible = "no component can produce any row of X";
+    let producible = "no component can produce any row of the data";
     for (mut model, x, family) in cases {
         let before = model.to_json();
         assert!(data_error(model.fit(x.view(), None, &opts), producible));

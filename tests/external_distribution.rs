@@ -128,10 +128,7 @@ fn a_clone_is_a_model_of_its_own() {
     let mut copy = original.clone();
     assert_eq!(copy, original);
     let x = array![[0.1], [0.3], [0.2], [5.2], [4.7], [0.05]];
-    let opts = FitOptions {
-        max_iterations: 5,
-        ..Default::default()
-    };
+    let opts = FitOptions::default().max_iterations(5);
     copy.fit(x.view(), None, &opts).unwrap();
     assert_eq!(rate_of(&original), 1.0);
     assert_ne!(rate_of(&copy), 1.0);

@@ -121,10 +121,7 @@ fn f32_rows_with_missing_values_and_strides_fit_as_their_f64_values() {
         None,
     )
     .unwrap();
-    let opts = FitOptions {
-        max_iterations: 4,
-        ..FitOptions::default()
-    };
+    let opts = FitOptions::default().max_iterations(4);
     let (mut a, mut b) = (start.clone(), start);
     let ra = a.fit(v32, None, &opts).unwrap();
     let rb = b.fit(v64.to_owned().view(), None, &opts).unwrap();

@@ -155,11 +155,9 @@ fn fused_statistics_and_fits_match_the_general_path() {
         let lp_b = plain.log_probability(x.view(), Threads::Count(1)).unwrap();
         assert!(lp_a.iter().zip(&lp_b).all(|(p, q)| close(*p, *q, 1e-13)));
         let (mut fa, mut fb) = (fused.clone(), plain.clone());
-        let opts = FitOptions {
-            max_iterations: 5,
-            stop_threshold: f64::NEG_INFINITY,
-            ..FitOptions::default()
-        };
+        let opts = FitOptions::default()
+            .max_iterations(5)
+            .stop_threshold(f64::NEG_INFINITY);
         let ra = fa.fit(x.view(), Some(w.view()), &opts).unwrap();
         let rb = fb.fit(x.view(), Some(w.view()), &opts).unwrap();
         assert!(close(ra.log_probability, rb.log_probability, 1e-12));

@@ -174,10 +174,7 @@ fn rows_outside_every_support_do_not_stop_em() {
         None,
     )
     .unwrap();
-    let opts = FitOptions {
-        stop_threshold: 1e-9,
-        ..FitOptions::default()
-    };
+    let opts = FitOptions::default().stop_threshold(1e-9);
     let report = model.fit(x.view(), None, &opts).unwrap();
     assert!(report.converged);
     assert!(report.n_iterations() > 2, "{}", report.n_iterations());

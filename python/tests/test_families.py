@@ -326,6 +326,18 @@ def test_python_distribution_matches_the_builtin():
     assert means[0] == pytest.approx(0.0, abs=0.2) and means[1] == pytest.approx(4.0, abs=0.2)
 
 
+def test_a_python_distribution_keeps_its_key_order_in_the_model_document():
+    class Documented(PythonNormal):
+        def to_dict(self):
+            return {"class": "Distribution", "name": "Documented",
+                    "parameters": [float(p) for p in self.parameters], "frozen": self.frozen}
+
+    model = GeneralMixtureModel([Documented(0.0, 1.0), NormalDistribution(3.0, 1.0)])
+    doc = model.to_json(separators=(",", ":"), indent=None)
+    assert ('{"class":"Distribution","name":"Documented","parameters":[0.0,1.0],"frozen":false}'
+            in doc)
+
+
 def test_python_distribution_errors_propagate():
     class Broken(PythonNormal):
         def log_probability(self, X):

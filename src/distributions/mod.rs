@@ -1,6 +1,163 @@
 //! Distributions: the [`Distribution`] trait that a mixture component implements, the built-in
 //! families, and [`Component`], the enum of the built-in families that the Python layer and the
 //! JSON format use.
+//!
+//! # Implementing `Distribution`
+//!
+//! A type of yours is a mixture component when it implements [`Distribution`]:
+//! `GeneralMixtureModel<YourType>` then fits by EM, predicts, samples and summarises in parts
+//! like a mixture of the built-in families, on as many threads as it is given, with results that
+//! do not depend on the thread count.
+//!
+//! What the crate asks of an implementation:
+//!
+//! - [`dim`](Distribution::dim): the number of features; every array it is given has that many
+//!   columns (the crate checks).
+//! - [`log_probability_into`](Distribution::log_probability_into): the log-density of each row of
+//!   a block (a few hundred rows at a time), `-inf` outside the support. A missing value is a NaN
+//!   and adds 0 (the feature is left out).
+//! - Statistics: an associated type [`Stats`](Distribution::Stats) that implements
+//!   [`Statistics`]: a value (no shared state) whose [`merge`](Statistics::merge) adds another
+//!   one, so that the statistics of two blocks merged are those of both blocks.
+//!   [`new_stats`](Distribution::new_stats) gives empty ones,
+//!   [`accumulate`](Distribution::accumulate) adds the rows of a block with their weights (the
+//!   responsibilities times the sample weights; a weight may be 0). The crate summarises blocks
+//!   of a fixed size on its threads and merges them in row order, so an implementation needs no
+//!   locking and gets the same numbers on any number of threads.
+//! - [`from_summaries`](Distribution::from_summaries): the M-step. New parameters
+//!   `inertia * old + (1 - inertia) * mle(stats)`; nothing changes when the distribution is frozen
+//!   or the statistics hold (almost) no weight (a component that no row chose keeps its
+//!   parameters).
+//! - [`is_frozen`](Distribution::is_frozen), [`n_parameters`](Distribution::n_parameters) (for
+//!   the BIC and AIC; `None` when unknown) and [`sample_into`](Distribution::sample_into) (one
+//!   sample, from the generator it is given, so that a seeded generator gives the same rows).
+//!
+//! The other methods have defaults: [`from_summaries_smoothed`](Distribution::from_summaries_smoothed)
+//! (pseudocounts of categories), [`try_new_stats`](Distribution::try_new_stats) and
+//! [`check_sample`](Distribution::check_sample) (work spaces that may not fit in memory),
+//! [`gaussian`](Distribution::gaussian) and [`gaussian_stats`](Distribution::gaussian_stats) (a
+//! Gaussian form for the crate's fused kernels), [`stateless_statistics`](Distribution::stateless_statistics)
+//! and [`clear_summaries`](Distribution::clear_summaries) (statistics kept outside the `Stats`
+//! values).
+//!
+//! A Rayleigh distribution, `p(x) = x / s^2 exp(-x^2 / (2 s^2))` for `x >= 0`, whose
+//! maximum-likelihood `s^2` is `sum w x^2 / (2 sum w)`:
+//!
+//! ```
+//! use mixtura::ndarray::{array, ArrayView2};
+//! use mixtura::rand_core::RngCore;
+//! use mixtura::{Distribution, FitOptions, GeneralMixtureModel, Result, Statistics, Threads};
+//!
+//! #[derive(Debug, Clone, PartialEq)]
+//! struct Rayleigh {
+//!     scale: f64,
+//!     frozen: bool,
+//! }
+//!
+//! /// The weight and the weighted sum of squares of the rows seen.
+//! #[derive(Debug, Clone, PartialEq)]
+//! struct RayleighStats {
+//!     weight: f64,
+//!     sum_squares: f64,
+//! }
+//!
+//! impl Statistics for RayleighStats {
+//!     fn merge(&mut self, other: &Self) -> Result<()> {
+//!         self.weight += other.weight;
+//!         self.sum_squares += other.sum_squares;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl Distribution for Rayleigh {
+//!     type Stats = RayleighStats;
+//!
+//!     fn dim(&self) -> usize {
+//!         1
+//!     }
+//!
+//!     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
+//!         let s2 = self.scale * self.scale;
+//!         for (o, &v) in out.iter_mut().zip(x.column(0)) {
+//!             *o = if v.is_nan() {
+//!                 0.0 // missing
+//!             } else if v < 0.0 {
+//!                 f64::NEG_INFINITY
+//!             } else {
+//!                 v.ln() - s2.ln() - v * v / (2.0 * s2)
+//!             };
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn new_stats(&self) -> RayleighStats {
+//!         RayleighStats { weight: 0.0, sum_squares: 0.0 }
+//!     }
+//!
+//!     fn accumulate(&self, x: ArrayView2<f64>, weights: &[f64], stats: &mut RayleighStats)
+//!         -> Result<()> {
+//!         for (&v, &w) in x.column(0).iter().zip(weights) {
+//!             if !v.is_nan() {
+//!                 stats.weight += w;
+//!                 stats.sum_squares += w * v * v;
+//!             }
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn from_summaries(&mut self, stats: &RayleighStats, inertia: f64) -> Result<()> {
+//!         if self.frozen || stats.weight < 1e-8 {
+//!             return Ok(());
+//!         }
+//!         let mle = (stats.sum_squares / (2.0 * stats.weight)).sqrt();
+//!         self.scale = inertia * self.scale + (1.0 - inertia) * mle;
+//!         Ok(())
+//!     }
+//!
+//!     fn is_frozen(&self) -> bool {
+//!         self.frozen
+//!     }
+//!
+//!     fn n_parameters(&self) -> Option<usize> {
+//!         Some(if self.frozen { 0 } else { 1 })
+//!     }
+//!
+//!     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
+//!         let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+//!         out[0] = self.scale * (-2.0 * u.ln()).sqrt();
+//!     }
+//! }
+//!
+//! let x = array![[0.1], [0.2], [0.15], [0.3], [3.0], [4.5], [5.0], [3.8]];
+//! let mut model = GeneralMixtureModel::new(
+//!     vec![Rayleigh { scale: 0.5, frozen: false }, Rayleigh { scale: 2.0, frozen: false }],
+//!     None,
+//! )?;
+//! let report = model.fit(x.view(), None, &FitOptions::default())?;
+//! assert!(report.log_probability > report.initial_log_probability);
+//! let labels = model.predict(x.view(), Threads::Current)?;
+//! assert_eq!(labels.to_vec(), vec![0, 0, 0, 0, 1, 1, 1, 1]);
+//! # Ok::<(), mixtura::Error>(())
+//! ```
+//!
+//! `GeneralMixtureModel<Rayleigh>` has every method of a mixture that does not depend on the
+//! component type: [`fit`](crate::GeneralMixtureModel::fit),
+//! [`fit_source`](crate::GeneralMixtureModel::fit_source) (out of core),
+//! [`summarize`](crate::GeneralMixtureModel::summarize) and
+//! [`from_summaries`](crate::GeneralMixtureModel::from_summaries) (statistics in parts),
+//! [`predict`](crate::GeneralMixtureModel::predict), [`sample`](crate::GeneralMixtureModel::sample),
+//! [`bic`](crate::GeneralMixtureModel::bic), and
+//! [`from_samples_like`](crate::GeneralMixtureModel::from_samples_like) builds one from data
+//! (k-means, then EM) from a blank distribution of yours. The JSON format and
+//! [`IndependentComponents`] hold [`Component`]s: to mix a distribution of yours with the
+//! built-in families there (as a component, or as one feature's distribution), or to write it
+//! in a model's document, wrap it with
+//! [`External::from_distribution`] (it also needs `PartialEq`, and `serde::Serialize` for its
+//! parameters in the document); nothing more to implement. Mixtures holding such a component
+//! summarise their rows on one thread, since its statistics live inside it between the E-step
+//! and the M-step. [`GeneralMixtureModel::from_json_with`](crate::GeneralMixtureModel::from_json_with)
+//! reads its documents back. [`ExternalDistribution`] is for distributions that keep their
+//! statistics themselves (a Python class, say).
 
 mod discrete;
 mod external;
@@ -38,7 +195,8 @@ pub trait Statistics: Clone + Send + Sync + Debug {
 /// A probability distribution that can be a mixture component.
 ///
 /// Rows of the arrays it is given have exactly [`dim`](Distribution::dim) columns; the caller
-/// checks that. A missing value is a NaN.
+/// checks that. A missing value is a NaN. The [module's guide](self#implementing-distribution)
+/// says what an implementation must do, with an example.
 pub trait Distribution: Clone + Send + Sync + Debug {
     /// The sufficient statistics this distribution collects.
     type Stats: Statistics;

@@ -175,7 +175,7 @@ impl MultivariateGaussian {
         if m == 0 {
             return Ok(0.0);
         }
-        let mut sub = square("X", "covariance of the observed features", m)?;
+        let mut sub = square("data", "covariance of the observed features", m)?;
         for (a, &oa) in observed.iter().enumerate() {
             for (b, &ob) in observed.iter().enumerate() {
                 sub[[a, b]] = self.covariance[[oa, ob]];
@@ -253,7 +253,7 @@ impl MultivariateGaussianStats {
             shift,
             weight: 0.0,
             sum: Array1::zeros(d),
-            sum_products: square("X", "matrix of statistics", d)?,
+            sum_products: square("data", "matrix of statistics", d)?,
             missing: None,
         })
     }
@@ -272,7 +272,7 @@ impl MultivariateGaussianStats {
     fn try_clone(&self) -> Result<Self> {
         let err = || {
             too_large(
-                "X",
+                "data",
                 format!("a copy of {0} x {0} statistics", self.shift.len()),
             )
         };
@@ -349,7 +349,7 @@ impl Statistics for MultivariateGaussianStats {
                 }
                 None => {
                     let err =
-                        || too_large("X", format!("a {d} x {d} matrix of pairwise statistics"));
+                        || too_large("data", format!("a {d} x {d} matrix of pairwise statistics"));
                     self.missing = Some(PairwiseStats {
                         weight: copied(p.weight.view(), err)?,
                         sum: copied(p.sum.view(), err)?,
@@ -401,7 +401,7 @@ impl Distribution for MultivariateGaussian {
         let d = self.dim();
         if x.ncols() != d || !stats.has_dim(d) || weights.len() != x.nrows() {
             return Err(Error::data(
-                "X",
+                "data",
                 format!(
                     "rows of {} features (statistics of {}, {} weights for {} rows) do not fit a distribution of {d}",
                     x.ncols(),
@@ -412,7 +412,7 @@ impl Distribution for MultivariateGaussian {
             ));
         }
         // Two n x d working copies: checked, an error instead of an abort for wide batches.
-        let (n, err) = (x.nrows(), || too_large("X", "a copy of the rows"));
+        let (n, err) = (x.nrows(), || too_large("data", "a copy of the rows"));
         let mut z = zeroed(n, d, err)?;
         z.assign(&(&x - &stats.shift.view().insert_axis(Axis(0))));
         let mut has_missing = false;
@@ -429,9 +429,9 @@ impl Distribution for MultivariateGaussian {
             if stats.missing.is_none() {
                 let what = "matrix of pairwise statistics";
                 stats.missing = Some(PairwiseStats {
-                    weight: square("X", what, d)?,
-                    sum: square("X", what, d)?,
-                    sum_products: square("X", what, d)?,
+                    weight: square("data", what, d)?,
+                    sum: square("data", what, d)?,
+                    sum_products: square("data", what, d)?,
                 });
             }
             let stats_missing = stats.missing.as_mut().expect("allocated above");
@@ -487,8 +487,8 @@ impl Distribution for MultivariateGaussian {
             return Ok(());
         }
         let mut means = Array1::<f64>::zeros(d);
-        let mut cov = square("X", "covariance", d)?;
-        let mut raw = square("X", "covariance", d)?;
+        let mut cov = square("data", "covariance", d)?;
+        let mut raw = square("data", "covariance", d)?;
         for j in 0..d {
             for k in 0..d {
                 let (mut w, mut a, mut b, mut c) = (
@@ -546,8 +546,8 @@ impl Distribution for MultivariateGaussian {
         });
         if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
             return Err(Error::data(
-                "X",
-                "the fitted multivariate Gaussian has non-finite parameters; check X and weights for infinite or huge values",
+                "data",
+                "the fitted multivariate Gaussian has non-finite parameters; check the data and weights for infinite or huge values",
             ));
         }
         *self = repaired(means, cov, self.frozen)?;
@@ -580,7 +580,7 @@ impl Distribution for MultivariateGaussian {
     fn gaussian_stats(&self, m: &GaussianMoments<'_>) -> Option<MultivariateGaussianStats> {
         let d = m.shift.len();
         // `None` also when the products do not fit in memory (the caller reports it).
-        let mut products = zeroed_vec(&[d, d], || too_large("X", "statistics")).ok()?;
+        let mut products = zeroed_vec(&[d, d], || too_large("data", "statistics")).ok()?;
         products.copy_from_slice(m.products);
         Some(MultivariateGaussianStats {
             shift: Array1::from(m.shift.to_vec()),

@@ -216,8 +216,8 @@ impl Distribution for Normal {
         let std = self.std * inertia + std * (1.0 - inertia);
         if !mean.is_finite() || !(std > 0.0) || !std.is_finite() {
             return Err(Error::data(
-                "X",
-                "the fitted normal distribution has non-finite parameters; check X and weights for infinite or huge values",
+                "data",
+                "the fitted normal distribution has non-finite parameters; check the data and weights for infinite or huge values",
             ));
         }
         *self = Self::from_valid(mean, std, self.min_std, self.frozen);

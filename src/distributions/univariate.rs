@@ -23,8 +23,8 @@ fn fitted(name: &str, v: f64) -> Result<f64> {
         Ok(v)
     } else {
         Err(Error::data(
-            "X",
-            format!("the fitted {name} is not finite; check X and weights for huge values"),
+            "data",
+            format!("the fitted {name} is not finite; check the data and weights for huge values"),
         ))
     }
 }

@@ -106,11 +106,11 @@ impl Responsibilities {
 fn check_rows(x: &Rows<'_>, k: usize) -> Result<()> {
     x.check_complete_data(x.ncols())?;
     if x.ncols() == 0 {
-        return Err(Error::data("X", "must have at least one column"));
+        return Err(Error::data("data", "must have at least one column"));
     }
     if x.nrows() < 2 {
         return Err(Error::data(
-            "X",
+            "data",
             format!("must have at least 2 rows to fit, got {}", x.nrows()),
         ));
     }
@@ -266,7 +266,7 @@ impl GaussianMixture {
             };
             if lower_bound.is_nan() {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-likelihood became NaN in iteration {n_iter}"),
                 ));
             }
@@ -348,7 +348,7 @@ fn e_pass(plan: &Plan, x: Rows<'_>, cancel: &Cancel) -> Result<Pass> {
             let t = plan.summarize(xb, None, &mut scratch, &mut part.moments);
             if let Some(b) = t.invalid {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!(
                         "the log-probability of row {} is not a number",
                         block.start + b

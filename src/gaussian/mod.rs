@@ -163,11 +163,13 @@ impl GaussianInit {
 /// The options of [`GaussianMixture::fit`], with scikit-learn's names and defaults
 /// ([`GaussianMixtureOptions::new`]); [`check`](Self::check) validates them.
 ///
-/// Two options are equal when their values are; the [`cancel`](Self::cancel) flag is not
+/// Two options are equal when their values are; the [`cancel`](#structfield.cancel) flag is not
 /// compared (see [`Cancel`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GaussianMixtureOptions {
-    /// The number of components (at least 1).
+    /// The number of components (at least 1; given to [`new`](GaussianMixtureOptions::new), no
+    /// default).
     pub n_components: usize,
     /// The covariance type (default `Full`).
     pub covariance_type: CovarianceType,
@@ -182,20 +184,40 @@ pub struct GaussianMixtureOptions {
     pub n_init: usize,
     /// How initial parameters that are not given are chosen (default k-means).
     pub init: GaussianInit,
-    /// The initial weights, shape `(n_components,)`, in [0, 1] and summing to 1.
+    /// The initial weights, shape `(n_components,)`, in [0, 1] and summing to 1 (default
+    /// `None`: from the initialisation).
     pub weights_init: Option<Array1<f64>>,
-    /// The initial means, shape `(n_components, n_features)`.
+    /// The initial means, shape `(n_components, n_features)` (default `None`: from the
+    /// initialisation).
     pub means_init: Option<Array2<f64>>,
-    /// The initial precisions (inverse covariances), in the shape of the covariance type.
+    /// The initial precisions (inverse covariances), in the shape of the covariance type
+    /// (default `None`: from the initialisation).
     pub precisions_init: Option<Covariances>,
-    /// The seed of the random generator (ChaCha8) of the initialisations.
+    /// The seed of the random generator (ChaCha8) of the initialisations (default 0).
     pub seed: u64,
-    /// The threads to use; the result does not depend on them.
+    /// The threads to use (default [`Threads::Current`]); the result does not depend on them.
     pub threads: Threads,
     /// A flag another thread can set to stop the fit (checked before every chunk of rows); a
     /// new flag by default. Clones of the options share it (see [`Cancel`]).
     pub cancel: Cancel,
 }
+
+setters!(GaussianMixtureOptions {
+    n_components: usize,
+    covariance_type: CovarianceType,
+    tol: f64,
+    reg_covar: f64,
+    max_iter: u64,
+    n_init: usize,
+    init: GaussianInit,
+    seed: u64,
+    threads: Threads,
+    cancel: Cancel,
+} optional {
+    weights_init: Array1<f64>,
+    means_init: Array2<f64>,
+    precisions_init: Covariances,
+});
 
 impl PartialEq for GaussianMixtureOptions {
     fn eq(&self, other: &Self) -> bool {
@@ -580,7 +602,7 @@ impl GaussianMixture {
         };
         plan.ok_or_else(|| {
             Error::data(
-                "X",
+                "data",
                 "the covariances are too large or too small to evaluate (a precision factor or \
                  its log-determinant is not finite, or a variance is above about 1e153); scale \
                  the data or increase reg_covar",
@@ -794,7 +816,7 @@ fn non_empty(k: usize, d: usize) -> Result<()> {
 /// The error of rows so far out that the kernels cannot centre them.
 fn far_rows() -> Error {
     Error::data(
-        "X",
+        "data",
         "a row is so far from the components' means that its distance overflows",
     )
 }

@@ -133,12 +133,12 @@ pub(super) fn estimate(t: CovarianceType, s: &Sums, reg_covar: f64) -> Estimates
 /// `(L^-1)^T` for the Cholesky factor `L` of a covariance (scikit-learn's factor of the
 /// precision), or its error when the covariance is not positive definite.
 fn factor(c: ndarray::ArrayView2<f64>) -> Result<Array2<f64>> {
-    let l = cholesky(c)?.ok_or_else(|| Error::data("X", ILL_DEFINED))?;
+    let l = cholesky(c)?.ok_or_else(|| Error::data("data", ILL_DEFINED))?;
     Ok(lower_triangular_inverse(l.view())?.reversed_axes())
 }
 
 /// The Cholesky factors of the precisions of covariances (scikit-learn's
-/// `_compute_precision_cholesky`): an error naming `X` when one is not positive definite.
+/// `_compute_precision_cholesky`): an error naming `data` when one is not positive definite.
 pub(super) fn precisions_cholesky(c: &Covariances) -> Result<Covariances> {
     let positive = |v: &f64| *v > 0.0 && v.is_finite();
     Ok(match c {
@@ -152,13 +152,13 @@ pub(super) fn precisions_cholesky(c: &Covariances) -> Result<Covariances> {
         Covariances::Tied(a) => Covariances::Tied(factor(a.view())?),
         Covariances::Diag(a) => {
             if !a.iter().all(positive) {
-                return Err(Error::data("X", ILL_DEFINED));
+                return Err(Error::data("data", ILL_DEFINED));
             }
             Covariances::Diag(a.mapv(|v| 1.0 / v.sqrt()))
         }
         Covariances::Spherical(a) => {
             if !a.iter().all(positive) {
-                return Err(Error::data("X", ILL_DEFINED));
+                return Err(Error::data("data", ILL_DEFINED));
             }
             Covariances::Spherical(a.mapv(|v| 1.0 / v.sqrt()))
         }

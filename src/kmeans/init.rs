@@ -18,7 +18,7 @@ pub(super) fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<
     let positive = w.iter().filter(|v| **v > 0.0).count();
     if positive < k {
         return Err(Error::data(
-            "X",
+            "data",
             format!("needs at least {k} rows with positive weight to choose {k} initial centroids, got {positive}"),
         ));
     }

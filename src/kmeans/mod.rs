@@ -33,6 +33,22 @@ use lloyd::{distance, lloyd_pass, nearest, reseed_empty};
 pub use options::{Init, KmeansOptions};
 
 /// A fitted k-means model: its centroids.
+///
+/// ```
+/// use mixtura::{Init, Kmeans, KmeansOptions, Threads};
+/// use ndarray::array;
+///
+/// let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.1], [5.2, 4.9], [4.9, 5.0]];
+/// let opts = KmeansOptions::new(2).init(Init::KMeansPlusPlus).seed(7).n_init(3);
+/// let model = Kmeans::fit(x.view(), None, &opts)?;
+/// let labels = model.predict(x.view(), Threads::Current)?;
+/// assert_eq!(labels[0], labels[2]);
+/// assert_ne!(labels[0], labels[4]);
+/// assert_eq!(model.centroids().dim(), (2, 2));
+/// let back = Kmeans::from_json(&model.to_json())?;
+/// assert_eq!(back.centroids(), model.centroids());
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kmeans {
     centroids: Array2<f64>,
@@ -99,7 +115,7 @@ impl Kmeans {
         let (n, d) = x.dim();
         x.check_data(d)?;
         if d == 0 {
-            return Err(Error::data("X", "must have at least one column"));
+            return Err(Error::data("data", "must have at least one column"));
         }
         let k = opts.k;
         check_clusters("k", k, n)?;
@@ -232,7 +248,10 @@ impl Kmeans {
         let w = w.view();
         let k = self.centroids.nrows();
         drop(zeroed_vec::<f64>(&[k, d, 2], || {
-            too_large("X", format!("statistics of {k} centroids of {d} features"))
+            too_large(
+                "data",
+                format!("statistics of {k} centroids of {d} features"),
+            )
         })?);
         threads.install(|| lloyd_pass(x.into(), w, self.centroids.view()))
     }
@@ -266,7 +285,7 @@ impl Kmeans {
         let (n, k) = (x.nrows(), self.centroids.nrows());
         let mut out = zeroed(n, k, || {
             too_large(
-                "X",
+                "data",
                 format!("a distance matrix of {n} rows and {k} centroids"),
             )
         })?;

@@ -51,38 +51,55 @@ impl Init {
 
 /// The options of [`Kmeans::fit`](super::Kmeans::fit).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct KmeansOptions {
-    /// The number of clusters.
+    /// The number of clusters (given to [`new`](KmeansOptions::new); no default).
     pub k: usize,
-    /// How the initial centroids are chosen.
+    /// How the initial centroids are chosen (default [`Init::KMeansPlusPlus`]).
     pub init: Init,
     /// Runs from different initial centroids; the one with the smallest total distance is kept
-    /// (`first-k` and given centroids always run once).
+    /// (`first-k` and given centroids always run once; default 1).
     pub n_init: usize,
-    /// The most Lloyd updates per run.
+    /// The most Lloyd updates per run (default 1000).
     pub max_iterations: u64,
-    /// Stop a run when the total squared distance decreases by this much or less.
+    /// Stop a run when the total squared distance decreases by this much or less (default
+    /// 1e-3).
     pub stop_threshold: f64,
-    /// The seed of the random generator (ChaCha8).
+    /// The seed of the random generator (ChaCha8; default 0).
     pub seed: u64,
-    /// The threads to use; the result does not depend on them.
+    /// The threads to use (default [`Threads::Current`]); the result does not depend on them.
     pub threads: Threads,
     /// The weight of the previous centroids in each update, in `[0, 1]`: a centroid moves to
     /// `inertia * old + (1 - inertia) * mean` (0, the default, moves it to the mean).
     pub inertia: f64,
     /// Whether each update uses only the statistics of the last epoch (`true`, Lloyd's
     /// algorithm) or of every epoch so far (`false`, pomegranate's default for `Kmeans.fit`: the
-    /// statistics accumulate over the iterations of a run).
+    /// statistics accumulate over the iterations of a run; the default).
     pub clear_summaries: bool,
     /// The rows of a batch: `Some(b)` cuts the data into batches of `b` rows (the last may be
     /// shorter), and the initial centroids are chosen from the first batch only, as pomegranate
-    /// does; `None` is one batch of every row.
+    /// does; `None`, the default, is one batch of every row.
     pub batch_size: Option<usize>,
     /// The batches summarised per update (per epoch): successive epochs move on through the
     /// batches, the last epoch of a pass taking those left, then start again at the first
-    /// (pomegranate's schedule). `None`: every batch.
+    /// (pomegranate's schedule). `None`, the default: every batch.
     pub batches_per_epoch: Option<usize>,
 }
+
+setters!(KmeansOptions {
+    k: usize,
+    init: Init,
+    n_init: usize,
+    max_iterations: u64,
+    stop_threshold: f64,
+    seed: u64,
+    threads: Threads,
+    inertia: f64,
+    clear_summaries: bool,
+} optional {
+    batch_size: usize,
+    batches_per_epoch: usize,
+});
 
 impl KmeansOptions {
     /// Options for `k` clusters with pomegranate's `Kmeans.fit` defaults.

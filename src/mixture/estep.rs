@@ -82,6 +82,24 @@ impl<D: Distribution> GeneralMixtureModel<D> {
     /// The E-step over the rows of `x`, shape `(n, d)`, with optional sample `weights`, shape
     /// `(n,)`: the statistics that [`from_summaries`](Self::from_summaries) turns into new
     /// parameters. One pass over the data, in blocks; the result does not depend on `threads`.
+    ///
+    /// The statistics of parts of a data set (read one at a time, or summarised on several
+    /// machines) merge into those of the whole:
+    ///
+    /// ```
+    /// use mixtura::{Component, GeneralMixtureModel, Normal, Statistics, Threads};
+    /// use ndarray::{array, s};
+    ///
+    /// let mut model = GeneralMixtureModel::new(
+    ///     vec![Component::Normal(Normal::new(0.0, 1.0)?), Component::Normal(Normal::new(4.0, 1.0)?)],
+    ///     None,
+    /// )?;
+    /// let x = array![[0.2], [-0.4], [0.1], [4.5], [3.8], [4.1]];
+    /// let mut stats = model.summarize(x.slice(s![..3, ..]), None, Threads::Current)?;
+    /// stats.merge(&model.summarize(x.slice(s![3.., ..]), None, Threads::Current)?)?;
+    /// model.from_summaries(&stats, 0.0, 0.0)?; // one EM step over the whole
+    /// # Ok::<(), mixtura::Error>(())
+    /// ```
     pub fn summarize<T: Element>(
         &self,
         x: ArrayView2<T>,
@@ -273,7 +291,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let t = plan.summarize(xb, wb, scratch, &mut part.moments);
             if let Some(b) = t.invalid {
                 return Err(Error::data(
-                    "X",
+                    "data",
                     format!("the log-probability of row {} is not a number: a component computed a NaN or infinite log-density", block.start + b),
                 ));
             }
@@ -356,7 +374,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                         stats.unexplained += w;
                     } else {
                         return Err(Error::data(
-                            "X",
+                            "data",
                             format!("the log-probability of row {i} is {total}: a component computed a NaN or infinite log-density"),
                         ));
                     }
@@ -384,7 +402,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 pub(super) fn block_work(k: usize, m: usize) -> Result<Array2<f64>> {
     crate::validate::zeroed(k, m, || {
         crate::validate::too_large(
-            "X",
+            "data",
             format!("the log-densities of {m} rows under {k} components"),
         )
     })

@@ -13,7 +13,27 @@ use crate::validate::{normalised_weights, too_large, zeroed_vec, zeros_checked};
 /// A mixture of distributions of the same dimension: `p(x) = sum_j weights[j] * p_j(x)`.
 ///
 /// `D` is the component type: [`Component`] (any built-in family) by default, or a type of the
-/// caller's that implements [`Distribution`].
+/// caller's that implements [`Distribution`] (see the
+/// [guide](crate::distributions#implementing-distribution)).
+///
+/// ```
+/// use mixtura::{Component, FitOptions, GeneralMixtureModel, Normal, Threads};
+/// use ndarray::array;
+///
+/// // Two normals as the initial parameters, fitted by EM, then used to predict.
+/// let mut model = GeneralMixtureModel::new(
+///     vec![Component::Normal(Normal::new(5.0, 2.0)?), Component::Normal(Normal::new(1.0, 1.0)?)],
+///     None,
+/// )?;
+/// let x = array![[1.0], [5.0], [7.0], [8.0], [2.0]];
+/// let report = model.fit(x.view(), None, &FitOptions::default())?;
+/// println!("{} iterations, log-likelihood {}", report.n_iterations(), report.log_probability);
+/// let labels = model.predict(array![[6.5], [1.5]].view(), Threads::Current)?;
+/// assert_ne!(labels[0], labels[1]);
+/// let proba = model.predict_proba(array![[6.5]].view(), Threads::Current)?;
+/// assert!((proba.sum() - 1.0).abs() < 1e-12);
+/// # Ok::<(), mixtura::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneralMixtureModel<D: Distribution = Component> {
     pub(crate) distributions: Vec<D>,

@@ -25,10 +25,26 @@ impl From<Error> for PyErr {
     }
 }
 
-/// The message of an error as the Python API says it: the Rust-only advice on reading
-/// distributions of one's own (`from_json_with`) is left out.
+/// The Rust names of arguments and the Python API's, as messages say them (`invalid data: ...`
+/// is `invalid X: ...` in Python, as pomegranate and scikit-learn name the rows).
+const PYTHON_NAMES: [(&str, &str); 8] = [
+    ("invalid data: ", "invalid X: "),
+    ("invalid labels: ", "invalid y: "),
+    ("invalid threads: ", "invalid n_jobs: "),
+    ("row of the data", "row of X"),
+    ("but the data have ", "but X has "),
+    ("column of the data", "column of X"),
+    ("needs data with one column", "needs X with one column"),
+    ("check the data and weights", "check X and weights"),
+];
+
+/// The message of an error as the Python API says it: its names for the arguments, and
+/// without the Rust-only advice on reading distributions of one's own (`from_json_with`).
 fn python_message(e: &Error) -> String {
-    let text = e.to_string();
+    let mut text = e.to_string();
+    for (rust, python) in PYTHON_NAMES {
+        text = text.replace(rust, python);
+    }
     let hint = format!("; {}", crate::format::UNKNOWN_HINT);
     match text.strip_suffix(&hint) {
         Some(head) => head.to_string(),
