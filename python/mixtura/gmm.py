@@ -855,7 +855,9 @@ class GeneralMixtureModel(Document):
             for j in range(k):
                 rows = labels == j
                 wj = None if w0 is None else w0[rows]
-                Xj = X0[rows]
+                # Classes written in Python get float64 rows, as from float64 data (their
+                # from_samples would otherwise compute in float32).
+                Xj = np.asarray(X0[rows], dtype=np.float64)
                 if layout == _core.Layout.PER_FEATURE:
                     dists.append(IndependentComponentsDistribution(
                         [c.from_samples(Xj[:, f], weights=wj) for f, c in enumerate(classes)]))

@@ -179,3 +179,53 @@ def test_float32_rows_are_never_copied_whole(order, call):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "ok", proc.stdout
+
+
+class _SeenNormal:
+    """A normal written in Python whose from_samples computes in the rows' own dtype (as a
+    user's numpy code would) and records that dtype."""
+
+    seen: list = []
+
+    def __init__(self, mean, std):
+        self.d, self.parameters, self.frozen = 1, [mean, std], False
+        self.clear_summaries()
+
+    def log_probability(self, X):
+        mean, std = self.parameters
+        X = np.asarray(X).ravel()
+        return -np.log(std) - 0.5 * np.log(2 * np.pi) - (X - mean) ** 2 / (2 * std**2)
+
+    def summarize(self, X, weights=None):
+        X = np.asarray(X).ravel()
+        w = np.ones_like(X, dtype=np.float64) if weights is None else np.asarray(weights)
+        self._s += np.array([w.sum(), (w * X).sum(), (w * X * X).sum()])
+
+    def from_summaries(self, inertia=0.0):
+        w, sx, sxx = self._s
+        if w > 1e-8:
+            mean = sx / w
+            self.parameters = [mean, np.sqrt(sxx / w - mean**2)]
+        self.clear_summaries()
+
+    def clear_summaries(self):
+        self._s = np.zeros(3)
+
+    @classmethod
+    def from_samples(cls, X, weights=None):
+        X = np.asarray(X).ravel()
+        cls.seen.append(X.dtype)
+        return cls(X.mean(), X.std())
+
+
+def test_from_samples_with_python_classes_sees_float64_rows():
+    rng = np.random.RandomState(3)
+    x = np.concatenate([rng.normal(1000.3, 0.7, 500), rng.normal(1003.1, 0.9, 500)])
+    x32 = x.astype(np.float32)[:, None]
+    fits = []
+    for rows in (x32, x32.astype(np.float64)):
+        _SeenNormal.seen.clear()
+        fits.append(GeneralMixtureModel.from_samples(_SeenNormal, 2, rows, max_iterations=3,
+                                                     random_state=1))
+        assert _SeenNormal.seen and all(t == np.float64 for t in _SeenNormal.seen)
+    assert fits[0].to_json() == fits[1].to_json()
