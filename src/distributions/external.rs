@@ -83,6 +83,11 @@ impl External {
     /// [`from_json_with`](crate::GeneralMixtureModel::from_json_with) reads back with a reader of
     /// the caller's; `clone` copies it and `==` compares the distributions.
     ///
+    /// The name must be the caller's own: a document named after a built-in class (say
+    /// `"NormalDistribution"`) is read back as that class. The parameters are written by
+    /// `serde_json`, which writes a non-finite number as `null`, and a value it cannot write
+    /// (a map with keys that are not strings) as `null` too: the reader then sees `null`.
+    ///
     /// ```
     /// use mixtura::ndarray::{array, ArrayView2};
     /// use mixtura::rand_core::RngCore;
@@ -259,7 +264,12 @@ where
     fn equals(&self, other: &dyn ExternalDistribution) -> bool {
         match other.as_any().downcast_ref::<Adapted<D>>() {
             Some(o) if std::ptr::eq(o, self) => true,
-            Some(o) => o.name == self.name && o.lock().0 == self.lock().0,
+            // One lock at a time: `a == b` and `b == a` on two threads must not wait for each
+            // other.
+            Some(o) => {
+                let theirs = o.lock().0.clone();
+                o.name == self.name && theirs == self.lock().0
+            }
             None => false,
         }
     }
