@@ -166,7 +166,8 @@ def _summarize_group(indices, blocks, weights, text, codes, d):
 async def _summarize_held(plans, text, codes, d, dask_worker=None):
     """Run by ``Client.run`` on a worker: the statistics of the partitions this worker holds in
     its memory (``plans[address]``: ``(index, rows key, weights key or None)`` each), on the
-    worker's threads (the event loop stays free). ``("ok", [(index, statistics), ...])``,
+    worker's threads (the event loop only looks the partitions up, which may read a spilled
+    one back from disk). ``("ok", [(index, statistics), ...])``,
     ``("error", exception)`` for a bad partition, or ``("missing",)`` when a partition is not
     here (moved, or lost): the client then summarises with tasks."""
     import asyncio
@@ -187,11 +188,16 @@ async def _summarize_held(plans, text, codes, d, dask_worker=None):
 
     loop = asyncio.get_running_loop()
     groups = [g for g in (items[t::threads] for t in range(threads)) if g]
-    try:
-        outs = await asyncio.gather(*(loop.run_in_executor(executor, run, g) for g in groups))
-    except (ValueError, TypeError) as e:
-        return ("error", e)
-    return ("ok", [pair for out in outs for pair in out])
+    outs = await asyncio.gather(*(loop.run_in_executor(executor, run, g) for g in groups),
+                                return_exceptions=True)
+    errors = [e for e in outs if isinstance(e, BaseException)]
+    bad = [e for e in errors if isinstance(e, (ValueError, TypeError))]
+    if bad:
+        # A bad partition: the lowest one of this worker (the client picks the lowest of all).
+        return ("error", min(bad, key=_partition_of))
+    if errors:
+        raise errors[0]
+    return ("ok", [pair for out in outs if not isinstance(out, BaseException) for pair in out])
 
 
 def _merge(*summaries):
@@ -302,6 +308,7 @@ class _Partitions:
         self._threads: dict = {}
         self._where: Optional[dict] = None
         self._steps = -1
+        self._tasks_until = 0
         if self.client is None or not persist:
             self.blocks = _blocks(self.X)
             self.weights = _weight_blocks(weights, self.X)
@@ -337,6 +344,15 @@ class _Partitions:
                     self.weights[i] = f
         else:
             self.weights = [Future(k, self.client) for k in dask.core.flatten(w.__dask_keys__())]
+        sent = [f for f in self.weights if f is not None]
+        if sent:
+            # In place before the first E-step, so that each worker finds its partitions'
+            # weights beside them.
+            try:
+                wait(sent)
+            except BaseException:
+                self.client.cancel(sent)
+                raise
 
     def _by_worker(self, parts):
         """The partitions ``parts`` by the worker that holds them (None for a partition that
@@ -379,11 +395,14 @@ class _Partitions:
                      for i in parts]
             return _merge(*_compute(_tree(tasks), self._graph_client))
         by_worker = self._placement(parts)
-        if _DIRECT and None not in by_worker:
+        if _DIRECT and self._steps >= self._tasks_until and None not in by_worker:
             values = self._summarize_held(by_worker, text)
             if values is not None:
                 return _merge_tree([values[i] for i in parts])
-            self._where = None  # something was not where it was: ask again next time
+            # Something was not where it was (rows, or weights placed elsewhere): tasks for the
+            # next E-steps, and the scheduler asked again.
+            self._where = None
+            self._tasks_until = self._steps + _ASK_EVERY
         # Tasks: the partitions of each worker, in turns over its threads, one task each.
         groups: list = []
         planned = []
