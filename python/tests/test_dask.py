@@ -395,11 +395,24 @@ def test_bytes_that_are_not_statistics_are_an_error():
 
 
 CTRL_C = """
-import os, signal, threading
+import os, signal, threading, time
 import numpy as np
 import dask.array as da
 from distributed import Client, LocalCluster
+import mixtura.dask
 from mixtura import GeneralMixtureModel, LambdaCallback, NormalDistribution
+
+# Each partition takes 50 ms on the (in-process) worker, so that the signal, sent 0.2 s after the
+# third epoch, comes while the client waits for the next E-step.
+summarize_part = mixtura.dask._summarize_part
+
+
+def slow(*args):
+    time.sleep(0.05)
+    return summarize_part(*args)
+
+
+mixtura.dask._summarize_part = slow
 
 if __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
