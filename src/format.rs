@@ -473,6 +473,13 @@ pub(crate) fn component_from_value(v: &Value) -> Result<Component> {
 
 fn component_from_value_with(v: &Value, read_other: ReadOther<'_>) -> Result<Component> {
     let o = object(v, "a distribution")?;
+    // A class of the caller's is read by the caller's reader, its document as it is (its own
+    // keys and parameters, which the checks below would hold to the built-in layout).
+    if let (Some(read), Some(name)) = (read_other, o.get("name").and_then(Value::as_str)) {
+        if Class::from_name(name).is_none() {
+            return read(&v.to_json_value());
+        }
+    }
     only_keys(
         o,
         &["class", "dtype", "name", "parameters", "frozen"],
@@ -501,9 +508,6 @@ fn component_from_value_with(v: &Value, read_other: ReadOther<'_>) -> Result<Com
         other => Error::format(format!("{name}: {other}")),
     };
     let Some(class) = Class::from_name(name) else {
-        if let Some(read) = read_other {
-            return read(&v.to_json_value());
-        }
         let known: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
         return Err(Error::format(format!(
             "unknown distribution \"{name}\" (known: {}); {UNKNOWN_HINT}",
@@ -892,7 +896,9 @@ impl GeneralMixtureModel {
     /// A model from JSON text whose distributions may include classes of the caller's:
     /// `read_other` is given the document of each distribution whose `"name"` is not a
     /// built-in family (as [`ExternalDistribution::to_json`](crate::ExternalDistribution::to_json)
-    /// wrote it) and returns the component, usually a [`Component::External`].
+    /// wrote it, whatever its keys and parameters; as a `serde_json::Value`, its objects list
+    /// their keys in serde_json's order) and returns the component, usually a
+    /// [`Component::External`].
     pub fn from_json_with(
         text: &str,
         read_other: impl Fn(&serde_json::Value) -> Result<Component>,

@@ -165,6 +165,24 @@ fn documents_of_distributions_of_ones_own_read_back_through_a_reader() {
     let text = icd.to_json();
     assert!(Component::from_json(&text).is_err());
     assert_eq!(Component::from_json_with(&text, read_rate).unwrap(), icd);
+    // A class of the caller's may write keys and parameters of its own: the reader sees them.
+    let own = r#"{"class" : "GeneralMixtureModel", "distributions" : [
+        {"class" : "Distribution", "name" : "RateDistribution", "parameters" : null,
+         "frozen" : false, "version" : 2}], "weights" : [1.0]}"#;
+    assert!(GeneralMixtureModel::from_json(own).is_err());
+    let seen = Mutex::new(Vec::new());
+    let read_own = |v: &serde_json::Value| -> Result<Component> {
+        seen.lock()
+            .unwrap()
+            .push((v["version"].clone(), v["parameters"].clone()));
+        Ok(Component::External(External::new(Rate::new(1.5))))
+    };
+    let m = GeneralMixtureModel::from_json_with(own, read_own).unwrap();
+    assert_eq!(m.n_components(), 1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(serde_json::json!(2), serde_json::Value::Null)]
+    );
     // The reader's own errors come back as they are.
     let refuse = |_: &serde_json::Value| -> Result<Component> { Err(Error::format("no")) };
     assert_eq!(
