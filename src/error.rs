@@ -135,8 +135,9 @@ impl Error {
         }
     }
 
-    /// The report of the epochs a fit ran before it was interrupted (see
-    /// [`Error::Interrupted`]).
+    /// The report of the epochs an EM fit ran before it was interrupted (see
+    /// [`Error::Interrupted`]); `None` for other errors, for a fit stopped before the end of its
+    /// first epoch, and for `GaussianMixture` and `Kmeans` fits.
     pub fn partial_report(&self) -> Option<&crate::em::FitReport> {
         match self {
             Error::Interrupted { report, .. } => report.as_deref(),

@@ -4,8 +4,9 @@
 //! their argument into [`Rows`] at once, so that the code behind them exists once. A block of
 //! `f32` rows is converted to `f64` (exactly: every `f32` is an `f64`) when a block is read, at
 //! most [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS) rows at a time into a work space of the
-//! reader: the whole data set is never copied, and a fit of `f32` rows computes the same bits as
-//! a fit of the same values as `f64`.
+//! reader (a reader that asks for a whole batch in one block, such as the E-step of components
+//! written in Python, gets the batch converted), and a fit of `f32` rows computes the same bits
+//! as a fit of the same values as `f64`.
 
 use std::ops::Range;
 

@@ -42,8 +42,11 @@ const PYTHON_NAMES: [(&str, &str); 8] = [
 /// without the Rust-only advice on reading distributions of one's own (`from_json_with`).
 fn python_message(e: &Error) -> String {
     let mut text = e.to_string();
-    for (rust, python) in PYTHON_NAMES {
-        text = text.replace(rust, python);
+    // The crate's own messages; a distribution's (`External`) and the system's (`Io`) are theirs.
+    if !matches!(e, Error::External(_) | Error::Io { .. }) {
+        for (rust, python) in PYTHON_NAMES {
+            text = text.replace(rust, python);
+        }
     }
     let hint = format!("; {}", crate::format::UNKNOWN_HINT);
     match text.strip_suffix(&hint) {
