@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from test_families import PythonNormal
 
 import mixtura
 from mixtura import (
@@ -181,35 +182,11 @@ def test_float32_rows_are_never_copied_whole(order, call):
     assert proc.stdout.strip().splitlines()[-1] == "ok", proc.stdout
 
 
-class _SeenNormal:
+class _SeenNormal(PythonNormal):
     """A normal written in Python whose from_samples computes in the rows' own dtype (as a
     user's numpy code would) and records that dtype."""
 
     seen: list = []
-
-    def __init__(self, mean, std):
-        self.d, self.parameters, self.frozen = 1, [mean, std], False
-        self.clear_summaries()
-
-    def log_probability(self, X):
-        mean, std = self.parameters
-        X = np.asarray(X).ravel()
-        return -np.log(std) - 0.5 * np.log(2 * np.pi) - (X - mean) ** 2 / (2 * std**2)
-
-    def summarize(self, X, weights=None):
-        X = np.asarray(X).ravel()
-        w = np.ones_like(X, dtype=np.float64) if weights is None else np.asarray(weights)
-        self._s += np.array([w.sum(), (w * X).sum(), (w * X * X).sum()])
-
-    def from_summaries(self, inertia=0.0):
-        w, sx, sxx = self._s
-        if w > 1e-8:
-            mean = sx / w
-            self.parameters = [mean, np.sqrt(sxx / w - mean**2)]
-        self.clear_summaries()
-
-    def clear_summaries(self):
-        self._s = np.zeros(3)
 
     @classmethod
     def from_samples(cls, X, weights=None):
