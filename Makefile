@@ -44,16 +44,15 @@ demo: build
 
 test-rust: $(VENV)/.created
 	cargo fmt --all -- --check
-	cargo clippy --quiet --all-targets -- -D warnings
-	cargo clippy --quiet --all-targets --features python -- -D warnings
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo test --quiet
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
-	@# Without the python feature, the crate pulls in neither PyO3 nor numpy.
-	@! cargo tree --edges normal | grep -E "^.* (pyo3|numpy) v" || \
-		(echo "error: pyo3/numpy in the dependency tree without the python feature"; false)
+	@# The library pulls in neither PyO3 nor numpy: those are the extension's (bindings/).
+	@! cargo tree --package mixtura --edges normal | grep -E "^.* (pyo3|numpy) v" || \
+		(echo "error: pyo3/numpy in the library's dependency tree"; false)
 	@# The crate keeps pomegranate's key order itself: serde_json's preserve_order would change
 	@# the maps of every program that depends on it.
-	@! cargo tree --quiet --edges features --invert serde_json | grep -q preserve_order || \
+	@! cargo tree --quiet --package mixtura --edges features --invert serde_json | grep -q preserve_order || \
 		(echo "error: serde_json's preserve_order feature is turned on"; false)
 	cargo run --quiet --example fit_old_faithful | sed -n '/^{/,$$p' > target/old_faithful.json
 	tail -n +2 data/old_faithful.csv | cargo run --quiet --example predict -- target/old_faithful.json > /dev/null

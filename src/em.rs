@@ -351,7 +351,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         self.fit_labelled(x.into(), weights, Some(labels), opts, on_epoch)
     }
 
-    pub(crate) fn fit_labelled(
+    #[doc(hidden)]
+    pub fn fit_labelled(
         &mut self,
         x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,

@@ -605,7 +605,7 @@ fn component_from_value_with(v: &Value, read_other: ReadOther<'_>) -> Result<Com
 }
 
 /// The end of the message for a distribution name the crate does not know.
-pub(crate) const UNKNOWN_HINT: &str = "a distribution of your own is read back by \
+pub const UNKNOWN_HINT: &str = "a distribution of your own is read back by \
     from_json_with, given a function that rebuilds it from its document";
 
 /// Reads a mixture from its document.

@@ -188,7 +188,8 @@ impl GeneralMixtureModel<Component> {
     }
 
     /// [`from_samples_with`](Self::from_samples_with) of rows of either element type.
-    pub(crate) fn from_samples_rows(
+    #[doc(hidden)]
+    pub fn from_samples_rows(
         components: &Components,
         x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,

@@ -87,8 +87,6 @@ mod kmeans;
 mod linalg;
 mod mixture;
 mod parallel;
-#[cfg(feature = "python")]
-mod python;
 mod rng;
 mod rows;
 mod special;
@@ -120,6 +118,23 @@ pub use ndarray;
 pub use rand_core;
 pub use serde;
 pub use serde_json;
+
+/// What the crate's Python extension (the package in `bindings/`, built on this crate) uses
+/// beside the public API: the checks whose messages the Python layer shares, the generator of
+/// seeds, the kernel path, the rows of either element type. Not part of the API: it may change
+/// in any release.
+#[doc(hidden)]
+pub mod bindings {
+    pub use crate::format::UNKNOWN_HINT;
+    pub use crate::gaussian::{precision_name, shape_error};
+    pub use crate::kernels::dispatch::{Isa, Level};
+    pub use crate::rng::seeded;
+    pub use crate::rows::Rows;
+    pub use crate::validate::{
+        check_data, check_labels, check_observed, check_weights, copied, non_negative, not_nan,
+        too_large, unit, zeros_checked,
+    };
+}
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

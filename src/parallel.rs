@@ -80,8 +80,8 @@ impl Threads {
     /// sees signals). `f` is a job on the pool, so no thread is started for it. On a thread of
     /// a rayon pool (where waiting to watch could hold up work) `f` runs directly, unwatched.
     /// A panic of `f` comes back as the `Err` of the [`std::thread::Result`].
-    #[cfg_attr(not(feature = "python"), allow(dead_code))]
-    pub(crate) fn run_watched<R: Send>(
+    #[doc(hidden)]
+    pub fn run_watched<R: Send>(
         self,
         f: impl FnOnce() -> R + Send,
         period: std::time::Duration,
@@ -100,7 +100,6 @@ impl Threads {
     }
 }
 
-#[cfg_attr(not(feature = "python"), allow(dead_code))]
 /// The body of [`Threads::run_watched`]: spawns `run` into the scope with its result going to
 /// `out`, and calls `watch` every `period` until it is done.
 fn watched<'s, R: Send + 's>(

@@ -5,7 +5,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 /// The generator of a seed: every random stream of the crate starts here.
-pub(crate) fn seeded(seed: u64) -> ChaCha8Rng {
+pub fn seeded(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 

@@ -9,7 +9,7 @@ use crate::rows::Element;
 
 /// Checks that `x` has `d` columns, at least one row and no infinite value (NaN is a missing
 /// value and allowed).
-pub(crate) fn check_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> {
+pub fn check_data<T: Element>(x: &ArrayView2<T>, d: usize) -> Result<()> {
     if x.ncols() != d {
         return Err(Error::data(
             "data",
@@ -50,9 +50,9 @@ pub(crate) fn has_observed<T: Element>(x: &ArrayView2<T>) -> bool {
 }
 
 /// The first rule on the data of a fit (all the rows, or the batches of an epoch): `observed`,
-/// whether they hold a value that is not missing ([`has_observed`]). Data with none would fit
+/// whether they hold a value that is not missing (`has_observed`). Data with none would fit
 /// nothing (every component keeps its parameters, every log-density is 0).
-pub(crate) fn check_observed(observed: bool) -> Result<()> {
+pub fn check_observed(observed: bool) -> Result<()> {
     if !observed {
         return Err(Error::data(
             "data",
@@ -87,7 +87,7 @@ pub(crate) fn finite_centroids(name: &str, centroids: &Array2<f64>) -> Result<()
 }
 
 /// Checks sample weights against `n` rows: finite, non-negative, not all zero.
-pub(crate) fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
+pub fn check_weights(w: &ArrayView1<f64>, n: usize) -> Result<()> {
     if w.len() != n {
         return Err(Error::data(
             "weights",
@@ -125,7 +125,7 @@ fn weight_values(w: &ArrayView1<f64>) -> Result<()> {
 }
 
 /// Checks labels against `n` rows and `k` components: each in `-1..k`.
-pub(crate) fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
+pub fn check_labels(labels: &[i64], n: usize, k: usize) -> Result<()> {
     if labels.len() != n {
         return Err(Error::data(
             "labels",
@@ -198,7 +198,7 @@ pub(crate) fn non_negative_all(name: &str, values: &[f64]) -> Result<()> {
 }
 
 /// Checks that a value is in [0, 1].
-pub(crate) fn unit(name: &str, v: f64) -> Result<f64> {
+pub fn unit(name: &str, v: f64) -> Result<f64> {
     if !(0.0..=1.0).contains(&v) {
         return Err(Error::param(
             name,
@@ -230,7 +230,7 @@ pub(crate) fn positive(name: &str, v: f64) -> Result<f64> {
 }
 
 /// Checks that a value is non-negative and finite.
-pub(crate) fn non_negative(name: &str, v: f64) -> Result<f64> {
+pub fn non_negative(name: &str, v: f64) -> Result<f64> {
     // `!(v >= 0.0)` also rejects NaN.
     if !(v >= 0.0) || !v.is_finite() {
         return Err(Error::param(
@@ -242,7 +242,7 @@ pub(crate) fn non_negative(name: &str, v: f64) -> Result<f64> {
 }
 
 /// Checks that a value is a number (not NaN); infinities are allowed.
-pub(crate) fn not_nan(name: &str, v: f64) -> Result<f64> {
+pub fn not_nan(name: &str, v: f64) -> Result<f64> {
     if v.is_nan() {
         return Err(Error::param(name, "must be a number, got NaN"));
     }
@@ -259,7 +259,7 @@ pub(crate) fn at_least_one(name: &str, v: Option<usize>) -> Result<()> {
 
 /// The error of a work space that does not fit in memory: `what` names it, as in
 /// `too_large("data", "a 20000 x 20000 covariance")`.
-pub(crate) fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
+pub fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
     Error::param(name, format!("{what} does not fit in memory"))
 }
 
@@ -290,8 +290,8 @@ pub(crate) fn zeroed(rows: usize, cols: usize, err: impl Fn() -> Error) -> Resul
     Array2::from_shape_vec((rows, cols), v).map_err(|_| err())
 }
 
-/// A copy of `a`, or `err()` when it cannot be allocated (see [`zeroed_vec`]).
-pub(crate) fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>> {
+/// A copy of `a`, or `err()` when it cannot be allocated (see `zeroed_vec`).
+pub fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>> {
     let mut out = zeroed(a.nrows(), a.ncols(), err)?;
     out.assign(&a);
     Ok(out)
@@ -306,7 +306,7 @@ pub(crate) fn square(name: &str, what: &str, d: usize) -> Result<Array2<f64>> {
 
 /// An `(n, d)` array of zeros, or an error naming `n` when it cannot be allocated (instead of
 /// aborting the process).
-pub(crate) fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
+pub fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
     zeroed(n, d, || {
         Error::param(
             "n",

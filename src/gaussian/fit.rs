@@ -155,7 +155,8 @@ impl GaussianMixture {
     }
 
     /// [`fit_with`](Self::fit_with) of rows of either element type.
-    pub(crate) fn fit_rows(
+    #[doc(hidden)]
+    pub fn fit_rows(
         x: Rows<'_>,
         opts: &GaussianMixtureOptions,
         mut on_event: impl FnMut(&GaussianEvent) -> Result<()> + Send,
@@ -210,7 +211,8 @@ impl GaussianMixture {
     }
 
     /// [`fit_more`](Self::fit_more) of rows of either element type.
-    pub(crate) fn fit_more_rows(
+    #[doc(hidden)]
+    pub fn fit_more_rows(
         &mut self,
         x: Rows<'_>,
         opts: &GaussianMixtureOptions,

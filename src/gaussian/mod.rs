@@ -96,7 +96,8 @@ impl Covariances {
     }
 
     /// The shape these arrays must have for `k` components in `d` features.
-    pub(crate) fn expected_shape(t: CovarianceType, k: usize, d: usize) -> Vec<usize> {
+    #[doc(hidden)]
+    pub fn expected_shape(t: CovarianceType, k: usize, d: usize) -> Vec<usize> {
         match t {
             CovarianceType::Full => vec![k, d, d],
             CovarianceType::Tied => vec![d, d],
@@ -339,7 +340,8 @@ fn tuple(shape: &[usize]) -> String {
 }
 
 /// The shape error of a parameter `name` (called `what` in scikit-learn's message).
-pub(crate) fn shape_error(name: &str, what: &str, expected: &[usize], got: &[usize]) -> Error {
+#[doc(hidden)]
+pub fn shape_error(name: &str, what: &str, expected: &[usize], got: &[usize]) -> Error {
     Error::param(
         name,
         format!(
@@ -351,7 +353,8 @@ pub(crate) fn shape_error(name: &str, what: &str, expected: &[usize], got: &[usi
 }
 
 /// scikit-learn's name of the precisions of a covariance type in its messages.
-pub(crate) fn precision_name(t: CovarianceType) -> String {
+#[doc(hidden)]
+pub fn precision_name(t: CovarianceType) -> String {
     format!("{} precision", t.name())
 }
 

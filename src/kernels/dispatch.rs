@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 /// An instruction set of the kernels, from the least to the most capable. Any code may name one;
 /// only an [`Isa`] (made here, for what the processor has) lets the kernels run on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
+pub enum Level {
     /// Portable Rust (fused multiply-adds as `f64::mul_add`).
     Portable,
     /// AVX2 and FMA.
@@ -39,7 +39,8 @@ pub(crate) enum Level {
 
 impl Level {
     /// The level's name, as `MIXTURA_KERNEL` spells it.
-    pub(crate) fn name(self) -> &'static str {
+    #[doc(hidden)]
+    pub fn name(self) -> &'static str {
         match self {
             Level::Portable => "portable",
             #[cfg(target_arch = "x86_64")]
@@ -63,7 +64,7 @@ pub(crate) const LEVELS: &[Level] = &[
 /// what the processor reports, so that holding one is what makes the kernels' calls of
 /// functions compiled for its instruction set sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Isa(Level);
+pub struct Isa(Level);
 
 /// The processor's best level and the chosen one, found once.
 static CHOICE: OnceLock<(Level, Level)> = OnceLock::new();
@@ -107,13 +108,15 @@ impl Isa {
     /// The kernel path of this process: the processor's best, or the one `MIXTURA_KERNEL`
     /// forces (see the [module docs](self)).
     #[inline]
-    pub(crate) fn current() -> Isa {
+    #[doc(hidden)]
+    pub fn current() -> Isa {
         Isa(choice().1)
     }
 
     /// The best kernel path the processor has, whatever `MIXTURA_KERNEL` says.
     #[inline]
-    pub(crate) fn cpu() -> Isa {
+    #[doc(hidden)]
+    pub fn cpu() -> Isa {
         Isa(choice().0)
     }
 
@@ -135,7 +138,8 @@ impl Isa {
 
     /// The instruction set of the path.
     #[inline(always)]
-    pub(crate) fn level(self) -> Level {
+    #[doc(hidden)]
+    pub fn level(self) -> Level {
         self.0
     }
 

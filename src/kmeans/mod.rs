@@ -106,7 +106,8 @@ impl Kmeans {
     }
 
     /// [`fit_logged`](Kmeans::fit_logged) of rows of either element type.
-    pub(crate) fn fit_rows(
+    #[doc(hidden)]
+    pub fn fit_rows(
         x: Rows<'_>,
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,

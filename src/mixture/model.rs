@@ -234,7 +234,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 
     /// Whether the rows may be summarised on several threads (every component keeps its
     /// statistics in the values it is given).
-    pub(crate) fn parallel_statistics(&self) -> bool {
+    #[doc(hidden)]
+    pub fn parallel_statistics(&self) -> bool {
         self.distributions.iter().all(|d| d.stateless_statistics())
     }
 

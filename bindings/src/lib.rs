@@ -1,9 +1,14 @@
 //! The Python layer, `mixtura._core`: thin wrappers that convert types, release the GIL around
-//! every computation and map errors to Python exceptions. Everything else lives in the crate.
+//! every computation and map errors to Python exceptions. Everything else lives in the library
+//! (`mixtura`).
 //!
 //! A file per Python class: [`distribution`], [`mixture`], [`kmeans`] and [`gaussian`]; the
 //! options of a fit in [`options`]; the adapters that call back into Python in [`callbacks`];
-//! the exceptions in [`errors`].
+//! the exceptions in [`errors`]. The crate is the library's Python extension (built by maturin
+//! into a cdylib); it uses the library's public API and `mixtura::bindings`.
+
+// `from_summaries` is pomegranate's name for the M-step, which updates `self`.
+#![allow(clippy::wrong_self_convention)]
 
 /// The adapters that call back into Python.
 mod callbacks;
@@ -20,27 +25,28 @@ mod mixture;
 /// `FitOptions`, `FromSamplesOptions` and `Layout`.
 mod options;
 
+use crate::errors::py_err;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::error::Error;
-use crate::format::JsonStyle;
-use crate::parallel::Threads;
-use crate::rows::Rows;
+use mixtura::bindings::Rows;
+use mixtura::Error;
+use mixtura::JsonStyle;
+use mixtura::Threads;
 
 /// The threads of `n_jobs` (positive, or -1 for all cores).
 fn threads(n_jobs: i64) -> PyResult<Threads> {
-    Ok(Threads::from_n_jobs(n_jobs)?)
+    Threads::from_n_jobs(n_jobs).map_err(py_err)
 }
 
 /// The layout of a document's text, from `to_json`'s arguments.
 fn style(indent: Option<usize>, item_separator: &str, key_separator: &str) -> JsonStyle {
-    JsonStyle {
-        indent,
-        item_separator: item_separator.into(),
-        key_separator: key_separator.into(),
-    }
+    let mut style = JsonStyle::default();
+    style.indent = indent;
+    style.item_separator = item_separator.into();
+    style.key_separator = key_separator.into();
+    style
 }
 
 /// The optional sample weights as a view.
@@ -73,8 +79,8 @@ impl PyRows<'_> {
 macro_rules! with_view {
     ($x:expr, $v:ident => $f:expr) => {
         match $x {
-            $crate::rows::Rows::F64($v) => $f,
-            $crate::rows::Rows::F32($v) => $f,
+            mixtura::bindings::Rows::F64($v) => $f,
+            mixtura::bindings::Rows::F32($v) => $f,
         }
     };
 }
@@ -89,20 +95,20 @@ fn on_rows<T: Send>(
 ) -> PyResult<T> {
     let x = x.rows();
     let t = threads(n_jobs)?;
-    Ok(py.detach(|| f(x, t))?)
+    py.detach(|| f(x, t)).map_err(py_err)
 }
 
 /// The number of cores this process may use.
 #[pyfunction]
 fn available_cores() -> usize {
-    crate::parallel::available_cores()
+    mixtura::available_cores()
 }
 
 /// The kernel path this process takes and the best one the processor has, as
 /// `MIXTURA_KERNEL` names them (`"portable"`, `"avx2"`, `"avx512"`).
 #[pyfunction]
 fn kernel_paths() -> (&'static str, &'static str) {
-    use crate::kernels::dispatch::Isa;
+    use mixtura::bindings::Isa;
     (Isa::current().level().name(), Isa::cpu().level().name())
 }
 
@@ -117,10 +123,10 @@ fn check_weights_and_labels(
     k: usize,
 ) -> PyResult<()> {
     if let Some(w) = weights_view(&weights) {
-        crate::validate::check_weights(&w, n)?;
+        mixtura::bindings::check_weights(&w, n).map_err(py_err)?;
     }
     if let Some(l) = &labels {
-        crate::validate::check_labels(&l.as_array().to_vec(), n, k)?;
+        mixtura::bindings::check_labels(&l.as_array().to_vec(), n, k).map_err(py_err)?;
     }
     Ok(())
 }
@@ -128,7 +134,7 @@ fn check_weights_and_labels(
 /// The pomegranate class names of the built-in families, from the crate's family table.
 #[pyfunction]
 fn class_names() -> Vec<&'static str> {
-    crate::distributions::Class::ALL
+    mixtura::distributions::Class::ALL
         .iter()
         .map(|c| c.name())
         .collect()
@@ -138,16 +144,16 @@ fn class_names() -> Vec<&'static str> {
 /// `("Distribution", Distribution)` or `("Kmeans", Kmeans)`.
 #[pyfunction]
 fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyAny>)> {
-    Ok(match crate::format::Model::from_json(text)? {
-        crate::format::Model::Mixture(m) => (
+    Ok(match mixtura::Model::from_json(text).map_err(py_err)? {
+        mixtura::Model::Mixture(m) => (
             "GeneralMixtureModel",
             Py::new(py, mixture::PyMixture::from(m))?.into_any(),
         ),
-        crate::format::Model::Distribution(d) => (
+        mixtura::Model::Distribution(d) => (
             "Distribution",
             Py::new(py, distribution::PyDistribution::from(d))?.into_any(),
         ),
-        crate::format::Model::Kmeans(m) => (
+        mixtura::Model::Kmeans(m) => (
             "Kmeans",
             Py::new(py, kmeans::PyKmeans::from_model(m))?.into_any(),
         ),
@@ -158,19 +164,19 @@ fn model_from_json(py: Python<'_>, text: &str) -> PyResult<(&'static str, Py<PyA
 #[pymodule(name = "_core")]
 mod core_module {
     #[pymodule_export]
-    use super::distribution::{PyDistribution, PyDistributionSummary};
+    use crate::distribution::{PyDistribution, PyDistributionSummary};
     #[pymodule_export]
-    use super::errors::MixturaError;
+    use crate::errors::MixturaError;
     #[pymodule_export]
-    use super::gaussian::PyGaussianMixture;
+    use crate::gaussian::PyGaussianMixture;
     #[pymodule_export]
-    use super::kmeans::{PyKmeans, PyKmeansSummary};
+    use crate::kmeans::{PyKmeans, PyKmeansSummary};
     #[pymodule_export]
-    use super::mixture::{PyMixture, PyMixtureSummary};
+    use crate::mixture::{PyMixture, PyMixtureSummary};
     #[pymodule_export]
-    use super::options::{Layout, PyFitOptions, PyFromSamplesOptions};
+    use crate::options::{Layout, PyFitOptions, PyFromSamplesOptions};
     #[pymodule_export]
-    use super::{
+    use crate::{
         available_cores, check_weights_and_labels, class_names, kernel_paths, model_from_json,
     };
 

@@ -5,9 +5,10 @@ use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use super::options::iteration_limit;
-use super::{on_rows, style, weights_view, with_view, PyRows};
-use crate::kmeans::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
+use crate::errors::py_err;
+use crate::options::iteration_limit;
+use crate::{on_rows, style, weights_view, with_view, PyRows};
+use mixtura::{Init, Kmeans, KmeansOptions, KmeansRun, KmeansStats};
 
 /// The statistics of k-means over some rows (additive: `merge` gives those of both sets).
 #[pyclass(module = "mixtura._core", name = "KmeansSummary")]
@@ -30,7 +31,8 @@ impl PyKmeansSummary {
                 sums.as_array().to_owned(),
                 weights.as_array().to_owned(),
                 distance,
-            )?,
+            )
+            .map_err(py_err)?,
         })
     }
 
@@ -44,7 +46,7 @@ impl PyKmeansSummary {
 
     /// Adds the statistics of `other` into these.
     fn merge(&mut self, other: PyRef<'_, PyKmeansSummary>) -> PyResult<()> {
-        Ok(self.inner.merge(&other.inner)?)
+        self.inner.merge(&other.inner).map_err(py_err)
     }
 
     /// Per centroid and feature, the weighted sum of the observed values.
@@ -93,7 +95,7 @@ impl PyKmeans {
     #[new]
     fn new(centroids: PyReadonlyArray2<'_, f64>) -> PyResult<Self> {
         Ok(PyKmeans {
-            inner: Kmeans::new(centroids.as_array().to_owned())?,
+            inner: Kmeans::new(centroids.as_array().to_owned()).map_err(py_err)?,
             runs: Vec::new(),
         })
     }
@@ -122,28 +124,29 @@ impl PyKmeans {
         batch_size: Option<usize>,
         batches_per_epoch: Option<usize>,
     ) -> PyResult<Self> {
-        let max_iterations = iteration_limit("max_iterations", max_iterations)?;
+        let max_iterations = iteration_limit("max_iterations", max_iterations).map_err(py_err)?;
         let init = match centroids {
-            Some(c) => {
-                Init::Centroids(Kmeans::new(c.as_array().to_owned())?.centroids().to_owned())
-            }
-            None => Init::from_name(init)?,
+            Some(c) => Init::Centroids(
+                Kmeans::new(c.as_array().to_owned())
+                    .map_err(py_err)?
+                    .centroids()
+                    .to_owned(),
+            ),
+            None => Init::from_name(init).map_err(py_err)?,
         };
         let w = weights_view(&weights);
         let (inner, runs) = on_rows(py, &x, n_jobs, |x, threads| {
-            let opts = KmeansOptions {
-                init,
-                n_init,
-                max_iterations,
-                stop_threshold,
-                seed,
-                threads,
-                inertia,
-                clear_summaries,
-                batch_size,
-                batches_per_epoch,
-                ..KmeansOptions::new(k)
-            };
+            let mut opts = KmeansOptions::new(k)
+                .init(init)
+                .n_init(n_init)
+                .max_iterations(max_iterations)
+                .stop_threshold(stop_threshold)
+                .seed(seed)
+                .threads(threads)
+                .inertia(inertia)
+                .clear_summaries(clear_summaries);
+            opts.batch_size = batch_size;
+            opts.batches_per_epoch = batches_per_epoch;
             Kmeans::fit_rows(x, w, &opts)
         })?;
         Ok(PyKmeans { inner, runs })
@@ -161,17 +164,15 @@ impl PyKmeans {
         seed: u64,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let init = Init::from_name(init)?;
+        let init = Init::from_name(init).map_err(py_err)?;
         let w = weights_view(&weights);
         let c = on_rows(py, &x, n_jobs, |x, threads| {
-            let opts = KmeansOptions {
-                init,
-                max_iterations: 0,
-                stop_threshold: 0.0,
-                seed,
-                threads,
-                ..KmeansOptions::new(k)
-            };
+            let opts = KmeansOptions::new(k)
+                .init(init)
+                .max_iterations(0)
+                .stop_threshold(0.0)
+                .seed(seed)
+                .threads(threads);
             with_view!(x, v => Kmeans::initial_centroids(v, w, &opts))
         })?;
         Ok(c.into_pyarray(py))
@@ -181,7 +182,7 @@ impl PyKmeans {
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
         Ok(PyKmeans {
-            inner: Kmeans::from_json(text)?,
+            inner: Kmeans::from_json(text).map_err(py_err)?,
             runs: Vec::new(),
         })
     }
@@ -270,7 +271,9 @@ impl PyKmeans {
     /// Moves the centroids with the statistics `stats` (blended with `inertia`).
     #[pyo3(signature = (stats, inertia=0.0))]
     fn from_summaries(&mut self, stats: PyRef<'_, PyKmeansSummary>, inertia: f64) -> PyResult<()> {
-        Ok(self.inner.from_summaries(&stats.inner, inertia)?)
+        self.inner
+            .from_summaries(&stats.inner, inertia)
+            .map_err(py_err)
     }
 }
 

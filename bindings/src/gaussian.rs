@@ -9,12 +9,14 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::errors::invalid;
-use super::{on_rows, threads, with_view, PyRows};
-use crate::error::Error;
-use crate::gaussian::{
-    precision_name, shape_error, CovarianceType, Covariances, GaussianEvent, GaussianFitReport,
-    GaussianInit, GaussianMixture, GaussianMixtureOptions,
+use crate::errors::invalid;
+use crate::errors::py_err;
+use crate::{on_rows, threads, with_view, PyRows};
+use mixtura::bindings::{precision_name, shape_error};
+use mixtura::Error;
+use mixtura::{
+    CovarianceType, Covariances, GaussianEvent, GaussianFitReport, GaussianInit, GaussianMixture,
+    GaussianMixtureOptions,
 };
 
 /// Drawn rows and their components.
@@ -128,7 +130,7 @@ fn run<'py, T: Send>(
     });
     match (result, python_error) {
         (Err(_), Some(e)) => Err(e),
-        (r, _) => Ok(r?),
+        (r, _) => Ok(r.map_err(py_err)?),
     }
 }
 
@@ -146,15 +148,15 @@ fn options(
     n_jobs: i64,
 ) -> PyResult<GaussianMixtureOptions> {
     let mut o = GaussianMixtureOptions::new(n_components);
-    o.covariance_type = CovarianceType::from_name(covariance_type)?;
+    o.covariance_type = CovarianceType::from_name(covariance_type).map_err(py_err)?;
     o.tol = tol;
     o.reg_covar = reg_covar;
     o.max_iter = max_iter;
     o.n_init = n_init;
-    o.init = GaussianInit::from_name(init_params)?;
+    o.init = GaussianInit::from_name(init_params).map_err(py_err)?;
     o.seed = seed;
     o.threads = threads(n_jobs)?;
-    o.check()?;
+    o.check().map_err(py_err)?;
     Ok(o)
 }
 
@@ -170,7 +172,7 @@ impl PyGaussianMixture {
         covariances: PyReadonlyArrayDyn<'_, f64>,
         precisions_cholesky: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<Self> {
-        let t = CovarianceType::from_name(covariance_type)?;
+        let t = CovarianceType::from_name(covariance_type).map_err(py_err)?;
         let c = covariances_from("covariances", t, covariances.as_array().to_owned())?;
         let p = covariances_from(
             "precisions_cholesky",
@@ -183,7 +185,8 @@ impl PyGaussianMixture {
                 means.as_array().to_owned(),
                 c,
                 p,
-            )?,
+            )
+            .map_err(py_err)?,
         })
     }
 
@@ -229,16 +232,19 @@ impl PyGaussianMixture {
         let what = precision_name(t);
         o.weights_init = weights_init
             .map(|w| of_shape(w.as_array().to_owned(), "weights_init", "weights", &[k]))
-            .transpose()?
+            .transpose()
+            .map_err(py_err)?
             .map(|w| w.into_dimensionality::<Ix1>().expect("checked"));
         o.means_init = means_init
             .map(|m| of_shape(m.as_array().to_owned(), "means_init", "means", &[k, d]))
-            .transpose()?
+            .transpose()
+            .map_err(py_err)?
             .map(|m| m.into_dimensionality::<Ix2>().expect("checked"));
         o.precisions_init = precisions_init
             .map(|p| {
                 let want = Covariances::expected_shape(t, k, d);
-                let p = of_shape(p.as_array().to_owned(), "precisions_init", &what, &want)?;
+                let p = of_shape(p.as_array().to_owned(), "precisions_init", &what, &want)
+                    .map_err(py_err)?;
                 covariances_from("precisions_init", t, p)
             })
             .transpose()?;
@@ -379,8 +385,9 @@ impl PyGaussianMixture {
 
     /// `n_samples` rows drawn with `seed`, and their components (grouped by component).
     fn sample<'py>(&self, py: Python<'py>, n_samples: usize, seed: u64) -> PyResult<Sample<'py>> {
-        let (x, y): (Array2<f64>, Array1<usize>) =
-            py.detach(|| self.inner.sample(n_samples, seed))?;
+        let (x, y): (Array2<f64>, Array1<usize>) = py
+            .detach(|| self.inner.sample(n_samples, seed))
+            .map_err(py_err)?;
         Ok((x.into_pyarray(py), y.mapv(|v| v as i64).into_pyarray(py)))
     }
 }

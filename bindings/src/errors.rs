@@ -4,7 +4,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::PyErr;
 
-use crate::error::Error;
+use mixtura::Error;
 
 create_exception!(
     mixtura._core,
@@ -13,15 +13,15 @@ create_exception!(
     "An invalid argument, data set or model document (a ValueError)."
 );
 
-impl From<Error> for PyErr {
-    fn from(e: Error) -> PyErr {
-        match e {
-            Error::Interrupted { message, .. } => PyKeyboardInterrupt::new_err(message),
-            Error::Foreign { message, origin } => origin
-                .take::<PyErr>()
-                .unwrap_or_else(|| MixturaError::new_err(message)),
-            other => MixturaError::new_err(python_message(&other)),
-        }
+/// The Python exception of a crate [`Error`] (`?` on a crate result in a binding goes through
+/// [`Py`]).
+pub(crate) fn py_err(e: Error) -> PyErr {
+    match e {
+        Error::Interrupted { message, .. } => PyKeyboardInterrupt::new_err(message),
+        Error::Foreign { message, origin } => origin
+            .take::<PyErr>()
+            .unwrap_or_else(|| MixturaError::new_err(message)),
+        other => MixturaError::new_err(python_message(&other)),
     }
 }
 
@@ -48,7 +48,7 @@ fn python_message(e: &Error) -> String {
             text = text.replace(rust, python);
         }
     }
-    let hint = format!("; {}", crate::format::UNKNOWN_HINT);
+    let hint = format!("; {}", mixtura::bindings::UNKNOWN_HINT);
     match text.strip_suffix(&hint) {
         Some(head) => head.to_string(),
         None => text,

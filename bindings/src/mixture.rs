@@ -10,17 +10,18 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use super::callbacks::PySource;
-use super::distribution::PyDistribution;
-use super::options::{Layout, PyFitOptions, PyFromSamplesOptions};
-use super::{on_rows, style, weights_view, with_view, PyRows};
-use crate::distributions::{Component, ComponentStats, Normal, Statistics};
-use crate::em::{EpochLog, FitReport};
-use crate::error::Error;
-use crate::mixture::{GeneralMixtureModel, MixtureStats};
-use crate::parallel::{Cancel, Threads};
-use crate::rows::Rows;
-use crate::validate::check_observed;
+use crate::callbacks::PySource;
+use crate::distribution::PyDistribution;
+use crate::errors::py_err;
+use crate::options::{Layout, PyFitOptions, PyFromSamplesOptions};
+use crate::{on_rows, style, weights_view, with_view, PyRows};
+use mixtura::bindings::check_observed;
+use mixtura::bindings::Rows;
+use mixtura::distributions::{Component, ComponentStats, Normal, Statistics};
+use mixtura::Error;
+use mixtura::{Cancel, Threads};
+use mixtura::{EpochLog, FitReport};
+use mixtura::{GeneralMixtureModel, MixtureStats};
 
 /// The statistics of a mixture over some rows.
 #[pyclass(module = "mixtura._core", name = "MixtureSummary")]
@@ -55,7 +56,7 @@ impl PyMixtureSummary {
 impl PyMixtureSummary {
     /// Adds the statistics of `other` into these.
     fn merge(&mut self, other: PyRef<'_, PyMixtureSummary>) -> PyResult<()> {
-        self.inner.merge(&other.inner)?;
+        self.inner.merge(&other.inner).map_err(py_err)?;
         self.rows += other.rows;
         self.observed |= other.observed;
         self.weighted |= other.weighted;
@@ -71,7 +72,10 @@ impl PyMixtureSummary {
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<Self> {
         if data.len() < 24 {
-            return Err(Error::param("summaries", "the bytes are not mixture statistics").into());
+            return Err(py_err(Error::param(
+                "summaries",
+                "the bytes are not mixture statistics",
+            )));
         }
         let (head, stats) = data.split_at(24);
         let word = |i: usize| f64::from_le_bytes(head[8 * i..8 * i + 8].try_into().expect("8"));
@@ -80,14 +84,20 @@ impl PyMixtureSummary {
             match v {
                 0.0 => Ok(false),
                 1.0 => Ok(true),
-                _ => Err(Error::param("summaries", "the bytes are not mixture statistics").into()),
+                _ => Err(py_err(Error::param(
+                    "summaries",
+                    "the bytes are not mixture statistics",
+                ))),
             }
         };
         if !(rows >= 0.0 && rows == rows.trunc() && rows < 2f64.powi(63)) {
-            return Err(Error::param("summaries", "the bytes are not mixture statistics").into());
+            return Err(py_err(Error::param(
+                "summaries",
+                "the bytes are not mixture statistics",
+            )));
         }
         Ok(PyMixtureSummary {
-            inner: MixtureStats::from_bytes(stats)?,
+            inner: MixtureStats::from_bytes(stats).map_err(py_err)?,
             rows: rows as u64,
             observed: flag(observed)?,
             weighted: flag(weighted)?,
@@ -202,7 +212,7 @@ fn epoch_callback(
     };
     let d = epoch_dict(py, log)?;
     let current = if pass_model {
-        Py::new(py, PyMixture::from(m.try_clone()?))?.into_any()
+        Py::new(py, PyMixture::from(m.try_clone().map_err(py_err)?))?.into_any()
     } else {
         py.None()
     };
@@ -281,7 +291,7 @@ fn run_fit<'py>(
         // A Ctrl-C is raised even when the fit finished before it saw the cancel flag: Python
         // has consumed the signal, and the user asked to stop.
         (_, Some(e), _) | (Err(_), None, Some(e)) => return Err(e),
-        (r, None, _) => r?,
+        (r, None, _) => r.map_err(py_err)?,
     };
     report_dict(py, &report)
 }
@@ -299,8 +309,9 @@ impl PyMixture {
         let dists = distributions
             .iter()
             .map(|d| d.inner.try_clone())
-            .collect::<Result<_, Error>>()?;
-        let mut inner = GeneralMixtureModel::new(dists, weights.as_deref())?;
+            .collect::<Result<_, Error>>()
+            .map_err(py_err)?;
+        let mut inner = GeneralMixtureModel::new(dists, weights.as_deref()).map_err(py_err)?;
         inner.frozen = frozen;
         Ok(PyMixture { inner })
     }
@@ -308,7 +319,7 @@ impl PyMixture {
     /// A mixture from its JSON document.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        Ok(GeneralMixtureModel::from_json(text)?.into())
+        Ok(GeneralMixtureModel::from_json(text).map_err(py_err)?.into())
     }
 
     /// The JSON document, laid out as `json.dumps` would with these arguments.
@@ -322,9 +333,10 @@ impl PyMixture {
     /// Copies of the components.
     fn distributions(&self) -> PyResult<Vec<PyDistribution>> {
         let copies = self.inner.distributions().iter().map(|c| c.try_clone());
-        Ok(copies
+        copies
             .map(|c| c.map(Into::into))
-            .collect::<Result<_, Error>>()?)
+            .collect::<Result<_, Error>>()
+            .map_err(py_err)
     }
 
     /// The prior probabilities of the components.
@@ -471,11 +483,10 @@ impl PyMixture {
     ) -> PyResult<Bound<'py, PyDict>> {
         let opts = PyFitOptions::to_rust_or_default(options.as_deref())?;
         if opts.batch_size.is_some() {
-            return Err(Error::param(
+            return Err(py_err(Error::param(
                 "batch_size",
                 "does not apply to data in partitions: the partitions are the batches",
-            )
-            .into());
+            )));
         }
         let python_error: Mutex<Option<PyErr>> = Mutex::new(None);
         let keep = |e: PyErr| {
@@ -487,7 +498,7 @@ impl PyMixture {
         let result = py.detach(|| {
             let summarize = |m: &GeneralMixtureModel, parts: &[usize]| {
                 let summary = Python::attach(|py| -> PyResult<Option<PyMixtureSummary>> {
-                    let current = Py::new(py, PyMixture::from(m.try_clone()?))?;
+                    let current = Py::new(py, PyMixture::from(m.try_clone().map_err(py_err)?))?;
                     let out = summarize.call1(py, (current, parts.to_vec()))?;
                     if out.is_none(py) {
                         return Ok(None);
@@ -521,7 +532,7 @@ impl PyMixture {
         let python_error = python_error.into_inner().unwrap_or_else(|e| e.into_inner());
         let report = match (result, python_error) {
             (Err(_), Some(e)) => return Err(e),
-            (r, _) => r?,
+            (r, _) => r.map_err(py_err)?,
         };
         report_dict(py, &report)
     }
@@ -534,9 +545,9 @@ impl PyMixture {
         inertia: f64,
         pseudocount: f64,
     ) -> PyResult<()> {
-        Ok(self
-            .inner
-            .from_summaries(&summary.inner, inertia, pseudocount)?)
+        self.inner
+            .from_summaries(&summary.inner, inertia, pseudocount)
+            .map_err(py_err)
     }
 
     /// `n` samples, shape `(n, d)`, from a ChaCha8 generator seeded with `seed`.
@@ -546,8 +557,12 @@ impl PyMixture {
         n: usize,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let mut rng = crate::rng::seeded(seed);
-        Ok(self.inner.sample(n, &mut rng)?.into_pyarray(py))
+        let mut rng = mixtura::bindings::seeded(seed);
+        Ok(self
+            .inner
+            .sample(n, &mut rng)
+            .map_err(py_err)?
+            .into_pyarray(py))
     }
 
     /// The number of free parameters (None when a component cannot tell).
@@ -660,7 +675,8 @@ impl PyMixture {
         let opts = options.to_rust()?;
         let x = x.rows();
         let w = weights_view(&weights);
-        let mut holder = GeneralMixtureModel::new(vec![Component::Normal(Normal::blank())], None)?;
+        let mut holder = GeneralMixtureModel::new(vec![Component::Normal(Normal::blank())], None)
+            .map_err(py_err)?;
         let report = run_fit(
             py,
             &mut holder,

@@ -8,15 +8,16 @@ use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use super::callbacks::PyExternal;
-use super::errors::{invalid, MixturaError};
-use super::{style, threads};
-use crate::distributions::{
+use crate::callbacks::PyExternal;
+use crate::errors::py_err;
+use crate::errors::{invalid, MixturaError};
+use crate::{style, threads};
+use mixtura::distributions::{
     Bernoulli, Class, Component, ComponentStats, Discrete, Distribution, Exponential, External,
     Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian, Normal, Poisson,
     Statistics, Uniform,
 };
-use crate::error::Error;
+use mixtura::Error;
 
 /// A distribution (any built-in family).
 #[pyclass(module = "mixtura._core", name = "Distribution")]
@@ -42,7 +43,7 @@ pub struct PyDistributionSummary {
 impl PyDistributionSummary {
     /// Adds the statistics of `other` into these.
     fn merge(&mut self, other: PyRef<'_, PyDistributionSummary>) -> PyResult<()> {
-        Ok(self.inner.merge(&other.inner)?)
+        self.inner.merge(&other.inner).map_err(py_err)
     }
 
     /// The statistics as plain sums, a layout per statistics type (the Python classes arrange
@@ -101,9 +102,9 @@ fn check_rows(
     x: &ArrayView2<'_, f64>,
     weights: Option<&[f64]>,
 ) -> Result<(), Error> {
-    crate::validate::check_data(x, dist.dim())?;
+    mixtura::bindings::check_data(x, dist.dim())?;
     if let Some(w) = weights {
-        crate::validate::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
+        mixtura::bindings::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
     }
     Ok(())
 }
@@ -114,7 +115,10 @@ impl PyDistribution {
     #[staticmethod]
     #[pyo3(signature = (mean, std, min_std=0.0, frozen=false))]
     fn normal(mean: f64, std: f64, min_std: f64, frozen: bool) -> PyResult<Self> {
-        let mut d = Normal::new(mean, std)?.with_min_std(min_std)?;
+        let mut d = Normal::new(mean, std)
+            .map_err(py_err)?
+            .with_min_std(min_std)
+            .map_err(py_err)?;
         d.frozen = frozen;
         Ok(Component::Normal(d).into())
     }
@@ -129,13 +133,14 @@ impl PyDistribution {
     ) -> PyResult<Self> {
         let (m, c) = (means.as_array(), covariance.as_array());
         // The copy is checked: a covariance that fits once in memory may not fit twice.
-        let c = crate::validate::copied(c, || {
-            crate::validate::too_large(
+        let c = mixtura::bindings::copied(c, || {
+            mixtura::bindings::too_large(
                 "covariance",
                 format!("a copy of the {} x {} covariance", c.nrows(), c.ncols()),
             )
-        })?;
-        let mut d = MultivariateGaussian::new(m.to_owned(), c)?;
+        })
+        .map_err(py_err)?;
+        let mut d = MultivariateGaussian::new(m.to_owned(), c).map_err(py_err)?;
         d.frozen = frozen;
         Ok(Component::MultivariateGaussian(d).into())
     }
@@ -149,7 +154,7 @@ impl PyDistribution {
         frozen: bool,
     ) -> PyResult<Self> {
         let children = distributions.iter().map(|d| d.inner.clone()).collect();
-        let mut d = IndependentComponents::new(children, weights)?;
+        let mut d = IndependentComponents::new(children, weights).map_err(py_err)?;
         d.frozen = frozen;
         Ok(Component::IndependentComponents(d).into())
     }
@@ -170,17 +175,25 @@ impl PyDistribution {
         }
         let p = &parameters;
         let mut inner = match class {
-            Class::Normal => Component::Normal(Normal::new(p[0], p[1])?.with_min_std(min_std)?),
+            Class::Normal => Component::Normal(
+                Normal::new(p[0], p[1])
+                    .map_err(py_err)?
+                    .with_min_std(min_std)
+                    .map_err(py_err)?,
+            ),
             Class::LogNormal => {
-                let mut d = LogNormal::new(p[0], p[1])?;
-                d.min_std = Normal::blank().with_min_std(min_std)?.min_std;
+                let mut d = LogNormal::new(p[0], p[1]).map_err(py_err)?;
+                d.min_std = Normal::blank()
+                    .with_min_std(min_std)
+                    .map_err(py_err)?
+                    .min_std;
                 Component::LogNormal(d)
             }
-            Class::Exponential => Component::Exponential(Exponential::new(p[0])?),
-            Class::Gamma => Component::Gamma(Gamma::new(p[0], p[1])?),
-            Class::Poisson => Component::Poisson(Poisson::new(p[0])?),
-            Class::Uniform => Component::Uniform(Uniform::new(p[0], p[1])?),
-            Class::Bernoulli => Component::Bernoulli(Bernoulli::new(p[0])?),
+            Class::Exponential => Component::Exponential(Exponential::new(p[0]).map_err(py_err)?),
+            Class::Gamma => Component::Gamma(Gamma::new(p[0], p[1]).map_err(py_err)?),
+            Class::Poisson => Component::Poisson(Poisson::new(p[0]).map_err(py_err)?),
+            Class::Uniform => Component::Uniform(Uniform::new(p[0], p[1]).map_err(py_err)?),
+            Class::Bernoulli => Component::Bernoulli(Bernoulli::new(p[0]).map_err(py_err)?),
             Class::Discrete | Class::MultivariateGaussian | Class::IndependentComponents => {
                 unreachable!("filtered out above")
             }
@@ -198,7 +211,7 @@ impl PyDistribution {
         dtype: String,
         frozen: bool,
     ) -> PyResult<Self> {
-        let mut d = Discrete::new(keys, probabilities, dtype)?;
+        let mut d = Discrete::new(keys, probabilities, dtype).map_err(py_err)?;
         d.frozen = frozen;
         Ok(Component::Discrete(d).into())
     }
@@ -217,7 +230,7 @@ impl PyDistribution {
     /// The family's default distribution over `d` features.
     #[staticmethod]
     fn blank(name: &str, d: usize) -> PyResult<Self> {
-        Ok(family(name)?.blank(d)?.into())
+        Ok(family(name)?.blank(d).map_err(py_err)?.into())
     }
 
     /// The maximum-likelihood fit of a family to `X`.
@@ -232,16 +245,18 @@ impl PyDistribution {
         let family = family(name)?;
         let x = x.as_array();
         let w = weights_or_ones(&weights, x.nrows());
-        let probe = family.blank(x.ncols())?;
-        check_rows(&probe, &x, Some(&w))?;
-        let inner = py.detach(|| Component::fit_new(family, x, &w))?;
+        let probe = family.blank(x.ncols()).map_err(py_err)?;
+        check_rows(&probe, &x, Some(&w)).map_err(py_err)?;
+        let inner = py
+            .detach(|| Component::fit_new(family, x, &w))
+            .map_err(py_err)?;
         Ok(inner.into())
     }
 
     /// A distribution from its JSON document.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        Ok(Component::from_json(text)?.into())
+        Ok(Component::from_json(text).map_err(py_err)?.into())
     }
 
     /// The JSON document, laid out as `json.dumps` would with these arguments.
@@ -358,14 +373,17 @@ impl PyDistribution {
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let x = x.as_array();
-        check_rows(&self.inner, &x, None)?;
+        check_rows(&self.inner, &x, None).map_err(py_err)?;
         let t = threads(n_jobs)?;
-        let out = py.detach(|| {
-            t.install(|| {
-                let mut out = vec![0.0; x.nrows()];
-                self.inner.log_probability_into(x, &mut out).map(|_| out)
+        let out = py
+            .detach(|| {
+                t.install(|| {
+                    let mut out = vec![0.0; x.nrows()];
+                    self.inner.log_probability_into(x, &mut out).map(|_| out)
+                })
             })
-        })??;
+            .map_err(py_err)?
+            .map_err(py_err)?;
         Ok(PyArray1::from_vec(py, out))
     }
 
@@ -379,11 +397,13 @@ impl PyDistribution {
     ) -> PyResult<PyDistributionSummary> {
         let x = x.as_array();
         let w = weights_or_ones(&weights, x.nrows());
-        check_rows(&self.inner, &x, Some(&w))?;
-        let stats = py.detach(|| {
-            let mut st = self.inner.try_new_stats()?;
-            self.inner.accumulate(x, &w, &mut st).map(|_| st)
-        })?;
+        check_rows(&self.inner, &x, Some(&w)).map_err(py_err)?;
+        let stats = py
+            .detach(|| {
+                let mut st = self.inner.try_new_stats()?;
+                self.inner.accumulate(x, &w, &mut st).map(|_| st)
+            })
+            .map_err(py_err)?;
         Ok(PyDistributionSummary { inner: stats })
     }
 
@@ -395,11 +415,11 @@ impl PyDistribution {
         inertia: f64,
         pseudocount: f64,
     ) -> PyResult<()> {
-        crate::validate::unit("inertia", inertia)?;
-        crate::validate::non_negative("pseudocount", pseudocount)?;
-        Ok(self
-            .inner
-            .from_summaries_smoothed(&summary.inner, inertia, pseudocount)?)
+        mixtura::bindings::unit("inertia", inertia).map_err(py_err)?;
+        mixtura::bindings::non_negative("pseudocount", pseudocount).map_err(py_err)?;
+        self.inner
+            .from_summaries_smoothed(&summary.inner, inertia, pseudocount)
+            .map_err(py_err)
     }
 
     /// `n` samples, shape `(n, d)`, from a ChaCha8 generator seeded with `seed`.
@@ -409,10 +429,10 @@ impl PyDistribution {
         n: usize,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let mut rng = crate::rng::seeded(seed);
+        let mut rng = mixtura::bindings::seeded(seed);
         let d = self.inner.dim();
-        let mut out = crate::validate::zeros_checked(n, d)?;
-        self.inner.check_sample()?;
+        let mut out = mixtura::bindings::zeros_checked(n, d).map_err(py_err)?;
+        self.inner.check_sample().map_err(py_err)?;
         for mut row in out.rows_mut() {
             self.inner
                 .sample_into(&mut rng, row.as_slice_mut().expect("contiguous"));
@@ -422,7 +442,7 @@ impl PyDistribution {
 
     /// A copy.
     fn copy(&self) -> PyResult<Self> {
-        Ok(self.inner.try_clone()?.into())
+        Ok(self.inner.try_clone().map_err(py_err)?.into())
     }
 
     /// Whether the two distributions are the same (family, parameters, frozen flag).

@@ -5,19 +5,20 @@
 
 use pyo3::prelude::*;
 
-use super::errors::invalid;
-use super::threads;
-use crate::distributions::{Class, Family};
-use crate::em::FitOptions;
-use crate::error::Error;
-use crate::from_samples::{Components, FromSamplesOptions};
-use crate::kmeans::Init;
-use crate::parallel::Cancel;
+use crate::errors::invalid;
+use crate::errors::py_err;
+use crate::threads;
+use mixtura::distributions::{Class, Family};
+use mixtura::Cancel;
+use mixtura::Error;
+use mixtura::FitOptions;
+use mixtura::Init;
+use mixtura::{Components, FromSamplesOptions};
 
 /// An iteration limit as Python gives it: a whole, non-negative number (pomegranate's default
 /// is the float `1e8`); infinity, or anything from 2^64 up, means no limit.
 pub(super) fn iteration_limit(name: &str, v: f64) -> Result<u64, Error> {
-    crate::validate::not_nan(name, v)?;
+    mixtura::bindings::not_nan(name, v)?;
     if v < 0.0 {
         return Err(Error::param(name, format!("must be non-negative, got {v}")));
     }
@@ -77,9 +78,10 @@ impl PyFitOptions {
             inertia,
             pseudocount,
             stop_threshold,
-            max_iterations: iteration_limit("max_iterations", max_iterations)?,
-            batch_size: optional_count("batch_size", batch_size)?,
-            batches_per_epoch: optional_count("batches_per_epoch", batches_per_epoch)?,
+            max_iterations: iteration_limit("max_iterations", max_iterations).map_err(py_err)?,
+            batch_size: optional_count("batch_size", batch_size).map_err(py_err)?,
+            batches_per_epoch: optional_count("batches_per_epoch", batches_per_epoch)
+                .map_err(py_err)?,
             lr_decay,
             n_jobs,
         };
@@ -115,18 +117,17 @@ impl PyFitOptions {
 
     /// The crate's options (with a cancel flag of their own), checked.
     pub(super) fn to_rust(&self) -> PyResult<FitOptions> {
-        let opts = FitOptions {
-            inertia: self.inertia,
-            pseudocount: self.pseudocount,
-            stop_threshold: self.stop_threshold,
-            max_iterations: self.max_iterations,
-            batch_size: self.batch_size,
-            batches_per_epoch: self.batches_per_epoch,
-            lr_decay: self.lr_decay,
-            threads: threads(self.n_jobs)?,
-            cancel: Cancel::new(),
-        };
-        opts.check()?;
+        let mut opts = FitOptions::default()
+            .inertia(self.inertia)
+            .pseudocount(self.pseudocount)
+            .stop_threshold(self.stop_threshold)
+            .max_iterations(self.max_iterations)
+            .lr_decay(self.lr_decay)
+            .threads(threads(self.n_jobs)?)
+            .cancel(Cancel::new());
+        opts.batch_size = self.batch_size;
+        opts.batches_per_epoch = self.batches_per_epoch;
+        opts.check().map_err(py_err)?;
         Ok(opts)
     }
 }
@@ -162,7 +163,8 @@ impl PyFromSamplesOptions {
             n_components,
             init: init.to_string(),
             n_init,
-            max_kmeans_iterations: iteration_limit("max_kmeans_iterations", max_kmeans_iterations)?,
+            max_kmeans_iterations: iteration_limit("max_kmeans_iterations", max_kmeans_iterations)
+                .map_err(py_err)?,
             seed,
             fit: fit.map_or_else(PyFitOptions::default, |f| f.clone()),
         })
@@ -172,14 +174,13 @@ impl PyFromSamplesOptions {
 impl PyFromSamplesOptions {
     /// The crate's options.
     pub(super) fn to_rust(&self) -> PyResult<FromSamplesOptions> {
-        Ok(FromSamplesOptions {
-            n_components: self.n_components,
-            init: Init::from_name(&self.init)?,
-            n_init: self.n_init,
-            max_kmeans_iterations: self.max_kmeans_iterations,
-            seed: self.seed,
-            fit: self.fit.to_rust()?,
-        })
+        let mut opts = FromSamplesOptions::new(self.n_components)
+            .init(Init::from_name(&self.init).map_err(py_err)?)
+            .n_init(self.n_init)
+            .max_kmeans_iterations(self.max_kmeans_iterations)
+            .seed(self.seed);
+        opts.fit = self.fit.to_rust()?;
+        Ok(opts)
     }
 }
 

@@ -8,11 +8,11 @@ use pyo3::exceptions::{PyStopIteration, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::errors::external_error;
-use super::PyRows;
-use crate::distributions::ExternalDistribution;
-use crate::em::BatchSource;
-use crate::error::Error;
+use crate::errors::external_error;
+use crate::PyRows;
+use mixtura::distributions::ExternalDistribution;
+use mixtura::BatchSource;
+use mixtura::Error;
 
 /// The rows of a batch, shape `(m, d)`, and their optional weights, shape `(m,)`.
 type Batch = (Array2<f64>, Option<Array1<f64>>);
@@ -212,8 +212,8 @@ impl ExternalDistribution for PyExternal {
         })
     }
 
-    fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.to_json()).unwrap_or(serde_json::Value::Null)
+    fn to_value(&self) -> mixtura::serde_json::Value {
+        mixtura::serde_json::from_str(&self.to_json()).unwrap_or(mixtura::serde_json::Value::Null)
     }
 
     fn to_json(&self) -> String {
@@ -222,11 +222,11 @@ impl ExternalDistribution for PyExternal {
             py.import("json")?.call_method1("dumps", (d,))?.extract()
         });
         doc.ok()
-            .filter(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok())
+            .filter(|t| mixtura::serde_json::from_str::<mixtura::serde::de::IgnoredAny>(t).is_ok())
             .unwrap_or_else(|| {
                 format!(
                     "{{\"class\": \"Distribution\", \"name\": {}, \"parameters\": null, \"frozen\": {}}}",
-                    serde_json::Value::String(self.name.clone()),
+                    mixtura::serde_json::Value::String(self.name.clone()),
                     self.is_frozen()
                 )
             })
