@@ -1,10 +1,7 @@
 """float32 rows: read in place by the extension (C or Fortran order, strided, memmaps), a block
 of rows converted to float64 at a time, so that every result equals that of the same values as
-float64, bit for bit, and no whole float64 copy of the data is ever made."""
-
-import subprocess
-import sys
-import textwrap
+float64, bit for bit (that no whole float64 copy is made is tested under a memory limit in
+test_memory.py)."""
 
 import numpy as np
 import pytest
@@ -129,57 +126,6 @@ def test_scikit_learn_predictions_of_float32_rows():
         np.testing.assert_array_equal(
             gm.score_samples(x), gm.score_samples(X64).astype(np.float32))
         assert gm.predict_proba(x).dtype == np.float32
-
-
-# A child interpreter whose address space is limited to what it uses plus a margin smaller than a
-# float64 copy of its float32 rows: a whole copy anywhere would fail.
-CHILD = """
-import ctypes
-import resource
-import numpy as np
-from mixtura import GeneralMixtureModel, Kmeans, MultivariateGaussianDistribution as MGD
-
-def used():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-
-n, d = 500_000, 16
-rng = np.random.RandomState(0)
-X = np.empty((n, d), dtype=np.float32, order="{order}")
-for s in range(0, n, 100_000):
-    X[s:s + 100_000] = rng.randn(min(100_000, n - s), d) + (rng.rand(1, d) > 0.5) * 3
-start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), max_iterations=1,
-                                         n_jobs=2)
-ctypes.CDLL(None).malloc_trim(0)
-limit = used() + {margin}
-resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-try:
-    {call}
-    print("ok")
-except MemoryError as e:
-    print("MemoryError", e)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc")
-@pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("call", [
-    "start.fit(X, max_iterations=1, n_jobs=2)",
-    "start.log_probability(X, n_jobs=2); start.predict(X, n_jobs=2)",
-    "Kmeans(2).fit(X, max_iterations=3, n_jobs=2)",
-])
-def test_float32_rows_are_never_copied_whole(order, call):
-    pytest.importorskip("resource")
-    data = 500_000 * 16 * 4
-    # Less than the float64 copy (twice the data) would take beyond the data itself.
-    margin = data * 3 // 4
-    code = CHILD.format(order=order, margin=margin, call=textwrap.dedent(call))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "ok", proc.stdout
 
 
 class _SeenNormal(PythonNormal):

@@ -132,3 +132,28 @@ def test_fit_of_many_rows_whose_working_copy_does_not_fit_is_an_error():
     setup = "X = np.random.RandomState(1).standard_normal((60000, 1000))"
     out = run_limited(setup, "MGD.from_samples(X)", 300 * MB)
     assert_clean_error(out)
+
+
+# float32 rows: 500,000 x 16 (32 MB), under a margin smaller than the float64 copy of them would
+# take beyond the rows themselves, so that a whole copy anywhere would fail.
+FLOAT32_ROWS = """
+from mixtura import Kmeans
+n, d = 500_000, 16
+rng = np.random.RandomState(0)
+X = np.empty((n, d), dtype=np.float32, order="{order}")
+for s in range(0, n, 100_000):
+    X[s:s + 100_000] = rng.randn(min(100_000, n - s), d) + (rng.rand(1, d) > 0.5) * 3
+start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), max_iterations=1,
+                                         n_jobs=2)
+"""
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("call", [
+    "start.fit(X, max_iterations=1, n_jobs=2)",
+    "start.log_probability(X, n_jobs=2); start.predict(X, n_jobs=2)",
+    "Kmeans(2).fit(X, max_iterations=3, n_jobs=2)",
+])
+def test_float32_rows_are_never_copied_whole(order, call):
+    margin = 500_000 * 16 * 4 * 3 // 4
+    assert run_limited(FLOAT32_ROWS.format(order=order), call, margin) == "ok"
