@@ -335,15 +335,13 @@ fn e_pass(plan: &Plan, x: Rows<'_>, cancel: &Cancel) -> Result<Pass> {
     let chunk = |rows: std::ops::Range<usize>| -> Result<Pass> {
         cancel.check()?;
         let mut scratch = plan.scratch()?;
-        // A block of `f32` rows as `f64`.
-        let mut buf = Vec::new();
         let mut part = Pass {
             log_likelihood: 0.0,
             unexplained: 0.0,
             moments: plan.moments()?,
         };
         for block in blocks(rows) {
-            let xb = x.block(block.clone(), &mut buf);
+            let xb = x.slice(block.clone());
             if !plan.load(xb, &mut scratch) {
                 return Err(far_rows());
             }

@@ -637,11 +637,9 @@ impl GaussianMixture {
                 let end = (start + size).min(n);
                 let mut s = plan.scratch()?;
                 let mut joint = vec![0.0; k];
-                // A block of `f32` rows as `f64`.
-                let mut buf = Vec::new();
                 for b0 in (start..end).step_by(BLOCK_ROWS) {
                     let block = b0..(b0 + BLOCK_ROWS).min(end);
-                    let xb = x.block(block.clone(), &mut buf);
+                    let xb = x.slice(block.clone());
                     let m = block.len();
                     if !plan.load(xb, &mut s) {
                         return Err(far_rows());

@@ -89,6 +89,53 @@ pub(crate) fn exp_nonpositive(x: f64) -> f64 {
     }
 }
 
+/// `ln 2` split for `f32` so that `n * EXP32_LN2_HI` is exact for `|n| < 2^9`.
+const EXP32_LN2_HI: f32 = 0.693_145_75;
+/// The rest of `ln 2` in `f32`.
+const EXP32_LN2_LO: f32 = 1.428_606_8e-6;
+/// `1.5 * 2^23`: adding it rounds an `f32` to an integer, which then sits in the low bits.
+const EXP32_SHIFTER: f32 = 12_582_912.0;
+/// Below this, [`exp32_nonpositive`] returns 0 (`e^x` is then below `1.7e-38`, at the end of
+/// `f32`'s normal range).
+pub(crate) const EXP32_MIN: f32 = -87.0;
+/// `1 / 7!, 1 / 6!, ..., 1`: the Taylor series of `e^r` to degree 7 (truncation below `6e-9`
+/// relative for `|r| <= ln 2 / 2`), by Horner's rule.
+const EXP32_COEFFS: [f32; 8] = [
+    1.0 / 5_040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    0.5,
+    1.0,
+    1.0,
+];
+
+/// `e^x` in `f32` for `x <= 0` (and NaN), to a few `f32` ulps, without branches so that loops
+/// over it vectorise (in eight lanes where the `f64` one has four): the steps of
+/// [`exp_nonpositive`] in `f32` with a series of degree 7. Below [`EXP32_MIN`] it returns 0.
+/// Used for the responsibilities of `f32` rows (see [`single`](super::single)); scalar
+/// operations only, so that every kernel path gives the same bits.
+#[inline(always)]
+pub(crate) fn exp32_nonpositive(x: f32) -> f32 {
+    let xc = if x < EXP32_MIN { EXP32_MIN } else { x };
+    let t = xc * std::f32::consts::LOG2_E + EXP32_SHIFTER;
+    let n = t - EXP32_SHIFTER;
+    let r = (xc - n * EXP32_LN2_HI) - n * EXP32_LN2_LO;
+    let mut p = EXP32_COEFFS[0];
+    for &c in &EXP32_COEFFS[1..] {
+        p = p * r + c;
+    }
+    // n is in [-126, 0]: 2^n is a normal number with biased exponent n + 127.
+    let bits = (t.to_bits().wrapping_add(127)) << 23;
+    let v = p * f32::from_bits(bits);
+    if x < EXP32_MIN {
+        0.0
+    } else {
+        v
+    }
+}
+
 /// `ln x` for `x >= 1` (and NaN, +inf), to about 1 ulp, without branches: `x = 2^e m` with
 /// `m` in `[sqrt(1/2), sqrt(2))`, and `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, by its
 /// series to `s^21` (truncation below 3e-17).

@@ -17,28 +17,30 @@
 //!   over the rows of the block and vectorises; quadratic forms with the inverse Cholesky
 //!   factors, then the moments by centring and products ([`portable`], [`x86`]);
 //! - diagonal in fewer than eight features: the block transposed, as above;
-//! - diagonal in eight features or more: the rows as they are (a row fills whole vectors).
+//! - diagonal in eight features or more: the rows as they are (a row fills whole vectors);
+//!   blocks of `f32` rows in `f32` lanes ([`single`]), the sums that outlive a few rows in `f64`.
 //!
 //! The moments go back to the components as [`GaussianMoments`].
 //!
 //! **k-means.** The squared distances of rows to centroids, the passes of k-means++ and the
 //! nearest centroids and sums of a Lloyd pass's blocks ([`distance`]).
 //!
-//! **Arithmetic.** The kernels use only additions, multiplications, divisions and, in the
-//! quadratic forms and products of full covariance, fused multiply-adds, in a fixed order (and
-//! their own `exp` and `ln`, [`math`]), so results do not depend on the number of threads, and
-//! are the same on every kernel path ([`dispatch::Isa`]: portable, AVX2 and FMA, AVX-512): the
-//! generic kernels are written once over [`lanes::Lanes`] and instantiated in portable and
-//! vector lanes, each lane doing the same IEEE operation; the portable loops' fused
-//! multiply-adds are `f64::mul_add`, rounded once as the processor's are, only slower where the
-//! processor has no FMA. The path is chosen once, at run time, by [`dispatch`] (the only
-//! module that asks the processor what it has; the environment variable `MIXTURA_KERNEL`
+//! **Arithmetic.** The kernels use only additions, multiplications, divisions and, in the quadratic
+//! forms and products of full covariance and the `f32` diagonal kernels, fused multiply-adds, in a
+//! fixed order (and their own `exp` and `ln`, [`math`]), so results do not depend on the number of
+//! threads, and are the same on every kernel path ([`dispatch::Isa`]: portable, AVX2 and FMA,
+//! AVX-512): the generic kernels are written once over [`lanes::Lanes`] and instantiated in
+//! portable and vector lanes, each lane doing the same IEEE operation; the portable loops' fused
+//! multiply-adds are `f64::mul_add` (`f32::mul_add`), rounded once as the processor's are, only
+//! slower where the processor has no FMA. The path is chosen once, at run time, by [`dispatch`]
+//! (the only module that asks the processor what it has; the environment variable `MIXTURA_KERNEL`
 //! forces one).
 //!
 //! The kernels depend on nothing else in the crate but [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS)
-//! (the rows of a block, which sizes their work spaces) and the crate's checked allocation (a
-//! plan's arrays and work spaces that do not fit in memory are an error): the components reach
-//! them through the forms, and take back the moments.
+//! (the rows of a block, which sizes their work spaces), the crate's checked allocation (a
+//! plan's arrays and work spaces that do not fit in memory are an error) and
+//! [`Rows`](crate::rows::Rows) (a block of `f64` or `f32` rows): the components reach them
+//! through the forms, and take back the moments.
 
 pub(crate) mod dispatch;
 pub(crate) mod distance;
@@ -47,6 +49,7 @@ pub(crate) mod lanes;
 pub(crate) mod math;
 pub(crate) mod plan;
 pub(crate) mod portable;
+pub(crate) mod single;
 pub(crate) mod small;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;

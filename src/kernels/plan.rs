@@ -3,22 +3,22 @@
 //! fused E-step of a block ([`Plan::load`], then [`Plan::log_joint`], [`Plan::posteriors`] or
 //! [`Plan::summarize`]).
 
-use ndarray::ArrayView2;
-
 use super::dispatch::{Isa, Level};
 use super::distance::has_nan;
 use super::forms::{Gaussian, GaussianMoments};
 use super::lanes::{Lanes, Quad};
-use super::math::{exp_nonpositive, ln_positive};
+use super::math::{exp32_nonpositive, exp_nonpositive, ln_positive};
 use super::portable::{
     centre_weighted, diagonal_forms, diagonal_rows, lanes, moments8, moments_rows, padded, panels,
     panels_len, products_in, quad_forms, sum8,
 };
+use super::single::{self, max_abs_bits, padded8, Oct, Single};
 use super::small::{small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
 #[cfg(target_arch = "x86_64")]
-use super::x86::{avx2, avx512};
+use super::x86::{avx2, avx512, single as x86_single};
 use crate::error::Result;
 use crate::parallel::BLOCK_ROWS;
+use crate::rows::Rows;
 use crate::validate::{too_large, zeroed_vec};
 
 /// Diagonal Gaussians of this many features or more are evaluated on the rows as they are: a
@@ -94,6 +94,29 @@ pub(crate) struct Plan {
     offsets: Vec<f64>,
     /// `log_norm + log weight`, per component.
     consts: Vec<f64>,
+    /// `DiagonalRows`: the parameters for the `f32` kernels, which blocks of `f32` rows take
+    /// (see [`single`]); `None` on the other paths and when they do not fit `f32`.
+    single: Option<Single>,
+}
+
+/// Where the rows of a loaded block are, for the row-major kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// In the block itself (contiguous), read by the `f64` kernels, or by the `f32` kernels
+    /// when the block is `f32`.
+    InPlace,
+    /// In `Scratch::xt` as `f64` (a block that was not contiguous, or `f32` rows that the `f32`
+    /// kernels do not take), read by the `f64` kernels.
+    CopyF64,
+    /// In `Scratch::x32` (`f32` rows that were not contiguous), read by the `f32` kernels.
+    CopyF32,
+}
+
+/// The rows of a block as the row-major kernels read them.
+#[derive(Clone, Copy)]
+enum RowSlice<'a> {
+    F64(&'a [f64]),
+    F32(&'a [f32]),
 }
 
 /// Per-chunk sums of the kernels.
@@ -123,7 +146,8 @@ impl Moments {
 /// | field    | `Small`          | `Full`                | `DiagonalTransposed` | `DiagonalRows` |
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
-/// | `copied` |                  |                       |                      | whether copied |
+/// | `x32`    |                  |                       |                      | an `f32` copy  |
+/// | `held`   |                  |                       |                      | where the rows |
 /// | `work`   |                  |                       |                      | moments' sums  |
 /// | `small`  | per-lane sums    |                       |                      |                |
 /// | `z`      | quadratic forms  | forms, centred rows   |                      |                |
@@ -134,11 +158,14 @@ impl Moments {
 /// E-step are its own, see the fields).
 pub(crate) struct Scratch {
     /// The block transposed (`d x n`; full covariance: `x - o`, see `Plan::origin`); for a
-    /// row-major plan, a copy of a block that was not contiguous (`n x d`).
+    /// row-major plan, a copy of a block that was not contiguous, or of `f32` rows as `f64`
+    /// (`n x d`).
     xt: Vec<f64>,
-    /// Whether `xt` holds the copy of the current block (row-major plans).
-    copied: bool,
-    /// Running sums of the row-major moments (`2 k padded(d)`).
+    /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`).
+    x32: Vec<f32>,
+    /// Where the rows of the current block are (row-major plans).
+    held: Held,
+    /// Running sums of the row-major moments (`2 k padded8(d)`).
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
@@ -163,6 +190,29 @@ pub(crate) struct Scratch {
     pub max: Vec<f64>,
     /// `k x rows`: joint log-densities, then responsibilities.
     pub lp: Vec<f64>,
+}
+
+/// `max[i] = max_j lp[j * n + i]` (`-inf` when every value is), `lp` being `k x n`: lanes `L`
+/// of rows, a comparison per value (`if v > m { v } else { m }`).
+#[inline(always)]
+fn row_max<L: Lanes>(lp: &[f64], n: usize, max: &mut [f64]) {
+    let k = lp.len() / n.max(1);
+    let w = L::WIDTH;
+    let whole = n / w * w;
+    for i0 in (0..whole).step_by(w) {
+        let mut m = L::splat(f64::NEG_INFINITY);
+        for j in 0..k {
+            m = L::load(&lp[j * n + i0..]).max_of(m);
+        }
+        m.store(&mut max[i0..]);
+    }
+    for (i, mx) in max.iter_mut().enumerate().take(n).skip(whole) {
+        let mut m = f64::NEG_INFINITY;
+        for j in 0..k {
+            m = lp[j * n + i].max_of(m);
+        }
+        *mx = m;
+    }
 }
 
 /// What a plan of `k` components in `d` features is, for the errors of its allocations.
@@ -309,6 +359,11 @@ impl Plan {
             (false, d) if d >= ROWS_MIN_FEATURES => Path::DiagonalRows,
             (false, _) => Path::DiagonalTransposed,
         };
+        let single = if path == Path::DiagonalRows {
+            Single::new(&means, &scale, d)
+        } else {
+            None
+        };
         Ok(Some(Plan {
             d,
             k,
@@ -321,6 +376,7 @@ impl Plan {
             centres,
             offsets,
             consts,
+            single,
         }))
     }
 
@@ -368,8 +424,9 @@ impl Plan {
         }
         Ok(Scratch {
             xt: zeroed_vec(&[t], err)?,
-            copied: false,
-            work: zeroed_vec(&[if rows { 2 * k * padded(d) } else { 0 }], err)?,
+            x32: Vec::new(),
+            held: Held::InPlace,
+            work: zeroed_vec(&[if rows { 2 * k * padded8(d) } else { 0 }], err)?,
             small: zeroed_vec(&[if small { k } else { 0 }], err)?,
             z: zeroed_vec(&[if full { t } else { 0 }], err)?,
             wz: zeroed_vec(&[if full { t } else { 0 }], err)?,
@@ -406,24 +463,53 @@ impl Plan {
         }
     }
 
-    /// Transposes the rows of `xb` (at most [`BLOCK_ROWS`]) into the scratch, for
-    /// [`log_joint`](Self::log_joint) and [`summarize`](Self::summarize); false when they hold
-    /// a missing value (the kernels do not take those).
-    pub fn load(&self, xb: ArrayView2<f64>, s: &mut Scratch) -> bool {
+    /// Readies the rows of `xb` (at most [`BLOCK_ROWS`], `f64` or `f32`) for
+    /// [`log_joint`](Self::log_joint), [`posteriors`](Self::posteriors) and
+    /// [`summarize`](Self::summarize), which take the same block: transposed into the scratch,
+    /// or for the row-major path read where they are (or copied when not contiguous); false
+    /// when they hold a missing value (the kernels do not take those).
+    ///
+    /// A block of `f32` rows on the row-major path takes the `f32` kernels (see [`single`])
+    /// when the plan has their parameters and every `|x|` is within their limit, and otherwise
+    /// the `f64` kernels on its values converted.
+    pub fn load<'x>(&self, xb: impl Into<Rows<'x>>, s: &mut Scratch) -> bool {
+        let xb = xb.into();
         let (n, d) = xb.dim();
         debug_assert!(n <= BLOCK_ROWS && d == self.d);
         if self.path == Path::DiagonalRows {
-            // Row-major kernels: the rows are read where they are, or from a copy when the
-            // block is not contiguous.
-            s.copied = xb.as_slice().is_none();
-            if s.copied {
-                s.xt.clear();
-                s.xt.extend(xb.iter().copied());
-            }
-            let xs = if s.copied {
-                &s.xt[..]
-            } else {
-                xb.as_slice().expect("contiguous")
+            s.held = Held::InPlace;
+            let xs = match xb {
+                Rows::F64(v) => match v.to_slice() {
+                    Some(xs) => xs,
+                    None => {
+                        s.held = Held::CopyF64;
+                        s.xt.clear();
+                        s.xt.extend(v.iter().copied());
+                        &s.xt[..]
+                    }
+                },
+                Rows::F32(v) => {
+                    if let Some(p) = &self.single {
+                        let xs = match v.to_slice() {
+                            Some(xs) => xs,
+                            None => {
+                                s.held = Held::CopyF32;
+                                s.x32.clear();
+                                s.x32.extend(v.iter().copied());
+                                &s.x32[..]
+                            }
+                        };
+                        // NaN is above every limit: such a block, and one with a value too
+                        // large for the `f32` forms, goes on to the `f64` check below.
+                        if max_abs_bits(xs) <= p.limit.to_bits() {
+                            return true;
+                        }
+                    }
+                    s.held = Held::CopyF64;
+                    s.xt.clear();
+                    s.xt.extend(v.iter().map(|&a| f64::from(a)));
+                    &s.xt[..]
+                }
             };
             return !has_nan(self.isa, xs);
         }
@@ -443,28 +529,34 @@ impl Plan {
         clean && !overflow
     }
 
-    /// The transposition of [`load`](Self::load); false when the rows hold a missing value.
-    fn transpose(&self, xb: ArrayView2<f64>, ld: usize, s: &mut Scratch) -> bool {
-        let (n, d) = xb.dim();
-        if let Some(xs) = xb.as_slice() {
-            let nan = match self.isa.level() {
-                #[cfg(target_arch = "x86_64")]
-                Level::Avx2 | Level::Avx512 => {
-                    // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it
-                    // has), the features the function is compiled for.
-                    unsafe { avx2::transpose(xs, d, n, ld, &mut s.xt) }
-                }
-                Level::Portable => super::portable::transpose(xs, d, n, ld, &mut s.xt),
-            };
-            return !nan;
-        }
-        let mut nan = false;
-        for (i, row) in xb.rows().into_iter().enumerate() {
-            for (l, &v) in row.iter().enumerate() {
-                s.xt[l * ld + i] = v;
-                nan |= v.is_nan();
+    /// The transposition of [`load`](Self::load) (`f32` rows converted as they are copied);
+    /// false when the rows hold a missing value.
+    fn transpose(&self, xb: Rows<'_>, ld: usize, s: &mut Scratch) -> bool {
+        if let Rows::F64(v) = xb {
+            if let Some(xs) = v.as_slice() {
+                let (n, d) = v.dim();
+                let nan = match self.isa.level() {
+                    #[cfg(target_arch = "x86_64")]
+                    Level::Avx2 | Level::Avx512 => {
+                        // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for
+                        // what it has), the features the function is compiled for.
+                        unsafe { avx2::transpose(xs, d, n, ld, &mut s.xt) }
+                    }
+                    Level::Portable => super::portable::transpose(xs, d, n, ld, &mut s.xt),
+                };
+                return !nan;
             }
         }
+        let mut nan = false;
+        crate::rows::each_type!(xb, v => {
+            for (i, row) in v.rows().into_iter().enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    let a = crate::rows::Element::to_f64(a);
+                    s.xt[l * ld + i] = a;
+                    nan |= a.is_nan();
+                }
+            }
+        });
         !nan
     }
 
@@ -472,31 +564,43 @@ impl Plan {
     /// for the transposing paths, whose kernels read `s.xt`).
     fn with_rows<R>(
         &self,
-        xb: &ArrayView2<f64>,
+        xb: Rows<'_>,
         s: &mut Scratch,
-        f: impl FnOnce(&[f64], usize, &mut Scratch) -> R,
+        f: impl FnOnce(RowSlice<'_>, usize, &mut Scratch) -> R,
     ) -> R {
         let n = xb.nrows();
-        match self.path {
-            Path::DiagonalRows if s.copied => {
+        if self.path != Path::DiagonalRows {
+            return f(RowSlice::F64(&[]), n, s);
+        }
+        match (s.held, xb) {
+            (Held::CopyF64, _) => {
                 let copy = std::mem::take(&mut s.xt);
-                let r = f(&copy, n, s);
+                let r = f(RowSlice::F64(&copy), n, s);
                 s.xt = copy;
                 r
             }
-            Path::DiagonalRows => f(
-                xb.as_slice()
-                    .expect("a row-major block is contiguous or copied"),
+            (Held::CopyF32, _) => {
+                let copy = std::mem::take(&mut s.x32);
+                let r = f(RowSlice::F32(&copy), n, s);
+                s.x32 = copy;
+                r
+            }
+            (Held::InPlace, Rows::F64(v)) => f(
+                RowSlice::F64(v.as_slice().expect("a block read in place is contiguous")),
                 n,
                 s,
             ),
-            _ => f(&[], n, s),
+            (Held::InPlace, Rows::F32(v)) => f(
+                RowSlice::F32(v.as_slice().expect("a block read in place is contiguous")),
+                n,
+                s,
+            ),
         }
     }
 
     /// `log w_j + log p_j(x_i)` of the loaded rows `xb` into `s.lp` (`k x n`).
-    pub fn log_joint(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
-        self.with_rows(&xb, s, |x, n, s| match self.isa.level() {
+    pub fn log_joint<'x>(&self, xb: impl Into<Rows<'x>>, s: &mut Scratch) {
+        self.with_rows(xb.into(), s, |x, n, s| match self.isa.level() {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 | Level::Avx512 => {
                 // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
@@ -510,7 +614,7 @@ impl Plan {
     /// [`log_joint_t`](Self::log_joint_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn log_joint_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+    fn log_joint_avx2(&self, x: RowSlice<'_>, n: usize, s: &mut Scratch) {
         self.log_joint_t::<true>(x, n, s)
     }
 
@@ -519,7 +623,7 @@ impl Plan {
     #[target_feature(enable = "avx2,fma")]
     fn summarize_avx2(
         &self,
-        x: &[f64],
+        x: RowSlice<'_>,
         n: usize,
         w: Option<&[f64]>,
         s: &mut Scratch,
@@ -558,26 +662,32 @@ impl Plan {
 
     /// The fused E-step of the loaded rows `xb`: responsibilities (times the sample weights `w`)
     /// and moments added to `m`; returns the block's log-likelihood.
-    pub fn summarize(
+    pub fn summarize<'x>(
         &self,
-        xb: ArrayView2<f64>,
+        xb: impl Into<Rows<'x>>,
         w: Option<&[f64]>,
         s: &mut Scratch,
         m: &mut Moments,
     ) -> BlockTotals {
-        self.with_rows(&xb, s, |x, n, s| match (self.path, self.isa.level()) {
-            // SAFETY (the vector arms): the processor has the features the functions are
-            // compiled for (an `Isa` is made only for what it has).
-            #[cfg(target_arch = "x86_64")]
-            (Path::Small { .. }, Level::Avx512) => unsafe {
-                self.summarize_small_avx512(n, w, s, m)
-            },
-            #[cfg(target_arch = "x86_64")]
-            (Path::Small { .. }, Level::Avx2) => unsafe { self.summarize_small_avx2(n, w, s, m) },
-            (Path::Small { .. }, Level::Portable) => self.summarize_small_d::<Quad, 2>(n, w, s, m),
-            #[cfg(target_arch = "x86_64")]
-            (_, Level::Avx2 | Level::Avx512) => unsafe { self.summarize_avx2(x, n, w, s, m) },
-            (_, Level::Portable) => self.summarize_t::<false>(x, n, w, s, m),
+        self.with_rows(xb.into(), s, |x, n, s| {
+            match (self.path, self.isa.level()) {
+                // SAFETY (the vector arms): the processor has the features the functions are
+                // compiled for (an `Isa` is made only for what it has).
+                #[cfg(target_arch = "x86_64")]
+                (Path::Small { .. }, Level::Avx512) => unsafe {
+                    self.summarize_small_avx512(n, w, s, m)
+                },
+                #[cfg(target_arch = "x86_64")]
+                (Path::Small { .. }, Level::Avx2) => unsafe {
+                    self.summarize_small_avx2(n, w, s, m)
+                },
+                (Path::Small { .. }, Level::Portable) => {
+                    self.summarize_small_d::<Quad, 2>(n, w, s, m)
+                }
+                #[cfg(target_arch = "x86_64")]
+                (_, Level::Avx2 | Level::Avx512) => unsafe { self.summarize_avx2(x, n, w, s, m) },
+                (_, Level::Portable) => self.summarize_t::<false>(x, n, w, s, m),
+            }
         })
     }
 
@@ -606,28 +716,56 @@ impl Plan {
     /// are then NaN) and `s.y` `1 / sum_j exp(lp_ij - max_i)` (so that `s.lp` times
     /// `s.y` are the posterior probabilities).
     #[inline(always)]
-    fn posteriors_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
+    fn posteriors_t<const AVX: bool>(&self, x: RowSlice<'_>, n: usize, s: &mut Scratch) {
         let k = self.k;
         self.log_joint_t::<AVX>(x, n, s);
         // Log-sum-exp over the components, row by row but vectorised over the rows.
         let max = &mut s.max[..n];
-        max.fill(f64::NEG_INFINITY);
-        for j in 0..k {
-            for (mx, &v) in max.iter_mut().zip(&s.lp[j * n..(j + 1) * n]) {
-                *mx = if v > *mx { v } else { *mx };
-            }
+        // In vector lanes, the maxima in registers: a running maximum in memory compiles to
+        // masked stores, which are slow on some processors.
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            row_max::<avx2::Avx>(&s.lp[..k * n], n, max);
+        } else {
+            row_max::<Quad>(&s.lp[..k * n], n, max);
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        row_max::<Quad>(&s.lp[..k * n], n, max);
         let total = &mut s.acc[..n];
         total.fill(0.0);
+        // `f32` rows: `exp` in `f32` (see `single`), its results summed in `f64`.
+        let single = matches!(x, RowSlice::F32(_));
         for j in 0..k {
-            for ((v, t), &mx) in s.lp[j * n..(j + 1) * n]
+            let terms = s.lp[j * n..(j + 1) * n]
                 .iter_mut()
                 .zip(total.iter_mut())
-                .zip(max.iter())
-            {
-                let e = exp_nonpositive(*v - mx);
-                *v = e;
-                *t += e;
+                .zip(max.iter());
+            if single {
+                // In three loops, so that the one of `exp` has `f32` alone (eight lanes to a
+                // vector rather than four).
+                let mut e32 = [0.0f32; BLOCK_ROWS];
+                let e32 = &mut e32[..n];
+                for (e, ((v, _), &mx)) in e32.iter_mut().zip(terms) {
+                    *e = (*v - mx) as f32;
+                }
+                for e in e32.iter_mut() {
+                    *e = exp32_nonpositive(*e);
+                }
+                for ((v, t), &e) in s.lp[j * n..(j + 1) * n]
+                    .iter_mut()
+                    .zip(total.iter_mut())
+                    .zip(e32.iter())
+                {
+                    let e = f64::from(e);
+                    *v = e;
+                    *t += e;
+                }
+            } else {
+                for ((v, t), &mx) in terms {
+                    let e = exp_nonpositive(*v - mx);
+                    *v = e;
+                    *t += e;
+                }
             }
         }
         for ((t, &mx), f) in total.iter_mut().zip(max.iter()).zip(s.y[..n].iter_mut()) {
@@ -645,8 +783,8 @@ impl Plan {
     }
 
     /// The posterior probabilities of the loaded rows `xb` (see `posteriors_t`).
-    pub fn posteriors(&self, xb: ArrayView2<f64>, s: &mut Scratch) {
-        self.with_rows(&xb, s, |x, n, s| match self.isa.level() {
+    pub fn posteriors<'x>(&self, xb: impl Into<Rows<'x>>, s: &mut Scratch) {
+        self.with_rows(xb.into(), s, |x, n, s| match self.isa.level() {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 | Level::Avx512 => {
                 // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
@@ -660,18 +798,34 @@ impl Plan {
     /// [`posteriors_t`](Self::posteriors_t) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn posteriors_avx2(&self, x: &[f64], n: usize, s: &mut Scratch) {
+    fn posteriors_avx2(&self, x: RowSlice<'_>, n: usize, s: &mut Scratch) {
         self.posteriors_t::<true>(x, n, s)
     }
 
     /// The log-densities; `AVX` when compiled for AVX2 (the hot loops then use its vectors,
     /// with the same arithmetic as the portable loops).
     #[inline(always)]
-    fn log_joint_t<const AVX: bool>(&self, x: &[f64], n: usize, s: &mut Scratch) {
+    fn log_joint_t<const AVX: bool>(&self, x: RowSlice<'_>, n: usize, s: &mut Scratch) {
         let (d, k, ld) = (self.d, self.k, n);
         match self.path {
             Path::DiagonalRows => {
                 let lp = &mut s.lp[..k * n];
+                let x = match x {
+                    RowSlice::F64(x) => x,
+                    RowSlice::F32(x) => {
+                        let p = self
+                            .single
+                            .as_ref()
+                            .expect("f32 rows are loaded with a plan");
+                        #[cfg(target_arch = "x86_64")]
+                        if AVX {
+                            // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
+                            // FMA.
+                            return unsafe { x86_single::forms(p, &self.consts, x, n, lp) };
+                        }
+                        return single::forms_rows::<Oct>(p, &self.consts, x, n, lp);
+                    }
+                };
                 #[cfg(target_arch = "x86_64")]
                 if AVX {
                     // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.
@@ -818,7 +972,7 @@ impl Plan {
     #[inline(always)]
     fn summarize_t<const AVX: bool>(
         &self,
-        x: &[f64],
+        x: RowSlice<'_>,
         n: usize,
         w: Option<&[f64]>,
         s: &mut Scratch,
@@ -863,6 +1017,25 @@ impl Plan {
                     m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
                 }
                 let r = &s.lp[..k * n];
+                let x = match x {
+                    RowSlice::F64(x) => x,
+                    RowSlice::F32(x) => {
+                        let p = self
+                            .single
+                            .as_ref()
+                            .expect("f32 rows are loaded with a plan");
+                        let sums = (&mut m.sum[..], &mut m.products[..]);
+                        #[cfg(target_arch = "x86_64")]
+                        if AVX {
+                            // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
+                            // FMA.
+                            unsafe { x86_single::moments(p, r, x, sums, &mut s.work) };
+                            return out;
+                        }
+                        single::moments_rows::<Oct>(p, r, x, sums, &mut s.work);
+                        return out;
+                    }
+                };
                 #[cfg(target_arch = "x86_64")]
                 if AVX {
                     // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA.

@@ -18,6 +18,7 @@ use super::portable::{
 use super::small::{small_tiles, SMALL_LANES, SMALL_SUMS};
 #[cfg(target_arch = "x86_64")]
 use super::x86::{avx2, avx512};
+use crate::rows::Rows;
 
 #[test]
 fn fused_full_covariance_blocks_are_the_same_on_every_path() {
@@ -697,13 +698,14 @@ fn values(mut seed: u64) -> impl FnMut() -> f64 {
 /// Every output of the fused E-step of `x` (blocks of [`BLOCK_ROWS`] rows) on the kernel path
 /// `isa`, as bits: per block whether it loaded, then the joint log-densities, the posteriors'
 /// values, the totals of `summarize`; at the end the moments of every component.
-fn fused_outputs(
+fn fused_outputs<'x>(
     forms: &[Gaussian],
     log_weights: &[f64],
-    x: ndarray::ArrayView2<f64>,
+    x: impl Into<Rows<'x>>,
     w: Option<&[f64]>,
     isa: Isa,
 ) -> Vec<u64> {
+    let x = x.into();
     use crate::parallel::BLOCK_ROWS;
     let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa)
         .unwrap()
@@ -714,7 +716,7 @@ fn fused_outputs(
     let bits = |out: &mut Vec<u64>, v: &[f64]| out.extend(v.iter().map(|x| x.to_bits()));
     for i0 in (0..x.nrows()).step_by(BLOCK_ROWS) {
         let rows = i0..(i0 + BLOCK_ROWS).min(x.nrows());
-        let (xb, n) = (x.slice(ndarray::s![rows.clone(), ..]), rows.len());
+        let (xb, n) = (x.slice(rows.clone()), rows.len());
         let loaded = plan.load(xb, &mut s);
         out.push(loaded as u64);
         if !loaded {
@@ -991,4 +993,177 @@ fn forms_that_are_not_finite_take_the_general_path() {
         ])
         .is_none());
     }
+}
+
+/// Diagonal forms of `k` components in `d` features: means `offset + spread * u`, standard
+/// deviations `sigma * (1 + u / 2)` (`u` in `[-0.5, 0.5)`).
+fn diagonal_forms_of(
+    next: &mut impl FnMut() -> f64,
+    k: usize,
+    d: usize,
+    (offset, spread, sigma): (f64, f64, f64),
+) -> Vec<Gaussian<'static>> {
+    (0..k)
+        .map(|_| {
+            let sd: Vec<f64> = (0..d).map(|_| sigma * (1.0 + next() / 2.0)).collect();
+            Gaussian::Diagonal {
+                means: (0..d).map(|_| offset + spread * next()).collect(),
+                half_inv_var: sd.iter().map(|s| 0.5 / (s * s)).collect(),
+                log_norm: sd.iter().map(|s| -s.ln() - 0.918_938_533_204_672_8).sum(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
+    use ndarray::{Array2, ShapeBuilder};
+    let mut next = values(21);
+    // Row-major diagonal plans (eight features or more), whole and partial vectors of features,
+    // whole and partial blocks and tiles; a missing value, a value beyond the f32 kernels' limit
+    // (its block takes the f64 kernels), weights of zero; C order (read in place) and Fortran
+    // order (copied).
+    for (d, n, k) in [
+        (8, 300, 3),
+        (9, 513, 4),
+        (16, 260, 5),
+        (21, 77, 2),
+        (64, 40, 3),
+    ] {
+        let forms = diagonal_forms_of(&mut next, k, d, (0.0, 3.0, 1.0));
+        let log_weights: Vec<f64> = (0..k).map(|_| next() - 1.0).collect();
+        let mut x = Array2::from_shape_fn((n, d), |_| (4.0 * next()) as f32);
+        if n > 256 {
+            x[[n - 3, d / 2]] = 1e30;
+            x[[100, 0]] = f32::NAN;
+        }
+        let xf = {
+            let mut f = Array2::zeros((n, d).f());
+            f.assign(&x);
+            f
+        };
+        let w: Vec<f64> = (0..n)
+            .map(|i| if i % 5 == 2 { 0.0 } else { 0.5 + next() })
+            .collect();
+        for weights in [None, Some(&w[..])] {
+            let want = fused_outputs(&forms, &log_weights, x.view(), weights, Isa::portable());
+            for isa in Isa::supported() {
+                for xv in [x.view(), xf.view()] {
+                    let got = fused_outputs(&forms, &log_weights, xv, weights, isa);
+                    assert!(got == want, "{d} {n} {k} {isa:?}");
+                }
+            }
+        }
+    }
+}
+
+/// The joint log-densities and the moments of the fused E-step of the rows `x` (one block) on
+/// the kernel path `isa`, and its log-likelihood.
+fn block_of<'x>(
+    forms: &[Gaussian],
+    log_weights: &[f64],
+    x: impl Into<Rows<'x>>,
+    isa: Isa,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+    let x = x.into();
+    let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa)
+        .unwrap()
+        .expect("a plan");
+    let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
+    assert!(plan.load(x, &mut s));
+    plan.log_joint(x, &mut s);
+    let lp = s.lp[..forms.len() * x.nrows()].to_vec();
+    let t = plan.summarize(x, None, &mut s, &mut m);
+    (lp, m.sum.clone(), m.products.clone(), t.log_likelihood)
+}
+
+#[test]
+fn f32_kernels_keep_f32_precision_however_far_the_data_sit_from_zero() {
+    use ndarray::Array2;
+    let mut next = values(5);
+    // Standard deviations from 1e-3 to 1e3, means from 0 to 1e5 of them away from zero: the
+    // distances to the means keep the relative precision of f32 (the means in two parts).
+    for (offset, sigma) in [
+        (0.0, 1.0),
+        (100.0, 1e-3),
+        (1e4, 0.1),
+        (-3e5, 3.0),
+        (1e6, 1e3),
+    ] {
+        let (k, d, n) = (3, 12, 250);
+        let forms = diagonal_forms_of(&mut next, k, d, (offset, 4.0 * sigma, sigma));
+        let log_weights = [-1.0, -1.2, -1.1];
+        let x = Array2::from_shape_fn((n, d), |_| (offset + 6.0 * sigma * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        for isa in Isa::supported() {
+            let (lp32, s32, p32, ll32) = block_of(&forms, &log_weights, x.view(), isa);
+            let (lp64, s64, p64, ll64) = block_of(&forms, &log_weights, x64.view(), isa);
+            let form = |lp: f64, j: usize| -> f64 {
+                let Gaussian::Diagonal { log_norm, .. } = &forms[j] else {
+                    unreachable!()
+                };
+                log_norm + log_weights[j] - lp
+            };
+            for (i, (a, b)) in lp32.iter().zip(&lp64).enumerate() {
+                // Relative to the form (the part the f32 kernels compute).
+                let q = form(*b, i / n).abs() + 1.0;
+                assert!((a - b).abs() <= 2e-6 * q, "{offset} {sigma}: {a} {b}");
+            }
+            assert!((ll32 - ll64).abs() <= 1e-6 * ll64.abs(), "{ll32} {ll64}");
+            // Sums of r (x - mu) and r (x - mu)^2: against the scale of the second.
+            for (j, (a, b)) in s32.iter().zip(&s64).enumerate() {
+                let scale = (p64[j] * n as f64).sqrt() + 1e-300;
+                assert!((a - b).abs() <= 1e-5 * scale, "{offset} {sigma}: {a} {b}");
+            }
+            for (a, b) in p32.iter().zip(&p64) {
+                assert!((a - b).abs() <= 1e-5 * b.abs(), "{offset} {sigma}: {a} {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_rows_beyond_the_f32_kernels_take_the_f64_ones() {
+    use ndarray::Array2;
+    let mut next = values(8);
+    let (k, d, n) = (2, 8, 40);
+    // sigma = 1e-3: the f32 forms are kept for |x| up to about 1.1e15.
+    let forms = diagonal_forms_of(&mut next, k, d, (0.0, 1e-2, 1e-3));
+    let mut x = Array2::from_shape_fn((n, d), |_| (1e-2 * next()) as f32);
+    x[[7, 3]] = 3e15;
+    let x64 = x.mapv(f64::from);
+    for isa in Isa::supported() {
+        let got = block_of(&forms, &[-0.7, -0.7], x.view(), isa);
+        let want = block_of(&forms, &[-0.7, -0.7], x64.view(), isa);
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        // The far row has a finite log-density, as in f64.
+        assert!(got.0[7].is_finite() && got.0[7] < -1e30);
+    }
+    // A standard deviation so small that 1 / (2 sigma^2) is not an f32: no f32 kernels at all.
+    let tiny = diagonal_forms_of(&mut next, k, d, (0.0, 1e-21, 1e-21));
+    let x = Array2::from_shape_fn((n, d), |_| (1e-21 * next()) as f32);
+    let x64 = x.mapv(f64::from);
+    for isa in Isa::supported() {
+        let got = block_of(&tiny, &[-0.7, -0.7], x.view(), isa);
+        let want = block_of(&tiny, &[-0.7, -0.7], x64.view(), isa);
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    }
+}
+
+#[test]
+fn f32_exp_is_accurate_and_total() {
+    use super::math::exp32_nonpositive;
+    let mut worst = 0.0f64;
+    let mut x = 0.0f32;
+    while x > -87.0 {
+        let got = f64::from(exp32_nonpositive(x));
+        let want = f64::from(x).exp();
+        worst = worst.max((got - want).abs() / want);
+        x -= 0.001_37;
+    }
+    assert!(worst < 4e-7, "{worst}");
+    assert_eq!(exp32_nonpositive(0.0), 1.0);
+    assert_eq!(exp32_nonpositive(-87.5), 0.0);
+    assert_eq!(exp32_nonpositive(f32::NEG_INFINITY), 0.0);
+    assert!(exp32_nonpositive(f32::NAN).is_nan());
 }

@@ -207,8 +207,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             cancel.check()?;
             let mut scratch = match take(&scratches) {
                 Some(s) => s,
-                // With room for a block of `f32` rows as `f64`.
-                None => (plan.scratch()?, Vec::new()),
+                None => plan.scratch()?,
             };
             let moments = match take(&spare) {
                 Some(m) => m,
@@ -255,7 +254,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         x: &Rows<'_>,
         weights: Option<&ArrayView1<f64>>,
         chunk: Range<usize>,
-        (scratch, buf): &mut (Scratch, Vec<f64>),
+        scratch: &mut Scratch,
         part: &mut FusedPart<D::Stats>,
     ) -> Result<()> {
         let mut work = None;
@@ -265,7 +264,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 x,
                 block.end..(block.end + crate::parallel::BLOCK_ROWS).min(end),
             );
-            let xb = x.block(block.clone(), buf);
+            let xb = x.slice(block.clone());
             if !plan.load(xb, scratch) {
                 // The log-likelihood stays one sum, in row order, whichever path a block takes.
                 if part.general.is_none() {

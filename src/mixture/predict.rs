@@ -161,14 +161,14 @@ impl<D: Distribution> GeneralMixtureModel<D> {
             let mut joint = vec![0.0; k];
             let mut lp = Array2::<f64>::zeros((k, 0));
             let mut scratch = plan.as_ref().map(Plan::scratch).transpose()?;
-            // A block of `f32` rows as `f64`.
+            // A block of `f32` rows as `f64`, for the components' own methods.
             let mut buf = Vec::new();
             let end = (start + size).min(n);
             for block in (start..end)
                 .step_by(block_rows)
                 .map(|b| b..(b + block_rows).min(end))
             {
-                let xb = x.block(block.clone(), &mut buf);
+                let xb = x.slice(block.clone());
                 let m = block.len();
                 let loaded = match (&plan, &mut scratch) {
                     (Some(p), Some(s)) => p.load(xb, s),
@@ -202,7 +202,7 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                         if lp.ncols() != m {
                             lp = super::estep::block_work(k, m)?;
                         }
-                        self.log_joint_block(xb, &mut lp)?;
+                        self.log_joint_block(x.block(block.clone(), &mut buf), &mut lp)?;
                         None
                     }
                 };

@@ -1,0 +1,117 @@
+//! The `f32` row-major diagonal kernels ([`single`](crate::kernels::single)) on AVX2 vectors of
+//! eight `f32` lanes (the AVX-512 path runs them too).
+
+use std::arch::x86_64::{
+    __m256, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
+    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps,
+    _mm256_maskload_ps, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_ps, _mm256_setr_epi32,
+    _mm256_storeu_pd, _mm256_sub_ps,
+};
+
+use crate::kernels::single::{forms_rows, moments_rows, Lanes32, Single, WIDTH};
+
+/// [`Lanes32`] on an AVX2 vector. Values of it are made only inside the functions below, which
+/// are compiled for AVX2 and FMA and run only on processors that have both: that is what makes
+/// the intrinsics sound.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx32(__m256);
+
+impl Lanes32 for Avx32 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        // SAFETY: see `Avx32` (the same for every method below).
+        Avx32(unsafe { _mm256_set1_ps(v) })
+    }
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        let t = &s[..WIDTH];
+        // SAFETY: `t` holds eight values.
+        Avx32(unsafe { _mm256_loadu_ps(t.as_ptr()) })
+    }
+    #[inline(always)]
+    fn load_part(s: &[f32]) -> Self {
+        let len = s.len() as i32;
+        debug_assert!(len < WIDTH as i32);
+        // SAFETY: the lanes read, those below `len`, are in `s`.
+        unsafe {
+            let on = |t: i32| if t < len { -1 } else { 0 };
+            let mask = _mm256_setr_epi32(on(0), on(1), on(2), on(3), on(4), on(5), on(6), on(7));
+            Avx32(_mm256_maskload_ps(s.as_ptr(), mask))
+        }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        // SAFETY: see `Avx32`.
+        Avx32(unsafe { _mm256_add_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        // SAFETY: see `Avx32`.
+        Avx32(unsafe { _mm256_sub_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        // SAFETY: see `Avx32`.
+        Avx32(unsafe { _mm256_mul_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        // SAFETY: see `Avx32`.
+        Avx32(unsafe { _mm256_fmadd_ps(self.0, a.0, b.0) })
+    }
+    #[inline(always)]
+    fn sums(v: &[Self; WIDTH]) -> Self {
+        // SAFETY: see `Avx32`. `hadd(a, b)` is `[a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7,
+        // b4+b5, b6+b7]`; twice over four vectors it gives each vector's `(0+1)+(2+3)` in the
+        // low half and `(4+5)+(6+7)` in the high half, which the last addition combines.
+        unsafe {
+            let h = |a: __m256, b: __m256| _mm256_hadd_ps(a, b);
+            let t0 = h(h(v[0].0, v[1].0), h(v[2].0, v[3].0));
+            let t1 = h(h(v[4].0, v[5].0), h(v[6].0, v[7].0));
+            let lo = _mm256_permute2f128_ps::<0x20>(t0, t1);
+            let hi = _mm256_permute2f128_ps::<0x31>(t0, t1);
+            Avx32(_mm256_add_ps(lo, hi))
+        }
+    }
+    #[inline(always)]
+    fn widen_into(self, out: &mut [f64]) {
+        let t = &mut out[..WIDTH];
+        // SAFETY: see `Avx32`; `t` holds eight values.
+        unsafe {
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(self.0));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
+            _mm256_storeu_pd(t.as_mut_ptr(), lo);
+            _mm256_storeu_pd(t.as_mut_ptr().add(4), hi);
+        }
+    }
+    #[inline(always)]
+    fn widen_add(self, out: &mut [f64]) {
+        let t = &mut out[..WIDTH];
+        // SAFETY: see `Avx32`; `t` holds eight values.
+        unsafe {
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(self.0));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
+            let p = t.as_mut_ptr();
+            _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
+            _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
+        }
+    }
+}
+
+/// [`forms_rows`] in AVX2 vectors.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn forms(p: &Single, consts: &[f64], x: &[f32], n: usize, lp: &mut [f64]) {
+    forms_rows::<Avx32>(p, consts, x, n, lp)
+}
+
+/// [`moments_rows`] in AVX2 vectors.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn moments(
+    p: &Single,
+    r: &[f64],
+    x: &[f32],
+    sums: (&mut [f64], &mut [f64]),
+    work: &mut [f64],
+) {
+    moments_rows::<Avx32>(p, r, x, sums, work)
+}
