@@ -6,10 +6,10 @@
 //! most [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS) rows at a time into a work space of the
 //! reader (a reader that asks for a whole batch in one block, such as the E-step of components
 //! written in Python, gets the batch converted), and a fit of `f32` rows computes the same bits
-//! as a fit of the same values as `f64`, except where the fused E-step computes in `f32` lanes
-//! (mixtures of diagonal Gaussians in eight features or more, see
-//! [`kernels::single`](crate::kernels::single)), which takes a block of `f32` rows as [`Rows`]
-//! itself.
+//! as a fit of the same values as `f64`, except where the fused kernels compute in `f32` lanes
+//! (the E-step and the predictions of mixtures of diagonal Gaussians in eight features or
+//! more, see [`kernels::single`](crate::kernels::single)), which take a block of `f32` rows as
+//! [`Rows`] itself.
 
 use std::ops::Range;
 

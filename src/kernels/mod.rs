@@ -17,8 +17,10 @@
 //!   over the rows of the block and vectorises; quadratic forms with the inverse Cholesky
 //!   factors, then the moments by centring and products ([`portable`], [`x86`]);
 //! - diagonal in fewer than eight features: the block transposed, as above;
-//! - diagonal in eight features or more: the rows as they are (a row fills whole vectors);
-//!   blocks of `f32` rows in `f32` lanes ([`single`]), the sums that outlive a few rows in `f64`.
+//! - diagonal in eight features or more: the rows as they are (a row fills whole vectors).
+//!
+//! Blocks of `f32` rows on the row-major diagonal path take `f32` lanes ([`single`]), the sums
+//! that outlive a few rows in `f64`; those of the other paths are converted to `f64`.
 //!
 //! The moments go back to the components as [`GaussianMoments`].
 //!

@@ -102,9 +102,11 @@ pub(crate) struct Plan {
 /// Where the rows of a loaded block are, for the row-major kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Held {
-    /// In the block itself (contiguous), read by the `f64` kernels, or by the `f32` kernels
-    /// when the block is `f32`.
+    /// In the block itself (contiguous `f64` rows), read by the `f64` kernels; for the
+    /// transposing paths, in `Scratch::xt` as `f64`.
     InPlace,
+    /// In the block itself (contiguous `f32` rows), read by the `f32` kernels.
+    InPlaceF32,
     /// In `Scratch::xt` as `f64` (a block that was not contiguous, or `f32` rows that the `f32`
     /// kernels do not take), read by the `f64` kernels.
     CopyF64,
@@ -360,7 +362,7 @@ impl Plan {
             (false, _) => Path::DiagonalTransposed,
         };
         let single = if path == Path::DiagonalRows {
-            Single::new(&means, &scale, d)
+            Single::new(&means, &scale, d, err)?
         } else {
             None
         };
@@ -490,6 +492,7 @@ impl Plan {
                 },
                 Rows::F32(v) => {
                     if let Some(p) = &self.single {
+                        s.held = Held::InPlaceF32;
                         let xs = match v.to_slice() {
                             Some(xs) => xs,
                             None => {
@@ -516,6 +519,7 @@ impl Plan {
         // The kernels take the distance between features apart from `n`; a whole block's is
         // `n` (a padded distance measured no faster).
         let ld = n;
+        s.held = Held::InPlace;
         let clean = self.transpose(xb, ld, s);
         // `x - o` overflows only for finite rows near the largest `f64` with `o` of the other
         // sign; such a block takes the general path (inf times the zeros of `L^-1` would be NaN).
@@ -590,11 +594,15 @@ impl Plan {
                 n,
                 s,
             ),
-            (Held::InPlace, Rows::F32(v)) => f(
+            (Held::InPlaceF32, Rows::F32(v)) => f(
                 RowSlice::F32(v.as_slice().expect("a block read in place is contiguous")),
                 n,
                 s,
             ),
+            // `load` was given another block than this one.
+            (Held::InPlace | Held::InPlaceF32, _) => {
+                unreachable!("the kernels are given the block that was loaded")
+            }
         }
     }
 

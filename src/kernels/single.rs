@@ -1,28 +1,38 @@
 //! The row-major diagonal kernels in `f32` lanes, for `f32` rows: the log-densities and the
-//! moments of diagonal Gaussians computed eight features to a vector (twice the values per
-//! instruction of the `f64` kernels), with the sums that outlive a few rows kept in `f64`.
+//! moments of mixtures of diagonal Gaussians in eight features or more computed eight features
+//! to a vector (twice the values per instruction of the `f64` kernels), with the sums that
+//! outlive a few rows kept in `f64`. (Below eight features the rows are converted to `f64`: the
+//! transposed `f64` kernels do less work per row there than `f32` lanes with their conversions
+//! save.)
 //!
 //! **Accuracy.** Each mean is held as two `f32` values, `hi = mu as f32` and
 //! `lo = (mu - hi) as f32`, and a row's distance to it is `(x - hi) - lo`: the first difference is
 //! exact when `x` and `hi` are within a factor of two of each other and otherwise rounds to the
 //! precision of the distance itself, so the distances keep the relative precision of `f32`
 //! (about `6e-8`) however far the data sit from zero, whatever the ratio of mean to standard
-//! deviation. `1 / (2 sigma^2)` is rounded to `f32` once. A form is the sum of `d` terms in eight
-//! lanes, combined in a fixed tree, then widened to `f64`, so a log-density differs from the
-//! `f64` kernels' by a few units of `f32` rounding of the form, not of the constant. The moments
-//! sum at most [`MOMENT_TILE_ROWS`] rows in `f32` lanes before adding them into `f64` sums, and the
-//! responsibilities, their sums and everything after the E-step stay `f64`.
+//! deviation. `1 / (2 sigma^2)` is rounded to `f32` once. A form is a sum of `d` terms in `f32`,
+//! widened to `f64` before it is taken from the constant, so a log-density carries the `f32`
+//! rounding of its form, not of the constant. The posteriors use an `f32` `exp`
+//! ([`exp32_nonpositive`](super::math::exp32_nonpositive)), summed in `f64`. The moments sum at
+//! most [`MOMENT_TILE_ROWS`] rows in `f32` before adding them into `f64` sums, the
+//! responsibilities scaled by a power of two per tile so that sample weights far from 1 and tiny
+//! responsibilities stay in `f32`'s normal range; the weights' sums, the log-likelihood and
+//! everything after the E-step stay `f64`.
 //!
-//! **Range.** A [`Single`] plan exists only when every `1 / (2 sigma^2)` is a normal `f32` and
-//! every mean a finite one; [`Single::limit`] is the largest `|x|` for which no form can
+//! **Range.** A [`Single`] plan exists only when every `1 / (2 sigma^2)` is a normal `f32`
+//! (sigma between about `3.8e-20` and `6.5e18`) and every mean a finite one, and some rows can be
+//! taken; [`Single::limit`] is the largest `|x|` for which neither a form nor a tile's moments can
 //! overflow `f32` (with a margin of 30). A block with a value beyond it takes the `f64` kernels
-//! (see [`Plan::load`](super::plan::Plan::load)), so no row's density is lost to the narrower
-//! range.
+//! (see [`Plan::load`](super::plan::Plan::load)), so no row's density or moment is lost to the
+//! narrower range.
 //!
 //! **Order.** Every lane does the same IEEE operations in the same order on every kernel path
 //! (the generic functions here instantiated in the portable [`Oct`] and in AVX2 vectors, which
 //! AVX-512 uses too), and the order depends on neither the number of threads nor the vector
 //! width, so the results are the same bits everywhere.
+
+use crate::error::{Error, Result};
+use crate::validate::zeroed_vec;
 
 /// The lanes of a vector of these kernels.
 pub(crate) const WIDTH: usize = 8;
@@ -55,8 +65,8 @@ pub(crate) trait Lanes32: Copy {
     fn sums(v: &[Self; WIDTH]) -> Self;
     /// `out[..8]` = the lanes as `f64`.
     fn widen_into(self, out: &mut [f64]);
-    /// `out[..8]` += the lanes as `f64`.
-    fn widen_add(self, out: &mut [f64]);
+    /// `out[..8]` += the lanes as `f64` times `up` (a power of two).
+    fn widen_add(self, out: &mut [f64], up: f64);
 }
 
 /// Portable [`Lanes32`].
@@ -126,9 +136,9 @@ impl Lanes32 for Oct {
         }
     }
     #[inline(always)]
-    fn widen_add(self, out: &mut [f64]) {
+    fn widen_add(self, out: &mut [f64], up: f64) {
         for (o, v) in out[..WIDTH].iter_mut().zip(self.0) {
-            *o += f64::from(v);
+            *o += f64::from(v) * up;
         }
     }
 }
@@ -148,21 +158,27 @@ pub(crate) struct Single {
     pub limit: f32,
 }
 
-/// The bound the forms are kept under: `f32::MAX / 30`.
+/// The bound the forms and a tile's moments are kept under: `f32::MAX / 30`.
 const FORM_BOUND: f64 = 1e37;
 
 impl Single {
     /// The `f32` parameters of `k` diagonal Gaussians in `d` features (`means`, `h`: `k x d`),
     /// or `None` when a value does not fit (a mean beyond `f32`'s range, a `1 / (2 sigma^2)`
-    /// that is not a normal `f32`) or no row could be taken.
-    pub fn new(means: &[f64], h: &[f64], d: usize) -> Option<Single> {
+    /// that is not a normal `f32`) or no row could be taken; an error (`err`) when they do not
+    /// fit in memory.
+    pub fn new(
+        means: &[f64],
+        h: &[f64],
+        d: usize,
+        err: impl Fn() -> Error,
+    ) -> Result<Option<Single>> {
         let k = means.len() / d.max(1);
         let dp = padded8(d);
         let mut out = Single {
             d,
-            hi: vec![0.0; k * dp],
-            lo: vec![0.0; k * dp],
-            h: vec![0.0; k * dp],
+            hi: zeroed_vec(&[k, dp], &err)?,
+            lo: zeroed_vec(&[k, dp], &err)?,
+            h: zeroed_vec(&[k, dp], &err)?,
             limit: 0.0,
         };
         let (mut max_mu, mut max_h) = (0.0f64, 0.0f64);
@@ -171,7 +187,7 @@ impl Single {
                 let (m, hv) = (means[j * d + l], h[j * d + l] as f32);
                 let hi = m as f32;
                 if !hi.is_finite() || !hv.is_normal() {
-                    return None;
+                    return Ok(None);
                 }
                 let lo = (m - f64::from(hi)) as f32;
                 out.hi[j * dp + l] = hi;
@@ -181,10 +197,14 @@ impl Single {
                 max_h = max_h.max(f64::from(hv));
             }
         }
-        // |x - mu| <= |x| + max_mu, and a form is at most d max_h |x - mu|^2.
-        let reach = (FORM_BOUND / (d.max(1) as f64 * max_h)).sqrt() - max_mu;
+        // |x - mu| <= |x| + max_mu; a form is at most d max_h |x - mu|^2, and a tile's moments
+        // at most MOMENT_TILE_ROWS times 4 |x - mu|^2 (responsibilities scaled to below 4, see
+        // `tile_scale`).
+        let forms = (FORM_BOUND / (d.max(1) as f64 * max_h)).sqrt();
+        let moments = (FORM_BOUND / (4 * MOMENT_TILE_ROWS) as f64).sqrt();
+        let reach = forms.min(moments) - max_mu;
         if !(reach >= 1.0) {
-            return None;
+            return Ok(None);
         }
         // Rounded down, so that a value at the limit is within `reach`.
         let limit = reach as f32;
@@ -193,7 +213,7 @@ impl Single {
         } else {
             limit
         };
-        Some(out)
+        Ok(Some(out))
     }
 
     fn dp(&self) -> usize {
@@ -300,6 +320,29 @@ pub(crate) fn forms_rows<L: Lanes32>(
     }
 }
 
+/// `2^e` for `e` in `[-1022, 1022]`.
+#[inline(always)]
+fn pow2(e: i64) -> f64 {
+    f64::from_bits(((1023 + e) as u64) << 52)
+}
+
+/// Powers of two `(down, up)`, `down * up = 1`, that bring the largest of the responsibilities
+/// `r` of a tile to `[0.5, 1)` (below 4 at the ends of `f64`'s range), `(1, 1)` when they are all
+/// 0: the moments scale the responsibilities by `down` before they narrow them to `f32`, and the
+/// tile's sums by `up` as they widen them, so that neither sample weights far from 1 nor tiny
+/// responsibilities leave `f32`'s range (both multiplications are exact).
+#[inline(always)]
+fn tile_scale(r: &[f64]) -> (f64, f64) {
+    // The responsibilities are not negative: the largest is the one of the largest bits (an
+    // integer maximum, which vectorises).
+    let m = f64::from_bits(r.iter().fold(0u64, |m, v| m.max(v.to_bits() & !(1 << 63))));
+    if !(m > 0.0 && m.is_finite()) {
+        return (1.0, 1.0);
+    }
+    let e = (((m.to_bits() >> 52) & 0x7ff) as i64 - 1022).clamp(-1022, 1022);
+    (pow2(-e), pow2(e))
+}
+
 /// The moments of component `j` over the rows `x` of one tile (`r`: their responsibilities), for
 /// the chunks `c0..c0 + G`, added into `w1`, `w2` (`f64`, at `c0 * 8`): each lane sums its
 /// feature's `r z` and `r z^2` over the rows in order from zero, in `f32`.
@@ -308,8 +351,8 @@ fn moments_group<L: Lanes32, const G: usize>(
     p: &Single,
     r: &[f64],
     x: &[f32],
-    j: usize,
-    c0: usize,
+    (j, c0): (usize, usize),
+    (down, up): (f64, f64),
     (w1, w2): (&mut [f64], &mut [f64]),
 ) {
     let (d, dp) = (p.d, p.dp());
@@ -323,7 +366,7 @@ fn moments_group<L: Lanes32, const G: usize>(
     }
     let (mut t1, mut t2) = ([zero; G], [zero; G]);
     for (&ri, row) in r.iter().zip(x.chunks_exact(d)) {
-        let rb = L::splat(ri as f32);
+        let rb = L::splat((ri * down) as f32);
         for g in 0..G {
             let z = chunk::<L>(row, c0 + g).sub(hi[g]).sub(lo[g]);
             let wz = rb.mul(z);
@@ -333,15 +376,16 @@ fn moments_group<L: Lanes32, const G: usize>(
     }
     for g in 0..G {
         let o = (c0 + g) * WIDTH;
-        t1[g].widen_add(&mut w1[o..]);
-        t2[g].widen_add(&mut w2[o..]);
+        t1[g].widen_add(&mut w1[o..], up);
+        t2[g].widen_add(&mut w2[o..], up);
     }
 }
 
 /// Adds `sum_i r_ij (x_il - mu_jl)` to `s1` and `sum_i r_ij (x_il - mu_jl)^2` to `s2` (`k x d`)
 /// for the `n` rows of `x` (every `|x|` within `p.limit`) and their responsibilities `r`
-/// (`k x n`): tiles of [`MOMENT_TILE_ROWS`] rows summed in `f32` lanes, added tile by tile in row
-/// order into `f64` sums in `work` (`2 k padded8(d)` values), which go into `s1`, `s2` at the end.
+/// (`k x n`): tiles of [`MOMENT_TILE_ROWS`] rows summed in `f32` lanes (the responsibilities
+/// scaled by [`tile_scale`]), added tile by tile in row order into `f64` sums in `work`
+/// (`2 k padded8(d)` values), which go into `s1`, `s2` at the end.
 #[inline(always)]
 pub(crate) fn moments_rows<L: Lanes32>(
     p: &Single,
@@ -362,14 +406,15 @@ pub(crate) fn moments_rows<L: Lanes32>(
         let xt = &x[t0 * d..t1 * d];
         for j in 0..k {
             let rj = &r[j * n + t0..j * n + t1];
+            let scale = tile_scale(rj);
             let w = (&mut w1[j * dp..(j + 1) * dp], &mut w2[j * dp..(j + 1) * dp]);
             let mut c = 0;
             while c + 2 <= chunks {
-                moments_group::<L, 2>(p, rj, xt, j, c, (&mut *w.0, &mut *w.1));
+                moments_group::<L, 2>(p, rj, xt, (j, c), scale, (&mut *w.0, &mut *w.1));
                 c += 2;
             }
             if c < chunks {
-                moments_group::<L, 1>(p, rj, xt, j, c, w);
+                moments_group::<L, 1>(p, rj, xt, (j, c), scale, w);
             }
         }
     }

@@ -1019,11 +1019,15 @@ fn diagonal_forms_of(
 fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
     use ndarray::{Array2, ShapeBuilder};
     let mut next = values(21);
-    // Row-major diagonal plans (eight features or more), whole and partial vectors of features,
-    // whole and partial blocks and tiles; a missing value, a value beyond the f32 kernels' limit
+    // Row-major diagonal plans (eight features or more) and transposed ones (f32 rows converted
+    // to f64), whole and partial vectors of features, whole and partial blocks and tiles; a missing value, a value beyond the f32 kernels' limit
     // (its block takes the f64 kernels), weights of zero; C order (read in place) and Fortran
     // order (copied).
     for (d, n, k) in [
+        (1, 300, 3),
+        (2, 517, 4),
+        (3, 77, 2),
+        (7, 260, 3),
         (8, 300, 3),
         (9, 513, 4),
         (16, 260, 5),
@@ -1065,6 +1069,17 @@ fn block_of<'x>(
     x: impl Into<Rows<'x>>,
     isa: Isa,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+    weighted_block_of(forms, log_weights, x, None, isa)
+}
+
+/// [`block_of`] with sample weights `w`.
+fn weighted_block_of<'x>(
+    forms: &[Gaussian],
+    log_weights: &[f64],
+    x: impl Into<Rows<'x>>,
+    w: Option<&[f64]>,
+    isa: Isa,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) {
     let x = x.into();
     let plan = Plan::with_isa(forms.iter().cloned().map(Some), log_weights, isa)
         .unwrap()
@@ -1073,7 +1088,7 @@ fn block_of<'x>(
     assert!(plan.load(x, &mut s));
     plan.log_joint(x, &mut s);
     let lp = s.lp[..forms.len() * x.nrows()].to_vec();
-    let t = plan.summarize(x, None, &mut s, &mut m);
+    let t = plan.summarize(x, w, &mut s, &mut m);
     (lp, m.sum.clone(), m.products.clone(), t.log_likelihood)
 }
 
@@ -1083,14 +1098,15 @@ fn f32_kernels_keep_f32_precision_however_far_the_data_sit_from_zero() {
     let mut next = values(5);
     // Standard deviations from 1e-3 to 1e3, means from 0 to 1e5 of them away from zero: the
     // distances to the means keep the relative precision of f32 (the means in two parts).
-    for (offset, sigma) in [
+    let cases = [
         (0.0, 1.0),
         (100.0, 1e-3),
         (1e4, 0.1),
         (-3e5, 3.0),
         (1e6, 1e3),
-    ] {
-        let (k, d, n) = (3, 12, 250);
+    ];
+    for ((offset, sigma), d) in cases.into_iter().flat_map(|c| [(c, 8), (c, 12)]) {
+        let (k, n) = (3, 250);
         let forms = diagonal_forms_of(&mut next, k, d, (offset, 4.0 * sigma, sigma));
         let log_weights = [-1.0, -1.2, -1.1];
         let x = Array2::from_shape_fn((n, d), |_| (offset + 6.0 * sigma * next()) as f32);
@@ -1124,13 +1140,20 @@ fn f32_kernels_keep_f32_precision_however_far_the_data_sit_from_zero() {
 
 #[test]
 fn f32_rows_beyond_the_f32_kernels_take_the_f64_ones() {
-    use ndarray::Array2;
     let mut next = values(8);
-    let (k, d, n) = (2, 8, 40);
-    // sigma = 1e-3: the f32 forms are kept for |x| up to about 1.1e15.
-    let forms = diagonal_forms_of(&mut next, k, d, (0.0, 1e-2, 1e-3));
+    for d in [8, 13] {
+        beyond_the_f32_kernels(&mut next, d);
+    }
+}
+
+/// [`f32_rows_beyond_the_f32_kernels_take_the_f64_ones`] in `d` features.
+fn beyond_the_f32_kernels(next: &mut impl FnMut() -> f64, d: usize) {
+    use ndarray::Array2;
+    let (k, n) = (2, 40);
+    // sigma = 1e-3: the f32 forms are kept for |x| up to about 1e15.
+    let forms = diagonal_forms_of(next, k, d, (0.0, 1e-2, 1e-3));
     let mut x = Array2::from_shape_fn((n, d), |_| (1e-2 * next()) as f32);
-    x[[7, 3]] = 3e15;
+    x[[7, d - 1]] = 3e15;
     let x64 = x.mapv(f64::from);
     for isa in Isa::supported() {
         let got = block_of(&forms, &[-0.7, -0.7], x.view(), isa);
@@ -1140,7 +1163,7 @@ fn f32_rows_beyond_the_f32_kernels_take_the_f64_ones() {
         assert!(got.0[7].is_finite() && got.0[7] < -1e30);
     }
     // A standard deviation so small that 1 / (2 sigma^2) is not an f32: no f32 kernels at all.
-    let tiny = diagonal_forms_of(&mut next, k, d, (0.0, 1e-21, 1e-21));
+    let tiny = diagonal_forms_of(next, k, d, (0.0, 1e-21, 1e-21));
     let x = Array2::from_shape_fn((n, d), |_| (1e-21 * next()) as f32);
     let x64 = x.mapv(f64::from);
     for isa in Isa::supported() {
@@ -1166,4 +1189,53 @@ fn f32_exp_is_accurate_and_total() {
     assert_eq!(exp32_nonpositive(-87.5), 0.0);
     assert_eq!(exp32_nonpositive(f32::NEG_INFINITY), 0.0);
     assert!(exp32_nonpositive(f32::NAN).is_nan());
+}
+
+#[test]
+fn f32_moments_stay_in_range_for_any_weights_and_spread() {
+    use ndarray::Array2;
+    let mut next = values(13);
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                x.is_finite() && (x - y).abs() <= 1e-5 * y.abs(),
+                "{what}: {x} {y}"
+            );
+        }
+    };
+    for d in [8, 9] {
+        let (k, n) = (2, 100);
+        let forms = diagonal_forms_of(&mut next, k, d, (0.0, 2.0, 1.0));
+        let x = Array2::from_shape_fn((n, d), |_| (3.0 * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        // Sample weights far from 1 either way: the responsibilities are scaled by powers of two
+        // before they narrow to f32, so the moments keep f32's precision.
+        for scale in [1e39, 1e30, 1e-30, 1e-40, 1e-300] {
+            let w: Vec<f64> = (0..n).map(|i| scale * (1.0 + (i % 7) as f64)).collect();
+            for isa in Isa::supported() {
+                let got = weighted_block_of(&forms, &[-0.7, -0.7], x.view(), Some(&w), isa);
+                let want = weighted_block_of(&forms, &[-0.7, -0.7], x64.view(), Some(&w), isa);
+                close(&got.2, &want.2, "products");
+                // Sums of r z against sqrt(sum r z^2 * sum r), their natural scale.
+                let total: f64 = w.iter().sum();
+                let s = want.2.iter().fold(0.0f64, |m, v| m.max(v.abs())).sqrt() * total.sqrt();
+                for (a, b) in got.1.iter().zip(&want.1) {
+                    assert!((a - b).abs() <= 1e-5 * s, "sums {scale}: {a} {b}");
+                }
+            }
+        }
+        // Spreads near the top of f32's range: squares of distances that f32 cannot hold take
+        // the f64 kernels; those it can, the f32 ones.
+        for (sigma, spread) in [(5e18, 4e19), (1e17, 2e17)] {
+            let forms = diagonal_forms_of(&mut next, k, d, (0.0, 0.0, sigma));
+            let x = Array2::from_shape_fn((n, d), |_| (spread * next()) as f32);
+            let x64 = x.mapv(f64::from);
+            for isa in Isa::supported() {
+                let got = block_of(&forms, &[-0.7, -0.7], x.view(), isa);
+                let want = block_of(&forms, &[-0.7, -0.7], x64.view(), isa);
+                close(&got.2, &want.2, "products");
+                assert!((got.3 - want.3).abs() <= 1e-6 * want.3.abs());
+            }
+        }
+    }
 }

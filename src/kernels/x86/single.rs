@@ -4,8 +4,8 @@
 use std::arch::x86_64::{
     __m256, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
     _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps,
-    _mm256_maskload_ps, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_ps, _mm256_setr_epi32,
-    _mm256_storeu_pd, _mm256_sub_ps,
+    _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_pd,
+    _mm256_set1_ps, _mm256_setr_epi32, _mm256_storeu_pd, _mm256_sub_ps,
 };
 
 use crate::kernels::single::{forms_rows, moments_rows, Lanes32, Single, WIDTH};
@@ -85,12 +85,13 @@ impl Lanes32 for Avx32 {
         }
     }
     #[inline(always)]
-    fn widen_add(self, out: &mut [f64]) {
+    fn widen_add(self, out: &mut [f64], up: f64) {
         let t = &mut out[..WIDTH];
         // SAFETY: see `Avx32`; `t` holds eight values.
         unsafe {
-            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(self.0));
-            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
+            let u = _mm256_set1_pd(up);
+            let lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(self.0)), u);
+            let hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0)), u);
             let p = t.as_mut_ptr();
             _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
             _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
