@@ -382,6 +382,14 @@ impl Plan {
         }))
     }
 
+    /// The parameters of the `f32` kernels, which a block of `f32` rows is loaded for only when
+    /// the plan has them.
+    fn single(&self) -> &Single {
+        self.single
+            .as_ref()
+            .expect("f32 rows are loaded with a plan")
+    }
+
     /// Empty sums, or an error when they do not fit in memory.
     pub fn moments(&self) -> Result<Moments> {
         let (k, d) = (self.k, self.d);
@@ -821,10 +829,7 @@ impl Plan {
                 let x = match x {
                     RowSlice::F64(x) => x,
                     RowSlice::F32(x) => {
-                        let p = self
-                            .single
-                            .as_ref()
-                            .expect("f32 rows are loaded with a plan");
+                        let p = self.single();
                         #[cfg(target_arch = "x86_64")]
                         if AVX {
                             // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
@@ -1028,10 +1033,7 @@ impl Plan {
                 let x = match x {
                     RowSlice::F64(x) => x,
                     RowSlice::F32(x) => {
-                        let p = self
-                            .single
-                            .as_ref()
-                            .expect("f32 rows are loaded with a plan");
+                        let p = self.single();
                         let sums = (&mut m.sum[..], &mut m.products[..]);
                         #[cfg(target_arch = "x86_64")]
                         if AVX {

@@ -1020,9 +1020,9 @@ fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
     use ndarray::{Array2, ShapeBuilder};
     let mut next = values(21);
     // Row-major diagonal plans (eight features or more) and transposed ones (f32 rows converted
-    // to f64), whole and partial vectors of features, whole and partial blocks and tiles; a missing value, a value beyond the f32 kernels' limit
-    // (its block takes the f64 kernels), weights of zero; C order (read in place) and Fortran
-    // order (copied).
+    // to f64), whole and partial vectors of features, whole and partial blocks and tiles; a
+    // missing value, a value beyond the f32 kernels' limit (its block takes the f64 kernels),
+    // weights of zero; C order (read in place) and Fortran order (copied).
     for (d, n, k) in [
         (1, 300, 3),
         (2, 517, 4),
