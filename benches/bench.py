@@ -3,8 +3,9 @@ pomegranate 0.14.8, k-means++ seeding against scikit-learn, predict_proba / log_
 throughput against scikit-learn, and mixtura.GaussianMixture against scikit-learn's
 GaussianMixture for the four covariance types.
 
-    make bench                              # installs the peers, runs everything (about 20-30
-                                            # minutes on 2 cores) and writes benches/RESULTS.md
+    make bench                              # installs the peers, runs everything (about 35-45
+                                            # minutes on 2 cores, of which the d768 case about
+                                            # 15) and writes benches/RESULTS.md
     .venv/bin/python benches/bench.py --quick --cases A,D --libs mixtura,sklearn
     .venv/bin/python benches/bench.py --help
 
