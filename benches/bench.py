@@ -3,8 +3,9 @@ pomegranate 0.14.8, k-means++ seeding against scikit-learn, predict_proba / log_
 throughput against scikit-learn, and mixtura.GaussianMixture against scikit-learn's
 GaussianMixture for the four covariance types.
 
-    make bench                              # installs the peers, runs everything (about 20-30
-                                            # minutes on 2 cores) and writes benches/RESULTS.md
+    make bench                              # installs the peers, runs everything (about 35-45
+                                            # minutes on 2 cores, of which the d768 case about
+                                            # 15) and writes benches/RESULTS.md
     .venv/bin/python benches/bench.py --quick --cases A,D --libs mixtura,sklearn
     .venv/bin/python benches/bench.py --help
 
@@ -38,6 +39,13 @@ Method
   ``distributed.LocalCluster`` of 2 worker processes with 1 thread each, in one process run: the
   workers read their row partitions from the .npy file and keep them; the same initial
   parameters, iterations and seconds-per-iteration method.
+* Large dimensions (``--cases d768``): n=100,000 rows of d=768 features (an embedding size),
+  k=8, full covariance only, 2 threads, float64, against scikit-learn and oneDAL: a mixture of 8
+  well-separated Gaussian clusters with full-rank covariances (so that no component degenerates
+  in the iterations timed; oneDAL stops with an error on a singular covariance), every library
+  from the same initial parameters (as above: uniform weights, means moved off the clusters',
+  identity covariances). One iteration takes seconds: N=2 (LARGE_D_ITERATIONS), the median of
+  the repeats (scikit-learn: one repeat); the mean log-likelihoods must agree to 1e-6 relative.
 * Extra peak memory of a fit: the process's peak resident memory during its first fit
   (pomegranate's N iterations, also the warm-up; for pomegranate, its first timed fit), whose
   high-water mark is reset just before it (/proc/self/clear_refs), minus its resident memory
@@ -79,8 +87,8 @@ RESULTS = os.path.join(HERE, "RESULTS.md")
 CASES = {"A": (100_000, 16, 8), "B": (1_000_000, 16, 16), "C": (200_000, 64, 8),
          "D": (1_000_000, 2, 4)}
 # k-means++ seeding, predict_proba throughput, the GaussianMixture front door and EM on Dask,
-# all on case B.
-EXTRAS = ("kpp", "proba", "gm", "dask")
+# all on case B; EM at d=768 on data of its own.
+EXTRAS = ("kpp", "proba", "gm", "dask", "d768")
 GM_COVARIANCES = ("full", "tied", "diag", "spherical")
 GM_ITERATIONS = 4
 COVARIANCES = ("full", "diag")
@@ -125,6 +133,10 @@ GOAL_PROBA = 10.0        # predict_proba against sklearn on B at 2 threads
 GOAL_GM = 5.0            # GaussianMixture.fit against sklearn's on B at 2 threads, every type
 GOAL_DASK = 1.3          # EM on a LocalCluster of 2 one-thread workers against 2 threads in-process
 DASK_PARTITIONS = 8      # row partitions of B on the cluster
+# Large dimensions: (n, d, k) of the d768 case, and N of its timings (an iteration takes seconds).
+LARGE_D = (100_000, 768, 8)
+LARGE_D_ITERATIONS = 2
+LARGE_D_LIBS = ("mixtura", "sklearn", "onedal")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -132,7 +144,7 @@ DASK_PARTITIONS = 8      # row partitions of B on the cluster
 
 
 def case_size(case, quick):
-    n, d, k = CASES[case]
+    n, d, k = LARGE_D if case == "d768" else CASES[case]
     return (n // 10 if quick else n), d, k
 
 
@@ -172,6 +184,38 @@ def generate(n, d, k, seed):
     return X, params
 
 
+def generate_separated(n, d, k, seed):
+    """X from a mixture of k well-separated Gaussian clusters in d features, with full-rank
+    covariances (eigenvalues 0.5 to 2 in random directions), its true parameters, and the shared
+    initial parameters.
+
+    The means are about 20 standard deviations apart and the initial means about 2 from the
+    true ones (both whatever d), with near-equal weights: from the first E-step on, each
+    component holds its own cluster, thousands of rows (far more than d), so that no covariance
+    degenerates in the iterations timed."""
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(k, 50.0))
+    means = rng.normal(0.0, 20.0 / math.sqrt(2 * d), size=(k, d))
+    covariances = np.empty((k, d, d))
+    for j in range(k):
+        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+        covariances[j] = (q * rng.uniform(0.5, 2.0, size=d)) @ q.T
+        covariances[j] = (covariances[j] + covariances[j].T) / 2
+    labels = rng.choice(k, size=n, p=weights)
+    X = np.empty((n, d))
+    for j in range(k):
+        rows = np.flatnonzero(labels == j)
+        L = np.linalg.cholesky(covariances[j])
+        X[rows] = means[j] + rng.standard_normal((len(rows), d)) @ L.T
+    params = {
+        "weights": weights, "means": means, "covariances": covariances,
+        "init_weights": np.full(k, 1.0 / k),
+        "init_means": means + rng.normal(0.0, 2.0 / math.sqrt(d), size=(k, d)),
+        "init_covariances": np.repeat(np.eye(d)[None], k, axis=0),
+    }
+    return X, params
+
+
 def ensure_data(case, quick, log):
     x_path, p_path = data_paths(case, quick)
     if os.path.exists(x_path) and os.path.exists(p_path):
@@ -179,7 +223,10 @@ def ensure_data(case, quick, log):
     n, d, k = case_size(case, quick)
     log(f"generating case {case} data (n={n:,}, d={d}, k={k}) into {os.path.relpath(x_path, ROOT)}")
     os.makedirs(DATA_DIR, exist_ok=True)
-    X, params = generate(n, d, k, SEED + ord(case))
+    if case == "d768":
+        X, params = generate_separated(n, d, k, SEED + d)
+    else:
+        X, params = generate(n, d, k, SEED + ord(case))
     writers = ((p_path, lambda f: np.savez(f, **params)), (x_path, lambda f: np.save(f, X)))
     for path, write in writers:
         tmp = path + ".tmp"
@@ -914,6 +961,9 @@ class Bench:
         self.print_case(case)
 
     def run_extra(self, kind):
+        if kind == "d768":
+            self.run_large_d()
+            return
         x_path, p_path = ensure_data("B", self.quick, self.log)
         if kind == "gm":
             # scikit-learn is slow here (seconds per iteration): one repeat of each timing.
@@ -948,6 +998,18 @@ class Bench:
                 self.run((kind, threads, lib), self.extras, lib, job, threads,
                          f"{kind} B {threads} thread(s)")
         (self.print_kpp if kind == "kpp" else self.print_proba)()
+
+    def run_large_d(self):
+        """EM at d=768: full covariance, 2 threads, float64, every library from the same initial
+        parameters (scikit-learn, slow here, with one repeat)."""
+        x_path, p_path = ensure_data("d768", self.quick, self.log)
+        for lib in [lib for lib in LARGE_D_LIBS if lib in self.args.libs]:
+            job = {"kind": "em", "lib": lib, "data": x_path, "params": p_path, "cov": "full",
+                   "threads": 2, "iterations": LARGE_D_ITERATIONS,
+                   "repeats": 1 if lib == "sklearn" else self.args.repeats,
+                   "ll_at": [LARGE_D_ITERATIONS], "dtype": "float64", "mem_iterations": 0}
+            self.run(("d768", lib), self.extras, lib, job, 2, "d768 full 2 threads")
+        self.print_large_d()
 
     # -- the tables ------------------------------------------------------------------------------
     def header(self):
@@ -1136,6 +1198,47 @@ class Bench:
                          + f" ({r['dask_mean_ll']:.10g})"])
         self.out(*table(["covariance", "in-process, 2 threads", "Dask, 2 workers × 1 thread",
                          "Dask / in-process", "notes"], rows), "")
+
+    def print_large_d(self):
+        n, d, k = case_size("d768", self.quick)
+        self.out(f"## Large dimensions: n={n:,}, d={d}, k={k}, full covariance, 2 threads (data "
+                 f"{n * d * 8 / 1e6:.0f} MB; N={LARGE_D_ITERATIONS})", "",
+                 f"{k} well-separated Gaussian clusters with full-rank covariances; every library "
+                 "from the same initial parameters (uniform weights, means moved off the "
+                 "clusters', identity covariances). s/it = (T(N) - T(1)) / (N - 1), the median of "
+                 f"{self.args.repeats} (scikit-learn: one run); 'vs mixtura', 'mean loglik', "
+                 "'agrees' and 'extra peak' as in the EM cases (extra peak measured on the "
+                 "first 1-iteration fit).", "")
+        libs = [lib for lib in LARGE_D_LIBS if lib in self.args.libs]
+        res = {lib: self.extras.get(("d768", lib)) or {"error": "not run"} for lib in libs}
+        key = str(LARGE_D_ITERATIONS)
+        values = {lib: r["mean_ll"][key] for lib, r in res.items() if "error" not in r}
+        mix = res.get("mixtura") or {}
+        rows = []
+        for lib in libs:
+            r = res[lib]
+            if "error" in r:
+                rows.append([NAMES[lib], "–", "–", "–", "–", "–", r["error"]])
+                continue
+            spi = r["seconds_per_iteration"]
+            ratio = 1.0 if lib == "mixtura" else (
+                spi / mix["seconds_per_iteration"] if spi and mix.get("seconds_per_iteration")
+                else None)
+            notes = []
+            if any(done != LARGE_D_ITERATIONS for done in r["iterations_done"]):
+                notes.append(f"ran {sorted(set(r['iterations_done']))} iterations of "
+                             f"{LARGE_D_ITERATIONS}")
+            if r["threads_seen"] is not None and r["threads_seen"] != 2:
+                notes.append(f"{r['threads_seen']} threads seen")
+            notes.append("T(1), T(N): " + ", ".join(
+                f"{fmt_time(a)}/{fmt_time(b)}" for a, b in zip(r["t1"], r["tn"])))
+            extra = r["extra_peak_bytes"]
+            rows.append([NAMES[lib], fmt_time(spi), fmt_ratio(ratio), f"{values[lib]:.10g}",
+                         self.agreement(lib, values),
+                         f"{extra / 1e6:.1f} MB ({100 * extra / r['data_bytes']:.1f}%)",
+                         "; ".join(notes)])
+        self.out(*table(["library", "s/it", "vs mixtura", "mean loglik", "agrees", "extra peak",
+                         "notes"], rows), "")
 
     def print_proba(self):
         n, d, k = case_size("B", self.quick)
@@ -1327,6 +1430,18 @@ class Bench:
                                  "PASS" if x <= y else "FAIL"])
                 else:
                     rows.append([goal, "not measured", "SKIP"])
+        if "d768" in a.cases:
+            goal = "d=768 EM: mixtura faster than scikit-learn and oneDAL (2 threads)"
+            r = {lib: (self.extras.get(("d768", lib)) or {}).get("seconds_per_iteration")
+                 for lib in LARGE_D_LIBS}
+            if None in r.values():
+                missing = ", ".join(NAMES[lib] for lib, v in r.items() if v is None)
+                rows.append([goal, f"not measured: {missing}", "SKIP"])
+            else:
+                m = r["mixtura"]
+                rows.append([goal, f"{fmt_time(m)} vs scikit-learn {fmt_time(r['sklearn'])}, "
+                             f"oneDAL {fmt_time(r['onedal'])} (s/it)",
+                             "PASS" if m < r["sklearn"] and m < r["onedal"] else "FAIL"])
         for cov in covs if "dask" in a.cases else []:
             goal = f"EM on Dask (2 workers × 1 thread) ≤ {GOAL_DASK:g}× in-process (2 threads): B {cov}"
             r = self.extras.get(("dask", cov, "mixtura")) or {}
@@ -1387,7 +1502,7 @@ def parse_args(argv):
     p.add_argument("--cases", type=csv_list(list(CASES) + list(EXTRAS),
                                             lambda x: x if x.lower() in EXTRAS else x.upper()),
                    default=list(CASES) + list(EXTRAS),
-                   help="cases to run, of A,B,C,D,kpp,proba,gm,dask (default: all)")
+                   help="cases to run, of A,B,C,D,kpp,proba,gm,dask,d768 (default: all)")
     p.add_argument("--libs", type=csv_list(LIBS, str.lower), default=list(LIBS),
                    help="libraries, of mixtura,sklearn,onedal,pomegranate (default: all)")
     p.add_argument("--threads", type=csv_list([1, 2], int), default=[1, 2],

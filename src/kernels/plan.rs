@@ -172,14 +172,16 @@ pub(crate) struct Scratch {
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
     /// Full covariance: the centred block for the moments (`d x n`, or on AVX-512 the rows of
-    /// one pass of `avx512::moments` in its paired layout, at most `(d + 1) MOMENT_ROWS` values);
-    /// in the log-densities, the outputs of the quadratic forms' tiles (at most `32 padded(d)`
-    /// values). Either fits in `d x BLOCK_ROWS`.
+    /// one pass of `avx512::moments` in its paired layout, at most `(d + 1) MOMENT_ROWS` values,
+    /// or from `avx512::WHOLE_BLOCK_FROM` features on, those of the whole block, at most
+    /// `(d + 1) n`); in the log-densities, the outputs of the quadratic forms' tiles (at most
+    /// `32 padded(d)` values). Either fits in `(d + 1) x BLOCK_ROWS`.
     z: Vec<f64>,
     /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`),
-    /// for the portable and AVX2 moments (those of AVX-512 compute it again where they use it).
+    /// for the portable and AVX2 moments, and the AVX-512 moments of the whole block (those in
+    /// passes compute it again where they use it).
     wz: Vec<f64>,
-    /// Full covariance on AVX-512: the running sums of the moments' passes.
+    /// Full covariance on AVX-512: the running sums of the moments.
     #[cfg(target_arch = "x86_64")]
     lanes: avx512::MomentLanes,
     /// Per row: after `posteriors`, `1 / sum_j exp(lp_ij - max_i)`; in the small-dimension
@@ -424,13 +426,12 @@ impl Plan {
         // The row-major diagonal kernels need neither the centred rows nor their products.
         let t = if rows { 0 } else { d * b };
         let avx512 = full && self.isa.avx512();
+        // The AVX-512 moments' paired layout holds a last feature of its own twice.
+        let tz = if avx512 { (d + 1) * b } else { t };
         #[cfg(target_arch = "x86_64")]
         if avx512 {
-            // A probe of the size of `MomentLanes::new(d)`: a pair's sums (32 values per pair of
-            // features) and a tile's products (128 values per tile of four by eight features
-            // covering the upper triangle).
-            let tiles: usize = (0..d).step_by(8).map(|b0| d.min(b0 + 8).div_ceil(4)).sum();
-            drop(zeroed_vec::<f64>(&[d.div_ceil(2) * 32 + tiles * 128], err)?);
+            // A probe of the size of `MomentLanes::new(d)`.
+            drop(zeroed_vec::<f64>(&[avx512::MomentLanes::len(d)], err)?);
         }
         Ok(Scratch {
             xt: zeroed_vec(&[t], err)?,
@@ -438,8 +439,8 @@ impl Plan {
             held: Held::InPlace,
             work: zeroed_vec(&[if rows { 2 * k * padded8(d) } else { 0 }], err)?,
             small: zeroed_vec(&[if small { k } else { 0 }], err)?,
-            z: zeroed_vec(&[if full { t } else { 0 }], err)?,
-            wz: zeroed_vec(&[if full { t } else { 0 }], err)?,
+            z: zeroed_vec(&[if full { tz } else { 0 }], err)?,
+            wz: zeroed_vec(&[if full { tz } else { 0 }], err)?,
             #[cfg(target_arch = "x86_64")]
             lanes: avx512::MomentLanes::new(if avx512 { d } else { 0 }),
             y: zeroed_vec(&[b], err)?,
@@ -1091,7 +1092,7 @@ impl Plan {
                                 (&s.xt, d, n, ld),
                                 mu,
                                 r,
-                                &mut s.z,
+                                (&mut s.z, &mut s.wz),
                                 &mut s.lanes,
                                 sum,
                                 p,

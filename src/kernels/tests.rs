@@ -143,6 +143,8 @@ fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
         (17, 200),
         (6, 131),
         (7, 90),
+        (130, 256),
+        (131, 45),
     ] {
         let dp = padded(d);
         let a: Vec<f64> = (0..dp * d)
@@ -291,10 +293,22 @@ fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
                 }
             }
             q.fill(1.0);
-            acc.clear();
-            // SAFETY: as above.
-            unsafe { avx512::products(&r, &paired, d, n, &mut acc) };
-            acc.add_products(d, &mut q);
+            if d < avx512::WHOLE_BLOCK_FROM {
+                acc.clear();
+                // SAFETY: as above.
+                unsafe { avx512::products(&r, &paired, d, n, &mut acc) };
+                acc.add_products(d, &mut q);
+            } else {
+                // The products of the whole block, the weighted rows in the paired layout too.
+                let mut wpaired = vec![f64::NAN; paired.len()];
+                for l in 0..d {
+                    for i in 0..n {
+                        wpaired[avx512::paired(l, i, g)] = wz[l * ld + i];
+                    }
+                }
+                // SAFETY: as above.
+                unsafe { avx512::products_whole(&wpaired, &paired, d, n, &mut q) };
+            }
             assert_eq!(p, q, "AVX-512, {d} {n}");
             // The moments in passes of rows: the same sums as in one pass.
             let xt: Vec<f64> = zp.iter().map(|v| v + 0.7).collect();
@@ -308,14 +322,19 @@ fn avx2_kernels_match_the_portable_ones_bit_for_bit() {
             }
             products_in::<Quad>(&w1, &z1, d, n, ld, &mut p1);
             let (mut sum2, mut p2) = (vec![0.5; d], vec![1.0; d * d]);
-            let mut z2 = vec![f64::NAN; (d + 1) * avx512::MOMENT_ROWS];
+            // Room for a pass, or for the whole block from `WHOLE_BLOCK_FROM` features on.
+            let rows = avx512::MOMENT_ROWS.max(padded(n));
+            let (mut z2, mut w2) = (
+                vec![f64::NAN; (d + 1) * rows],
+                vec![f64::NAN; (d + 1) * rows],
+            );
             // SAFETY: as above.
             unsafe {
                 avx512::moments(
                     (&xt, d, n, ld),
                     &mus,
                     &r,
-                    &mut z2,
+                    (&mut z2, &mut w2),
                     &mut acc,
                     &mut sum2,
                     &mut p2,
@@ -757,6 +776,8 @@ fn the_fused_e_step_is_the_same_bits_on_every_kernel_path() {
         (5, 301, 3, true, true),
         (7, 90, 2, true, false),
         (16, 260, 3, true, true),
+        (131, 261, 2, true, true),
+        (130, 100, 2, true, false),
         (3, 300, 3, false, true),
         (7, 40, 2, false, true),
         (8, 300, 3, false, true),

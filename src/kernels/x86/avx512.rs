@@ -4,7 +4,8 @@
 //! as in the portable and AVX2 kernels, in the same order, so the results are the same bit for
 //! bit; only more rows (or more products) are in flight at once (and the moments of full
 //! covariance go through a block in passes of [`MOMENT_ROWS`] rows, each lane's sums carried
-//! from one pass to the next).
+//! from one pass to the next, or from [`WHOLE_BLOCK_FROM`] features on, over the whole block
+//! at once).
 
 use std::arch::x86_64::{
     __m512d, _mm256_loadu_pd, _mm256_set1_pd, _mm512_add_epi64, _mm512_add_pd, _mm512_and_si512,
@@ -308,10 +309,27 @@ pub(crate) struct MomentLanes {
 impl MomentLanes {
     /// Room for `d` features.
     pub(crate) fn new(d: usize) -> MomentLanes {
+        // The whole-block moments keep the products' lanes in registers.
+        let tiles = if d < WHOLE_BLOCK_FROM {
+            tiles(d).count()
+        } else {
+            0
+        };
         MomentLanes {
             sums: vec![[0.0; 32]; d.div_ceil(2)],
-            products: vec![[0.0; 128]; tiles(d).count()],
+            products: vec![[0.0; 128]; tiles],
         }
+    }
+
+    /// The number of values of the running sums for `d` features (those [`new`](Self::new)
+    /// allocates).
+    pub(crate) fn len(d: usize) -> usize {
+        let tiles = if d < WHOLE_BLOCK_FROM {
+            tiles(d).count()
+        } else {
+            0
+        };
+        d.div_ceil(2) * 32 + tiles * 128
     }
 
     /// Every sum back to zero.
@@ -372,13 +390,28 @@ pub(crate) fn centre_weighted_pair(
     zp: &mut [f64],
     acc: &mut [f64; 32],
 ) {
+    centre_weighted_pair_in::<false>((xa, xb), mu, r, (zp, &mut []), acc)
+}
+
+/// [`centre_weighted_pair`], and when `STORE`, the weighted values stored too, in `wzp` (in
+/// the layout of `zp`).
+#[inline(always)]
+fn centre_weighted_pair_in<const STORE: bool>(
+    (xa, xb): (&[f64], &[f64]),
+    mu: [f64; 2],
+    r: &[f64],
+    (zp, wzp): (&mut [f64], &mut [f64]),
+    acc: &mut [f64; 32],
+) {
     let n = xa.len();
     let (g, n16) = (fours(n), n / 16 * 16);
     let (xb, r) = (&xb[..n], &r[..n]);
     let zp = &mut zp[..8 * g];
-    // SAFETY: the processor has AVX-512 (the function's contract); the loads read rows
-    // `t..t + 4` with `t + 4 <= n16 <= n`, the stores places `2 t..2 t + 8 <= 2 n16 <= 8 g`,
-    // the lanes `8 h..8 h + 8 <= 32`.
+    let wzp = &mut wzp[..if STORE { 8 * g } else { 0 }];
+    // SAFETY: the processor has AVX-512 (the contract of the callers, compiled for it); the
+    // loads read rows `t..t + 4` with `t + 4 <= n16 <= n`, the stores places
+    // `2 t..2 t + 8 <= 2 n16 <= 8 g` (of `wzp` only when `STORE`, when it holds `8 g`), the
+    // lanes `8 h..8 h + 8 <= 32`.
     unsafe {
         let m = _mm512_insertf64x4::<1>(
             _mm512_castpd256_pd512(_mm256_set1_pd(mu[0])),
@@ -387,7 +420,7 @@ pub(crate) fn centre_weighted_pair(
         let pl = acc.as_mut_ptr();
         let mut lanes: [__m512d; 4] = std::array::from_fn(|h| _mm512_loadu_pd(pl.add(8 * h)));
         let (pa, pb, pr) = (xa.as_ptr(), xb.as_ptr(), r.as_ptr());
-        let pz = zp.as_mut_ptr();
+        let (pz, pw) = (zp.as_mut_ptr(), wzp.as_mut_ptr());
         for i in (0..n16).step_by(16) {
             for (h, a) in lanes.iter_mut().enumerate() {
                 let t = i + 4 * h;
@@ -398,6 +431,9 @@ pub(crate) fn centre_weighted_pair(
                 let zv = _mm512_sub_pd(xv, m);
                 let wv = _mm512_mul_pd(_mm512_broadcast_f64x4(_mm256_loadu_pd(pr.add(t))), zv);
                 _mm512_storeu_pd(pz.add(2 * t), zv);
+                if STORE {
+                    _mm512_storeu_pd(pw.add(2 * t), wv);
+                }
                 *a = _mm512_add_pd(*a, wv);
             }
         }
@@ -410,6 +446,9 @@ pub(crate) fn centre_weighted_pair(
             let zv = x[i] - mu[f];
             let wv = r[i] * zv;
             zp[in_pair(i) + 4 * f] = zv;
+            if STORE {
+                wzp[in_pair(i) + 4 * f] = wv;
+            }
             acc[in_pair(i % 16) + 4 * f] += wv;
         }
     }
@@ -503,20 +542,168 @@ pub(crate) fn products(r: &[f64], zp: &[f64], d: usize, n: usize, acc: &mut Mome
     }
 }
 
+/// From this many features on, [`moments`] centres a whole block at once (its centred and
+/// weighted rows no longer fit in the first-level cache in passes of a useful number of rows,
+/// and the running lanes of the products would outgrow the second-level cache): each product
+/// then runs over all the rows of the block in registers ([`products_whole`]).
+pub(crate) const WHOLE_BLOCK_FROM: usize = 128;
+
+/// Features of `z` per block of [`products_whole`]: the block's rows stay in the second-level
+/// cache while the weighted rows of every feature before it stream past.
+const WHOLE_FEATURES: usize = 64;
+
+/// The products of the `A` features of `wzp` that start at `ra` with the eight features of
+/// `zp` in `pairs` (both in the paired layout, `g` fours per pair; features and pairs past
+/// the last one read it again, for products that are not kept), over rows `0..n`: each
+/// product in four lanes (half a vector, beside the product of the other feature of its
+/// pair), over the rows in fours, in order, then the rows past the last four to the lanes of
+/// their places, the lanes combined as in `portable::product_tile`.
+#[inline(always)]
+fn product_tile_whole<const A: usize>(
+    (wzp, zp): (&[f64], &[f64]),
+    (n, g): (usize, usize),
+    (ra, pairs): ([usize; A], [usize; 4]),
+) -> [[f64; 8]; A] {
+    let n4 = n / 4 * 4;
+    assert!(ra.iter().all(|&a| a + 2 * n4 <= wzp.len()));
+    assert!(pairs.iter().all(|&q| (q + 1) * 8 * g <= zp.len()));
+    let mut lanes = [[0.0f64; 32]; A];
+    // SAFETY: see `quad_tile`; the reads are within the slices (asserted above: features
+    // `a + 2 i + 4 <= a + 2 n4`, fours `8 (i / 4) + 8 <= 8 g`).
+    unsafe {
+        let mut acc = [[_mm512_setzero_pd(); 4]; A];
+        let (pa, pb): ([*const f64; A], [*const f64; 4]) = (
+            std::array::from_fn(|h| wzp.as_ptr().add(ra[h])),
+            std::array::from_fn(|h| zp.as_ptr().add(pairs[h] * 8 * g)),
+        );
+        for i in (0..n4).step_by(4) {
+            let mut vb = [_mm512_setzero_pd(); 4];
+            for (v, &p) in vb.iter_mut().zip(&pb) {
+                *v = _mm512_loadu_pd(p.add(2 * i));
+            }
+            for (ap, &p) in acc.iter_mut().zip(&pa) {
+                let va = _mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(2 * i)));
+                for (s, &v) in ap.iter_mut().zip(&vb) {
+                    *s = _mm512_fmadd_pd(va, v, *s);
+                }
+            }
+        }
+        for (ap, l) in acc.iter().zip(lanes.iter_mut()) {
+            for (h, v) in ap.iter().enumerate() {
+                _mm512_storeu_pd(l.as_mut_ptr().add(8 * h), *v);
+            }
+        }
+    }
+    std::array::from_fn(|p| {
+        std::array::from_fn(|q| {
+            let (h, half) = (q / 2, (q % 2) * 4);
+            let l = &mut lanes[p][8 * h + half..8 * h + half + 4];
+            for i in n4..n {
+                let zv = zp[pairs[h] * 8 * g + half + in_pair(i)];
+                l[i % 4] = wzp[ra[p] + in_pair(i)].mul_add(zv, l[i % 4]);
+            }
+            (l[0] + l[1]) + (l[2] + l[3])
+        })
+    })
+}
+
+/// Tiles of `A` features of `wzp` by eight of `zp`.
+const WHOLE_TILE: usize = 4;
+
+/// The upper triangle of the products of the weighted rows `wzp` with the centred rows `zp`
+/// (both in the paired layout, rows `0..n` of the whole block) added to `p` (`d x d`,
+/// row-major): the products of `products_in`, bit for bit, in tiles of [`WHOLE_TILE`] by
+/// eight features, by blocks of [`WHOLE_FEATURES`] features of `zp`.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) fn products_whole(wzp: &[f64], zp: &[f64], d: usize, n: usize, p: &mut [f64]) {
+    const A: usize = WHOLE_TILE;
+    let g = fours(n);
+    let row = |r: usize| {
+        let r = r.min(d - 1);
+        (r / 2) * 8 * g + (r % 2) * 4
+    };
+    let last = (d - 1) / 2;
+    for c0 in (0..d).step_by(WHOLE_FEATURES) {
+        let c1 = (c0 + WHOLE_FEATURES).min(d);
+        for a0 in (0..c1).step_by(A) {
+            let ra: [usize; A] = std::array::from_fn(|h| row(a0 + h));
+            // The tiles of this block of `z` that reach the upper triangle.
+            for b0 in (c0..c1).step_by(8).filter(|&b0| a0 < b0 + 8) {
+                let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
+                let t = product_tile_whole::<A>((wzp, zp), (n, g), (ra, pairs));
+                for (da, row) in t.iter().enumerate() {
+                    let a = a0 + da;
+                    for (db, &v) in row.iter().enumerate() {
+                        let b = b0 + db;
+                        if a < d && b < d && b >= a {
+                            p[a * d + b] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The moments of one component over the `n` rows of a transposed block `xt` (`d` rows,
 /// `ld` apart; `mu` the component's centres, `r` its responsibilities): the sums added to
-/// `sum` and the upper triangle of the products to `p` (`d x d`, row-major), in passes of
+/// `sum` and the upper triangle of the products to `p` (`d x d`, row-major); the same sums as
+/// one pass over all the rows. Below [`WHOLE_BLOCK_FROM`] features, in passes of
 /// [`MOMENT_ROWS`] rows through `zp` (of `(d + 1) MOMENT_ROWS` values at least) and the
-/// running lanes `acc`; the same sums as one pass over all the rows.
+/// running lanes `acc`; from it on, the whole block centred into `zp` and weighted into `wzp`
+/// (each of `(d + 1) n` values at least), the sums in the lanes of `acc`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) fn moments(
     (xt, d, n, ld): (&[f64], usize, usize, usize),
     mu: &[f64],
     r: &[f64],
-    zp: &mut [f64],
+    (zp, wzp): (&mut [f64], &mut [f64]),
     acc: &mut MomentLanes,
     sum: &mut [f64],
+    p: &mut [f64],
+) {
+    if d >= WHOLE_BLOCK_FROM {
+        debug_assert!(acc.sums.len() >= d.div_ceil(2));
+        acc.sums.fill([0.0; 32]);
+        let g = fours(n);
+        for l in (0..d).step_by(2) {
+            let l2 = (l + 1).min(d - 1);
+            let x = (&xt[l * ld..l * ld + n], &xt[l2 * ld..l2 * ld + n]);
+            let pair = (l / 2) * 8 * g..(l / 2 + 1) * 8 * g;
+            centre_weighted_pair_in::<true>(
+                x,
+                [mu[l], mu[l2]],
+                &r[..n],
+                (&mut zp[pair.clone()], &mut wzp[pair]),
+                &mut acc.sums[l / 2],
+            );
+        }
+        products_whole(wzp, zp, d, n, p);
+    } else {
+        moments_in_passes((xt, d, n, ld), mu, r, zp, acc, p);
+    }
+    for l in (0..d).step_by(2) {
+        let sums = acc.sums(l / 2);
+        sum[l] += sums[0];
+        if l + 1 < d {
+            sum[l + 1] += sums[1];
+        }
+    }
+}
+
+/// The centring and products of [`moments`] in passes of [`MOMENT_ROWS`] rows (fewer than
+/// [`WHOLE_BLOCK_FROM`] features): the sums left in the lanes of `acc.sums`, the products
+/// added to `p`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn moments_in_passes(
+    (xt, d, n, ld): (&[f64], usize, usize, usize),
+    mu: &[f64],
+    r: &[f64],
+    zp: &mut [f64],
+    acc: &mut MomentLanes,
     p: &mut [f64],
 ) {
     debug_assert!(acc.sums.len() >= d.div_ceil(2) && acc.products.len() >= tiles(d).count());
@@ -536,13 +723,6 @@ pub(crate) fn moments(
             centre_weighted_pair(x, [mu[l], mu[l2]], &r[rows.clone()], out, lanes);
         }
         products(&r[rows.clone()], zp, d, rows.len(), acc);
-    }
-    for l in (0..d).step_by(2) {
-        let sums = acc.sums(l / 2);
-        sum[l] += sums[0];
-        if l + 1 < d {
-            sum[l + 1] += sums[1];
-        }
     }
     acc.add_products(d, p);
 }
