@@ -1,7 +1,8 @@
 //! `f32` rows: read where they are (any layout). Mixtures of diagonal Gaussians in eight
-//! features or more compute on them in `f32` lanes: the same bits in every layout and on any
-//! number of threads, within `1e-5` of the fit of the same values as `f64`. Every other function
-//! converts them a block at a time and gives exactly what it gives for the same values as `f64`.
+//! features or more, and of full-covariance Gaussians in five to 127, compute on them in `f32`
+//! lanes: the same bits in every layout and on any number of threads, within `1e-5` of the fit of
+//! the same values as `f64`. Every other function converts them a block at a time and gives
+//! exactly what it gives for the same values as `f64`.
 
 use mixtura::{
     Component, Components, CovarianceType, Family, FitOptions, FromSamplesOptions, GaussianInit,
@@ -49,7 +50,7 @@ fn same_models(a: &GeneralMixtureModel, b: &GeneralMixtureModel) {
 fn a_fit_of_f32_rows_is_the_fit_of_their_f64_values_in_any_layout() {
     for (family, d) in [
         (Family::MultivariateGaussian, 3),
-        (Family::MultivariateGaussian, 9),
+        (Family::MultivariateGaussian, 4),
         (Family::Normal, 1),
         (Family::Exponential, 1),
     ] {
@@ -243,25 +244,49 @@ fn close(
     }
 }
 
+/// The covariances `a` (`k x d x d`) within `tol` of `b`'s, each against the scale of its two
+/// variances, `sqrt(b_pp b_qq)` (the variances, relative to themselves).
+fn close_covariances(a: &ndarray::Array3<f64>, b: &ndarray::Array3<f64>, tol: f64) {
+    for ((j, p, q), &x) in a.indexed_iter() {
+        let scale = (b[[j, p, p]] * b[[j, q, q]]).sqrt();
+        let y = b[[j, p, q]];
+        assert!((x - y).abs() <= tol * scale, "covariances: {x} against {y}");
+    }
+}
+
 #[test]
 fn a_wide_diagonal_fit_of_f32_rows_is_within_1e5_of_the_f64_fit_and_the_same_bits_everywhere() {
     // Eight features or more: the rows as they are, in f32 lanes.
     for d in [8, 11] {
-        diagonal_fits(d);
+        wide_fits(d, false);
+    }
+}
+
+#[test]
+fn a_full_covariance_fit_of_f32_rows_is_within_1e5_of_the_f64_fit_and_the_same_bits_everywhere() {
+    // Five features or more: the block transposed as f32, in f32 lanes.
+    for d in [5, 9, 16] {
+        wide_fits(d, true);
     }
 }
 
 /// [`a_wide_diagonal_fit_of_f32_rows_is_within_1e5_of_the_f64_fit_and_the_same_bits_everywhere`]
+/// and [`a_full_covariance_fit_of_f32_rows_is_within_1e5_of_the_f64_fit_and_the_same_bits_everywhere`]
 /// in `d` features.
-fn diagonal_fits(d: usize) {
+fn wide_fits(d: usize, full: bool) {
     let (x32, x64) = rows(4000, d, 13);
     let f32_fortran = fortran(&x32);
-    // A mixture of normals per feature (pomegranate's way) and scikit-learn's diagonal mixture.
+    // A mixture of normals per feature (pomegranate's way) or of multivariate Gaussians, and
+    // scikit-learn's mixtures of the same covariance types.
     let mut opts = FromSamplesOptions::new(3);
     opts.seed = 4;
     opts.fit.max_iterations = 8;
     opts.fit.stop_threshold = f64::NEG_INFINITY;
-    let spec = Components::PerFeature(vec![Family::Normal; d]);
+    let spec = if full {
+        Components::Each(Family::MultivariateGaussian)
+    } else {
+        Components::PerFeature(vec![Family::Normal; d])
+    };
     let (want, wr) = GeneralMixtureModel::from_samples(&spec, x64.view(), None, &opts).unwrap();
     let mut first: Option<GeneralMixtureModel> = None;
     for (x, threads) in [
@@ -284,12 +309,17 @@ fn diagonal_fits(d: usize) {
             (1e-5, true),
             "means",
         );
-        close(
-            &got.covariances().unwrap().view().into_dyn(),
-            &want.covariances().unwrap().view().into_dyn(),
-            (1e-5, true),
-            "variances",
-        );
+        let (gc, wc) = (got.covariances().unwrap(), want.covariances().unwrap());
+        if full {
+            close_covariances(&gc, &wc, 1e-5);
+        } else {
+            close(
+                &gc.view().into_dyn(),
+                &wc.view().into_dyn(),
+                (1e-5, true),
+                "variances",
+            );
+        }
         close(
             &got.weights().into_dyn(),
             &want.weights().into_dyn(),
@@ -319,7 +349,12 @@ fn diagonal_fits(d: usize) {
         );
     }
 
-    for t in [CovarianceType::Diag, CovarianceType::Spherical] {
+    let types = if full {
+        [CovarianceType::Full, CovarianceType::Tied]
+    } else {
+        [CovarianceType::Diag, CovarianceType::Spherical]
+    };
+    for t in types {
         let mut opts = GaussianMixtureOptions::new(3);
         opts.covariance_type = t;
         opts.max_iter = 8;

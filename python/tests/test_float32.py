@@ -1,6 +1,7 @@
 """float32 rows: read in place by the extension (C or Fortran order, strided, memmaps).
-Mixtures of normals in eight features or more compute on them in float32 lanes (the same bits in
-every layout and on any number of threads, within 1e-5 of float64); everything else converts a
+Mixtures of normals in eight features or more, and of multivariate Gaussians in five to 127,
+compute on them in float32 lanes (the same bits in every layout and on any number of threads,
+within 1e-5 of float64); everything else converts a
 block of rows to float64 at a time, so that its results equal those of the same values as
 float64, bit for bit (that no whole float64 copy is made is tested under a memory limit in
 test_memory.py)."""
@@ -102,6 +103,32 @@ def test_a_wide_diagonal_float32_fit_is_within_1e5_of_the_float64_fit(tmp_path):
                     rtol=1e-5, atol=1e-6, err_msg=method)
             np.testing.assert_array_equal(got.predict(x), got.predict(x64))
             assert abs(got.bic(x) - want.bic(x64)) <= 1e-5 * abs(want.bic(x64))
+    assert first.to_json() != want.to_json()
+
+
+def test_a_full_covariance_float32_fit_is_within_1e5_of_the_float64_fit(tmp_path):
+    # Multivariate Gaussians in five features or more compute in float32 lanes too.
+    x32, x64 = _rows(3000, 9, 2)
+    cls = MultivariateGaussianDistribution
+    want = GeneralMixtureModel.from_samples(cls, 3, x64, max_iterations=5, random_state=1)
+    first = None
+    for name, x in _layouts(x32, tmp_path).items():
+        for n_jobs in (1, 2):
+            got = GeneralMixtureModel.from_samples(
+                cls, 3, x, max_iterations=5, random_state=1, n_jobs=n_jobs)
+            first = first or got
+            assert got.to_json() == first.to_json(), (name, n_jobs)
+            np.testing.assert_allclose(got.weights, want.weights, rtol=1e-5)
+            for g, w in zip(got.distributions, want.distributions):
+                np.testing.assert_allclose(g.mu, w.mu, rtol=1e-5)
+                # Each covariance against the scale of its two variances.
+                scale = np.sqrt(np.outer(np.diag(w.cov), np.diag(w.cov)))
+                assert np.all(np.abs(g.cov - w.cov) <= 1e-5 * scale)
+            for method in ("log_probability", "predict_proba", "predict_log_proba"):
+                np.testing.assert_allclose(
+                    getattr(got, method)(x, n_jobs=n_jobs), getattr(got, method)(x64),
+                    rtol=1e-5, atol=1e-6, err_msg=method)
+            np.testing.assert_array_equal(got.predict(x), got.predict(x64))
     assert first.to_json() != want.to_json()
 
 

@@ -9,8 +9,8 @@
 //! The processor's features are detected once, the first time a kernel path is asked for, and
 //! the path is chosen then:
 //!
-//! - by default, the best the processor has: AVX-512 on a processor with AVX-512F, AVX2 and
-//!   FMA; AVX2 on one with AVX2 and FMA; portable otherwise (and on other architectures);
+//! - by default, the best the processor has: AVX-512 on a processor with AVX-512F and VL (the
+//!   `f32` kernels use the 32 vector registers of AVX-512 for 256-bit vectors), AVX2 and FMA; AVX2 on one with AVX2 and FMA; portable otherwise (and on other architectures);
 //! - the environment variable `MIXTURA_KERNEL` forces a path: `portable`, `avx2` or `avx512`
 //!   (case and surrounding spaces ignored), capped at what the processor has (`avx512` on a
 //!   processor with only AVX2 gives AVX2); any other value is ignored (the default choice).
@@ -31,8 +31,8 @@ pub enum Level {
     /// AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     Avx2,
-    /// AVX-512 (foundation) for the kernels that have a 512-bit version, AVX2 and FMA for the
-    /// others.
+    /// AVX-512 (foundation and vector length) for the kernels that have a 512-bit version (or
+    /// use its 32 registers), AVX2 and FMA for the others.
     #[cfg(target_arch = "x86_64")]
     Avx512,
 }
@@ -84,7 +84,7 @@ fn detect() -> Level {
         use std::arch::is_x86_feature_detected as has;
         // Every processor with AVX2 that we know of also has FMA; both are required.
         if has!("avx2") && has!("fma") {
-            return if has!("avx512f") {
+            return if has!("avx512f") && has!("avx512vl") {
                 Level::Avx512
             } else {
                 Level::Avx2

@@ -19,8 +19,11 @@
 //! - diagonal in fewer than eight features: the block transposed, as above;
 //! - diagonal in eight features or more: the rows as they are (a row fills whole vectors).
 //!
-//! Blocks of `f32` rows on the row-major diagonal path take `f32` lanes ([`single`]), the sums
-//! that outlive a few rows in `f64`; those of the other paths are converted to `f64`.
+//! Blocks of `f32` rows on the row-major diagonal path take `f32` lanes ([`single`]), and so do
+//! those of full covariance in fewer than [`single_full::MAX_FEATURES`] features beyond the small
+//! path ([`single_full`]), the sums that outlive a block in `f64`; those of the other paths (and
+//! blocks beyond the `f32` kernels' range, and plans whose parameters do not suit them) are
+//! converted to `f64`.
 //!
 //! The moments go back to the components as [`GaussianMoments`].
 //!
@@ -52,6 +55,7 @@ pub(crate) mod math;
 pub(crate) mod plan;
 pub(crate) mod portable;
 pub(crate) mod single;
+pub(crate) mod single_full;
 pub(crate) mod small;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;

@@ -12,7 +12,8 @@ use super::portable::{
     centre_weighted, diagonal_forms, diagonal_rows, lanes, moments8, moments_rows, padded, panels,
     panels_len, products_in, quad_forms, sum8,
 };
-use super::single::{self, max_abs_bits, padded8, Oct, Single};
+use super::single::{self, max_abs_bits, padded8, Oct, Single, WIDTH};
+use super::single_full::{self, SingleFull, Work};
 use super::small::{small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
 #[cfg(target_arch = "x86_64")]
 use super::x86::{avx2, avx512, single as x86_single};
@@ -97,6 +98,10 @@ pub(crate) struct Plan {
     /// `DiagonalRows`: the parameters for the `f32` kernels, which blocks of `f32` rows take
     /// (see [`single`]); `None` on the other paths and when they do not fit `f32`.
     single: Option<Single>,
+    /// `Full`: the parameters for the `f32` kernels of full covariance (see [`single_full`]);
+    /// `None` on the other paths, from [`single_full::MAX_FEATURES`] features on, and when they
+    /// do not fit `f32` or a component is too ill-conditioned for them.
+    single_full: Option<SingleFull>,
 }
 
 /// Where the rows of a loaded block are, for the row-major kernels.
@@ -112,6 +117,9 @@ enum Held {
     CopyF64,
     /// In `Scratch::x32` (`f32` rows that were not contiguous), read by the `f32` kernels.
     CopyF32,
+    /// `Full`: in `Scratch::x32`, transposed as `f32` (`padded8(d)` rows of `n` rounded up to a
+    /// multiple of eight, zeros past `n` and `d`), read by the `f32` kernels of full covariance.
+    TransposedF32,
 }
 
 /// The rows of a block as the row-major kernels read them.
@@ -148,9 +156,10 @@ impl Moments {
 /// | field    | `Small`          | `Full`                | `DiagonalTransposed` | `DiagonalRows` |
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
-/// | `x32`    |                  |                       |                      | an `f32` copy  |
-/// | `held`   |                  |                       |                      | where the rows |
-/// | `work`   |                  |                       |                      | moments' sums  |
+/// | `x32`    |                  | `f32` `x`, transposed |                      | an `f32` copy  |
+/// | `w32`    |                  | `f32` kernels' work   |                      |                |
+/// | `held`   |                  | `f32` or `f64`        |                      | where the rows |
+/// | `work`   |                  | `f32` moments' sums   |                      | moments' sums  |
 /// | `small`  | per-lane sums    |                       |                      |                |
 /// | `z`      | quadratic forms  | forms, centred rows   |                      |                |
 /// | `wz`     | (allocated only) | weighted centred rows |                      |                |
@@ -163,11 +172,15 @@ pub(crate) struct Scratch {
     /// row-major plan, a copy of a block that was not contiguous, or of `f32` rows as `f64`
     /// (`n x d`).
     xt: Vec<f64>,
-    /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`).
+    /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`);
+    /// `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
     x32: Vec<f32>,
+    /// `Full` with `f32` kernels: their work space (see [`single_full::Work`]).
+    w32: Vec<f32>,
     /// Where the rows of the current block are (row-major plans).
     held: Held,
-    /// Running sums of the row-major moments (`2 k padded8(d)`).
+    /// Running sums of the row-major moments (`2 k padded8(d)`); `Full` with `f32` kernels, the
+    /// sums of a component in a block.
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
@@ -232,6 +245,47 @@ pub(crate) struct BlockTotals {
     pub unexplained: f64,
     /// The first row (in the block) whose log-likelihood was NaN or `+inf`, if any.
     pub invalid: Option<usize>,
+}
+
+/// Transposes the `f32` rows `v` into `s.x32` for the `f32` kernels of full covariance (see
+/// `Held::TransposedF32`); false when a value is beyond `p.limit` or NaN (the block then takes the
+/// `f64` kernels).
+fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch) -> bool {
+    let (n, d) = v.dim();
+    let ld = n.div_ceil(WIDTH) * WIDTH;
+    let x = &mut s.x32[..p.rows() * ld];
+    let mut bits = 0u32;
+    for (i, row) in v.rows().into_iter().enumerate() {
+        for (l, &a) in row.iter().enumerate() {
+            x[l * ld + i] = a;
+            bits = bits.max(a.to_bits() & 0x7fff_ffff);
+        }
+    }
+    for l in 0..d {
+        x[l * ld + n..(l + 1) * ld].fill(0.0);
+    }
+    x[d * ld..].fill(0.0);
+    bits <= p.limit.to_bits()
+}
+
+impl Scratch {
+    /// The block transposed as `f32`, the work space of the `f32` kernels of full covariance
+    /// (for plan parameters `p` and `n` rows) and `lp`.
+    fn parts32(&mut self, p: &SingleFull, n: usize) -> (&[f32], Work<'_>, &mut [f64]) {
+        let ld = n.div_ceil(WIDTH) * WIDTH;
+        let [zs, ys, qs, sums] = single_full::work_sizes(p.d());
+        let (z, rest) = self.w32.split_at_mut(zs);
+        let (wz, rest) = rest.split_at_mut(zs);
+        let (ys, q) = rest.split_at_mut(ys);
+        let w = Work {
+            z,
+            wz,
+            ys,
+            q: &mut q[..qs],
+            sums: &mut self.work[..sums],
+        };
+        (&self.x32[..p.rows() * ld], w, &mut self.lp)
+    }
 }
 
 impl Plan {
@@ -368,6 +422,11 @@ impl Plan {
         } else {
             None
         };
+        let single_full = if path == (Path::Full { lower: true }) {
+            SingleFull::new(&means, &scale, &panels, d, err)?
+        } else {
+            None
+        };
         Ok(Some(Plan {
             d,
             k,
@@ -381,6 +440,7 @@ impl Plan {
             offsets,
             consts,
             single,
+            single_full,
         }))
     }
 
@@ -390,6 +450,20 @@ impl Plan {
         self.single
             .as_ref()
             .expect("f32 rows are loaded with a plan")
+    }
+
+    /// Whether blocks of `f32` rows take `f32` kernels (when within their limit).
+    #[cfg(test)]
+    pub(crate) fn has_f32_kernels(&self) -> bool {
+        self.single.is_some() || self.single_full.is_some()
+    }
+
+    /// The parameters of the `f32` kernels of full covariance, which a block of `f32` rows is
+    /// transposed for only when the plan has them.
+    fn single_full(&self) -> &SingleFull {
+        self.single_full
+            .as_ref()
+            .expect("f32 rows are transposed with a plan")
     }
 
     /// Empty sums, or an error when they do not fit in memory.
@@ -433,11 +507,19 @@ impl Plan {
             // A probe of the size of `MomentLanes::new(d)`.
             drop(zeroed_vec::<f64>(&[avx512::MomentLanes::len(d)], err)?);
         }
+        let (x32, w32, sums32) = match self.single_full {
+            Some(_) => {
+                let [zs, ys, qs, sums] = single_full::work_sizes(d);
+                (padded8(d) * b, 2 * zs + ys + qs, sums)
+            }
+            None => (0, 0, 0),
+        };
         Ok(Scratch {
             xt: zeroed_vec(&[t], err)?,
-            x32: Vec::new(),
+            x32: zeroed_vec(&[x32], err)?,
+            w32: zeroed_vec(&[w32], err)?,
             held: Held::InPlace,
-            work: zeroed_vec(&[if rows { 2 * k * padded8(d) } else { 0 }], err)?,
+            work: zeroed_vec(&[if rows { 2 * k * padded8(d) } else { sums32 }], err)?,
             small: zeroed_vec(&[if small { k } else { 0 }], err)?,
             z: zeroed_vec(&[if full { tz } else { 0 }], err)?,
             wz: zeroed_vec(&[if full { tz } else { 0 }], err)?,
@@ -525,6 +607,12 @@ impl Plan {
             };
             return !has_nan(self.isa, xs);
         }
+        if let (Rows::F32(v), Some(p)) = (xb, &self.single_full) {
+            if transpose32(v, p, s) {
+                s.held = Held::TransposedF32;
+                return true;
+            }
+        }
         // The kernels take the distance between features apart from `n`; a whole block's is
         // `n` (a padded distance measured no faster).
         let ld = n;
@@ -583,7 +671,12 @@ impl Plan {
     ) -> R {
         let n = xb.nrows();
         if self.path != Path::DiagonalRows {
-            return f(RowSlice::F64(&[]), n, s);
+            // The transposing kernels read the scratch: this says which type it holds.
+            return if s.held == Held::TransposedF32 {
+                f(RowSlice::F32(&[]), n, s)
+            } else {
+                f(RowSlice::F64(&[]), n, s)
+            };
         }
         match (s.held, xb) {
             (Held::CopyF64, _) => {
@@ -609,7 +702,7 @@ impl Plan {
                 s,
             ),
             // `load` was given another block than this one.
-            (Held::InPlace | Held::InPlaceF32, _) => {
+            (Held::InPlace | Held::InPlaceF32 | Held::TransposedF32, _) => {
                 unreachable!("the kernels are given the block that was loaded")
             }
         }
@@ -849,6 +942,7 @@ impl Plan {
                 }
                 diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
             }
+            Path::Full { .. } if matches!(x, RowSlice::F32(_)) => self.forms32::<AVX>(n, s),
             Path::Small { lower } | Path::Full { lower } => {
                 for j in 0..k {
                     let acc = &mut s.acc[..n];
@@ -908,6 +1002,54 @@ impl Plan {
                 }
             }
         }
+    }
+
+    /// The log-densities of a block of `f32` rows transposed into `s.x32`, by the `f32` kernels
+    /// of full covariance.
+    #[inline(always)]
+    fn forms32<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
+        let p = self.single_full();
+        let (x, mut w, lp) = s.parts32(p, n);
+        let x = (x, n.div_ceil(WIDTH) * WIDTH, n);
+        let lp = &mut lp[..self.k * n];
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: `AVX` is true only inside functions compiled for AVX2 and FMA, which run
+            // only on processors that have it; the plan's `isa` is AVX-512 (with VL) only on
+            // processors that have it.
+            unsafe {
+                if self.isa.avx512() {
+                    x86_single::full_forms_avx512(p, &self.consts, x, &mut w, lp)
+                } else {
+                    x86_single::full_forms_avx2(p, &self.consts, x, &mut w, lp)
+                }
+            }
+            return;
+        }
+        single_full::forms::<Oct, 1>(p, &self.consts, x, &mut w, lp)
+    }
+
+    /// The moments of a block of `f32` rows transposed into `s.x32` (`s.lp`: their
+    /// responsibilities), by the `f32` kernels of full covariance, added to `m`.
+    #[inline(always)]
+    fn moments32<const AVX: bool>(&self, n: usize, s: &mut Scratch, m: &mut Moments) {
+        let p = self.single_full();
+        let (x, mut w, lp) = s.parts32(p, n);
+        let x = (x, n.div_ceil(WIDTH) * WIDTH, n);
+        let (r, sums) = (&lp[..self.k * n], (&mut m.sum[..], &mut m.products[..]));
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: as in `forms32`.
+            unsafe {
+                if self.isa.avx512() {
+                    x86_single::full_moments_avx512(p, r, x, &mut w, sums)
+                } else {
+                    x86_single::full_moments_avx2(p, r, x, &mut w, sums)
+                }
+            }
+            return;
+        }
+        single_full::moments::<Oct, 1>(p, r, x, &mut w, sums)
     }
 
     /// The fused E-step of full-covariance mixtures in `D` features, `D` at most
@@ -1072,6 +1214,12 @@ impl Plan {
                         &mut m.products[j * d..(j + 1) * d],
                     );
                 }
+            }
+            Path::Full { .. } if matches!(x, RowSlice::F32(_)) => {
+                for j in 0..k {
+                    m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
+                }
+                self.moments32::<AVX>(n, s, m);
             }
             Path::Full { .. } => {
                 // Moments per component.

@@ -53,6 +53,8 @@ pub(crate) trait Lanes32: Copy {
     fn load(s: &[f32]) -> Self;
     /// `s[..s.len()]` (fewer than eight values) and zeros after.
     fn load_part(s: &[f32]) -> Self;
+    /// `s[..8]` = the lanes.
+    fn store(self, s: &mut [f32]);
     /// `self + o`.
     fn add(self, o: Self) -> Self;
     /// `self - o`.
@@ -104,6 +106,10 @@ impl Lanes32 for Oct {
         let mut v = [0.0; WIDTH];
         v[..s.len()].copy_from_slice(s);
         Oct(v)
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        s[..WIDTH].copy_from_slice(&self.0);
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -159,7 +165,7 @@ pub(crate) struct Single {
 }
 
 /// The bound the forms and a tile's moments are kept under: `f32::MAX / 30`.
-const FORM_BOUND: f64 = 1e37;
+pub(crate) const FORM_BOUND: f64 = 1e37;
 
 impl Single {
     /// The `f32` parameters of `k` diagonal Gaussians in `d` features (`means`, `h`: `k x d`),
@@ -332,7 +338,7 @@ fn pow2(e: i64) -> f64 {
 /// tile's sums by `up` as they widen them, so that neither sample weights far from 1 nor tiny
 /// responsibilities leave `f32`'s range (both multiplications are exact).
 #[inline(always)]
-fn tile_scale(r: &[f64]) -> (f64, f64) {
+pub(crate) fn tile_scale(r: &[f64]) -> (f64, f64) {
     // The responsibilities are not negative: the largest is the one of the largest bits (an
     // integer maximum, which vectorises).
     let m = f64::from_bits(r.iter().fold(0u64, |m, v| m.max(v.to_bits() & !(1 << 63))));

@@ -705,7 +705,7 @@ fn a_forced_path_is_capped_at_what_the_processor_has() {
 }
 
 /// Values in `[-0.5, 0.5)` from `seed`.
-fn values(mut seed: u64) -> impl FnMut() -> f64 {
+pub(crate) fn values(mut seed: u64) -> impl FnMut() -> f64 {
     move || {
         seed = seed
             .wrapping_mul(6364136223846793005)
@@ -717,7 +717,7 @@ fn values(mut seed: u64) -> impl FnMut() -> f64 {
 /// Every output of the fused E-step of `x` (blocks of [`BLOCK_ROWS`] rows) on the kernel path
 /// `isa`, as bits: per block whether it loaded, then the joint log-densities, the posteriors'
 /// values, the totals of `summarize`; at the end the moments of every component.
-fn fused_outputs<'x>(
+pub(crate) fn fused_outputs<'x>(
     forms: &[Gaussian],
     log_weights: &[f64],
     x: impl Into<Rows<'x>>,
@@ -1084,7 +1084,7 @@ fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
 
 /// The joint log-densities and the moments of the fused E-step of the rows `x` (one block) on
 /// the kernel path `isa`, and its log-likelihood.
-fn block_of<'x>(
+pub(crate) fn block_of<'x>(
     forms: &[Gaussian],
     log_weights: &[f64],
     x: impl Into<Rows<'x>>,
@@ -1094,7 +1094,7 @@ fn block_of<'x>(
 }
 
 /// [`block_of`] with sample weights `w`.
-fn weighted_block_of<'x>(
+pub(crate) fn weighted_block_of<'x>(
     forms: &[Gaussian],
     log_weights: &[f64],
     x: impl Into<Rows<'x>>,

@@ -1,14 +1,16 @@
-//! The `f32` row-major diagonal kernels ([`single`](crate::kernels::single)) on AVX2 vectors of
-//! eight `f32` lanes (the AVX-512 path runs them too).
+//! The `f32` kernels ([`single`](crate::kernels::single): row-major diagonal;
+//! [`single_full`](crate::kernels::single_full): full covariance) on AVX2 vectors of eight `f32`
+//! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers).
 
 use std::arch::x86_64::{
     __m256, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
     _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps,
     _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_pd,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_storeu_pd, _mm256_sub_ps,
+    _mm256_set1_ps, _mm256_setr_epi32, _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_ps,
 };
 
 use crate::kernels::single::{forms_rows, moments_rows, Lanes32, Single, WIDTH};
+use crate::kernels::single_full::{self, SingleFull, Work};
 
 /// [`Lanes32`] on an AVX2 vector. Values of it are made only inside the functions below, which
 /// are compiled for AVX2 and FMA and run only on processors that have both: that is what makes
@@ -38,6 +40,12 @@ impl Lanes32 for Avx32 {
             let mask = _mm256_setr_epi32(on(0), on(1), on(2), on(3), on(4), on(5), on(6), on(7));
             Avx32(_mm256_maskload_ps(s.as_ptr(), mask))
         }
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        let t = &mut s[..WIDTH];
+        // SAFETY: see `Avx32`; `t` holds eight values.
+        unsafe { _mm256_storeu_ps(t.as_mut_ptr(), self.0) }
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -115,4 +123,54 @@ pub(crate) fn moments(
     work: &mut [f64],
 ) {
     moments_rows::<Avx32>(p, r, x, sums, work)
+}
+
+/// [`single_full::forms`] in AVX2 vectors.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn full_forms_avx2(
+    p: &SingleFull,
+    consts: &[f64],
+    x: (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    lp: &mut [f64],
+) {
+    single_full::forms::<Avx32, 2>(p, consts, x, w, lp)
+}
+
+/// [`single_full::forms`] in AVX2 vectors, with AVX-512's 32 registers (larger tiles, the same
+/// values).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+pub(crate) fn full_forms_avx512(
+    p: &SingleFull,
+    consts: &[f64],
+    x: (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    lp: &mut [f64],
+) {
+    single_full::forms::<Avx32, 4>(p, consts, x, w, lp)
+}
+
+/// [`single_full::moments`] in AVX2 vectors.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn full_moments_avx2(
+    p: &SingleFull,
+    r: &[f64],
+    x: (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    sums: (&mut [f64], &mut [f64]),
+) {
+    single_full::moments::<Avx32, 1>(p, r, x, w, sums)
+}
+
+/// [`single_full::moments`] in AVX2 vectors, with AVX-512's 32 registers (larger tiles, the
+/// same values).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+pub(crate) fn full_moments_avx512(
+    p: &SingleFull,
+    r: &[f64],
+    x: (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    sums: (&mut [f64], &mut [f64]),
+) {
+    single_full::moments::<Avx32, 2>(p, r, x, w, sums)
 }

@@ -1,0 +1,647 @@
+//! The full-covariance kernels in `f32` lanes, for blocks of `f32` rows on the transposed path
+//! ([`Path::Full`](super::plan::Path::Full), from five features up to [`MAX_FEATURES`]): the
+//! centred rows, the quadratic forms `|L^-1 (x - mu)|^2` and the moments of each component eight
+//! rows to a vector (twice the values per instruction of the `f64` kernels), the sums that
+//! outlive a block in `f64`.
+//!
+//! **Accuracy.** Each component's rows are centred on its own means, held in two `f32` parts as
+//! in [`single`](super::single) (`(x - hi) - lo`), so a centred value keeps the relative
+//! precision of `f32` however far the data sit from zero. The quadratic forms multiply the
+//! centred rows by `L^-1` rounded to `f32`; a value of `L^-1 z` then carries about `cond(L)`
+//! times `f32`'s rounding, so a plan has these kernels only when the components are
+//! well-conditioned: `|L|_F |L^-1|_F` at most [`CONDITION_LIMIT`] for each (above it, the `f64`
+//! kernels). A form, a sum of squares in `f32`, is widened to `f64` before it is taken from the
+//! constant. The moments of a block sum at most `BLOCK_ROWS / 8` rows per lane in `f32`, the
+//! responsibilities scaled by a power of two per block (see
+//! [`tile_scale`](super::single::tile_scale)), the lanes combined and added into `f64` once per
+//! block.
+//!
+//! **Range.** [`SingleFull::limit`] is the largest `|x|` for which neither a form nor a block's
+//! moments can overflow `f32`; a block with a larger value (or a NaN) takes the `f64` kernels
+//! (see [`Plan::load`](super::plan::Plan::load)).
+//!
+//! **Order.** The values of a row stay in their lane from the centring to the form, each a
+//! chain of operations in the order of the features (the same whatever the shape of the tiles,
+//! which differs between kernel paths); the moments' lanes take the rows in the same places on
+//! every path. So the results are the same bits on every kernel path and for any number of
+//! threads.
+
+use super::portable::{padded, panel_width, panels_len};
+use super::single::{padded8, tile_scale, Lanes32, FORM_BOUND, WIDTH};
+use crate::error::{Error, Result};
+use crate::parallel::BLOCK_ROWS;
+use crate::validate::zeroed_vec;
+
+/// The largest `|L|_F |L^-1|_F` of a component for the `f32` kernels (an upper bound of the
+/// condition number of `L`, so that `L^-1 z` keeps about `1e-4` relative precision at worst).
+pub(crate) const CONDITION_LIMIT: f64 = 1024.0;
+
+/// Plans of fewer features than this have the `f32` kernels (larger ones compute in `f64`, with
+/// kernels tiled for many features).
+pub(crate) const MAX_FEATURES: usize = 128;
+
+/// The parameters of a mixture of full-covariance Gaussians for these kernels.
+#[derive(Debug, Clone)]
+pub(crate) struct SingleFull {
+    d: usize,
+    /// `k x padded8(d)`: `mu as f32`, zeros past `d`.
+    hi: Vec<f32>,
+    /// `k x padded8(d)`: `(mu - hi) as f32`.
+    lo: Vec<f32>,
+    /// `L^-1` per component, lower triangular, as the panels of
+    /// [`panels`](super::portable::panels) in `f32`.
+    panels: Vec<f32>,
+    /// The largest `|x|` the kernels take (see the [module docs](self)).
+    pub limit: f32,
+}
+
+/// `||A^-1||_F^2` of a lower-triangular `d x d` matrix `a` (rows `d` apart) with a non-zero
+/// diagonal, by forward substitution, column by column.
+fn inverse_norm2(a: &[f64], d: usize) -> f64 {
+    let mut col = vec![0.0f64; d];
+    let mut total = 0.0;
+    for c in 0..d {
+        col.fill(0.0);
+        for r in c..d {
+            let mut s = if r == c { 1.0 } else { 0.0 };
+            for (m, &v) in col.iter().enumerate().take(r).skip(c) {
+                s -= a[r * d + m] * v;
+            }
+            col[r] = s / a[r * d + r];
+            total += col[r] * col[r];
+        }
+    }
+    total
+}
+
+impl SingleFull {
+    /// The `f32` parameters of `k` full-covariance Gaussians in `d` features (`means`: `k x d`;
+    /// `scale`: `L^-1` per component, `padded(d) x d`, lower triangular; `panels`: the same as
+    /// [`panels`](super::portable::panels)), or `None` when a value does not fit `f32` (a mean
+    /// beyond its range, an entry of `L^-1` that is not a normal `f32` where it matters), a
+    /// component is too ill-conditioned ([`CONDITION_LIMIT`]) or no row could be taken; an error
+    /// (`err`) when they do not fit in memory.
+    pub fn new(
+        means: &[f64],
+        scale: &[f64],
+        panels: &[f64],
+        d: usize,
+        err: impl Fn() -> Error,
+    ) -> Result<Option<SingleFull>> {
+        if d == 0 || d >= MAX_FEATURES {
+            return Ok(None);
+        }
+        let k = means.len() / d;
+        let (dp, dp8) = (padded(d), padded8(d));
+        let mut out = SingleFull {
+            d,
+            hi: zeroed_vec(&[k, dp8], &err)?,
+            lo: zeroed_vec(&[k, dp8], &err)?,
+            panels: zeroed_vec(&[k, panels_len(d, true)], &err)?,
+            limit: 0.0,
+        };
+        let (mut max_mu, mut max_a2) = (0.0f64, 0.0f64);
+        for j in 0..k {
+            for l in 0..d {
+                let m = means[j * d + l];
+                let hi = m as f32;
+                if !hi.is_finite() {
+                    return Ok(None);
+                }
+                let lo = (m - f64::from(hi)) as f32;
+                out.hi[j * dp8 + l] = hi;
+                out.lo[j * dp8 + l] = lo;
+                max_mu = max_mu.max(f64::from(hi).abs() + f64::from(lo).abs());
+            }
+            let a = &scale[j * dp * d..j * dp * d + d * d];
+            let mut norm2 = 0.0;
+            for r in 0..d {
+                let row = &a[r * d..r * d + r + 1];
+                let big = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (c, &v) in row.iter().enumerate() {
+                    let v32 = v as f32;
+                    // The diagonal must be a normal f32; another entry too, unless it is too
+                    // small beside the row's largest to matter in f32.
+                    let small = c < r && v.abs() < big * f64::from(f32::EPSILON);
+                    if !v32.is_finite() || !(v == 0.0 || v32.is_normal() || small) {
+                        return Ok(None);
+                    }
+                    norm2 += v * v;
+                }
+                if a[r * d + r] == 0.0 {
+                    return Ok(None);
+                }
+            }
+            if !((norm2 * inverse_norm2(a, d)).sqrt() <= CONDITION_LIMIT) {
+                return Ok(None);
+            }
+            max_a2 = max_a2.max(norm2);
+        }
+        for (o, &v) in out.panels.iter_mut().zip(panels) {
+            *o = v as f32;
+        }
+        // With |z| = |x - mu| <= |x| + max_mu per feature: a form is at most
+        // max_a2 d |z|^2 (and so is every partial sum of `L^-1 z`, squared); a block's moments
+        // at most BLOCK_ROWS times 4 |z|^2 (responsibilities scaled to below 4, see
+        // `tile_scale`).
+        let forms = (FORM_BOUND / (d as f64 * max_a2)).sqrt();
+        let moments = (FORM_BOUND / (4 * BLOCK_ROWS) as f64).sqrt();
+        let reach = forms.min(moments) - max_mu;
+        if !(reach >= 1.0) {
+            return Ok(None);
+        }
+        let limit = reach as f32;
+        out.limit = if f64::from(limit) > reach {
+            f32::from_bits(limit.to_bits() - 1)
+        } else {
+            limit
+        };
+        Ok(Some(out))
+    }
+
+    /// The rows of the transposed block (`padded8(d)`, zeros past `d`).
+    pub fn rows(&self) -> usize {
+        padded8(self.d)
+    }
+
+    /// The number of features.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+}
+
+/// The rows `0..rows` of `z` (each `ld` values, `ld` a multiple of eight) from those of `x`:
+/// `(x - hi_l) - lo_l`.
+#[inline(always)]
+fn centre<L: Lanes32>(
+    x: &[f32],
+    (hi, lo): (&[f32], &[f32]),
+    rows: usize,
+    ld: usize,
+    z: &mut [f32],
+) {
+    for (l, (xr, zr)) in x
+        .chunks_exact(ld)
+        .zip(z.chunks_exact_mut(ld))
+        .enumerate()
+        .take(rows)
+    {
+        let (h, o) = (L::splat(hi[l]), L::splat(lo[l]));
+        for (xv, zv) in xr.chunks_exact(WIDTH).zip(zr.chunks_exact_mut(WIDTH)) {
+            L::load(xv).sub(h).sub(o).store(zv);
+        }
+    }
+}
+
+/// Rows `i0..i0 + 8 V` of the forms: `q_i = sum_r y_r^2` with `y_r = sum_c A_rc z_ci` (a chain
+/// of fused multiply-adds over `c`, then over `r`), four outputs `y_r` at a time for `8 V`
+/// rows in registers, kept in `ys` (`padded(d) 8 V` values) until the squares.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn form_tile<L: Lanes32, const V: usize>(
+    pan: &[f32],
+    d: usize,
+    z: &[f32],
+    ld: usize,
+    i0: usize,
+    q: &mut [f32],
+    ys: &mut [f32],
+) {
+    let dp = padded(d);
+    let ys = &mut ys[..dp * WIDTH * V];
+    let mut off = 0;
+    for r in (0..dp).step_by(4) {
+        let width = panel_width(r, d, true);
+        let pr = &pan[off..off + 4 * width];
+        off += 4 * width;
+        let mut y = [[L::splat(0.0); V]; 4];
+        for c in 0..width {
+            let zc = &z[c * ld + i0..c * ld + i0 + WIDTH * V];
+            let zv: [L; V] = std::array::from_fn(|h| L::load(&zc[WIDTH * h..]));
+            for (yq, &a) in y.iter_mut().zip(&pr[4 * c..4 * c + 4]) {
+                let aq = L::splat(a);
+                for (yv, &zh) in yq.iter_mut().zip(&zv) {
+                    *yv = aq.mul_add(zh, *yv);
+                }
+            }
+        }
+        for (q, yq) in y.iter().enumerate() {
+            for (h, yv) in yq.iter().enumerate() {
+                yv.store(&mut ys[(r + q) * WIDTH * V + WIDTH * h..]);
+            }
+        }
+    }
+    let mut sq = [L::splat(0.0); V];
+    for yr in ys.chunks_exact(WIDTH * V) {
+        for (h, s) in sq.iter_mut().enumerate() {
+            let yv = L::load(&yr[WIDTH * h..]);
+            *s = yv.mul_add(yv, *s);
+        }
+    }
+    for (h, v) in sq.iter().enumerate() {
+        v.store(&mut q[i0 + WIDTH * h..]);
+    }
+}
+
+/// Work space of these kernels for a block.
+pub(crate) struct Work<'a> {
+    /// The centred rows (`padded8(d) x ld`).
+    pub z: &'a mut [f32],
+    /// The weighted centred rows (`padded8(d) x ld`).
+    pub wz: &'a mut [f32],
+    /// The outputs of the forms' tiles (`32 padded(d)`).
+    pub ys: &'a mut [f32],
+    /// The forms (`ld`), and the responsibilities of a component (`ld`).
+    pub q: &'a mut [f32],
+    /// The sums and products of a component (`padded8(d) (1 + padded8(d))`).
+    pub sums: &'a mut [f64],
+}
+
+/// The sizes of [`Work`]'s arrays for `d` features and blocks of [`BLOCK_ROWS`] rows: `z`,
+/// `wz`; `ys`; `q`; `sums`.
+pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
+    let dp8 = padded8(d);
+    [
+        dp8 * BLOCK_ROWS,
+        32 * padded(d),
+        BLOCK_ROWS,
+        dp8 * (1 + dp8),
+    ]
+}
+
+/// `lp[j * n + i] = consts_j - q_ij / 2` (NaN made `-inf`) with `q_ij` the quadratic form of
+/// row `i` for component `j`, for the `n` rows of the transposed block `x` (`padded8(d)` rows of
+/// `ld` values, `ld` the multiple of eight at or above `n`, zeros past `n` and past `d`; every
+/// `|x|` within `p.limit`): `8 V` rows at a time, then eight.
+#[inline(always)]
+pub(crate) fn forms<L: Lanes32, const V: usize>(
+    p: &SingleFull,
+    consts: &[f64],
+    (x, ld, n): (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    lp: &mut [f64],
+) {
+    let (d, dp8, dp) = (p.d, padded8(p.d), padded(p.d));
+    let plen = panels_len(d, true);
+    let q = &mut w.q[..ld];
+    for (j, &c0) in consts.iter().enumerate() {
+        let z = &mut w.z[..dp8 * ld];
+        let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
+        centre::<L>(x, means, dp, ld, z);
+        let pan = &p.panels[j * plen..(j + 1) * plen];
+        let mut i0 = 0;
+        while i0 + WIDTH * V <= ld {
+            form_tile::<L, V>(pan, d, z, ld, i0, q, w.ys);
+            i0 += WIDTH * V;
+        }
+        while i0 < ld {
+            form_tile::<L, 1>(pan, d, z, ld, i0, q, w.ys);
+            i0 += WIDTH;
+        }
+        for (o, &v) in lp[j * n..(j + 1) * n].iter_mut().zip(q.iter()) {
+            let v = c0 - 0.5 * f64::from(v);
+            *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
+        }
+    }
+}
+
+/// Adds `sum_i r_ij (x_i - mu_j)` to `sum` (`k x d`) and the upper triangle of
+/// `sum_i r_ij (x_i - mu_j)(x_i - mu_j)^T` to `products` (`k x d x d`, row-major) for the rows of
+/// the transposed block `x` (as in [`forms`]) and their responsibilities `r` (`k x n`): per
+/// component, the rows centred into `w.z`, weighted into `w.wz` (the responsibilities scaled by
+/// [`tile_scale`] and narrowed to `f32`), then each sum and product in eight lanes, row `i` in
+/// lane `i % 8`, over the block in row order; the lanes of eight sums at a time combined as
+/// [`Lanes32::sums`] does and added into `f64`. The products in tiles of `R` features of `wz`
+/// by eight of `z`.
+#[inline(always)]
+pub(crate) fn moments<L: Lanes32, const R: usize>(
+    p: &SingleFull,
+    r: &[f64],
+    (x, ld, n): (&[f32], usize, usize),
+    w: &mut Work<'_>,
+    (sum, products): (&mut [f64], &mut [f64]),
+) {
+    const { assert!(WIDTH.is_multiple_of(R)) };
+    let (d, dp8) = (p.d, padded8(p.d));
+    let k = sum.len() / d;
+    for j in 0..k {
+        let rj = &r[j * n..(j + 1) * n];
+        let (down, up) = tile_scale(rj);
+        let rr = &mut w.q[..ld];
+        for (o, &v) in rr.iter_mut().zip(rj) {
+            *o = (v * down) as f32;
+        }
+        rr[n..].fill(0.0);
+        let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
+        let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
+        centre::<L>(x, means, dp8, ld, z);
+        let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
+        for l0 in (0..dp8).step_by(WIDTH) {
+            let mut s = [L::splat(0.0); WIDTH];
+            for (t, sl) in s.iter_mut().enumerate() {
+                let l = l0 + t;
+                let (zr, wr) = (&z[l * ld..(l + 1) * ld], &mut wz[l * ld..(l + 1) * ld]);
+                for ((zv, wv), rv) in zr
+                    .chunks_exact(WIDTH)
+                    .zip(wr.chunks_exact_mut(WIDTH))
+                    .zip(rr.chunks_exact(WIDTH))
+                {
+                    let v = L::load(rv).mul(L::load(zv));
+                    v.store(wv);
+                    *sl = sl.add(v);
+                }
+            }
+            L::sums(&s).widen_into(&mut ws[l0..]);
+        }
+        for a0 in (0..d).step_by(R) {
+            for b0 in (0..dp8).step_by(WIDTH).filter(|&b0| b0 + WIDTH > a0) {
+                let mut acc = [[L::splat(0.0); WIDTH]; R];
+                let wa: [&[f32]; R] = std::array::from_fn(|a| &wz[(a0 + a) * ld..][..ld]);
+                let zb: [&[f32]; WIDTH] = std::array::from_fn(|b| &z[(b0 + b) * ld..][..ld]);
+                for i in (0..ld).step_by(WIDTH) {
+                    let va: [L; R] = std::array::from_fn(|a| L::load(&wa[a][i..]));
+                    for (b, zr) in zb.iter().enumerate() {
+                        let vb = L::load(&zr[i..]);
+                        for (aa, v) in acc.iter_mut().zip(&va) {
+                            aa[b] = v.mul_add(vb, aa[b]);
+                        }
+                    }
+                }
+                for (a, aa) in acc.iter().enumerate() {
+                    L::sums(aa).widen_into(&mut wp[(a0 + a) * dp8 + b0..]);
+                }
+            }
+        }
+        for l in 0..d {
+            sum[j * d + l] += ws[l] * up;
+        }
+        let pj = &mut products[j * d * d..(j + 1) * d * d];
+        for a in 0..d {
+            for b in a..d {
+                pj[a * d + b] += wp[a * dp8 + b] * up;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::dispatch::Isa;
+    use crate::kernels::forms::Gaussian;
+    use crate::kernels::plan::Plan;
+    use crate::kernels::tests::{block_of, fused_outputs, values, weighted_block_of};
+    use ndarray::{Array2, ShapeBuilder};
+
+    /// `k` full-covariance components in `d` features: means `offset + spread * u`, `L^-1`
+    /// lower triangular with the diagonal `(1 + |u| / 2) / sigma` and the entries below it
+    /// `off * u / (sigma d)` (`u` in `[-0.5, 0.5)`).
+    struct Components {
+        means: Vec<Vec<f64>>,
+        inv_chol: Vec<Array2<f64>>,
+    }
+
+    impl Components {
+        fn new(
+            next: &mut impl FnMut() -> f64,
+            (k, d): (usize, usize),
+            (offset, spread, sigma): (f64, f64, f64),
+            off: f64,
+        ) -> Components {
+            Components {
+                means: (0..k)
+                    .map(|_| (0..d).map(|_| offset + spread * next()).collect())
+                    .collect(),
+                inv_chol: (0..k)
+                    .map(|_| {
+                        Array2::from_shape_fn((d, d), |(r, c)| match (r, c) {
+                            (r, c) if r == c => (1.0 + next().abs() / 2.0) / sigma,
+                            (r, c) if c < r => off * next() / (sigma * d as f64),
+                            _ => 0.0,
+                        })
+                    })
+                    .collect(),
+            }
+        }
+
+        fn forms(&self) -> Vec<Gaussian<'_>> {
+            self.means
+                .iter()
+                .zip(&self.inv_chol)
+                .map(|(m, a)| Gaussian::Full {
+                    means: m,
+                    inv_chol: a.view(),
+                    log_norm: a.diag().iter().map(|v| v.ln()).sum::<f64>()
+                        - 0.918_938_533_204_672_8 * m.len() as f64,
+                })
+                .collect()
+        }
+    }
+
+    fn has_f32_kernels(forms: &[Gaussian], log_weights: &[f64]) -> bool {
+        Plan::with_isa(
+            forms.iter().cloned().map(Some),
+            log_weights,
+            Isa::portable(),
+        )
+        .unwrap()
+        .expect("a plan")
+        .has_f32_kernels()
+    }
+
+    #[test]
+    fn the_norm_of_an_inverse_is_that_of_the_inverse() {
+        // [[2, 0], [1, 4]]^-1 = [[1/2, 0], [-1/8, 1/4]].
+        let a = [2.0, 0.0, 1.0, 4.0];
+        let want = 0.25 + 1.0 / 64.0 + 1.0 / 16.0;
+        assert!((inverse_norm2(&a, 2) - want).abs() < 1e-15);
+    }
+
+    #[test]
+    fn f32_rows_of_full_gaussians_are_the_same_bits_on_every_kernel_path() {
+        let mut next = values(31);
+        // Whole and partial vectors of features and of rows, whole and partial blocks and
+        // tiles; a missing value and a value beyond the f32 kernels' limit (their blocks take
+        // the f64 kernels), weights of zero; C order, Fortran order and every other row.
+        for (d, n, k) in [
+            (5, 300, 3),
+            (8, 517, 4),
+            (9, 77, 2),
+            (16, 260, 5),
+            (21, 33, 2),
+            (64, 40, 3),
+            (127, 19, 2),
+        ] {
+            let c = Components::new(&mut next, (k, d), (0.0, 3.0, 1.0), 1.0);
+            let forms = c.forms();
+            let log_weights: Vec<f64> = (0..k).map(|_| next() - 1.0).collect();
+            assert!(has_f32_kernels(&forms, &log_weights), "{d}");
+            let mut x = Array2::from_shape_fn((2 * n, d), |_| (4.0 * next()) as f32);
+            if n > 256 {
+                x[[2 * n - 3, d / 2]] = 1e30;
+                x[[100, 0]] = f32::NAN;
+            }
+            let xf = {
+                let mut f = Array2::zeros((2 * n, d).f());
+                f.assign(&x);
+                f
+            };
+            let w: Vec<f64> = (0..2 * n)
+                .map(|i| if i % 5 == 2 { 0.0 } else { 0.5 + next() })
+                .collect();
+            for (xs, ws) in [
+                (x.view(), &w[..]),
+                (xf.view(), &w[..]),
+                (x.slice(ndarray::s![..;2, ..]), &w[..n]),
+            ] {
+                for weights in [None, Some(ws)] {
+                    let want = fused_outputs(&forms, &log_weights, xs, weights, Isa::portable());
+                    for isa in Isa::supported() {
+                        let got = fused_outputs(&forms, &log_weights, xs, weights, isa);
+                        assert!(got == want, "{d} {n} {k} {isa:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_full_kernels_keep_f32_precision_however_far_the_data_sit_from_zero() {
+        let mut next = values(6);
+        // Standard deviations from 1e-3 to 1e3, means up to 1e5 of them from zero.
+        for (offset, sigma) in [
+            (0.0, 1.0),
+            (100.0, 1e-3),
+            (1e4, 0.1),
+            (-3e5, 3.0),
+            (1e6, 1e3),
+        ] {
+            for d in [5, 12, 33] {
+                let (k, n) = (3, 250);
+                let c = Components::new(&mut next, (k, d), (offset, 4.0 * sigma, sigma), 1.0);
+                let forms = c.forms();
+                let log_weights = [-1.0, -1.2, -1.1];
+                let x = Array2::from_shape_fn((n, d), |_| (offset + 6.0 * sigma * next()) as f32);
+                let x64 = x.mapv(f64::from);
+                for isa in Isa::supported() {
+                    let (lp32, s32, p32, ll32) = block_of(&forms, &log_weights, x.view(), isa);
+                    let (lp64, s64, p64, ll64) = block_of(&forms, &log_weights, x64.view(), isa);
+                    assert_ne!(lp32, lp64);
+                    for (i, (a, b)) in lp32.iter().zip(&lp64).enumerate() {
+                        let j = i / n;
+                        let Gaussian::Full { log_norm, .. } = &forms[j] else {
+                            unreachable!()
+                        };
+                        // Relative to the form (the part the f32 kernels compute).
+                        let q = (log_norm + log_weights[j] - b).abs() + 1.0;
+                        assert!((a - b).abs() <= 2e-6 * q, "{offset} {sigma} {d}: {a} {b}");
+                    }
+                    assert!((ll32 - ll64).abs() <= 1e-6 * ll64.abs(), "{ll32} {ll64}");
+                    // The products against the scale of their variances, the sums against
+                    // that of the sums of squares.
+                    for j in 0..k {
+                        let p = |v: &[f64], a: usize, b: usize| v[j * d * d + a * d + b];
+                        for a in 0..d {
+                            let (x, y) = (s32[j * d + a], s64[j * d + a]);
+                            let scale = (p(&p64, a, a) * n as f64).sqrt() + 1e-300;
+                            assert!((x - y).abs() <= 1e-5 * scale, "{offset} {sigma}: {x} {y}");
+                            for b in a..d {
+                                let (x, y) = (p(&p32, a, b), p(&p64, a, b));
+                                let scale = (p(&p64, a, a) * p(&p64, b, b)).sqrt();
+                                assert!((x - y).abs() <= 1e-5 * scale, "{offset} {sigma}: {x} {y}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ill_conditioned_components_and_rows_beyond_the_limit_take_the_f64_kernels() {
+        let mut next = values(9);
+        let (k, n, d) = (2, 40, 10);
+        let log_weights = [-0.7, -0.7];
+        // Well-conditioned, sigma = 1e-3: the f32 forms are kept for |x| up to about 1e14.
+        let fine = Components::new(&mut next, (k, d), (0.0, 1e-2, 1e-3), 1.0);
+        // Entries below the diagonal 40 d times those of the example above: cond(L) in the
+        // thousands.
+        let ill = Components::new(&mut next, (k, d), (0.0, 1e-2, 1e-3), 40.0 * d as f64);
+        assert!(has_f32_kernels(&fine.forms(), &log_weights));
+        assert!(!has_f32_kernels(&ill.forms(), &log_weights));
+        let mut x = Array2::from_shape_fn((n, d), |_| (1e-2 * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        for isa in Isa::supported() {
+            let got = block_of(&ill.forms(), &log_weights, x.view(), isa);
+            let want = block_of(&ill.forms(), &log_weights, x64.view(), isa);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        }
+        x[[7, d - 1]] = 1e16;
+        let x64 = x.mapv(f64::from);
+        for isa in Isa::supported() {
+            let got = block_of(&fine.forms(), &log_weights, x.view(), isa);
+            let want = block_of(&fine.forms(), &log_weights, x64.view(), isa);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            // The far row has a finite log-density, as in f64.
+            assert!(got.0[7].is_finite() && got.0[7] < -1e30);
+        }
+    }
+
+    /// The products `got` (`k x d x d`, upper triangles) within `1e-5` of `want`, each against
+    /// the scale of its two variances, and the sums against `sqrt(products * total)`.
+    fn close_moments(
+        got: &[f64],
+        want: &[f64],
+        (sums, want_sums): (&[f64], &[f64]),
+        d: usize,
+        total: f64,
+    ) {
+        for j in 0..got.len() / (d * d) {
+            let p = |v: &[f64], a: usize, b: usize| v[j * d * d + a * d + b];
+            for a in 0..d {
+                for b in a..d {
+                    let (x, y) = (p(got, a, b), p(want, a, b));
+                    let scale = p(want, a, a).sqrt() * p(want, b, b).sqrt();
+                    assert!(x.is_finite() && (x - y).abs() <= 1e-5 * scale, "{x} {y}");
+                }
+                let (x, y) = (sums[j * d + a], want_sums[j * d + a]);
+                let scale = p(want, a, a).sqrt() * total.sqrt();
+                assert!((x - y).abs() <= 1e-5 * scale, "sums: {x} {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn f32_full_moments_stay_in_range_for_any_weights_and_spread() {
+        let mut next = values(14);
+        let (k, n, d) = (2, 100, 9);
+        let log_weights = [-0.7, -0.7];
+        let c = Components::new(&mut next, (k, d), (0.0, 2.0, 1.0), 1.0);
+        let x = Array2::from_shape_fn((n, d), |_| (3.0 * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        // Sample weights far from 1 either way: the responsibilities are scaled by powers of two
+        // before they narrow to f32, so the moments keep f32's precision.
+        for scale in [1e39, 1e30, 1e-30, 1e-40, 1e-300] {
+            let w: Vec<f64> = (0..n).map(|i| scale * (1.0 + (i % 7) as f64)).collect();
+            let total: f64 = w.iter().sum();
+            for isa in Isa::supported() {
+                let got = weighted_block_of(&c.forms(), &log_weights, x.view(), Some(&w), isa);
+                let want = weighted_block_of(&c.forms(), &log_weights, x64.view(), Some(&w), isa);
+                close_moments(&got.2, &want.2, (&got.1, &want.1), d, total);
+            }
+        }
+        // Spreads near the top of f32's range: blocks whose moments f32 cannot hold take the f64
+        // kernels; those it can, the f32 ones.
+        for (sigma, spread) in [(5e18, 4e19), (1e16, 2e16)] {
+            let c = Components::new(&mut next, (k, d), (0.0, 0.0, sigma), 1.0);
+            let x = Array2::from_shape_fn((n, d), |_| (spread * next()) as f32);
+            let x64 = x.mapv(f64::from);
+            for isa in Isa::supported() {
+                let got = block_of(&c.forms(), &log_weights, x.view(), isa);
+                let want = block_of(&c.forms(), &log_weights, x64.view(), isa);
+                close_moments(&got.2, &want.2, (&got.1, &want.1), d, n as f64);
+                assert!((got.3 - want.3).abs() <= 1e-6 * want.3.abs());
+            }
+        }
+    }
+}
