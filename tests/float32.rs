@@ -5,9 +5,9 @@
 //! exactly what it gives for the same values as `f64`.
 
 use mixtura::{
-    Component, Components, CovarianceType, Family, FitOptions, FromSamplesOptions, GaussianInit,
-    GaussianMixture, GaussianMixtureOptions, GeneralMixtureModel, Kmeans, KmeansOptions,
-    MultivariateGaussian, Threads,
+    Component, Components, CovarianceType, Covariances, Family, FitOptions, FromSamplesOptions,
+    GaussianInit, GaussianMixture, GaussianMixtureOptions, GeneralMixtureModel, Kmeans,
+    KmeansOptions, MultivariateGaussian, Threads,
 };
 use ndarray::{array, s, Array2, ShapeBuilder};
 use rand_chacha::ChaCha8Rng;
@@ -49,8 +49,10 @@ fn same_models(a: &GeneralMixtureModel, b: &GeneralMixtureModel) {
 #[test]
 fn a_fit_of_f32_rows_is_the_fit_of_their_f64_values_in_any_layout() {
     for (family, d) in [
+        // Three and four features: the small-dimension kernels, f64; 128: no f32 kernels.
         (Family::MultivariateGaussian, 3),
         (Family::MultivariateGaussian, 4),
+        (Family::MultivariateGaussian, 128),
         (Family::Normal, 1),
         (Family::Exponential, 1),
     ] {
@@ -372,7 +374,29 @@ fn wide_fits(d: usize, full: bool) {
                 }
                 None => first = Some((got.clone(), gr.lower_bound)),
             }
+            assert_ne!(gr.lower_bound.to_bits(), wr.lower_bound.to_bits());
             assert!((gr.lower_bound - wr.lower_bound).abs() <= 1e-5 * wr.lower_bound.abs());
+            match (got.covariances(), want.covariances()) {
+                (Covariances::Full(a), Covariances::Full(b)) => close_covariances(a, b, 1e-5),
+                (Covariances::Tied(a), Covariances::Tied(b)) => close_covariances(
+                    &a.clone().insert_axis(ndarray::Axis(0)),
+                    &b.clone().insert_axis(ndarray::Axis(0)),
+                    1e-5,
+                ),
+                (Covariances::Diag(a), Covariances::Diag(b)) => close(
+                    &a.view().into_dyn(),
+                    &b.view().into_dyn(),
+                    (1e-5, true),
+                    "variances",
+                ),
+                (Covariances::Spherical(a), Covariances::Spherical(b)) => close(
+                    &a.view().into_dyn(),
+                    &b.view().into_dyn(),
+                    (1e-5, true),
+                    "variances",
+                ),
+                _ => panic!("covariances of another type"),
+            }
             close(
                 &got.means().view().into_dyn(),
                 &want.means().view().into_dyn(),

@@ -1,16 +1,18 @@
 //! The choice of the kernel path: the only place that asks the processor what it has.
 //!
 //! The kernels come in three instruction sets ([`Level`]): portable Rust, AVX2 with FMA, and
-//! AVX-512 (foundation) where a kernel has a 512-bit version (the quadratic forms, centring and
-//! products of full covariance, and the small-dimension E-step), the AVX2 kernels elsewhere.
+//! AVX-512 (foundation and vector length) where a kernel has a 512-bit version (the quadratic
+//! forms, centring and products of full covariance, and the small-dimension E-step) or uses its
+//! 32 registers (the `f32` kernels of full covariance), the AVX2 kernels elsewhere.
 //! Every path does the same IEEE operations in the same order, so the results are the same bits
 //! on all of them; the choice changes only the speed.
 //!
 //! The processor's features are detected once, the first time a kernel path is asked for, and
 //! the path is chosen then:
 //!
-//! - by default, the best the processor has: AVX-512 on a processor with AVX-512F and VL (the
-//!   `f32` kernels use the 32 vector registers of AVX-512 for 256-bit vectors), AVX2 and FMA; AVX2 on one with AVX2 and FMA; portable otherwise (and on other architectures);
+//! - by default, the best the processor has: AVX-512 on a processor with AVX-512F and VL, AVX2
+//!   and FMA (one with AVX-512F but not VL, a Xeon Phi, takes AVX2); AVX2 on one with AVX2 and
+//!   FMA; portable otherwise (and on other architectures);
 //! - the environment variable `MIXTURA_KERNEL` forces a path: `portable`, `avx2` or `avx512`
 //!   (case and surrounding spaces ignored), capped at what the processor has (`avx512` on a
 //!   processor with only AVX2 gives AVX2); any other value is ignored (the default choice).

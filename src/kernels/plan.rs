@@ -672,6 +672,7 @@ impl Plan {
         let n = xb.nrows();
         if self.path != Path::DiagonalRows {
             // The transposing kernels read the scratch: this says which type it holds.
+            debug_assert!(s.held != Held::TransposedF32 || matches!(xb, Rows::F32(_)));
             return if s.held == Held::TransposedF32 {
                 f(RowSlice::F32(&[]), n, s)
             } else {
@@ -1049,7 +1050,7 @@ impl Plan {
             }
             return;
         }
-        single_full::moments::<Oct, 1>(p, r, x, &mut w, sums)
+        single_full::moments::<Oct, 2>(p, r, x, &mut w, sums)
     }
 
     /// The fused E-step of full-covariance mixtures in `D` features, `D` at most

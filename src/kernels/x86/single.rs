@@ -159,7 +159,7 @@ pub(crate) fn full_moments_avx2(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    single_full::moments::<Avx32, 1>(p, r, x, w, sums)
+    single_full::moments::<Avx32, 2>(p, r, x, w, sums)
 }
 
 /// [`single_full::moments`] in AVX2 vectors, with AVX-512's 32 registers (larger tiles, the
@@ -172,5 +172,5 @@ pub(crate) fn full_moments_avx512(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    single_full::moments::<Avx32, 2>(p, r, x, w, sums)
+    single_full::moments::<Avx32, 4>(p, r, x, w, sums)
 }
