@@ -115,7 +115,8 @@ const EXP32_COEFFS: [f32; 8] = [
 /// over it vectorise (in eight lanes where the `f64` one has four): the steps of
 /// [`exp_nonpositive`] in `f32` with a series of degree 7. Below [`EXP32_MIN`] it returns 0.
 /// Used for the responsibilities of `f32` rows (see [`single`](super::single)); scalar
-/// operations only, so that every kernel path gives the same bits.
+/// operations only (the series by fused multiply-adds, which every kernel path rounds once), so
+/// that every kernel path gives the same bits.
 #[inline(always)]
 pub(crate) fn exp32_nonpositive(x: f32) -> f32 {
     let xc = if x < EXP32_MIN { EXP32_MIN } else { x };
@@ -124,7 +125,7 @@ pub(crate) fn exp32_nonpositive(x: f32) -> f32 {
     let r = (xc - n * EXP32_LN2_HI) - n * EXP32_LN2_LO;
     let mut p = EXP32_COEFFS[0];
     for &c in &EXP32_COEFFS[1..] {
-        p = p * r + c;
+        p = p.mul_add(r, c);
     }
     // n is in [-126, 0]: 2^n is a normal number with biased exponent n + 127.
     let bits = (t.to_bits().wrapping_add(127)) << 23;

@@ -31,9 +31,9 @@
 //! nearest centroids and sums of a Lloyd pass's blocks ([`distance`]).
 //!
 //! **Arithmetic.** The kernels use only additions, multiplications, divisions and, in the quadratic
-//! forms and products of full covariance and the `f32` diagonal kernels, fused multiply-adds, in a
-//! fixed order (and their own `exp` and `ln`, [`math`]), so results do not depend on the number of
-//! threads, and are the same on every kernel path ([`dispatch::Isa`]: portable, AVX2 and FMA,
+//! forms and products of full covariance and the `f32` kernels (and their `exp`), fused
+//! multiply-adds, in a fixed order (and their own `exp` and `ln`, [`math`]), so results do not
+//! depend on the number of threads, and are the same on every kernel path ([`dispatch::Isa`]: portable, AVX2 and FMA,
 //! AVX-512): the generic kernels are written once over [`lanes::Lanes`] and instantiated in
 //! portable and vector lanes, each lane doing the same IEEE operation; the portable loops' fused
 //! multiply-adds are `f64::mul_add` (`f32::mul_add`), rounded once as the processor's are, only

@@ -255,10 +255,23 @@ fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch)
     let ld = n.div_ceil(WIDTH) * WIDTH;
     let x = &mut s.x32[..p.rows() * ld];
     let mut bits = 0u32;
-    for (i, row) in v.rows().into_iter().enumerate() {
-        for (l, &a) in row.iter().enumerate() {
-            x[l * ld + i] = a;
-            bits = bits.max(a.to_bits() & 0x7fff_ffff);
+    match v.as_slice() {
+        // Contiguous rows (the common case) as plain slices, which compile to tighter loops.
+        Some(xs) => {
+            for (i, row) in xs.chunks_exact(d).enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    x[l * ld + i] = a;
+                    bits = bits.max(a.to_bits() & 0x7fff_ffff);
+                }
+            }
+        }
+        None => {
+            for (i, row) in v.rows().into_iter().enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    x[l * ld + i] = a;
+                    bits = bits.max(a.to_bits() & 0x7fff_ffff);
+                }
+            }
         }
     }
     for l in 0..d {
@@ -649,6 +662,20 @@ impl Plan {
             }
         }
         let mut nan = false;
+        if let Some(xs) = match xb {
+            Rows::F32(v) => v.to_slice(),
+            Rows::F64(_) => None,
+        } {
+            // Contiguous `f32` rows as plain slices, which compile to tighter loops.
+            for (i, row) in xs.chunks_exact(self.d.max(1)).enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    let a = f64::from(a);
+                    s.xt[l * ld + i] = a;
+                    nan |= a.is_nan();
+                }
+            }
+            return !nan;
+        }
         crate::rows::each_type!(xb, v => {
             for (i, row) in v.rows().into_iter().enumerate() {
                 for (l, &a) in row.iter().enumerate() {
@@ -929,7 +956,13 @@ impl Plan {
                         if AVX {
                             // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
                             // FMA.
-                            return unsafe { x86_single::forms(p, &self.consts, x, n, lp) };
+                            return unsafe {
+                                if self.isa.avx512() {
+                                    x86_single::forms_avx512(p, &self.consts, x, n, lp)
+                                } else {
+                                    x86_single::forms(p, &self.consts, x, n, lp)
+                                }
+                            };
                         }
                         return single::forms_rows::<Oct>(p, &self.consts, x, n, lp);
                     }
@@ -1183,7 +1216,13 @@ impl Plan {
                         if AVX {
                             // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
                             // FMA.
-                            unsafe { x86_single::moments(p, r, x, sums, &mut s.work) };
+                            unsafe {
+                                if self.isa.avx512() {
+                                    x86_single::moments_avx512(p, r, x, sums, &mut s.work)
+                                } else {
+                                    x86_single::moments(p, r, x, sums, &mut s.work)
+                                }
+                            };
                             return out;
                         }
                         single::moments_rows::<Oct>(p, r, x, sums, &mut s.work);

@@ -288,7 +288,7 @@ fn form_tile<L: Lanes32, const R: usize>(p: &Single, rows: &[&[f32]; R], j: usiz
     L::sums(&a)
 }
 
-/// `lp[j * n + i] = consts_j - sum_l h_jl (x_il - mu_jl)^2` (NaN made `-inf`) for the `n` rows of
+/// `lp[j * n + i] = consts_j - sum_l h_jl (x_il - mu_jl)^2` for the `n` rows of
 /// `x` (`n x d`, every `|x|` within `p.limit`) and the `k` components: eight rows at a time,
 /// each row's features in the lanes `l % 8`, combined by [`Lanes32::sums`], the form widened to
 /// `f64` before it is taken from the constant.
@@ -304,9 +304,9 @@ pub(crate) fn forms_rows<L: Lanes32>(
     let mut q = [0.0f64; WIDTH];
     let put = |q: &[f64], j: usize, i0: usize, rows: usize, lp: &mut [f64]| {
         let c0 = consts[j];
+        // Finite: the forms of rows within the limit are (and so is the constant).
         for (o, &v) in lp[j * n + i0..j * n + i0 + rows].iter_mut().zip(q) {
-            let v = c0 - v;
-            *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
+            *o = c0 - v;
         }
     };
     let n8 = n / WIDTH * WIDTH;

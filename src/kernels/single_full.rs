@@ -285,7 +285,7 @@ pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
     ]
 }
 
-/// `lp[j * n + i] = consts_j - q_ij / 2` (NaN made `-inf`) with `q_ij` the quadratic form of
+/// `lp[j * n + i] = consts_j - q_ij / 2` with `q_ij` the quadratic form of
 /// row `i` for component `j`, for the `n` rows of the transposed block `x` (`padded8(d)` rows of
 /// `ld` values, `ld` the multiple of eight at or above `n`, zeros past `n` and past `d`; every
 /// `|x|` within `p.limit`): `8 V` rows at a time, then eight.
@@ -314,9 +314,9 @@ pub(crate) fn forms<L: Lanes32, const V: usize>(
             form_tile::<L, 1>(pan, d, z, ld, i0, q, w.ys);
             i0 += WIDTH;
         }
+        // Finite: the forms of rows within the limit are (and so is the constant).
         for (o, &v) in lp[j * n..(j + 1) * n].iter_mut().zip(q.iter()) {
-            let v = c0 - 0.5 * f64::from(v);
-            *o = if v.is_nan() { f64::NEG_INFINITY } else { v };
+            *o = c0 - 0.5 * f64::from(v);
         }
     }
 }

@@ -113,6 +113,24 @@ pub(crate) fn forms(p: &Single, consts: &[f64], x: &[f32], n: usize, lp: &mut [f
     forms_rows::<Avx32>(p, consts, x, n, lp)
 }
 
+/// [`forms_rows`] in AVX2 vectors, with AVX-512's 32 registers (the same values).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+pub(crate) fn forms_avx512(p: &Single, consts: &[f64], x: &[f32], n: usize, lp: &mut [f64]) {
+    forms_rows::<Avx32>(p, consts, x, n, lp)
+}
+
+/// [`moments_rows`] in AVX2 vectors, with AVX-512's 32 registers (the same values).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+pub(crate) fn moments_avx512(
+    p: &Single,
+    r: &[f64],
+    x: &[f32],
+    sums: (&mut [f64], &mut [f64]),
+    work: &mut [f64],
+) {
+    moments_rows::<Avx32>(p, r, x, sums, work)
+}
+
 /// [`moments_rows`] in AVX2 vectors.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn moments(
