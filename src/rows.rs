@@ -8,8 +8,9 @@
 //! written in Python, gets the batch converted), and a fit of `f32` rows computes the same bits
 //! as a fit of the same values as `f64`, except where the fused kernels compute in `f32` lanes
 //! (the E-step and the predictions of mixtures of diagonal Gaussians in eight features or
-//! more, see [`kernels::single`](crate::kernels::single)), which take a block of `f32` rows as
-//! [`Rows`] itself.
+//! more, see [`kernels::single`](crate::kernels::single), and of full-covariance Gaussians in
+//! fewer than 128, see [`kernels::single_full`](crate::kernels::single_full)), which take a
+//! block of `f32` rows as [`Rows`] itself.
 
 use std::ops::Range;
 

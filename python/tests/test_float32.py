@@ -1,5 +1,5 @@
 """float32 rows: read in place by the extension (C or Fortran order, strided, memmaps).
-Mixtures of normals in eight features or more, and of multivariate Gaussians in five to 127,
+Mixtures of normals in eight features or more, and of multivariate Gaussians in fewer than 128,
 compute on them in float32 lanes (the same bits in every layout and on any number of threads,
 within 1e-5 of float64); everything else converts a
 block of rows to float64 at a time, so that its results equal those of the same values as
@@ -58,22 +58,25 @@ def test_as_rows_keeps_float32_arrays_as_they_are(tmp_path):
 
 @pytest.mark.parametrize("dist", ["full", "diagonal"])
 def test_a_float32_fit_is_the_fit_of_its_float64_values(dist, tmp_path):
+    # Full covariance in 128 features and normals in 4 take no float32 lanes.
     if dist == "full":
         classes = MultivariateGaussianDistribution
+        x32, x64 = _rows(1500, 128, 3)
     else:
-        classes = [NormalDistribution] * X32.shape[1]
-    want = GeneralMixtureModel.from_samples(classes, 3, X64, max_iterations=5, random_state=1)
-    for name, x in _layouts(X32, tmp_path).items():
+        classes = [NormalDistribution] * 4
+        x32, x64 = X32, X64
+    want = GeneralMixtureModel.from_samples(classes, 3, x64, max_iterations=5, random_state=1)
+    for name, x in _layouts(x32, tmp_path).items():
         for n_jobs in (1, 2):
             got = GeneralMixtureModel.from_samples(
                 classes, 3, x, max_iterations=5, random_state=1, n_jobs=n_jobs)
             assert got.to_json() == want.to_json(), (name, n_jobs)
             for method in ("log_probability", "predict_proba", "predict_log_proba", "predict"):
                 np.testing.assert_array_equal(
-                    getattr(got, method)(x, n_jobs=n_jobs), getattr(want, method)(X64), method)
-            assert got.bic(x) == want.bic(X64)
+                    getattr(got, method)(x, n_jobs=n_jobs), getattr(want, method)(x64), method)
+            assert got.bic(x) == want.bic(x64)
     # A model fitted on float64 rows predicts float32 rows, and the other way round.
-    np.testing.assert_array_equal(want.predict_proba(X32), got.predict_proba(X64))
+    np.testing.assert_array_equal(want.predict_proba(x32), got.predict_proba(x64))
 
 
 def _parameters(model):
@@ -163,26 +166,35 @@ def test_kmeans_of_float32_rows_is_kmeans_of_their_float64_values(tmp_path):
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_scikit_learn_fit_of_float32_rows(covariance_type):
     pytest.importorskip("sklearn")
+    # Full and tied covariance in 128 features, diagonal and spherical in 4: no float32 lanes,
+    # so the float32 fit is the float64 one.
+    x32, x64 = (_rows(1500, 128, 3) if covariance_type in ("full", "tied") else (X32, X64))
     want = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
-                                   max_iter=5).fit(X64)
-    for x in (X32, np.asfortranarray(X32)):
+                                   max_iter=5).fit(x64)
+    for x in (x32, np.asfortranarray(x32)):
         got = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
                                       max_iter=5, n_jobs=2).fit(x)
         # float32 in, float32 attributes out (scikit-learn's rule), from the same float64 fit.
         assert got.means_.dtype == np.float32
         np.testing.assert_array_equal(got.means_, want.means_.astype(np.float32))
         assert got.lower_bound_ == want.lower_bound_
-        np.testing.assert_array_equal(got.fit_predict(x), want.predict(X64))
+        np.testing.assert_array_equal(got.fit_predict(x), want.predict(x64))
 
 
-def test_scikit_learn_predictions_of_float32_rows():
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_scikit_learn_predictions_of_float32_rows(covariance_type):
     pytest.importorskip("sklearn")
-    gm = mixtura.GaussianMixture(3, random_state=0, max_iter=5).fit(X64)
+    gm = mixtura.GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                 max_iter=5).fit(X64)
     for x in (X32, np.asfortranarray(X32)):
         np.testing.assert_array_equal(gm.predict(x), gm.predict(X64))
-        # float32 in, float32 out (scikit-learn's rule), from the same float64 numbers.
-        np.testing.assert_array_equal(
-            gm.score_samples(x), gm.score_samples(X64).astype(np.float32))
+        # float32 in, float32 out (scikit-learn's rule): diagonal in 4 features from the same
+        # float64 numbers, full covariance from the float32 lanes, within float32's rounding.
+        want = gm.score_samples(X64).astype(np.float32)
+        if covariance_type == "diag":
+            np.testing.assert_array_equal(gm.score_samples(x), want)
+        else:
+            np.testing.assert_allclose(gm.score_samples(x), want, rtol=1e-6)
         assert gm.predict_proba(x).dtype == np.float32
 
 

@@ -20,10 +20,10 @@
 //! - diagonal in eight features or more: the rows as they are (a row fills whole vectors).
 //!
 //! Blocks of `f32` rows on the row-major diagonal path take `f32` lanes ([`single`]), and so do
-//! those of full covariance in fewer than [`single_full::MAX_FEATURES`] features beyond the small
-//! path ([`single_full`]), the sums that outlive a block in `f64`; those of the other paths (and
-//! blocks beyond the `f32` kernels' range, and plans whose parameters do not suit them) are
-//! converted to `f64`.
+//! those of full covariance in fewer than [`single_full::MAX_FEATURES`] features (small or not,
+//! [`single_full`]), the sums that outlive a block in `f64`; those of the other paths (and blocks
+//! beyond the `f32` kernels' range, and plans whose parameters do not suit them) are converted to
+//! `f64`.
 //!
 //! The moments go back to the components as [`GaussianMoments`].
 //!

@@ -274,10 +274,12 @@ fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch)
             }
         }
     }
+    // The rows' padding is read (its centred values are weighted by zero): zeros, not the values
+    // of an earlier block (which may have been beyond the limit). The kernels read no row past
+    // `d`.
     for l in 0..d {
         x[l * ld + n..(l + 1) * ld].fill(0.0);
     }
-    x[d * ld..].fill(0.0);
     bits <= p.limit.to_bits()
 }
 
@@ -435,7 +437,10 @@ impl Plan {
         } else {
             None
         };
-        let single_full = if path == (Path::Full { lower: true }) {
+        let single_full = if matches!(
+            path,
+            Path::Full { lower: true } | Path::Small { lower: true }
+        ) {
             SingleFull::new(&means, &scale, &panels, d, err)?
         } else {
             None
@@ -808,20 +813,17 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         self.with_rows(xb.into(), s, |x, n, s| {
-            match (self.path, self.isa.level()) {
+            // Blocks of `f32` rows of a small-dimension plan take the `f32` kernels of full
+            // covariance.
+            let small = matches!(self.path, Path::Small { .. }) && matches!(x, RowSlice::F64(_));
+            match (small, self.isa.level()) {
                 // SAFETY (the vector arms): the processor has the features the functions are
                 // compiled for (an `Isa` is made only for what it has).
                 #[cfg(target_arch = "x86_64")]
-                (Path::Small { .. }, Level::Avx512) => unsafe {
-                    self.summarize_small_avx512(n, w, s, m)
-                },
+                (true, Level::Avx512) => unsafe { self.summarize_small_avx512(n, w, s, m) },
                 #[cfg(target_arch = "x86_64")]
-                (Path::Small { .. }, Level::Avx2) => unsafe {
-                    self.summarize_small_avx2(n, w, s, m)
-                },
-                (Path::Small { .. }, Level::Portable) => {
-                    self.summarize_small_d::<Quad, 2>(n, w, s, m)
-                }
+                (true, Level::Avx2) => unsafe { self.summarize_small_avx2(n, w, s, m) },
+                (true, Level::Portable) => self.summarize_small_d::<Quad, 2>(n, w, s, m),
                 #[cfg(target_arch = "x86_64")]
                 (_, Level::Avx2 | Level::Avx512) => unsafe { self.summarize_avx2(x, n, w, s, m) },
                 (_, Level::Portable) => self.summarize_t::<false>(x, n, w, s, m),
@@ -976,7 +978,9 @@ impl Plan {
                 }
                 diagonal_rows(&self.means, &self.scale, &self.consts, x, n, lp)
             }
-            Path::Full { .. } if matches!(x, RowSlice::F32(_)) => self.forms32::<AVX>(n, s),
+            Path::Small { .. } | Path::Full { .. } if matches!(x, RowSlice::F32(_)) => {
+                self.forms32::<AVX>(n, s)
+            }
             Path::Small { lower } | Path::Full { lower } => {
                 for j in 0..k {
                     let acc = &mut s.acc[..n];
@@ -1255,7 +1259,7 @@ impl Plan {
                     );
                 }
             }
-            Path::Full { .. } if matches!(x, RowSlice::F32(_)) => {
+            Path::Small { .. } | Path::Full { .. } if matches!(x, RowSlice::F32(_)) => {
                 for j in 0..k {
                     m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
                 }

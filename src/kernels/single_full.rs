@@ -1,6 +1,6 @@
-//! The full-covariance kernels in `f32` lanes, for blocks of `f32` rows on the transposed path
-//! ([`Path::Full`](super::plan::Path::Full), from five features up to [`MAX_FEATURES`]): the
-//! centred rows, the quadratic forms `|L^-1 (x - mu)|^2` and the moments of each component eight
+//! The full-covariance kernels in `f32` lanes, for blocks of `f32` rows of full-covariance plans
+//! (paths [`Small`](super::plan::Path::Small) and [`Full`](super::plan::Path::Full), in fewer
+//! than [`MAX_FEATURES`] features), transposed as `f32`: the centred rows, the quadratic forms `|L^-1 (x - mu)|^2` and the moments of each component eight
 //! rows to a vector (twice the values per instruction of the `f64` kernels), the sums that
 //! outlive a block in `f64`.
 //!
@@ -297,13 +297,14 @@ pub(crate) fn forms<L: Lanes32, const V: usize>(
     w: &mut Work<'_>,
     lp: &mut [f64],
 ) {
-    let (d, dp8, dp) = (p.d, padded8(p.d), padded(p.d));
+    let (d, dp8) = (p.d, padded8(p.d));
     let plen = panels_len(d, true);
     let q = &mut w.q[..ld];
     for (j, &c0) in consts.iter().enumerate() {
         let z = &mut w.z[..dp8 * ld];
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        centre::<L>(x, means, dp, ld, z);
+        // The forms read the rows before `d` (those past it are never written: they stay zero).
+        centre::<L>(x, means, d, ld, z);
         let pan = &p.panels[j * plen..(j + 1) * plen];
         let mut i0 = 0;
         while i0 + WIDTH * V <= ld {
@@ -350,11 +351,12 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
         rr[n..].fill(0.0);
         let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        centre::<L>(x, means, dp8, ld, z);
+        // The rows past `d` of `z` and `wz` are never written: they stay zero.
+        centre::<L>(x, means, d, ld, z);
         let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
-        for l0 in (0..dp8).step_by(WIDTH) {
+        for l0 in (0..d).step_by(WIDTH) {
             let mut s = [L::splat(0.0); WIDTH];
-            for (t, sl) in s.iter_mut().enumerate() {
+            for (t, sl) in s.iter_mut().enumerate().take(d - l0) {
                 let l = l0 + t;
                 let (zr, wr) = (&z[l * ld..(l + 1) * ld], &mut wz[l * ld..(l + 1) * ld]);
                 for ((zv, wv), rv) in zr
@@ -497,6 +499,9 @@ mod tests {
         // tiles; a missing value and a value beyond the f32 kernels' limit (their blocks take
         // the f64 kernels), weights of zero; C order, Fortran order and every other row.
         for (d, n, k) in [
+            (1, 40, 2),
+            (2, 300, 3),
+            (4, 77, 2),
             (5, 300, 3),
             (8, 517, 4),
             (9, 77, 2),
@@ -552,6 +557,7 @@ mod tests {
             // Weakly correlated features in 5 to 33, strongly correlated ones (a condition of
             // some tens) in 5 and 12.
             for (d, off, tol) in [
+                (2, 1.0, 2e-6),
                 (5, 1.0, 2e-6),
                 (12, 1.0, 2e-6),
                 (33, 1.0, 2e-6),

@@ -190,5 +190,10 @@ pub(crate) fn full_moments_avx512(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    single_full::moments::<Avx32, 4>(p, r, x, w, sums)
+    // Tiles of two features of `wz` in one or two features (the same values).
+    if p.d() <= 2 {
+        single_full::moments::<Avx32, 2>(p, r, x, w, sums)
+    } else {
+        single_full::moments::<Avx32, 4>(p, r, x, w, sums)
+    }
 }
