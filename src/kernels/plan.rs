@@ -98,9 +98,10 @@ pub(crate) struct Plan {
     /// `DiagonalRows`: the parameters for the `f32` kernels, which blocks of `f32` rows take
     /// (see [`single`]); `None` on the other paths and when they do not fit `f32`.
     single: Option<Single>,
-    /// `Full`: the parameters for the `f32` kernels of full covariance (see [`single_full`]);
-    /// `None` on the other paths, from [`single_full::MAX_FEATURES`] features on, and when they
-    /// do not fit `f32` or a component is too ill-conditioned for them.
+    /// `Small` and `Full`: the parameters for the `f32` kernels of full covariance (see
+    /// [`single_full`]); `None` on the other paths, when `L^-1` is not lower triangular, from
+    /// [`single_full::MAX_FEATURES`] features on, and when they do not fit `f32` or a component
+    /// is too ill-conditioned for them.
     single_full: Option<SingleFull>,
 }
 
@@ -117,8 +118,9 @@ enum Held {
     CopyF64,
     /// In `Scratch::x32` (`f32` rows that were not contiguous), read by the `f32` kernels.
     CopyF32,
-    /// `Full`: in `Scratch::x32`, transposed as `f32` (`padded8(d)` rows of `n` rounded up to a
-    /// multiple of eight, zeros past `n` and `d`), read by the `f32` kernels of full covariance.
+    /// `Small`, `Full`: in `Scratch::x32`, transposed as `f32` (`d` rows of `n` rounded up to a
+    /// multiple of eight, zeros past `n`; the rows after them are not read), read by the `f32`
+    /// kernels of full covariance.
     TransposedF32,
 }
 
@@ -156,10 +158,10 @@ impl Moments {
 /// | field    | `Small`          | `Full`                | `DiagonalTransposed` | `DiagonalRows` |
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
-/// | `x32`    |                  | `f32` `x`, transposed |                      | an `f32` copy  |
-/// | `w32`    |                  | `f32` kernels' work   |                      |                |
-/// | `held`   |                  | `f32` or `f64`        |                      | where the rows |
-/// | `work`   |                  | `f32` moments' sums   |                      | moments' sums  |
+/// | `x32`    | as `Full`        | `f32` `x`, transposed |                      | an `f32` copy  |
+/// | `w32`    | as `Full`        | `f32` kernels' work   |                      |                |
+/// | `held`   | as `Full`        | `f32` or `f64`        |                      | where the rows |
+/// | `work`   | as `Full`        | `f32` moments' sums   |                      | moments' sums  |
 /// | `small`  | per-lane sums    |                       |                      |                |
 /// | `z`      | quadratic forms  | forms, centred rows   |                      |                |
 /// | `wz`     | (allocated only) | weighted centred rows |                      |                |
@@ -173,14 +175,14 @@ pub(crate) struct Scratch {
     /// (`n x d`).
     xt: Vec<f64>,
     /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`);
-    /// `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
+    /// `Small` and `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
     x32: Vec<f32>,
-    /// `Full` with `f32` kernels: their work space (see [`single_full::Work`]).
+    /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]).
     w32: Vec<f32>,
     /// Where the rows of the current block are (row-major plans).
     held: Held,
-    /// Running sums of the row-major moments (`2 k padded8(d)`); `Full` with `f32` kernels, the
-    /// sums of a component in a block.
+    /// Running sums of the row-major moments (`2 k padded8(d)`); `Small` and `Full` with `f32`
+    /// kernels, the sums of a component in a block.
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
     small: Vec<[[f64; SMALL_LANES]; SMALL_SUMS]>,
@@ -258,12 +260,21 @@ fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch)
     match v.as_slice() {
         // Contiguous rows (the common case) as plain slices, which compile to tighter loops.
         Some(xs) => {
-            for (i, row) in xs.chunks_exact(d).enumerate() {
-                for (l, &a) in row.iter().enumerate() {
-                    x[l * ld + i] = a;
-                    bits = bits.max(a.to_bits() & 0x7fff_ffff);
+            bits = match d {
+                1 => transpose_rows::<1>(xs, ld, x),
+                2 => transpose_rows::<2>(xs, ld, x),
+                3 => transpose_rows::<3>(xs, ld, x),
+                4 => transpose_rows::<4>(xs, ld, x),
+                _ => {
+                    for (i, row) in xs.chunks_exact(d).enumerate() {
+                        for (l, &a) in row.iter().enumerate() {
+                            x[l * ld + i] = a;
+                            bits = bits.max(a.to_bits() & 0x7fff_ffff);
+                        }
+                    }
+                    bits
                 }
-            }
+            };
         }
         None => {
             for (i, row) in v.rows().into_iter().enumerate() {
@@ -283,12 +294,30 @@ fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch)
     bits <= p.limit.to_bits()
 }
 
+/// The contiguous rows `xs` of `D` features transposed into `x` (rows `ld` apart); the largest
+/// `|x|` as bits. A loop of a fixed number of features, which compiles to vector shuffles.
+#[inline(always)]
+fn transpose_rows<const D: usize>(xs: &[f32], ld: usize, x: &mut [f32]) -> u32 {
+    let mut bits = 0u32;
+    let n = xs.len() / D;
+    let (cols, _) = x.split_at_mut(D * ld);
+    for (i, row) in xs.chunks_exact(D).enumerate().take(n) {
+        for l in 0..D {
+            cols[l * ld + i] = row[l];
+            bits = bits.max(row[l].to_bits() & 0x7fff_ffff);
+        }
+    }
+    bits
+}
+
 impl Scratch {
     /// The block transposed as `f32`, the work space of the `f32` kernels of full covariance
     /// (for plan parameters `p` and `n` rows) and `lp`.
     fn parts32(&mut self, p: &SingleFull, n: usize) -> (&[f32], Work<'_>, &mut [f64]) {
         let ld = n.div_ceil(WIDTH) * WIDTH;
         let [zs, ys, qs, sums] = single_full::work_sizes(p.d());
+        // The work space of this plan's number of features.
+        debug_assert_eq!(self.w32.len(), 2 * zs + ys + qs);
         let (z, rest) = self.w32.split_at_mut(zs);
         let (wz, rest) = rest.split_at_mut(zs);
         let (ys, q) = rest.split_at_mut(ys);
@@ -1046,6 +1075,9 @@ impl Plan {
     /// of full covariance.
     #[inline(always)]
     fn forms32<const AVX: bool>(&self, n: usize, s: &mut Scratch) {
+        if n == 0 {
+            return;
+        }
         let p = self.single_full();
         let (x, mut w, lp) = s.parts32(p, n);
         let x = (x, n.div_ceil(WIDTH) * WIDTH, n);
@@ -1071,6 +1103,9 @@ impl Plan {
     /// responsibilities), by the `f32` kernels of full covariance, added to `m`.
     #[inline(always)]
     fn moments32<const AVX: bool>(&self, n: usize, s: &mut Scratch, m: &mut Moments) {
+        if n == 0 {
+            return;
+        }
         let p = self.single_full();
         let (x, mut w, lp) = s.parts32(p, n);
         let x = (x, n.div_ceil(WIDTH) * WIDTH, n);

@@ -175,7 +175,7 @@ impl SingleFull {
         Ok(Some(out))
     }
 
-    /// The rows of the transposed block (`padded8(d)`, zeros past `d`).
+    /// The rows of the transposed block's space (`padded8(d)`; the kernels read the first `d`).
     pub fn rows(&self) -> usize {
         padded8(self.d)
     }
@@ -286,9 +286,9 @@ pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
 }
 
 /// `lp[j * n + i] = consts_j - q_ij / 2` with `q_ij` the quadratic form of
-/// row `i` for component `j`, for the `n` rows of the transposed block `x` (`padded8(d)` rows of
-/// `ld` values, `ld` the multiple of eight at or above `n`, zeros past `n` and past `d`; every
-/// `|x|` within `p.limit`): `8 V` rows at a time, then eight.
+/// row `i` for component `j`, for the `n` rows of the transposed block `x` (its first `d` rows of
+/// `ld` values are read, `ld` the multiple of eight at or above `n`, zeros past `n`; every `|x|`
+/// within `p.limit`): `8 V` rows at a time, then eight.
 #[inline(always)]
 pub(crate) fn forms<L: Lanes32, const V: usize>(
     p: &SingleFull,
@@ -303,7 +303,7 @@ pub(crate) fn forms<L: Lanes32, const V: usize>(
     for (j, &c0) in consts.iter().enumerate() {
         let z = &mut w.z[..dp8 * ld];
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        // The forms read the rows before `d` (those past it are never written: they stay zero).
+        // The forms read the rows before `d`.
         centre::<L>(x, means, d, ld, z);
         let pan = &p.panels[j * plen..(j + 1) * plen];
         let mut i0 = 0;
@@ -341,6 +341,11 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
     const { assert!(R == 2 || R == 4) };
     let (d, dp8) = (p.d, padded8(p.d));
     let k = sum.len() / d;
+    // The product tiles read rows of `z` and `wz` up to `padded(d)`: those past `d`, which no
+    // component writes, zero for this block's stride (not what an earlier block left there).
+    for v in [&mut *w.z, &mut *w.wz] {
+        v[d * ld..padded(d) * ld].fill(0.0);
+    }
     for j in 0..k {
         let rj = &r[j * n..(j + 1) * n];
         let (down, up) = tile_scale(rj);
@@ -351,7 +356,6 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
         rr[n..].fill(0.0);
         let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        // The rows past `d` of `z` and `wz` are never written: they stay zero.
         centre::<L>(x, means, d, ld, z);
         let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
         for l0 in (0..d).step_by(WIDTH) {
@@ -799,6 +803,48 @@ mod tests {
             close_moments(&m32.products, &m64.products, (&m32.sum, &m64.sum), d, total);
             for (a, b) in m32.weight.iter().zip(&m64.weight) {
                 assert!((a - b).abs() <= 1e-6 * b, "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_gives_the_same_bits_after_any_other_in_the_same_work_space() {
+        // A partial block on a fresh work space, and on one that took a whole block and a block
+        // rejected for a NaN first (their values sit where the partial block's padding is).
+        let mut next = values(29);
+        for (d, k) in [(2, 3), (5, 2), (11, 3)] {
+            let c = Components::new(&mut next, (k, d), (0.0, 3.0, 1.0), 1.0);
+            let forms = c.forms();
+            let log_weights: Vec<f64> = (0..k).map(|_| next() - 1.0).collect();
+            let big = Array2::from_shape_fn((256, d), |_| (50.0 * next()) as f32);
+            let mut bad = big.clone();
+            // Row 38 of the first feature: in the padding of the partial block's first row.
+            bad[[38, 0]] = f32::NAN;
+            let part = Array2::from_shape_fn((37, d), |_| (4.0 * next()) as f32);
+            let w: Vec<f64> = (0..37).map(|_| 0.5 + next()).collect();
+            for isa in Isa::supported() {
+                let plan = Plan::with_isa(forms.iter().cloned().map(Some), &log_weights, isa)
+                    .unwrap()
+                    .expect("a plan");
+                let run = |s: &mut crate::kernels::Scratch| {
+                    let mut m = plan.moments().unwrap();
+                    assert!(plan.load(part.view(), s));
+                    plan.log_joint(part.view(), s);
+                    let lp: Vec<u64> = s.lp[..k * 37].iter().map(|v| v.to_bits()).collect();
+                    let t = plan.summarize(part.view(), Some(&w), s, &mut m);
+                    (
+                        lp,
+                        t.log_likelihood.to_bits(),
+                        format!("{:?}", (m.sum, m.products)),
+                    )
+                };
+                let want = run(&mut plan.scratch().unwrap());
+                let mut s = plan.scratch().unwrap();
+                let mut m = plan.moments().unwrap();
+                assert!(plan.load(big.view(), &mut s));
+                plan.summarize(big.view(), None, &mut s, &mut m);
+                assert!(!plan.load(bad.view(), &mut s));
+                assert_eq!(run(&mut s), want, "{d} {isa:?}");
             }
         }
     }
