@@ -165,7 +165,7 @@ pub(crate) struct Single {
 }
 
 /// The bound the forms and a tile's moments are kept under: `f32::MAX / 30`.
-pub(crate) const FORM_BOUND: f64 = 1e37;
+const FORM_BOUND: f64 = 1e37;
 
 impl Single {
     /// The `f32` parameters of `k` diagonal Gaussians in `d` features (`means`, `h`: `k x d`),
@@ -204,27 +204,38 @@ impl Single {
             }
         }
         // |x - mu| <= |x| + max_mu; a form is at most d max_h |x - mu|^2, and a tile's moments
-        // at most MOMENT_TILE_ROWS times 4 |x - mu|^2 (responsibilities scaled to below 4, see
-        // `tile_scale`).
-        let forms = (FORM_BOUND / (d.max(1) as f64 * max_h)).sqrt();
-        let moments = (FORM_BOUND / (4 * MOMENT_TILE_ROWS) as f64).sqrt();
-        let reach = forms.min(moments) - max_mu;
-        if !(reach >= 1.0) {
-            return Ok(None);
-        }
-        // Rounded down, so that a value at the limit is within `reach`.
-        let limit = reach as f32;
-        out.limit = if f64::from(limit) > reach {
-            f32::from_bits(limit.to_bits() - 1)
-        } else {
-            limit
-        };
-        Ok(Some(out))
+        // at most MOMENT_TILE_ROWS times 4 |x - mu|^2.
+        Ok(
+            limit(d.max(1) as f64 * max_h, MOMENT_TILE_ROWS, max_mu).map(|limit| {
+                out.limit = limit;
+                out
+            }),
+        )
     }
 
     fn dp(&self) -> usize {
         padded8(self.d)
     }
+}
+
+/// The largest `|x|` for which, with every `|x - mu|` at most `|x| + max_mu`, neither a form (at
+/// most `forms |x - mu|^2`) nor the moments of `rows` rows in a lane (at most
+/// `4 rows |x - mu|^2`, the responsibilities scaled to below 4 by [`tile_scale`]) exceed
+/// [`FORM_BOUND`], rounded down to an `f32`; `None` below 1 (no row could be taken).
+pub(crate) fn limit(forms: f64, rows: usize, max_mu: f64) -> Option<f32> {
+    let forms = (FORM_BOUND / forms).sqrt();
+    let moments = (FORM_BOUND / (4 * rows) as f64).sqrt();
+    let reach = forms.min(moments) - max_mu;
+    if !(reach >= 1.0) {
+        return None;
+    }
+    // Rounded down, so that a value at the limit is within `reach`.
+    let limit = reach as f32;
+    Some(if f64::from(limit) > reach {
+        f32::from_bits(limit.to_bits() - 1)
+    } else {
+        limit
+    })
 }
 
 /// The largest `|x|` of `xs` as bits (NaN above every number, so that a block with a NaN is

@@ -30,7 +30,7 @@
 //! threads.
 
 use super::portable::{padded, panel_width, panels_len};
-use super::single::{padded8, tile_scale, Lanes32, FORM_BOUND, WIDTH};
+use super::single::{limit, padded8, tile_scale, Lanes32, WIDTH};
 use crate::error::{Error, Result};
 use crate::parallel::BLOCK_ROWS;
 use crate::validate::zeroed_vec;
@@ -158,21 +158,11 @@ impl SingleFull {
         }
         // With |z| = |x - mu| <= |x| + max_mu per feature: a form is at most
         // max_a2 d |z|^2 (and so is every partial sum of `L^-1 z`, squared); a block's moments
-        // at most BLOCK_ROWS times 4 |z|^2 (responsibilities scaled to below 4, see
-        // `tile_scale`).
-        let forms = (FORM_BOUND / (d as f64 * max_a2)).sqrt();
-        let moments = (FORM_BOUND / (4 * BLOCK_ROWS) as f64).sqrt();
-        let reach = forms.min(moments) - max_mu;
-        if !(reach >= 1.0) {
-            return Ok(None);
-        }
-        let limit = reach as f32;
-        out.limit = if f64::from(limit) > reach {
-            f32::from_bits(limit.to_bits() - 1)
-        } else {
-            limit
-        };
-        Ok(Some(out))
+        // (and the sums of its eight lanes) at most BLOCK_ROWS times 4 |z|^2.
+        Ok(limit(d as f64 * max_a2, BLOCK_ROWS, max_mu).map(|limit| {
+            out.limit = limit;
+            out
+        }))
     }
 
     /// The rows of the transposed block's space (`padded8(d)`; the kernels read the first `d`).
