@@ -155,16 +155,10 @@ def data_paths(case, quick):
     return stem + ".npy", stem + "-params.npz"
 
 
-def generate(n, d, k, seed):
-    """X from a known Gaussian mixture, its true parameters, and the shared initial parameters.
-
-    The means are spread so that neighbouring components overlap about equally in every d
-    (typical distance about 4 standard deviations), so that EM is still moving after a few
-    iterations."""
-    rng = np.random.default_rng(seed)
-    spread = 4.0 / math.sqrt(2 * d)
-    weights = rng.dirichlet(np.full(k, 4.0))
-    means = rng.normal(0.0, spread, size=(k, d))
+def _covariances_and_rows(rng, n, weights, means):
+    """Full-rank covariances for the k means (eigenvalues 0.5 to 2 in random directions) and n
+    rows of the mixture they make with the weights, drawn from rng in that order."""
+    k, d = means.shape
     covariances = np.empty((k, d, d))
     for j in range(k):
         q, _ = np.linalg.qr(rng.standard_normal((d, d)))
@@ -176,6 +170,20 @@ def generate(n, d, k, seed):
         rows = np.flatnonzero(labels == j)
         L = np.linalg.cholesky(covariances[j])
         X[rows] = means[j] + rng.standard_normal((len(rows), d)) @ L.T
+    return covariances, X
+
+
+def generate(n, d, k, seed):
+    """X from a known Gaussian mixture, its true parameters, and the shared initial parameters.
+
+    The means are spread so that neighbouring components overlap about equally in every d
+    (typical distance about 4 standard deviations), so that EM is still moving after a few
+    iterations."""
+    rng = np.random.default_rng(seed)
+    spread = 4.0 / math.sqrt(2 * d)
+    weights = rng.dirichlet(np.full(k, 4.0))
+    means = rng.normal(0.0, spread, size=(k, d))
+    covariances, X = _covariances_and_rows(rng, n, weights, means)
     params = {
         "weights": weights, "means": means, "covariances": covariances,
         "init_weights": np.full(k, 1.0 / k),
@@ -197,17 +205,7 @@ def generate_separated(n, d, k, seed):
     rng = np.random.default_rng(seed)
     weights = rng.dirichlet(np.full(k, 50.0))
     means = rng.normal(0.0, 20.0 / math.sqrt(2 * d), size=(k, d))
-    covariances = np.empty((k, d, d))
-    for j in range(k):
-        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-        covariances[j] = (q * rng.uniform(0.5, 2.0, size=d)) @ q.T
-        covariances[j] = (covariances[j] + covariances[j].T) / 2
-    labels = rng.choice(k, size=n, p=weights)
-    X = np.empty((n, d))
-    for j in range(k):
-        rows = np.flatnonzero(labels == j)
-        L = np.linalg.cholesky(covariances[j])
-        X[rows] = means[j] + rng.standard_normal((len(rows), d)) @ L.T
+    covariances, X = _covariances_and_rows(rng, n, weights, means)
     params = {
         "weights": weights, "means": means, "covariances": covariances,
         "init_weights": np.full(k, 1.0 / k),

@@ -254,6 +254,27 @@ fn product_tile<L: Lanes>(
     out
 }
 
+/// Adds the products of a tile (`t[da][db]`, of features `a0 + da` by `b0 + db`) that lie in
+/// the upper triangle of `p` (`d x d`, row-major); those past `d` or below the diagonal are not
+/// kept.
+#[inline(always)]
+pub(crate) fn add_upper<const A: usize, const B: usize>(
+    t: &[[f64; B]; A],
+    (a0, b0): (usize, usize),
+    d: usize,
+    p: &mut [f64],
+) {
+    for (da, row) in t.iter().enumerate() {
+        let a = a0 + da;
+        for (db, &v) in row.iter().enumerate() {
+            let b = b0 + db;
+            if a < d && b < d && b >= a {
+                p[a * d + b] += v;
+            }
+        }
+    }
+}
+
 /// The upper triangle of `sum_i wz_i z_i^T` (`d x d`, row-major) added to `p`, for the `d`
 /// rows of `n` values of `wz` and `z`, `ld` apart. Tiles that reach past the last row read it
 /// again there, for products that are not kept.
@@ -271,16 +292,7 @@ pub(crate) fn products_in<L: Lanes>(
             let row = |r: usize| r.min(d - 1) * ld;
             let ra = [row(a0), row(a0 + 1), row(a0 + 2)];
             let rb = [row(b0), row(b0 + 1), row(b0 + 2), row(b0 + 3)];
-            let t = product_tile::<L>(wz, z, n, ra, rb);
-            for (da, row) in t.iter().enumerate() {
-                let a = a0 + da;
-                for (db, &v) in row.iter().enumerate() {
-                    let b = b0 + db;
-                    if a < d && b < d && b >= a {
-                        p[a * d + b] += v;
-                    }
-                }
-            }
+            add_upper(&product_tile::<L>(wz, z, n, ra, rb), (a0, b0), d, p);
         }
     }
 }

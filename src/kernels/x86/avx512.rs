@@ -632,15 +632,7 @@ pub(crate) fn products_whole(wzp: &[f64], zp: &[f64], d: usize, n: usize, p: &mu
             for b0 in (c0..c1).step_by(8).filter(|&b0| a0 < b0 + 8) {
                 let pairs = std::array::from_fn(|h| (b0 / 2 + h).min(last));
                 let t = product_tile_whole::<A>((wzp, zp), (n, g), (ra, pairs));
-                for (da, row) in t.iter().enumerate() {
-                    let a = a0 + da;
-                    for (db, &v) in row.iter().enumerate() {
-                        let b = b0 + db;
-                        if a < d && b < d && b >= a {
-                            p[a * d + b] += v;
-                        }
-                    }
-                }
+                portable::add_upper(&t, (a0, b0), d, p);
             }
         }
     }
