@@ -1,13 +1,15 @@
 //! The multivariate Gaussian distribution with a full covariance matrix.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand_core::RngCore;
 
 use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
-use crate::linalg::{add_products, cholesky, lower_triangular_inverse, smallest_eigenvalue};
+use crate::linalg::{
+    add_products, cholesky, lower_triangular_inverse, smallest_eigenvalue, CHUNK_ROWS,
+};
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 
@@ -362,6 +364,78 @@ impl Statistics for MultivariateGaussianStats {
     }
 }
 
+impl MultivariateGaussian {
+    /// The part of [`accumulate`](Distribution::accumulate) for a chunk of rows: their centred
+    /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
+    /// pairwise moments are added to `stats` here), their weight and sums into `stats`. The
+    /// caller adds the products.
+    fn accumulate_chunk(
+        &self,
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut MultivariateGaussianStats,
+        mut z: ArrayViewMut2<f64>,
+        mut wz: ArrayViewMut2<f64>,
+    ) -> Result<()> {
+        let d = self.dim();
+        let shift = stats.shift.view().insert_axis(Axis(0));
+        ndarray::Zip::from(&mut z)
+            .and(&x)
+            .and_broadcast(&shift)
+            .for_each(|z, &x, &c| *z = x - c);
+        wz.assign(&z);
+        let mut has_missing = false;
+        for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
+            if row.iter().any(|v| v.is_nan()) {
+                has_missing = true;
+                row.fill(0.0);
+            } else {
+                row *= weights[i];
+            }
+        }
+        if has_missing {
+            if stats.missing.is_none() {
+                let what = "matrix of pairwise statistics";
+                stats.missing = Some(PairwiseStats {
+                    weight: square("data", what, d)?,
+                    sum: square("data", what, d)?,
+                    sum_products: square("data", what, d)?,
+                });
+            }
+            let stats_missing = stats.missing.as_mut().expect("allocated above");
+            for (i, mut row) in z.rows_mut().into_iter().enumerate() {
+                if !row.iter().any(|v| v.is_nan()) {
+                    continue;
+                }
+                let w = weights[i];
+                for j in 0..d {
+                    let zj = row[j];
+                    if zj.is_nan() {
+                        continue;
+                    }
+                    for k in 0..d {
+                        let zk = row[k];
+                        if zk.is_nan() {
+                            continue;
+                        }
+                        stats_missing.weight[[j, k]] += w;
+                        stats_missing.sum[[j, k]] += w * zj;
+                        stats_missing.sum_products[[j, k]] += w * zj * zk;
+                    }
+                }
+                row.fill(0.0);
+            }
+        }
+        for (i, wz_row) in wz.rows().into_iter().enumerate() {
+            if !(has_missing && x.row(i).iter().any(|v| v.is_nan())) {
+                stats.weight += weights[i];
+            }
+            stats.sum += &wz_row;
+        }
+        Ok(())
+    }
+}
+
 impl Distribution for MultivariateGaussian {
     type Stats = MultivariateGaussianStats;
 
@@ -411,60 +485,26 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        // Two n x d working copies: checked, an error instead of an abort for wide batches.
-        let (n, err) = (x.nrows(), || too_large("data", "a copy of the rows"));
-        let mut z = zeroed(n, d, err)?;
-        z.assign(&(&x - &stats.shift.view().insert_axis(Axis(0))));
-        let mut has_missing = false;
-        let mut wz = copied(z.view(), err)?;
-        for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
-            if row.iter().any(|v| v.is_nan()) {
-                has_missing = true;
-                row.fill(0.0);
-            } else {
-                row *= weights[i];
-            }
+        // The rows go by chunks through two working copies of a chunk (checked: an error
+        // instead of an abort for wide rows); the chunks' products add up to the same sums as
+        // all the rows' at once ([`CHUNK_ROWS`]).
+        let n = x.nrows();
+        let err = || too_large("data", "a copy of the rows");
+        let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
+        let mut wz = zeroed(n.min(CHUNK_ROWS), d, err)?;
+        for r0 in (0..n).step_by(CHUNK_ROWS) {
+            let r1 = (r0 + CHUNK_ROWS).min(n);
+            let rows = r1 - r0;
+            let (mut z, mut wz) = (z.slice_mut(s![..rows, ..]), wz.slice_mut(s![..rows, ..]));
+            self.accumulate_chunk(
+                x.slice(s![r0..r1, ..]),
+                &weights[r0..r1],
+                stats,
+                z.view_mut(),
+                wz.view_mut(),
+            )?;
+            add_products(z.view(), wz.view(), &mut stats.sum_products);
         }
-        if has_missing {
-            if stats.missing.is_none() {
-                let what = "matrix of pairwise statistics";
-                stats.missing = Some(PairwiseStats {
-                    weight: square("data", what, d)?,
-                    sum: square("data", what, d)?,
-                    sum_products: square("data", what, d)?,
-                });
-            }
-            let stats_missing = stats.missing.as_mut().expect("allocated above");
-            for (i, mut row) in z.rows_mut().into_iter().enumerate() {
-                if !row.iter().any(|v| v.is_nan()) {
-                    continue;
-                }
-                let w = weights[i];
-                for j in 0..d {
-                    let zj = row[j];
-                    if zj.is_nan() {
-                        continue;
-                    }
-                    for k in 0..d {
-                        let zk = row[k];
-                        if zk.is_nan() {
-                            continue;
-                        }
-                        stats_missing.weight[[j, k]] += w;
-                        stats_missing.sum[[j, k]] += w * zj;
-                        stats_missing.sum_products[[j, k]] += w * zj * zk;
-                    }
-                }
-                row.fill(0.0);
-            }
-        }
-        for (i, wz_row) in wz.rows().into_iter().enumerate() {
-            if !(has_missing && x.row(i).iter().any(|v| v.is_nan())) {
-                stats.weight += weights[i];
-            }
-            stats.sum += &wz_row;
-        }
-        add_products(z.view(), wz.view(), &mut stats.sum_products);
         Ok(())
     }
 

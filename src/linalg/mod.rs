@@ -1,11 +1,13 @@
 //! Dense linear algebra for covariance matrices: Cholesky factors, triangular inverses and the
 //! smallest eigenvalue of a symmetric matrix.
 //!
-//! Up to [`BLOCKED_FROM`] features plain loops are enough. From there, the Cholesky factor and
-//! the triangular inverse are computed by blocks of [`NB`] columns, so that nearly all of the
-//! `O(d^3)` work is matrix products (ndarray's `general_mat_mul`, whose kernel is the same on
-//! every x86-64 processor with FMA, AVX2 or AVX-512 alike), spread over the current pool by
-//! blocks of rows fixed by `d` alone: the result does not depend on the thread count.
+//! Up to [`BLOCKED_FROM`] features plain loops are enough. From there nearly all of the `O(d^3)`
+//! work is matrix products ([`gemm`]: packed, the same numbers on every kernel path, spread over
+//! the current pool by blocks fixed by the sizes alone, so that no result depends on the thread
+//! count). The Cholesky factor is computed recursively: the leading half, the triangular solve
+//! of the rows below it (itself halved recursively down to [`BASE`] columns), the product that
+//! updates the trailing half, then the trailing half. The triangular inverse goes by blocks of
+//! [`NB`] rows.
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -13,19 +15,30 @@
 //! symmetric matrix-vector product in fused multiply-adds of a fixed order, compiled for AVX2
 //! and FMA where the kernel path has them ([`Isa`]) and portable otherwise (the same numbers).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
+mod gemm;
+
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
-use crate::validate::{copied, square, too_large, zeroed};
+use crate::validate::{square, too_large, zeroed};
+use gemm::{gemm, Part};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
 
-/// The width of a block of columns in the blocked algorithms.
+/// The height of a block of rows in the blocked triangular inverse.
 pub const NB: usize = 64;
+
+/// The recursive Cholesky factorisation and triangular solve work on blocks of at most this
+/// many columns by plain loops.
+const BASE: usize = 32;
+
+/// The rows of the data a product of [`add_products`] takes at a time: a multiple of the
+/// products' block depth, so that the sums of rows taken by chunks of this many are the same
+/// bits as over all the rows at once.
+pub(crate) const CHUNK_ROWS: usize = 2 * gemm::KC;
 
 /// The lower-triangular Cholesky factor `L` of a symmetric matrix `a` (`a = L L^T`; only the
 /// lower triangle of `a` is read), or `None` when `a` is not numerically positive definite (a
@@ -40,21 +53,20 @@ pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
         }
     }
     let factored = if d >= BLOCKED_FROM {
-        blocked_cholesky_in_place(&mut l)
+        recursive_cholesky(l.view_mut())
     } else {
-        factor_diagonal_block(&mut l, 0, d)
+        factor_unblocked(l.view_mut())
     };
     Ok(factored.then_some(l))
 }
 
-/// Factors in place, unblocked, the diagonal block of columns `[k0, k1)` of `l` and the rows
-/// below it up to `k1`, whose lower triangle holds the matrix with the contributions of the
-/// columns left of `k0` already subtracted; false when a pivot is not strictly positive and
-/// finite.
-fn factor_diagonal_block(l: &mut Array2<f64>, k0: usize, k1: usize) -> bool {
-    for j in k0..k1 {
+/// Factors in place, unblocked, the lower triangle of the square `l`; false when a pivot is
+/// not strictly positive and finite.
+fn factor_unblocked(mut l: ArrayViewMut2<f64>) -> bool {
+    let d = l.nrows();
+    for j in 0..d {
         let mut s = l[[j, j]];
-        for t in k0..j {
+        for t in 0..j {
             s -= l[[j, t]] * l[[j, t]];
         }
         if !(s > 0.0) || !s.is_finite() {
@@ -62,9 +74,9 @@ fn factor_diagonal_block(l: &mut Array2<f64>, k0: usize, k1: usize) -> bool {
         }
         let ljj = s.sqrt();
         l[[j, j]] = ljj;
-        for i in (j + 1)..k1 {
+        for i in (j + 1)..d {
             let mut s = l[[i, j]];
-            for t in k0..j {
+            for t in 0..j {
                 s -= l[[i, t]] * l[[j, t]];
             }
             l[[i, j]] = s / ljj;
@@ -73,72 +85,82 @@ fn factor_diagonal_block(l: &mut Array2<f64>, k0: usize, k1: usize) -> bool {
     true
 }
 
-/// Factors in place the lower triangle of `l` (whose upper triangle is 0) into its Cholesky
-/// factor, by blocks of `NB` columns (right-looking: factor the diagonal block, solve the panel
-/// below it, update the trailing lower triangle by a matrix product); false when a pivot is not
-/// strictly positive and finite.
-fn blocked_cholesky_in_place(l: &mut Array2<f64>) -> bool {
-    let d = l.nrows();
-    for k0 in (0..d).step_by(NB) {
-        let k1 = (k0 + NB).min(d);
-        // The diagonal block (its columns left of k0 are already subtracted).
-        if !factor_diagonal_block(l, k0, k1) {
-            return false;
-        }
-        if k1 == d {
-            break;
-        }
-        // The panel below it: each row solves against the diagonal block, rows in parallel.
-        let diag = l.slice(s![k0..k1, k0..k1]).to_owned();
-        let mut panel = l.slice(s![k1.., k0..k1]).to_owned();
-        panel
-            .as_slice_mut()
-            .expect("a new array is contiguous")
-            .par_chunks_mut((k1 - k0) * NB)
-            .for_each(|rows| {
-                for row in rows.chunks_mut(k1 - k0) {
-                    for j in 0..row.len() {
-                        let mut s = row[j];
-                        for t in 0..j {
-                            s -= row[t] * diag[[j, t]];
-                        }
-                        row[j] = s / diag[[j, j]];
-                    }
-                }
-            });
-        l.slice_mut(s![k1.., k0..k1]).assign(&panel);
-        // The trailing lower triangle takes the panel's products.
-        subtract_lower_products(l.slice_mut(s![k1.., k1..]), panel.view(), panel.view());
-    }
-    // The products also wrote the upper halves of the diagonal blocks.
-    for i in 0..d {
-        for j in (i + 1)..d.min((i / NB + 1) * NB) {
-            l[[i, j]] = 0.0;
-        }
-    }
-    true
+/// Where the recursive algorithms split `n` columns: about half, a multiple of 8.
+fn split(n: usize) -> usize {
+    (n / 2).div_ceil(8) * 8
 }
 
-/// `m -= a b^T` on the lower triangle of `m` and the upper halves of its diagonal blocks: rows
-/// `[r0, r1)` take `a[r0..r1] b[..r1]^T`, by blocks of [`NB`] rows, in parallel (each block
-/// writes its own rows).
+/// Factors in place the lower triangle of the square `l` (its upper triangle is neither read
+/// nor written), recursively: `L11` of the leading columns, `L21 = A21 L11^-T`, then the
+/// trailing `A22 - L21 L21^T`; false when a pivot is not strictly positive and finite.
+fn recursive_cholesky(l: ArrayViewMut2<f64>) -> bool {
+    let n = l.nrows();
+    if n <= BASE {
+        return factor_unblocked(l);
+    }
+    let n1 = split(n);
+    let (mut top, bottom) = l.split_at(Axis(0), n1);
+    if !recursive_cholesky(top.slice_mut(s![.., ..n1])) {
+        return false;
+    }
+    let (mut a21, mut a22) = bottom.split_at(Axis(1), n1);
+    solve_transposed(a21.view_mut(), top.slice(s![.., ..n1]));
+    gemm(-1.0, a21.view(), a21.t(), a22.view_mut(), Part::Lower);
+    recursive_cholesky(a22)
+}
+
+/// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
+/// diagonal), recursively: `X1 = B1 L11^-T`, then `X2 = (B2 - X1 L21^T) L22^-T`.
+fn solve_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+    let n = l.nrows();
+    if n <= BASE {
+        rows_in_blocks(b, |_, mut rows| {
+            // Four rows side by side (four independent chains of operations); each row's
+            // operations are those of one row alone.
+            let mut chunks = rows.axis_chunks_iter_mut(Axis(0), 4);
+            for mut four in &mut chunks {
+                let q = four.nrows();
+                for j in 0..n {
+                    let mut s = [0.0; 4];
+                    for (r, s) in s.iter_mut().enumerate().take(q) {
+                        *s = four[[r, j]];
+                    }
+                    for t in 0..j {
+                        let ljt = l[[j, t]];
+                        for (r, s) in s.iter_mut().enumerate().take(q) {
+                            *s -= four[[r, t]] * ljt;
+                        }
+                    }
+                    for (r, s) in s.iter().enumerate().take(q) {
+                        four[[r, j]] = s / l[[j, j]];
+                    }
+                }
+            }
+        });
+        return;
+    }
+    let n1 = split(n);
+    let (mut b1, mut b2) = b.split_at(Axis(1), n1);
+    solve_transposed(b1.view_mut(), l.slice(s![..n1, ..n1]));
+    gemm(
+        -1.0,
+        b1.view(),
+        l.slice(s![n1.., ..n1]).t(),
+        b2.view_mut(),
+        Part::Whole,
+    );
+    solve_transposed(b2, l.slice(s![n1.., n1..]));
+}
+
+/// `m -= a b^T` on the lower triangle of `m` (the upper one is neither read nor written).
 fn subtract_lower_products(m: ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
-    rows_in_blocks(m, |r0, mut block| {
-        let r1 = r0 + block.nrows();
-        general_mat_mul(
-            -1.0,
-            &a.slice(s![r0..r1, ..]),
-            &b.slice(s![..r1, ..]).t(),
-            1.0,
-            &mut block.slice_mut(s![.., ..r1]),
-        );
-    });
+    gemm(-1.0, a, b.t(), m, Part::Lower);
 }
 
 /// Calls `f(first_row, rows)` on the blocks of `NB` rows of `m`, in parallel.
 fn rows_in_blocks(mut m: ArrayViewMut2<f64>, f: impl Fn(usize, ArrayViewMut2<f64>) + Sync) {
     let blocks: Vec<(usize, ArrayViewMut2<f64>)> = m
-        .axis_chunks_iter_mut(ndarray::Axis(0), NB)
+        .axis_chunks_iter_mut(Axis(0), NB)
         .enumerate()
         .map(|(b, v)| (b * NB, v))
         .collect();
@@ -146,25 +168,21 @@ fn rows_in_blocks(mut m: ArrayViewMut2<f64>, f: impl Fn(usize, ArrayViewMut2<f64
 }
 
 /// `c += z^T wz` for `z` and `wz` of shape `(n, d)`, `c` of shape `(d, d)` and symmetric (as the
-/// sums of products of a covariance are). From [`BLOCKED_FROM`] features on, only the lower
-/// triangle is computed, by blocks of rows in parallel, and mirrored into the upper one: half
-/// the work of the whole product, on every thread of the pool.
+/// sums of products of a covariance are): the lower triangle is computed, by blocks of rows of
+/// the data, and mirrored into the upper one.
 pub fn add_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>) {
     let d = c.nrows();
-    if d < BLOCKED_FROM {
-        general_mat_mul(1.0, &z.t(), &wz, 1.0, c);
-        return;
-    }
-    rows_in_blocks(c.view_mut(), |r0, mut rows| {
-        let r1 = r0 + rows.nrows();
-        general_mat_mul(
+    let n = z.nrows();
+    for r0 in (0..n).step_by(CHUNK_ROWS) {
+        let r1 = (r0 + CHUNK_ROWS).min(n);
+        gemm(
             1.0,
-            &z.slice(s![.., r0..r1]).t(),
-            &wz.slice(s![.., ..r1]),
-            1.0,
-            &mut rows.slice_mut(s![.., ..r1]),
+            z.slice(s![r0..r1, ..]).t(),
+            wz.slice(s![r0..r1, ..]),
+            c.view_mut(),
+            Part::Lower,
         );
-    });
+    }
     for i in 0..d {
         for j in (i + 1)..d {
             c[[i, j]] = c[[j, i]];
@@ -200,43 +218,99 @@ fn invert_unblocked(l: ArrayView2<f64>, inv: &mut Array2<f64>) {
     }
 }
 
-/// The blocked inverse `X = L^-1`, through its transpose `Y = X^T` (upper-triangular), whose row
-/// blocks are independent: with `D_i = (L_ii^-1)^T`, `Y_jj = D_j` and, for `i > j`,
-/// `Y_ji = -(sum_{k = j..i-1} Y_jk L_ik^T) D_i`.
+/// The inverse `X = L^-1` from [`BLOCKED_FROM`] features on, recursively.
 fn blocked_lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = l.nrows();
-    let blocks = d.div_ceil(NB);
-    // The transposed inverses of the diagonal blocks.
-    let diag_inv: Vec<Array2<f64>> = (0..blocks)
-        .into_par_iter()
-        .map(|b| {
-            let (b0, b1) = (b * NB, ((b + 1) * NB).min(d));
-            let m = b1 - b0;
-            let mut inv = Array2::<f64>::zeros((m, m));
-            invert_unblocked(l.slice(s![b0..b1, b0..b1]), &mut inv);
-            inv.reversed_axes().as_standard_layout().into_owned()
-        })
-        .collect();
-    let mut y = square("covariance", "inverse Cholesky factor", d)?;
-    rows_in_blocks(y.view_mut(), |r0, mut rows| {
-        let j = r0 / NB;
-        let j1 = (r0 + NB).min(d);
-        rows.slice_mut(s![.., r0..j1]).assign(&diag_inv[j]);
-        for (i, inv_ii) in diag_inv.iter().enumerate().skip(j + 1) {
-            let (i0, i1) = (i * NB, ((i + 1) * NB).min(d));
-            let mut t = Array2::<f64>::zeros((j1 - r0, i1 - i0));
-            general_mat_mul(
-                1.0,
-                &rows.slice(s![.., r0..i0]),
-                &l.slice(s![i0..i1, r0..i0]).t(),
-                0.0,
-                &mut t,
-            );
-            general_mat_mul(-1.0, &t, inv_ii, 0.0, &mut rows.slice_mut(s![.., i0..i1]));
-        }
-    });
-    let err = || too_large("covariance", format!("a {d} x {d} inverse Cholesky factor"));
-    copied(y.t(), err)
+    let mut x = square("covariance", "inverse Cholesky factor", d)?;
+    invert_recursive(l, x.view_mut())?;
+    Ok(x)
+}
+
+/// Writes `L^-1` into `x` (zero on entry), recursively: with `L = [L11 0; L21 L22]`,
+/// `L^-1 = [X11 0; X21 X22]` with `X11 = L11^-1`, `X22 = L22^-1` and `X21 = -X22 (L21 X11)`; an
+/// error when a work space does not fit in memory.
+fn invert_recursive(l: ArrayView2<f64>, x: ArrayViewMut2<f64>) -> Result<()> {
+    let n = l.nrows();
+    if n <= NB {
+        let mut inv = Array2::<f64>::zeros((n, n));
+        invert_unblocked(l, &mut inv);
+        let mut x = x;
+        x.assign(&inv);
+        return Ok(());
+    }
+    let n1 = split(n);
+    let (mut top, bottom) = x.split_at(Axis(0), n1);
+    let (mut x21, mut x22) = bottom.split_at(Axis(1), n1);
+    let (first, second) = rayon::join(
+        || invert_recursive(l.slice(s![..n1, ..n1]), top.slice_mut(s![.., ..n1])),
+        || invert_recursive(l.slice(s![n1.., n1..]), x22.view_mut()),
+    );
+    first?;
+    second?;
+    let err = || too_large("covariance", format!("a {n} x {n} inverse Cholesky factor"));
+    let mut t = zeroed(n - n1, n1, err)?;
+    lower_product_right(
+        1.0,
+        l.slice(s![n1.., ..n1]),
+        top.slice(s![.., ..n1]),
+        t.view_mut(),
+    );
+    lower_product_left(-1.0, x22.view(), t.view(), x21.view_mut());
+    Ok(())
+}
+
+/// `out += alpha b l` for a lower-triangular `l` (its upper triangle is not read), recursively:
+/// with `l = [l11 0; l21 l22]`, `out1 += alpha (b1 l11 + b2 l21)` and `out2 += alpha b2 l22`.
+fn lower_product_right(
+    alpha: f64,
+    b: ArrayView2<f64>,
+    l: ArrayView2<f64>,
+    out: ArrayViewMut2<f64>,
+) {
+    let n = l.nrows();
+    if n <= NB {
+        let lower = Array2::from_shape_fn((n, n), |(i, j)| if j <= i { l[[i, j]] } else { 0.0 });
+        gemm(alpha, b, lower.view(), out, Part::Whole);
+        return;
+    }
+    let n1 = split(n);
+    let (mut o1, o2) = out.split_at(Axis(1), n1);
+    lower_product_right(
+        alpha,
+        b.slice(s![.., ..n1]),
+        l.slice(s![..n1, ..n1]),
+        o1.view_mut(),
+    );
+    gemm(
+        alpha,
+        b.slice(s![.., n1..]),
+        l.slice(s![n1.., ..n1]),
+        o1,
+        Part::Whole,
+    );
+    lower_product_right(alpha, b.slice(s![.., n1..]), l.slice(s![n1.., n1..]), o2);
+}
+
+/// `out += alpha l b` for a lower-triangular `l` (its upper triangle is not read), recursively:
+/// with `l = [l11 0; l21 l22]`, `out1 += alpha l11 b1` and `out2 += alpha (l21 b1 + l22 b2)`.
+fn lower_product_left(alpha: f64, l: ArrayView2<f64>, b: ArrayView2<f64>, out: ArrayViewMut2<f64>) {
+    let n = l.nrows();
+    if n <= NB {
+        let lower = Array2::from_shape_fn((n, n), |(i, j)| if j <= i { l[[i, j]] } else { 0.0 });
+        gemm(alpha, lower.view(), b, out, Part::Whole);
+        return;
+    }
+    let n1 = split(n);
+    let (o1, mut o2) = out.split_at(Axis(0), n1);
+    lower_product_left(alpha, l.slice(s![..n1, ..n1]), b.slice(s![..n1, ..]), o1);
+    gemm(
+        alpha,
+        l.slice(s![n1.., ..n1]),
+        b.slice(s![..n1, ..]),
+        o2.view_mut(),
+        Part::Whole,
+    );
+    lower_product_left(alpha, l.slice(s![n1.., n1..]), b.slice(s![n1.., ..]), o2);
 }
 
 /// The smallest eigenvalue of a symmetric matrix (only its lower triangle is read), in
@@ -639,6 +713,25 @@ mod tests {
             })
         };
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn products_by_chunks_of_rows_are_the_products_of_all_rows_at_once() {
+        let (n, d) = (2 * CHUNK_ROWS + 77, BLOCKED_FROM + 5);
+        let z = Array2::from_shape_fn((n, d), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1_000_003) as f64 / 1_000_003.0 - 0.5
+        });
+        let wz = z.mapv(|v| v * 0.75 + 0.125);
+        let mut chunked = Array2::<f64>::zeros((d, d));
+        add_products(z.view(), wz.view(), &mut chunked);
+        let mut whole = Array2::<f64>::zeros((d, d));
+        gemm(1.0, z.t(), wz.view(), whole.view_mut(), Part::Lower);
+        for i in 0..d {
+            for j in 0..=i {
+                assert_eq!(chunked[[i, j]].to_bits(), whole[[i, j]].to_bits());
+                assert_eq!(chunked[[j, i]].to_bits(), whole[[i, j]].to_bits());
+            }
+        }
     }
 
     #[test]

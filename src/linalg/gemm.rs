@@ -1,0 +1,526 @@
+//! Packed matrix products `C += alpha A B`, with the same numbers on every kernel path and for
+//! every thread count.
+//!
+//! Each entry of `C` takes the products of its row of `A` and its column of `B` by blocks of
+//! [`KC`] consecutive `k`, in order: a block's products are summed by fused multiply-adds
+//! starting from 0, and its sum `s` is then added as `c + alpha * s`. The vector width and the
+//! register tile only change which entries are computed side by side, never the operations on
+//! one entry, so the AVX-512, AVX2 and portable paths give the same bits. The threads take
+//! blocks of [`MC`] rows of `C`, fixed by its size: the thread count changes nothing either.
+//!
+//! The layout is that of Goto and van de Geijn ("Anatomy of high-performance matrix
+//! multiplication", ACM TOMS 34(3), 2008): `B` is packed once, by blocks of [`KC`] rows and
+//! panels of `NR` columns; each task packs its rows of `A` block by block in panels of `MR`
+//! rows; an `MR x NR` tile of `C` is summed in registers over a block of `k`.
+
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+use crate::kernels::dispatch::{Isa, Level};
+use crate::kernels::lanes::{Lanes, Quad};
+
+/// The depth of a block: the sums of an entry's products restart every `KC` values of `k`.
+pub(crate) const KC: usize = 256;
+
+/// The rows of `C` a task takes (a multiple of every `MR`).
+const MC: usize = 192;
+
+/// The largest register tile, `MR x NR` entries.
+const TILE: usize = 192;
+
+/// Which entries of `C` a product writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Every entry.
+    Whole,
+    /// The entries on and below the diagonal (`i >= j`); the others are neither read nor
+    /// written.
+    Lower,
+}
+
+/// `C += alpha A B` (on the entries `part` says), `A` of shape `(m, k)`, `B` of `(k, n)` and `C`
+/// of `(m, n)`, of any strides. Needs `k x n` values of work space for the packed `B`.
+///
+/// # Panics
+///
+/// When the shapes do not match.
+pub(crate) fn gemm(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    c: ArrayViewMut2<f64>,
+    part: Part,
+) {
+    gemm_on(Isa::current(), alpha, a, b, c, part)
+}
+
+/// [`gemm`] on the kernel path `isa`.
+pub(crate) fn gemm_on(
+    isa: Isa,
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    c: ArrayViewMut2<f64>,
+    part: Part,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "shapes of a matrix product"
+    );
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // The tiles' vectors run down the columns of `C`: for a `C` whose rows are contiguous, the
+    // same sums come from `C^T += alpha B^T A^T` (each entry's products in the same order).
+    let (a, b, c, shape) = if c.strides()[1] == 1 && c.strides()[0] != 1 {
+        let upper = match part {
+            Part::Whole => Shape::Whole,
+            Part::Lower => Shape::Upper,
+        };
+        (
+            b.reversed_axes(),
+            a.reversed_axes(),
+            c.reversed_axes(),
+            upper,
+        )
+    } else {
+        let lower = match part {
+            Part::Whole => Shape::Whole,
+            Part::Lower => Shape::Lower,
+        };
+        (a, b, c, lower)
+    };
+    match isa.level() {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => run(alpha, a, b, c, shape, 8, |t| {
+            // SAFETY: the processor has AVX-512F, AVX-512VL, AVX2 and FMA (an `Isa` is made only
+            // for what it has), the features the function is compiled for.
+            unsafe { task_avx512(t) }
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => run(alpha, a, b, c, shape, 6, |t| {
+            // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
+            unsafe { task_avx2(t) }
+        }),
+        _ => run(alpha, a, b, c, shape, 4, task::<Quad, 1, 4>),
+    }
+}
+
+/// Which entries of `C` a task writes: [`Part`] once `C` may have been transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Whole,
+    /// `i >= j`.
+    Lower,
+    /// `i <= j`.
+    Upper,
+}
+
+/// The work of one task: rows `row0..` of `C` (and the same rows of `A`).
+struct Task<'a, 'b> {
+    alpha: f64,
+    shape: Shape,
+    /// The task's rows of `A`.
+    a: ArrayView2<'a, f64>,
+    /// All of `B`, packed ([`pack_b`]).
+    pb: &'a [f64],
+    /// The task's rows of `C`.
+    c: ArrayViewMut2<'a, f64>,
+    /// The index in `C` of the task's first row.
+    row0: usize,
+    /// Work space for a block of packed `A`, `MC x KC` values.
+    pa: &'b mut [f64],
+}
+
+/// Packs `B` in panels of `nr` columns and runs the tasks over the blocks of rows of `C`, in
+/// parallel.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    mut c: ArrayViewMut2<f64>,
+    shape: Shape,
+    nr: usize,
+    kernel: impl Fn(&mut Task) + Sync,
+) {
+    let k = a.ncols();
+    let n_pad = b.ncols().div_ceil(nr) * nr;
+    // The calling thread's work space from its last product, if it is not in use (a product
+    // that this thread runs while it waits for another's tasks finds it taken, and allocates).
+    let mut pb = PACKED.with(|p| p.take());
+    pb.clear();
+    pb.resize(k * n_pad, 0.0);
+    pb.par_chunks_mut(KC * n_pad)
+        .enumerate()
+        .for_each(|(block, out)| pack_b(b, block * KC, nr, out));
+    let blocks: Vec<_> = c
+        .axis_chunks_iter_mut(Axis(0), MC)
+        .zip(a.axis_chunks_iter(Axis(0), MC))
+        .enumerate()
+        .collect();
+    let depth = k.min(KC);
+    blocks.into_par_iter().for_each_init(
+        || vec![0.0; MC * depth],
+        |pa, (i, (c, a))| {
+            kernel(&mut Task {
+                alpha,
+                shape,
+                a,
+                pb: &pb,
+                c,
+                row0: i * MC,
+                pa,
+            })
+        },
+    );
+    if pb.capacity() <= KEPT {
+        PACKED.with(|p| p.replace(pb));
+    }
+}
+
+/// The largest work space a thread keeps between products, in values (8 MB).
+const KEPT: usize = 1 << 20;
+
+thread_local! {
+    /// The packed `B` of the last product run from this thread (its memory, reused).
+    static PACKED: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Packs rows `p0..p0 + kc` of `b` (`kc = out.len() / n_pad`) into `out`: panel after panel of
+/// `nr` columns, each `kc` rows of `nr` values, the columns past `b`'s zero.
+fn pack_b(b: ArrayView2<f64>, p0: usize, nr: usize, out: &mut [f64]) {
+    let n = b.ncols();
+    let kc = out.len() / n.div_ceil(nr) / nr;
+    for (panel, dst) in out.chunks_exact_mut(kc * nr).enumerate() {
+        let j0 = panel * nr;
+        let cols = nr.min(n - j0);
+        for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
+            let src = b.row(p0 + p);
+            match src.as_slice() {
+                Some(src) => row[..cols].copy_from_slice(&src[j0..j0 + cols]),
+                None => {
+                    for (j, v) in row[..cols].iter_mut().enumerate() {
+                        *v = src[j0 + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Packs columns `p0..p0 + kc` of `a` into `out`: panel after panel of `mr` rows, each `kc`
+/// columns of `mr` values, the rows past `a`'s zero.
+#[inline(always)]
+fn pack_a(a: &ArrayView2<f64>, p0: usize, kc: usize, mr: usize, out: &mut [f64]) {
+    let m = a.nrows();
+    for (panel, dst) in out.chunks_exact_mut(kc * mr).enumerate() {
+        let i0 = panel * mr;
+        let rows = mr.min(m - i0);
+        for (p, col) in dst.chunks_exact_mut(mr).enumerate() {
+            let src = a.column(p0 + p);
+            match src.as_slice() {
+                Some(src) => col[..rows].copy_from_slice(&src[i0..i0 + rows]),
+                None => {
+                    for (i, v) in col[..rows].iter_mut().enumerate() {
+                        *v = src[i0 + i];
+                    }
+                }
+            }
+            col[rows..].fill(0.0);
+        }
+    }
+}
+
+/// One task with `L` lanes, tiles of `MV` vectors of `L` (rows) by `NR` columns.
+#[inline(always)]
+fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
+    let mr = MV * L::WIDTH;
+    let Task {
+        alpha,
+        shape,
+        ref a,
+        pb,
+        ref mut c,
+        row0,
+        ref mut pa,
+    } = *t;
+    let (m, k) = a.dim();
+    let n_pad = c.ncols().div_ceil(NR) * NR;
+    // The panels of columns with entries to write: up to the task's last row (lower), from its
+    // first (upper).
+    let panels = match shape {
+        Shape::Whole => 0..c.ncols().div_ceil(NR),
+        Shape::Lower => 0..c.ncols().min(row0 + m).div_ceil(NR),
+        Shape::Upper => row0 / NR..c.ncols().div_ceil(NR),
+    };
+    let m_panels = m.div_ceil(mr);
+    let mut out = [0.0; TILE];
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let pa = &mut pa[..m_panels * mr * kc];
+        pack_a(a, p0, kc, mr, pa);
+        let pb = &pb[p0 * n_pad..p0 * n_pad + kc * n_pad];
+        for jp in panels.clone() {
+            let pbj = &pb[jp * kc * NR..(jp + 1) * kc * NR];
+            let j0 = jp * NR;
+            for (ip, pai) in pa.chunks_exact(kc * mr).enumerate() {
+                let i0 = ip * mr;
+                let g0 = row0 + i0;
+                // A tile wholly across the diagonal from the part written is skipped; one that
+                // the diagonal crosses writes only its part.
+                let diagonal = match shape {
+                    Shape::Whole => None,
+                    Shape::Lower if g0 + mr <= j0 => continue,
+                    Shape::Upper if g0 >= j0 + NR => continue,
+                    Shape::Lower if g0 >= j0 + NR => None,
+                    Shape::Upper if g0 + mr <= j0 => None,
+                    _ => Some(g0),
+                };
+                tile::<L, MV, NR>(pai, pbj, &mut out);
+                store(c, alpha, &out, mr, NR, i0, j0, shape, diagonal);
+            }
+        }
+    }
+}
+
+/// The sums of an `MR x NR` tile (`MR = MV * L::WIDTH`) over one block: `out[j * MR + i] =
+/// sum_p pa[p * MR + i] pb[p * NR + j]`, by fused multiply-adds in the order of `p` from 0.
+#[inline(always)]
+fn tile<L: Lanes, const MV: usize, const NR: usize>(pa: &[f64], pb: &[f64], out: &mut [f64]) {
+    let w = L::WIDTH;
+    let mr = MV * w;
+    let mut acc = [[L::splat(0.0); MV]; NR];
+    for (a, b) in pa.chunks_exact(mr).zip(pb.chunks_exact(NR)) {
+        let mut av = [L::splat(0.0); MV];
+        for (v, x) in av.iter_mut().enumerate() {
+            *x = L::load(&a[v * w..]);
+        }
+        for (j, row) in acc.iter_mut().enumerate() {
+            let bj = L::splat(b[j]);
+            for (s, x) in row.iter_mut().zip(&av) {
+                *s = x.mul_add(bj, *s);
+            }
+        }
+    }
+    for (j, row) in acc.iter().enumerate() {
+        for (v, s) in row.iter().enumerate() {
+            s.store(&mut out[j * mr + v * w..]);
+        }
+    }
+}
+
+/// Adds `alpha` times a tile's sums (`out`, as [`tile`] leaves them) to its entries of `c` (rows
+/// `i0..`, columns `j0..`) that are within `c` and, when the diagonal crosses the tile
+/// (`diagonal` is then the index in the whole product of row `i0`), on the side of it `shape`
+/// says.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn store(
+    c: &mut ArrayViewMut2<f64>,
+    alpha: f64,
+    out: &[f64],
+    mr: usize,
+    nr: usize,
+    i0: usize,
+    j0: usize,
+    shape: Shape,
+    diagonal: Option<usize>,
+) {
+    let (m, n) = c.dim();
+    let rows = mr.min(m - i0);
+    let cols = nr.min(n - j0);
+    if diagonal.is_none() && rows == mr {
+        // Whole columns of the tile: contiguous when `c`'s columns are.
+        for j in 0..cols {
+            let mut col = c.column_mut(j0 + j);
+            let sums = &out[j * mr..(j + 1) * mr];
+            match col.as_slice_mut() {
+                Some(col) => {
+                    for (v, s) in col[i0..i0 + mr].iter_mut().zip(sums) {
+                        *v += alpha * s;
+                    }
+                }
+                None => {
+                    for (i, s) in sums.iter().enumerate() {
+                        col[i0 + i] += alpha * s;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for i in 0..rows {
+        let (start, end) = match (diagonal, shape) {
+            (Some(g), Shape::Lower) => (0, cols.min((g + i + 1).saturating_sub(j0))),
+            (Some(g), Shape::Upper) => ((g + i).saturating_sub(j0), cols),
+            _ => (0, cols),
+        };
+        let mut row = c.row_mut(i0 + i);
+        for j in start..end {
+            row[j0 + j] += alpha * out[j * mr + i];
+        }
+    }
+}
+
+/// [`task`] on AVX2 vectors, tiles of 8 x 6 (15 of the 16 registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn task_avx2(t: &mut Task) {
+    task::<crate::kernels::x86::avx2::Avx, 2, 6>(t)
+}
+
+/// [`task`] on AVX-512 vectors, tiles of 24 x 8 (28 of the 32 registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+fn task_avx512(t: &mut Task) {
+    task::<crate::kernels::x86::avx512::Avx512, 3, 8>(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{s, Array2};
+
+    /// Values with many significant bits, of both signs.
+    fn values(m: usize, n: usize, seed: usize) -> Array2<f64> {
+        Array2::from_shape_fn((m, n), |(i, j)| {
+            let h = (i * 7919 + j * 104_729 + seed * 15_485_863) % 1_000_003;
+            (h as f64 / 1_000_003.0 - 0.5) * (1.0 + (j % 7) as f64 / 3.0)
+        })
+    }
+
+    /// The definition, entry by entry: blocks of `KC` summed by fused multiply-adds from 0.
+    fn reference(alpha: f64, a: &Array2<f64>, b: &Array2<f64>, c: &mut Array2<f64>, part: Part) {
+        let (m, k) = a.dim();
+        for i in 0..m {
+            for j in 0..b.ncols() {
+                if part == Part::Lower && j > i {
+                    continue;
+                }
+                for p0 in (0..k).step_by(KC) {
+                    let mut s = 0.0f64;
+                    for p in p0..(p0 + KC).min(k) {
+                        s = a[[i, p]].mul_add(b[[p, j]], s);
+                    }
+                    c[[i, j]] += alpha * s;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn products_are_the_definition_on_every_path_and_thread_count() {
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 7),
+            (24, 256, 8),
+            (97, 300, 53),
+            (200, 513, 190),
+            (191, 64, 250),
+        ];
+        for (m, k, n) in shapes {
+            let a = values(m, k, 1);
+            let b = values(k, n, 2);
+            let c0 = values(m, n, 3);
+            for part in [Part::Whole, Part::Lower] {
+                for alpha in [1.0, -1.0, 0.37] {
+                    let mut want = c0.clone();
+                    reference(alpha, &a, &b, &mut want, part);
+                    for isa in Isa::supported() {
+                        for (threads, column_major) in [(1, false), (2, true), (3, false)] {
+                            let pool = rayon::ThreadPoolBuilder::new()
+                                .num_threads(threads)
+                                .build()
+                                .unwrap();
+                            // Rows or columns of `C` contiguous: the product is transposed or not.
+                            let mut c = if column_major {
+                                c0.t().as_standard_layout().into_owned().reversed_axes()
+                            } else {
+                                c0.clone()
+                            };
+                            pool.install(|| {
+                                gemm_on(isa, alpha, a.view(), b.view(), c.view_mut(), part)
+                            });
+                            assert_eq!(
+                                c.mapv(f64::to_bits),
+                                want.mapv(f64::to_bits),
+                                "{m} x {k} x {n}, {part:?}, alpha {alpha}, {isa:?}, {threads} threads, column-major {column_major}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strided_and_transposed_operands() {
+        let (m, k, n) = (70, 300, 45);
+        let at = values(k, m, 4);
+        let big = values(2 * k, 3 * n, 5);
+        let b = big.slice(s![..;2, 1..;3]);
+        let mut c = Array2::<f64>::zeros((m, n + 4));
+        gemm(1.0, at.t(), b, c.slice_mut(s![.., 2..n + 2]), Part::Whole);
+        let mut want = Array2::<f64>::zeros((m, n));
+        reference(
+            1.0,
+            &at.t().to_owned(),
+            &b.to_owned(),
+            &mut want,
+            Part::Whole,
+        );
+        assert_eq!(c.slice(s![.., 2..n + 2]), want);
+        assert!(c
+            .slice(s![.., ..2])
+            .iter()
+            .chain(c.slice(s![.., n + 2..]))
+            .all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn lower_part_leaves_the_upper_triangle_alone() {
+        let (m, k) = (130, 40);
+        let a = values(m, k, 6);
+        for column_major in [false, true] {
+            let mut c = Array2::from_elem((m, m), f64::NAN);
+            if column_major {
+                c = c.reversed_axes();
+            }
+            for i in 0..m {
+                for j in 0..=i {
+                    c[[i, j]] = 0.0;
+                }
+            }
+            gemm(1.0, a.view(), a.t(), c.view_mut(), Part::Lower);
+            for i in 0..m {
+                for j in 0..m {
+                    assert_eq!(c[[i, j]].is_nan(), j > i, "({i}, {j}) {column_major}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_finite_values_propagate() {
+        let mut a = values(30, 20, 7);
+        a[[3, 5]] = f64::INFINITY;
+        a[[9, 2]] = f64::NAN;
+        let b = values(20, 10, 8);
+        for isa in Isa::supported() {
+            let mut c = Array2::<f64>::zeros((30, 10));
+            gemm_on(isa, 1.0, a.view(), b.view(), c.view_mut(), Part::Whole);
+            for i in 0..30 {
+                for j in 0..10 {
+                    assert_eq!(
+                        !c[[i, j]].is_finite(),
+                        i == 3 || i == 9,
+                        "{isa:?} ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+}
