@@ -8,7 +8,8 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
-    add_products, cholesky, lower_triangular_inverse, smallest_eigenvalue, CHUNK_ROWS,
+    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, smallest_eigenvalue,
+    CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
@@ -503,8 +504,9 @@ impl Distribution for MultivariateGaussian {
                 z.view_mut(),
                 wz.view_mut(),
             )?;
-            add_products(z.view(), wz.view(), &mut stats.sum_products);
+            add_lower_products(z.view(), wz.view(), &mut stats.sum_products);
         }
+        mirror_lower(&mut stats.sum_products);
         Ok(())
     }
 
@@ -528,7 +530,8 @@ impl Distribution for MultivariateGaussian {
         }
         let mut means = Array1::<f64>::zeros(d);
         let mut cov = square("data", "covariance", d)?;
-        let mut raw = square("data", "covariance", d)?;
+        // The raw second moments `C/W` of the features (only the diagonal's are needed).
+        let mut raw = vec![0.0; d];
         for j in 0..d {
             for k in 0..d {
                 let (mut w, mut a, mut b, mut c) = (
@@ -545,8 +548,8 @@ impl Distribution for MultivariateGaussian {
                 }
                 if w > 0.0 {
                     cov[[j, k]] = (c - a * b / w) / w;
-                    raw[[j, k]] = c / w;
                     if j == k {
+                        raw[j] = c / w;
                         means[j] = stats.shift[j] + a / w;
                     }
                 } else if j == k {
@@ -559,7 +562,7 @@ impl Distribution for MultivariateGaussian {
         // (and then the collapsed covariance), whatever order their sums were added in.
         for j in 0..d {
             for k in 0..d {
-                let noise = ROUNDING_NOISE * geometric_mean(raw[[j, j]], raw[[k, k]]);
+                let noise = ROUNDING_NOISE * geometric_mean(raw[j], raw[k]);
                 // Below the resolution of floats near the means, or too small to invert: no
                 // spread either.
                 let resolution =
@@ -577,7 +580,6 @@ impl Distribution for MultivariateGaussian {
                 cov[[k, j]] = v;
             }
         }
-        drop(raw);
         let means = &self.means * inertia + &means * (1.0 - inertia);
         // In place (the same operations as `old * inertia + new * (1 - inertia)`): no more
         // `d x d` temporaries.

@@ -22,8 +22,17 @@ use crate::kernels::lanes::{Lanes, Quad};
 /// The depth of a block: the sums of an entry's products restart every `KC` values of `k`.
 pub(crate) const KC: usize = 256;
 
-/// The rows of `C` a task takes (a multiple of every `MR`).
-const MC: usize = 192;
+/// A multiple of every `MR`.
+const LCM_MR: usize = 24;
+
+/// The rows of `C` a task takes (a multiple of [`LCM_MR`]).
+const MC: usize = 96;
+
+/// The fewest panels of columns a task takes.
+const MIN_PANELS: usize = 8;
+
+/// Blocks of rows of `C` below this many per thread are also split by columns.
+const TASKS_PER_THREAD: usize = 8;
 
 /// The largest register tile, `MR x NR` entries.
 const TILE: usize = 192;
@@ -118,7 +127,8 @@ enum Shape {
     Upper,
 }
 
-/// The work of one task: rows `row0..` of `C` (and the same rows of `A`).
+/// The work of one task: the block of `C` from row `row0` and column `col0` (and the same rows
+/// of `A`).
 struct Task<'a, 'b> {
     alpha: f64,
     shape: Shape,
@@ -126,10 +136,14 @@ struct Task<'a, 'b> {
     a: ArrayView2<'a, f64>,
     /// All of `B`, packed ([`pack_b`]).
     pb: &'a [f64],
-    /// The task's rows of `C`.
+    /// The columns of `B` padded to whole panels.
+    n_pad: usize,
+    /// The task's block of `C`.
     c: ArrayViewMut2<'a, f64>,
     /// The index in `C` of the task's first row.
     row0: usize,
+    /// The index in `C` of the task's first column (a multiple of `NR`).
+    col0: usize,
     /// Work space for a block of packed `A`, `MC x KC` values.
     pa: &'b mut [f64],
 }
@@ -151,27 +165,68 @@ fn run(
     // The calling thread's work space from its last product, if it is not in use (a product
     // that this thread runs while it waits for another's tasks finds it taken, and allocates).
     let mut pb = PACKED.with(|p| p.take());
-    pb.clear();
-    pb.resize(k * n_pad, 0.0);
-    pb.par_chunks_mut(KC * n_pad)
+    if pb.len() < k * n_pad {
+        pb.resize(k * n_pad, 0.0);
+    }
+    // Every value is written (the padding too): no need to clear what a product left.
+    pb[..k * n_pad]
+        .par_chunks_mut(KC * n_pad)
         .enumerate()
         .for_each(|(block, out)| pack_b(b, block * KC, nr, out));
-    let blocks: Vec<_> = c
+    // Tasks of MC rows, and of fewer columns when there are not many blocks of rows, so that
+    // every thread has work (which entries a task takes changes no number).
+    let (m, n) = c.dim();
+    let want = TASKS_PER_THREAD * rayon::current_num_threads();
+    let row_blocks = m.div_ceil(MC);
+    let width = if row_blocks >= want {
+        n
+    } else {
+        n.div_ceil(want.div_ceil(row_blocks))
+            .div_ceil(nr)
+            .max(MIN_PANELS)
+            * nr
+    };
+    let mut tasks = Vec::new();
+    for (i, (rows, a)) in c
         .axis_chunks_iter_mut(Axis(0), MC)
         .zip(a.axis_chunks_iter(Axis(0), MC))
         .enumerate()
-        .collect();
-    let depth = k.min(KC);
-    blocks.into_par_iter().for_each_init(
-        || vec![0.0; MC * depth],
-        |pa, (i, (c, a))| {
+    {
+        let (mut rest, mut col0) = (rows, 0);
+        loop {
+            let last = rest.ncols() <= width;
+            let cut = width.min(rest.ncols());
+            let (c, next) = rest.split_at(Axis(1), cut);
+            // A block wholly across the diagonal from the part written is no task.
+            let (r0, r1, c1) = (i * MC, i * MC + a.nrows(), col0 + c.ncols());
+            let written = match shape {
+                Shape::Whole => true,
+                Shape::Lower => col0 < r1,
+                Shape::Upper => c1 > r0,
+            };
+            if written {
+                tasks.push((r0, col0, a, c));
+            }
+            if last {
+                break;
+            }
+            (rest, col0) = (next, c1);
+        }
+    }
+    // A task's packed rows of `A` (every value written by `pack_a`).
+    let space = MC.min(m.div_ceil(LCM_MR) * LCM_MR) * k.min(KC);
+    tasks.into_par_iter().for_each_init(
+        || vec![0.0; space],
+        |pa, (row0, col0, a, c)| {
             kernel(&mut Task {
                 alpha,
                 shape,
                 a,
                 pb: &pb,
+                n_pad,
                 c,
-                row0: i * MC,
+                row0,
+                col0,
                 pa,
             })
         },
@@ -207,6 +262,7 @@ fn pack_b(b: ArrayView2<f64>, p0: usize, nr: usize, out: &mut [f64]) {
                     }
                 }
             }
+            row[cols..].fill(0.0);
         }
     }
 }
@@ -243,19 +299,21 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
         shape,
         ref a,
         pb,
+        n_pad,
         ref mut c,
         row0,
+        col0,
         ref mut pa,
     } = *t;
     let (m, k) = a.dim();
-    let n_pad = c.ncols().div_ceil(NR) * NR;
-    // The panels of columns with entries to write: up to the task's last row (lower), from its
-    // first (upper).
-    let panels = match shape {
-        Shape::Whole => 0..c.ncols().div_ceil(NR),
-        Shape::Lower => 0..c.ncols().min(row0 + m).div_ceil(NR),
-        Shape::Upper => row0 / NR..c.ncols().div_ceil(NR),
-    };
+    // The panels of columns with entries to write: the task's, up to its last row (lower) or
+    // from its first (upper).
+    let (mut first, mut end) = (col0 / NR, (col0 + c.ncols()).div_ceil(NR));
+    match shape {
+        Shape::Whole => {}
+        Shape::Lower => end = end.min((row0 + m).div_ceil(NR)),
+        Shape::Upper => first = first.max(row0 / NR),
+    }
     let m_panels = m.div_ceil(mr);
     let mut out = [0.0; TILE];
     for p0 in (0..k).step_by(KC) {
@@ -263,7 +321,7 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
         let pa = &mut pa[..m_panels * mr * kc];
         pack_a(a, p0, kc, mr, pa);
         let pb = &pb[p0 * n_pad..p0 * n_pad + kc * n_pad];
-        for jp in panels.clone() {
+        for jp in first..end {
             let pbj = &pb[jp * kc * NR..(jp + 1) * kc * NR];
             let j0 = jp * NR;
             for (ip, pai) in pa.chunks_exact(kc * mr).enumerate() {
@@ -280,7 +338,17 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
                     _ => Some(g0),
                 };
                 tile::<L, MV, NR>(pai, pbj, &mut out);
-                store(c, alpha, &out, mr, NR, i0, j0, shape, diagonal);
+                store(
+                    c,
+                    alpha,
+                    &out,
+                    mr,
+                    NR,
+                    i0,
+                    j0 - col0,
+                    shape,
+                    diagonal.map(|g| (g, j0)),
+                );
             }
         }
     }
@@ -314,8 +382,8 @@ fn tile<L: Lanes, const MV: usize, const NR: usize>(pa: &[f64], pb: &[f64], out:
 
 /// Adds `alpha` times a tile's sums (`out`, as [`tile`] leaves them) to its entries of `c` (rows
 /// `i0..`, columns `j0..`) that are within `c` and, when the diagonal crosses the tile
-/// (`diagonal` is then the index in the whole product of row `i0`), on the side of it `shape`
-/// says.
+/// (`diagonal` is then the indices in the whole product of row `i0` and column `j0`), on the
+/// side of it `shape` says.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn store(
@@ -327,7 +395,7 @@ fn store(
     i0: usize,
     j0: usize,
     shape: Shape,
-    diagonal: Option<usize>,
+    diagonal: Option<(usize, usize)>,
 ) {
     let (m, n) = c.dim();
     let rows = mr.min(m - i0);
@@ -354,8 +422,8 @@ fn store(
     }
     for i in 0..rows {
         let (start, end) = match (diagonal, shape) {
-            (Some(g), Shape::Lower) => (0, cols.min((g + i + 1).saturating_sub(j0))),
-            (Some(g), Shape::Upper) => ((g + i).saturating_sub(j0), cols),
+            (Some((g, jg)), Shape::Lower) => (0, cols.min((g + i + 1).saturating_sub(jg))),
+            (Some((g, jg)), Shape::Upper) => ((g + i).saturating_sub(jg), cols),
             _ => (0, cols),
         };
         let mut row = c.row_mut(i0 + i);

@@ -40,6 +40,16 @@ const BASE: usize = 32;
 /// bits as over all the rows at once.
 pub(crate) const CHUNK_ROWS: usize = 2 * gemm::KC;
 
+/// Runs `f` on a thread of a pool: the current one's, or the global pool's. The products and
+/// solves inside then spread over the pool without waking it from outside for each one.
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::join(f, || ()).0
+    }
+}
+
 /// The lower-triangular Cholesky factor `L` of a symmetric matrix `a` (`a = L L^T`; only the
 /// lower triangle of `a` is read), or `None` when `a` is not numerically positive definite (a
 /// pivot that is not strictly positive and finite); an error when the factor does not fit in
@@ -53,7 +63,7 @@ pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
         }
     }
     let factored = if d >= BLOCKED_FROM {
-        recursive_cholesky(l.view_mut())
+        in_pool(|| recursive_cholesky(l.view_mut()))
     } else {
         factor_unblocked(l.view_mut())
     };
@@ -168,24 +178,43 @@ fn rows_in_blocks(mut m: ArrayViewMut2<f64>, f: impl Fn(usize, ArrayViewMut2<f64
 }
 
 /// `c += z^T wz` for `z` and `wz` of shape `(n, d)`, `c` of shape `(d, d)` and symmetric (as the
-/// sums of products of a covariance are): the lower triangle is computed, by blocks of rows of
-/// the data, and mirrored into the upper one.
+/// sums of products of a covariance are): [`add_lower_products`], then [`mirror_lower`].
+#[cfg(test)]
 pub fn add_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>) {
-    let d = c.nrows();
+    add_lower_products(z, wz, c);
+    mirror_lower(c);
+}
+
+/// `c += z^T wz` on the lower triangle of `c` (the upper one is neither read nor written), by
+/// chunks of [`CHUNK_ROWS`] rows.
+pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>) {
     let n = z.nrows();
-    for r0 in (0..n).step_by(CHUNK_ROWS) {
-        let r1 = (r0 + CHUNK_ROWS).min(n);
-        gemm(
-            1.0,
-            z.slice(s![r0..r1, ..]).t(),
-            wz.slice(s![r0..r1, ..]),
-            c.view_mut(),
-            Part::Lower,
-        );
-    }
-    for i in 0..d {
-        for j in (i + 1)..d {
-            c[[i, j]] = c[[j, i]];
+    in_pool(|| {
+        for r0 in (0..n).step_by(CHUNK_ROWS) {
+            let r1 = (r0 + CHUNK_ROWS).min(n);
+            gemm(
+                1.0,
+                z.slice(s![r0..r1, ..]).t(),
+                wz.slice(s![r0..r1, ..]),
+                c.view_mut(),
+                Part::Lower,
+            );
+        }
+    });
+}
+
+/// Copies the lower triangle of the square `c` into its upper one, by tiles (each read and
+/// written within the cache).
+pub fn mirror_lower(c: &mut Array2<f64>) {
+    const T: usize = 64;
+    let d = c.nrows();
+    for i0 in (0..d).step_by(T) {
+        for j0 in (0..=i0).step_by(T) {
+            for i in i0..(i0 + T).min(d) {
+                for j in j0..(j0 + T).min(i) {
+                    c[[j, i]] = c[[i, j]];
+                }
+            }
         }
     }
 }
@@ -195,7 +224,7 @@ pub fn add_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>
 pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = l.nrows();
     if d >= BLOCKED_FROM {
-        return blocked_lower_triangular_inverse(l);
+        return in_pool(|| blocked_lower_triangular_inverse(l));
     }
     let mut inv = square("covariance", "inverse Cholesky factor", d)?;
     invert_unblocked(l, &mut inv);
@@ -336,10 +365,10 @@ pub fn smallest_eigenvalue(a: ArrayView2<f64>) -> Result<f64> {
     if !(-500..=500).contains(&exponent) {
         let scale = 2f64.powi(exponent.clamp(-1000, 1000));
         let scaled = a.mapv(|v| v / scale);
-        let (diag, off) = tridiagonal(scaled.view())?;
+        let (diag, off) = in_pool(|| tridiagonal(scaled.view()))?;
         return Ok(smallest_tridiagonal_eigenvalue(&diag, &off) * scale);
     }
-    let (diag, off) = tridiagonal(a)?;
+    let (diag, off) = in_pool(|| tridiagonal(a))?;
     Ok(smallest_tridiagonal_eigenvalue(&diag, &off))
 }
 
