@@ -582,10 +582,13 @@ impl Distribution for MultivariateGaussian {
         }
         let means = &self.means * inertia + &means * (1.0 - inertia);
         // In place (the same operations as `old * inertia + new * (1 - inertia)`): no more
-        // `d x d` temporaries.
-        cov.zip_mut_with(&self.covariance, |c, &old| {
-            *c = old * inertia + *c * (1.0 - inertia)
-        });
+        // `d x d` temporaries. Without inertia that is `(+-0) + new`, which is `new` (no entry
+        // of `cov` is -0 here, and the old covariance is finite): skipped.
+        if inertia != 0.0 {
+            cov.zip_mut_with(&self.covariance, |c, &old| {
+                *c = old * inertia + *c * (1.0 - inertia)
+            });
+        }
         if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
             return Err(Error::data(
                 "data",

@@ -400,6 +400,9 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
     // entries, zero above the row a reflection starts at.
     let mut vs = zeroed(d, PANEL, err)?;
     let mut ws = zeroed(d, PANEL, err)?;
+    // `[V W]` and `[W V]` for the product of each panel.
+    let mut vw = zeroed(d, 2 * PANEL, err)?;
+    let mut wv = zeroed(d, 2 * PANEL, err)?;
     let mut diag = vec![0.0; d];
     let mut off = vec![0.0; d.saturating_sub(1)];
     let (mut y, mut t) = (vec![0.0; d], vec![0.0; 2 * PANEL]);
@@ -490,17 +493,18 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
         // up to its own diagonal block.
         let j1 = j0 + width;
         if j1 < d {
-            let left = ndarray::concatenate(
-                ndarray::Axis(1),
-                &[vs.slice(s![j1.., ..width]), ws.slice(s![j1.., ..width])],
-            )
-            .expect("same rows");
-            let right = ndarray::concatenate(
-                ndarray::Axis(1),
-                &[ws.slice(s![j1.., ..width]), vs.slice(s![j1.., ..width])],
-            )
-            .expect("same rows");
-            subtract_lower_products(m.slice_mut(s![j1.., j1..]), left.view(), right.view());
+            let (v, w) = (vs.slice(s![j1.., ..width]), ws.slice(s![j1.., ..width]));
+            let mut left = vw.slice_mut(s![j1.., ..2 * width]);
+            left.slice_mut(s![.., ..width]).assign(&v);
+            left.slice_mut(s![.., width..]).assign(&w);
+            let mut right = wv.slice_mut(s![j1.., ..2 * width]);
+            right.slice_mut(s![.., ..width]).assign(&w);
+            right.slice_mut(s![.., width..]).assign(&v);
+            subtract_lower_products(
+                m.slice_mut(s![j1.., j1..]),
+                vw.slice(s![j1.., ..2 * width]),
+                wv.slice(s![j1.., ..2 * width]),
+            );
         }
         j0 = j1;
     }
