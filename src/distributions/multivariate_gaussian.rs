@@ -368,8 +368,8 @@ impl Statistics for MultivariateGaussianStats {
 impl MultivariateGaussian {
     /// The part of [`accumulate`](Distribution::accumulate) for a chunk of rows: their centred
     /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
-    /// pairwise moments are added to `stats` here), their weight and sums into `stats`. The
-    /// caller adds the products.
+    /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
+    /// sums into `stats`. The caller adds the products.
     fn accumulate_chunk(
         &self,
         x: ArrayView2<f64>,
@@ -377,7 +377,7 @@ impl MultivariateGaussian {
         stats: &mut MultivariateGaussianStats,
         mut z: ArrayViewMut2<f64>,
         mut wz: ArrayViewMut2<f64>,
-    ) -> Result<()> {
+    ) {
         let d = self.dim();
         let shift = stats.shift.view().insert_axis(Axis(0));
         ndarray::Zip::from(&mut z)
@@ -395,15 +395,10 @@ impl MultivariateGaussian {
             }
         }
         if has_missing {
-            if stats.missing.is_none() {
-                let what = "matrix of pairwise statistics";
-                stats.missing = Some(PairwiseStats {
-                    weight: square("data", what, d)?,
-                    sum: square("data", what, d)?,
-                    sum_products: square("data", what, d)?,
-                });
-            }
-            let stats_missing = stats.missing.as_mut().expect("allocated above");
+            let stats_missing = stats
+                .missing
+                .as_mut()
+                .expect("allocated by accumulate for rows with missing values");
             for (i, mut row) in z.rows_mut().into_iter().enumerate() {
                 if !row.iter().any(|v| v.is_nan()) {
                     continue;
@@ -433,7 +428,6 @@ impl MultivariateGaussian {
             }
             stats.sum += &wz_row;
         }
-        Ok(())
     }
 }
 
@@ -489,10 +483,19 @@ impl Distribution for MultivariateGaussian {
         // The rows go by chunks through two working copies of a chunk (checked: an error
         // instead of an abort for wide rows); the chunks' products add up to the same sums as
         // all the rows' at once ([`CHUNK_ROWS`]).
+        // Everything that can fail is allocated before the statistics change.
         let n = x.nrows();
         let err = || too_large("data", "a copy of the rows");
         let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
         let mut wz = zeroed(n.min(CHUNK_ROWS), d, err)?;
+        if stats.missing.is_none() && x.iter().any(|v| v.is_nan()) {
+            let what = "matrix of pairwise statistics";
+            stats.missing = Some(PairwiseStats {
+                weight: square("data", what, d)?,
+                sum: square("data", what, d)?,
+                sum_products: square("data", what, d)?,
+            });
+        }
         for r0 in (0..n).step_by(CHUNK_ROWS) {
             let r1 = (r0 + CHUNK_ROWS).min(n);
             let rows = r1 - r0;
@@ -503,7 +506,7 @@ impl Distribution for MultivariateGaussian {
                 stats,
                 z.view_mut(),
                 wz.view_mut(),
-            )?;
+            );
             add_lower_products(z.view(), wz.view(), &mut stats.sum_products);
         }
         mirror_lower(&mut stats.sum_products);

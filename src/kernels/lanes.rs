@@ -4,8 +4,9 @@
 use super::math::{exp_nonpositive, ln_positive};
 
 /// `f64` lanes and the operations of the generic kernels on them (the small-dimension E-step,
-/// the quadratic forms, the products and the centring of full covariance): the portable
-/// [`Quad`] and, on x86-64, AVX2 vectors (four lanes), and for the small-dimension E-step also
+/// the quadratic forms, the products and the centring of full covariance, and the register
+/// tiles of the linear algebra's matrix products): the portable [`Quad`] and, on x86-64, AVX2
+/// vectors (four lanes), and for the small-dimension E-step and the matrix products also
 /// AVX-512 vectors (eight), each lane doing the same IEEE operation whichever it is.
 pub(crate) trait Lanes: Copy {
     /// The number of lanes.

@@ -6,14 +6,16 @@
 //! starting from 0, and its sum `s` is then added as `c + alpha * s`. The vector width and the
 //! register tile only change which entries are computed side by side, never the operations on
 //! one entry, so the AVX-512, AVX2 and portable paths give the same bits. The threads take
-//! blocks of [`MC`] rows of `C`, fixed by its size: the thread count changes nothing either.
+//! blocks of `C` ([`MC`] rows, and fewer columns when there are few blocks of rows); which
+//! thread computes an entry changes none of its operations, so the thread count changes nothing
+//! either.
 //!
 //! The layout is that of Goto and van de Geijn ("Anatomy of high-performance matrix
-//! multiplication", ACM TOMS 34(3), 2008): `B` is packed once, by blocks of [`KC`] rows and
-//! panels of `NR` columns; each task packs its rows of `A` block by block in panels of `MR`
-//! rows; an `MR x NR` tile of `C` is summed in registers over a block of `k`.
+//! multiplication", ACM TOMS 34(3), 2008): for each block of [`KC`] values of `k` in turn, that
+//! block of `B` is packed in panels of `NR` columns, each task packs its rows of `A` in panels
+//! of `MR` rows, and an `MR x NR` tile of `C` is summed in registers over the block.
 
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::kernels::dispatch::{Isa, Level};
@@ -48,7 +50,9 @@ pub(crate) enum Part {
 }
 
 /// `C += alpha A B` (on the entries `part` says), `A` of shape `(m, k)`, `B` of `(k, n)` and `C`
-/// of `(m, n)`, of any strides. Needs `k x n` values of work space for the packed `B`.
+/// of `(m, n)`, of any strides. Its work space, at most `KC` rows of `B` and `MC x KC` values
+/// of `A` per thread, is small beside the matrices (a thread keeps up to [`KEPT`] values of it
+/// for the next product).
 ///
 /// # Panics
 ///
@@ -101,6 +105,19 @@ pub(crate) fn gemm_on(
         };
         (a, b, c, lower)
     };
+    if m * n <= NARROW {
+        // Too few entries for a register tile: each entry alone, by the same operations.
+        match isa.level() {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 | Level::Avx512 => {
+                // SAFETY: the processor has FMA (an `Isa` is made only for what it has), the
+                // feature the function is compiled for.
+                unsafe { narrow_fma(alpha, a, b, c, shape) }
+            }
+            _ => narrow(alpha, a, b, c, shape),
+        }
+        return;
+    }
     match isa.level() {
         #[cfg(target_arch = "x86_64")]
         Level::Avx512 => run(alpha, a, b, c, shape, 8, |t| {
@@ -117,6 +134,72 @@ pub(crate) fn gemm_on(
     }
 }
 
+/// Products with at most this many entries of `C` are computed entry by entry ([`narrow`]).
+const NARROW: usize = 64;
+
+/// The product entry by entry: for each block of [`KC`] values of `k`, every entry's sum of
+/// products by fused multiply-adds from 0, then added as `c + alpha * s` (the operations of the
+/// tiles, without them).
+#[inline(always)]
+fn narrow(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    mut c: ArrayViewMut2<f64>,
+    shape: Shape,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let written = |i: usize, j: usize| match shape {
+        Shape::Whole => true,
+        Shape::Lower => i >= j,
+        Shape::Upper => i <= j,
+    };
+    let mut sums = [0.0; NARROW];
+    for p0 in (0..k).step_by(KC) {
+        sums.fill(0.0);
+        for p in p0..(p0 + KC).min(k) {
+            let (ap, bp) = (a.column(p), b.row(p));
+            match (ap.as_slice(), bp.as_slice()) {
+                (Some(ap), Some(bp)) => {
+                    for (&x, row) in ap.iter().zip(sums.chunks_exact_mut(n)) {
+                        for (s, &y) in row.iter_mut().zip(bp) {
+                            *s = x.mul_add(y, *s);
+                        }
+                    }
+                }
+                _ => {
+                    for i in 0..m {
+                        for j in 0..n {
+                            sums[i * n + j] = ap[i].mul_add(bp[j], sums[i * n + j]);
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..m {
+            for j in 0..n {
+                if written(i, j) {
+                    c[[i, j]] += alpha * sums[i * n + j];
+                }
+            }
+        }
+    }
+}
+
+/// [`narrow`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn narrow_fma(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    c: ArrayViewMut2<f64>,
+    shape: Shape,
+) {
+    narrow(alpha, a, b, c, shape)
+}
+
 /// Which entries of `C` a task writes: [`Part`] once `C` may have been transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -127,14 +210,14 @@ enum Shape {
     Upper,
 }
 
-/// The work of one task: the block of `C` from row `row0` and column `col0` (and the same rows
-/// of `A`).
+/// The work of one task for one block of `k`: the block of `C` from row `row0` and column `col0`
+/// (and the same rows of `A`, the block's columns).
 struct Task<'a, 'b> {
     alpha: f64,
     shape: Shape,
     /// The task's rows of `A`.
     a: ArrayView2<'a, f64>,
-    /// All of `B`, packed ([`pack_b`]).
+    /// The block of `B`, packed ([`pack_b`]).
     pb: &'a [f64],
     /// The columns of `B` padded to whole panels.
     n_pad: usize,
@@ -148,8 +231,8 @@ struct Task<'a, 'b> {
     pa: &'b mut [f64],
 }
 
-/// Packs `B` in panels of `nr` columns and runs the tasks over the blocks of rows of `C`, in
-/// parallel.
+/// Splits `C` into the tasks' blocks, then for each block of `k`: packs that block of `B` in
+/// panels of `nr` columns and runs the tasks on it, in parallel.
 #[allow(clippy::too_many_arguments)]
 fn run(
     alpha: f64,
@@ -158,24 +241,19 @@ fn run(
     mut c: ArrayViewMut2<f64>,
     shape: Shape,
     nr: usize,
-    kernel: impl Fn(&mut Task) + Sync,
+    kernel: impl Fn(&mut Task) + Sync + Send,
 ) {
     let k = a.ncols();
-    let n_pad = b.ncols().div_ceil(nr) * nr;
-    // The calling thread's work space from its last product, if it is not in use (a product
-    // that this thread runs while it waits for another's tasks finds it taken, and allocates).
-    let mut pb = PACKED.with(|p| p.take());
-    if pb.len() < k * n_pad {
-        pb.resize(k * n_pad, 0.0);
+    let (m, n) = c.dim();
+    if m * n * k >= PARALLEL_FROM && rayon::current_thread_index().is_none() {
+        // On a pool's thread (the global pool's), so that the pool is not woken from outside
+        // for each block.
+        rayon::join(|| run(alpha, a, b, c, shape, nr, kernel), || ());
+        return;
     }
-    // Every value is written (the padding too): no need to clear what a product left.
-    pb[..k * n_pad]
-        .par_chunks_mut(KC * n_pad)
-        .enumerate()
-        .for_each(|(block, out)| pack_b(b, block * KC, nr, out));
+    let n_pad = n.div_ceil(nr) * nr;
     // Tasks of MC rows, and of fewer columns when there are not many blocks of rows, so that
     // every thread has work (which entries a task takes changes no number).
-    let (m, n) = c.dim();
     let want = TASKS_PER_THREAD * rayon::current_num_threads();
     let row_blocks = m.div_ceil(MC);
     let width = if row_blocks >= want {
@@ -213,70 +291,99 @@ fn run(
             (rest, col0) = (next, c1);
         }
     }
+    // Small products run on the calling thread alone.
+    let parallel = m * n * k >= PARALLEL_FROM;
+    // The calling thread's work space from its last product, if it is not in use (a product
+    // that this thread runs while it waits for another's tasks finds it taken, and allocates).
+    // Every value is written by `pack_b` (the padding too), so what a product left is not
+    // cleared.
+    let mut pb = PACKED.with(|p| p.take());
+    if pb.len() < k.min(KC) * n_pad {
+        pb.resize(k.min(KC) * n_pad, 0.0);
+    }
     // A task's packed rows of `A` (every value written by `pack_a`).
     let space = MC.min(m.div_ceil(LCM_MR) * LCM_MR) * k.min(KC);
-    tasks.into_par_iter().for_each_init(
-        || vec![0.0; space],
-        |pa, (row0, col0, a, c)| {
+    // The blocks of `k` one after the other: each entry takes its blocks' sums in order.
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let packed = &mut pb[..kc * n_pad];
+        let pack = |(panel, out): (usize, &mut [f64])| pack_b(b, p0, panel * nr, nr, out);
+        if parallel {
+            packed.par_chunks_mut(kc * nr).enumerate().for_each(pack);
+        } else {
+            packed.chunks_mut(kc * nr).enumerate().for_each(pack);
+        }
+        let packed = &pb[..kc * n_pad];
+        let work = |pa: &mut Vec<f64>, task: &mut BlockOfC| {
+            let (row0, col0, a, ref mut c) = *task;
             kernel(&mut Task {
                 alpha,
                 shape,
-                a,
-                pb: &pb,
+                a: a.slice(s![.., p0..p0 + kc]),
+                pb: packed,
                 n_pad,
-                c,
+                c: c.view_mut(),
                 row0,
                 col0,
                 pa,
             })
-        },
-    );
+        };
+        if parallel {
+            tasks
+                .par_iter_mut()
+                .for_each_init(|| vec![0.0; space], work);
+        } else {
+            let mut pa = vec![0.0; space];
+            tasks.iter_mut().for_each(|task| work(&mut pa, task));
+        }
+    }
     if pb.capacity() <= KEPT {
         PACKED.with(|p| p.replace(pb));
     }
 }
 
-/// The largest work space a thread keeps between products, in values (8 MB).
-const KEPT: usize = 1 << 20;
+/// A task's block of `C`: its first row and column, its rows of `A`, and the block.
+type BlockOfC<'a> = (usize, usize, ArrayView2<'a, f64>, ArrayViewMut2<'a, f64>);
+
+/// The largest work space a thread keeps between products, in values (2 MB).
+const KEPT: usize = 1 << 18;
+
+/// Products of fewer multiply-adds than this run on the calling thread alone.
+const PARALLEL_FROM: usize = 1 << 22;
 
 thread_local! {
     /// The packed `B` of the last product run from this thread (its memory, reused).
     static PACKED: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Packs rows `p0..p0 + kc` of `b` (`kc = out.len() / n_pad`) into `out`: panel after panel of
-/// `nr` columns, each `kc` rows of `nr` values, the columns past `b`'s zero.
-fn pack_b(b: ArrayView2<f64>, p0: usize, nr: usize, out: &mut [f64]) {
-    let n = b.ncols();
-    let kc = out.len() / n.div_ceil(nr) / nr;
-    for (panel, dst) in out.chunks_exact_mut(kc * nr).enumerate() {
-        let j0 = panel * nr;
-        let cols = nr.min(n - j0);
-        for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
-            let src = b.row(p0 + p);
-            match src.as_slice() {
-                Some(src) => row[..cols].copy_from_slice(&src[j0..j0 + cols]),
-                None => {
-                    for (j, v) in row[..cols].iter_mut().enumerate() {
-                        *v = src[j0 + j];
-                    }
+/// Packs rows `p0..p0 + kc` of `b` (`kc = out.len() / nr`), columns `j0..j0 + nr`, into `out`:
+/// `kc` rows of `nr` values, the columns past `b`'s zero.
+fn pack_b(b: ArrayView2<f64>, p0: usize, j0: usize, nr: usize, out: &mut [f64]) {
+    let cols = nr.min(b.ncols() - j0);
+    for (p, row) in out.chunks_exact_mut(nr).enumerate() {
+        let src = b.row(p0 + p);
+        match src.as_slice() {
+            Some(src) => row[..cols].copy_from_slice(&src[j0..j0 + cols]),
+            None => {
+                for (j, v) in row[..cols].iter_mut().enumerate() {
+                    *v = src[j0 + j];
                 }
             }
-            row[cols..].fill(0.0);
         }
+        row[cols..].fill(0.0);
     }
 }
 
-/// Packs columns `p0..p0 + kc` of `a` into `out`: panel after panel of `mr` rows, each `kc`
-/// columns of `mr` values, the rows past `a`'s zero.
+/// Packs the `kc` columns of `a` into `out`: panel after panel of `mr` rows, each `kc` columns
+/// of `mr` values, the rows past `a`'s zero.
 #[inline(always)]
-fn pack_a(a: &ArrayView2<f64>, p0: usize, kc: usize, mr: usize, out: &mut [f64]) {
+fn pack_a(a: &ArrayView2<f64>, kc: usize, mr: usize, out: &mut [f64]) {
     let m = a.nrows();
     for (panel, dst) in out.chunks_exact_mut(kc * mr).enumerate() {
         let i0 = panel * mr;
         let rows = mr.min(m - i0);
         for (p, col) in dst.chunks_exact_mut(mr).enumerate() {
-            let src = a.column(p0 + p);
+            let src = a.column(p);
             match src.as_slice() {
                 Some(src) => col[..rows].copy_from_slice(&src[i0..i0 + rows]),
                 None => {
@@ -305,7 +412,9 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
         col0,
         ref mut pa,
     } = *t;
-    let (m, k) = a.dim();
+    let (m, kc) = a.dim();
+    debug_assert_eq!(pb.len(), kc * n_pad, "B packed in panels of NR columns");
+    debug_assert_eq!(n_pad % NR, 0, "B packed in panels of NR columns");
     // The panels of columns with entries to write: the task's, up to its last row (lower) or
     // from its first (upper).
     let (mut first, mut end) = (col0 / NR, (col0 + c.ncols()).div_ceil(NR));
@@ -314,42 +423,28 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
         Shape::Lower => end = end.min((row0 + m).div_ceil(NR)),
         Shape::Upper => first = first.max(row0 / NR),
     }
-    let m_panels = m.div_ceil(mr);
+    let pa = &mut pa[..m.div_ceil(mr) * mr * kc];
+    pack_a(a, kc, mr, pa);
     let mut out = [0.0; TILE];
-    for p0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - p0);
-        let pa = &mut pa[..m_panels * mr * kc];
-        pack_a(a, p0, kc, mr, pa);
-        let pb = &pb[p0 * n_pad..p0 * n_pad + kc * n_pad];
-        for jp in first..end {
-            let pbj = &pb[jp * kc * NR..(jp + 1) * kc * NR];
-            let j0 = jp * NR;
-            for (ip, pai) in pa.chunks_exact(kc * mr).enumerate() {
-                let i0 = ip * mr;
-                let g0 = row0 + i0;
-                // A tile wholly across the diagonal from the part written is skipped; one that
-                // the diagonal crosses writes only its part.
-                let diagonal = match shape {
-                    Shape::Whole => None,
-                    Shape::Lower if g0 + mr <= j0 => continue,
-                    Shape::Upper if g0 >= j0 + NR => continue,
-                    Shape::Lower if g0 >= j0 + NR => None,
-                    Shape::Upper if g0 + mr <= j0 => None,
-                    _ => Some(g0),
-                };
-                tile::<L, MV, NR>(pai, pbj, &mut out);
-                store(
-                    c,
-                    alpha,
-                    &out,
-                    mr,
-                    NR,
-                    i0,
-                    j0 - col0,
-                    shape,
-                    diagonal.map(|g| (g, j0)),
-                );
-            }
+    for jp in first..end {
+        let pbj = &pb[jp * kc * NR..(jp + 1) * kc * NR];
+        let j0 = jp * NR;
+        for (ip, pai) in pa.chunks_exact(kc * mr).enumerate() {
+            let i0 = ip * mr;
+            let g0 = row0 + i0;
+            // A tile wholly across the diagonal from the part written is skipped; one that the
+            // diagonal crosses writes only its part.
+            let diagonal = match shape {
+                Shape::Whole => None,
+                Shape::Lower if g0 + mr <= j0 => continue,
+                Shape::Upper if g0 >= j0 + NR => continue,
+                Shape::Lower if g0 >= j0 + NR => None,
+                Shape::Upper if g0 + mr <= j0 => None,
+                _ => Some(g0),
+            };
+            tile::<L, MV, NR>(pai, pbj, &mut out);
+            let (jl, diagonal) = (j0 - col0, diagonal.map(|g| (g, j0)));
+            store(c, alpha, &out, mr, NR, i0, jl, shape, diagonal);
         }
     }
 }

@@ -2,12 +2,12 @@
 //! smallest eigenvalue of a symmetric matrix.
 //!
 //! Up to [`BLOCKED_FROM`] features plain loops are enough. From there nearly all of the `O(d^3)`
-//! work is matrix products ([`gemm`]: packed, the same numbers on every kernel path, spread over
-//! the current pool by blocks fixed by the sizes alone, so that no result depends on the thread
-//! count). The Cholesky factor is computed recursively: the leading half, the triangular solve
-//! of the rows below it (itself halved recursively down to [`BASE`] columns), the product that
-//! updates the trailing half, then the trailing half. The triangular inverse goes by blocks of
-//! [`NB`] rows.
+//! work is matrix products ([`gemm`]: packed, spread over the current pool, each entry computed
+//! by the same operations on every kernel path and for every thread count). The Cholesky factor
+//! is computed recursively: the leading half, the triangular solve of the rows below it (itself
+//! halved recursively down to [`BASE`] columns), the product that updates the trailing half,
+//! then the trailing half. The triangular inverse is recursive too, through triangular products
+//! halved down to [`NB`] columns. Every split depends on the sizes alone.
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -28,14 +28,15 @@ use gemm::{gemm, Part};
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
 
-/// The height of a block of rows in the blocked triangular inverse.
+/// The size below which the recursive triangular inverse and products work by plain loops (or
+/// one product), and the rows of a block of the parallel triangular solves.
 pub const NB: usize = 64;
 
 /// The recursive Cholesky factorisation and triangular solve work on blocks of at most this
 /// many columns by plain loops.
 const BASE: usize = 32;
 
-/// The rows of the data a product of [`add_products`] takes at a time: a multiple of the
+/// The rows of the data a product of [`add_lower_products`] takes at a time: a multiple of the
 /// products' block depth, so that the sums of rows taken by chunks of this many are the same
 /// bits as over all the rows at once.
 pub(crate) const CHUNK_ROWS: usize = 2 * gemm::KC;
@@ -188,8 +189,8 @@ pub fn add_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>
 /// `c += z^T wz` on the lower triangle of `c` (the upper one is neither read nor written), by
 /// chunks of [`CHUNK_ROWS`] rows.
 pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>) {
-    let n = z.nrows();
-    in_pool(|| {
+    let (n, wide) = (z.nrows(), c.nrows() >= BLOCKED_FROM);
+    let mut products = || {
         for r0 in (0..n).step_by(CHUNK_ROWS) {
             let r1 = (r0 + CHUNK_ROWS).min(n);
             gemm(
@@ -200,7 +201,12 @@ pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array
                 Part::Lower,
             );
         }
-    });
+    };
+    if wide {
+        in_pool(products);
+    } else {
+        products();
+    }
 }
 
 /// Copies the lower triangle of the square `c` into its upper one, by tiles (each read and
@@ -489,8 +495,7 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
             }
         }
         // The rest, `m[j1.., j1..]`, takes the panel's reflections at once:
-        // `m -= [V W] [W V]^T`, by blocks of rows (in parallel, each writing its own rows), each
-        // up to its own diagonal block.
+        // `m -= [V W] [W V]^T`, one product on its lower triangle.
         let j1 = j0 + width;
         if j1 < d {
             let (v, w) = (vs.slice(s![j1.., ..width]), ws.slice(s![j1.., ..width]));

@@ -101,9 +101,10 @@ use crate::kernels::portable::{
 const MOMENT_TILE_ROWS: usize = 32;
 
 /// [`Lanes`] on an AVX2 vector. Values of it are made only inside the functions compiled
-/// for AVX2 and FMA (the small-dimension E-step through `summarize_avx2`, and
-/// `quad_forms`, `centre_weighted` and `products` below), which run only on processors
-/// that have both: that is what makes the intrinsics below sound.
+/// for AVX2 and FMA (the small-dimension E-step through `summarize_avx2`, `quad_forms`,
+/// `centre_weighted` and `products` below, and the matrix products' `task_avx2` in
+/// `linalg::gemm`), which run only on processors that have both: that is what makes the
+/// intrinsics below sound.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx(__m256d);
 

@@ -23,8 +23,9 @@ use crate::kernels::math::{exp_series, EXP_LN2_HI, EXP_LN2_LO, EXP_MIN, EXP_SHIF
 use crate::kernels::portable::{self, padded, panel_width};
 
 /// [`Lanes`] on an AVX-512 vector: eight lanes, each doing what a lane of `Avx` does. Values
-/// of it are made only inside functions compiled for AVX-512 (`summarize_small_avx512`),
-/// which run only on processors that have it: that is what makes the intrinsics sound.
+/// of it are made only inside functions compiled for AVX-512 (`summarize_small_avx512`, and
+/// the matrix products' `task_avx512` in `linalg::gemm`), which run only on processors that
+/// have it: that is what makes the intrinsics sound.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512(__m512d);
 
