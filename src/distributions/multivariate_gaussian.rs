@@ -488,7 +488,11 @@ impl Distribution for MultivariateGaussian {
         let err = || too_large("data", "a copy of the rows");
         let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
         let mut wz = zeroed(n.min(CHUNK_ROWS), d, err)?;
-        if stats.missing.is_none() && x.iter().any(|v| v.is_nan()) {
+        let has_nan = |x: ArrayView2<f64>| match x.as_slice() {
+            Some(values) => crate::kernels::any_nan(values),
+            None => x.iter().any(|v| v.is_nan()),
+        };
+        if stats.missing.is_none() && has_nan(x) {
             let what = "matrix of pairwise statistics";
             stats.missing = Some(PairwiseStats {
                 weight: square("data", what, d)?,
