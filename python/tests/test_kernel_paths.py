@@ -12,7 +12,8 @@ PATHS = ("portable", "avx2", "avx512")
 # tiles) and more (the transposed blocks), diagonal Gaussians below and from 8 features (the
 # transposed and the row-major kernels), univariate normals, blocks with missing values, sample
 # weights, the k-means initialisations that use the distance kernels, and GaussianMixture's four
-# covariance types (tied and spherical on the full and diagonal kernels).
+# covariance types (tied and spherical on the full and diagonal kernels); a distribution's own
+# statistics; and the dense linear algebra of many features.
 SCRIPT = r"""
 import hashlib, sys, warnings
 import numpy as np
@@ -49,6 +50,17 @@ for d in (1, 3, 6, 9):
     km = Kmeans(3, init="kmeans++")
     km.fit(X)
     digest.update(np.ascontiguousarray(km.centroids).tobytes())
+    # A distribution's own statistics (the matrix products of few and of many entries).
+    for data, weights in ((X, None), (X, w), (Xn, w)):
+        digest.update(MGD.from_samples(data, weights=weights).to_json().encode())
+# Many features: the matrix products of the covariance sums, the recursive Cholesky factor and
+# triangular inverse, and the repair's reduction to tridiagonal form.
+Xw = rng.randn(500, 230) * rng.uniform(0.5, 2.0, 230) + rng.randn(230)
+wide = MGD.from_samples(Xw)
+digest.update(wide.to_json().encode())
+digest.update(np.ascontiguousarray(wide.log_probability(Xw)).tobytes())
+digest.update(MGD.from_samples(Xw[:2]).to_json().encode())
+digest.update(G.from_samples(MGD, 2, Xw, random_state=5, max_iterations=3).to_json().encode())
 print(_core.kernel_paths()[0], digest.hexdigest())
 """
 

@@ -15,7 +15,7 @@
 //! block of `B` is packed in panels of `NR` columns, each task packs its rows of `A` in panels
 //! of `MR` rows, and an `MR x NR` tile of `C` is summed in registers over the block.
 
-use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::kernels::dispatch::{Isa, Level};
@@ -359,18 +359,8 @@ thread_local! {
 /// Packs rows `p0..p0 + kc` of `b` (`kc = out.len() / nr`), columns `j0..j0 + nr`, into `out`:
 /// `kc` rows of `nr` values, the columns past `b`'s zero.
 fn pack_b(b: ArrayView2<f64>, p0: usize, j0: usize, nr: usize, out: &mut [f64]) {
-    let cols = nr.min(b.ncols() - j0);
     for (p, row) in out.chunks_exact_mut(nr).enumerate() {
-        let src = b.row(p0 + p);
-        match src.as_slice() {
-            Some(src) => row[..cols].copy_from_slice(&src[j0..j0 + cols]),
-            None => {
-                for (j, v) in row[..cols].iter_mut().enumerate() {
-                    *v = src[j0 + j];
-                }
-            }
-        }
-        row[cols..].fill(0.0);
+        copy_padded(b.row(p0 + p), j0, row);
     }
 }
 
@@ -378,23 +368,26 @@ fn pack_b(b: ArrayView2<f64>, p0: usize, j0: usize, nr: usize, out: &mut [f64]) 
 /// of `mr` values, the rows past `a`'s zero.
 #[inline(always)]
 fn pack_a(a: &ArrayView2<f64>, kc: usize, mr: usize, out: &mut [f64]) {
-    let m = a.nrows();
     for (panel, dst) in out.chunks_exact_mut(kc * mr).enumerate() {
-        let i0 = panel * mr;
-        let rows = mr.min(m - i0);
         for (p, col) in dst.chunks_exact_mut(mr).enumerate() {
-            let src = a.column(p);
-            match src.as_slice() {
-                Some(src) => col[..rows].copy_from_slice(&src[i0..i0 + rows]),
-                None => {
-                    for (i, v) in col[..rows].iter_mut().enumerate() {
-                        *v = src[i0 + i];
-                    }
-                }
-            }
-            col[rows..].fill(0.0);
+            copy_padded(a.column(p), panel * mr, col);
         }
     }
+}
+
+/// `out` from `src[start..]`, zero past the end of `src`.
+#[inline(always)]
+fn copy_padded(src: ArrayView1<f64>, start: usize, out: &mut [f64]) {
+    let len = out.len().min(src.len() - start);
+    match src.as_slice() {
+        Some(src) => out[..len].copy_from_slice(&src[start..start + len]),
+        None => {
+            for (i, v) in out[..len].iter_mut().enumerate() {
+                *v = src[start + i];
+            }
+        }
+    }
+    out[len..].fill(0.0);
 }
 
 /// One task with `L` lanes, tiles of `MV` vectors of `L` (rows) by `NR` columns.
