@@ -2,7 +2,8 @@
 //! covariance sums, Cholesky factor and inverse are blocked matrix products. A fit agrees with
 //! plain loops and gives the same bits on any number of threads.
 
-use mixtura::{Component, Distribution, Family, MultivariateGaussian};
+use mixtura::distributions::MultivariateGaussianStats;
+use mixtura::{Component, Distribution, Error, Family, MultivariateGaussian};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 /// Rows of correlated features, far from the origin, from a fixed generator.
@@ -62,15 +63,22 @@ fn plain_log_density(mu: ArrayView1<f64>, cov: ArrayView2<f64>, x: ArrayView1<f6
     -0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln() - log_det - 0.5 * q
 }
 
-fn fit_on(threads: usize, x: ArrayView2<f64>, w: &[f64]) -> MultivariateGaussian {
+/// The fit on `threads` threads, and its log-densities of the first 20 rows there.
+fn fit_on(threads: usize, x: ArrayView2<f64>, w: &[f64]) -> (MultivariateGaussian, Vec<f64>) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap();
-    match pool.install(|| Component::fit_new(Family::MultivariateGaussian, x, w)) {
-        Ok(Component::MultivariateGaussian(g)) => g,
-        other => panic!("expected a multivariate Gaussian, got {other:?}"),
-    }
+    pool.install(|| {
+        let g = match Component::fit_new(Family::MultivariateGaussian, x, w) {
+            Ok(Component::MultivariateGaussian(g)) => g,
+            other => panic!("expected a multivariate Gaussian, got {other:?}"),
+        };
+        let mut out = vec![0.0; 20];
+        g.log_probability_into(x.slice(ndarray::s![..20, ..]), &mut out)
+            .unwrap();
+        (g, out)
+    })
 }
 
 #[test]
@@ -79,9 +87,10 @@ fn a_wide_fit_is_the_plain_covariance_and_the_same_bits_on_any_number_of_threads
     let (n, d) = (1300, 250);
     let x = rows(n, d);
     let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 4.0).collect();
-    let fit = fit_on(1, x.view(), &w);
+    let (fit, out) = fit_on(1, x.view(), &w);
     for threads in [2, 3] {
-        let other = fit_on(threads, x.view(), &w);
+        // The parameters, and the log-densities through the factor and inverse.
+        let (other, other_out) = fit_on(threads, x.view(), &w);
         assert_eq!(
             fit.covariance().mapv(f64::to_bits),
             other.covariance().mapv(f64::to_bits)
@@ -90,6 +99,8 @@ fn a_wide_fit_is_the_plain_covariance_and_the_same_bits_on_any_number_of_threads
             fit.means().mapv(f64::to_bits),
             other.means().mapv(f64::to_bits)
         );
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&out), bits(&other_out));
     }
     let (mean, cov) = plain_moments(x.view(), &w);
     for j in 0..d {
@@ -107,9 +118,6 @@ fn a_wide_fit_is_the_plain_covariance_and_the_same_bits_on_any_number_of_threads
         }
     }
     // The log-densities through the blocked factor and inverse, against plain loops.
-    let mut out = vec![0.0; 20];
-    fit.log_probability_into(x.slice(ndarray::s![..20, ..]), &mut out)
-        .unwrap();
     for (i, &lp) in out.iter().enumerate() {
         let want = plain_log_density(fit.means(), fit.covariance(), x.row(i));
         assert!(
@@ -124,5 +132,30 @@ fn a_wide_covariance_that_is_not_positive_definite_is_refused() {
     let d = 220;
     let mut cov = Array2::<f64>::eye(d);
     cov[[d - 1, d - 1]] = -1e-3;
-    assert!(MultivariateGaussian::new(Array1::zeros(d), cov).is_err());
+    assert!(matches!(
+        MultivariateGaussian::new(Array1::zeros(d), cov),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+}
+
+#[test]
+fn statistics_around_a_shift_that_is_not_finite_are_not_a_crash() {
+    // Centred on an infinite or NaN shift, rows without missing values give NaN: they are
+    // counted as rows with missing values, as they always were.
+    let d = 200;
+    let g = MultivariateGaussian::blank(d).unwrap();
+    let x = rows(30, d);
+    for bad in [f64::NAN, f64::INFINITY] {
+        let mut shift = Array1::<f64>::zeros(d);
+        shift[3] = bad;
+        let mut stats = MultivariateGaussianStats::new(shift);
+        g.accumulate(x.view(), &[1.0; 30], &mut stats).unwrap();
+        assert!(stats.missing.is_some());
+    }
+    // Finite rows whose weighted sums overflow: an error that says so, not a crash.
+    let mut x = rows(4, d);
+    for (i, v) in [1e308, -1e308, 1e308, -1e308].into_iter().enumerate() {
+        x[[i, 0]] = v;
+    }
+    assert!(Component::fit_new(Family::MultivariateGaussian, x.view(), &[2.0; 4]).is_err());
 }

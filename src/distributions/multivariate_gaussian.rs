@@ -8,8 +8,8 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
-    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, smallest_eigenvalue,
-    CHUNK_ROWS,
+    add_lower_products, cholesky, gemm, lower_triangular_inverse, mirror_lower,
+    smallest_eigenvalue, Part, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
@@ -340,26 +340,30 @@ impl Statistics for MultivariateGaussianStats {
             rebased = other.rebased(&self.shift)?;
             &rebased
         };
+        // The copies that can fail first, so that an error leaves the statistics as they were.
+        let copies = match (&other.missing, &self.missing) {
+            (Some(p), None) => {
+                let err =
+                    || too_large("data", format!("a {d} x {d} matrix of pairwise statistics"));
+                Some(PairwiseStats {
+                    weight: copied(p.weight.view(), err)?,
+                    sum: copied(p.sum.view(), err)?,
+                    sum_products: copied(p.sum_products.view(), err)?,
+                })
+            }
+            _ => None,
+        };
         self.weight += other.weight;
         self.sum += &other.sum;
         self.sum_products += &other.sum_products;
-        if let Some(p) = &other.missing {
-            match &mut self.missing {
-                Some(q) => {
-                    q.weight += &p.weight;
-                    q.sum += &p.sum;
-                    q.sum_products += &p.sum_products;
-                }
-                None => {
-                    let err =
-                        || too_large("data", format!("a {d} x {d} matrix of pairwise statistics"));
-                    self.missing = Some(PairwiseStats {
-                        weight: copied(p.weight.view(), err)?,
-                        sum: copied(p.sum.view(), err)?,
-                        sum_products: copied(p.sum_products.view(), err)?,
-                    });
-                }
+        match (&other.missing, &mut self.missing) {
+            (Some(p), Some(q)) => {
+                q.weight += &p.weight;
+                q.sum += &p.sum;
+                q.sum_products += &p.sum_products;
             }
+            (Some(_), None) => self.missing = copies,
+            (None, _) => {}
         }
         Ok(())
     }
@@ -439,8 +443,28 @@ impl Distribution for MultivariateGaussian {
     }
 
     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
+        if x.ncols() != self.dim() || out.len() != x.nrows() {
+            return Err(Error::data(
+                "data",
+                format!(
+                    "rows of {} features ({} values for {} rows) do not fit a distribution of {}",
+                    x.ncols(),
+                    out.len(),
+                    x.nrows(),
+                    self.dim()
+                ),
+            ));
+        }
         let centered = &x - &self.means.view().insert_axis(Axis(0));
-        let y = centered.dot(&self.inv_chol.t());
+        // The same bits on every kernel path (the packed products).
+        let mut y = Array2::zeros(centered.dim());
+        gemm(
+            1.0,
+            centered.view(),
+            self.inv_chol.t(),
+            y.view_mut(),
+            Part::Whole,
+        );
         for (i, o) in out.iter_mut().enumerate() {
             let row = y.row(i);
             let sq: f64 = row.iter().map(|v| v * v).sum();
@@ -492,7 +516,9 @@ impl Distribution for MultivariateGaussian {
             Some(values) => crate::kernels::any_nan(values),
             None => x.iter().any(|v| v.is_nan()),
         };
-        if stats.missing.is_none() && has_nan(x) {
+        // A centred value is NaN where the row's is, or where the shift is not finite.
+        let nan_centred = || has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
+        if stats.missing.is_none() && nan_centred() {
             let what = "matrix of pairwise statistics";
             stats.missing = Some(PairwiseStats {
                 weight: square("data", what, d)?,

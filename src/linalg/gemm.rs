@@ -221,6 +221,8 @@ struct Task<'a, 'b> {
     pb: &'a [f64],
     /// The columns of `B` padded to whole panels.
     n_pad: usize,
+    /// The width of the panels `B` was packed in (the kernel's `NR`).
+    nr: usize,
     /// The task's block of `C`.
     c: ArrayViewMut2<'a, f64>,
     /// The index in `C` of the task's first row.
@@ -245,7 +247,9 @@ fn run(
 ) {
     let k = a.ncols();
     let (m, n) = c.dim();
-    if m * n * k >= PARALLEL_FROM && rayon::current_thread_index().is_none() {
+    // Small products run on the calling thread alone.
+    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
+    if parallel && rayon::current_thread_index().is_none() {
         // On a pool's thread (the global pool's), so that the pool is not woken from outside
         // for each block.
         rayon::join(|| run(alpha, a, b, c, shape, nr, kernel), || ());
@@ -256,7 +260,7 @@ fn run(
     // every thread has work (which entries a task takes changes no number).
     let want = TASKS_PER_THREAD * rayon::current_num_threads();
     let row_blocks = m.div_ceil(MC);
-    let width = if row_blocks >= want {
+    let width = if !parallel || row_blocks >= want {
         n
     } else {
         n.div_ceil(want.div_ceil(row_blocks))
@@ -291,8 +295,6 @@ fn run(
             (rest, col0) = (next, c1);
         }
     }
-    // Small products run on the calling thread alone.
-    let parallel = m * n * k >= PARALLEL_FROM;
     // The calling thread's work space from its last product, if it is not in use (a product
     // that this thread runs while it waits for another's tasks finds it taken, and allocates).
     // Every value is written by `pack_b` (the padding too), so what a product left is not
@@ -303,6 +305,11 @@ fn run(
     }
     // A task's packed rows of `A` (every value written by `pack_a`).
     let space = MC.min(m.div_ceil(LCM_MR) * LCM_MR) * k.min(KC);
+    let mut pa = if parallel {
+        Vec::new()
+    } else {
+        vec![0.0; space]
+    };
     // The blocks of `k` one after the other: each entry takes its blocks' sums in order.
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -322,6 +329,7 @@ fn run(
                 a: a.slice(s![.., p0..p0 + kc]),
                 pb: packed,
                 n_pad,
+                nr,
                 c: c.view_mut(),
                 row0,
                 col0,
@@ -333,7 +341,6 @@ fn run(
                 .par_iter_mut()
                 .for_each_init(|| vec![0.0; space], work);
         } else {
-            let mut pa = vec![0.0; space];
             tasks.iter_mut().for_each(|task| work(&mut pa, task));
         }
     }
@@ -345,8 +352,9 @@ fn run(
 /// A task's block of `C`: its first row and column, its rows of `A`, and the block.
 type BlockOfC<'a> = (usize, usize, ArrayView2<'a, f64>, ArrayViewMut2<'a, f64>);
 
-/// The largest work space a thread keeps between products, in values (2 MB).
-const KEPT: usize = 1 << 18;
+/// The largest work space a thread keeps between products, in values (4 MB: the packed block of
+/// `B` of up to 2,048 columns).
+const KEPT: usize = 1 << 19;
 
 /// Products of fewer multiply-adds than this run on the calling thread alone.
 const PARALLEL_FROM: usize = 1 << 22;
@@ -400,14 +408,17 @@ fn task<L: Lanes, const MV: usize, const NR: usize>(t: &mut Task) {
         ref a,
         pb,
         n_pad,
+        nr,
         ref mut c,
         row0,
         col0,
         ref mut pa,
     } = *t;
     let (m, kc) = a.dim();
-    debug_assert_eq!(pb.len(), kc * n_pad, "B packed in panels of NR columns");
-    debug_assert_eq!(n_pad % NR, 0, "B packed in panels of NR columns");
+    debug_assert!(
+        nr == NR && col0 % NR == 0 && pb.len() == kc * n_pad,
+        "B packed in panels of NR columns"
+    );
     // The panels of columns with entries to write: the task's, up to its last row (lower) or
     // from its first (upper).
     let (mut first, mut end) = (col0 / NR, (col0 + c.ncols()).div_ceil(NR));
@@ -572,13 +583,26 @@ mod tests {
         let shapes = [
             (1, 1, 1),
             (5, 3, 7),
+            // At most 64 entries, entry by entry, over several blocks of k.
+            (8, 600, 8),
+            (1, 700, 64),
+            (64, 300, 1),
             (24, 256, 8),
             (97, 300, 53),
             (200, 513, 190),
             (191, 64, 250),
         ];
         for (m, k, n) in shapes {
-            let a = values(m, k, 1);
+            // Odd shapes with `A` in column-major order, so that both of its layouts are read.
+            let a = if m % 2 == 1 {
+                values(m, k, 1)
+                    .t()
+                    .as_standard_layout()
+                    .into_owned()
+                    .reversed_axes()
+            } else {
+                values(m, k, 1)
+            };
             let b = values(k, n, 2);
             let c0 = values(m, n, 3);
             for part in [Part::Whole, Part::Lower] {
@@ -609,6 +633,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_large_product_from_outside_any_pool_is_the_definition() {
+        // Past `PARALLEL_FROM`, from the test's own thread: the product moves to the global
+        // pool's threads.
+        let (m, k, n) = (200, 130, 200);
+        let (a, b) = (values(m, k, 9), values(k, n, 10));
+        for part in [Part::Whole, Part::Lower] {
+            let mut want = Array2::<f64>::zeros((m, n));
+            reference(-1.0, &a, &b, &mut want, part);
+            let mut c = Array2::<f64>::zeros((m, n));
+            gemm(-1.0, a.view(), b.view(), c.view_mut(), part);
+            assert_eq!(c.mapv(f64::to_bits), want.mapv(f64::to_bits), "{part:?}");
         }
     }
 

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
 use crate::validate::{square, too_large, zeroed};
-use gemm::{gemm, Part};
+pub(crate) use gemm::{gemm, Part};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
