@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, Plan};
-use crate::linalg::{cholesky, lower_triangular_inverse};
+use crate::linalg::{cholesky, gemm, lower_triangular_inverse, Part};
 use crate::parallel::{chunk_rows, Cancel, Threads, BLOCK_ROWS};
 use crate::rng::{seeded, standard_normal, uniform01};
 use crate::rows::{Element, Rows};
@@ -385,9 +385,11 @@ fn upper_factor(name: &str, what: &str, p: ArrayView2<f64>) -> Result<Array2<f64
     Ok(reversed(&l.view()))
 }
 
-/// `U U^T`.
+/// `U U^T` (the packed products: the same bits on every kernel path).
 fn times_transpose(u: ArrayView2<f64>) -> Array2<f64> {
-    u.dot(&u.t())
+    let mut out = Array2::zeros((u.nrows(), u.nrows()));
+    gemm(1.0, u, u.t(), out.view_mut(), Part::Whole);
+    out
 }
 
 impl GaussianMixture {
@@ -914,7 +916,7 @@ fn precisions_factor(p: &Covariances, k: usize, d: usize) -> Result<Covariances>
 fn covariance_of_factor(u: ArrayView2<f64>) -> Result<Array2<f64>> {
     // With `M = U^T` (lower triangular): `(U U^T)^-1 = (M^T M)^-1 = M^-1 M^-T`.
     let li = lower_triangular_inverse(u.t())?;
-    Ok(li.dot(&li.t()))
+    Ok(times_transpose(li.view()))
 }
 
 #[cfg(test)]
