@@ -373,7 +373,8 @@ impl MultivariateGaussian {
     /// The part of [`accumulate`](Distribution::accumulate) for a chunk of rows: their centred
     /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
     /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
-    /// sums into `stats`. The caller adds the products.
+    /// sums into `stats`. The caller adds the products; `maybe_nan` is false when it found no
+    /// centred value that is NaN.
     fn accumulate_chunk(
         &self,
         x: ArrayView2<f64>,
@@ -381,6 +382,7 @@ impl MultivariateGaussian {
         stats: &mut MultivariateGaussianStats,
         mut z: ArrayViewMut2<f64>,
         mut wz: ArrayViewMut2<f64>,
+        maybe_nan: bool,
     ) {
         let d = self.dim();
         let shift = stats.shift.view().insert_axis(Axis(0));
@@ -391,7 +393,7 @@ impl MultivariateGaussian {
         wz.assign(&z);
         let mut has_missing = false;
         for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
-            if row.iter().any(|v| v.is_nan()) {
+            if maybe_nan && row.iter().any(|v| v.is_nan()) {
                 has_missing = true;
                 row.fill(0.0);
             } else {
@@ -506,8 +508,8 @@ impl Distribution for MultivariateGaussian {
         }
         // The rows go by chunks through two working copies of a chunk (checked: an error
         // instead of an abort for wide rows); the chunks' products add up to the same sums as
-        // all the rows' at once ([`CHUNK_ROWS`]).
-        // Everything that can fail is allocated before the statistics change.
+        // all the rows' at once ([`CHUNK_ROWS`]). Everything that can fail is allocated before
+        // the statistics change.
         let n = x.nrows();
         let err = || too_large("data", "a copy of the rows");
         let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
@@ -516,9 +518,11 @@ impl Distribution for MultivariateGaussian {
             Some(values) => crate::kernels::any_nan(values),
             None => x.iter().any(|v| v.is_nan()),
         };
-        // A centred value is NaN where the row's is, or where the shift is not finite.
-        let nan_centred = || has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
-        if stats.missing.is_none() && nan_centred() {
+        // A centred value is NaN where the row's is, or where the shift is not finite: one
+        // vector scan of the rows, and the chunks look for rows with missing values only if it
+        // finds any.
+        let maybe_nan = has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
+        if stats.missing.is_none() && maybe_nan {
             let what = "matrix of pairwise statistics";
             stats.missing = Some(PairwiseStats {
                 weight: square("data", what, d)?,
@@ -536,6 +540,7 @@ impl Distribution for MultivariateGaussian {
                 stats,
                 z.view_mut(),
                 wz.view_mut(),
+                maybe_nan,
             );
             add_lower_products(z.view(), wz.view(), &mut stats.sum_products);
         }

@@ -87,23 +87,16 @@ pub(crate) fn gemm_on(
     }
     // The tiles' vectors run down the columns of `C`: for a `C` whose rows are contiguous, the
     // same sums come from `C^T += alpha B^T A^T` (each entry's products in the same order).
-    let (a, b, c, shape) = if c.strides()[1] == 1 && c.strides()[0] != 1 {
-        let upper = match part {
-            Part::Whole => Shape::Whole,
-            Part::Lower => Shape::Upper,
-        };
-        (
-            b.reversed_axes(),
-            a.reversed_axes(),
-            c.reversed_axes(),
-            upper,
-        )
+    let transposed = c.strides()[1] == 1 && c.strides()[0] != 1;
+    let shape = match part {
+        Part::Whole => Shape::Whole,
+        Part::Lower if transposed => Shape::Upper,
+        Part::Lower => Shape::Lower,
+    };
+    let (a, b, c) = if transposed {
+        (b.reversed_axes(), a.reversed_axes(), c.reversed_axes())
     } else {
-        let lower = match part {
-            Part::Whole => Shape::Whole,
-            Part::Lower => Shape::Lower,
-        };
-        (a, b, c, lower)
+        (a, b, c)
     };
     if m * n <= NARROW {
         // Too few entries for a register tile: each entry alone, by the same operations.
@@ -250,10 +243,8 @@ fn run(
     // Small products run on the calling thread alone.
     let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
     if parallel && rayon::current_thread_index().is_none() {
-        // On a pool's thread (the global pool's), so that the pool is not woken from outside
-        // for each block.
-        rayon::join(|| run(alpha, a, b, c, shape, nr, kernel), || ());
-        return;
+        // On a pool's thread, so that the pool is not woken from outside for each block.
+        return super::in_pool(|| run(alpha, a, b, c, shape, nr, kernel));
     }
     let n_pad = n.div_ceil(nr) * nr;
     // Tasks of MC rows, and of fewer columns when there are not many blocks of rows, so that
