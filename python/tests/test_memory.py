@@ -116,9 +116,10 @@ def test_fit_of_a_wide_model_under_a_tight_limit_is_an_error(margin):
 
 @pytest.mark.parametrize("margin", [8 * MB, 16 * MB])
 def test_sampling_a_wide_model_under_a_tight_limit_is_an_error(margin):
-    # Sampling factors a 1500 x 1500 covariance (18 MB) per draw: below that, an error. (A
-    # margin of 45 MB once failed too, through the allocator's memory retained from building the
-    # model, not through what sampling needs; the child now returns that memory first.)
+    # Sampling copies the components' 1500 x 1500 matrices (18 MB each) into the model it draws
+    # from: below that, an error. (A margin of 45 MB once failed too, through the allocator's
+    # memory retained from building the model, not through what sampling needs; the child now
+    # returns that memory first.)
     setup = """
     d = 1500
     model = GeneralMixtureModel([MGD.blank(d), MGD(np.ones(d), np.eye(d))])

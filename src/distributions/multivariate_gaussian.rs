@@ -1,5 +1,7 @@
 //! The multivariate Gaussian distribution with a full covariance matrix.
 
+use std::sync::OnceLock;
+
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand_core::RngCore;
 
@@ -8,26 +10,47 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
-    add_lower_products, cholesky, gemm, lower_triangular_inverse, mirror_lower,
-    smallest_eigenvalue, Part, CHUNK_ROWS,
+    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, smallest_eigenvalue,
+    solve_lower_transposed, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
 ///
-/// The log-density is computed through the inverse `L^-1` of the Cholesky factor of the
-/// covariance (`covariance = L L^T`), so a block of rows costs one matrix product. A row with
-/// missing values (NaN) gets the marginal density of its observed coordinates (0 when none is
-/// observed), and the statistics use the pairwise-complete covariance estimate.
+/// The log-density is computed through the Cholesky factor `L` of the covariance (`covariance =
+/// L L^T`): `z = L^-1 (x - means)` by a triangular solve of a block of rows at once. The fused
+/// kernels of a mixture use `L^-1`, computed on first use. A row with missing values (NaN) gets
+/// the marginal density of its observed coordinates (0 when none is observed), and the
+/// statistics use the pairwise-complete covariance estimate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultivariateGaussian {
     means: Array1<f64>,
     covariance: Array2<f64>,
     /// When true, `from_summaries` leaves the parameters as they are.
     pub frozen: bool,
-    inv_chol: Array2<f64>,
+    chol: Array2<f64>,
+    inv_chol: InverseFactor,
     log_norm: f64,
+}
+
+/// `L^-1`, computed from `L` on first use; `None` when it does not fit in memory or is not
+/// finite (the fused kernels are then not used). It is a function of `L`: two are equal
+/// whatever they hold, and a copy starts empty (a copy of a distribution takes no more memory
+/// than its parameters and factor, and computes its own on first use).
+#[derive(Debug, Default)]
+struct InverseFactor(OnceLock<Option<Array2<f64>>>);
+
+impl PartialEq for InverseFactor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Clone for InverseFactor {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl MultivariateGaussian {
@@ -50,17 +73,7 @@ impl MultivariateGaussian {
         if means.iter().any(|v| !v.is_finite()) {
             return Err(Error::param("means", "must be finite"));
         }
-        if covariance.iter().any(|v| !v.is_finite()) {
-            return Err(Error::param("covariance", "must be finite"));
-        }
-        for i in 0..d {
-            for j in 0..i {
-                let (a, b) = (covariance[[i, j]], covariance[[j, i]]);
-                if (a - b).abs() > 1e-8 * (a.abs().max(b.abs()).max(1e-300)) {
-                    return Err(Error::param("covariance", "must be symmetric"));
-                }
-            }
-        }
+        check_finite_symmetric(covariance.view())?;
         Self::from_valid(means, covariance, false)?.ok_or(Error::NotPositiveDefinite {
             name: "covariance".into(),
         })
@@ -74,29 +87,38 @@ impl MultivariateGaussian {
         frozen: bool,
     ) -> Result<Option<Self>> {
         Ok(
-            Self::factors(&covariance)?.map(|(inv_chol, log_norm)| MultivariateGaussian {
+            Self::factors(&covariance)?.map(|(chol, log_norm)| MultivariateGaussian {
                 means,
                 covariance,
                 frozen,
-                inv_chol,
+                chol,
+                inv_chol: InverseFactor::default(),
                 log_norm,
             }),
         )
     }
 
-    /// `L^-1` and the log-normaliser of a covariance (`None` when it is not numerically
-    /// positive definite).
+    /// The Cholesky factor `L` and the log-normaliser of a covariance (`None` when it is not
+    /// numerically positive definite).
     fn factors(covariance: &Array2<f64>) -> Result<Option<(Array2<f64>, f64)>> {
         let d = covariance.nrows();
         let Some(chol) = cholesky(covariance.view())? else {
             return Ok(None);
         };
         let log_det_half: f64 = chol.diag().iter().map(|v| v.ln()).sum();
-        let inv_chol = lower_triangular_inverse(chol.view())?;
-        if inv_chol.iter().any(|v| !v.is_finite()) {
-            return Ok(None);
-        }
-        Ok(Some((inv_chol, -(d as f64) * LN_SQRT_2PI - log_det_half)))
+        Ok(Some((chol, -(d as f64) * LN_SQRT_2PI - log_det_half)))
+    }
+
+    /// `L^-1`, computed on first use; `None` when it does not fit in memory or is not finite.
+    fn inverse_factor(&self) -> Option<&Array2<f64>> {
+        self.inv_chol
+            .0
+            .get_or_init(|| {
+                lower_triangular_inverse(self.chol.view())
+                    .ok()
+                    .filter(|inv| inv.iter().all(|v| v.is_finite()))
+            })
+            .as_ref()
     }
 
     /// The standard `d`-dimensional Gaussian `N(0, I)`, pomegranate's `blank(d)`.
@@ -113,13 +135,14 @@ impl MultivariateGaussian {
         // Checked: a width that comes from data may ask for more than memory holds.
         let mut covariance = square("d", "covariance", d)?;
         covariance.diag_mut().fill(1.0);
-        let mut inv_chol = square("d", "inverse Cholesky factor", d)?;
-        inv_chol.diag_mut().fill(1.0);
+        let mut chol = square("d", "Cholesky factor", d)?;
+        chol.diag_mut().fill(1.0);
         Ok(MultivariateGaussian {
             means,
             covariance,
             frozen: false,
-            inv_chol,
+            chol,
+            inv_chol: InverseFactor::default(),
             // The sum of the log-diagonal of the identity's factor is 0.
             log_norm: -(d as f64) * LN_SQRT_2PI,
         })
@@ -149,15 +172,24 @@ impl MultivariateGaussian {
         Self::unit_at(means)
     }
 
-    /// A copy, or an error when its `d x d` matrices do not fit in memory.
+    /// A copy, or an error when its `d x d` matrices do not fit in memory. Unlike `clone`, it
+    /// also copies `L^-1` when that has been computed and the copy fits in memory (a copy that
+    /// predicts then does not compute it again).
     pub fn try_clone(&self) -> Result<Self> {
         let d = self.dim();
         let err = || too_large("distributions", format!("a copy of a {d} x {d} covariance"));
+        let inv_chol = InverseFactor::default();
+        if let Some(Some(inv)) = self.inv_chol.0.get() {
+            if let Ok(copy) = copied(inv.view(), err) {
+                inv_chol.0.get_or_init(|| Some(copy));
+            }
+        }
         Ok(MultivariateGaussian {
             means: self.means.clone(),
             covariance: copied(self.covariance.view(), err)?,
             frozen: self.frozen,
-            inv_chol: copied(self.inv_chol.view(), err)?,
+            chol: copied(self.chol.view(), err)?,
+            inv_chol,
             log_norm: self.log_norm,
         })
     }
@@ -457,16 +489,9 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        let centered = &x - &self.means.view().insert_axis(Axis(0));
-        // The same bits on every kernel path (the packed products).
-        let mut y = Array2::zeros(centered.dim());
-        gemm(
-            1.0,
-            centered.view(),
-            self.inv_chol.t(),
-            y.view_mut(),
-            Part::Whole,
-        );
+        let mut y = &x - &self.means.view().insert_axis(Axis(0));
+        // Each row's `L^-1 (x - means)` in its place; the same bits on every kernel path.
+        solve_lower_transposed(y.view_mut(), self.chol.view());
         for (i, o) in out.iter_mut().enumerate() {
             let row = y.row(i);
             let sq: f64 = row.iter().map(|v| v * v).sum();
@@ -655,7 +680,7 @@ impl Distribution for MultivariateGaussian {
     fn gaussian(&self) -> Option<Gaussian<'_>> {
         Some(Gaussian::Full {
             means: self.means.as_slice()?,
-            inv_chol: self.inv_chol.view(),
+            inv_chol: self.inverse_factor()?.view(),
             log_norm: self.log_norm,
         })
     }
@@ -674,25 +699,60 @@ impl Distribution for MultivariateGaussian {
         })
     }
 
-    fn check_sample(&self) -> Result<()> {
-        // A draw factors the covariance: one more `d x d` matrix.
-        square("distributions", "Cholesky factor", self.dim()).map(drop)
-    }
-
     fn sample_into(&self, rng: &mut dyn RngCore, out: &mut [f64]) {
         let d = self.dim();
-        let chol = cholesky(self.covariance.view())
-            .expect("checked by check_sample")
-            .expect("covariance was checked");
         let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
-        for i in 0..d {
+        for (i, (o, row)) in out.iter_mut().zip(self.chol.rows()).enumerate() {
             let mut s = self.means[i];
-            for k in 0..=i {
-                s += chol[[i, k]] * z[k];
+            for (l, z) in row.iter().zip(&z).take(i + 1) {
+                s += l * z;
             }
-            out[i] = s;
+            *o = s;
         }
     }
+}
+
+/// Whether the square `a` is finite (first) and symmetric to a relative `1e-8`, entry by entry:
+/// the error that says which it is not. Taken in one pass, by tiles of 32 x 32 entries below the
+/// diagonal, each against a transposed copy of its mirror image (so that both are read along
+/// their rows).
+fn check_finite_symmetric(a: ArrayView2<f64>) -> Result<()> {
+    const TILE: usize = 32;
+    let d = a.nrows();
+    let a = a.as_standard_layout();
+    let a = a.as_slice().expect("standard layout");
+    let mut mirror = [0.0; TILE * TILE];
+    let (mut finite, mut apart) = ((0..d).all(|i| a[i * d + i].is_finite()), false);
+    for i0 in (0..d).step_by(TILE) {
+        let i1 = (i0 + TILE).min(d);
+        for j0 in (0..=i0).step_by(TILE) {
+            let j1 = (j0 + TILE).min(d);
+            // mirror[(i - i0) * TILE + (j - j0)] = a[j, i]
+            for j in j0..j1 {
+                for (i, v) in a[j * d + i0..j * d + i1].iter().enumerate() {
+                    mirror[i * TILE + j - j0] = *v;
+                }
+            }
+            for i in i0..i1 {
+                let below = &a[i * d + j0..i * d + j1.min(i)];
+                let above = &mirror[(i - i0) * TILE..];
+                for (&x, &y) in below.iter().zip(above) {
+                    let (ax, ay) = (x.abs(), y.abs());
+                    finite &= (ax <= f64::MAX) & (ay <= f64::MAX);
+                    let larger = if ax > ay { ax } else { ay };
+                    let larger = if larger > 1e-300 { larger } else { 1e-300 };
+                    apart |= (x - y).abs() > 1e-8 * larger;
+                }
+            }
+            if !finite {
+                return Err(Error::param("covariance", "must be finite"));
+            }
+        }
+    }
+    if apart {
+        return Err(Error::param("covariance", "must be symmetric"));
+    }
+    Ok(())
 }
 
 /// `sqrt(|a b|)`, without overflow for second moments past about 1e154 (the direct form keeps
@@ -715,11 +775,12 @@ fn repaired(
     mut cov: Array2<f64>,
     frozen: bool,
 ) -> Result<MultivariateGaussian> {
-    let build = |means, covariance, (inv_chol, log_norm)| MultivariateGaussian {
+    let build = |means, covariance, (chol, log_norm)| MultivariateGaussian {
         means,
         covariance,
         frozen,
-        inv_chol,
+        chol,
+        inv_chol: InverseFactor::default(),
         log_norm,
     };
     if let Some(f) = MultivariateGaussian::factors(&cov)? {
@@ -835,6 +896,86 @@ mod tests {
         g.log_probability_into(x.slice(ndarray::s![..1, ..]), &mut out)
             .unwrap();
         assert!(out[0].is_finite());
+    }
+
+    /// A well-conditioned covariance of `d` features that is not diagonal.
+    fn wide_covariance(d: usize) -> Array2<f64> {
+        let b = Array2::from_shape_fn((d, d), |(i, j)| ((i * 7 + j * 11) % 13) as f64 / 13.0);
+        let mut a = b.dot(&b.t()) / d as f64;
+        a.diag_mut().mapv_inplace(|v| v + 1.0);
+        a
+    }
+
+    #[test]
+    fn inverse_factor_is_computed_on_first_use() {
+        let d = 40;
+        let means = Array1::from_shape_fn(d, |j| j as f64 / 10.0);
+        let g = MultivariateGaussian::new(means.clone(), wide_covariance(d)).unwrap();
+        assert!(g.inv_chol.0.get().is_none());
+        let Some(Gaussian::Full { inv_chol, .. }) = g.gaussian() else {
+            panic!("a full Gaussian");
+        };
+        let inv = lower_triangular_inverse(g.chol.view()).unwrap();
+        assert_eq!(inv_chol, inv);
+        // A plain copy starts without it (and is equal); a checked copy takes it along.
+        let copy = g.clone();
+        assert!(copy.inv_chol.0.get().is_none());
+        assert_eq!(copy, g);
+        assert_eq!(
+            g.try_clone().unwrap().inv_chol.0.get(),
+            Some(&Some(inv.clone()))
+        );
+        // The log-densities (a triangular solve) are those of L^-1 to rounding.
+        let x = Array2::from_shape_fn((9, d), |(i, j)| ((i * 5 + j * 3) % 7) as f64 - 3.0);
+        let mut out = [0.0; 9];
+        g.log_probability_into(x.view(), &mut out).unwrap();
+        for (row, got) in x.rows().into_iter().zip(out) {
+            let z = inv.dot(&(&row - &means));
+            let want = g.log_norm - 0.5 * z.dot(&z);
+            assert!((got - want).abs() < 1e-12 * want.abs(), "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn finite_and_symmetric_are_checked_on_every_tile() {
+        let d = 70;
+        let a = wide_covariance(d);
+        assert!(check_finite_symmetric(a.view()).is_ok());
+        let fails = |i: usize, j: usize, v: f64| {
+            let mut b = a.clone();
+            b[[i, j]] = v;
+            check_finite_symmetric(b.view()).unwrap_err().to_string()
+        };
+        for (i, j) in [
+            (1, 0),
+            (0, 1),
+            (69, 68),
+            (40, 5),
+            (5, 40),
+            (33, 31),
+            (64, 65),
+            (69, 0),
+        ] {
+            assert!(fails(i, j, 2.0).contains("symmetric"), "({i}, {j})");
+            assert!(fails(i, j, f64::NAN).contains("finite"), "({i}, {j})");
+            assert!(fails(i, j, f64::INFINITY).contains("finite"), "({i}, {j})");
+        }
+        for i in [0, 31, 32, 69] {
+            assert!(fails(i, i, f64::NAN).contains("finite"), "({i}, {i})");
+        }
+        // Both: not finite is said first.
+        let mut b = a.clone();
+        b[[3, 2]] = 5.0;
+        b[[60, 61]] = f64::NAN;
+        assert!(check_finite_symmetric(b.view())
+            .unwrap_err()
+            .to_string()
+            .contains("finite"));
+        // Within the tolerance of 1e-8 relative: symmetric.
+        let mut b = a.clone();
+        b[[50, 20]] *= 1.0 + 1e-10;
+        assert!(check_finite_symmetric(b.view()).is_ok());
+        assert!(check_finite_symmetric(b.t()).is_ok());
     }
 
     #[test]

@@ -294,13 +294,9 @@ fn run(
     if pb.len() < k.min(KC) * n_pad {
         pb.resize(k.min(KC) * n_pad, 0.0);
     }
-    // A task's packed rows of `A` (every value written by `pack_a`).
+    // A task's packed rows of `A` (every value written by `pack_a`), in the space its thread
+    // keeps for them.
     let space = MC.min(m.div_ceil(LCM_MR) * LCM_MR) * k.min(KC);
-    let mut pa = if parallel {
-        Vec::new()
-    } else {
-        vec![0.0; space]
-    };
     // The blocks of `k` one after the other: each entry takes its blocks' sums in order.
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -312,8 +308,12 @@ fn run(
             packed.chunks_mut(kc * nr).enumerate().for_each(pack);
         }
         let packed = &pb[..kc * n_pad];
-        let work = |pa: &mut Vec<f64>, task: &mut BlockOfC| {
+        let work = |task: &mut BlockOfC| {
             let (row0, col0, a, ref mut c) = *task;
+            let mut pa = PANELS.with(|p| p.take());
+            if pa.len() < space {
+                pa.resize(space, 0.0);
+            }
             kernel(&mut Task {
                 alpha,
                 shape,
@@ -324,15 +324,14 @@ fn run(
                 c: c.view_mut(),
                 row0,
                 col0,
-                pa,
-            })
+                pa: &mut pa,
+            });
+            PANELS.with(|p| p.replace(pa));
         };
         if parallel {
-            tasks
-                .par_iter_mut()
-                .for_each_init(|| vec![0.0; space], work);
+            tasks.par_iter_mut().for_each(work);
         } else {
-            tasks.iter_mut().for_each(|task| work(&mut pa, task));
+            tasks.iter_mut().for_each(work);
         }
     }
     if pb.capacity() <= KEPT {
@@ -348,11 +347,13 @@ type BlockOfC<'a> = (usize, usize, ArrayView2<'a, f64>, ArrayViewMut2<'a, f64>);
 const KEPT: usize = 1 << 19;
 
 /// Products of fewer multiply-adds than this run on the calling thread alone.
-const PARALLEL_FROM: usize = 1 << 22;
+const PARALLEL_FROM: usize = 1 << 19;
 
 thread_local! {
     /// The packed `B` of the last product run from this thread (its memory, reused).
     static PACKED: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+    /// This thread's space for a task's packed rows of `A` (at most `MC x KC` values).
+    static PANELS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Packs rows `p0..p0 + kc` of `b` (`kc = out.len() / nr`), columns `j0..j0 + nr`, into `out`:

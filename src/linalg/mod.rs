@@ -58,10 +58,8 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
     let mut l = square("covariance", "Cholesky factor", d)?;
-    for i in 0..d {
-        for j in 0..=i {
-            l[[i, j]] = a[[i, j]];
-        }
+    for (i, (mut to, from)) in l.rows_mut().into_iter().zip(a.rows()).enumerate() {
+        to.slice_mut(s![..=i]).assign(&from.slice(s![..=i]));
     }
     let factored = if d >= BLOCKED_FROM {
         in_pool(|| recursive_cholesky(l.view_mut()))
@@ -125,26 +123,30 @@ fn recursive_cholesky(l: ArrayViewMut2<f64>) -> bool {
 fn solve_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
     let n = l.nrows();
     if n <= BASE {
+        let isa = Isa::current();
         rows_in_blocks(b, |_, mut rows| {
-            // Four rows side by side (four independent chains of operations); each row's
-            // operations are those of one row alone.
-            let mut chunks = rows.axis_chunks_iter_mut(Axis(0), 4);
-            for mut four in &mut chunks {
-                let q = four.nrows();
-                for j in 0..n {
-                    let mut s = [0.0; 4];
-                    for (r, s) in s.iter_mut().enumerate().take(q) {
-                        *s = four[[r, j]];
-                    }
-                    for t in 0..j {
-                        let ljt = l[[j, t]];
-                        for (r, s) in s.iter_mut().enumerate().take(q) {
-                            *s -= four[[r, t]] * ljt;
-                        }
-                    }
-                    for (r, s) in s.iter().enumerate().take(q) {
-                        four[[r, j]] = s / l[[j, j]];
-                    }
+            // The block's columns side by side in `cols` (column `j` in `cols[j * mb..]`), so
+            // that each step runs over its rows as contiguous vectors.
+            let mb = rows.nrows();
+            let mut cols = [0.0; BASE * NB];
+            let cols = &mut cols[..n * mb];
+            for (r, row) in rows.rows().into_iter().enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    cols[j * mb + r] = *v;
+                }
+            }
+            match isa.level() {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 | Level::Avx512 => {
+                    // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it
+                    // has), the features the function is compiled for.
+                    unsafe { substitute_avx2(cols, mb, l) }
+                }
+                _ => substitute(cols, mb, l),
+            }
+            for (r, mut row) in rows.rows_mut().into_iter().enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = cols[j * mb + r];
                 }
             }
         });
@@ -161,6 +163,43 @@ fn solve_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
         Part::Whole,
     );
     solve_transposed(b2, l.slice(s![n1.., n1..]));
+}
+
+/// Forward substitution of the columns of `cols` (`n` columns of `mb` values one after the
+/// other, `n` the order of `l`) by the rows of the lower-triangular `l`: in place of each
+/// column `j`, `x_j = (b_j - x_0 l_j0 - x_1 l_j1 - ...) / l_jj`, taken away in the order of the
+/// columns by fused multiply-adds (the same numbers whichever instructions carry them out).
+#[inline(always)]
+fn substitute(cols: &mut [f64], mb: usize, l: ArrayView2<f64>) {
+    let n = l.nrows();
+    for j in 0..n {
+        let (done, rest) = cols.split_at_mut((j + 1) * mb);
+        let xj = &mut done[j * mb..];
+        let ljj = l[[j, j]];
+        for v in xj.iter_mut() {
+            *v /= ljj;
+        }
+        for (t, col) in rest.chunks_exact_mut(mb).enumerate() {
+            let ltj = l[[j + 1 + t, j]];
+            for (v, x) in col.iter_mut().zip(xj.iter()) {
+                *v = (-x).mul_add(ltj, *v);
+            }
+        }
+    }
+}
+
+/// [`substitute`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn substitute_avx2(cols: &mut [f64], mb: usize, l: ArrayView2<f64>) {
+    substitute(cols, mb, l)
+}
+
+/// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
+/// diagonal): each row `x` of the result is `L^-1` times the same row of `B`, whose operations
+/// depend on that row alone. The same bits on every kernel path and thread count.
+pub fn solve_lower_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+    in_pool(|| solve_transposed(b, l))
 }
 
 /// `m -= a b^T` on the lower triangle of `m` (the upper one is neither read nor written).
@@ -713,7 +752,7 @@ fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, Array1};
+    use ndarray::{array, Array1, ArrayView1};
 
     /// A symmetric positive definite matrix of `d` features, well conditioned but not diagonal.
     fn spd(d: usize) -> Array2<f64> {
@@ -846,6 +885,64 @@ mod tests {
         assert!(cholesky(a.view()).unwrap().is_none());
         a[[last, last]] = f64::NAN;
         assert!(cholesky(a.view()).unwrap().is_none());
+    }
+
+    #[test]
+    fn triangular_solves_are_substitution_row_by_row() {
+        // Forward substitution of one row by fused multiply-adds, in the order of the columns.
+        let plain = |l: &Array2<f64>, b: ArrayView1<f64>| {
+            let mut x = b.to_owned();
+            for j in 0..l.nrows() {
+                for t in 0..j {
+                    x[j] = (-x[t]).mul_add(l[[j, t]], x[j]);
+                }
+                x[j] /= l[[j, j]];
+            }
+            x
+        };
+        for (n, m) in [(1, 3), (5, 7), (BASE, NB + 3), (BASE + 1, 2), (250, 130)] {
+            let l = cholesky(spd(n).view()).unwrap().unwrap();
+            let b = Array2::from_shape_fn((m, n), |(i, j)| ((i * 13 + j * 7) % 19) as f64 - 9.5);
+            let pool = |t| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap()
+            };
+            let solve = |rows: ArrayView2<f64>, threads: usize| {
+                let mut x = rows.to_owned();
+                pool(threads).install(|| solve_lower_transposed(x.view_mut(), l.view()));
+                x
+            };
+            let x = solve(b.view(), 1);
+            for t in [2, 3] {
+                assert_eq!(x, solve(b.view(), t), "n = {n}, {t} threads");
+            }
+            for (i, row) in b.rows().into_iter().enumerate() {
+                // A row's result does not depend on the rows solved beside it.
+                assert_eq!(solve(b.slice(s![i..i + 1, ..]), 2).row(0), x.row(i));
+                let want = plain(&l, row);
+                if n <= BASE {
+                    assert_eq!(x.row(i), want, "n = {n}, row {i}");
+                } else {
+                    // The products sum by blocks: the same to rounding.
+                    for (g, w) in x.row(i).iter().zip(&want) {
+                        assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+                    }
+                }
+            }
+        }
+        // A row with a NaN or an infinity changes no other row.
+        let l = cholesky(spd(40).view()).unwrap().unwrap();
+        let mut b = Array2::from_shape_fn((3, 40), |(i, j)| (i + j) as f64);
+        let mut clean = b.clone();
+        solve_lower_transposed(clean.view_mut(), l.view());
+        b[[1, 3]] = f64::NAN;
+        b[[2, 0]] = f64::INFINITY;
+        solve_lower_transposed(b.view_mut(), l.view());
+        assert_eq!(b.row(0), clean.row(0));
+        assert!(b.row(1).iter().any(|v| v.is_nan()));
+        assert!(b.row(2).iter().any(|v| !v.is_finite()));
     }
 
     #[test]
