@@ -202,6 +202,32 @@ pub fn max_threads() -> usize {
     (4 * available_cores()).max(8)
 }
 
+/// The pool to run on from outside any pool (`None` on a pool's thread): mixtura's own pool of
+/// as many threads as rayon's global pool would have (`RAYON_NUM_THREADS`, or the cores).
+/// Unlike the global pool, it is started again in a forked child (where the global pool's
+/// threads do not exist, and a job sent to them would wait forever). An error when it cannot
+/// start.
+pub(crate) fn outer_pool() -> Result<Option<Arc<ThreadPool>>> {
+    if rayon::current_thread_index().is_some() {
+        return Ok(None);
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(available_cores);
+    Ok(Some(pool(threads.min(max_threads()))?))
+}
+
+/// Runs `f` on a thread of a pool: the caller's, or [`outer_pool`]; an error when that cannot
+/// start.
+pub(crate) fn on_a_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
+    Ok(match outer_pool()? {
+        None => f(),
+        Some(pool) => pool.install(f),
+    })
+}
+
 /// The cached pools, and the process they were started in.
 type Pools = (u32, HashMap<usize, Arc<ThreadPool>>);
 

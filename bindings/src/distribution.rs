@@ -97,12 +97,8 @@ fn weights_or_ones(weights: &Option<PyReadonlyArray1<'_, f64>>, n: usize) -> Vec
 }
 
 /// Checks rows for a single distribution: width, at least one row, no infinity, and weights.
-fn check_rows(
-    dist: &Component,
-    x: &ArrayView2<'_, f64>,
-    weights: Option<&[f64]>,
-) -> Result<(), Error> {
-    mixtura::bindings::check_data(x, dist.dim())?;
+fn check_rows(dim: usize, x: &ArrayView2<'_, f64>, weights: Option<&[f64]>) -> Result<(), Error> {
+    mixtura::bindings::check_data(x, dim)?;
     if let Some(w) = weights {
         mixtura::bindings::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
     }
@@ -245,8 +241,8 @@ impl PyDistribution {
         let family = family(name)?;
         let x = x.as_array();
         let w = weights_or_ones(&weights, x.nrows());
-        let probe = family.blank(x.ncols()).map_err(py_err)?;
-        check_rows(&probe, &x, Some(&w)).map_err(py_err)?;
+        family.check_dim(x.ncols()).map_err(py_err)?;
+        check_rows(x.ncols(), &x, Some(&w)).map_err(py_err)?;
         let inner = py
             .detach(|| Component::fit_new(family, x, &w))
             .map_err(py_err)?;
@@ -373,7 +369,7 @@ impl PyDistribution {
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let x = x.as_array();
-        check_rows(&self.inner, &x, None).map_err(py_err)?;
+        check_rows(self.inner.dim(), &x, None).map_err(py_err)?;
         let t = threads(n_jobs)?;
         let out = py
             .detach(|| {
@@ -397,7 +393,7 @@ impl PyDistribution {
     ) -> PyResult<PyDistributionSummary> {
         let x = x.as_array();
         let w = weights_or_ones(&weights, x.nrows());
-        check_rows(&self.inner, &x, Some(&w)).map_err(py_err)?;
+        check_rows(self.inner.dim(), &x, Some(&w)).map_err(py_err)?;
         let stats = py
             .detach(|| {
                 let mut st = self.inner.try_new_stats()?;

@@ -286,6 +286,31 @@ def test_forking_after_a_fit_does_not_deadlock():
     np.testing.assert_array_equal(np.array(got), want)
 
 
+def _child_fits_wide(X, queue):
+    queue.put(MultivariateGaussianDistribution.from_samples(X).parameters[1].tolist())
+
+
+def test_forking_after_a_wide_fit_does_not_deadlock():
+    # From 192 features on, the linear algebra runs on a pool of threads; a forked child has
+    # none of its parent's threads, and must start its own rather than wait for them.
+    import multiprocessing as mp
+
+    X = np.random.RandomState(0).randn(600, 200)
+    want = MultivariateGaussianDistribution.from_samples(X).parameters[1]
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_fits_wide, args=(X, queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(np.array(got), want)
+
+
 def _rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

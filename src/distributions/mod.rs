@@ -335,8 +335,10 @@ pub enum ComponentStats {
 }
 
 impl Family {
-    /// The family's default distribution over `d` features (pomegranate's `blank`).
-    pub fn blank(self, d: usize) -> Result<Component> {
+    /// Whether the family has distributions over `d` features: the error of
+    /// [`blank`](Self::blank) when it has not, without building one (a multivariate
+    /// Gaussian's takes two `d x d` matrices).
+    pub fn check_dim(self, d: usize) -> Result<()> {
         if self.is_univariate() && d != 1 {
             return Err(Error::param(
                 "distributions",
@@ -347,6 +349,15 @@ impl Family {
                 ),
             ));
         }
+        if self == Family::MultivariateGaussian && d == 0 {
+            return Err(Error::param("d", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The family's default distribution over `d` features (pomegranate's `blank`).
+    pub fn blank(self, d: usize) -> Result<Component> {
+        self.check_dim(d)?;
         Ok(match self {
             Family::Normal => Component::Normal(Normal::blank()),
             Family::LogNormal => Component::LogNormal(LogNormal::new(0.0, 1.0)?),
@@ -430,12 +441,9 @@ impl Component {
         if family == Family::MultivariateGaussian && x.ncols() >= crate::linalg::BLOCKED_FROM {
             // Many features: one pass around the data's mean instead of two (each pass is a
             // d x d product over the rows, and so is the factorisation of a blank one).
-            let mut c =
-                Component::MultivariateGaussian(MultivariateGaussian::unit_at_mean(x, weights)?);
-            let mut st = c.try_new_stats()?;
-            c.accumulate(x, weights, &mut st)?;
-            c.from_summaries(&st, 0.0)?;
-            return Ok(c);
+            return Ok(Component::MultivariateGaussian(
+                MultivariateGaussian::fit_around_mean(x, weights)?,
+            ));
         }
         let mut c = family.blank(x.ncols())?;
         // Two passes: the statistics are moments around the distribution's mean, so the second

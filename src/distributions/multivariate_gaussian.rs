@@ -10,8 +10,8 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
-    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, smallest_eigenvalue,
-    solve_lower_transposed, CHUNK_ROWS,
+    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, reserve_products,
+    smallest_eigenvalue, solve_lower_transposed, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
@@ -148,10 +148,11 @@ impl MultivariateGaussian {
         })
     }
 
-    /// `N(mean, I)` where `mean` is the weighted mean of the observed values of each column of
-    /// `x` (0 for a column without any): the start of a one-pass fit of many features, whose
-    /// statistics are then sums around a point near the data's mean.
-    pub(crate) fn unit_at_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
+    /// The maximum-likelihood fit to the rows of `x` in one pass: their statistics around
+    /// `mean`, the weighted mean of the observed values of each column (0 for a column without
+    /// any), which is near the data's mean. `N(mean, I)` when the rows hold no weight, as a fit
+    /// of that blank distribution leaves it.
+    pub(crate) fn fit_around_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
         let d = x.ncols();
         let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
         for (row, w) in x.rows().into_iter().zip(weights) {
@@ -169,7 +170,13 @@ impl MultivariateGaussian {
                 0.0
             }
         });
-        Self::unit_at(means)
+        let mut stats = MultivariateGaussianStats::try_new(means.clone())?;
+        Self::accumulate_rows(x, weights, &mut stats)?;
+        if total_weight(&stats) < MIN_WEIGHT {
+            return Self::unit_at(means);
+        }
+        let (fitted, cov) = moments(&stats, means.view())?;
+        fitted_distribution(fitted, cov, false)
     }
 
     /// A copy, or an error when its `d x d` matrices do not fit in memory. Unlike `clone`, it
@@ -402,26 +409,86 @@ impl Statistics for MultivariateGaussianStats {
 }
 
 impl MultivariateGaussian {
+    /// [`accumulate`](Distribution::accumulate) of rows whose width is that of `stats`.
+    fn accumulate_rows(
+        x: ArrayView2<f64>,
+        weights: &[f64],
+        stats: &mut MultivariateGaussianStats,
+    ) -> Result<()> {
+        let d = x.ncols();
+        // The rows go by chunks through two working copies of a chunk (checked: an error
+        // instead of an abort for wide rows); the chunks' products add up to the same sums as
+        // all the rows' at once ([`CHUNK_ROWS`]). Everything that can fail is allocated before
+        // the statistics change.
+        let n = x.nrows();
+        let err = || too_large("data", "a copy of the rows");
+        let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
+        let mut wz = zeroed(n.min(CHUNK_ROWS), d, err)?;
+        reserve_products(d)?;
+        let has_nan = |x: ArrayView2<f64>| match x.as_slice() {
+            Some(values) => crate::kernels::any_nan(values),
+            None => x.iter().any(|v| v.is_nan()),
+        };
+        // A centred value is NaN where the row's is, or where the shift is not finite: one
+        // vector scan of the rows, and the chunks look for rows with missing values only if it
+        // finds any.
+        let maybe_nan = has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
+        if stats.missing.is_none() && maybe_nan {
+            let what = "matrix of pairwise statistics";
+            stats.missing = Some(PairwiseStats {
+                weight: square("data", what, d)?,
+                sum: square("data", what, d)?,
+                sum_products: square("data", what, d)?,
+            });
+        }
+        for r0 in (0..n).step_by(CHUNK_ROWS) {
+            let r1 = (r0 + CHUNK_ROWS).min(n);
+            let rows = r1 - r0;
+            let (mut z, mut wz) = (z.slice_mut(s![..rows, ..]), wz.slice_mut(s![..rows, ..]));
+            let weighted = Self::accumulate_chunk(
+                x.slice(s![r0..r1, ..]),
+                &weights[r0..r1],
+                stats,
+                z.view_mut(),
+                wz.view_mut(),
+                maybe_nan,
+            );
+            // Rows of weight 1 (as in an unweighted fit) are their own weighted rows: the
+            // products then take `z` twice (the same numbers).
+            let wz = if weighted { wz.view() } else { z.view() };
+            add_lower_products(z.view(), wz, &mut stats.sum_products);
+        }
+        mirror_lower(&mut stats.sum_products);
+        Ok(())
+    }
+
     /// The part of [`accumulate`](Distribution::accumulate) for a chunk of rows: their centred
     /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
     /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
     /// sums into `stats`. The caller adds the products; `maybe_nan` is false when it found no
-    /// centred value that is NaN.
+    /// centred value that is NaN. Returns false, leaving `wz` alone, when every row has weight
+    /// 1 and no missing value: `z` is then its own weighted rows.
     fn accumulate_chunk(
-        &self,
         x: ArrayView2<f64>,
         weights: &[f64],
         stats: &mut MultivariateGaussianStats,
         mut z: ArrayViewMut2<f64>,
         mut wz: ArrayViewMut2<f64>,
         maybe_nan: bool,
-    ) {
-        let d = self.dim();
+    ) -> bool {
+        let d = x.ncols();
         let shift = stats.shift.view().insert_axis(Axis(0));
         ndarray::Zip::from(&mut z)
             .and(&x)
             .and_broadcast(&shift)
             .for_each(|z, &x, &c| *z = x - c);
+        if !maybe_nan && weights.iter().all(|&w| w == 1.0) {
+            for (w, z_row) in weights.iter().zip(z.rows()) {
+                stats.weight += w;
+                stats.sum += &z_row;
+            }
+            return false;
+        }
         wz.assign(&z);
         let mut has_missing = false;
         for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
@@ -466,6 +533,7 @@ impl MultivariateGaussian {
             }
             stats.sum += &wz_row;
         }
+        true
     }
 }
 
@@ -491,7 +559,7 @@ impl Distribution for MultivariateGaussian {
         }
         let mut y = &x - &self.means.view().insert_axis(Axis(0));
         // Each row's `L^-1 (x - means)` in its place; the same bits on every kernel path.
-        solve_lower_transposed(y.view_mut(), self.chol.view());
+        solve_lower_transposed(y.view_mut(), self.chol.view())?;
         for (i, o) in out.iter_mut().enumerate() {
             let row = y.row(i);
             let sq: f64 = row.iter().map(|v| v * v).sum();
@@ -531,46 +599,7 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        // The rows go by chunks through two working copies of a chunk (checked: an error
-        // instead of an abort for wide rows); the chunks' products add up to the same sums as
-        // all the rows' at once ([`CHUNK_ROWS`]). Everything that can fail is allocated before
-        // the statistics change.
-        let n = x.nrows();
-        let err = || too_large("data", "a copy of the rows");
-        let mut z = zeroed(n.min(CHUNK_ROWS), d, err)?;
-        let mut wz = zeroed(n.min(CHUNK_ROWS), d, err)?;
-        let has_nan = |x: ArrayView2<f64>| match x.as_slice() {
-            Some(values) => crate::kernels::any_nan(values),
-            None => x.iter().any(|v| v.is_nan()),
-        };
-        // A centred value is NaN where the row's is, or where the shift is not finite: one
-        // vector scan of the rows, and the chunks look for rows with missing values only if it
-        // finds any.
-        let maybe_nan = has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
-        if stats.missing.is_none() && maybe_nan {
-            let what = "matrix of pairwise statistics";
-            stats.missing = Some(PairwiseStats {
-                weight: square("data", what, d)?,
-                sum: square("data", what, d)?,
-                sum_products: square("data", what, d)?,
-            });
-        }
-        for r0 in (0..n).step_by(CHUNK_ROWS) {
-            let r1 = (r0 + CHUNK_ROWS).min(n);
-            let rows = r1 - r0;
-            let (mut z, mut wz) = (z.slice_mut(s![..rows, ..]), wz.slice_mut(s![..rows, ..]));
-            self.accumulate_chunk(
-                x.slice(s![r0..r1, ..]),
-                &weights[r0..r1],
-                stats,
-                z.view_mut(),
-                wz.view_mut(),
-                maybe_nan,
-            );
-            add_lower_products(z.view(), wz.view(), &mut stats.sum_products);
-        }
-        mirror_lower(&mut stats.sum_products);
-        Ok(())
+        Self::accumulate_rows(x, weights, stats)
     }
 
     fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
@@ -584,65 +613,10 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        let total_weight = stats.weight
-            + stats.missing.as_ref().map_or(0.0, |p| {
-                (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)
-            });
-        if self.frozen || total_weight < 1e-7 {
+        if self.frozen || total_weight(stats) < MIN_WEIGHT {
             return Ok(());
         }
-        let mut means = Array1::<f64>::zeros(d);
-        let mut cov = square("data", "covariance", d)?;
-        // The raw second moments `C/W` of the features (only the diagonal's are needed).
-        let mut raw = vec![0.0; d];
-        for j in 0..d {
-            for k in 0..d {
-                let (mut w, mut a, mut b, mut c) = (
-                    stats.weight,
-                    stats.sum[j],
-                    stats.sum[k],
-                    stats.sum_products[[j, k]],
-                );
-                if let Some(p) = &stats.missing {
-                    w += p.weight[[j, k]];
-                    a += p.sum[[j, k]];
-                    b += p.sum[[k, j]];
-                    c += p.sum_products[[j, k]];
-                }
-                if w > 0.0 {
-                    cov[[j, k]] = (c - a * b / w) / w;
-                    if j == k {
-                        raw[j] = c / w;
-                        means[j] = stats.shift[j] + a / w;
-                    }
-                } else if j == k {
-                    means[j] = self.means[j];
-                }
-            }
-        }
-        // `C/W - mean products` cancels: an entry below ROUNDING_NOISE of the raw moments it came
-        // from is rounding, not spread, so data without spread give an exact zero covariance
-        // (and then the collapsed covariance), whatever order their sums were added in.
-        for j in 0..d {
-            for k in 0..d {
-                let noise = ROUNDING_NOISE * geometric_mean(raw[j], raw[k]);
-                // Below the resolution of floats near the means, or too small to invert: no
-                // spread either.
-                let resolution =
-                    16.0 * f64::EPSILON * f64::EPSILON * means[j].abs() * means[k].abs();
-                if cov[[j, k]].abs() <= noise.max(resolution).max(1e-290) {
-                    cov[[j, k]] = 0.0;
-                }
-            }
-        }
-        // Symmetrise the rounding of the two triangles.
-        for j in 0..d {
-            for k in 0..j {
-                let v = 0.5 * (cov[[j, k]] + cov[[k, j]]);
-                cov[[j, k]] = v;
-                cov[[k, j]] = v;
-            }
-        }
+        let (means, mut cov) = moments(stats, self.means.view())?;
         let means = &self.means * inertia + &means * (1.0 - inertia);
         // In place (the same operations as `old * inertia + new * (1 - inertia)`): no more
         // `d x d` temporaries. Without inertia that is `(+-0) + new`, which is `new` (no entry
@@ -652,13 +626,7 @@ impl Distribution for MultivariateGaussian {
                 *c = old * inertia + *c * (1.0 - inertia)
             });
         }
-        if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
-            return Err(Error::data(
-                "data",
-                "the fitted multivariate Gaussian has non-finite parameters; check the data and weights for infinite or huge values",
-            ));
-        }
-        *self = repaired(means, cov, self.frozen)?;
+        *self = fitted_distribution(means, cov, self.frozen)?;
         Ok(())
     }
 
@@ -753,6 +721,96 @@ fn check_finite_symmetric(a: ArrayView2<f64>) -> Result<()> {
         return Err(Error::param("covariance", "must be symmetric"));
     }
     Ok(())
+}
+
+/// Statistics of less weight than this leave a distribution as it is.
+const MIN_WEIGHT: f64 = 1e-7;
+
+/// The weight of the statistics: that of the complete rows, plus the most any feature has from
+/// the rows with missing values.
+fn total_weight(stats: &MultivariateGaussianStats) -> f64 {
+    let d = stats.shift.len();
+    stats.weight
+        + stats.missing.as_ref().map_or(0.0, |p| {
+            (0..d).map(|j| p.weight[[j, j]]).fold(0.0, f64::max)
+        })
+}
+
+/// The means and covariance of the statistics (`fallback[j]` the mean of a feature that has no
+/// weight).
+fn moments(
+    stats: &MultivariateGaussianStats,
+    fallback: ArrayView1<f64>,
+) -> Result<(Array1<f64>, Array2<f64>)> {
+    let d = stats.shift.len();
+    let mut means = Array1::<f64>::zeros(d);
+    let mut cov = square("data", "covariance", d)?;
+    // The raw second moments `C/W` of the features (only the diagonal's are needed).
+    let mut raw = vec![0.0; d];
+    for j in 0..d {
+        for k in 0..d {
+            let (mut w, mut a, mut b, mut c) = (
+                stats.weight,
+                stats.sum[j],
+                stats.sum[k],
+                stats.sum_products[[j, k]],
+            );
+            if let Some(p) = &stats.missing {
+                w += p.weight[[j, k]];
+                a += p.sum[[j, k]];
+                b += p.sum[[k, j]];
+                c += p.sum_products[[j, k]];
+            }
+            if w > 0.0 {
+                cov[[j, k]] = (c - a * b / w) / w;
+                if j == k {
+                    raw[j] = c / w;
+                    means[j] = stats.shift[j] + a / w;
+                }
+            } else if j == k {
+                means[j] = fallback[j];
+            }
+        }
+    }
+    // `C/W - mean products` cancels: an entry below ROUNDING_NOISE of the raw moments it came
+    // from is rounding, not spread, so data without spread give an exact zero covariance
+    // (and then the collapsed covariance), whatever order their sums were added in.
+    for j in 0..d {
+        for k in 0..d {
+            let noise = ROUNDING_NOISE * geometric_mean(raw[j], raw[k]);
+            // Below the resolution of floats near the means, or too small to invert: no
+            // spread either.
+            let resolution = 16.0 * f64::EPSILON * f64::EPSILON * means[j].abs() * means[k].abs();
+            if cov[[j, k]].abs() <= noise.max(resolution).max(1e-290) {
+                cov[[j, k]] = 0.0;
+            }
+        }
+    }
+    // Symmetrise the rounding of the two triangles.
+    for j in 0..d {
+        for k in 0..j {
+            let v = 0.5 * (cov[[j, k]] + cov[[k, j]]);
+            cov[[j, k]] = v;
+            cov[[k, j]] = v;
+        }
+    }
+    Ok((means, cov))
+}
+
+/// The distribution of fitted parameters: an error when they are not finite, repaired (see
+/// [`repaired`]) when the covariance is not positive definite.
+fn fitted_distribution(
+    means: Array1<f64>,
+    cov: Array2<f64>,
+    frozen: bool,
+) -> Result<MultivariateGaussian> {
+    if means.iter().chain(cov.iter()).any(|v| !v.is_finite()) {
+        return Err(Error::data(
+            "data",
+            "the fitted multivariate Gaussian has non-finite parameters; check the data and weights for infinite or huge values",
+        ));
+    }
+    repaired(means, cov, frozen)
 }
 
 /// `sqrt(|a b|)`, without overflow for second moments past about 1e154 (the direct form keeps

@@ -18,8 +18,10 @@
 use ndarray::{s, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
 use crate::kernels::lanes::{Lanes, Quad};
+use crate::validate::too_large;
 
 /// The depth of a block: the sums of an entry's products restart every `KC` values of `k`.
 pub(crate) const KC: usize = 256;
@@ -180,6 +182,38 @@ fn narrow(
     }
 }
 
+/// The product by blocks of `8 x 8` entries of `C`, each by [`narrow`]: the same numbers as the
+/// tiles, with no work space (for when there is no memory for one).
+fn without_work_space(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    mut c: ArrayViewMut2<f64>,
+    shape: Shape,
+) {
+    const SIDE: usize = 8;
+    let (m, n) = c.dim();
+    for i0 in (0..m).step_by(SIDE) {
+        for j0 in (0..n).step_by(SIDE) {
+            // A block on the diagonal writes its part of it; the others all or nothing.
+            let block = match shape {
+                _ if i0 == j0 => shape,
+                Shape::Lower if i0 < j0 => continue,
+                Shape::Upper if i0 > j0 => continue,
+                _ => Shape::Whole,
+            };
+            let (i1, j1) = ((i0 + SIDE).min(m), (j0 + SIDE).min(n));
+            narrow(
+                alpha,
+                a.slice(s![i0..i1, ..]),
+                b.slice(s![.., j0..j1]),
+                c.slice_mut(s![i0..i1, j0..j1]),
+                block,
+            );
+        }
+    }
+}
+
 /// [`narrow`] compiled for FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
@@ -226,35 +260,83 @@ struct Task<'a, 'b> {
     pa: &'b mut [f64],
 }
 
-/// Splits `C` into the tasks' blocks, then for each block of `k`: packs that block of `B` in
-/// panels of `nr` columns and runs the tasks on it, in parallel.
-#[allow(clippy::too_many_arguments)]
+/// The product on the kernel `kernel` (tiles of `nr` columns): its work space, then
+/// [`run_tasks`] on the threads it takes.
 fn run(
     alpha: f64,
     a: ArrayView2<f64>,
     b: ArrayView2<f64>,
-    mut c: ArrayViewMut2<f64>,
+    c: ArrayViewMut2<f64>,
     shape: Shape,
     nr: usize,
     kernel: impl Fn(&mut Task) + Sync + Send,
 ) {
     let k = a.ncols();
     let (m, n) = c.dim();
-    // Small products run on the calling thread alone.
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
-    if parallel && rayon::current_thread_index().is_none() {
-        // On a pool's thread, so that the pool is not woken from outside for each block.
-        return super::in_pool(|| run(alpha, a, b, c, shape, nr, kernel));
+    let n_pad = n.div_ceil(nr) * nr;
+    // The calling thread's work space from its last product (or reserved by its caller: see
+    // [`reserve`]), taken before the product moves to a pool; if it is not in use (a product
+    // that this thread runs while it waits for another's tasks finds it taken, and allocates).
+    // Every value is written by `pack_b` (the padding too), so what a product left is not
+    // cleared.
+    let mut pb = PACKED.with(|p| p.take());
+    let need = k.min(KC) * n_pad;
+    if pb.len() < need {
+        if pb.try_reserve_exact(need - pb.len()).is_err() {
+            // No memory for the packed block (it grows with `n`): entry by entry, without work
+            // space, by the same operations.
+            PACKED.with(|p| p.replace(pb));
+            return without_work_space(alpha, a, b, c, shape);
+        }
+        pb.resize(need, 0.0);
     }
+    // Small products run on the calling thread alone; the others on a pool's thread, so that
+    // the pool is not woken from outside for each block, or on the calling thread alone (the
+    // same numbers) when no pool can start.
+    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
+    let on = if parallel {
+        crate::parallel::outer_pool()
+    } else {
+        Ok(None)
+    };
+    let product = |parallel| run_tasks(alpha, a, b, c, shape, nr, &kernel, &mut pb, parallel);
+    match on {
+        Ok(Some(pool)) => pool.install(|| product(true)),
+        Ok(None) => product(parallel),
+        Err(_) => product(false),
+    }
+    if pb.capacity() <= KEPT {
+        PACKED.with(|p| p.replace(pb));
+    }
+}
+
+/// Splits `C` into the tasks' blocks, then for each block of `k`: packs that block of `B` in
+/// panels of `nr` columns into `pb` (at least `min(k, KC) x n_pad` values) and runs the tasks on
+/// it, on the current pool's threads if `parallel`.
+#[allow(clippy::too_many_arguments)]
+fn run_tasks(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    mut c: ArrayViewMut2<f64>,
+    shape: Shape,
+    nr: usize,
+    kernel: &(impl Fn(&mut Task) + Sync),
+    pb: &mut [f64],
+    parallel: bool,
+) {
+    let k = a.ncols();
+    let (m, n) = c.dim();
     let n_pad = n.div_ceil(nr) * nr;
     // Tasks of MC rows, and of fewer columns when there are not many blocks of rows, so that
     // every thread has work (which entries a task takes changes no number).
-    let want = TASKS_PER_THREAD * rayon::current_num_threads();
+    // (Asked only on a pool's thread: outside any pool, rayon's count starts its global pool.)
+    let want = || TASKS_PER_THREAD * rayon::current_num_threads();
     let row_blocks = m.div_ceil(MC);
-    let width = if !parallel || row_blocks >= want {
+    let width = if !parallel || row_blocks >= want() {
         n
     } else {
-        n.div_ceil(want.div_ceil(row_blocks))
+        n.div_ceil(want().div_ceil(row_blocks))
             .div_ceil(nr)
             .max(MIN_PANELS)
             * nr
@@ -285,14 +367,6 @@ fn run(
             }
             (rest, col0) = (next, c1);
         }
-    }
-    // The calling thread's work space from its last product, if it is not in use (a product
-    // that this thread runs while it waits for another's tasks finds it taken, and allocates).
-    // Every value is written by `pack_b` (the padding too), so what a product left is not
-    // cleared.
-    let mut pb = PACKED.with(|p| p.take());
-    if pb.len() < k.min(KC) * n_pad {
-        pb.resize(k.min(KC) * n_pad, 0.0);
     }
     // A task's packed rows of `A` (every value written by `pack_a`), in the space its thread
     // keeps for them.
@@ -334,8 +408,23 @@ fn run(
             tasks.iter_mut().for_each(work);
         }
     }
-    if pb.capacity() <= KEPT {
-        PACKED.with(|p| p.replace(pb));
+}
+
+/// Checks that the work space of a product into `n` columns of `C` fits in memory, and keeps it
+/// for the calling thread's next product; an error otherwise (the products would then go
+/// entry by entry, without work space, and slowly).
+pub(crate) fn reserve(n: usize) -> Result<()> {
+    let need = KC * n.div_ceil(8) * 8;
+    let mut pb = PACKED.with(|p| p.take());
+    let fits = pb.len() >= need || pb.try_reserve_exact(need - pb.len()).is_ok();
+    if fits {
+        pb.resize(pb.len().max(need), 0.0);
+    }
+    PACKED.with(|p| p.replace(pb));
+    if fits {
+        Ok(())
+    } else {
+        Err(too_large("data", "the work space of the products"))
     }
 }
 
@@ -686,6 +775,50 @@ mod tests {
                 for j in 0..m {
                     assert_eq!(c[[i, j]].is_nan(), j > i, "({i}, {j}) {column_major}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn without_work_space_is_the_same_product() {
+        // Ragged shapes over two blocks of k; each part of C, C of NaN where nothing is written.
+        let (m, n, k) = (37, 29, KC + 13);
+        let (a, b) = (values(m, k, 8), values(k, n, 9));
+        for shape in [Shape::Whole, Shape::Lower, Shape::Upper] {
+            let mut want = values(m, n, 10);
+            let mut got = want.clone();
+            let isa = Isa::current();
+            let part = |c: &mut Array2<f64>| {
+                for ((i, j), v) in c.indexed_iter_mut() {
+                    let skip = match shape {
+                        Shape::Whole => false,
+                        Shape::Lower => i < j,
+                        Shape::Upper => i > j,
+                    };
+                    if skip {
+                        *v = f64::NAN;
+                    }
+                }
+            };
+            part(&mut want);
+            part(&mut got);
+            let (gemm_part, c) = match shape {
+                Shape::Whole => (Part::Whole, want.view_mut()),
+                Shape::Lower => (Part::Lower, want.view_mut()),
+                // Upper of C is Lower of C^T = B^T A^T.
+                Shape::Upper => (Part::Lower, want.view_mut().reversed_axes()),
+            };
+            if shape == Shape::Upper {
+                gemm_on(isa, 0.37, b.t(), a.t(), c, gemm_part);
+            } else {
+                gemm_on(isa, 0.37, a.view(), b.view(), c, gemm_part);
+            }
+            without_work_space(0.37, a.view(), b.view(), got.view_mut(), shape);
+            for (w, g) in want.iter().zip(&got) {
+                assert!(
+                    w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                    "{shape:?}"
+                );
             }
         }
     }

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
 use crate::validate::{square, too_large, zeroed};
-pub(crate) use gemm::{gemm, Part};
+pub(crate) use gemm::{gemm, reserve as reserve_products, Part};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
@@ -41,14 +41,11 @@ const BASE: usize = 32;
 /// bits as over all the rows at once.
 pub(crate) const CHUNK_ROWS: usize = 2 * gemm::KC;
 
-/// Runs `f` on a thread of a pool: the current one's, or the global pool's. The products and
-/// solves inside then spread over the pool without waking it from outside for each one.
-fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
-        f()
-    } else {
-        rayon::join(f, || ()).0
-    }
+/// Runs `f` on a thread of a pool (the current one's, or mixtura's own: see
+/// [`on_a_pool`](crate::parallel::on_a_pool)); an error when no pool can start. The products
+/// and solves inside then spread over the pool without waking it from outside for each one.
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
+    crate::parallel::on_a_pool(f)
 }
 
 /// The lower-triangular Cholesky factor `L` of a symmetric matrix `a` (`a = L L^T`; only the
@@ -62,7 +59,7 @@ pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
         to.slice_mut(s![..=i]).assign(&from.slice(s![..=i]));
     }
     let factored = if d >= BLOCKED_FROM {
-        in_pool(|| recursive_cholesky(l.view_mut()))
+        in_pool(|| recursive_cholesky(l.view_mut()))?
     } else {
         factor_unblocked(l.view_mut())
     };
@@ -197,8 +194,9 @@ fn substitute_avx2(cols: &mut [f64], mb: usize, l: ArrayView2<f64>) {
 
 /// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
 /// diagonal): each row `x` of the result is `L^-1` times the same row of `B`, whose operations
-/// depend on that row alone. The same bits on every kernel path and thread count.
-pub fn solve_lower_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+/// depend on that row alone. The same bits on every kernel path and thread count; an error
+/// when no pool of threads can start.
+pub fn solve_lower_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) -> Result<()> {
     in_pool(|| solve_transposed(b, l))
 }
 
@@ -226,7 +224,8 @@ pub fn add_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>
 }
 
 /// `c += z^T wz` on the lower triangle of `c` (the upper one is neither read nor written), by
-/// chunks of [`CHUNK_ROWS`] rows.
+/// chunks of [`CHUNK_ROWS`] rows; on the calling thread alone when no pool of threads can start
+/// (the same numbers).
 pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array2<f64>) {
     let (n, wide) = (z.nrows(), c.nrows() >= BLOCKED_FROM);
     let mut products = || {
@@ -241,9 +240,7 @@ pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array
             );
         }
     };
-    if wide {
-        in_pool(products);
-    } else {
+    if !wide || in_pool(&mut products).is_err() {
         products();
     }
 }
@@ -269,7 +266,7 @@ pub fn mirror_lower(c: &mut Array2<f64>) {
 pub fn lower_triangular_inverse(l: ArrayView2<f64>) -> Result<Array2<f64>> {
     let d = l.nrows();
     if d >= BLOCKED_FROM {
-        return in_pool(|| blocked_lower_triangular_inverse(l));
+        return in_pool(|| blocked_lower_triangular_inverse(l))?;
     }
     let mut inv = square("covariance", "inverse Cholesky factor", d)?;
     invert_unblocked(l, &mut inv);
@@ -410,10 +407,10 @@ pub fn smallest_eigenvalue(a: ArrayView2<f64>) -> Result<f64> {
     if !(-500..=500).contains(&exponent) {
         let scale = 2f64.powi(exponent.clamp(-1000, 1000));
         let scaled = a.mapv(|v| v / scale);
-        let (diag, off) = in_pool(|| tridiagonal(scaled.view()))?;
+        let (diag, off) = in_pool(|| tridiagonal(scaled.view()))??;
         return Ok(smallest_tridiagonal_eigenvalue(&diag, &off) * scale);
     }
-    let (diag, off) = in_pool(|| tridiagonal(a))?;
+    let (diag, off) = in_pool(|| tridiagonal(a))??;
     Ok(smallest_tridiagonal_eigenvalue(&diag, &off))
 }
 
@@ -911,7 +908,9 @@ mod tests {
             };
             let solve = |rows: ArrayView2<f64>, threads: usize| {
                 let mut x = rows.to_owned();
-                pool(threads).install(|| solve_lower_transposed(x.view_mut(), l.view()));
+                pool(threads)
+                    .install(|| solve_lower_transposed(x.view_mut(), l.view()))
+                    .unwrap();
                 x
             };
             let x = solve(b.view(), 1);
@@ -936,10 +935,10 @@ mod tests {
         let l = cholesky(spd(40).view()).unwrap().unwrap();
         let mut b = Array2::from_shape_fn((3, 40), |(i, j)| (i + j) as f64);
         let mut clean = b.clone();
-        solve_lower_transposed(clean.view_mut(), l.view());
+        solve_lower_transposed(clean.view_mut(), l.view()).unwrap();
         b[[1, 3]] = f64::NAN;
         b[[2, 0]] = f64::INFINITY;
-        solve_lower_transposed(b.view_mut(), l.view());
+        solve_lower_transposed(b.view_mut(), l.view()).unwrap();
         assert_eq!(b.row(0), clean.row(0));
         assert!(b.row(1).iter().any(|v| v.is_nan()));
         assert!(b.row(2).iter().any(|v| !v.is_finite()));
