@@ -35,7 +35,9 @@ pub const BLOCK_ROWS: usize = 256;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
-    /// Run on the rayon pool the caller is in (the global pool outside any `install`).
+    /// Run on the rayon pool the caller is in (the global pool outside any `install`; a
+    /// multivariate Gaussian's parallel linear algebra then runs on mixtura's own pool of as
+    /// many threads, which a forked child starts again).
     #[default]
     Current,
     /// Run on a pool of this many threads, at most [`max_threads`] (pools are cached by size;
@@ -211,11 +213,15 @@ pub(crate) fn outer_pool() -> Result<Option<Arc<ThreadPool>>> {
     if rayon::current_thread_index().is_some() {
         return Ok(None);
     }
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(available_cores);
+    // Read once, as rayon reads it once for its global pool.
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    let threads = *THREADS.get_or_init(|| {
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(available_cores)
+    });
     Ok(Some(pool(threads.min(max_threads()))?))
 }
 

@@ -1,5 +1,5 @@
 //! Many features through the public Rust API: from 192 features on, a multivariate Gaussian's
-//! covariance sums, Cholesky factor and inverse are blocked matrix products. A fit agrees with
+//! covariance sums, Cholesky factor, triangular solves and inverse are blocked matrix products. A fit agrees with
 //! plain loops and gives the same bits on any number of threads.
 
 use mixtura::distributions::MultivariateGaussianStats;
@@ -89,7 +89,7 @@ fn a_wide_fit_is_the_plain_covariance_and_the_same_bits_on_any_number_of_threads
     let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 4.0).collect();
     let (fit, out) = fit_on(1, x.view(), &w);
     for threads in [2, 3] {
-        // The parameters, and the log-densities through the factor and inverse.
+        // The parameters, and the log-densities through the factor's triangular solve.
         let (other, other_out) = fit_on(threads, x.view(), &w);
         assert_eq!(
             fit.covariance().mapv(f64::to_bits),
@@ -117,7 +117,7 @@ fn a_wide_fit_is_the_plain_covariance_and_the_same_bits_on_any_number_of_threads
             );
         }
     }
-    // The log-densities through the blocked factor and inverse, against plain loops.
+    // The log-densities through the blocked factor and solve, against plain loops.
     for (i, &lp) in out.iter().enumerate() {
         let want = plain_log_density(fit.means(), fit.covariance(), x.row(i));
         assert!(

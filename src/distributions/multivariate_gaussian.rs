@@ -1,6 +1,6 @@
 //! The multivariate Gaussian distribution with a full covariance matrix.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand_core::RngCore;
@@ -34,22 +34,16 @@ pub struct MultivariateGaussian {
     log_norm: f64,
 }
 
-/// `L^-1`, computed from `L` on first use; `None` when it does not fit in memory or is not
-/// finite (the fused kernels are then not used). It is a function of `L`: two are equal
-/// whatever they hold, and a copy starts empty (a copy of a distribution takes no more memory
-/// than its parameters and factor, and computes its own on first use).
-#[derive(Debug, Default)]
-struct InverseFactor(OnceLock<Option<Array2<f64>>>);
+/// `L^-1`, computed from `L` on first use; `None` when it is not finite (the fused kernels are
+/// then not used). It is a function of `L`, which a distribution never changes in place (a fit
+/// builds a new one): two are equal whatever they hold, and copies share it, so a copy that
+/// computes it computes it for all (and a copy takes no memory for it).
+#[derive(Debug, Clone, Default)]
+struct InverseFactor(Arc<OnceLock<Option<Array2<f64>>>>);
 
 impl PartialEq for InverseFactor {
     fn eq(&self, _: &Self) -> bool {
         true
-    }
-}
-
-impl Clone for InverseFactor {
-    fn clone(&self) -> Self {
-        Self::default()
     }
 }
 
@@ -109,16 +103,18 @@ impl MultivariateGaussian {
         Ok(Some((chol, -(d as f64) * LN_SQRT_2PI - log_det_half)))
     }
 
-    /// `L^-1`, computed on first use; `None` when it does not fit in memory or is not finite.
+    /// `L^-1`, computed on first use; `None` when it is not finite, or does not fit in memory
+    /// or finds no thread to run on this time (then tried again at the next use). It is
+    /// computed outside the cell: the computation runs on the pool, whose threads may meanwhile
+    /// run other tasks that ask for the same inverse (two computations then give the same
+    /// bits, and the first is kept).
     fn inverse_factor(&self) -> Option<&Array2<f64>> {
-        self.inv_chol
-            .0
-            .get_or_init(|| {
-                lower_triangular_inverse(self.chol.view())
-                    .ok()
-                    .filter(|inv| inv.iter().all(|v| v.is_finite()))
-            })
-            .as_ref()
+        let cell = &self.inv_chol.0;
+        if cell.get().is_none() {
+            let inv = lower_triangular_inverse(self.chol.view()).ok()?;
+            let _ = cell.set(inv.iter().all(|v| v.is_finite()).then_some(inv));
+        }
+        cell.get()?.as_ref()
     }
 
     /// The standard `d`-dimensional Gaussian `N(0, I)`, pomegranate's `blank(d)`.
@@ -154,6 +150,12 @@ impl MultivariateGaussian {
     /// of that blank distribution leaves it.
     pub(crate) fn fit_around_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
         let d = x.ncols();
+        if weights.len() != x.nrows() {
+            return Err(Error::data(
+                "weights",
+                format!("{} weights for {} rows", weights.len(), x.nrows()),
+            ));
+        }
         let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
         for (row, w) in x.rows().into_iter().zip(weights) {
             for ((s, t), v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
@@ -179,24 +181,17 @@ impl MultivariateGaussian {
         fitted_distribution(fitted, cov, false)
     }
 
-    /// A copy, or an error when its `d x d` matrices do not fit in memory. Unlike `clone`, it
-    /// also copies `L^-1` when that has been computed and the copy fits in memory (a copy that
-    /// predicts then does not compute it again).
+    /// A copy, or an error when its `d x d` matrices do not fit in memory (it shares `L^-1`,
+    /// computed or not, with the original).
     pub fn try_clone(&self) -> Result<Self> {
         let d = self.dim();
         let err = || too_large("distributions", format!("a copy of a {d} x {d} covariance"));
-        let inv_chol = InverseFactor::default();
-        if let Some(Some(inv)) = self.inv_chol.0.get() {
-            if let Ok(copy) = copied(inv.view(), err) {
-                inv_chol.0.get_or_init(|| Some(copy));
-            }
-        }
         Ok(MultivariateGaussian {
             means: self.means.clone(),
             covariance: copied(self.covariance.view(), err)?,
             frozen: self.frozen,
             chol: copied(self.chol.view(), err)?,
-            inv_chol,
+            inv_chol: self.inv_chol.clone(),
             log_norm: self.log_norm,
         })
     }
@@ -409,7 +404,8 @@ impl Statistics for MultivariateGaussianStats {
 }
 
 impl MultivariateGaussian {
-    /// [`accumulate`](Distribution::accumulate) of rows whose width is that of `stats`.
+    /// [`accumulate`](Distribution::accumulate) of rows whose width is that of `stats`, with as
+    /// many weights as rows.
     fn accumulate_rows(
         x: ArrayView2<f64>,
         weights: &[f64],
@@ -467,7 +463,7 @@ impl MultivariateGaussian {
     /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
     /// sums into `stats`. The caller adds the products; `maybe_nan` is false when it found no
     /// centred value that is NaN. Returns false, leaving `wz` alone, when every row has weight
-    /// 1 and no missing value: `z` is then its own weighted rows.
+    /// 1 and `maybe_nan` is false: `z` is then its own weighted rows.
     fn accumulate_chunk(
         x: ArrayView2<f64>,
         weights: &[f64],
@@ -559,7 +555,7 @@ impl Distribution for MultivariateGaussian {
         }
         let mut y = &x - &self.means.view().insert_axis(Axis(0));
         // Each row's `L^-1 (x - means)` in its place; the same bits on every kernel path.
-        solve_lower_transposed(y.view_mut(), self.chol.view())?;
+        solve_lower_transposed(y.view_mut(), self.chol.view());
         for (i, o) in out.iter_mut().enumerate() {
             let row = y.row(i);
             let sq: f64 = row.iter().map(|v| v * v).sum();
@@ -687,8 +683,15 @@ impl Distribution for MultivariateGaussian {
 fn check_finite_symmetric(a: ArrayView2<f64>) -> Result<()> {
     const TILE: usize = 32;
     let d = a.nrows();
-    let a = a.as_standard_layout();
-    let a = a.as_slice().expect("standard layout");
+    // Row-major values (a checked copy of a matrix of other strides).
+    let copy;
+    let a = match a.as_slice() {
+        Some(values) => values,
+        None => {
+            copy = copied(a, || too_large("covariance", "a copy of the covariance"))?;
+            copy.as_slice().expect("a fresh array is row-major")
+        }
+    };
     let mut mirror = [0.0; TILE * TILE];
     let (mut finite, mut apart) = ((0..d).all(|i| a[i * d + i].is_finite()), false);
     for i0 in (0..d).step_by(TILE) {
@@ -975,14 +978,16 @@ mod tests {
         };
         let inv = lower_triangular_inverse(g.chol.view()).unwrap();
         assert_eq!(inv_chol, inv);
-        // A plain copy starts without it (and is equal); a checked copy takes it along.
-        let copy = g.clone();
-        assert!(copy.inv_chol.0.get().is_none());
-        assert_eq!(copy, g);
-        assert_eq!(
-            g.try_clone().unwrap().inv_chol.0.get(),
-            Some(&Some(inv.clone()))
-        );
+        // Copies share it, whether they are taken before or after it is computed.
+        let fresh = MultivariateGaussian::new(means.clone(), wide_covariance(d)).unwrap();
+        let early = fresh.clone();
+        assert!(fresh.inv_chol.0.get().is_none());
+        early.gaussian().unwrap();
+        assert_eq!(fresh.inv_chol.0.get(), Some(&Some(inv.clone())));
+        assert!(Arc::ptr_eq(
+            &g.try_clone().unwrap().inv_chol.0,
+            &g.inv_chol.0
+        ));
         // The log-densities (a triangular solve) are those of L^-1 to rounding.
         let x = Array2::from_shape_fn((9, d), |(i, j)| ((i * 5 + j * 3) % 7) as f64 - 3.0);
         let mut out = [0.0; 9];
@@ -992,6 +997,30 @@ mod tests {
             let want = g.log_norm - 0.5 * z.dot(&z);
             assert!((got - want).abs() < 1e-12 * want.abs(), "{got} vs {want}");
         }
+    }
+
+    #[test]
+    fn inverse_factor_asked_by_many_tasks_at_once() {
+        // Wide enough for the inverse to run on the pool, whose threads may then take other
+        // tasks asking for it: each gets it, none waits for ever.
+        use rayon::prelude::*;
+        let d = 200;
+        let g = MultivariateGaussian::new(Array1::zeros(d), wide_covariance(d)).unwrap();
+        let want = lower_triangular_inverse(g.chol.view()).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let got: Vec<Array2<f64>> = pool.install(|| {
+            (0..12)
+                .into_par_iter()
+                .map(|_| match g.gaussian() {
+                    Some(Gaussian::Full { inv_chol, .. }) => inv_chol.to_owned(),
+                    _ => panic!("a full Gaussian"),
+                })
+                .collect()
+        });
+        assert!(got.iter().all(|inv| *inv == want));
     }
 
     #[test]

@@ -203,13 +203,17 @@ fn without_work_space(
                 _ => Shape::Whole,
             };
             let (i1, j1) = ((i0 + SIDE).min(m), (j0 + SIDE).min(n));
-            narrow(
-                alpha,
-                a.slice(s![i0..i1, ..]),
-                b.slice(s![.., j0..j1]),
-                c.slice_mut(s![i0..i1, j0..j1]),
-                block,
-            );
+            let (a, b) = (a.slice(s![i0..i1, ..]), b.slice(s![.., j0..j1]));
+            let c = c.slice_mut(s![i0..i1, j0..j1]);
+            match Isa::current().level() {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 | Level::Avx512 => {
+                    // SAFETY: the processor has FMA (an `Isa` is made only for what it has), the
+                    // feature the function is compiled for.
+                    unsafe { narrow_fma(alpha, a, b, c, block) }
+                }
+                _ => narrow(alpha, a, b, c, block),
+            }
         }
     }
 }
@@ -410,22 +414,25 @@ fn run_tasks(
     }
 }
 
-/// Checks that the work space of a product into `n` columns of `C` fits in memory, and keeps it
-/// for the calling thread's next product; an error otherwise (the products would then go
-/// entry by entry, without work space, and slowly).
+/// Checks that the work space of a product into `n` columns of `C` fits in memory now (the
+/// calling thread keeps it for its next product if it is at most [`KEPT`] values); an error
+/// otherwise. A caller that can fail cleanly asks first: a product that finds no memory for
+/// its work space goes entry by entry, slowly.
 pub(crate) fn reserve(n: usize) -> Result<()> {
-    let need = KC * n.div_ceil(8) * 8;
-    let mut pb = PACKED.with(|p| p.take());
-    let fits = pb.len() >= need || pb.try_reserve_exact(need - pb.len()).is_ok();
-    if fits {
-        pb.resize(pb.len().max(need), 0.0);
+    // Enough for the panels of every kernel (`n_pad < n + 8`).
+    let need = KC * (n + 7);
+    let mut space = Vec::<f64>::new();
+    if space.try_reserve_exact(need).is_err() {
+        return Err(too_large("data", "the work space of the products"));
     }
-    PACKED.with(|p| p.replace(pb));
-    if fits {
-        Ok(())
-    } else {
-        Err(too_large("data", "the work space of the products"))
+    if need <= KEPT {
+        space.resize(need, 0.0);
+        PACKED.with(|p| {
+            let kept = p.take();
+            p.replace(if kept.len() >= need { kept } else { space });
+        });
     }
+    Ok(())
 }
 
 /// A task's block of `C`: its first row and column, its rows of `A`, and the block.

@@ -1,7 +1,10 @@
-//! Dense linear algebra for covariance matrices: Cholesky factors, triangular inverses and the
-//! smallest eigenvalue of a symmetric matrix.
+//! Dense linear algebra for covariance matrices: Cholesky factors, triangular solves and
+//! inverses, and the smallest eigenvalue of a symmetric matrix.
 //!
-//! Up to [`BLOCKED_FROM`] features plain loops are enough. From there nearly all of the `O(d^3)`
+//! Triangular solves of many rows are recursive at every size: products, and forward
+//! substitution of up to [`BASE`] columns over contiguous copies of blocks of rows. For the
+//! factor and the inverse, up to [`BLOCKED_FROM`] features plain loops are enough. From there
+//! nearly all of the `O(d^3)`
 //! work is matrix products ([`gemm`]: packed, spread over the current pool, each entry computed
 //! by the same operations on every kernel path and for every thread count). The Cholesky factor
 //! is computed recursively: the leading half, the triangular solve of the rows below it (itself
@@ -14,6 +17,9 @@
 //! matrix products for the rest of the matrix after each panel, and for each column one
 //! symmetric matrix-vector product in fused multiply-adds of a fixed order, compiled for AVX2
 //! and FMA where the kernel path has them ([`Isa`]) and portable otherwise (the same numbers).
+//!
+//! Called from outside any pool, the parallel parts run on mixtura's own pool (see
+//! [`crate::parallel::on_a_pool`]), never on rayon's global pool.
 
 mod gemm;
 
@@ -194,25 +200,37 @@ fn substitute_avx2(cols: &mut [f64], mb: usize, l: ArrayView2<f64>) {
 
 /// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
 /// diagonal): each row `x` of the result is `L^-1` times the same row of `B`, whose operations
-/// depend on that row alone. The same bits on every kernel path and thread count; an error
-/// when no pool of threads can start.
-pub fn solve_lower_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) -> Result<()> {
-    in_pool(|| solve_transposed(b, l))
+/// depend on that row alone. The same bits on every kernel path and thread count: a small
+/// solve, or one for which no pool of threads can start, runs on the calling thread alone.
+pub fn solve_lower_transposed(mut b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+    let (m, n) = b.dim();
+    let small = m.saturating_mul(n).saturating_mul(n) / 2 < SOLVE_IN_POOL_FROM;
+    if small || in_pool(|| solve_transposed(b.view_mut(), l)).is_err() {
+        solve_transposed(b, l);
+    }
 }
+
+/// Triangular solves of fewer multiply-adds than this run on the calling thread alone.
+const SOLVE_IN_POOL_FROM: usize = 1 << 19;
 
 /// `m -= a b^T` on the lower triangle of `m` (the upper one is neither read nor written).
 fn subtract_lower_products(m: ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
     gemm(-1.0, a, b.t(), m, Part::Lower);
 }
 
-/// Calls `f(first_row, rows)` on the blocks of `NB` rows of `m`, in parallel.
+/// Calls `f(first_row, rows)` on the blocks of `NB` rows of `m`: in parallel on a pool's
+/// thread, one after the other elsewhere (never on rayon's global pool).
 fn rows_in_blocks(mut m: ArrayViewMut2<f64>, f: impl Fn(usize, ArrayViewMut2<f64>) + Sync) {
-    let blocks: Vec<(usize, ArrayViewMut2<f64>)> = m
+    let blocks = m
         .axis_chunks_iter_mut(Axis(0), NB)
         .enumerate()
-        .map(|(b, v)| (b * NB, v))
-        .collect();
-    blocks.into_par_iter().for_each(|(r0, v)| f(r0, v));
+        .map(|(b, v)| (b * NB, v));
+    if rayon::current_thread_index().is_some() {
+        let blocks: Vec<(usize, ArrayViewMut2<f64>)> = blocks.collect();
+        blocks.into_par_iter().for_each(|(r0, v)| f(r0, v));
+    } else {
+        blocks.for_each(|(r0, v)| f(r0, v));
+    }
 }
 
 /// `c += z^T wz` for `z` and `wz` of shape `(n, d)`, `c` of shape `(d, d)` and symmetric (as the
@@ -908,9 +926,7 @@ mod tests {
             };
             let solve = |rows: ArrayView2<f64>, threads: usize| {
                 let mut x = rows.to_owned();
-                pool(threads)
-                    .install(|| solve_lower_transposed(x.view_mut(), l.view()))
-                    .unwrap();
+                pool(threads).install(|| solve_lower_transposed(x.view_mut(), l.view()));
                 x
             };
             let x = solve(b.view(), 1);
@@ -935,10 +951,10 @@ mod tests {
         let l = cholesky(spd(40).view()).unwrap().unwrap();
         let mut b = Array2::from_shape_fn((3, 40), |(i, j)| (i + j) as f64);
         let mut clean = b.clone();
-        solve_lower_transposed(clean.view_mut(), l.view()).unwrap();
+        solve_lower_transposed(clean.view_mut(), l.view());
         b[[1, 3]] = f64::NAN;
         b[[2, 0]] = f64::INFINITY;
-        solve_lower_transposed(b.view_mut(), l.view()).unwrap();
+        solve_lower_transposed(b.view_mut(), l.view());
         assert_eq!(b.row(0), clean.row(0));
         assert!(b.row(1).iter().any(|v| v.is_nan()));
         assert!(b.row(2).iter().any(|v| !v.is_finite()));
