@@ -80,16 +80,27 @@ impl MultivariateGaussian {
         covariance: Array2<f64>,
         frozen: bool,
     ) -> Result<Option<Self>> {
-        Ok(
-            Self::factors(&covariance)?.map(|(chol, log_norm)| MultivariateGaussian {
-                means,
-                covariance,
-                frozen,
-                chol,
-                inv_chol: InverseFactor::default(),
-                log_norm,
-            }),
-        )
+        Ok(Self::factors(&covariance)?.map(|f| Self::with_factor(means, covariance, frozen, f)))
+    }
+
+    /// The distribution of a covariance and its factor and log-normaliser ([`factors`]), its
+    /// inverse factor not yet computed.
+    ///
+    /// [`factors`]: Self::factors
+    fn with_factor(
+        means: Array1<f64>,
+        covariance: Array2<f64>,
+        frozen: bool,
+        (chol, log_norm): (Array2<f64>, f64),
+    ) -> Self {
+        MultivariateGaussian {
+            means,
+            covariance,
+            frozen,
+            chol,
+            inv_chol: InverseFactor::default(),
+            log_norm,
+        }
     }
 
     /// The Cholesky factor `L` and the log-normaliser of a covariance (`None` when it is not
@@ -133,15 +144,14 @@ impl MultivariateGaussian {
         covariance.diag_mut().fill(1.0);
         let mut chol = square("d", "Cholesky factor", d)?;
         chol.diag_mut().fill(1.0);
-        Ok(MultivariateGaussian {
+        // The sum of the log-diagonal of the identity's factor is 0.
+        let log_norm = -(d as f64) * LN_SQRT_2PI;
+        Ok(Self::with_factor(
             means,
             covariance,
-            frozen: false,
-            chol,
-            inv_chol: InverseFactor::default(),
-            // The sum of the log-diagonal of the identity's factor is 0.
-            log_norm: -(d as f64) * LN_SQRT_2PI,
-        })
+            false,
+            (chol, log_norm),
+        ))
     }
 
     /// The maximum-likelihood fit to the rows of `x` in one pass: their statistics around
@@ -836,14 +846,8 @@ fn repaired(
     mut cov: Array2<f64>,
     frozen: bool,
 ) -> Result<MultivariateGaussian> {
-    let build = |means, covariance, (chol, log_norm)| MultivariateGaussian {
-        means,
-        covariance,
-        frozen,
-        chol,
-        inv_chol: InverseFactor::default(),
-        log_norm,
-    };
+    let build =
+        |means, covariance, f| MultivariateGaussian::with_factor(means, covariance, frozen, f);
     if let Some(f) = MultivariateGaussian::factors(&cov)? {
         return Ok(build(means, cov, f));
     }
