@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand_core::RngCore;
+use rayon::prelude::*;
 
 use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
 use super::{Distribution, Statistics};
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
     add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, reserve_products,
-    smallest_eigenvalue, solve_lower_transposed, CHUNK_ROWS,
+    smallest_eigenvalue, solve_lower_transposed, BLOCKED_FROM, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
@@ -159,36 +160,25 @@ impl MultivariateGaussian {
     /// any), which is near the data's mean. `N(mean, I)` when the rows hold no weight, as a fit
     /// of that blank distribution leaves it.
     pub(crate) fn fit_around_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
-        let d = x.ncols();
         if weights.len() != x.nrows() {
             return Err(Error::data(
                 "weights",
                 format!("{} weights for {} rows", weights.len(), x.nrows()),
             ));
         }
-        let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
-        for (row, w) in x.rows().into_iter().zip(weights) {
-            for ((s, t), v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
-                if !v.is_nan() {
-                    *s += w * v;
-                    *t += w;
-                }
+        // On a pool, so that the products and the moments' rows spread over its threads (on
+        // the calling thread alone when no pool can start: the same numbers).
+        let fit = || {
+            let (means, any_nan) = observed_means(x, weights);
+            let mut stats = MultivariateGaussianStats::try_new(means.clone())?;
+            Self::accumulate_rows(x, weights, &mut stats, Some(any_nan))?;
+            if total_weight(&stats) < MIN_WEIGHT {
+                return Self::unit_at(means);
             }
-        }
-        let means = Array1::from_shape_fn(d, |j| {
-            if totals[j] > 0.0 {
-                sums[j] / totals[j]
-            } else {
-                0.0
-            }
-        });
-        let mut stats = MultivariateGaussianStats::try_new(means.clone())?;
-        Self::accumulate_rows(x, weights, &mut stats)?;
-        if total_weight(&stats) < MIN_WEIGHT {
-            return Self::unit_at(means);
-        }
-        let (fitted, cov) = moments(&stats, means.view())?;
-        fitted_distribution(fitted, cov, false)
+            let (fitted, cov) = moments(&stats, means.view())?;
+            fitted_distribution(fitted, cov, false)
+        };
+        crate::parallel::on_a_pool(fit).unwrap_or_else(|_| fit())
     }
 
     /// A copy, or an error when its `d x d` matrices do not fit in memory (it shares `L^-1`,
@@ -415,11 +405,12 @@ impl Statistics for MultivariateGaussianStats {
 
 impl MultivariateGaussian {
     /// [`accumulate`](Distribution::accumulate) of rows whose width is that of `stats`, with as
-    /// many weights as rows.
+    /// many weights as rows; `any_nan` says whether `x` holds a NaN, when the caller knows.
     fn accumulate_rows(
         x: ArrayView2<f64>,
         weights: &[f64],
         stats: &mut MultivariateGaussianStats,
+        any_nan: Option<bool>,
     ) -> Result<()> {
         let d = x.ncols();
         // The rows go by chunks through two working copies of a chunk (checked: an error
@@ -438,7 +429,8 @@ impl MultivariateGaussian {
         // A centred value is NaN where the row's is, or where the shift is not finite: one
         // vector scan of the rows, and the chunks look for rows with missing values only if it
         // finds any.
-        let maybe_nan = has_nan(x) || stats.shift.iter().any(|c| !c.is_finite());
+        let maybe_nan =
+            any_nan.unwrap_or_else(|| has_nan(x)) || stats.shift.iter().any(|c| !c.is_finite());
         if stats.missing.is_none() && maybe_nan {
             let what = "matrix of pairwise statistics";
             stats.missing = Some(PairwiseStats {
@@ -472,8 +464,8 @@ impl MultivariateGaussian {
     /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
     /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
     /// sums into `stats`. The caller adds the products; `maybe_nan` is false when it found no
-    /// centred value that is NaN. Returns false, leaving `wz` alone, when every row has weight
-    /// 1 and `maybe_nan` is false: `z` is then its own weighted rows.
+    /// centred value that is NaN. Returns false, leaving `wz` alone, when every row has weight 1 and `maybe_nan`
+    /// is false: `z` is then its own weighted rows.
     fn accumulate_chunk(
         x: ArrayView2<f64>,
         weights: &[f64],
@@ -483,18 +475,53 @@ impl MultivariateGaussian {
         maybe_nan: bool,
     ) -> bool {
         let d = x.ncols();
+        let slices = (
+            stats.shift.as_slice(),
+            stats.sum.as_slice_mut(),
+            z.as_slice_mut(),
+            wz.as_slice_mut(),
+        );
+        if let (false, (Some(shift), Some(sum), Some(z), Some(wz))) = (maybe_nan, slices) {
+            // Row by row over slices (in vectors): each column's values are centred, weighted
+            // and summed along the rows in their order.
+            let ones = weights.iter().all(|&w| w == 1.0);
+            let rows = z
+                .chunks_exact_mut(d.max(1))
+                .zip(wz.chunks_exact_mut(d.max(1)));
+            for ((i, &w), (z, wz)) in weights.iter().enumerate().zip(rows) {
+                match x.row(i).as_slice() {
+                    Some(x) => {
+                        for ((z, x), c) in z.iter_mut().zip(x).zip(shift) {
+                            *z = x - c;
+                        }
+                    }
+                    None => {
+                        for ((z, x), c) in z.iter_mut().zip(x.row(i)).zip(shift) {
+                            *z = x - c;
+                        }
+                    }
+                }
+                if ones {
+                    for (s, z) in sum.iter_mut().zip(z.iter()) {
+                        *s += z;
+                    }
+                } else {
+                    for ((s, wz), z) in sum.iter_mut().zip(wz).zip(z.iter()) {
+                        *wz = z * w;
+                        *s += *wz;
+                    }
+                }
+            }
+            for w in weights {
+                stats.weight += w;
+            }
+            return !ones;
+        }
         let shift = stats.shift.view().insert_axis(Axis(0));
         ndarray::Zip::from(&mut z)
             .and(&x)
             .and_broadcast(&shift)
             .for_each(|z, &x, &c| *z = x - c);
-        if !maybe_nan && weights.iter().all(|&w| w == 1.0) {
-            for (w, z_row) in weights.iter().zip(z.rows()) {
-                stats.weight += w;
-                stats.sum += &z_row;
-            }
-            return false;
-        }
         wz.assign(&z);
         let mut has_missing = false;
         for (i, mut row) in wz.rows_mut().into_iter().enumerate() {
@@ -605,7 +632,7 @@ impl Distribution for MultivariateGaussian {
                 ),
             ));
         }
-        Self::accumulate_rows(x, weights, stats)
+        Self::accumulate_rows(x, weights, stats, None)
     }
 
     fn from_summaries(&mut self, stats: &MultivariateGaussianStats, inertia: f64) -> Result<()> {
@@ -686,6 +713,41 @@ impl Distribution for MultivariateGaussian {
     }
 }
 
+/// The weighted mean of the observed (not NaN) values of each column of `x` (0 for a column
+/// without any), and whether `x` holds a NaN.
+fn observed_means(x: ArrayView2<f64>, weights: &[f64]) -> (Array1<f64>, bool) {
+    let d = x.ncols();
+    let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
+    let mut nan = false;
+    let mut add = |row: &[f64], w: f64| {
+        // Adding 0 leaves a sum as it is (a sum from +0 is never -0): no branch, in vectors.
+        for ((s, t), &v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
+            let seen = !v.is_nan();
+            nan |= !seen;
+            *s += if seen { w * v } else { 0.0 };
+            *t += if seen { w } else { 0.0 };
+        }
+    };
+    let mut copy = vec![0.0; d];
+    for (row, &w) in x.rows().into_iter().zip(weights) {
+        match row.as_slice() {
+            Some(row) => add(row, w),
+            None => {
+                for (c, v) in copy.iter_mut().zip(row) {
+                    *c = *v;
+                }
+                add(&copy, w)
+            }
+        }
+    }
+    let means = sums
+        .iter()
+        .zip(&totals)
+        .map(|(&s, &t)| if t > 0.0 { s / t } else { 0.0 })
+        .collect();
+    (means, nan)
+}
+
 /// Whether the square `a` is finite (first) and symmetric to a relative `1e-8`, entry by entry:
 /// the error that says which it is not. Taken in one pass, by tiles of 32 x 32 entries below the
 /// diagonal, each against a transposed copy of its mirror image (so that both are read along
@@ -756,55 +818,94 @@ fn moments(
     fallback: ArrayView1<f64>,
 ) -> Result<(Array1<f64>, Array2<f64>)> {
     let d = stats.shift.len();
-    let mut means = Array1::<f64>::zeros(d);
     let mut cov = square("data", "covariance", d)?;
-    // The raw second moments `C/W` of the features (only the diagonal's are needed).
-    let mut raw = vec![0.0; d];
+    // The weight and the sums of feature `j` (over the rows where `k` is observed too), of `k`
+    // (where `j` is), and of their products.
+    let pair = |j: usize, k: usize| {
+        let (mut w, mut a, mut b, mut c) = (
+            stats.weight,
+            stats.sum[j],
+            stats.sum[k],
+            stats.sum_products[[j, k]],
+        );
+        if let Some(p) = &stats.missing {
+            w += p.weight[[j, k]];
+            a += p.sum[[j, k]];
+            b += p.sum[[k, j]];
+            c += p.sum_products[[j, k]];
+        }
+        (w, a, b, c)
+    };
+    // The means, and the raw second moments `C/W` of the features.
+    let (mut means, mut raw) = (Array1::<f64>::zeros(d), vec![0.0; d]);
     for j in 0..d {
-        for k in 0..d {
-            let (mut w, mut a, mut b, mut c) = (
-                stats.weight,
-                stats.sum[j],
-                stats.sum[k],
-                stats.sum_products[[j, k]],
-            );
-            if let Some(p) = &stats.missing {
-                w += p.weight[[j, k]];
-                a += p.sum[[j, k]];
-                b += p.sum[[k, j]];
-                c += p.sum_products[[j, k]];
-            }
-            if w > 0.0 {
-                cov[[j, k]] = (c - a * b / w) / w;
-                if j == k {
-                    raw[j] = c / w;
-                    means[j] = stats.shift[j] + a / w;
-                }
-            } else if j == k {
-                means[j] = fallback[j];
-            }
+        let (w, a, _, c) = pair(j, j);
+        if w > 0.0 {
+            raw[j] = c / w;
+            means[j] = stats.shift[j] + a / w;
+        } else {
+            means[j] = fallback[j];
         }
     }
     // `C/W - mean products` cancels: an entry below ROUNDING_NOISE of the raw moments it came
     // from is rounding, not spread, so data without spread give an exact zero covariance
-    // (and then the collapsed covariance), whatever order their sums were added in.
-    for j in 0..d {
-        for k in 0..d {
-            let noise = ROUNDING_NOISE * geometric_mean(raw[j], raw[k]);
+    // (and then the collapsed covariance), whatever order their sums were added in. Row by
+    // row, in parallel on a pool's thread.
+    let entries = |(j, row): (usize, &mut [f64])| {
+        // `16 eps^2 |mean_j| |mean_k|`, the resolution, in this order.
+        let resolution_j = 16.0 * f64::EPSILON * f64::EPSILON * means[j].abs();
+        let zeroed = |e: f64, raw_k: f64, mean_k: f64| {
+            let noise = ROUNDING_NOISE * geometric_mean(raw[j], raw_k);
             // Below the resolution of floats near the means, or too small to invert: no
             // spread either.
-            let resolution = 16.0 * f64::EPSILON * f64::EPSILON * means[j].abs() * means[k].abs();
-            if cov[[j, k]].abs() <= noise.max(resolution).max(1e-290) {
-                cov[[j, k]] = 0.0;
+            let resolution = resolution_j * mean_k.abs();
+            if e.abs() <= noise.max(resolution).max(1e-290) {
+                0.0
+            } else {
+                e
+            }
+        };
+        let means = means.as_slice().expect("a fresh array is contiguous");
+        let c = stats.sum_products.row(j);
+        match (&stats.missing, c.as_slice(), stats.sum.as_slice()) {
+            // The same weight for every pair: a loop without branches.
+            (None, Some(c), Some(b)) if stats.weight > 0.0 => {
+                let (w, a) = (stats.weight, stats.sum[j]);
+                for ((v, c), b) in row.iter_mut().zip(c).zip(b) {
+                    *v = (c - a * b / w) / w;
+                }
+                for ((v, r), m) in row.iter_mut().zip(&raw).zip(means) {
+                    *v = zeroed(*v, *r, *m);
+                }
+            }
+            _ => {
+                for (k, v) in row.iter_mut().enumerate() {
+                    let (w, a, b, c) = pair(j, k);
+                    let e = if w > 0.0 { (c - a * b / w) / w } else { 0.0 };
+                    *v = zeroed(e, raw[k], means[k]);
+                }
             }
         }
+    };
+    let rows = cov.as_slice_mut().expect("a fresh array is row-major");
+    if d >= BLOCKED_FROM && rayon::current_thread_index().is_some() {
+        rows.par_chunks_mut(d).enumerate().for_each(entries);
+    } else {
+        rows.chunks_mut(d.max(1)).enumerate().for_each(entries);
     }
-    // Symmetrise the rounding of the two triangles.
-    for j in 0..d {
-        for k in 0..j {
-            let v = 0.5 * (cov[[j, k]] + cov[[k, j]]);
-            cov[[j, k]] = v;
-            cov[[k, j]] = v;
+    // Symmetrise the rounding of the two triangles, by tiles (each read and written within the
+    // cache).
+    const T: usize = 32;
+    let c = cov.as_slice_mut().expect("a fresh array is row-major");
+    for i0 in (0..d).step_by(T) {
+        for j0 in (0..=i0).step_by(T) {
+            for i in i0..(i0 + T).min(d) {
+                for j in j0..(j0 + T).min(i) {
+                    let v = 0.5 * (c[i * d + j] + c[j * d + i]);
+                    c[i * d + j] = v;
+                    c[j * d + i] = v;
+                }
+            }
         }
     }
     Ok((means, cov))
@@ -945,6 +1046,140 @@ mod tests {
                     / wsum;
                 assert!((f1.covariance()[[j, k]] - c).abs() < 1e-12);
                 assert!((f2.covariance()[[j, k]] - c).abs() < 1e-12);
+            }
+        }
+    }
+
+    /// Rows of `d` features with values of several scales, from a fixed generator.
+    fn mixed_rows(n: usize, d: usize, seed: u64) -> Array2<f64> {
+        let mut state = seed | 1;
+        Array2::from_shape_fn((n, d), |(_, j)| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * (1.0 + j as f64) + 3.0 * j as f64
+        })
+    }
+
+    fn bits(a: impl IntoIterator<Item = f64>) -> Vec<u64> {
+        a.into_iter().map(f64::to_bits).collect()
+    }
+
+    #[test]
+    fn observed_means_skip_missing_values_in_any_layout() {
+        let (n, d) = (37, 9);
+        let mut x = mixed_rows(n, d, 11);
+        let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64).collect();
+        let (means, nan) = observed_means(x.view(), &w);
+        assert!(!nan);
+        x[[3, 2]] = f64::NAN;
+        x[[8, 2]] = f64::NAN;
+        for i in 0..n {
+            x[[i, 5]] = f64::NAN;
+        }
+        // In the order of the rows, missing values skipped; 0 for a column without any.
+        let plain: Vec<f64> = (0..d)
+            .map(|j| {
+                let (mut s, mut t) = (0.0, 0.0);
+                for i in 0..n {
+                    if !x[[i, j]].is_nan() {
+                        s += w[i] * x[[i, j]];
+                        t += w[i];
+                    }
+                }
+                if t > 0.0 {
+                    s / t
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
+        for rows in [x.view(), fortran.view()] {
+            let (m, nan) = observed_means(rows, &w);
+            assert!(nan);
+            assert_eq!(bits(m.iter().copied()), bits(plain.iter().copied()));
+        }
+        assert_eq!(
+            bits(means.iter().copied())[..2],
+            bits(plain.iter().copied())[..2]
+        );
+    }
+
+    #[test]
+    fn statistics_and_moments_are_the_same_bits_for_any_layout() {
+        let (n, d) = (1100, 13);
+        let x = mixed_rows(n, d, 5);
+        let g = MultivariateGaussian::blank(d).unwrap();
+        let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
+        let wide = {
+            let mut wide = Array2::<f64>::zeros((n, 2 * d));
+            wide.slice_mut(ndarray::s![.., ..;2]).assign(&x);
+            wide
+        };
+        let strided = wide.slice(ndarray::s![.., ..;2]);
+        for w in [vec![1.0; n], (0..n).map(|i| 0.5 + (i % 3) as f64).collect()] {
+            let shift = Array1::from_shape_fn(d, |j| 3.0 * j as f64 + 0.1);
+            let mut want = MultivariateGaussianStats::new(shift.clone());
+            g.accumulate(x.view(), &w, &mut want).unwrap();
+            for rows in [fortran.view(), strided] {
+                let mut stats = MultivariateGaussianStats::new(shift.clone());
+                g.accumulate(rows, &w, &mut stats).unwrap();
+                assert_eq!(stats.weight.to_bits(), want.weight.to_bits());
+                assert_eq!(
+                    bits(stats.sum.iter().copied()),
+                    bits(want.sum.iter().copied())
+                );
+                assert_eq!(
+                    bits(stats.sum_products.iter().copied()),
+                    bits(want.sum_products.iter().copied())
+                );
+            }
+            // Statistics whose vectors are not contiguous take the general path: the same bits.
+            let mut stats = MultivariateGaussianStats::new(shift.clone());
+            let every_other = |v: &Array1<f64>| {
+                let mut twice = Array1::<f64>::zeros(2 * d);
+                twice.slice_mut(ndarray::s![..;2]).assign(v);
+                twice.slice_move(ndarray::s![..;2])
+            };
+            stats.shift = every_other(&stats.shift);
+            stats.sum = every_other(&stats.sum);
+            assert!(stats.sum.as_slice().is_none());
+            g.accumulate(x.view(), &w, &mut stats).unwrap();
+            assert_eq!(
+                bits(stats.sum.iter().copied()),
+                bits(want.sum.iter().copied())
+            );
+            assert_eq!(
+                bits(stats.sum_products.iter().copied()),
+                bits(want.sum_products.iter().copied())
+            );
+            // Moments of products in column-major order, and of sums not contiguous.
+            let (means, cov) = moments(&want, shift.view()).unwrap();
+            let mut other = MultivariateGaussianStats::new(shift.clone());
+            other.merge(&want).unwrap();
+            other.sum_products = want
+                .sum_products
+                .t()
+                .as_standard_layout()
+                .into_owned()
+                .reversed_axes();
+            assert!(other.sum_products.row(0).as_slice().is_none());
+            let (m, c) = moments(&other, shift.view()).unwrap();
+            assert_eq!(bits(m.iter().copied()), bits(means.iter().copied()));
+            assert_eq!(bits(c.iter().copied()), bits(cov.iter().copied()));
+            other.sum = every_other(&want.sum);
+            let (m, c) = moments(&other, shift.view()).unwrap();
+            assert_eq!(bits(m.iter().copied()), bits(means.iter().copied()));
+            assert_eq!(bits(c.iter().copied()), bits(cov.iter().copied()));
+            // Symmetric, around the plain weighted covariance.
+            let total: f64 = w.iter().sum();
+            for j in 0..d {
+                let mean_j = (0..n).map(|i| w[i] * x[[i, j]]).sum::<f64>() / total;
+                assert!((means[j] - mean_j).abs() <= 1e-12 * mean_j.abs().max(1.0));
+                for k in 0..d {
+                    assert_eq!(cov[[j, k]].to_bits(), cov[[k, j]].to_bits());
+                }
             }
         }
     }
