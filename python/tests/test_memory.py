@@ -100,11 +100,12 @@ def test_constructor_with_a_huge_identity_is_an_error():
     assert_clean_error(out)
 
 
-@pytest.mark.parametrize("margin", [8 * MB, 160 * MB, 240 * MB])
+@pytest.mark.parametrize("margin", [8 * MB, 160 * MB, 200 * MB])
 def test_fit_of_a_wide_model_under_a_tight_limit_is_an_error(margin):
-    # A model of two 1500 x 1500 covariances (18 MB each), built before the limit: the copies
-    # of its components, the fit's statistics, its plan and work spaces, and the new
-    # covariances need more than the margin (which of them fails first depends on the margin).
+    # A model of two 1500 x 1500 covariances (18 MB each), built before the limit: the fit's
+    # plan, statistics and work spaces, and the new covariances need more than the margin (which
+    # of them fails first depends on the margin). The copies of the components the model hands
+    # to the engine share their matrices: they take none of it.
     setup = """
     d = 1500
     model = GeneralMixtureModel([MGD.blank(d), MGD(np.ones(d), np.eye(d))])
@@ -114,18 +115,15 @@ def test_fit_of_a_wide_model_under_a_tight_limit_is_an_error(margin):
     assert_clean_error(out)
 
 
-@pytest.mark.parametrize("margin", [8 * MB, 16 * MB])
-def test_sampling_a_wide_model_under_a_tight_limit_is_an_error(margin):
-    # Sampling copies the components' 1500 x 1500 matrices (18 MB each) into the model it draws
-    # from: below that, an error. (A margin of 45 MB once failed too, through the allocator's
-    # memory retained from building the model, not through what sampling needs; the child now
-    # returns that memory first.)
+@pytest.mark.parametrize("margin", [1 * MB, 8 * MB])
+def test_sampling_a_wide_model_copies_none_of_its_matrices(margin):
+    # Sampling draws from the components' own factors (18 MB each): the model handed to the
+    # engine shares them, so a margin far below one matrix is enough.
     setup = """
     d = 1500
     model = GeneralMixtureModel([MGD.blank(d), MGD(np.ones(d), np.eye(d))])
     """
-    out = run_limited(setup, "model.sample(2, random_state=0)", margin)
-    assert_clean_error(out)
+    assert run_limited(setup, "model.sample(2, random_state=0)", margin) == "ok"
 
 
 MANY_ROWS = "X = np.random.RandomState(1).standard_normal((60000, 1000))"

@@ -424,8 +424,8 @@ impl Component {
         dispatch!(self, d => d.frozen = frozen, _e => {})
     }
 
-    /// A copy, or an error when it does not fit in memory (a multivariate Gaussian's matrices
-    /// grow with the square of its dimension).
+    /// A copy, or an error when it does not fit in memory (a multivariate Gaussian's copy
+    /// shares its `d x d` matrices with the original).
     pub fn try_clone(&self) -> Result<Component> {
         match self {
             Component::MultivariateGaussian(d) => {

@@ -27,10 +27,12 @@ use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultivariateGaussian {
     means: Array1<f64>,
-    covariance: Array2<f64>,
+    /// The `d x d` matrices are never changed in place (a fit builds new ones): copies share
+    /// them.
+    covariance: Arc<Array2<f64>>,
     /// When true, `from_summaries` leaves the parameters as they are.
     pub frozen: bool,
-    chol: Array2<f64>,
+    chol: Arc<Array2<f64>>,
     inv_chol: InverseFactor,
     log_norm: f64,
 }
@@ -96,9 +98,9 @@ impl MultivariateGaussian {
     ) -> Self {
         MultivariateGaussian {
             means,
-            covariance,
+            covariance: Arc::new(covariance),
             frozen,
-            chol,
+            chol: Arc::new(chol),
             inv_chol: InverseFactor::default(),
             log_norm,
         }
@@ -181,19 +183,11 @@ impl MultivariateGaussian {
         crate::parallel::on_a_pool(fit).unwrap_or_else(|_| fit())
     }
 
-    /// A copy, or an error when its `d x d` matrices do not fit in memory (it shares `L^-1`,
-    /// computed or not, with the original).
+    /// A copy. It shares the `d x d` matrices (the covariance, its factor and `L^-1`, computed
+    /// or not) with the original, so it takes no memory for them and is never an error today;
+    /// the `Result` is kept for the callers that check.
     pub fn try_clone(&self) -> Result<Self> {
-        let d = self.dim();
-        let err = || too_large("distributions", format!("a copy of a {d} x {d} covariance"));
-        Ok(MultivariateGaussian {
-            means: self.means.clone(),
-            covariance: copied(self.covariance.view(), err)?,
-            frozen: self.frozen,
-            chol: copied(self.chol.view(), err)?,
-            inv_chol: self.inv_chol.clone(),
-            log_norm: self.log_norm,
-        })
+        Ok(self.clone())
     }
 
     /// The mean vector, shape `(d,)`.

@@ -76,7 +76,8 @@ pub(crate) struct Plan {
     /// `k x d`.
     means: Vec<f64>,
     /// Full: `k x dp x d` (`L^-1` per component, its rows padded with zero rows to `dp`, a
-    /// multiple of 4); diagonal: `k x d` (`1 / (2 sigma^2)`).
+    /// multiple of 4), kept for [`Path::Small`] only (empty on [`Path::Full`]); diagonal:
+    /// `k x d` (`1 / (2 sigma^2)`).
     scale: Vec<f64>,
     /// Full: the same `L^-1` as panels for the quadratic forms (see [`panels`]), `k` of
     /// [`panels_len`] values; diagonal: empty.
@@ -332,6 +333,45 @@ impl Scratch {
     }
 }
 
+/// Appends `sum_c a[r][c] mu[c]` for each row `r` of `a` (rows of `mu.len()` values, one after
+/// the other) to `out`: each the chain of fused multiply-adds over `c` in order from 0. When
+/// `lower` (`a[r][c] = 0` for `c > r`) a chain stops at the diagonal: the terms past it are
+/// `0 * mu = +-0` (the means are finite), which leave a sum started at `+0` as it is. Four rows
+/// at a time, so that four chains run side by side.
+#[inline(always)]
+fn row_products(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
+    let d = mu.len();
+    let rows = a.len() / d.max(1);
+    // The columns up to the diagonal of row `last`.
+    let end = |last: usize| if lower { (last + 1).min(d) } else { d };
+    let mut r = 0;
+    while r + 4 <= rows {
+        let mut y = [0.0f64; 4];
+        let a = &a[r * d..(r + 4) * d];
+        for (c, &m) in mu.iter().enumerate().take(end(r + 3)) {
+            for (t, y) in y.iter_mut().enumerate() {
+                *y = a[t * d + c].mul_add(m, *y);
+            }
+        }
+        out.extend_from_slice(&y);
+        r += 4;
+    }
+    for r in r..rows {
+        let mut y = 0.0f64;
+        for (&v, &m) in a[r * d..r * d + end(r)].iter().zip(mu) {
+            y = v.mul_add(m, y);
+        }
+        out.push(y);
+    }
+}
+
+/// [`row_products`] compiled for AVX2 and FMA (the same numbers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn row_products_avx2(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
+    row_products(a, mu, lower, out)
+}
+
 impl Plan {
     /// The plan of a mixture, on the kernel path of [`Isa::current`], when all its components
     /// have the same Gaussian form: `forms` are the components' forms (see
@@ -390,13 +430,21 @@ impl Plan {
                         return Ok(None);
                     }
                     means.extend_from_slice(m);
-                    for a in 0..padded(d) {
-                        for b in 0..d {
-                            let v = if a < d { inv_chol[[a, b]] } else { 0.0 };
-                            lower &= b <= a || v == 0.0;
-                            scale.push(v);
+                    for (a, row) in inv_chol.rows().into_iter().enumerate() {
+                        match row.as_slice() {
+                            Some(row) => {
+                                lower &= row[a + 1..].iter().all(|&v| v == 0.0);
+                                scale.extend_from_slice(row);
+                            }
+                            None => {
+                                for (b, &v) in row.iter().enumerate() {
+                                    lower &= b <= a || v == 0.0;
+                                    scale.push(v);
+                                }
+                            }
                         }
                     }
+                    scale.resize(scale.len() + (padded(d) - d) * d, 0.0);
                     consts.push(log_norm + lw);
                 }
                 Gaussian::Diagonal {
@@ -443,9 +491,15 @@ impl Plan {
                     &scale[j * dp * d..(j + 1) * dp * d],
                     &centres[j * d..(j + 1) * d],
                 );
-                offsets.extend(
-                    (0..dp).map(|r| (0..d).fold(0.0f64, |y, c| a[r * d + c].mul_add(mu[c], y))),
-                );
+                match isa.level() {
+                    #[cfg(target_arch = "x86_64")]
+                    Level::Avx2 | Level::Avx512 => {
+                        // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for
+                        // what it has), the features the function is compiled for.
+                        unsafe { row_products_avx2(a, mu, lower, &mut offsets) }
+                    }
+                    _ => row_products(a, mu, lower, &mut offsets),
+                }
             }
         }
         let panels = if full {
@@ -473,6 +527,12 @@ impl Plan {
             SingleFull::new(&means, &scale, &panels, d, err)?
         } else {
             None
+        };
+        // The full path's kernels read the panels alone: `L^-1` is not kept twice.
+        let scale = if matches!(path, Path::Full { .. }) {
+            Vec::new()
+        } else {
+            scale
         };
         Ok(Some(Plan {
             d,
@@ -1371,5 +1431,58 @@ impl Plan {
             Path::Small { .. } => unreachable!("the small-dimension E-step has its own kernel"),
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod row_product_tests {
+    use super::*;
+
+    /// Each row's chain of fused multiply-adds over every column, as the offsets were taken.
+    fn plain(a: &[f64], mu: &[f64]) -> Vec<f64> {
+        a.chunks_exact(mu.len())
+            .map(|row| {
+                row.iter()
+                    .zip(mu)
+                    .fold(0.0f64, |y, (&v, &m)| v.mul_add(m, y))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn row_products_are_the_chains_over_every_column() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut draw = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for d in [1, 3, 4, 7, 13, 33] {
+            // `padded(d)` rows, the last ones zero, as in a plan.
+            let rows = padded(d);
+            let mu: Vec<f64> = (0..d).map(|c| 1e3 * draw() * (c + 1) as f64).collect();
+            let full: Vec<f64> = (0..rows * d)
+                .map(|i| if i / d < d { draw() } else { 0.0 })
+                .collect();
+            let lower: Vec<f64> = full
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| if i % d > i / d { 0.0 } else { v })
+                .collect();
+            for (a, is_lower) in [(&full, false), (&lower, true), (&lower, false)] {
+                let want: Vec<u64> = plain(a, &mu).iter().map(|v| v.to_bits()).collect();
+                let mut out = Vec::new();
+                row_products(a, &mu, is_lower, &mut out);
+                assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+                #[cfg(target_arch = "x86_64")]
+                if Isa::cpu().avx2() {
+                    let mut out = Vec::new();
+                    // SAFETY: the processor has AVX2 and FMA (an `Isa` says only what it has).
+                    unsafe { row_products_avx2(a, &mu, is_lower, &mut out) };
+                    assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+                }
+            }
+        }
     }
 }

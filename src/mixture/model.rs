@@ -46,8 +46,8 @@ pub struct GeneralMixtureModel<D: Distribution = Component> {
 }
 
 impl GeneralMixtureModel<Component> {
-    /// A copy, or an error when the components' matrices (`d x d` covariances) do not fit in
-    /// memory (where `clone` would abort the process).
+    /// A copy, or an error when it does not fit in memory (where `clone` would abort the
+    /// process); the components' `d x d` matrices are shared with the original, not copied.
     pub fn try_clone(&self) -> Result<Self> {
         Ok(GeneralMixtureModel {
             distributions: self
