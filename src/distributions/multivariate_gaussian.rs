@@ -458,8 +458,9 @@ impl MultivariateGaussian {
     /// rows into `z` and weighted into `wz` (both zero for rows with missing values, whose
     /// pairwise moments are added to `stats` here, allocated by the caller), their weight and
     /// sums into `stats`. The caller adds the products; `maybe_nan` is false when it found no
-    /// centred value that is NaN. Returns false, leaving `wz` alone, when every row has weight 1 and `maybe_nan`
-    /// is false: `z` is then its own weighted rows.
+    /// centred value that is NaN. Returns false, leaving `wz` alone, when `maybe_nan` is false,
+    /// every row has weight 1 and the statistics' vectors are contiguous: `z` is then its own
+    /// weighted rows.
     fn accumulate_chunk(
         x: ArrayView2<f64>,
         weights: &[f64],
@@ -1062,42 +1063,44 @@ mod tests {
     #[test]
     fn observed_means_skip_missing_values_in_any_layout() {
         let (n, d) = (37, 9);
-        let mut x = mixed_rows(n, d, 11);
         let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64).collect();
-        let (means, nan) = observed_means(x.view(), &w);
-        assert!(!nan);
-        x[[3, 2]] = f64::NAN;
-        x[[8, 2]] = f64::NAN;
-        for i in 0..n {
-            x[[i, 5]] = f64::NAN;
-        }
         // In the order of the rows, missing values skipped; 0 for a column without any.
-        let plain: Vec<f64> = (0..d)
-            .map(|j| {
-                let (mut s, mut t) = (0.0, 0.0);
-                for i in 0..n {
-                    if !x[[i, j]].is_nan() {
-                        s += w[i] * x[[i, j]];
-                        t += w[i];
+        let plain = |x: &Array2<f64>| -> Vec<f64> {
+            (0..d)
+                .map(|j| {
+                    let (mut s, mut t) = (0.0, 0.0);
+                    for i in 0..n {
+                        if !x[[i, j]].is_nan() {
+                            s += w[i] * x[[i, j]];
+                            t += w[i];
+                        }
                     }
+                    if t > 0.0 {
+                        s / t
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let mut x = mixed_rows(n, d, 11);
+        x[[4, 1]] = -0.0;
+        x[[6, 3]] = f64::INFINITY;
+        for has_nan in [false, true] {
+            if has_nan {
+                x[[3, 2]] = f64::NAN;
+                x[[8, 2]] = f64::NAN;
+                for i in 0..n {
+                    x[[i, 5]] = f64::NAN;
                 }
-                if t > 0.0 {
-                    s / t
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
-        for rows in [x.view(), fortran.view()] {
-            let (m, nan) = observed_means(rows, &w);
-            assert!(nan);
-            assert_eq!(bits(m.iter().copied()), bits(plain.iter().copied()));
+            }
+            let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
+            for rows in [x.view(), fortran.view()] {
+                let (m, nan) = observed_means(rows, &w);
+                assert_eq!(nan, has_nan);
+                assert_eq!(bits(m.iter().copied()), bits(plain(&x)));
+            }
         }
-        assert_eq!(
-            bits(means.iter().copied())[..2],
-            bits(plain.iter().copied())[..2]
-        );
     }
 
     #[test]

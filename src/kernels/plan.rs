@@ -334,21 +334,17 @@ impl Scratch {
 }
 
 /// Appends `sum_c a[r][c] mu[c]` for each row `r` of `a` (rows of `mu.len()` values, one after
-/// the other) to `out`: each the chain of fused multiply-adds over `c` in order from 0. When
-/// `lower` (`a[r][c] = 0` for `c > r`) a chain stops at the diagonal: the terms past it are
-/// `0 * mu = +-0` (the means are finite), which leave a sum started at `+0` as it is. Four rows
-/// at a time, so that four chains run side by side.
+/// the other) to `out`: each the chain of fused multiply-adds over `c` in order from 0. Four
+/// rows at a time, so that four chains run side by side.
 #[inline(always)]
-fn row_products(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
+fn row_products(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
     let d = mu.len();
     let rows = a.len() / d.max(1);
-    // The columns up to the diagonal of row `last`.
-    let end = |last: usize| if lower { (last + 1).min(d) } else { d };
     let mut r = 0;
     while r + 4 <= rows {
         let mut y = [0.0f64; 4];
         let a = &a[r * d..(r + 4) * d];
-        for (c, &m) in mu.iter().enumerate().take(end(r + 3)) {
+        for (c, &m) in mu.iter().enumerate() {
             for (t, y) in y.iter_mut().enumerate() {
                 *y = a[t * d + c].mul_add(m, *y);
             }
@@ -358,7 +354,7 @@ fn row_products(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
     }
     for r in r..rows {
         let mut y = 0.0f64;
-        for (&v, &m) in a[r * d..r * d + end(r)].iter().zip(mu) {
+        for (&v, &m) in a[r * d..(r + 1) * d].iter().zip(mu) {
             y = v.mul_add(m, y);
         }
         out.push(y);
@@ -368,8 +364,8 @@ fn row_products(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
 /// [`row_products`] compiled for AVX2 and FMA (the same numbers).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn row_products_avx2(a: &[f64], mu: &[f64], lower: bool, out: &mut Vec<f64>) {
-    row_products(a, mu, lower, out)
+fn row_products_avx2(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
+    row_products(a, mu, out)
 }
 
 impl Plan {
@@ -496,9 +492,9 @@ impl Plan {
                     Level::Avx2 | Level::Avx512 => {
                         // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for
                         // what it has), the features the function is compiled for.
-                        unsafe { row_products_avx2(a, mu, lower, &mut offsets) }
+                        unsafe { row_products_avx2(a, mu, &mut offsets) }
                     }
-                    _ => row_products(a, mu, lower, &mut offsets),
+                    _ => row_products(a, mu, &mut offsets),
                 }
             }
         }
@@ -1459,27 +1455,20 @@ mod row_product_tests {
             (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
         for d in [1, 3, 4, 7, 13, 33] {
-            // `padded(d)` rows, the last ones zero, as in a plan.
-            let rows = padded(d);
             let mu: Vec<f64> = (0..d).map(|c| 1e3 * draw() * (c + 1) as f64).collect();
-            let full: Vec<f64> = (0..rows * d)
-                .map(|i| if i / d < d { draw() } else { 0.0 })
-                .collect();
-            let lower: Vec<f64> = full
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| if i % d > i / d { 0.0 } else { v })
-                .collect();
-            for (a, is_lower) in [(&full, false), (&lower, true), (&lower, false)] {
+            let a: Vec<f64> = (0..(d + 5) * d).map(|_| draw()).collect();
+            // Every number of rows up to d + 5: four at a time, then one at a time.
+            for rows in 0..=d + 5 {
+                let a = &a[..rows * d];
                 let want: Vec<u64> = plain(a, &mu).iter().map(|v| v.to_bits()).collect();
                 let mut out = Vec::new();
-                row_products(a, &mu, is_lower, &mut out);
+                row_products(a, &mu, &mut out);
                 assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
                 #[cfg(target_arch = "x86_64")]
                 if Isa::cpu().avx2() {
                     let mut out = Vec::new();
                     // SAFETY: the processor has AVX2 and FMA (an `Isa` says only what it has).
-                    unsafe { row_products_avx2(a, &mu, is_lower, &mut out) };
+                    unsafe { row_products_avx2(a, &mu, &mut out) };
                     assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
                 }
             }

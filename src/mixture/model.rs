@@ -46,8 +46,8 @@ pub struct GeneralMixtureModel<D: Distribution = Component> {
 }
 
 impl GeneralMixtureModel<Component> {
-    /// A copy, or an error when it does not fit in memory (where `clone` would abort the
-    /// process); the components' `d x d` matrices are shared with the original, not copied.
+    /// A copy: the components' `d x d` matrices are shared with the original, not copied. It is
+    /// never an error today; the `Result` is kept for the callers that check.
     pub fn try_clone(&self) -> Result<Self> {
         Ok(GeneralMixtureModel {
             distributions: self
