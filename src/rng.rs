@@ -53,6 +53,19 @@ pub(crate) fn row_uniform(seed: u64, i: usize) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Values in `[-0.5, 0.5)` from a fixed xorshift generator (`seed` not 0), for tests that need
+/// data of no particular distribution.
+#[cfg(test)]
+pub(crate) fn test_draws(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

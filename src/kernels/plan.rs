@@ -1447,13 +1447,7 @@ mod row_product_tests {
 
     #[test]
     fn row_products_are_the_chains_over_every_column() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut draw = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut draw = crate::rng::test_draws(0x9e37_79b9_7f4a_7c15);
         for d in [1, 3, 4, 7, 13, 33] {
             let mu: Vec<f64> = (0..d).map(|c| 1e3 * draw() * (c + 1) as f64).collect();
             let a: Vec<f64> = (0..(d + 5) * d).map(|_| draw()).collect();

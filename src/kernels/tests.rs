@@ -25,13 +25,7 @@ fn fused_full_covariance_blocks_are_the_same_on_every_path() {
     // The forms of real components (the other tests build them by hand).
     use crate::{Distribution, MultivariateGaussian};
     use ndarray::{Array1, Array2};
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
+    let mut next = crate::rng::test_draws(0x2545_f491_4f6c_dd1d);
     for (d, n) in [(16, 256), (5, 201), (17, 90), (1, 7)] {
         let dists: Vec<MultivariateGaussian> = (0..3)
             .map(|j| {
