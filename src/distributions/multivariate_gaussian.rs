@@ -11,8 +11,8 @@ use super::{Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
-    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, reserve_products,
-    smallest_eigenvalue, solve_lower_transposed, BLOCKED_FROM, CHUNK_ROWS,
+    add_lower_products, cholesky, lower_triangular_inverse, mirror_lower, mirrored_pairs,
+    reserve_products, smallest_eigenvalue, solve_lower_transposed, BLOCKED_FROM, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
@@ -888,21 +888,11 @@ fn moments(
     } else {
         rows.chunks_mut(d.max(1)).enumerate().for_each(entries);
     }
-    // Symmetrise the rounding of the two triangles, by tiles (each read and written within the
-    // cache).
-    const T: usize = 32;
-    let c = cov.as_slice_mut().expect("a fresh array is row-major");
-    for i0 in (0..d).step_by(T) {
-        for j0 in (0..=i0).step_by(T) {
-            for i in i0..(i0 + T).min(d) {
-                for j in j0..(j0 + T).min(i) {
-                    let v = 0.5 * (c[i * d + j] + c[j * d + i]);
-                    c[i * d + j] = v;
-                    c[j * d + i] = v;
-                }
-            }
-        }
-    }
+    // Symmetrise the rounding of the two triangles.
+    mirrored_pairs(&mut cov, |lower, upper| {
+        let v = 0.5 * (lower + upper);
+        (v, v)
+    });
     Ok((means, cov))
 }
 

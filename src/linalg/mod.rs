@@ -4,13 +4,13 @@
 //! Triangular solves of many rows are recursive at every size: products, and forward
 //! substitution of up to [`BASE`] columns over contiguous copies of blocks of rows. For the
 //! factor and the inverse, up to [`BLOCKED_FROM`] features plain loops are enough. From there
-//! nearly all of the `O(d^3)`
-//! work is matrix products ([`gemm`]: packed, spread over the current pool, each entry computed
-//! by the same operations on every kernel path and for every thread count). The Cholesky factor
-//! is computed recursively: the leading half, the triangular solve of the rows below it (itself
-//! halved recursively down to [`BASE`] columns), the product that updates the trailing half,
-//! then the trailing half. The triangular inverse is recursive too, through triangular products
-//! halved down to [`NB`] columns. Every split depends on the sizes alone.
+//! nearly all of the `O(d^3)` work is matrix products ([`gemm`]: packed, spread over the current
+//! pool, each entry computed by the same operations on every kernel path and for every thread
+//! count). The Cholesky factor is computed recursively: the leading half, the triangular solve
+//! of the rows below it (itself halved recursively down to [`BASE`] columns), the product that
+//! updates the trailing half, then the trailing half. The triangular inverse is recursive too,
+//! through triangular products halved down to [`NB`] columns. Every split depends on the sizes
+//! alone.
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -263,16 +263,22 @@ pub fn add_lower_products(z: ArrayView2<f64>, wz: ArrayView2<f64>, c: &mut Array
     }
 }
 
-/// Copies the lower triangle of the square `c` into its upper one, by tiles (each read and
-/// written within the cache).
+/// Copies the lower triangle of the square `c` into its upper one (see [`mirrored_pairs`]).
 pub fn mirror_lower(c: &mut Array2<f64>) {
+    mirrored_pairs(c, |lower, _| (lower, lower));
+}
+
+/// Replaces each pair of entries `(c[i, j], c[j, i])`, `i > j`, of the square `c` (below and
+/// above its diagonal) by `f(c[i, j], c[j, i])`, by tiles (each read and written within the
+/// cache).
+pub fn mirrored_pairs(c: &mut Array2<f64>, f: impl Fn(f64, f64) -> (f64, f64)) {
     const T: usize = 64;
     let d = c.nrows();
     for i0 in (0..d).step_by(T) {
         for j0 in (0..=i0).step_by(T) {
             for i in i0..(i0 + T).min(d) {
                 for j in j0..(j0 + T).min(i) {
-                    c[[j, i]] = c[[i, j]];
+                    (c[[i, j]], c[[j, i]]) = f(c[[i, j]], c[[j, i]]);
                 }
             }
         }
