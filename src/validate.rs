@@ -265,8 +265,8 @@ pub fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
 
 /// A vector of `dims` multiplied together default values (zeros), or `err()` when it cannot be
 /// allocated (instead of aborting the process). Every array whose size grows with the number of
-/// features or of components is allocated here (or by [`zeroed`]), once per plan, chunk or
-/// fit, never per row.
+/// features or of components is allocated here (or by [`zeroed`], or as a checked copy),
+/// once per plan, chunk or fit, never per row.
 pub(crate) fn zeroed_vec<T: Clone + Default>(
     dims: &[usize],
     err: impl Fn() -> Error,
@@ -283,6 +283,7 @@ pub(crate) fn zeroed_vec<T: Clone + Default>(
     Ok(vec![T::default(); len])
 }
 
+
 /// A `(rows, cols)` array of zeros, or `err()` when it cannot be allocated (see
 /// [`zeroed_vec`]).
 pub(crate) fn zeroed(rows: usize, cols: usize, err: impl Fn() -> Error) -> Result<Array2<f64>> {
@@ -290,11 +291,23 @@ pub(crate) fn zeroed(rows: usize, cols: usize, err: impl Fn() -> Error) -> Resul
     Array2::from_shape_vec((rows, cols), v).map_err(|_| err())
 }
 
-/// A copy of `a`, or `err()` when it cannot be allocated (see `zeroed_vec`).
+/// A copy of `a` in row-major order, or `err()` when it cannot be allocated (instead of
+/// aborting the process). Its memory is written once, by the copy.
 pub fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>> {
-    let mut out = zeroed(a.nrows(), a.ncols(), err)?;
-    out.assign(&a);
-    Ok(out)
+    let mut values = Vec::new();
+    values.try_reserve_exact(a.len()).map_err(|_| err())?;
+    match a.as_slice() {
+        Some(all) => values.extend_from_slice(all),
+        None => {
+            for row in a.rows() {
+                match row.as_slice() {
+                    Some(row) => values.extend_from_slice(row),
+                    None => values.extend(row.iter().copied()),
+                }
+            }
+        }
+    }
+    Array2::from_shape_vec(a.dim(), values).map_err(|_| err())
 }
 
 /// A `d x d` array of zeros for a matrix of a component (a covariance, its Cholesky factor or
@@ -319,6 +332,27 @@ pub fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn copies_are_row_major_in_every_layout() {
+        let a = Array2::from_shape_fn((5, 7), |(i, j)| (i * 10 + j) as f64 - 0.5);
+        let fortran = a.t().as_standard_layout().into_owned().reversed_axes();
+        let strided = Array2::from_shape_fn((10, 14), |(i, j)| {
+            if i % 2 == 0 && j % 2 == 0 {
+                a[[i / 2, j / 2]]
+            } else {
+                f64::NAN
+            }
+        });
+        let strided = strided.slice(ndarray::s![..;2, ..;2]);
+        for view in [a.view(), fortran.view(), strided] {
+            let c = copied(view, || unreachable!()).unwrap();
+            assert_eq!(c, a);
+            assert!(c.is_standard_layout());
+        }
+        let c = copied(a.t(), || unreachable!()).unwrap();
+        assert_eq!(c, a.t());
+    }
 
     #[test]
     fn data_rules() {

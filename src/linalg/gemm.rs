@@ -66,12 +66,48 @@ pub(crate) fn gemm(
     c: ArrayViewMut2<f64>,
     part: Part,
 ) {
-    gemm_on(Isa::current(), alpha, a, b, c, part)
+    product(Isa::current(), Spread::Pool, alpha, a, b, c, part)
+}
+
+/// [`gemm`] on the calling thread alone (the same numbers), for a caller whose threads each
+/// take their own products.
+pub(crate) fn gemm_here(
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    c: ArrayViewMut2<f64>,
+    part: Part,
+) {
+    product(Isa::current(), Spread::Here, alpha, a, b, c, part)
 }
 
 /// [`gemm`] on the kernel path `isa`.
+#[cfg(test)]
 pub(crate) fn gemm_on(
     isa: Isa,
+    alpha: f64,
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    c: ArrayViewMut2<f64>,
+    part: Part,
+) {
+    product(isa, Spread::Pool, alpha, a, b, c, part)
+}
+
+/// Where a product runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// Over the current pool, or mixtura's own outside any pool (on the calling thread alone
+    /// when it is small, or when no pool can start).
+    Pool,
+    /// On the calling thread alone.
+    Here,
+}
+
+/// [`gemm`] on the kernel path `isa`, on the threads `spread` says.
+fn product(
+    isa: Isa,
+    spread: Spread,
     alpha: f64,
     a: ArrayView2<f64>,
     b: ArrayView2<f64>,
@@ -115,17 +151,17 @@ pub(crate) fn gemm_on(
     }
     match isa.level() {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => run(alpha, a, b, c, shape, 8, |t| {
+        Level::Avx512 => run(spread, alpha, a, b, c, shape, 8, |t| {
             // SAFETY: the processor has AVX-512F, AVX-512VL, AVX2 and FMA (an `Isa` is made only
             // for what it has), the features the function is compiled for.
             unsafe { task_avx512(t) }
         }),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => run(alpha, a, b, c, shape, 6, |t| {
+        Level::Avx2 => run(spread, alpha, a, b, c, shape, 6, |t| {
             // SAFETY: the processor has AVX2 and FMA, the features the function is compiled for.
             unsafe { task_avx2(t) }
         }),
-        _ => run(alpha, a, b, c, shape, 4, task::<Quad, 1, 4>),
+        _ => run(spread, alpha, a, b, c, shape, 4, task::<Quad, 1, 4>),
     }
 }
 
@@ -266,7 +302,9 @@ struct Task<'a, 'b> {
 
 /// The product on the kernel `kernel` (tiles of `nr` columns): its work space, then
 /// [`run_tasks`] on the threads it takes.
+#[allow(clippy::too_many_arguments)]
 fn run(
+    spread: Spread,
     alpha: f64,
     a: ArrayView2<f64>,
     b: ArrayView2<f64>,
@@ -297,7 +335,7 @@ fn run(
     // Small products run on the calling thread alone; the others on a pool's thread, so that
     // the pool is not woken from outside for each block, or on the calling thread alone (the
     // same numbers) when no pool can start.
-    let parallel = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
+    let parallel = spread == Spread::Pool && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FROM;
     let on = if parallel {
         crate::parallel::outer_pool()
     } else {

@@ -2,7 +2,9 @@
 //! inverses, and the smallest eigenvalue of a symmetric matrix.
 //!
 //! Triangular solves of many rows are recursive at every size: products, and forward
-//! substitution of up to [`BASE`] columns over contiguous copies of blocks of rows. For the
+//! substitution of up to [`BASE`] columns over contiguous copies of blocks of rows. Each row of
+//! a solution depends on its own row alone, so a large solve on a pool is cut into chunks of
+//! rows, each solved whole by one thread. For the
 //! factor and the inverse, up to [`BLOCKED_FROM`] features plain loops are enough. From there
 //! nearly all of the `O(d^3)` work is matrix products ([`gemm`]: packed, spread over the current
 //! pool, each entry computed by the same operations on every kernel path and for every thread
@@ -29,7 +31,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
 use crate::validate::{square, too_large, zeroed};
-pub(crate) use gemm::{gemm, reserve as reserve_products, Part};
+pub(crate) use gemm::{gemm, gemm_here, reserve as reserve_products, Part};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
@@ -60,10 +62,20 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
 /// memory.
 pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
-    let mut l = square("covariance", "Cholesky factor", d)?;
-    for (i, (mut to, from)) in l.rows_mut().into_iter().zip(a.rows()).enumerate() {
-        to.slice_mut(s![..=i]).assign(&from.slice(s![..=i]));
+    // The lower triangle of `a` and zeros above it, each value written once.
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(d * d)
+        .map_err(|_| too_large("covariance", format!("a {d} x {d} Cholesky factor")))?;
+    for (i, row) in a.rows().into_iter().enumerate() {
+        let row = row.slice_move(s![..=i]);
+        match row.as_slice() {
+            Some(row) => values.extend_from_slice(row),
+            None => values.extend(row.iter().copied()),
+        }
+        values.resize((i + 1) * d, 0.0);
     }
+    let mut l = Array2::from_shape_vec((d, d), values).expect("d x d values");
     let factored = if d >= BLOCKED_FROM {
         in_pool(|| recursive_cholesky(l.view_mut()))?
     } else {
@@ -122,12 +134,40 @@ fn recursive_cholesky(l: ArrayViewMut2<f64>) -> bool {
 }
 
 /// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
-/// diagonal), recursively: `X1 = B1 L11^-T`, then `X2 = (B2 - X1 L21^T) L22^-T`.
-fn solve_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+/// diagonal). Each row of `X` depends on its row of `B` alone: on a pool's thread, the rows of
+/// a large solve are cut into chunks, each solved on one thread by [`solve_rows`] (one join for
+/// the whole solve, where splitting each of its steps would wait for the threads at every step).
+fn solve_transposed(mut b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
+    let (m, n) = b.dim();
+    let threads = match rayon::current_thread_index() {
+        Some(_) => rayon::current_num_threads(),
+        None => 1,
+    };
+    if threads < 2 || m.saturating_mul(n).saturating_mul(n) / 2 < SOLVE_SPLIT_FROM {
+        return solve_rows(b, l);
+    }
+    let rows = m.div_ceil(CHUNKS_PER_THREAD * threads).max(MIN_CHUNK_ROWS);
+    let chunks: Vec<ArrayViewMut2<f64>> = b.axis_chunks_iter_mut(Axis(0), rows).collect();
+    chunks.into_par_iter().for_each(|rows| solve_rows(rows, l));
+}
+
+/// Solves with more multiply-adds than this are cut into chunks of rows for the threads.
+const SOLVE_SPLIT_FROM: usize = 1 << 18;
+
+/// Chunks of rows a solve is cut into per thread, for threads that finish early.
+const CHUNKS_PER_THREAD: usize = 2;
+
+/// The fewest rows of a chunk of a solve.
+const MIN_CHUNK_ROWS: usize = 16;
+
+/// [`solve_transposed`] on the calling thread alone, recursively: `X1 = B1 L11^-T`, then
+/// `X2 = (B2 - X1 L21^T) L22^-T`; down to [`BASE`] columns, forward substitution of blocks of
+/// [`NB`] rows.
+fn solve_rows(mut b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
     let n = l.nrows();
     if n <= BASE {
         let isa = Isa::current();
-        rows_in_blocks(b, |_, mut rows| {
+        for mut rows in b.axis_chunks_iter_mut(Axis(0), NB) {
             // The block's columns side by side in `cols` (column `j` in `cols[j * mb..]`), so
             // that each step runs over its rows as contiguous vectors.
             let mb = rows.nrows();
@@ -152,20 +192,20 @@ fn solve_transposed(b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
                     *v = cols[j * mb + r];
                 }
             }
-        });
+        }
         return;
     }
     let n1 = split(n);
     let (mut b1, mut b2) = b.split_at(Axis(1), n1);
-    solve_transposed(b1.view_mut(), l.slice(s![..n1, ..n1]));
-    gemm(
+    solve_rows(b1.view_mut(), l.slice(s![..n1, ..n1]));
+    gemm_here(
         -1.0,
         b1.view(),
         l.slice(s![n1.., ..n1]).t(),
         b2.view_mut(),
         Part::Whole,
     );
-    solve_transposed(b2, l.slice(s![n1.., n1..]));
+    solve_rows(b2, l.slice(s![n1.., n1..]));
 }
 
 /// Forward substitution of the columns of `cols` (`n` columns of `mb` values one after the
@@ -216,21 +256,6 @@ const SOLVE_IN_POOL_FROM: usize = 1 << 19;
 /// `m -= a b^T` on the lower triangle of `m` (the upper one is neither read nor written).
 fn subtract_lower_products(m: ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
     gemm(-1.0, a, b.t(), m, Part::Lower);
-}
-
-/// Calls `f(first_row, rows)` on the blocks of `NB` rows of `m`: in parallel on a pool's
-/// thread, one after the other elsewhere (never on rayon's global pool).
-fn rows_in_blocks(mut m: ArrayViewMut2<f64>, f: impl Fn(usize, ArrayViewMut2<f64>) + Sync) {
-    let blocks = m
-        .axis_chunks_iter_mut(Axis(0), NB)
-        .enumerate()
-        .map(|(b, v)| (b * NB, v));
-    if rayon::current_thread_index().is_some() {
-        let blocks: Vec<(usize, ArrayViewMut2<f64>)> = blocks.collect();
-        blocks.into_par_iter().for_each(|(r0, v)| f(r0, v));
-    } else {
-        blocks.for_each(|(r0, v)| f(r0, v));
-    }
 }
 
 /// `c += z^T wz` for `z` and `wz` of shape `(n, d)`, `c` of shape `(d, d)` and symmetric (as the
