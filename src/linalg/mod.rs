@@ -67,6 +67,7 @@ pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     values
         .try_reserve_exact(d * d)
         .map_err(|_| too_large("covariance", format!("a {d} x {d} Cholesky factor")))?;
+    crate::validate::advise_huge_pages(&values);
     for (i, row) in a.rows().into_iter().enumerate() {
         let row = row.slice_move(s![..=i]);
         match row.as_slice() {
