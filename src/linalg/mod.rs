@@ -497,7 +497,7 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
     let mut wv = zeroed(d, 2 * PANEL, err)?;
     let mut diag = vec![0.0; d];
     let mut off = vec![0.0; d.saturating_sub(1)];
-    let (mut y, mut t) = (vec![0.0; d], vec![0.0; 2 * PANEL]);
+    let (mut y, mut t, mut col) = (vec![0.0; d], vec![0.0; 2 * PANEL], vec![0.0; d]);
     let mut parts = zeroed(d.div_ceil(PRODUCT_ROWS), d, err)?
         .into_raw_vec_and_offset()
         .0;
@@ -508,43 +508,50 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
         ws.fill(0.0);
         for p in 0..width {
             let k = j0 + p;
-            // Column `k`, from the diagonal down, takes the panel's earlier reflections.
+            // Column `k`, from the diagonal down, taking the panel's earlier reflections, read
+            // once into `col` (the rest of the reduction reads it there, never in `m`).
+            let col = &mut col[..d - k];
+            for (c, i) in col.iter_mut().zip(k..d) {
+                *c = m[[i, k]];
+            }
             if p > 0 {
                 let (vk, wk) = (vs.row(k).to_owned(), ws.row(k).to_owned());
-                for i in k..d {
+                let (vk, wk) = (
+                    &vk.as_slice().expect("row")[..p],
+                    &wk.as_slice().expect("row")[..p],
+                );
+                for (c, i) in col.iter_mut().zip(k..d) {
                     let (vi, wi) = (vs.row(i), ws.row(i));
+                    let (vi, wi) = (vi.as_slice().expect("row"), wi.as_slice().expect("row"));
                     let mut s = 0.0;
                     for q in 0..p {
                         s += vi[q] * wk[q] + wi[q] * vk[q];
                     }
-                    m[[i, k]] -= s;
+                    *c -= s;
                 }
             }
-            diag[k] = m[[k, k]];
+            diag[k] = col[0];
             if k + 1 == d {
                 break;
             }
             // The reflection `H = I - tau v v^T` that maps the column below the diagonal,
-            // `x = m[k + 1.., k]`, onto `beta e_1`.
+            // `x = col[1..]`, onto `beta e_1`.
+            let x = &col[1..];
             let n = d - k - 1;
-            let big = (k + 1..d).fold(0.0f64, |s, i| s.max(m[[i, k]].abs()));
+            let big = x.iter().fold(0.0f64, |s, v| s.max(v.abs()));
             if big == 0.0 {
                 off[k] = 0.0;
                 continue;
             }
             // The norm of `x`, scaled by its largest value (no overflow, no underflow).
-            let norm = big
-                * (k + 1..d)
-                    .map(|i| (m[[i, k]] / big) * (m[[i, k]] / big))
-                    .sum::<f64>()
-                    .sqrt();
-            let x0 = m[[k + 1, k]];
+            let norm = big * x.iter().map(|v| (v / big) * (v / big)).sum::<f64>().sqrt();
+            let x0 = x[0];
             // `beta` of the sign opposite to `x_0`: `v_0 = x_0 - beta` adds two numbers of the
             // same sign (no cancellation).
             let beta = if x0 > 0.0 { -norm } else { norm };
             off[k] = beta;
-            for i in k + 1..d {
-                vs[[i, p]] = m[[i, k]];
+            for (i, v) in (k + 1..d).zip(x) {
+                vs[[i, p]] = *v;
             }
             vs[[k + 1, p]] -= beta;
             // `v^T v = 2 norm (norm + |x_0|)`, so `tau = 2 / v^T v`.
@@ -556,14 +563,17 @@ fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
             lower_symmetric_product(&m, k + 1, &v, y, &mut parts);
             if p > 0 {
                 let (wtv, vtv) = t.split_at_mut(PANEL);
-                for q in 0..p {
-                    let (mut a, mut b) = (0.0, 0.0);
-                    for (i, &vi) in v.iter().enumerate() {
-                        a += ws[[k + 1 + i, q]] * vi;
-                        b += vs[[k + 1 + i, q]] * vi;
+                let (wtv, vtv) = (&mut wtv[..p], &mut vtv[..p]);
+                wtv.fill(0.0);
+                vtv.fill(0.0);
+                // Row by row, each sum over the rows in order.
+                for (i, &vi) in v.iter().enumerate() {
+                    let (wr, vr) = (ws.row(k + 1 + i), vs.row(k + 1 + i));
+                    let (wr, vr) = (wr.as_slice().expect("row"), vr.as_slice().expect("row"));
+                    for q in 0..p {
+                        wtv[q] += wr[q] * vi;
+                        vtv[q] += vr[q] * vi;
                     }
-                    wtv[q] = a;
-                    vtv[q] = b;
                 }
                 for (i, yi) in y.iter_mut().enumerate() {
                     let (vr, wr) = (vs.row(k + 1 + i), ws.row(k + 1 + i));
