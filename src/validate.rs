@@ -265,7 +265,7 @@ pub fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
 
 /// A vector of `dims` multiplied together default values (zeros), or `err()` when it cannot be
 /// allocated (instead of aborting the process). Every array whose size grows with the number of
-/// features or of components is allocated here (or by [`zeroed`], or as a checked copy),
+/// features or of components is allocated here (or by [`zeroed`], [`square`] or [`reserved`]),
 /// once per plan, chunk or fit, never per row.
 pub(crate) fn zeroed_vec<T: Clone + Default>(
     dims: &[usize],
@@ -280,36 +280,60 @@ pub(crate) fn zeroed_vec<T: Clone + Default>(
     let mut probe: Vec<T> = Vec::new();
     probe.try_reserve_exact(len).map_err(|_| err())?;
     drop(probe);
-    let values = vec![T::default(); len];
+    Ok(vec![T::default(); len])
+}
+
+/// An empty vector with room for `len` values, to be filled by the caller, or `err()` when it
+/// cannot be allocated; a large one is backed by huge pages (see [`advise_huge_pages`]).
+pub(crate) fn reserved(len: usize, err: impl Fn() -> Error) -> Result<Vec<f64>> {
+    let mut values = Vec::new();
+    values.try_reserve_exact(len).map_err(|_| err())?;
     advise_huge_pages(&values);
     Ok(values)
 }
 
-/// Asks the kernel to back the memory of `values` (its capacity) by huge pages when it is large,
-/// as numpy does for its arrays: the pages not yet touched are then faulted in 2 MB at a time
-/// instead of 4 kB, which makes a fresh array of many megabytes much quicker to fill. Only a
-/// hint (ignored where transparent huge pages are off, and outside Linux); no value changes.
-pub(crate) fn advise_huge_pages<T>(values: &Vec<T>) {
+/// Asks the kernel to back the memory of `values` (its capacity) by huge pages when it is at
+/// least 4 MB, as numpy does for its arrays: the pages not yet touched are then faulted in 2 MB
+/// at a time instead of 4 kB, which makes a fresh matrix of many megabytes much quicker to
+/// fill. Only a hint, for the `d x d` matrices of a component (ignored where transparent huge
+/// pages are off, and outside Linux); no value changes.
+fn advise_huge_pages<T>(values: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
-        const FROM: usize = 4 << 20;
-        const PAGE: usize = 4096;
         let bytes = values.capacity() * std::mem::size_of::<T>();
-        if bytes >= FROM {
-            let start = values.as_ptr() as usize;
-            let skip = (PAGE - start % PAGE) % PAGE;
-            let length = (bytes - skip) / PAGE * PAGE;
+        let page = page_size();
+        let start = values.as_ptr() as usize;
+        // The whole pages within the allocation.
+        let skip = (page - start % page) % page;
+        if bytes >= 4 << 20 && bytes - skip >= page {
+            let length = (bytes - skip) / page * page;
             // SAFETY: the range is whole pages inside the vector's own allocation, and
             // MADV_HUGEPAGE only changes how the kernel backs pages, never their contents.
             unsafe {
                 libc::madvise(
-                    (start + skip) as *mut libc::c_void,
+                    values.as_ptr().cast::<u8>().wrapping_add(skip) as *mut libc::c_void,
                     length,
                     libc::MADV_HUGEPAGE,
                 );
             }
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = values;
+}
+
+/// The size of the system's memory pages.
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or(4096)
+    })
 }
 
 /// A `(rows, cols)` array of zeros, or `err()` when it cannot be allocated (see
@@ -322,9 +346,7 @@ pub(crate) fn zeroed(rows: usize, cols: usize, err: impl Fn() -> Error) -> Resul
 /// A copy of `a` in row-major order, or `err()` when it cannot be allocated (instead of
 /// aborting the process). Its memory is written once, by the copy.
 pub fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>> {
-    let mut values = Vec::new();
-    values.try_reserve_exact(a.len()).map_err(|_| err())?;
-    advise_huge_pages(&values);
+    let mut values = reserved(a.len(), &err)?;
     match a.as_slice() {
         Some(all) => values.extend_from_slice(all),
         None => {
@@ -343,7 +365,10 @@ pub fn copied(a: ArrayView2<f64>, err: impl Fn() -> Error) -> Result<Array2<f64>
 /// its inverse, statistics), or an error naming the parameter `name` and saying what `what`
 /// (`"covariance"`, ...) does not fit.
 pub(crate) fn square(name: &str, what: &str, d: usize) -> Result<Array2<f64>> {
-    zeroed(d, d, || too_large(name, format!("a {d} x {d} {what}")))
+    let err = || too_large(name, format!("a {d} x {d} {what}"));
+    let values = zeroed_vec(&[d, d], err)?;
+    advise_huge_pages(&values);
+    Array2::from_shape_vec((d, d), values).map_err(|_| err())
 }
 
 /// An `(n, d)` array of zeros, or an error naming `n` when it cannot be allocated (instead of
@@ -379,11 +404,34 @@ mod tests {
             assert_eq!(c, a);
             assert!(c.is_standard_layout());
         }
+        // Negative strides, a broadcast row, rows contiguous within a wider matrix, no values.
         let c = copied(a.t(), || unreachable!()).unwrap();
         assert_eq!(c, a.t());
+        let c = copied(a.slice(ndarray::s![..;-1, ..;-2]), || unreachable!()).unwrap();
+        assert_eq!(c, a.slice(ndarray::s![..;-1, ..;-2]));
+        let row = ndarray::Array1::from_vec(vec![1.5, -2.0, 3.0]);
+        let c = copied(row.broadcast((4, 3)).unwrap(), || unreachable!()).unwrap();
+        assert_eq!(c, row.broadcast((4, 3)).unwrap());
+        let c = copied(a.slice(ndarray::s![.., 1..6]), || unreachable!()).unwrap();
+        assert_eq!(c, a.slice(ndarray::s![.., 1..6]));
+        for empty in [Array2::<f64>::zeros((0, 3)), Array2::<f64>::zeros((3, 0))] {
+            assert_eq!(copied(empty.view(), || unreachable!()).unwrap(), empty);
+        }
         // Larger than the huge-page hint's threshold: the values all the same.
         let big = Array2::from_shape_fn((1024, 700), |(i, j)| (i * 700 + j) as f64);
         assert_eq!(copied(big.view(), || unreachable!()).unwrap(), big);
+        assert_eq!(
+            square("x", "matrix", 725).unwrap(),
+            Array2::<f64>::zeros((725, 725))
+        );
+        // The hint changes no value, whatever the vector's length beside its capacity.
+        let mut v: Vec<f64> = Vec::with_capacity(1 << 20);
+        v.extend((0..1000).map(|i| i as f64));
+        advise_huge_pages(&v);
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as f64));
+        v.extend((1000..1 << 20).map(|i| i as f64));
+        advise_huge_pages(&v);
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as f64));
     }
 
     #[test]

@@ -744,9 +744,10 @@ fn observed_means(x: ArrayView2<f64>, weights: &[f64]) -> (Array1<f64>, bool) {
 }
 
 /// Whether the square `a` is finite (first) and symmetric to a relative `1e-8`, entry by entry:
-/// the error that says which it is not. Taken in one pass, by blocks of 32 rows (in parallel on
-/// a pool for wide matrices), each by tiles of 32 x 32 entries below the diagonal, each against
-/// a transposed copy of its mirror image (so that both are read along their rows).
+/// the error that says which it is not. The entries off the diagonal are taken by blocks of 32
+/// rows (in parallel on a pool for wide matrices), each by tiles of 32 x 32 entries below the
+/// diagonal, each against a transposed copy of its mirror image (so that both are read along
+/// their rows); then the diagonal.
 fn check_finite_symmetric(a: ArrayView2<f64>) -> Result<()> {
     const TILE: usize = 32;
     let d = a.nrows();
@@ -1337,6 +1338,11 @@ mod tests {
             b[[50, 20]] *= 1.0 + 1e-10;
             assert!(check(b.view()).is_ok());
             assert!(check(b.t()).is_ok());
+            // A transposed view, checked through a copy.
+            b[[d - 3, 40]] = 7.0;
+            assert!(check(b.t()).unwrap_err().contains("symmetric"), "d = {d}");
+            b[[41, 2]] = f64::INFINITY;
+            assert!(check(b.t()).unwrap_err().contains("finite"), "d = {d}");
         }
     }
 

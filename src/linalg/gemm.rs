@@ -747,14 +747,20 @@ mod tests {
                             } else {
                                 c0.clone()
                             };
+                            let mut here = c.clone();
                             pool.install(|| {
-                                gemm_on(isa, alpha, a.view(), b.view(), c.view_mut(), part)
+                                gemm_on(isa, alpha, a.view(), b.view(), c.view_mut(), part);
+                                // On the pool's thread alone.
+                                let (a, b) = (a.view(), b.view());
+                                product(isa, Spread::Here, alpha, a, b, here.view_mut(), part);
                             });
-                            assert_eq!(
-                                c.mapv(f64::to_bits),
-                                want.mapv(f64::to_bits),
-                                "{m} x {k} x {n}, {part:?}, alpha {alpha}, {isa:?}, {threads} threads, column-major {column_major}"
-                            );
+                            for c in [&c, &here] {
+                                assert_eq!(
+                                    c.mapv(f64::to_bits),
+                                    want.mapv(f64::to_bits),
+                                    "{m} x {k} x {n}, {part:?}, alpha {alpha}, {isa:?}, {threads} threads, column-major {column_major}"
+                                );
+                            }
                         }
                     }
                 }
@@ -764,8 +770,8 @@ mod tests {
 
     #[test]
     fn a_large_product_from_outside_any_pool_is_the_definition() {
-        // Past `PARALLEL_FROM`, from the test's own thread: the product moves to the global
-        // pool's threads.
+        // Past `PARALLEL_FROM`, from the test's own thread: the product moves to the threads of
+        // mixtura's own pool.
         let (m, k, n) = (200, 130, 200);
         let (a, b) = (values(m, k, 9), values(k, n, 10));
         for part in [Part::Whole, Part::Lower] {

@@ -4,15 +4,15 @@
 //! Triangular solves of many rows are recursive at every size: products, and forward
 //! substitution of up to [`BASE`] columns over contiguous copies of blocks of rows. Each row of
 //! a solution depends on its own row alone, so a large solve on a pool is cut into chunks of
-//! rows, each solved whole by one thread. For the
-//! factor and the inverse, up to [`BLOCKED_FROM`] features plain loops are enough. From there
-//! nearly all of the `O(d^3)` work is matrix products ([`gemm`]: packed, spread over the current
-//! pool, each entry computed by the same operations on every kernel path and for every thread
-//! count). The Cholesky factor is computed recursively: the leading half, the triangular solve
-//! of the rows below it (itself halved recursively down to [`BASE`] columns), the product that
-//! updates the trailing half, then the trailing half. The triangular inverse is recursive too,
-//! through triangular products halved down to [`NB`] columns. Every split depends on the sizes
-//! alone.
+//! rows, each solved whole, its products included, by one thread. For the factor and the
+//! inverse, up to [`BLOCKED_FROM`] features plain loops are enough. From there nearly all of the
+//! `O(d^3)` work is matrix products ([`gemm`]: packed, each entry computed by the same
+//! operations on every kernel path and for every thread count, and spread over the current pool
+//! unless a chunk of a solve runs them). The Cholesky factor is computed recursively: the
+//! leading half, the triangular solve of the rows below it (itself halved recursively down to
+//! [`BASE`] columns), the product that updates the trailing half, then the trailing half. The
+//! triangular inverse is recursive too, through triangular products halved down to [`NB`]
+//! columns. Every split depends on the sizes alone.
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -30,14 +30,14 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels::dispatch::{Isa, Level};
-use crate::validate::{square, too_large, zeroed};
+use crate::validate::{reserved, square, too_large, zeroed};
 pub(crate) use gemm::{gemm, gemm_here, reserve as reserve_products, Part};
 
 /// From this many features on, the blocked algorithms are used.
 pub const BLOCKED_FROM: usize = 192;
 
 /// The size below which the recursive triangular inverse and products work by plain loops (or
-/// one product), and the rows of a block of the parallel triangular solves.
+/// one product), and the rows of a block of a triangular solve's forward substitution.
 pub const NB: usize = 64;
 
 /// The recursive Cholesky factorisation and triangular solve work on blocks of at most this
@@ -63,11 +63,9 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
 pub fn cholesky(a: ArrayView2<f64>) -> Result<Option<Array2<f64>>> {
     let d = a.nrows();
     // The lower triangle of `a` and zeros above it, each value written once.
-    let mut values = Vec::new();
-    values
-        .try_reserve_exact(d * d)
-        .map_err(|_| too_large("covariance", format!("a {d} x {d} Cholesky factor")))?;
-    crate::validate::advise_huge_pages(&values);
+    let mut values = reserved(d * d, || {
+        too_large("covariance", format!("a {d} x {d} Cholesky factor"))
+    })?;
     for (i, row) in a.rows().into_iter().enumerate() {
         let row = row.slice_move(s![..=i]);
         match row.as_slice() {
@@ -152,8 +150,9 @@ fn solve_transposed(mut b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
     chunks.into_par_iter().for_each(|rows| solve_rows(rows, l));
 }
 
-/// Solves with more multiply-adds than this are cut into chunks of rows for the threads.
-const SOLVE_SPLIT_FROM: usize = 1 << 18;
+/// Triangular solves of fewer multiply-adds than this run on one thread; the others are cut
+/// into chunks of rows for the threads of a pool.
+const SOLVE_SPLIT_FROM: usize = 1 << 19;
 
 /// Chunks of rows a solve is cut into per thread, for threads that finish early.
 const CHUNKS_PER_THREAD: usize = 2;
@@ -242,17 +241,15 @@ fn substitute_avx2(cols: &mut [f64], mb: usize, l: ArrayView2<f64>) {
 /// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
 /// diagonal): each row `x` of the result is `L^-1` times the same row of `B`, whose operations
 /// depend on that row alone. The same bits on every kernel path and thread count: a small
-/// solve, or one for which no pool of threads can start, runs on the calling thread alone.
+/// solve ([`SOLVE_SPLIT_FROM`]), or one for which no pool of threads can start, runs on one
+/// thread.
 pub fn solve_lower_transposed(mut b: ArrayViewMut2<f64>, l: ArrayView2<f64>) {
     let (m, n) = b.dim();
-    let small = m.saturating_mul(n).saturating_mul(n) / 2 < SOLVE_IN_POOL_FROM;
+    let small = m.saturating_mul(n).saturating_mul(n) / 2 < SOLVE_SPLIT_FROM;
     if small || in_pool(|| solve_transposed(b.view_mut(), l)).is_err() {
         solve_transposed(b, l);
     }
 }
-
-/// Triangular solves of fewer multiply-adds than this run on the calling thread alone.
-const SOLVE_IN_POOL_FROM: usize = 1 << 19;
 
 /// `m -= a b^T` on the lower triangle of `m` (the upper one is neither read nor written).
 fn subtract_lower_products(m: ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
@@ -481,8 +478,10 @@ const PANEL: usize = 32;
 fn tridiagonal(a: ArrayView2<f64>) -> Result<(Vec<f64>, Vec<f64>)> {
     let d = a.nrows();
     let err = || too_large("covariance", format!("a {d} x {d} covariance"));
-    // The matrix being reduced: its lower triangle, row-major (the upper one is work space).
-    let mut m = zeroed(d, d, err)?;
+    // The matrix being reduced: its lower triangle, row-major (the upper one is work space). A
+    // panel's columns are brought up to date in a copy (`col`), never here: once reduced, a
+    // column of `m` is not read again.
+    let mut m = square("covariance", "covariance", d)?;
     for i in 0..d {
         for j in 0..=i {
             m[[i, j]] = a[[i, j]];
@@ -921,6 +920,13 @@ mod tests {
                 assert_eq!(l, l2, "d = {d}, {t} threads");
                 assert_eq!(inv, inv2, "d = {d}, {t} threads");
             }
+            // The same matrix in column-major order, or as a strided view: the same factor.
+            let fortran = a.t().as_standard_layout().into_owned().reversed_axes();
+            let mut wide = Array2::from_elem((d, 2 * d), f64::NAN);
+            wide.slice_mut(s![.., ..;2]).assign(&a);
+            for other in [fortran.view(), wide.slice(s![.., ..;2])] {
+                assert_eq!(cholesky(other).unwrap().unwrap(), l, "d = {d}");
+            }
             // Lower-triangular, L L^T = A and L^-1 L = I to rounding.
             for i in 0..d {
                 for j in (i + 1)..d {
@@ -972,8 +978,16 @@ mod tests {
                 x
             };
             let x = solve(b.view(), 1);
-            for t in [2, 3] {
+            // Chunks of rows for 2, 3 and 8 threads (the last of the fewest rows a chunk takes),
+            // and rows in column-major order.
+            let fortran = b.t().as_standard_layout().into_owned().reversed_axes();
+            for t in [2, 3, 8] {
                 assert_eq!(x, solve(b.view(), t), "n = {n}, {t} threads");
+                assert_eq!(
+                    x,
+                    solve(fortran.view(), t),
+                    "n = {n}, {t} threads, column-major"
+                );
             }
             for (i, row) in b.rows().into_iter().enumerate() {
                 // A row's result does not depend on the rows solved beside it.
