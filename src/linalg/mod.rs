@@ -10,9 +10,10 @@
 //! operations on every kernel path and for every thread count, and spread over the current pool
 //! unless a chunk of a solve runs them). The Cholesky factor is computed recursively: the
 //! leading half, the triangular solve of the rows below it (itself halved recursively down to
-//! [`BASE`] columns), the product that updates the trailing half, then the trailing half. The
-//! triangular inverse is recursive too, through triangular products halved down to [`NB`]
-//! columns. Every split depends on the sizes alone.
+//! [`BASE`] columns), the product that updates the trailing half, then the trailing half; on a
+//! pool, the leading block of the trailing half is updated first and factored while the rest of
+//! the update runs. The triangular inverse is recursive too, through triangular products halved
+//! down to [`NB`] columns. Every split depends on the sizes alone.
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -126,10 +127,47 @@ fn recursive_cholesky(l: ArrayViewMut2<f64>) -> bool {
     if !recursive_cholesky(top.slice_mut(s![.., ..n1])) {
         return false;
     }
-    let (mut a21, mut a22) = bottom.split_at(Axis(1), n1);
+    let (mut a21, a22) = bottom.split_at(Axis(1), n1);
     solve_transposed(a21.view_mut(), top.slice(s![.., ..n1]));
-    gemm(-1.0, a21.view(), a21.t(), a22.view_mut(), Part::Lower);
-    recursive_cholesky(a22)
+    update_and_factor(a21.view(), a22)
+}
+
+/// `A22 - L21 L21^T` on the lower triangle of `a22`, then its factor in place (that of
+/// [`recursive_cholesky`] of the updated `a22`, by the same operations on every entry), with the
+/// update of the columns its leading block needs first: on a pool, that block is factored while
+/// the rest of the update runs beside it.
+fn update_and_factor(l21: ArrayView2<f64>, mut a22: ArrayViewMut2<f64>) -> bool {
+    let n = a22.nrows();
+    let on_a_pool = rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1;
+    if n <= BASE || !on_a_pool {
+        gemm(-1.0, l21, l21.t(), a22.view_mut(), Part::Lower);
+        return recursive_cholesky(a22);
+    }
+    // The split of `recursive_cholesky(a22)`.
+    let m1 = split(n);
+    let (mut left, right) = a22.split_at(Axis(1), m1);
+    gemm(
+        -1.0,
+        l21,
+        l21.slice(s![..m1, ..]).t(),
+        left.view_mut(),
+        Part::Lower,
+    );
+    let (mut top, mut below) = left.split_at(Axis(0), m1);
+    let mut rest = right.slice_move(s![m1.., ..]);
+    let (factored, ()) = rayon::join(
+        || recursive_cholesky(top.view_mut()),
+        || {
+            let l21 = l21.slice(s![m1.., ..]);
+            gemm(-1.0, l21, l21.t(), rest.view_mut(), Part::Lower)
+        },
+    );
+    if !factored {
+        return false;
+    }
+    // The rest of `recursive_cholesky(a22)`, its leading block factored.
+    solve_transposed(below.view_mut(), top.view());
+    update_and_factor(below.view(), rest)
 }
 
 /// Solves `X L^T = B` in place of `b` (`m x n`) for the lower-triangular `l` (`n x n`, positive
@@ -941,13 +979,23 @@ mod tests {
             let err = eye.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert!(err < 1e-13, "d = {d}: |L^-1 L - I| = {err}");
         }
-        // Not positive definite: the pivot of the last block fails.
-        let mut a = spd(BLOCKED_FROM + 10);
-        let last = a.nrows() - 1;
-        a[[last, last]] = -1.0;
-        assert!(cholesky(a.view()).unwrap().is_none());
-        a[[last, last]] = f64::NAN;
-        assert!(cholesky(a.view()).unwrap().is_none());
+        // Not positive definite: the pivot of the last block fails, or one of a block factored
+        // beside the update of the rest (on a pool of threads), on any number of threads.
+        let d = BLOCKED_FROM + 10;
+        for pivot in [d - 1, d / 2 + 3, d / 4 + 1] {
+            for v in [-1.0, f64::NAN] {
+                let mut a = spd(d);
+                a[[pivot, pivot]] = v;
+                for threads in [1, 2, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    assert!(pool.install(|| cholesky(a.view()).unwrap().is_none()));
+                }
+                assert!(cholesky(a.view()).unwrap().is_none());
+            }
+        }
     }
 
     #[test]
