@@ -11,9 +11,10 @@
 //! unless a chunk of a solve runs them). The Cholesky factor is computed recursively: the
 //! leading half, the triangular solve of the rows below it (itself halved recursively down to
 //! [`BASE`] columns), the product that updates the trailing half, then the trailing half; on a
-//! pool, the leading block of the trailing half is updated first and factored while the rest of
-//! the update runs. The triangular inverse is recursive too, through triangular products halved
-//! down to [`NB`] columns. Every split depends on the sizes alone.
+//! pool of two threads or more, the leading columns of the trailing half are updated first and
+//! their diagonal block factored while the rest of the update runs. The triangular inverse is
+//! recursive too, through triangular products halved down to [`NB`] columns. Every split
+//! depends on the sizes alone (only what runs beside what depends on the threads).
 //!
 //! The smallest eigenvalue (for the repair of a covariance that is not positive definite)
 //! reduces the matrix to tridiagonal form by panels of reflections, the same way at every `d`:
@@ -133,9 +134,11 @@ fn recursive_cholesky(l: ArrayViewMut2<f64>) -> bool {
 }
 
 /// `A22 - L21 L21^T` on the lower triangle of `a22`, then its factor in place (that of
-/// [`recursive_cholesky`] of the updated `a22`, by the same operations on every entry), with the
-/// update of the columns its leading block needs first: on a pool, that block is factored while
-/// the rest of the update runs beside it.
+/// [`recursive_cholesky`] of the updated `a22`, by the same operations on every entry); false
+/// when a pivot is not strictly positive and finite (`a22` then partly written). On a pool of
+/// two threads or more, the columns of `a22`'s leading block (the split of
+/// [`recursive_cholesky`]) are updated first, and that block is factored while the rest of the
+/// update runs beside it.
 fn update_and_factor(l21: ArrayView2<f64>, mut a22: ArrayViewMut2<f64>) -> bool {
     let n = a22.nrows();
     let on_a_pool = rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1;
@@ -982,7 +985,9 @@ mod tests {
         // Not positive definite: the pivot of the last block fails, or one of a block factored
         // beside the update of the rest (on a pool of threads), on any number of threads.
         let d = BLOCKED_FROM + 10;
-        for pivot in [d - 1, d / 2 + 3, d / 4 + 1] {
+        // (At d = 202: the last base block, the first block factored beside an update, one of
+        // the next level of those, and a block of the leading half.)
+        for pivot in [d - 1, d / 2 + 3, d - 37, d / 4 + 1] {
             for v in [-1.0, f64::NAN] {
                 let mut a = spd(d);
                 a[[pivot, pivot]] = v;
