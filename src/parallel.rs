@@ -303,8 +303,9 @@ fn wave_chunks(threads: usize) -> usize {
 /// number of threads. The threads take chunks in order as they become free (no barrier between
 /// groups of chunks), and a result waits only for the chunks before it to be merged; a thread
 /// starts no chunk more than two per thread past the last merged one, so that few results are
-/// alive at once. The first error stops the work: chunks not yet started are skipped and the
-/// error of the earliest failed chunk is returned.
+/// alive at once. An error stops the work: the chunks after a failed one are skipped (those
+/// before it still run), and the error of the earliest failed chunk is returned, whatever the
+/// timing.
 pub fn try_fold_chunks<T: Send, A: Send>(
     parallel: bool,
     rows: Range<usize>,
@@ -369,7 +370,9 @@ pub fn try_fold_chunks<T: Send, A: Send>(
             st = progress.wait(st).unwrap_or_else(|e| e.into_inner());
             st.sleeping -= 1;
         }
-        if st.error.is_some() {
+        // A chunk after a failed one is skipped; one before it still runs, since its error
+        // would be the earliest (which chunk's error is returned depends on no timing).
+        if st.error.as_ref().is_some_and(|(at, _)| *at < c) {
             return;
         }
         drop(st);
@@ -474,6 +477,35 @@ mod tests {
                 next = r.end;
             }
             assert_eq!(next, n + 3);
+        }
+    }
+
+    #[test]
+    fn the_earliest_error_is_returned_whatever_the_timing() {
+        // Every chunk but the first fails: a chunk taken before the first failure is known must
+        // still run, or a later chunk's error could be returned depending on the timing.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(8)
+            .build()
+            .unwrap();
+        let rows = 0..64 * BLOCK_ROWS * 64;
+        let size = chunk_rows(rows.len());
+        for _ in 0..300 {
+            let err = pool
+                .install(|| {
+                    try_map_chunks(true, rows.clone(), |r| {
+                        if r.start > 0 {
+                            Err(Error::data("data", format!("chunk at {}", r.start)))
+                        } else {
+                            Ok(())
+                        }
+                    })
+                })
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                Error::data("data", format!("chunk at {size}")).to_string()
+            );
         }
     }
 
