@@ -480,6 +480,15 @@ mod tests {
         }
     }
 
+    /// Every chunk of rows but the first fails, saying where it starts.
+    fn all_but_the_first_fail(r: Range<usize>) -> Result<()> {
+        if r.start > 0 {
+            Err(Error::data("data", format!("chunk at {}", r.start)))
+        } else {
+            Ok(())
+        }
+    }
+
     #[test]
     fn the_earliest_error_is_returned_whatever_the_timing() {
         // Every chunk but the first fails: a chunk taken before the first failure is known must
@@ -492,15 +501,7 @@ mod tests {
         let size = chunk_rows(rows.len());
         for _ in 0..300 {
             let err = pool
-                .install(|| {
-                    try_map_chunks(true, rows.clone(), |r| {
-                        if r.start > 0 {
-                            Err(Error::data("data", format!("chunk at {}", r.start)))
-                        } else {
-                            Ok(())
-                        }
-                    })
-                })
+                .install(|| try_map_chunks(true, rows.clone(), all_but_the_first_fail))
                 .unwrap_err();
             assert_eq!(
                 err.to_string(),
@@ -530,11 +531,7 @@ mod tests {
             let calls = AtomicUsize::new(0);
             let err = try_map_chunks(parallel, rows.clone(), |r| {
                 calls.fetch_add(1, Ordering::Relaxed);
-                if r.start > 0 {
-                    Err(Error::data("data", format!("chunk at {}", r.start)))
-                } else {
-                    Ok(())
-                }
+                all_but_the_first_fail(r)
             })
             .unwrap_err();
             assert_eq!(
