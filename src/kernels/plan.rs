@@ -160,7 +160,7 @@ impl Moments {
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
 /// | `x32`    | as `Full`        | `f32` `x`, transposed |                      | an `f32` copy  |
-/// | `w32`    | as `Full`        | `f32` kernels' work   |                      |                |
+/// | `w32`    | as `Full`        | `f32` kernels' work   |                      | `f32` forms'   |
 /// | `held`   | as `Full`        | `f32` or `f64`        |                      | where the rows |
 /// | `work`   | as `Full`        | `f32` moments' sums   |                      | moments' sums  |
 /// | `small`  | per-lane sums    |                       |                      |                |
@@ -178,11 +178,14 @@ pub(crate) struct Scratch {
     /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`);
     /// `Small` and `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
     x32: Vec<f32>,
-    /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]).
+    /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]);
+    /// `DiagonalRows` with them, the block transposed by groups of eight rows
+    /// ([`single::transpose_groups`]).
     w32: Vec<f32>,
     /// Where the rows of the current block are (row-major plans).
     held: Held,
-    /// Running sums of the row-major moments (`2 k padded8(d)`); `Small` and `Full` with `f32`
+    /// Running sums of the row-major moments (`2 k padded8(d)`) and the block's sums of the
+    /// responsibilities (`k`); `Small` and `Full` with `f32`
     /// kernels, the sums of a component in a block.
     work: Vec<f64>,
     /// Per-lane sums of the small-dimension E-step, per component.
@@ -610,19 +613,28 @@ impl Plan {
             // A probe of the size of `MomentLanes::new(d)`.
             drop(zeroed_vec::<f64>(&[avx512::MomentLanes::len(d)], err)?);
         }
-        let (x32, w32, sums32) = match self.single_full {
-            Some(_) => {
+        let (x32, w32, sums32) = match (&self.single_full, &self.single) {
+            (Some(_), _) => {
                 let [zs, ys, qs, sums] = single_full::work_sizes(d);
                 (padded8(d) * b, 2 * zs + ys + qs, sums)
             }
-            None => (0, 0, 0),
+            // The row-major f32 forms' transposed rows.
+            (None, Some(_)) => (0, d * b, 0),
+            (None, None) => (0, 0, 0),
         };
         Ok(Scratch {
             xt: zeroed_vec(&[t], err)?,
             x32: zeroed_vec(&[x32], err)?,
             w32: zeroed_vec(&[w32], err)?,
             held: Held::InPlace,
-            work: zeroed_vec(&[if rows { 2 * k * padded8(d) } else { sums32 }], err)?,
+            work: zeroed_vec(
+                &[if rows {
+                    (2 * padded8(d) + 1) * k
+                } else {
+                    sums32
+                }],
+                err,
+            )?,
             small: zeroed_vec(&[if small { k } else { 0 }], err)?,
             z: zeroed_vec(&[if full { tz } else { 0 }], err)?,
             wz: zeroed_vec(&[if full { tz } else { 0 }], err)?,
@@ -1039,19 +1051,20 @@ impl Plan {
                     RowSlice::F64(x) => x,
                     RowSlice::F32(x) => {
                         let p = self.single();
+                        let xt = &mut s.w32[..];
                         #[cfg(target_arch = "x86_64")]
                         if AVX {
                             // SAFETY: `AVX` is true only inside functions compiled for AVX2 and
                             // FMA.
                             return unsafe {
                                 if self.isa.avx512() {
-                                    x86_single::forms_avx512(p, &self.consts, x, n, lp)
+                                    x86_single::forms_avx512(p, &self.consts, x, n, lp, xt)
                                 } else {
-                                    x86_single::forms(p, &self.consts, x, n, lp)
+                                    x86_single::forms(p, &self.consts, x, n, lp, xt)
                                 }
                             };
                         }
-                        return single::forms_rows::<Oct>(p, &self.consts, x, n, lp);
+                        return single::forms_rows::<Oct>(p, &self.consts, x, n, lp, xt);
                     }
                 };
                 #[cfg(target_arch = "x86_64")]
@@ -1298,8 +1311,12 @@ impl Plan {
         }
         match self.path {
             Path::DiagonalRows => {
-                for j in 0..k {
-                    m.weight[j] += self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
+                // The block's sums of the responsibilities, kept past the moments' running sums
+                // for the f32 kernels.
+                let (work, rsum) = s.work.split_at_mut(2 * k * padded8(d));
+                for (j, rs) in rsum.iter_mut().enumerate() {
+                    *rs = self.sum::<AVX>(&s.lp[j * n..(j + 1) * n]);
+                    m.weight[j] += *rs;
                 }
                 let r = &s.lp[..k * n];
                 let x = match x {
@@ -1313,14 +1330,14 @@ impl Plan {
                             // FMA.
                             unsafe {
                                 if self.isa.avx512() {
-                                    x86_single::moments_avx512(p, r, x, sums, &mut s.work)
+                                    x86_single::moments_avx512(p, r, x, rsum, sums, work)
                                 } else {
-                                    x86_single::moments(p, r, x, sums, &mut s.work)
+                                    x86_single::moments(p, r, x, rsum, sums, work)
                                 }
                             };
                             return out;
                         }
-                        single::moments_rows::<Oct>(p, r, x, sums, &mut s.work);
+                        single::moments_rows::<Oct>(p, r, x, rsum, sums, work);
                         return out;
                     }
                 };
@@ -1335,7 +1352,7 @@ impl Plan {
                             &self.means,
                             &mut m.sum,
                             &mut m.products,
-                            &mut s.work,
+                            work,
                         )
                     };
                     return out;

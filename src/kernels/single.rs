@@ -1,23 +1,31 @@
 //! The row-major diagonal kernels in `f32` lanes, for `f32` rows: the log-densities and the
-//! moments of mixtures of diagonal Gaussians in eight features or more computed eight features
+//! moments of mixtures of diagonal Gaussians in eight features or more computed eight values
 //! to a vector (twice the values per instruction of the `f64` kernels), with the sums that
 //! outlive a few rows kept in `f64`. (Below eight features the rows are converted to `f64`: the
 //! transposed `f64` kernels do less work per row there than `f32` lanes with their conversions
 //! save.)
 //!
 //! **Accuracy.** Each mean is held as two `f32` values, `hi = mu as f32` and
-//! `lo = (mu - hi) as f32`, and a row's distance to it is `(x - hi) - lo`: the first difference is
-//! exact when `x` and `hi` are within a factor of two of each other and otherwise rounds to the
-//! precision of the distance itself, so the distances keep the relative precision of `f32`
-//! (about `6e-8`) however far the data sit from zero, whatever the ratio of mean to standard
-//! deviation. `1 / (2 sigma^2)` is rounded to `f32` once. A form is a sum of `d` terms in `f32`,
-//! widened to `f64` before it is taken from the constant, so a log-density carries the `f32`
-//! rounding of its form, not of the constant. The posteriors use an `f32` `exp`
+//! `lo = (mu - hi) as f32`, and the kernels compute with `y = x - hi`, which is exact when `x`
+//! and `hi` are within a factor of two of each other and otherwise rounds to the precision of
+//! the distance itself; `lo` is taken out of what they sum: a form
+//! `sum_l h_l (y_l - lo_l)^2` is computed as `sum_l (h_l y_l + m_l) y_l + c` (`m = -2 h lo` in
+//! `f32`, `c = sum_l h_l lo_l^2` in `f64`), and the moments of `y` are turned into those of
+//! `x - mu` in `f64` (see [`moments_rows`]). So the distances keep the relative precision of
+//! `f32` (about `6e-8`) however far the data sit from zero, whatever the ratio of mean to
+//! standard deviation. `1 / (2 sigma^2)` is rounded to `f32` once. A form is a sum of `d` terms
+//! in `f32`, widened to `f64` before it is taken from the constant, so a log-density carries the
+//! `f32` rounding of its form, not of the constant. The posteriors use an `f32` `exp`
 //! ([`exp32_nonpositive`](super::math::exp32_nonpositive)), summed in `f64`. The moments sum at
 //! most [`MOMENT_TILE_ROWS`] rows in `f32` before adding them into `f64` sums, the
 //! responsibilities scaled by a power of two per tile so that sample weights far from 1 and tiny
 //! responsibilities stay in `f32`'s normal range; the weights' sums, the log-likelihood and
 //! everything after the E-step stay `f64`.
+//!
+//! **Layout.** The forms take the block transposed by groups of eight rows
+//! ([`transpose_groups`]): a lane per row, each form summed over the features in order, two
+//! components and two groups side by side. The moments take the rows as they are: a lane per
+//! feature, each summed over the rows of a tile in order, two components side by side.
 //!
 //! **Range.** A [`Single`] plan exists only when every `1 / (2 sigma^2)` is a normal `f32`
 //! (sigma between about `3.8e-20` and `6.5e18`) and every mean a finite one, and some rows can be
@@ -65,6 +73,8 @@ pub(crate) trait Lanes32: Copy {
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// Lane `r`: the lanes of `v[r]` summed as `((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7))`.
     fn sums(v: &[Self; WIDTH]) -> Self;
+    /// Lane `c` of `v[r]` swapped with lane `r` of `v[c]`.
+    fn transpose(v: &mut [Self; WIDTH]);
     /// `out[..8]` = the lanes as `f64`.
     fn widen_into(self, out: &mut [f64]);
     /// `out[..8]` += the lanes as `f64` times `up` (a power of two).
@@ -136,6 +146,13 @@ impl Lanes32 for Oct {
         Oct(std::array::from_fn(|r| tree(v[r].0)))
     }
     #[inline(always)]
+    fn transpose(v: &mut [Self; WIDTH]) {
+        let t = *v;
+        for (r, v) in v.iter_mut().enumerate() {
+            v.0 = std::array::from_fn(|c| t[c].0[r]);
+        }
+    }
+    #[inline(always)]
     fn widen_into(self, out: &mut [f64]) {
         for (o, v) in out[..WIDTH].iter_mut().zip(self.0) {
             *o = f64::from(v);
@@ -160,6 +177,11 @@ pub(crate) struct Single {
     lo: Vec<f32>,
     /// `1 / (2 sigma^2)` as `f32`.
     h: Vec<f32>,
+    /// `-2 h lo` as `f32`, or 0 where that is below `f32`'s normal range (a term of at most
+    /// `2.4e-38 |y|` left out of the forms, and no subnormal operand in their products).
+    m: Vec<f32>,
+    /// `sum_l h_l lo_l^2` of each component (`k`), in `f64`.
+    c: Vec<f64>,
     /// The largest `|x|` the kernels take (see the [module docs](self)).
     pub limit: f32,
 }
@@ -185,6 +207,8 @@ impl Single {
             hi: zeroed_vec(&[k, dp], &err)?,
             lo: zeroed_vec(&[k, dp], &err)?,
             h: zeroed_vec(&[k, dp], &err)?,
+            m: zeroed_vec(&[k, dp], &err)?,
+            c: zeroed_vec(&[k], &err)?,
             limit: 0.0,
         };
         let (mut max_mu, mut max_h) = (0.0f64, 0.0f64);
@@ -199,6 +223,11 @@ impl Single {
                 out.hi[j * dp + l] = hi;
                 out.lo[j * dp + l] = lo;
                 out.h[j * dp + l] = hv;
+                let (h64, lo64) = (f64::from(hv), f64::from(lo));
+                // A product below f32's normal range is taken as 0 (see the docs of `m`).
+                let m = (-2.0 * h64 * lo64) as f32;
+                out.m[j * dp + l] = if m.is_normal() { m } else { 0.0 };
+                out.c[j] += h64 * lo64 * lo64;
                 max_mu = max_mu.max(f64::from(hi).abs() + f64::from(lo).abs());
                 max_h = max_h.max(f64::from(hv));
             }
@@ -246,63 +275,74 @@ pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
         .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff))
 }
 
-/// Chunk `c` (eight features) of row `row` (`d` values).
+/// The rows `x` (`n x d`) transposed into `xt` by groups of eight rows: the values of feature
+/// `l` of the rows `8 g .. 8 g + 8` are `xt[8 d g + 8 l..][..8]`, lanes past `n` zero
+/// (`xt`: at least `d n` rounded up to eight rows).
 #[inline(always)]
-fn chunk<L: Lanes32>(row: &[f32], c: usize) -> L {
-    let at = c * WIDTH;
-    if at + WIDTH <= row.len() {
-        L::load(&row[at..])
-    } else {
-        L::load_part(&row[at..])
+pub(crate) fn transpose_groups<L: Lanes32>(x: &[f32], n: usize, d: usize, xt: &mut [f32]) {
+    let zero = L::splat(0.0);
+    for (g, out) in xt[..n.div_ceil(WIDTH) * WIDTH * d]
+        .chunks_exact_mut(WIDTH * d)
+        .enumerate()
+    {
+        let rows = (n - g * WIDTH).min(WIDTH);
+        let x = &x[g * WIDTH * d..(g * WIDTH + rows) * d];
+        for c in 0..d.div_ceil(WIDTH) {
+            let (at, width) = (c * WIDTH, (d - c * WIDTH).min(WIDTH));
+            let mut v = [zero; WIDTH];
+            for (v, row) in v.iter_mut().zip(x.chunks_exact(d)) {
+                let part = &row[at..at + width];
+                *v = if width == WIDTH {
+                    L::load(part)
+                } else {
+                    L::load_part(part)
+                };
+            }
+            L::transpose(&mut v);
+            for (l, v) in v[..width].iter().enumerate() {
+                v.store(&mut out[(at + l) * WIDTH..]);
+            }
+        }
     }
 }
 
-/// Chunk `c` of the forms of [`form_tile`]: the last, partial one (read through
-/// [`Lanes32::load_part`]) when `PART`.
+/// The forms of the components `j0..j0 + J` (but for their constant parts) of the `R` groups of
+/// eight rows `xt` (transposed by [`transpose_groups`]): `q[jj][r]`, lane `i`, is
+/// `sum_l (h_l y_l + m_l) y_l` of row `i` of group `r`, `y = x - hi`, summed over `l` in order.
 #[inline(always)]
-fn form_step<L: Lanes32, const R: usize, const PART: bool>(
-    p: &Single,
-    rows: &[&[f32]; R],
-    at: usize,
-    c: usize,
-    a: &mut [L; WIDTH],
-) {
-    let (hi, lo, h) = (
-        L::load(&p.hi[at..]),
-        L::load(&p.lo[at..]),
-        L::load(&p.h[at..]),
-    );
-    for (a, row) in a.iter_mut().zip(rows) {
-        let v = if PART {
-            L::load_part(&row[c * WIDTH..])
-        } else {
-            L::load(&row[c * WIDTH..])
-        };
-        let z = v.sub(hi).sub(lo);
-        *a = z.mul(h).mul_add(z, *a);
-    }
-}
-
-/// The forms of the `R` rows `rows` for component `j`: lane `r`, `sum_l h_l (x_l - mu_l)^2` of
-/// `rows[r]` (lanes past `R` zero).
-#[inline(always)]
-fn form_tile<L: Lanes32, const R: usize>(p: &Single, rows: &[&[f32]; R], j: usize) -> L {
+fn form_groups<'a, L: Lanes32, const J: usize, const R: usize>(
+    p: &'a Single,
+    xt: &[f32],
+    j0: usize,
+) -> [[L; R]; J] {
     let (d, dp) = (p.d, p.dp());
-    let mut a = [L::splat(0.0); WIDTH];
-    for c in 0..d / WIDTH {
-        form_step::<L, R, false>(p, rows, j * dp + c * WIDTH, c, &mut a);
+    let mut a = [[L::splat(0.0); R]; J];
+    // Each group's values and each component's parameters as slices of their exact lengths,
+    // which the loop indexes without checks.
+    let xs: [&[[f32; WIDTH]]; R] =
+        std::array::from_fn(|r| &xt[r * WIDTH * d..(r + 1) * WIDTH * d].as_chunks().0[..d]);
+    let par = |v: &'a [f32], jj: usize| &v[(j0 + jj) * dp..(j0 + jj) * dp + d];
+    let hs: [(&[f32], &[f32], &[f32]); J] =
+        std::array::from_fn(|jj| (par(&p.hi, jj), par(&p.h, jj), par(&p.m, jj)));
+    for l in 0..d {
+        let v: [L; R] = std::array::from_fn(|r| L::load(&xs[r][l]));
+        for (a, (hi, h, m)) in a.iter_mut().zip(&hs) {
+            let (hi, h, m) = (L::splat(hi[l]), L::splat(h[l]), L::splat(m[l]));
+            for (a, v) in a.iter_mut().zip(v) {
+                let y = v.sub(hi);
+                *a = h.mul_add(y, m).mul_add(y, *a);
+            }
+        }
     }
-    if d % WIDTH != 0 {
-        let c = d / WIDTH;
-        form_step::<L, R, true>(p, rows, j * dp + c * WIDTH, c, &mut a);
-    }
-    L::sums(&a)
+    a
 }
 
-/// `lp[j * n + i] = consts_j - sum_l h_jl (x_il - mu_jl)^2` for the `n` rows of
-/// `x` (`n x d`, every `|x|` within `p.limit`) and the `k` components: eight rows at a time,
-/// each row's features in the lanes `l % 8`, combined by [`Lanes32::sums`], the form widened to
-/// `f64` before it is taken from the constant.
+/// `lp[j * n + i] = consts_j - sum_l h_jl (x_il - mu_jl)^2` for the `n` rows of `x` (`n x d`,
+/// every `|x|` within `p.limit`) and the `k` components, `xt` the work space of
+/// [`transpose_groups`]: with `y = x - hi`, the form is `sum_l (h_l y_l + m_l) y_l + c_j`
+/// (`m = -2 h lo`, `c_j = sum_l h_l lo_l^2`, see [`Single`]), summed over `l` in order in a lane
+/// for each row (eight rows to a vector, [`FORM_GROUPS`] groups of them and two components at a
+/// time), widened to `f64` and taken from `consts_j - c_j`.
 #[inline(always)]
 pub(crate) fn forms_rows<L: Lanes32>(
     p: &Single,
@@ -310,32 +350,61 @@ pub(crate) fn forms_rows<L: Lanes32>(
     x: &[f32],
     n: usize,
     lp: &mut [f64],
+    xt: &mut [f32],
 ) {
-    let d = p.d;
-    let mut q = [0.0f64; WIDTH];
-    let put = |q: &[f64], j: usize, i0: usize, rows: usize, lp: &mut [f64]| {
-        let c0 = consts[j];
-        // Finite: the forms of rows within the limit are (and so is the constant).
-        for (o, &v) in lp[j * n + i0..j * n + i0 + rows].iter_mut().zip(q) {
-            *o = c0 - v;
+    let (d, k) = (p.d, consts.len());
+    transpose_groups::<L>(x, n, d, xt);
+    let groups = n.div_ceil(WIDTH);
+    let mut j = 0;
+    while j < k {
+        let pair = j + 2 <= k;
+        let mut g = 0;
+        while g < groups {
+            let xg = &xt[g * WIDTH * d..];
+            if g + FORM_GROUPS <= groups {
+                if pair {
+                    let a = form_groups::<L, 2, FORM_GROUPS>(p, xg, j);
+                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
+                    put_forms(&a[1], consts[j + 1] - p.c[j + 1], (j + 1, g, n), lp);
+                } else {
+                    let a = form_groups::<L, 1, FORM_GROUPS>(p, xg, j);
+                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
+                }
+                g += FORM_GROUPS;
+            } else {
+                if pair {
+                    let a = form_groups::<L, 2, 1>(p, xg, j);
+                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
+                    put_forms(&a[1], consts[j + 1] - p.c[j + 1], (j + 1, g, n), lp);
+                } else {
+                    let a = form_groups::<L, 1, 1>(p, xg, j);
+                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
+                }
+                g += 1;
+            }
         }
-    };
-    let n8 = n / WIDTH * WIDTH;
-    for i0 in (0..n8).step_by(WIDTH) {
-        let rows: [&[f32]; WIDTH] = std::array::from_fn(|r| &x[(i0 + r) * d..(i0 + r + 1) * d]);
-        for j in 0..consts.len() {
-            form_tile::<L, WIDTH>(p, &rows, j).widen_into(&mut q);
-            put(&q, j, i0, WIDTH, lp);
-        }
+        j += if pair { 2 } else { 1 };
     }
-    for i in n8..n {
-        let rows = [&x[i * d..(i + 1) * d]];
-        for j in 0..consts.len() {
-            form_tile::<L, 1>(p, &rows, j).widen_into(&mut q);
-            put(&q, j, i, 1, lp);
+}
+
+/// `lp[j * n + i] = c0 - form` for the forms `a` of the groups of eight rows from `g0` (`n`
+/// rows in all).
+#[inline(always)]
+fn put_forms<L: Lanes32>(a: &[L], c0: f64, (j, g0, n): (usize, usize, usize), lp: &mut [f64]) {
+    let mut q = [0.0f64; WIDTH];
+    for (g, a) in (g0..).zip(a) {
+        a.widen_into(&mut q);
+        let i0 = g * WIDTH;
+        let rows = (n - i0).min(WIDTH);
+        // Finite: the forms of rows within the limit are (and so is the constant).
+        for (o, &v) in lp[j * n + i0..j * n + i0 + rows].iter_mut().zip(&q) {
+            *o = c0 - v;
         }
     }
 }
+
+/// Groups of eight rows whose forms [`forms_rows`] computes side by side.
+const FORM_GROUPS: usize = 2;
 
 /// `2^e` for `e` in `[-1022, 1022]`.
 #[inline(always)]
@@ -360,54 +429,103 @@ pub(crate) fn tile_scale(r: &[f64]) -> (f64, f64) {
     (pow2(-e), pow2(e))
 }
 
-/// The moments of component `j` over the rows `x` of one tile (`r`: their responsibilities), for
-/// the chunks `c0..c0 + G`, added into `w1`, `w2` (`f64`, at `c0 * 8`): each lane sums its
-/// feature's `r z` and `r z^2` over the rows in order from zero, in `f32`.
+/// The sums of the `J` components `j0..j0 + J` over the rows `x` of one tile (`r[jj]`: their
+/// responsibilities, `scale[jj]`: their [`tile_scale`]), for the chunks `c0..c0 + G` (the last
+/// one partial when `PART`), added into `w1`, `w2` (`f64`, `k x padded8(d)`): each lane sums its
+/// feature's `r y` and `r y^2`, `y = x - hi`, over the rows in order from zero, in `f32`. The
+/// components side by side share each row's loads and give the sums `2 J G` chains to run on.
 #[inline(always)]
-fn moments_group<L: Lanes32, const G: usize>(
+fn moments_group<L: Lanes32, const J: usize, const G: usize, const PART: bool>(
     p: &Single,
-    r: &[f64],
+    r: &[[f32; MOMENT_TILE_ROWS]; J],
     x: &[f32],
-    (j, c0): (usize, usize),
-    (down, up): (f64, f64),
+    (j0, c0): (usize, usize),
+    scale: [(f64, f64); J],
     (w1, w2): (&mut [f64], &mut [f64]),
 ) {
     let (d, dp) = (p.d, p.dp());
     let zero = L::splat(0.0);
-    let mut hi = [zero; G];
-    let mut lo = [zero; G];
-    for g in 0..G {
-        let at = j * dp + (c0 + g) * WIDTH;
-        hi[g] = L::load(&p.hi[at..]);
-        lo[g] = L::load(&p.lo[at..]);
-    }
-    let (mut t1, mut t2) = ([zero; G], [zero; G]);
-    for (&ri, row) in r.iter().zip(x.chunks_exact(d)) {
-        let rb = L::splat((ri * down) as f32);
-        for g in 0..G {
-            let z = chunk::<L>(row, c0 + g).sub(hi[g]).sub(lo[g]);
-            let wz = rb.mul(z);
-            t1[g] = t1[g].add(wz);
-            t2[g] = wz.mul_add(z, t2[g]);
+    let mut hi = [[zero; G]; J];
+    for (jj, hi) in hi.iter_mut().enumerate() {
+        for (g, hi) in hi.iter_mut().enumerate() {
+            *hi = L::load(&p.hi[(j0 + jj) * dp + (c0 + g) * WIDTH..]);
         }
     }
-    for g in 0..G {
-        let o = (c0 + g) * WIDTH;
-        t1[g].widen_add(&mut w1[o..], up);
-        t2[g].widen_add(&mut w2[o..], up);
+    let (mut t1, mut t2) = ([[zero; G]; J], [[zero; G]; J]);
+    for (i, row) in x.chunks_exact(d).enumerate() {
+        let rb: [L; J] = std::array::from_fn(|jj| L::splat(r[jj][i]));
+        for g in 0..G {
+            let at = (c0 + g) * WIDTH;
+            let v = if PART && g + 1 == G {
+                L::load_part(&row[at..])
+            } else {
+                L::load(&row[at..])
+            };
+            for jj in 0..J {
+                let y = v.sub(hi[jj][g]);
+                let wy = rb[jj].mul(y);
+                t1[jj][g] = t1[jj][g].add(wy);
+                t2[jj][g] = wy.mul_add(y, t2[jj][g]);
+            }
+        }
+    }
+    for jj in 0..J {
+        for g in 0..G {
+            let o = (j0 + jj) * dp + (c0 + g) * WIDTH;
+            t1[jj][g].widen_add(&mut w1[o..], scale[jj].1);
+            t2[jj][g].widen_add(&mut w2[o..], scale[jj].1);
+        }
+    }
+}
+
+/// [`moments_group`] of the components `j0..j0 + J` over every chunk of a tile, `G` chunks at a
+/// time.
+#[inline(always)]
+fn moments_components<L: Lanes32, const J: usize, const G: usize>(
+    p: &Single,
+    r: [&[f64]; J],
+    x: &[f32],
+    j0: usize,
+    w: (&mut [f64], &mut [f64]),
+) {
+    let scale = r.map(tile_scale);
+    let mut rs = [[0.0f32; MOMENT_TILE_ROWS]; J];
+    for ((rs, r), (down, _)) in rs.iter_mut().zip(r).zip(scale) {
+        for (o, &v) in rs.iter_mut().zip(r) {
+            *o = (v * down) as f32;
+        }
+    }
+    let r = &rs;
+    let full = p.d / WIDTH;
+    let mut c = 0;
+    while c + G <= full {
+        moments_group::<L, J, G, false>(p, r, x, (j0, c), scale, (&mut *w.0, &mut *w.1));
+        c += G;
+    }
+    if c < full {
+        moments_group::<L, J, 1, false>(p, r, x, (j0, c), scale, (&mut *w.0, &mut *w.1));
+        c += 1;
+    }
+    if !p.d.is_multiple_of(WIDTH) {
+        moments_group::<L, J, 1, true>(p, r, x, (j0, c), scale, w);
     }
 }
 
 /// Adds `sum_i r_ij (x_il - mu_jl)` to `s1` and `sum_i r_ij (x_il - mu_jl)^2` to `s2` (`k x d`)
-/// for the `n` rows of `x` (every `|x|` within `p.limit`) and their responsibilities `r`
-/// (`k x n`): tiles of [`MOMENT_TILE_ROWS`] rows summed in `f32` lanes (the responsibilities
-/// scaled by [`tile_scale`]), added tile by tile in row order into `f64` sums in `work`
-/// (`2 k padded8(d)` values), which go into `s1`, `s2` at the end.
+/// for the `n` rows of `x` (every `|x|` within `p.limit`), their responsibilities `r` (`k x n`)
+/// and the sums of those, `rsum` (`k`). The sums of `r y` and `r y^2`, `y = x - hi`, go in
+/// tiles of [`MOMENT_TILE_ROWS`] rows summed in `f32` lanes (the responsibilities scaled by
+/// [`tile_scale`]), added tile by tile in row order into `f64` sums in `work`
+/// (`2 k padded8(d)` values); at the end, in `f64`, `lo` is taken out of them:
+/// `sum r (x - mu) = sum r y - lo R` and `sum r (x - mu)^2 = sum r y^2 - 2 lo sum r y + lo^2 R`
+/// (`R = rsum_j`), one subtraction fewer per value than the distances `(x - hi) - lo` of the
+/// forms, with `y` as exact as they are.
 #[inline(always)]
 pub(crate) fn moments_rows<L: Lanes32>(
     p: &Single,
     r: &[f64],
     x: &[f32],
+    rsum: &[f64],
     (s1, s2): (&mut [f64], &mut [f64]),
     work: &mut [f64],
 ) {
@@ -417,28 +535,139 @@ pub(crate) fn moments_rows<L: Lanes32>(
     let (w1, w2) = work[..2 * k * dp].split_at_mut(k * dp);
     w1.fill(0.0);
     w2.fill(0.0);
-    let chunks = dp / WIDTH;
     for t0 in (0..n).step_by(MOMENT_TILE_ROWS) {
         let t1 = (t0 + MOMENT_TILE_ROWS).min(n);
         let xt = &x[t0 * d..t1 * d];
-        for j in 0..k {
-            let rj = &r[j * n + t0..j * n + t1];
-            let scale = tile_scale(rj);
-            let w = (&mut w1[j * dp..(j + 1) * dp], &mut w2[j * dp..(j + 1) * dp]);
-            let mut c = 0;
-            while c + 2 <= chunks {
-                moments_group::<L, 2>(p, rj, xt, (j, c), scale, (&mut *w.0, &mut *w.1));
-                c += 2;
-            }
-            if c < chunks {
-                moments_group::<L, 1>(p, rj, xt, (j, c), scale, w);
-            }
+        let rj = |j: usize| &r[j * n + t0..j * n + t1];
+        let mut j = 0;
+        while j + 2 <= k {
+            moments_components::<L, 2, 2>(p, [rj(j), rj(j + 1)], xt, j, (&mut *w1, &mut *w2));
+            j += 2;
+        }
+        if j < k {
+            moments_components::<L, 1, 2>(p, [rj(j)], xt, j, (&mut *w1, &mut *w2));
         }
     }
-    for j in 0..k {
+    for (j, &rj) in rsum[..k].iter().enumerate() {
         for l in 0..d {
-            s1[j * d + l] += w1[j * dp + l];
-            s2[j * d + l] += w2[j * dp + l];
+            let (a1, a2) = (w1[j * dp + l], w2[j * dp + l]);
+            let lo = f64::from(p.lo[j * dp + l]);
+            s1[j * d + l] += a1 - lo * rj;
+            s2[j * d + l] += (a2 - 2.0 * lo * a1) + lo * lo * rj;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::test_draws;
+
+    #[test]
+    fn groups_of_rows_are_transposed_with_zeros_past_the_rows() {
+        let mut next = test_draws(3);
+        for (n, d) in [
+            (1usize, 8usize),
+            (7, 3),
+            (8, 16),
+            (13, 11),
+            (16, 9),
+            (21, 24),
+        ] {
+            let x: Vec<f32> = (0..n * d).map(|_| next() as f32 + 1.0).collect();
+            let groups = n.div_ceil(WIDTH);
+            let mut xt = vec![f32::NAN; groups * WIDTH * d + 5];
+            transpose_groups::<Oct>(&x, n, d, &mut xt);
+            for g in 0..groups {
+                for l in 0..d {
+                    for lane in 0..WIDTH {
+                        let i = g * WIDTH + lane;
+                        let want = if i < n { x[i * d + l] } else { 0.0 };
+                        assert_eq!(xt[(g * d + l) * WIDTH + lane], want, "{n} {d} {g} {l}");
+                    }
+                }
+            }
+            // Nothing past the groups is written.
+            assert!(xt[groups * WIDTH * d..].iter().all(|v| v.is_nan()));
+        }
+    }
+
+    /// The forms and moments of `Single` against their definitions in `f64`, to `f32` precision
+    /// (the forms relative to themselves plus 1, the moments to the scale of the second).
+    fn check_against_f64(means: &[f64], h: &[f64], x: &[f32], d: usize) -> Single {
+        let (k, n) = (means.len() / d, x.len() / d);
+        let p = Single::new(means, h, d, || Error::Format("room".into()))
+            .unwrap()
+            .expect("f32 parameters");
+        let consts: Vec<f64> = (0..k).map(|j| j as f64 - 1.0).collect();
+        let mut lp = vec![0.0; k * n];
+        let mut xt = vec![0.0f32; n.div_ceil(WIDTH) * WIDTH * d];
+        forms_rows::<Oct>(&p, &consts, x, n, &mut lp, &mut xt);
+        let r: Vec<f64> = (0..k * n).map(|t| 0.25 + (t % 7) as f64 / 8.0).collect();
+        let rsum: Vec<f64> = (0..k).map(|j| r[j * n..(j + 1) * n].iter().sum()).collect();
+        let (mut s1, mut s2) = (vec![0.0; k * d], vec![0.0; k * d]);
+        let mut work = vec![0.0; 2 * k * padded8(d)];
+        moments_rows::<Oct>(&p, &r, x, &rsum, (&mut s1, &mut s2), &mut work);
+        for j in 0..k {
+            let (mut e1, mut e2) = (vec![0.0; d], vec![0.0; d]);
+            for i in 0..n {
+                let mut form = 0.0;
+                for l in 0..d {
+                    let z = f64::from(x[i * d + l]) - means[j * d + l];
+                    form += h[j * d + l] * z * z;
+                    e1[l] += r[j * n + i] * z;
+                    e2[l] += r[j * n + i] * z * z;
+                }
+                let got = lp[j * n + i];
+                let want = consts[j] - form;
+                assert!((got - want).abs() <= 1e-6 * (form + 1.0), "{got} {want}");
+            }
+            for l in 0..d {
+                let (a1, a2) = (s1[j * d + l], s2[j * d + l]);
+                let scale = (e2[l] * rsum[j]).sqrt();
+                assert!((a1 - e1[l]).abs() <= 1e-5 * scale, "{a1} {}", e1[l]);
+                assert!((a2 - e2[l]).abs() <= 1e-5 * e2[l], "{a2} {}", e2[l]);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn forms_and_moments_keep_the_low_part_of_the_means() {
+        let mut next = test_draws(11);
+        // Means far from zero in units of the standard deviation: the low parts of the means
+        // are a good part of a standard deviation, and taking them out in f64 keeps the
+        // distances' precision. Rows past multiples of eight and sixteen, odd components.
+        for (d, n, k, offset, sigma) in [
+            (8, 19, 3, 1e5, 1e-3),
+            (11, 40, 1, -3e4, 1e-2),
+            (16, 33, 5, 1e6, 0.5),
+        ] {
+            let means: Vec<f64> = (0..k * d).map(|_| offset + sigma * next()).collect();
+            let h: Vec<f64> = (0..k * d)
+                .map(|_| 0.5 / (sigma * (0.5 + next())).powi(2))
+                .collect();
+            let x: Vec<f32> = (0..n * d)
+                .map(|_| (offset + 3.0 * sigma * (next() - 0.5)) as f32)
+                .collect();
+            let p = check_against_f64(&means, &h, &x, d);
+            assert!(p.lo.iter().any(|&lo| f64::from(lo).abs() > 1e-3 * sigma));
+        }
+    }
+
+    #[test]
+    fn products_of_the_low_parts_below_the_normal_range_are_left_out() {
+        // sigma = 5e18 (1 / (2 sigma^2) = 2e-38, near the bottom of f32's normal range) and
+        // means of about 1e6, whose low parts are up to 0.03: -2 h lo is below f32's normal
+        // range and taken as 0; the forms and moments are still right.
+        let (d, n) = (9, 12);
+        let mut next = test_draws(4);
+        let means: Vec<f64> = (0..d).map(|_| 1e6 * (1.0 + next())).collect();
+        let h = vec![2e-38; d];
+        let x: Vec<f32> = (0..n * d).map(|_| (1e17 * (next() - 0.5)) as f32).collect();
+        let p = check_against_f64(&means, &h, &x, d);
+        assert!(p.lo.iter().any(|&lo| lo != 0.0));
+        assert!(p.m.iter().all(|&m| m == 0.0));
+        assert!(p.c[0] > 0.0);
     }
 }

@@ -6,7 +6,8 @@ use std::arch::x86_64::{
     __m256, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
     _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps,
     _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_pd,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_ps,
+    _mm256_set1_ps, _mm256_setr_epi32, _mm256_shuffle_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+    _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
 use crate::kernels::single::{forms_rows, moments_rows, Lanes32, Single, WIDTH};
@@ -82,6 +83,34 @@ impl Lanes32 for Avx32 {
         }
     }
     #[inline(always)]
+    fn transpose(v: &mut [Self; WIDTH]) {
+        // SAFETY: see `Avx32`. The usual 8 x 8 transpose: pairs of rows interleaved, then pairs
+        // of pairs, then the 128-bit halves exchanged.
+        unsafe {
+            let a: [__m256; WIDTH] = std::array::from_fn(|r| v[r].0);
+            let lo = |i: usize| _mm256_unpacklo_ps(a[i], a[i + 1]);
+            let hi = |i: usize| _mm256_unpackhi_ps(a[i], a[i + 1]);
+            let (t0, t1, t2, t3) = (lo(0), hi(0), lo(2), hi(2));
+            let (t4, t5, t6, t7) = (lo(4), hi(4), lo(6), hi(6));
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+            v[0].0 = _mm256_permute2f128_ps::<0x20>(s0, s4);
+            v[1].0 = _mm256_permute2f128_ps::<0x20>(s1, s5);
+            v[2].0 = _mm256_permute2f128_ps::<0x20>(s2, s6);
+            v[3].0 = _mm256_permute2f128_ps::<0x20>(s3, s7);
+            v[4].0 = _mm256_permute2f128_ps::<0x31>(s0, s4);
+            v[5].0 = _mm256_permute2f128_ps::<0x31>(s1, s5);
+            v[6].0 = _mm256_permute2f128_ps::<0x31>(s2, s6);
+            v[7].0 = _mm256_permute2f128_ps::<0x31>(s3, s7);
+        }
+    }
+    #[inline(always)]
     fn widen_into(self, out: &mut [f64]) {
         let t = &mut out[..WIDTH];
         // SAFETY: see `Avx32`; `t` holds eight values.
@@ -109,14 +138,28 @@ impl Lanes32 for Avx32 {
 
 /// [`forms_rows`] in AVX2 vectors.
 #[target_feature(enable = "avx2,fma")]
-pub(crate) fn forms(p: &Single, consts: &[f64], x: &[f32], n: usize, lp: &mut [f64]) {
-    forms_rows::<Avx32>(p, consts, x, n, lp)
+pub(crate) fn forms(
+    p: &Single,
+    consts: &[f64],
+    x: &[f32],
+    n: usize,
+    lp: &mut [f64],
+    xt: &mut [f32],
+) {
+    forms_rows::<Avx32>(p, consts, x, n, lp, xt)
 }
 
 /// [`forms_rows`] in AVX2 vectors, with AVX-512's 32 registers (the same values).
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-pub(crate) fn forms_avx512(p: &Single, consts: &[f64], x: &[f32], n: usize, lp: &mut [f64]) {
-    forms_rows::<Avx32>(p, consts, x, n, lp)
+pub(crate) fn forms_avx512(
+    p: &Single,
+    consts: &[f64],
+    x: &[f32],
+    n: usize,
+    lp: &mut [f64],
+    xt: &mut [f32],
+) {
+    forms_rows::<Avx32>(p, consts, x, n, lp, xt)
 }
 
 /// [`moments_rows`] in AVX2 vectors, with AVX-512's 32 registers (the same values).
@@ -125,10 +168,11 @@ pub(crate) fn moments_avx512(
     p: &Single,
     r: &[f64],
     x: &[f32],
+    rsum: &[f64],
     sums: (&mut [f64], &mut [f64]),
     work: &mut [f64],
 ) {
-    moments_rows::<Avx32>(p, r, x, sums, work)
+    moments_rows::<Avx32>(p, r, x, rsum, sums, work)
 }
 
 /// [`moments_rows`] in AVX2 vectors.
@@ -137,10 +181,11 @@ pub(crate) fn moments(
     p: &Single,
     r: &[f64],
     x: &[f32],
+    rsum: &[f64],
     sums: (&mut [f64], &mut [f64]),
     work: &mut [f64],
 ) {
-    moments_rows::<Avx32>(p, r, x, sums, work)
+    moments_rows::<Avx32>(p, r, x, rsum, sums, work)
 }
 
 /// [`single_full::forms`] in AVX2 vectors.
