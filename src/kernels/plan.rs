@@ -160,9 +160,9 @@ impl Moments {
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
 /// | `x32`    | as `Full`        | `f32` `x`, transposed |                      | an `f32` copy  |
-/// | `w32`    | as `Full`        | `f32` kernels' work   |                      | `f32` forms'   |
+/// | `w32`    | as `Full`        | `f32` kernels' work   |                      | `f32` x, groups|
 /// | `held`   | as `Full`        | `f32` or `f64`        |                      | where the rows |
-/// | `work`   | as `Full`        | `f32` moments' sums   |                      | moments' sums  |
+/// | `work`   | as `Full`        | `f32` moments' sums   |                      | sums, `r` sums |
 /// | `small`  | per-lane sums    |                       |                      |                |
 /// | `z`      | quadratic forms  | forms, centred rows   |                      |                |
 /// | `wz`     | (allocated only) | weighted centred rows |                      |                |
@@ -710,7 +710,7 @@ impl Plan {
                         };
                         // NaN is above every limit: such a block, and one with a value too
                         // large for the `f32` forms, goes on to the `f64` check below.
-                        if max_abs_bits(xs) <= p.limit.to_bits() {
+                        if self.max_abs_bits(xs) <= p.limit.to_bits() {
                             return true;
                         }
                     }
@@ -936,6 +936,19 @@ impl Plan {
             return unsafe { avx2::sum(a) };
         }
         sum8(a)
+    }
+
+    /// [`max_abs_bits`] on the plan's kernel path (the same value on every path).
+    fn max_abs_bits(&self, xs: &[f32]) -> u32 {
+        match self.isa.level() {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 | Level::Avx512 => {
+                // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
+                // the features the function is compiled for.
+                unsafe { x86_single::max_abs_bits(xs) }
+            }
+            _ => max_abs_bits(xs),
+        }
     }
 
     #[inline(always)]

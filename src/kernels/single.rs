@@ -8,7 +8,8 @@
 //! **Accuracy.** Each mean is held as two `f32` values, `hi = mu as f32` and
 //! `lo = (mu - hi) as f32`, and the kernels compute with `y = x - hi`, which is exact when `x`
 //! and `hi` are within a factor of two of each other and otherwise rounds to the precision of
-//! the distance itself; `lo` is taken out of what they sum: a form
+//! the distance itself; `lo` is taken out of what they sum (`hi` is the `f32` nearest to `mu`, so
+//! `|lo| <= |x - mu|` for every `f32` `x`, and the terms below do not cancel): a form
 //! `sum_l h_l (y_l - lo_l)^2` is computed as `sum_l (h_l y_l + m_l) y_l + c` (`m = -2 h lo` in
 //! `f32`, `c = sum_l h_l lo_l^2` in `f64`), and the moments of `y` are turned into those of
 //! `x - mu` in `f64` (see [`moments_rows`]). So the distances keep the relative precision of
@@ -177,8 +178,8 @@ pub(crate) struct Single {
     lo: Vec<f32>,
     /// `1 / (2 sigma^2)` as `f32`.
     h: Vec<f32>,
-    /// `-2 h lo` as `f32`, or 0 where that is below `f32`'s normal range (a term of at most
-    /// `2.4e-38 |y|` left out of the forms, and no subnormal operand in their products).
+    /// `-2 h lo` as `f32`, or 0 where that is below `f32`'s normal range (a term of less than
+    /// `1.2e-38 |y|` left out of the forms, and no subnormal operand in their products).
     m: Vec<f32>,
     /// `sum_l h_l lo_l^2` of each component (`k`), in `f64`.
     c: Vec<f64>,
@@ -232,8 +233,10 @@ impl Single {
                 max_h = max_h.max(f64::from(hv));
             }
         }
-        // |x - mu| <= |x| + max_mu; a form is at most d max_h |x - mu|^2, and a tile's moments
-        // at most MOMENT_TILE_ROWS times 4 |x - mu|^2.
+        // With y = x - hi, |y| and |y| + |lo| are at most |x| + max_mu: a form's terms
+        // (h y + m) y are at most max_h (|y| + |lo|)^2, so a form at most
+        // d max_h (|x| + max_mu)^2, and a tile's moments (of r y and r y^2) at most
+        // MOMENT_TILE_ROWS times 4 (|x| + max_mu)^2.
         Ok(
             limit(d.max(1) as f64 * max_h, MOMENT_TILE_ROWS, max_mu).map(|limit| {
                 out.limit = limit;
@@ -307,7 +310,7 @@ pub(crate) fn transpose_groups<L: Lanes32>(x: &[f32], n: usize, d: usize, xt: &m
 }
 
 /// The forms of the components `j0..j0 + J` (but for their constant parts) of the `R` groups of
-/// eight rows `xt` (transposed by [`transpose_groups`]): `q[jj][r]`, lane `i`, is
+/// eight rows `xt` (transposed by [`transpose_groups`]): `a[jj][r]`, lane `i`, is
 /// `sum_l (h_l y_l + m_l) y_l` of row `i` of group `r`, `y = x - hi`, summed over `l` in order.
 #[inline(always)]
 fn form_groups<'a, L: Lanes32, const J: usize, const R: usize>(
@@ -518,8 +521,7 @@ fn moments_components<L: Lanes32, const J: usize, const G: usize>(
 /// [`tile_scale`]), added tile by tile in row order into `f64` sums in `work`
 /// (`2 k padded8(d)` values); at the end, in `f64`, `lo` is taken out of them:
 /// `sum r (x - mu) = sum r y - lo R` and `sum r (x - mu)^2 = sum r y^2 - 2 lo sum r y + lo^2 R`
-/// (`R = rsum_j`), one subtraction fewer per value than the distances `(x - hi) - lo` of the
-/// forms, with `y` as exact as they are.
+/// (`R = rsum_j`): one subtraction per value, no correction per row.
 #[inline(always)]
 pub(crate) fn moments_rows<L: Lanes32>(
     p: &Single,
@@ -635,20 +637,23 @@ mod tests {
     #[test]
     fn forms_and_moments_keep_the_low_part_of_the_means() {
         let mut next = test_draws(11);
-        // Means far from zero in units of the standard deviation: the low parts of the means
-        // are a good part of a standard deviation, and taking them out in f64 keeps the
+        // Means far from zero in units of the standard deviation, the data spread over a few
+        // f32 steps per standard deviation: the low parts of the means are a good part of a
+        // standard deviation (up to half a step), and taking them out in f64 keeps the
         // distances' precision. Rows past multiples of eight and sixteen, odd components.
+        // (The draws are in [-0.5, 0.5).)
         for (d, n, k, offset, sigma) in [
-            (8, 19, 3, 1e5, 1e-3),
+            (8, 19, 3, 2e5, 0.05),
             (11, 40, 1, -3e4, 1e-2),
-            (16, 33, 5, 1e6, 0.5),
+            (16, 33, 5, 1e6, 0.1),
+            (9, 21, 2, 1e5, 1e-3),
         ] {
             let means: Vec<f64> = (0..k * d).map(|_| offset + sigma * next()).collect();
             let h: Vec<f64> = (0..k * d)
-                .map(|_| 0.5 / (sigma * (0.5 + next())).powi(2))
+                .map(|_| 0.5 / (sigma * (1.0 + next())).powi(2))
                 .collect();
             let x: Vec<f32> = (0..n * d)
-                .map(|_| (offset + 3.0 * sigma * (next() - 0.5)) as f32)
+                .map(|_| (offset + 6.0 * sigma * next()) as f32)
                 .collect();
             let p = check_against_f64(&means, &h, &x, d);
             assert!(p.lo.iter().any(|&lo| f64::from(lo).abs() > 1e-3 * sigma));
@@ -658,7 +663,7 @@ mod tests {
     #[test]
     fn products_of_the_low_parts_below_the_normal_range_are_left_out() {
         // sigma = 5e18 (1 / (2 sigma^2) = 2e-38, near the bottom of f32's normal range) and
-        // means of about 1e6, whose low parts are up to 0.03: -2 h lo is below f32's normal
+        // means of about 1e6, whose low parts are up to 0.0625: -2 h lo is below f32's normal
         // range and taken as 0; the forms and moments are still right.
         let (d, n) = (9, 12);
         let mut next = test_draws(4);

@@ -5,7 +5,7 @@
 //! outlive a block in `f64`.
 //!
 //! **Accuracy.** Each component's rows are centred on its own means, held in two `f32` parts as
-//! in [`single`](super::single) (`(x - hi) - lo`), so a centred value keeps the relative
+//! in [`single`](super::single), as `(x - hi) - lo`, so a centred value keeps the relative
 //! precision of `f32` however far the data sit from zero. The quadratic forms multiply the
 //! centred rows by `L^-1` rounded to `f32`; a value `y_r = sum_c A_rc z_c` of `L^-1 z` then
 //! carries `f32`'s rounding of its terms, about `6e-8 sum_c |A_rc z_c|`, which is large beside

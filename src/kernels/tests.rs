@@ -1046,14 +1046,17 @@ fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
         (8, 300, 3),
         (9, 513, 4),
         (16, 260, 5),
+        (16, 800, 5),
         (21, 77, 2),
         (64, 40, 3),
     ] {
         let forms = diagonal_forms_of(&mut next, k, d, (0.0, 3.0, 1.0));
         let log_weights: Vec<f64> = (0..k).map(|_| next() - 1.0).collect();
         let mut x = Array2::from_shape_fn((n, d), |_| (4.0 * next()) as f32);
+        // The first block with a missing value, the second beyond the f32 kernels' limit, and
+        // those after (at 800 rows, a whole block and a partial one after it) in f32.
         if n > 256 {
-            x[[n - 3, d / 2]] = 1e30;
+            x[[n.min(300) - 3, d / 2]] = 1e30;
             x[[100, 0]] = f32::NAN;
         }
         let xf = {
@@ -1119,6 +1122,10 @@ fn f32_kernels_keep_f32_precision_however_far_the_data_sit_from_zero() {
         (1e4, 0.1),
         (-3e5, 3.0),
         (1e6, 1e3),
+        // Low parts of the means up to a third of a standard deviation, the data over a few
+        // f32 steps per standard deviation.
+        (1e6, 0.1),
+        (-2e5, 0.05),
     ];
     for ((offset, sigma), d) in cases.into_iter().flat_map(|c| [(c, 8), (c, 12)]) {
         let (k, n) = (3, 250);

@@ -10,7 +10,7 @@ use std::arch::x86_64::{
     _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
-use crate::kernels::single::{forms_rows, moments_rows, Lanes32, Single, WIDTH};
+use crate::kernels::single::{self, forms_rows, moments_rows, Lanes32, Single, WIDTH};
 use crate::kernels::single_full::{self, SingleFull, Work};
 
 /// [`Lanes32`] on an AVX2 vector. Values of it are made only inside the functions below, which
@@ -134,6 +134,12 @@ impl Lanes32 for Avx32 {
             _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
         }
     }
+}
+
+/// [`single::max_abs_bits`] in AVX2 vectors (an integer maximum: the same value).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
+    single::max_abs_bits(xs)
 }
 
 /// [`forms_rows`] in AVX2 vectors.
