@@ -253,67 +253,6 @@ pub(crate) struct BlockTotals {
     pub invalid: Option<usize>,
 }
 
-/// Transposes the `f32` rows `v` into `s.x32` for the `f32` kernels of full covariance (see
-/// `Held::TransposedF32`); false when a value is beyond `p.limit` or NaN (the block then takes the
-/// `f64` kernels).
-fn transpose32(v: ndarray::ArrayView2<'_, f32>, p: &SingleFull, s: &mut Scratch) -> bool {
-    let (n, d) = v.dim();
-    let ld = n.div_ceil(WIDTH) * WIDTH;
-    let x = &mut s.x32[..p.rows() * ld];
-    let mut bits = 0u32;
-    match v.as_slice() {
-        // Contiguous rows (the common case) as plain slices, which compile to tighter loops.
-        Some(xs) => {
-            bits = match d {
-                1 => transpose_rows::<1>(xs, ld, x),
-                2 => transpose_rows::<2>(xs, ld, x),
-                3 => transpose_rows::<3>(xs, ld, x),
-                4 => transpose_rows::<4>(xs, ld, x),
-                _ => {
-                    for (i, row) in xs.chunks_exact(d).enumerate() {
-                        for (l, &a) in row.iter().enumerate() {
-                            x[l * ld + i] = a;
-                            bits = bits.max(a.to_bits() & 0x7fff_ffff);
-                        }
-                    }
-                    bits
-                }
-            };
-        }
-        None => {
-            for (i, row) in v.rows().into_iter().enumerate() {
-                for (l, &a) in row.iter().enumerate() {
-                    x[l * ld + i] = a;
-                    bits = bits.max(a.to_bits() & 0x7fff_ffff);
-                }
-            }
-        }
-    }
-    // The rows' padding is read (its centred values are weighted by zero): zeros, not the values
-    // of an earlier block (which may have been beyond the limit). The kernels read no row past
-    // `d`.
-    for l in 0..d {
-        x[l * ld + n..(l + 1) * ld].fill(0.0);
-    }
-    bits <= p.limit.to_bits()
-}
-
-/// The contiguous rows `xs` of `D` features transposed into `x` (rows `ld` apart); the largest
-/// `|x|` as bits. A loop of a fixed number of features, which compiles to vector shuffles.
-#[inline(always)]
-fn transpose_rows<const D: usize>(xs: &[f32], ld: usize, x: &mut [f32]) -> u32 {
-    let mut bits = 0u32;
-    let n = xs.len() / D;
-    let (cols, _) = x.split_at_mut(D * ld);
-    for (i, row) in xs.chunks_exact(D).enumerate().take(n) {
-        for l in 0..D {
-            cols[l * ld + i] = row[l];
-            bits = bits.max(row[l].to_bits() & 0x7fff_ffff);
-        }
-    }
-    bits
-}
-
 impl Scratch {
     /// The block transposed as `f32`, the work space of the `f32` kernels of full covariance
     /// (for plan parameters `p` and `n` rows) and `lp`.
@@ -723,7 +662,7 @@ impl Plan {
             return !has_nan(self.isa, xs);
         }
         if let (Rows::F32(v), Some(p)) = (xb, &self.single_full) {
-            if transpose32(v, p, s) {
+            if single_full::transpose(v, p, &mut s.x32) {
                 s.held = Held::TransposedF32;
                 return true;
             }

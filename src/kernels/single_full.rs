@@ -34,6 +34,7 @@ use super::single::{limit, padded8, tile_scale, Lanes32, WIDTH};
 use crate::error::{Error, Result};
 use crate::parallel::BLOCK_ROWS;
 use crate::validate::zeroed_vec;
+use ndarray::ArrayView2;
 
 /// The largest [`condition`] of a component for the `f32` kernels: the quadratic forms of rows a
 /// few standard deviations from the mean then keep about `1e-5` of relative precision or better
@@ -405,6 +406,67 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
             }
         }
     }
+}
+
+/// Transposes the `f32` rows `v` into `x32` (a plan scratch's, see the plan's
+/// `Held::TransposedF32`) for these kernels; false when a value is beyond `p.limit` or NaN (the
+/// block then takes the `f64` kernels).
+pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, x32: &mut [f32]) -> bool {
+    let (n, d) = v.dim();
+    let ld = n.div_ceil(WIDTH) * WIDTH;
+    let x = &mut x32[..p.rows() * ld];
+    let mut bits = 0u32;
+    match v.as_slice() {
+        // Contiguous rows (the common case) as plain slices, which compile to tighter loops.
+        Some(xs) => {
+            bits = match d {
+                1 => transpose_rows::<1>(xs, ld, x),
+                2 => transpose_rows::<2>(xs, ld, x),
+                3 => transpose_rows::<3>(xs, ld, x),
+                4 => transpose_rows::<4>(xs, ld, x),
+                _ => {
+                    for (i, row) in xs.chunks_exact(d).enumerate() {
+                        for (l, &a) in row.iter().enumerate() {
+                            x[l * ld + i] = a;
+                            bits = bits.max(a.to_bits() & 0x7fff_ffff);
+                        }
+                    }
+                    bits
+                }
+            };
+        }
+        None => {
+            for (i, row) in v.rows().into_iter().enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    x[l * ld + i] = a;
+                    bits = bits.max(a.to_bits() & 0x7fff_ffff);
+                }
+            }
+        }
+    }
+    // The rows' padding is read (its centred values are weighted by zero): zeros, not the values
+    // of an earlier block (which may have been beyond the limit). The kernels read no row past
+    // `d`.
+    for l in 0..d {
+        x[l * ld + n..(l + 1) * ld].fill(0.0);
+    }
+    bits <= p.limit.to_bits()
+}
+
+/// The contiguous rows `xs` of `D` features transposed into `x` (rows `ld` apart); the largest
+/// `|x|` as bits. A loop of a fixed number of features, which compiles to vector shuffles.
+#[inline(always)]
+fn transpose_rows<const D: usize>(xs: &[f32], ld: usize, x: &mut [f32]) -> u32 {
+    let mut bits = 0u32;
+    let n = xs.len() / D;
+    let (cols, _) = x.split_at_mut(D * ld);
+    for (i, row) in xs.chunks_exact(D).enumerate().take(n) {
+        for l in 0..D {
+            cols[l * ld + i] = row[l];
+            bits = bits.max(row[l].to_bits() & 0x7fff_ffff);
+        }
+    }
+    bits
 }
 
 #[cfg(test)]
