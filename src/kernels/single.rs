@@ -357,36 +357,51 @@ pub(crate) fn forms_rows<L: Lanes32>(
 ) {
     let (d, k) = (p.d, consts.len());
     transpose_groups::<L>(x, n, d, xt);
-    let groups = n.div_ceil(WIDTH);
     let mut j = 0;
-    while j < k {
-        let pair = j + 2 <= k;
-        let mut g = 0;
-        while g < groups {
-            let xg = &xt[g * WIDTH * d..];
-            if g + FORM_GROUPS <= groups {
-                if pair {
-                    let a = form_groups::<L, 2, FORM_GROUPS>(p, xg, j);
-                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
-                    put_forms(&a[1], consts[j + 1] - p.c[j + 1], (j + 1, g, n), lp);
-                } else {
-                    let a = form_groups::<L, 1, FORM_GROUPS>(p, xg, j);
-                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
-                }
-                g += FORM_GROUPS;
-            } else {
-                if pair {
-                    let a = form_groups::<L, 2, 1>(p, xg, j);
-                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
-                    put_forms(&a[1], consts[j + 1] - p.c[j + 1], (j + 1, g, n), lp);
-                } else {
-                    let a = form_groups::<L, 1, 1>(p, xg, j);
-                    put_forms(&a[0], consts[j] - p.c[j], (j, g, n), lp);
-                }
-                g += 1;
-            }
-        }
-        j += if pair { 2 } else { 1 };
+    while j + 2 <= k {
+        forms_components::<L, 2>(p, consts, xt, (j, n), lp);
+        j += 2;
+    }
+    if j < k {
+        forms_components::<L, 1>(p, consts, xt, (j, n), lp);
+    }
+}
+
+/// [`forms_rows`] of the components `j0..j0 + J` over every group of rows of `xt`,
+/// [`FORM_GROUPS`] groups at a time.
+#[inline(always)]
+fn forms_components<L: Lanes32, const J: usize>(
+    p: &Single,
+    consts: &[f64],
+    xt: &[f32],
+    (j0, n): (usize, usize),
+    lp: &mut [f64],
+) {
+    let (d, groups) = (p.d, n.div_ceil(WIDTH));
+    let mut g = 0;
+    while g + FORM_GROUPS <= groups {
+        let a = form_groups::<L, J, FORM_GROUPS>(p, &xt[g * WIDTH * d..], j0);
+        put_components(&a, p, consts, (j0, g, n), lp);
+        g += FORM_GROUPS;
+    }
+    while g < groups {
+        let a = form_groups::<L, J, 1>(p, &xt[g * WIDTH * d..], j0);
+        put_components(&a, p, consts, (j0, g, n), lp);
+        g += 1;
+    }
+}
+
+/// [`put_forms`] of the forms `a` of the components from `j0`, each from its constant.
+#[inline(always)]
+fn put_components<L: Lanes32, const J: usize, const R: usize>(
+    a: &[[L; R]; J],
+    p: &Single,
+    consts: &[f64],
+    (j0, g0, n): (usize, usize, usize),
+    lp: &mut [f64],
+) {
+    for (j, a) in (j0..).zip(a) {
+        put_forms(a, consts[j] - p.c[j], (j, g0, n), lp);
     }
 }
 
