@@ -90,17 +90,17 @@ pub(crate) fn exp_nonpositive(x: f64) -> f64 {
 }
 
 /// `ln 2` split for `f32` so that `n * EXP32_LN2_HI` is exact for `|n| < 2^9`.
-const EXP32_LN2_HI: f32 = 0.693_145_75;
+pub(crate) const EXP32_LN2_HI: f32 = 0.693_145_75;
 /// The rest of `ln 2` in `f32`.
-const EXP32_LN2_LO: f32 = 1.428_606_8e-6;
+pub(crate) const EXP32_LN2_LO: f32 = 1.428_606_8e-6;
 /// `1.5 * 2^23`: adding it rounds an `f32` to an integer, which then sits in the low bits.
-const EXP32_SHIFTER: f32 = 12_582_912.0;
+pub(crate) const EXP32_SHIFTER: f32 = 12_582_912.0;
 /// Below this, [`exp32_nonpositive`] returns 0 (`e^x` is then below `1.7e-38`, at the end of
 /// `f32`'s normal range).
 pub(crate) const EXP32_MIN: f32 = -87.0;
 /// `1 / 7!, 1 / 6!, ..., 1`: the Taylor series of `e^r` to degree 7 (truncation below `6e-9`
 /// relative for `|r| <= ln 2 / 2`), by Horner's rule.
-const EXP32_COEFFS: [f32; 8] = [
+pub(crate) const EXP32_COEFFS: [f32; 8] = [
     1.0 / 5_040.0,
     1.0 / 720.0,
     1.0 / 120.0,

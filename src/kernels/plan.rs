@@ -14,7 +14,7 @@ use super::portable::{
 };
 use super::single::{self, max_abs_bits, padded8, Oct, Single, WIDTH};
 use super::single_full::{self, SingleFull, Work};
-use super::small::{small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
+use super::small::{self, small_tiles, SMALL_LANES, SMALL_MAX_FEATURES, SMALL_SUMS};
 #[cfg(target_arch = "x86_64")]
 use super::x86::{avx2, avx512, single as x86_single};
 use crate::error::Result;
@@ -38,9 +38,10 @@ fn finite_form<'a>(scale: impl IntoIterator<Item = &'a f64>, log_norm: f64) -> b
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Path {
     /// Full covariance in at most [`SMALL_MAX_FEATURES`] features: the fused E-step keeps a
-    /// tile of rows in registers through all its stages (see [`small_tiles`]); the
-    /// log-densities alone (and the posteriors) are those of [`Path::Full`]. `lower` when every
-    /// `inv_chol` is lower triangular (the loops then skip the zeros).
+    /// tile of rows in registers through all its stages (see [`small_tiles`]; blocks of `f32`
+    /// rows, see [`small::small_tiles32`]); the log-densities alone (and the posteriors) are
+    /// those of [`Path::Full`]. `lower` when every `inv_chol` is lower
+    /// triangular (the loops then skip the zeros).
     Small {
         /// Whether every `inv_chol` is lower triangular.
         lower: bool,
@@ -160,7 +161,7 @@ impl Moments {
 /// |----------|------------------|-----------------------|----------------------|----------------|
 /// | `xt`     | `x - o`, `d x n` | `x - o`, `d x n`      | `x`, `d x n`         | a copy, `n x d`|
 /// | `x32`    | as `Full`        | `f32` `x`, transposed |                      | an `f32` copy  |
-/// | `w32`    | as `Full`        | `f32` kernels' work   |                      | `f32` x, groups|
+/// | `w32`    | as `Full`, and r | `f32` kernels' work   |                      | `f32` x, groups|
 /// | `held`   | as `Full`        | `f32` or `f64`        |                      | where the rows |
 /// | `work`   | as `Full`        | `f32` moments' sums   |                      | sums, `r` sums |
 /// | `small`  | per-lane sums    |                       |                      |                |
@@ -178,9 +179,9 @@ pub(crate) struct Scratch {
     /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`);
     /// `Small` and `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
     x32: Vec<f32>,
-    /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]);
-    /// `DiagonalRows` with them, the block transposed by groups of eight rows
-    /// ([`single::transpose_groups`]).
+    /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]), and
+    /// for `Small` room for the responsibilities of its `f32` E-step (`k x n`); `DiagonalRows`
+    /// with them, the block transposed by groups of eight rows ([`single::transpose_groups`]).
     w32: Vec<f32>,
     /// Where the rows of the current block are (row-major plans).
     held: Held,
@@ -207,11 +208,13 @@ pub(crate) struct Scratch {
     /// E-step, the row's weight where it counts (else 0).
     pub y: Vec<f64>,
     /// Per row: after `posteriors`, `log p(x_i)`; in the small-dimension E-step,
-    /// `sum_j exp(lp_ij - max_i)`.
+    /// `sum_j exp(lp_ij - max_i)` (in that of `f32` rows, 1 for a row that does not count).
     pub acc: Vec<f64>,
-    /// Per row: after `posteriors` and in the small-dimension E-step, `max_j lp_ij`.
+    /// Per row: after `posteriors` and in the small-dimension E-step, `max_j lp_ij` (in that of
+    /// `f32` rows, 0 for a row that does not count).
     pub max: Vec<f64>,
-    /// `k x rows`: joint log-densities, then responsibilities.
+    /// `k x rows`: joint log-densities, then responsibilities (in the small-dimension E-step of
+    /// `f32` rows, the log-densities of a tile).
     pub lp: Vec<f64>,
 }
 
@@ -260,7 +263,7 @@ impl Scratch {
         let ld = n.div_ceil(WIDTH) * WIDTH;
         let [zs, ys, qs, sums] = single_full::work_sizes(p.d());
         // The work space of this plan's number of features.
-        debug_assert_eq!(self.w32.len(), 2 * zs + ys + qs);
+        debug_assert!(self.w32.len() >= 2 * zs + ys + qs);
         let (z, rest) = self.w32.split_at_mut(zs);
         let (wz, rest) = rest.split_at_mut(zs);
         let (ys, q) = rest.split_at_mut(ys);
@@ -555,7 +558,9 @@ impl Plan {
         let (x32, w32, sums32) = match (&self.single_full, &self.single) {
             (Some(_), _) => {
                 let [zs, ys, qs, sums] = single_full::work_sizes(d);
-                (padded8(d) * b, 2 * zs + ys + qs, sums)
+                // The small-dimension E-step keeps the responsibilities there.
+                let r32 = if small { k * b } else { 0 };
+                (padded8(d) * b, (2 * zs + ys + qs).max(r32), sums)
             }
             // The row-major f32 forms' transposed rows.
             (None, Some(_)) => (0, d * b, 0),
@@ -811,6 +816,33 @@ impl Plan {
         self.summarize_t::<true>(x, n, w, s, m)
     }
 
+    /// The small-dimension E-step of a block of `f32` rows transposed into `s.x32`
+    /// ([`small::summarize32`]).
+    fn summarize_small32(
+        &self,
+        n: usize,
+        w: Option<&[f64]>,
+        s: &mut Scratch,
+        m: &mut Moments,
+    ) -> BlockTotals {
+        let (p, ld) = (self.single_full(), n.div_ceil(WIDTH) * WIDTH);
+        let x = (&s.x32[..p.rows() * ld], ld, n);
+        let parts = (
+            (&mut s.lp[..self.k * WIDTH], &mut s.w32[..self.k * ld]),
+            (&mut s.max[..], &mut s.acc[..], &mut s.y[..]),
+            (&mut m.weight[..], &mut m.sum[..], &mut m.products[..]),
+        );
+        match self.isa.level() {
+            // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it has),
+            // the features the function is compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 | Level::Avx512 => unsafe {
+                x86_single::small_summarize(p, &self.consts, x, w, parts)
+            },
+            Level::Portable => small::summarize32::<Oct, Quad, 2>(p, &self.consts, x, w, parts),
+        }
+    }
+
     /// The small-dimension E-step ([`summarize_small`](Self::summarize_small)) in AVX2 vectors:
     /// a tile's eight lanes in two vectors.
     #[cfg(target_arch = "x86_64")]
@@ -849,9 +881,14 @@ impl Plan {
         m: &mut Moments,
     ) -> BlockTotals {
         self.with_rows(xb.into(), s, |x, n, s| {
-            // Blocks of `f32` rows of a small-dimension plan take the `f32` kernels of full
-            // covariance.
+            // Blocks of `f32` rows of a small-dimension plan take its `f32` E-step, or (weights
+            // too far apart for it) the `f32` kernels of full covariance.
             let small = matches!(self.path, Path::Small { .. }) && matches!(x, RowSlice::F64(_));
+            if matches!((self.path, x), (Path::Small { .. }, RowSlice::F32(_)))
+                && small::weights_fit(w)
+            {
+                return self.summarize_small32(n, w, s, m);
+            }
             match (small, self.isa.level()) {
                 // SAFETY (the vector arms): the processor has the features the functions are
                 // compiled for (an `Isa` is made only for what it has).

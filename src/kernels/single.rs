@@ -40,6 +40,7 @@
 //! AVX-512 uses too), and the order depends on neither the number of threads nor the vector
 //! width, so the results are the same bits everywhere.
 
+use super::math::exp32_nonpositive;
 use crate::error::{Error, Result};
 use crate::validate::zeroed_vec;
 
@@ -80,6 +81,10 @@ pub(crate) trait Lanes32: Copy {
     fn widen_into(self, out: &mut [f64]);
     /// `out[..8]` += the lanes as `f64` times `up` (a power of two).
     fn widen_add(self, out: &mut [f64], up: f64);
+    /// `s[..8]` rounded to `f32` (to nearest).
+    fn narrow(s: &[f64]) -> Self;
+    /// [`exp32_nonpositive`] of each lane.
+    fn exp_nonpositive(self) -> Self;
 }
 
 /// Portable [`Lanes32`].
@@ -164,6 +169,14 @@ impl Lanes32 for Oct {
         for (o, v) in out[..WIDTH].iter_mut().zip(self.0) {
             *o += f64::from(v) * up;
         }
+    }
+    #[inline(always)]
+    fn narrow(s: &[f64]) -> Self {
+        Oct(std::array::from_fn(|u| s[u] as f32))
+    }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        Oct(self.0.map(exp32_nonpositive))
     }
 }
 

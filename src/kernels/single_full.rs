@@ -1,8 +1,11 @@
 //! The full-covariance kernels in `f32` lanes, for blocks of `f32` rows of full-covariance plans
 //! (paths [`Small`](super::plan::Path::Small) and [`Full`](super::plan::Path::Full), in fewer
-//! than [`MAX_FEATURES`] features), transposed as `f32`: the centred rows, the quadratic forms `|L^-1 (x - mu)|^2` and the moments of each component eight
-//! rows to a vector (twice the values per instruction of the `f64` kernels), the sums that
-//! outlive a block in `f64`.
+//! than [`MAX_FEATURES`] features), transposed as `f32`: the centred rows, the quadratic forms
+//! `|L^-1 (x - mu)|^2` and the moments of each component eight rows to a vector (twice the
+//! values per instruction of the `f64` kernels), the sums that outlive a block in `f64`. (The
+//! E-step of the path `Small` takes its blocks a tile at a time through the log-densities and
+//! the responsibilities instead, with these parameters and this accuracy:
+//! [`small_tiles32`](super::small::small_tiles32).)
 //!
 //! **Accuracy.** Each component's rows are centred on its own means, held in two `f32` parts as
 //! in [`single`](super::single), as `(x - hi) - lo`, so a centred value keeps the relative
@@ -174,6 +177,19 @@ impl SingleFull {
     /// The number of features.
     pub fn d(&self) -> usize {
         self.d
+    }
+
+    /// Component `j`'s means in two parts (`hi`, `lo`: `padded8(d)` values each) and its
+    /// `L^-1` as [`panels`](super::portable::panels) (for `d <= 4`, one panel: `A_rc` at
+    /// `4 c + r`).
+    #[inline(always)]
+    pub fn component(&self, j: usize) -> (&[f32], &[f32], &[f32]) {
+        let (dp8, plen) = (padded8(self.d), panels_len(self.d, true));
+        (
+            &self.hi[j * dp8..(j + 1) * dp8],
+            &self.lo[j * dp8..(j + 1) * dp8],
+            &self.panels[j * plen..(j + 1) * plen],
+        )
     }
 }
 
@@ -717,8 +733,16 @@ mod tests {
 
     #[test]
     fn f32_full_moments_stay_in_range_for_any_weights_and_spread() {
+        // The small-dimension E-step (two features) and the general one (nine).
+        for d in [2, 9] {
+            moments_in_range(d);
+        }
+    }
+
+    /// [`f32_full_moments_stay_in_range_for_any_weights_and_spread`] in `d` features.
+    fn moments_in_range(d: usize) {
         let mut next = values(14);
-        let (k, n, d) = (2, 100, 9);
+        let (k, n) = (2, 100);
         let log_weights = [-0.7, -0.7];
         let c = Components::new(&mut next, (k, d), (0.0, 2.0, 1.0), 1.0);
         let x = Array2::from_shape_fn((n, d), |_| (3.0 * next()) as f32);
@@ -897,6 +921,138 @@ mod tests {
                 plan.summarize(big.view(), None, &mut s, &mut m);
                 assert!(!plan.load(bad.view(), &mut s));
                 assert_eq!(run(&mut s), want, "{d} {isa:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_f32_blocks_without_weights_are_those_of_weights_of_one() {
+        // Without sample weights, the small-dimension E-step of f32 rows sums the log-likelihood
+        // as one logarithm per lane of the products of the rows' totals; with them, row by row.
+        let mut next = values(23);
+        for d in 1..=4 {
+            let (k, n) = (3, 517);
+            let c = Components::new(&mut next, (k, d), (1.0, 3.0, 1.0), 1.0);
+            let log_weights = [-0.9, -1.4, -1.1];
+            let x = Array2::from_shape_fn((n, d), |_| (5.0 * next()) as f32);
+            let ones = vec![1.0; n];
+            for isa in Isa::supported() {
+                let mut want = None;
+                for w in [None, Some(&ones[..])] {
+                    let plan = Plan::with_isa(c.forms().into_iter().map(Some), &log_weights, isa)
+                        .unwrap()
+                        .expect("a plan");
+                    let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
+                    let mut ll = 0.0;
+                    for i0 in (0..n).step_by(crate::parallel::BLOCK_ROWS) {
+                        let rows = i0..(i0 + crate::parallel::BLOCK_ROWS).min(n);
+                        let xb = x.slice(ndarray::s![rows.clone(), ..]);
+                        assert!(plan.load(xb, &mut s));
+                        let t = plan.summarize(xb, w.map(|w| &w[rows]), &mut s, &mut m);
+                        assert!(t.unexplained == 0.0 && t.invalid.is_none());
+                        ll += t.log_likelihood;
+                    }
+                    let moments = [m.weight, m.sum, m.products].concat();
+                    match w {
+                        None => want = Some((ll, moments)),
+                        Some(_) => {
+                            let (ll0, m0) = want.as_ref().expect("the block without weights");
+                            assert!((ll - ll0).abs() <= 1e-13 * ll.abs(), "{d} {isa:?}");
+                            // The same responsibilities, so the same moments.
+                            assert_eq!(&moments, m0, "{d} {isa:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_f32_blocks_count_rows_that_no_component_can_produce() {
+        let mut next = values(29);
+        let (k, n, d) = (2, 250, 2);
+        let c = Components::new(&mut next, (k, d), (0.0, 3.0, 1.0), 1.0);
+        let x = Array2::from_shape_fn((n, d), |_| (4.0 * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        let w: Vec<f64> = (0..n).map(|i| if i % 7 == 3 { 0.0 } else { 1.5 }).collect();
+        let total: f64 = w.iter().sum();
+        for isa in Isa::supported() {
+            for weights in [None, Some(&w[..])] {
+                let counted = weights.map_or(n as f64, |_| total);
+                // A component of weight zero: the other takes every row, as in f64, and the same
+                // bits on every kernel path.
+                let lw = [f64::NEG_INFINITY, -0.2];
+                let bits = fused_outputs(&c.forms(), &lw, x.view(), weights, isa);
+                assert!(bits == fused_outputs(&c.forms(), &lw, x.view(), weights, Isa::portable()));
+                let got = weighted_block_of(&c.forms(), &lw, x.view(), weights, isa);
+                let want = weighted_block_of(&c.forms(), &lw, x64.view(), weights, isa);
+                assert!((got.3 - want.3).abs() <= 1e-6 * want.3.abs(), "{isa:?}");
+                assert!(got.1[..d].iter().chain(&got.2[..d * d]).all(|&v| v == 0.0));
+                close_moments(&got.2, &want.2, (&got.1, &want.1), d, counted);
+                // Both of weight zero: no row counts.
+                let plan = Plan::with_isa(
+                    c.forms().into_iter().map(Some),
+                    &[f64::NEG_INFINITY; 2],
+                    isa,
+                )
+                .unwrap()
+                .expect("a plan");
+                let (mut s, mut m) = (plan.scratch().unwrap(), plan.moments().unwrap());
+                assert!(plan.load(x.view(), &mut s));
+                let t = plan.summarize(x.view(), weights, &mut s, &mut m);
+                assert_eq!((t.unexplained, t.log_likelihood), (counted, 0.0));
+                assert!(t.invalid.is_none());
+                assert!([m.weight, m.sum, m.products]
+                    .concat()
+                    .iter()
+                    .all(|&v| v == 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn small_f32_blocks_of_weights_far_apart_keep_f32_precision() {
+        use crate::kernels::small::weights_fit;
+        assert!(weights_fit(None) && weights_fit(Some(&[0.0, 0.0])));
+        assert!(weights_fit(Some(&[1e-30, 0.0, 1.6e-23])));
+        assert!(!weights_fit(Some(&[1e-30, 1.7e-23])));
+        let mut next = values(37);
+        let (k, n, d) = (2, 250, 3);
+        let c = Components::new(&mut next, (k, d), (0.0, 3.0, 1.0), 1.0);
+        let x = Array2::from_shape_fn((n, d), |_| (4.0 * next()) as f32);
+        let x64 = x.mapv(f64::from);
+        // Weights within 2^24 of each other (the block scaled as one) and further apart (each
+        // component's responsibilities scaled on their own), around 1 and far from it.
+        for (spread, scale) in [(1e6, 1.0), (1e6, 1e35), (1e30, 1.0), (1e30, 1e-20)] {
+            let w: Vec<f64> = (0..n)
+                .map(|i| {
+                    scale
+                        * if i % 3 == 0 {
+                            spread
+                        } else {
+                            1.0 + next().abs()
+                        }
+                })
+                .collect();
+            for isa in Isa::supported() {
+                let got = weighted_block_of(&c.forms(), &[-0.7, -0.7], x.view(), Some(&w), isa);
+                let want = weighted_block_of(&c.forms(), &[-0.7, -0.7], x64.view(), Some(&w), isa);
+                let total: f64 = w.iter().sum();
+                close_moments(&got.2, &want.2, (&got.1, &want.1), d, total);
+                let bits = fused_outputs(&c.forms(), &[-0.7, -0.7], x.view(), Some(&w), isa);
+                assert!(
+                    bits == fused_outputs(
+                        &c.forms(),
+                        &[-0.7, -0.7],
+                        x.view(),
+                        Some(&w),
+                        Isa::portable()
+                    )
+                );
+                assert!(
+                    (got.3 - want.3).abs() <= 1e-6 * want.3.abs(),
+                    "{spread} {scale}"
+                );
             }
         }
     }

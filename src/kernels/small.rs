@@ -1,10 +1,14 @@
 //! The small-dimension E-step of full covariance: tiles of [`SMALL_LANES`] rows kept in
 //! registers through the log-densities, the log-sum-exp, the responsibilities and the moments
-//! (see [`Plan`](super::plan::Plan), path `Small`).
+//! (see [`Plan`](super::plan::Plan), path `Small`), for `f64` rows ([`small_tiles`]); for
+//! `f32` rows in `f32` lanes, a tile at a time through the log-densities and the
+//! responsibilities, then a pass per component for the moments ([`small_tiles32`]).
 
 use super::lanes::Lanes;
 use super::plan::BlockTotals;
-use super::portable::padded;
+use super::portable::{lanes, padded};
+use super::single::{tile_scale, Lanes32, WIDTH};
+use super::single_full::SingleFull;
 
 /// Full-covariance mixtures of at most this many features take the small-dimension E-step.
 pub(crate) const SMALL_MAX_FEATURES: usize = 4;
@@ -193,4 +197,312 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
     for (h, v) in sums.iter().enumerate() {
         v.store(&mut ll[lw * h..]);
     }
+}
+
+/// The small-dimension E-step of a block of `f32` rows (path `Small` with the `f32` kernels of
+/// full covariance, [`SingleFull`]), in `D` features: the block `x` transposed as `f32`
+/// (`padded8(D) x ld` rows, `ld` the multiple of eight at or above `n`, zeros past `n`, every
+/// `|x|` within [`SingleFull::limit`]), and sample weights `w` that pass [`weights_fit`].
+///
+/// First pass, a tile of eight rows at a time through the log-densities and the
+/// responsibilities: each component's rows centred on its means in two parts and its quadratic
+/// form (the operations of [`single_full::forms`](super::single_full::forms), over the
+/// triangle of `L^-1` alone) in `f32` lanes `L`; `lp = consts_j - q / 2`, the row maxima, the
+/// totals `sum_j exp(lp - max)` and the factors `w / total` in `H` vectors of `f64` lanes `F`;
+/// `exp` in `f32` ([`Lanes32::exp_nonpositive`] of the difference narrowed); the
+/// responsibilities in `f32` (`r32`, `k x ld`), scaled by the power of two `down` that brings
+/// the block's largest weight below 1 (see [`tile_scale`]; responsibilities below `2^-126`,
+/// that is below about `1e-38` of that weight, keep fewer bits, and none below `2^-149`). Second
+/// pass, per component over the tiles: the weight, the sums and the upper triangle of the
+/// products of its centred rows in `f32` lanes, row `i` in lane `i % 8` (at most
+/// `BLOCK_ROWS / 8` rows a lane, each responsibility below 1), the lanes widened, combined as
+/// [`lanes`], scaled back and added into `weight`, `sum` (`k x D`) and `products`
+/// (`k x D x D`). The log-likelihood last (see below). `lpt` (`k x 8`) is work space, and so are
+/// the row buffers (`ld` each; a row that does not count holds the maximum 0 and the total 1).
+///
+/// Every lane does the same operations in the same order whatever `L` and `F` (and the kernel
+/// path, the number of threads), so the results are the same bits.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn small_tiles32<L: Lanes32, F: Lanes, const D: usize, const H: usize>(
+    p: &SingleFull,
+    consts: &[f64],
+    (x, ld, n): (&[f32], usize, usize),
+    w: Option<&[f64]>,
+    (lpt, r32): (&mut [f64], &mut [f32]),
+    (row_max, row_total, row_weight): (&mut [f64], &mut [f64], &mut [f64]),
+    (weight, sum, products): (&mut [f64], &mut [f64], &mut [f64]),
+    out: &mut BlockTotals,
+) {
+    const W: usize = WIDTH;
+    let (k, fw) = (consts.len(), F::WIDTH);
+    assert_eq!(H * fw, W, "eight rows are H vectors of f64 lanes");
+    debug_assert_eq!(ld, n.div_ceil(W) * W);
+    let (row_max, row_total, row_weight) = (
+        &mut row_max[..ld],
+        &mut row_total[..ld],
+        &mut row_weight[..ld],
+    );
+    let (lpt, r32) = (&mut lpt[..k * W], &mut r32[..k * ld]);
+    let (down, up) = w.map_or((1.0, 1.0), |w| tile_scale(&w[..n]));
+    for i0 in (0..ld).step_by(W) {
+        let mut mx = [F::splat(f64::NEG_INFINITY); H];
+        for (j, lpj) in lpt.chunks_exact_mut(W).enumerate() {
+            let z = centred::<L, D>(p, j, x, ld, i0);
+            let q = form::<L, D>(p.component(j).2, &z);
+            let mut qd = [0.0f64; W];
+            q.widen_into(&mut qd);
+            let (c0, one_half) = (F::splat(consts[j]), F::splat(0.5));
+            for (h, m) in mx.iter_mut().enumerate() {
+                let v = c0.sub(one_half.mul(half::<F>(&qd, h)));
+                v.store(&mut lpj[fw * h..]);
+                *m = v.max_of(*m);
+            }
+        }
+        let mut tot = [F::splat(0.0); H];
+        for (j, lpj) in lpt.chunks_exact(W).enumerate() {
+            let mut diff = [0.0f64; W];
+            for (h, m) in mx.iter().enumerate() {
+                half::<F>(lpj, h).sub(*m).store(&mut diff[fw * h..]);
+            }
+            let e = L::narrow(&diff).exp_nonpositive();
+            e.store(&mut r32[j * ld + i0..]);
+            e.widen_into(&mut diff);
+            for (h, t) in tot.iter_mut().enumerate() {
+                *t = t.add(half::<F>(&diff, h));
+            }
+        }
+        let width = (n - i0).min(W);
+        let mut wv = [0.0f64; W];
+        match w {
+            Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
+            None => wv[..width].fill(1.0),
+        }
+        // Per row: the factor `w / sum_j e_j` (times `down`), and 0 where the maxima and
+        // totals are finite (NaN elsewhere), in vectors; rows of another kind one by one below.
+        let (mut inv, mut mxs, mut tots) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
+        let (mut factor, mut check) = ([0.0f64; W], [0.0f64; W]);
+        for h in 0..H {
+            let at = fw * h;
+            let i = F::splat(1.0).div(tot[h]);
+            i.store(&mut inv[at..]);
+            i.mul(half::<F>(&wv, h).mul(F::splat(down)))
+                .store(&mut factor[at..]);
+            mx[h].store(&mut mxs[at..]);
+            tot[h].store(&mut tots[at..]);
+            mx[h]
+                .sub(mx[h])
+                .add(tot[h].sub(tot[h]))
+                .store(&mut check[at..]);
+        }
+        row_max[i0..i0 + W].copy_from_slice(&mxs);
+        row_total[i0..i0 + W].copy_from_slice(&tots);
+        let plain = check.iter().zip(&wv).all(|(&c, &v)| c == 0.0 && v != 0.0);
+        let mut nan = false;
+        if plain {
+            row_weight[i0..i0 + W].copy_from_slice(&wv);
+        } else {
+            let mut bad = false;
+            for u in 0..W {
+                // A row's log-likelihood is finite exactly when its maximum is (see
+                // `small_tiles`).
+                let finite = mxs[u].is_finite() && tots[u].is_finite();
+                let ok = wv[u] != 0.0 && finite;
+                if !ok {
+                    // A row that does not count: a term `0 + ln 1` of the log-likelihood.
+                    factor[u] = 0.0;
+                    row_max[i0 + u] = 0.0;
+                    row_total[i0 + u] = 1.0;
+                }
+                row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
+                bad |= !ok && wv[u] != 0.0;
+                nan |= !finite;
+            }
+            if bad {
+                // Rows no component can produce, or of a NaN or infinite log-likelihood.
+                for u in 0..width {
+                    if wv[u] != 0.0 && !(mxs[u].is_finite() && tots[u].is_finite()) {
+                        if mxs[u] == f64::NEG_INFINITY {
+                            out.unexplained += wv[u];
+                        } else if out.invalid.is_none() {
+                            out.invalid = Some(i0 + u);
+                        }
+                    }
+                }
+            }
+        }
+        let f = L::narrow(&factor);
+        for rj in r32.chunks_exact_mut(ld) {
+            let r = &mut rj[i0..i0 + W];
+            L::load(r).mul(f).store(r);
+            if nan {
+                // Rows of factor 0 may hold NaN (all components at -inf): their
+                // responsibilities are 0.
+                for (v, &fu) in r.iter_mut().zip(&factor) {
+                    if fu == 0.0 {
+                        *v = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    // The log-likelihood once the tiles are done. Without sample weights, per lane
+    // `sum_i max_i + ln prod_i total_i` (a row that does not count has 0 and 1 there): one `ln`
+    // per lane rather than per row. The totals lie in `[1, k]` (the largest term is
+    // `exp(0) = 1`), so a lane's product of `BLOCK_ROWS / 8` of them stays below `2^768` for
+    // `k` below `2^24` (with more components, row by row as with weights).
+    let mut ll = [F::splat(0.0); H];
+    if w.is_none() && k < 1 << 24 {
+        let mut prod = [F::splat(1.0); H];
+        for i0 in (0..ld).step_by(W) {
+            for h in 0..H {
+                let at = i0 + fw * h;
+                ll[h] = ll[h].add(half(&row_max[at..], 0));
+                prod[h] = prod[h].mul(half(&row_total[at..], 0));
+            }
+        }
+        for (v, p) in ll.iter_mut().zip(&prod) {
+            *v = v.add(p.ln());
+        }
+    } else {
+        for i0 in (0..ld).step_by(W) {
+            for (h, v) in ll.iter_mut().enumerate() {
+                let at = i0 + fw * h;
+                let lse = half::<F>(&row_max[at..], 0).add(half::<F>(&row_total[at..], 0).ln());
+                *v = v.add(lse.times_unless_zero(half(&row_weight[at..], 0)));
+            }
+        }
+    }
+    let mut lls = [0.0f64; W];
+    for (h, v) in ll.iter().enumerate() {
+        v.store(&mut lls[fw * h..]);
+    }
+    out.log_likelihood = lanes(lls);
+    for (j, rj) in r32.chunks_exact(ld).enumerate() {
+        let mut acc = [L::splat(0.0); SMALL_SUMS];
+        for i0 in (0..ld).step_by(W) {
+            let r = L::load(&rj[i0..]);
+            let z = centred::<L, D>(p, j, x, ld, i0);
+            acc[0] = acc[0].add(r);
+            let mut t = 1 + D;
+            for a in 0..D {
+                let rz = r.mul(z[a]);
+                acc[1 + a] = acc[1 + a].add(rz);
+                for zb in &z[a..] {
+                    acc[t] = rz.mul_add(*zb, acc[t]);
+                    t += 1;
+                }
+            }
+        }
+        let total = |v: L| {
+            let mut s = [0.0f64; W];
+            v.widen_into(&mut s);
+            lanes(s) * up
+        };
+        weight[j] += total(acc[0]);
+        let mut t = 1 + D;
+        for a in 0..D {
+            sum[j * D + a] += total(acc[1 + a]);
+            for b in a..D {
+                products[j * D * D + a * D + b] += total(acc[t]);
+                t += 1;
+            }
+        }
+    }
+}
+
+/// Lanes `h * F::WIDTH ..` of `v`.
+#[inline(always)]
+fn half<F: Lanes>(v: &[f64], h: usize) -> F {
+    F::load(&v[F::WIDTH * h..])
+}
+
+/// The rows `i0..i0 + 8` of the transposed block `x` (rows `ld` apart) centred on component
+/// `j`'s means: `(x - hi) - lo`.
+#[inline(always)]
+fn centred<L: Lanes32, const D: usize>(
+    p: &SingleFull,
+    j: usize,
+    x: &[f32],
+    ld: usize,
+    i0: usize,
+) -> [L; D] {
+    let (hi, lo, _) = p.component(j);
+    let mut z = [L::splat(0.0); D];
+    for (c, zc) in z.iter_mut().enumerate() {
+        *zc = L::load(&x[c * ld + i0..])
+            .sub(L::splat(hi[c]))
+            .sub(L::splat(lo[c]));
+    }
+    z
+}
+
+/// `sum_r y_r^2` with `y_r = sum_{c <= r} A_rc z_c` (`A_rc` at `pan[4 c + r]`), each a chain of
+/// fused multiply-adds in order.
+#[inline(always)]
+fn form<L: Lanes32, const D: usize>(pan: &[f32], z: &[L; D]) -> L {
+    let mut q = L::splat(0.0);
+    for r in 0..D {
+        let mut y = L::splat(0.0);
+        for (c, zc) in z.iter().enumerate().take(r + 1) {
+            y = L::splat(pan[4 * c + r]).mul_add(*zc, y);
+        }
+        q = y.mul_add(y, q);
+    }
+    q
+}
+
+/// The largest ratio of two (non-zero) sample weights in a block that [`small_tiles32`] takes.
+const WEIGHT_RATIO: f64 = 16_777_216.0;
+
+/// Whether the sample weights `w` of a block are near enough to each other for
+/// [`small_tiles32`], which scales them all by one power of two: the largest non-zero weight at
+/// most `2^24` times the smallest. Others take the `f32` kernels of
+/// [`single_full`](super::single_full), which scale each component's responsibilities on their
+/// own.
+pub(crate) fn weights_fit(w: Option<&[f64]>) -> bool {
+    w.is_none_or(|w| {
+        let (lo, hi) = w
+            .iter()
+            .filter(|&&v| v != 0.0)
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
+                (lo.min(v.abs()), hi.max(v.abs()))
+            });
+        hi <= lo * WEIGHT_RATIO || hi == 0.0
+    })
+}
+
+/// The `f32` work space and outputs of [`small_tiles32`]: `lpt` and `r32`; the row buffers;
+/// the weights, sums and products it adds to.
+pub(crate) type Small32<'a> = (
+    (&'a mut [f64], &'a mut [f32]),
+    (&'a mut [f64], &'a mut [f64], &'a mut [f64]),
+    (&'a mut [f64], &'a mut [f64], &'a mut [f64]),
+);
+
+/// [`small_tiles32`] in `p`'s number of features (at most [`SMALL_MAX_FEATURES`]); returns the
+/// block's totals.
+#[inline(always)]
+pub(crate) fn summarize32<L: Lanes32, F: Lanes, const H: usize>(
+    p: &SingleFull,
+    consts: &[f64],
+    x: (&[f32], usize, usize),
+    w: Option<&[f64]>,
+    (work, rows, sums): Small32<'_>,
+) -> BlockTotals {
+    let mut out = BlockTotals {
+        log_likelihood: 0.0,
+        unexplained: 0.0,
+        invalid: None,
+    };
+    if x.2 > 0 {
+        let o = &mut out;
+        match p.d() {
+            1 => small_tiles32::<L, F, 1, H>(p, consts, x, w, work, rows, sums, o),
+            2 => small_tiles32::<L, F, 2, H>(p, consts, x, w, work, rows, sums, o),
+            3 => small_tiles32::<L, F, 3, H>(p, consts, x, w, work, rows, sums, o),
+            _ => small_tiles32::<L, F, 4, H>(p, consts, x, w, work, rows, sums, o),
+        }
+    }
+    out
 }

@@ -1213,6 +1213,46 @@ fn f32_exp_is_accurate_and_total() {
     assert!(exp32_nonpositive(f32::NAN).is_nan());
 }
 
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn f32_vector_exp_and_narrowing_match_the_scalar_ones_bit_for_bit() {
+    use super::math::exp32_nonpositive;
+    use super::single::{Lanes32, Oct};
+    use super::x86::single::Avx32;
+    /// `Avx32` in a function compiled for AVX2, as its values must be.
+    #[target_feature(enable = "avx2,fma")]
+    fn vector(q: &[f64], out: &mut [f32]) {
+        Avx32::narrow(q).exp_nonpositive().store(out);
+    }
+    if !Isa::cpu().avx2() {
+        return;
+    }
+    // Differences of log-densities (not positive) in f64, narrowed to f32 as the
+    // small-dimension E-step does.
+    let mut xs: Vec<f64> = (0..40_000).map(|i| -95.0 + i as f64 * 0.002_375).collect();
+    xs.extend([
+        0.0,
+        -0.0,
+        -1e-300,
+        -87.0,
+        -87.000_001,
+        -1e40,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ]);
+    assert!(xs.len().is_multiple_of(8) && xs[..40_000].iter().all(|&x| x <= 0.0));
+    for q in xs.chunks_exact(8) {
+        let (mut got, mut want) = ([0.0f32; 8], [0.0f32; 8]);
+        // SAFETY: the processor has AVX2 and FMA (checked above).
+        unsafe { vector(q, &mut got) };
+        Oct::narrow(q).exp_nonpositive().store(&mut want);
+        for ((a, b), &x) in got.iter().zip(&want).zip(q) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{x}");
+            assert_eq!(b.to_bits(), exp32_nonpositive(x as f32).to_bits(), "{x}");
+        }
+    }
+}
+
 #[test]
 fn f32_moments_stay_in_range_for_any_weights_and_spread() {
     use ndarray::Array2;

@@ -3,15 +3,21 @@
 //! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers).
 
 use std::arch::x86_64::{
-    __m256, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
-    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps,
-    _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_pd,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_shuffle_ps, _mm256_storeu_pd, _mm256_storeu_ps,
-    _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    __m256, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
+    _mm256_castps256_ps128, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
+    _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps,
+    _mm256_loadu_pd, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps,
+    _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps, _mm256_set_m128,
+    _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd,
+    _mm256_storeu_ps, _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _CMP_LT_OQ,
 };
 
+use crate::kernels::math::{EXP32_COEFFS, EXP32_LN2_HI, EXP32_LN2_LO, EXP32_MIN, EXP32_SHIFTER};
+use crate::kernels::plan::BlockTotals;
 use crate::kernels::single::{self, forms_rows, moments_rows, Lanes32, Single, WIDTH};
 use crate::kernels::single_full::{self, SingleFull, Work};
+use crate::kernels::small::{self, Small32};
+use crate::kernels::x86::avx2::Avx;
 
 /// [`Lanes32`] on an AVX2 vector. Values of it are made only inside the functions below, which
 /// are compiled for AVX2 and FMA and run only on processors that have both: that is what makes
@@ -134,12 +140,64 @@ impl Lanes32 for Avx32 {
             _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
         }
     }
+    #[inline(always)]
+    fn narrow(s: &[f64]) -> Self {
+        let t = &s[..WIDTH];
+        // SAFETY: see `Avx32`; `t` holds eight values.
+        unsafe {
+            let lo = _mm256_cvtpd_ps(_mm256_loadu_pd(t.as_ptr()));
+            let hi = _mm256_cvtpd_ps(_mm256_loadu_pd(t.as_ptr().add(4)));
+            Avx32(_mm256_set_m128(hi, lo))
+        }
+    }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        // SAFETY: see `Avx32`. The steps of `exp32_nonpositive`, lane by lane (each product and
+        // sum rounded on its own, the series by fused multiply-adds).
+        unsafe {
+            let x = self.0;
+            let below = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(EXP32_MIN));
+            let xc = _mm256_blendv_ps(x, _mm256_set1_ps(EXP32_MIN), below);
+            let shifter = _mm256_set1_ps(EXP32_SHIFTER);
+            let t = _mm256_add_ps(
+                _mm256_mul_ps(xc, _mm256_set1_ps(std::f32::consts::LOG2_E)),
+                shifter,
+            );
+            let n = _mm256_sub_ps(t, shifter);
+            let r = _mm256_sub_ps(
+                _mm256_sub_ps(xc, _mm256_mul_ps(n, _mm256_set1_ps(EXP32_LN2_HI))),
+                _mm256_mul_ps(n, _mm256_set1_ps(EXP32_LN2_LO)),
+            );
+            let mut p = _mm256_set1_ps(EXP32_COEFFS[0]);
+            for &c in &EXP32_COEFFS[1..] {
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+            }
+            let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(
+                _mm256_castps_si256(t),
+                _mm256_set1_epi32(127),
+            ));
+            let v = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+            Avx32(_mm256_blendv_ps(v, _mm256_setzero_ps(), below))
+        }
+    }
 }
 
 /// [`single::max_abs_bits`] in AVX2 vectors (an integer maximum: the same value).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
     single::max_abs_bits(xs)
+}
+
+/// [`small::summarize32`] in AVX2 vectors (the AVX-512 path runs it too).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn small_summarize(
+    p: &SingleFull,
+    consts: &[f64],
+    x: (&[f32], usize, usize),
+    w: Option<&[f64]>,
+    parts: Small32<'_>,
+) -> BlockTotals {
+    small::summarize32::<Avx32, Avx, 2>(p, consts, x, w, parts)
 }
 
 /// [`forms_rows`] in AVX2 vectors.
