@@ -10,7 +10,7 @@ use super::lanes::{Lanes, Quad};
 use super::math::{exp32_nonpositive, exp_nonpositive, ln_positive};
 use super::portable::{
     centre_weighted, diagonal_forms, diagonal_rows, lanes, moments8, moments_rows, padded, panels,
-    panels_len, products_in, quad_forms, sum8,
+    panels_len, products_in, quad_forms, row_products, sum8,
 };
 use super::single::{self, max_abs_bits, padded8, Oct, Single, WIDTH};
 use super::single_full::{self, SingleFull, Work};
@@ -278,41 +278,6 @@ impl Scratch {
     }
 }
 
-/// Appends `sum_c a[r][c] mu[c]` for each row `r` of `a` (rows of `mu.len()` values, one after
-/// the other) to `out`: each the chain of fused multiply-adds over `c` in order from 0. Four
-/// rows at a time, so that four chains run side by side.
-#[inline(always)]
-fn row_products(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
-    let d = mu.len();
-    let rows = a.len() / d.max(1);
-    let mut r = 0;
-    while r + 4 <= rows {
-        let mut y = [0.0f64; 4];
-        let a = &a[r * d..(r + 4) * d];
-        for (c, &m) in mu.iter().enumerate() {
-            for (t, y) in y.iter_mut().enumerate() {
-                *y = a[t * d + c].mul_add(m, *y);
-            }
-        }
-        out.extend_from_slice(&y);
-        r += 4;
-    }
-    for r in r..rows {
-        let mut y = 0.0f64;
-        for (&v, &m) in a[r * d..(r + 1) * d].iter().zip(mu) {
-            y = v.mul_add(m, y);
-        }
-        out.push(y);
-    }
-}
-
-/// [`row_products`] compiled for AVX2 and FMA (the same numbers).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_products_avx2(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
-    row_products(a, mu, out)
-}
-
 impl Plan {
     /// The plan of a mixture, on the kernel path of [`Isa::current`], when all its components
     /// have the same Gaussian form: `forms` are the components' forms (see
@@ -437,7 +402,7 @@ impl Plan {
                     Level::Avx2 | Level::Avx512 => {
                         // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for
                         // what it has), the features the function is compiled for.
-                        unsafe { row_products_avx2(a, mu, &mut offsets) }
+                        unsafe { avx2::row_products(a, mu, &mut offsets) }
                     }
                     _ => row_products(a, mu, &mut offsets),
                 }
@@ -562,8 +527,10 @@ impl Plan {
                 let r32 = if small { k * b } else { 0 };
                 (padded8(d) * b, (2 * zs + ys + qs).max(r32), sums)
             }
-            // The row-major f32 forms' transposed rows.
-            (None, Some(_)) => (0, d * b, 0),
+            // The copy of a block of f32 rows that is not contiguous (made in `load`, into this
+            // room: no allocation during the E-step), and the row-major f32 forms' transposed
+            // rows.
+            (None, Some(_)) => (d * b, d * b, 0),
             (None, None) => (0, 0, 0),
         };
         Ok(Scratch {
@@ -1437,41 +1404,25 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod row_product_tests {
+mod scratch_tests {
     use super::*;
 
-    /// Each row's chain of fused multiply-adds over every column, as the offsets were taken.
-    fn plain(a: &[f64], mu: &[f64]) -> Vec<f64> {
-        a.chunks_exact(mu.len())
-            .map(|row| {
-                row.iter()
-                    .zip(mu)
-                    .fold(0.0f64, |y, (&v, &m)| v.mul_add(m, y))
-            })
-            .collect()
-    }
-
     #[test]
-    fn row_products_are_the_chains_over_every_column() {
-        let mut draw = crate::rng::test_draws(0x9e37_79b9_7f4a_7c15);
-        for d in [1, 3, 4, 7, 13, 33] {
-            let mu: Vec<f64> = (0..d).map(|c| 1e3 * draw() * (c + 1) as f64).collect();
-            let a: Vec<f64> = (0..(d + 5) * d).map(|_| draw()).collect();
-            // Every number of rows up to d + 5: four at a time, then one at a time.
-            for rows in 0..=d + 5 {
-                let a = &a[..rows * d];
-                let want: Vec<u64> = plain(a, &mu).iter().map(|v| v.to_bits()).collect();
-                let mut out = Vec::new();
-                row_products(a, &mu, &mut out);
-                assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
-                #[cfg(target_arch = "x86_64")]
-                if Isa::cpu().avx2() {
-                    let mut out = Vec::new();
-                    // SAFETY: the processor has AVX2 and FMA (an `Isa` says only what it has).
-                    unsafe { row_products_avx2(a, &mu, &mut out) };
-                    assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
-                }
-            }
-        }
+    fn a_block_of_f32_rows_that_is_not_contiguous_is_copied_into_room_made_beforehand() {
+        let (d, k) = (8, 2);
+        let forms = (0..k).map(|j| {
+            Some(Gaussian::Diagonal {
+                means: vec![j as f64; d],
+                half_inv_var: vec![0.5; d],
+                log_norm: -1.0,
+            })
+        });
+        let plan = Plan::new(forms, &[-0.7; 2]).unwrap().expect("a plan");
+        assert!(plan.path == Path::DiagonalRows && plan.single.is_some());
+        let mut s = plan.scratch().unwrap();
+        let x = ndarray::Array2::from_shape_fn((2 * BLOCK_ROWS, d), |(i, l)| (i + l) as f32);
+        let at = s.x32.as_ptr();
+        assert!(plan.load(x.slice(ndarray::s![..;2, ..]), &mut s));
+        assert_eq!((s.held, s.x32.as_ptr()), (Held::CopyF32, at));
     }
 }

@@ -490,3 +490,31 @@ pub(crate) fn lanes16(a: [f64; 16]) -> f64 {
 pub(crate) fn lanes(a: [f64; 8]) -> f64 {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
+
+/// Appends `sum_c a[r][c] mu[c]` for each row `r` of `a` (rows of `mu.len()` values, one after
+/// the other) to `out`: each the chain of fused multiply-adds over `c` in order from 0. Four
+/// rows at a time, so that four chains run side by side.
+#[inline(always)]
+pub(crate) fn row_products(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
+    let d = mu.len();
+    let rows = a.len() / d.max(1);
+    let mut r = 0;
+    while r + 4 <= rows {
+        let mut y = [0.0f64; 4];
+        let a = &a[r * d..(r + 4) * d];
+        for (c, &m) in mu.iter().enumerate() {
+            for (t, y) in y.iter_mut().enumerate() {
+                *y = a[t * d + c].mul_add(m, *y);
+            }
+        }
+        out.extend_from_slice(&y);
+        r += 4;
+    }
+    for r in r..rows {
+        let mut y = 0.0f64;
+        for (&v, &m) in a[r * d..(r + 1) * d].iter().zip(mu) {
+            y = v.mul_add(m, y);
+        }
+        out.push(y);
+    }
+}

@@ -1301,3 +1301,42 @@ fn f32_moments_stay_in_range_for_any_weights_and_spread() {
         }
     }
 }
+
+/// Each row's chain of fused multiply-adds over every column, as the offsets were taken.
+fn plain_row_products(a: &[f64], mu: &[f64]) -> Vec<f64> {
+    a.chunks_exact(mu.len())
+        .map(|row| {
+            row.iter()
+                .zip(mu)
+                .fold(0.0f64, |y, (&v, &m)| v.mul_add(m, y))
+        })
+        .collect()
+}
+
+#[test]
+fn row_products_are_the_chains_over_every_column() {
+    use super::portable::row_products;
+    let mut draw = crate::rng::test_draws(0x9e37_79b9_7f4a_7c15);
+    for d in [1, 3, 4, 7, 13, 33] {
+        let mu: Vec<f64> = (0..d).map(|c| 1e3 * draw() * (c + 1) as f64).collect();
+        let a: Vec<f64> = (0..(d + 5) * d).map(|_| draw()).collect();
+        // Every number of rows up to d + 5: four at a time, then one at a time.
+        for rows in 0..=d + 5 {
+            let a = &a[..rows * d];
+            let want: Vec<u64> = plain_row_products(a, &mu)
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            let mut out = Vec::new();
+            row_products(a, &mu, &mut out);
+            assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+            #[cfg(target_arch = "x86_64")]
+            if Isa::cpu().avx2() {
+                let mut out = Vec::new();
+                // SAFETY: the processor has AVX2 and FMA (an `Isa` says only what it has).
+                unsafe { avx2::row_products(a, &mu, &mut out) };
+                assert_eq!(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+            }
+        }
+    }
+}

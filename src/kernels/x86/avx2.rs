@@ -28,6 +28,13 @@ fn store4(v: &mut [f64], at: usize, x: __m256d) {
     unsafe { _mm256_storeu_pd(t.as_mut_ptr(), x) }
 }
 
+/// [`portable::row_products`](crate::kernels::portable::row_products) compiled for AVX2 and
+/// FMA (the same numbers).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn row_products(a: &[f64], mu: &[f64], out: &mut Vec<f64>) {
+    crate::kernels::portable::row_products(a, mu, out)
+}
+
 /// Copies the `n x d` rows `xs` into `xt` as `d x n` (one feature per row), four by four
 /// with vector shuffles; returns whether any value is NaN.
 #[target_feature(enable = "avx2,fma")]
