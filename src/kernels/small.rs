@@ -119,34 +119,45 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
                 total[h] = total[h].add(e);
             }
         }
-        let (mut inv, mut mxs, mut tot) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
-        for h in 0..H {
-            L::splat(1.0).div(total[h]).store(&mut inv[lw * h..]);
-            mx[h].store(&mut mxs[lw * h..]);
-            total[h].store(&mut tot[lw * h..]);
-        }
-        row_max[i0..i0 + W].copy_from_slice(&mxs);
-        row_total[i0..i0 + W].copy_from_slice(&tot);
         let mut wv = [0.0f64; W];
         match w {
             Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
             None => wv[..width].fill(1.0),
         }
-        let mut factor = [0.0f64; W];
-        let mut bad = false;
-        // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is (the
-        // total, whose largest term is 1, then lies in [1, k]).
-        let finite = |u: usize| mxs[u].is_finite() && tot[u].is_finite();
-        for u in 0..W {
-            let ok = wv[u] != 0.0 && finite(u);
-            factor[u] = if ok { inv[u] * wv[u] } else { 0.0 };
-            row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
-            bad |= !ok && wv[u] != 0.0;
+        // Per row: the factor `w / total` and 0 where the maxima and totals are finite (NaN
+        // elsewhere), in vectors; rows of another kind one by one below.
+        let (mut mxs, mut tot, mut check) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
+        let mut f = [L::splat(0.0); H];
+        for h in 0..H {
+            let at = lw * h;
+            f[h] = L::splat(1.0).div(total[h]).mul(half(&wv, h));
+            mx[h].store(&mut mxs[at..]);
+            total[h].store(&mut tot[at..]);
+            mx[h]
+                .sub(mx[h])
+                .add(total[h].sub(total[h]))
+                .store(&mut check[at..]);
         }
-        if bad {
-            // Rows no component can produce, or of a NaN or infinite log-likelihood.
-            for u in 0..width {
-                if wv[u] != 0.0 && !finite(u) {
+        row_max[i0..i0 + W].copy_from_slice(&mxs);
+        row_total[i0..i0 + W].copy_from_slice(&tot);
+        if check.iter().zip(&wv).all(|(&c, &v)| c == 0.0 && v != 0.0) {
+            row_weight[i0..i0 + W].copy_from_slice(&wv);
+        } else {
+            let mut factor = [0.0f64; W];
+            for (h, fh) in f.iter().enumerate() {
+                fh.store(&mut factor[lw * h..]);
+            }
+            // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is
+            // (the total, whose largest term is 1, then lies in [1, k]).
+            let finite = |u: usize| mxs[u].is_finite() && tot[u].is_finite();
+            for u in 0..W {
+                let ok = wv[u] != 0.0 && finite(u);
+                if !ok {
+                    factor[u] = 0.0;
+                }
+                row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
+                // Rows no component can produce, or of a NaN or infinite log-likelihood.
+                if u < width && wv[u] != 0.0 && !finite(u) {
                     if mxs[u] == f64::NEG_INFINITY {
                         out.unexplained += wv[u];
                     } else if out.invalid.is_none() {
@@ -154,10 +165,9 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
                     }
                 }
             }
-        }
-        let mut f = [L::splat(0.0); H];
-        for (h, fh) in f.iter_mut().enumerate() {
-            *fh = half(&factor, h);
+            for (h, fh) in f.iter_mut().enumerate() {
+                *fh = half(&factor, h);
+            }
         }
         for (j, sums) in acc.iter_mut().enumerate() {
             let z = centred(j);
