@@ -119,55 +119,11 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
                 total[h] = total[h].add(e);
             }
         }
-        let mut wv = [0.0f64; W];
-        match w {
-            Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
-            None => wv[..width].fill(1.0),
-        }
-        // Per row: the factor `w / total` and 0 where the maxima and totals are finite (NaN
-        // elsewhere), in vectors; rows of another kind one by one below.
-        let (mut mxs, mut tot, mut check) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
+        let rows = (&mut *row_max, &mut *row_total, &mut *row_weight);
+        let (factor, _) = tile_factors::<L, H>((&mx, &total), (w, 1.0), (i0, width), rows, out);
         let mut f = [L::splat(0.0); H];
-        for h in 0..H {
-            let at = lw * h;
-            f[h] = L::splat(1.0).div(total[h]).mul(half(&wv, h));
-            mx[h].store(&mut mxs[at..]);
-            total[h].store(&mut tot[at..]);
-            mx[h]
-                .sub(mx[h])
-                .add(total[h].sub(total[h]))
-                .store(&mut check[at..]);
-        }
-        row_max[i0..i0 + W].copy_from_slice(&mxs);
-        row_total[i0..i0 + W].copy_from_slice(&tot);
-        if check.iter().zip(&wv).all(|(&c, &v)| c == 0.0 && v != 0.0) {
-            row_weight[i0..i0 + W].copy_from_slice(&wv);
-        } else {
-            let mut factor = [0.0f64; W];
-            for (h, fh) in f.iter().enumerate() {
-                fh.store(&mut factor[lw * h..]);
-            }
-            // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is
-            // (the total, whose largest term is 1, then lies in [1, k]).
-            let finite = |u: usize| mxs[u].is_finite() && tot[u].is_finite();
-            for u in 0..W {
-                let ok = wv[u] != 0.0 && finite(u);
-                if !ok {
-                    factor[u] = 0.0;
-                }
-                row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
-                // Rows no component can produce, or of a NaN or infinite log-likelihood.
-                if u < width && wv[u] != 0.0 && !finite(u) {
-                    if mxs[u] == f64::NEG_INFINITY {
-                        out.unexplained += wv[u];
-                    } else if out.invalid.is_none() {
-                        out.invalid = Some(i0 + u);
-                    }
-                }
-            }
-            for (h, fh) in f.iter_mut().enumerate() {
-                *fh = half(&factor, h);
-            }
+        for (h, fh) in f.iter_mut().enumerate() {
+            *fh = half(&factor, h);
         }
         for (j, sums) in acc.iter_mut().enumerate() {
             let z = centred(j);
@@ -283,64 +239,8 @@ pub(crate) fn small_tiles32<L: Lanes32, F: Lanes, const D: usize, const H: usize
             }
         }
         let width = (n - i0).min(W);
-        let mut wv = [0.0f64; W];
-        match w {
-            Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
-            None => wv[..width].fill(1.0),
-        }
-        // Per row: the factor `w / sum_j e_j` (times `down`), and 0 where the maxima and
-        // totals are finite (NaN elsewhere), in vectors; rows of another kind one by one below.
-        let (mut inv, mut mxs, mut tots) = ([0.0f64; W], [0.0f64; W], [0.0f64; W]);
-        let (mut factor, mut check) = ([0.0f64; W], [0.0f64; W]);
-        for h in 0..H {
-            let at = fw * h;
-            let i = F::splat(1.0).div(tot[h]);
-            i.store(&mut inv[at..]);
-            i.mul(half::<F>(&wv, h).mul(F::splat(down)))
-                .store(&mut factor[at..]);
-            mx[h].store(&mut mxs[at..]);
-            tot[h].store(&mut tots[at..]);
-            mx[h]
-                .sub(mx[h])
-                .add(tot[h].sub(tot[h]))
-                .store(&mut check[at..]);
-        }
-        row_max[i0..i0 + W].copy_from_slice(&mxs);
-        row_total[i0..i0 + W].copy_from_slice(&tots);
-        let plain = check.iter().zip(&wv).all(|(&c, &v)| c == 0.0 && v != 0.0);
-        let mut nan = false;
-        if plain {
-            row_weight[i0..i0 + W].copy_from_slice(&wv);
-        } else {
-            let mut bad = false;
-            for u in 0..W {
-                // A row's log-likelihood is finite exactly when its maximum is (see
-                // `small_tiles`).
-                let finite = mxs[u].is_finite() && tots[u].is_finite();
-                let ok = wv[u] != 0.0 && finite;
-                if !ok {
-                    // A row that does not count: a term `0 + ln 1` of the log-likelihood.
-                    factor[u] = 0.0;
-                    row_max[i0 + u] = 0.0;
-                    row_total[i0 + u] = 1.0;
-                }
-                row_weight[i0 + u] = if ok { wv[u] } else { 0.0 };
-                bad |= !ok && wv[u] != 0.0;
-                nan |= !finite;
-            }
-            if bad {
-                // Rows no component can produce, or of a NaN or infinite log-likelihood.
-                for u in 0..width {
-                    if wv[u] != 0.0 && !(mxs[u].is_finite() && tots[u].is_finite()) {
-                        if mxs[u] == f64::NEG_INFINITY {
-                            out.unexplained += wv[u];
-                        } else if out.invalid.is_none() {
-                            out.invalid = Some(i0 + u);
-                        }
-                    }
-                }
-            }
-        }
+        let rows = (&mut *row_max, &mut *row_total, &mut *row_weight);
+        let (factor, nan) = tile_factors::<F, H>((&mx, &tot), (w, down), (i0, width), rows, out);
         let f = L::narrow(&factor);
         for rj in r32.chunks_exact_mut(ld) {
             let r = &mut rj[i0..i0 + W];
@@ -419,6 +319,77 @@ pub(crate) fn small_tiles32<L: Lanes32, F: Lanes, const D: usize, const H: usize
             }
         }
     }
+}
+
+/// The factors `w down / total` of the rows `i0..i0 + 8` of a block (`mx`, `total`: their
+/// maxima and totals of the log-densities in `H` vectors; `w`: the block's sample weights, of
+/// which `width` rows are in the tile), and whether a row's maximum or total is not finite; the
+/// rows' maxima, totals and weights written to the row buffers. A row that does not count (a
+/// weight of 0, or a log-likelihood that is not finite) has the factor 0, the maximum 0, the
+/// total 1 (a term `0 + ln 1` of the log-likelihood) and the weight 0; those of a non-zero
+/// weight are counted in `out`. In vectors, the rows one by one only when one of them does not
+/// count.
+#[inline(always)]
+fn tile_factors<F: Lanes, const H: usize>(
+    (mx, total): (&[F; H], &[F; H]),
+    (w, down): (Option<&[f64]>, f64),
+    (i0, width): (usize, usize),
+    (row_max, row_total, row_weight): (&mut [f64], &mut [f64], &mut [f64]),
+    out: &mut BlockTotals,
+) -> ([f64; SMALL_LANES], bool) {
+    const W: usize = SMALL_LANES;
+    let fw = F::WIDTH;
+    let mut wv = [0.0f64; W];
+    match w {
+        Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
+        None => wv[..width].fill(1.0),
+    }
+    // 0 where the maximum and the total are finite, NaN elsewhere.
+    let (mut factor, mut check) = ([0.0f64; W], [0.0f64; W]);
+    let (row_max, row_total, row_weight) = (
+        &mut row_max[i0..i0 + W],
+        &mut row_total[i0..i0 + W],
+        &mut row_weight[i0..i0 + W],
+    );
+    for h in 0..H {
+        let at = fw * h;
+        let wh = half::<F>(&wv, h).mul(F::splat(down));
+        F::splat(1.0).div(total[h]).mul(wh).store(&mut factor[at..]);
+        mx[h].store(&mut row_max[at..]);
+        total[h].store(&mut row_total[at..]);
+        mx[h]
+            .sub(mx[h])
+            .add(total[h].sub(total[h]))
+            .store(&mut check[at..]);
+    }
+    if check.iter().zip(&wv).all(|(&c, &v)| c == 0.0 && v != 0.0) {
+        row_weight.copy_from_slice(&wv);
+        return (factor, false);
+    }
+    let mut nan = false;
+    for u in 0..W {
+        // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is (the
+        // total, whose largest term is 1, then lies in [1, k]).
+        let (mx, finite) = (
+            row_max[u],
+            row_max[u].is_finite() && row_total[u].is_finite(),
+        );
+        nan |= !finite;
+        if wv[u] != 0.0 && finite {
+            row_weight[u] = wv[u];
+            continue;
+        }
+        (factor[u], row_max[u], row_total[u], row_weight[u]) = (0.0, 0.0, 1.0, 0.0);
+        // Rows no component can produce, or of a NaN or infinite log-likelihood.
+        if u < width && wv[u] != 0.0 {
+            if mx == f64::NEG_INFINITY {
+                out.unexplained += wv[u];
+            } else if out.invalid.is_none() {
+                out.invalid = Some(i0 + u);
+            }
+        }
+    }
+    (factor, nan)
 }
 
 /// Lanes `h * F::WIDTH ..` of `v`.
