@@ -510,8 +510,9 @@ impl Plan {
                 format!("the work space of {}", plan_size(k, d)),
             )
         };
-        // The row-major diagonal kernels need neither the centred rows nor their products.
-        let t = if rows { 0 } else { d * b };
+        // The block transposed; on the row-major path, room for a copy of a block that is not
+        // contiguous or of `f32` rows as `f64` (made in `load`: no allocation during the E-step).
+        let t = d * b;
         let avx512 = full && self.isa.avx512();
         // The AVX-512 moments' paired layout holds a last feature of its own twice.
         let tz = if avx512 { (d + 1) * b } else { t };
@@ -1408,7 +1409,7 @@ mod scratch_tests {
     use super::*;
 
     #[test]
-    fn a_block_of_f32_rows_that_is_not_contiguous_is_copied_into_room_made_beforehand() {
+    fn blocks_copied_by_load_go_into_room_made_beforehand() {
         let (d, k) = (8, 2);
         let forms = (0..k).map(|j| {
             Some(Gaussian::Diagonal {
@@ -1424,5 +1425,13 @@ mod scratch_tests {
         let at = s.x32.as_ptr();
         assert!(plan.load(x.slice(ndarray::s![..;2, ..]), &mut s));
         assert_eq!((s.held, s.x32.as_ptr()), (Held::CopyF32, at));
+        // As `f64`: a block that is not contiguous, and `f32` rows beyond the `f32` kernels.
+        let at = s.xt.as_ptr();
+        let x64 = x.mapv(f64::from);
+        assert!(plan.load(x64.slice(ndarray::s![..;2, ..]), &mut s));
+        assert_eq!((s.held, s.xt.as_ptr()), (Held::CopyF64, at));
+        let far = x.mapv(|v| v * 1e30);
+        assert!(plan.load(far.slice(ndarray::s![..BLOCK_ROWS, ..]), &mut s));
+        assert_eq!((s.held, s.xt.as_ptr()), (Held::CopyF64, at));
     }
 }

@@ -28,7 +28,8 @@ pub(crate) const SMALL_SUMS: usize =
 /// `consts`: `log w + log_norm`), their log-sum-exp, the responsibilities times the weights
 /// `w`, and the per-lane sums `acc` and log-likelihoods `ll`; `lp` (`k x 8`) is work space, and
 /// so are the row buffers (each row's maximum, total and counted weight, for the
-/// log-likelihoods summed after the tiles; room for `n` rounded up to a tile).
+/// log-likelihoods summed after the tiles; room for `n` rounded up to a tile; a row that does
+/// not count holds the maximum 0 and the total 1).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
@@ -339,6 +340,7 @@ fn tile_factors<F: Lanes, const H: usize>(
 ) -> ([f64; SMALL_LANES], bool) {
     const W: usize = SMALL_LANES;
     let fw = F::WIDTH;
+    debug_assert_eq!(H * fw, W);
     let mut wv = [0.0f64; W];
     match w {
         Some(w) => wv[..width].copy_from_slice(&w[i0..i0 + width]),
@@ -370,7 +372,7 @@ fn tile_factors<F: Lanes, const H: usize>(
     for u in 0..W {
         // A row's log-likelihood `max + ln(total)` is finite exactly when the maximum is (the
         // total, whose largest term is 1, then lies in [1, k]).
-        let (mx, finite) = (
+        let (m, finite) = (
             row_max[u],
             row_max[u].is_finite() && row_total[u].is_finite(),
         );
@@ -382,7 +384,7 @@ fn tile_factors<F: Lanes, const H: usize>(
         (factor[u], row_max[u], row_total[u], row_weight[u]) = (0.0, 0.0, 1.0, 0.0);
         // Rows no component can produce, or of a NaN or infinite log-likelihood.
         if u < width && wv[u] != 0.0 {
-            if mx == f64::NEG_INFINITY {
+            if m == f64::NEG_INFINITY {
                 out.unexplained += wv[u];
             } else if out.invalid.is_none() {
                 out.invalid = Some(i0 + u);
