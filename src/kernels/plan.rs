@@ -40,8 +40,8 @@ pub(crate) enum Path {
     /// Full covariance in at most [`SMALL_MAX_FEATURES`] features: the fused E-step keeps a
     /// tile of rows in registers through all its stages (see [`small_tiles`]; blocks of `f32`
     /// rows, see [`small::small_tiles32`]); the log-densities alone (and the posteriors) are
-    /// those of [`Path::Full`]. `lower` when every `inv_chol` is lower
-    /// triangular (the loops then skip the zeros).
+    /// those of [`Path::Full`]. `lower` when every `inv_chol` is lower triangular (the loops
+    /// then skip the zeros).
     Small {
         /// Whether every `inv_chol` is lower triangular.
         lower: bool,

@@ -52,7 +52,6 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
         &mut row_total[..tiled],
         &mut row_weight[..tiled],
     );
-    let half = |v: &[f64], h: usize| L::load(&v[lw * h..lw * (h + 1)]);
     for i0 in (0..n).step_by(W) {
         let width = (n - i0).min(W);
         // The tile's rows, feature by feature; lanes past the end of the block repeat its last
@@ -73,7 +72,7 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
         let mut x = [[L::splat(0.0); H]; D];
         for (xc, v) in x.iter_mut().zip(&xs) {
             for (h, xh) in xc.iter_mut().enumerate() {
-                *xh = half(v, h);
+                *xh = half::<L>(v, h);
             }
         }
         let centred = |j: usize| -> [[L; H]; D] {
@@ -115,7 +114,7 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
         let mut total = [L::splat(0.0); H];
         for row in lp.chunks_exact_mut(W) {
             for h in 0..H {
-                let e = half(row, h).sub(mx[h]).exp();
+                let e = half::<L>(row, h).sub(mx[h]).exp();
                 e.store(&mut row[lw * h..]);
                 total[h] = total[h].add(e);
             }
@@ -124,15 +123,15 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
         let (factor, _) = tile_factors::<L, H>((&mx, &total), (w, 1.0), (i0, width), rows, out);
         let mut f = [L::splat(0.0); H];
         for (h, fh) in f.iter_mut().enumerate() {
-            *fh = half(&factor, h);
+            *fh = half::<L>(&factor, h);
         }
         for (j, sums) in acc.iter_mut().enumerate() {
             let z = centred(j);
             for h in 0..H {
                 // Rows of factor 0 may hold NaN (all components at -inf): their
                 // responsibilities are 0.
-                let r = half(&lp[j * W..], h).times_unless_zero(f[h]);
-                let add = |s: &mut [f64; W], v: L| half(s, h).add(v).store(&mut s[lw * h..]);
+                let r = half::<L>(&lp[j * W..], h).times_unless_zero(f[h]);
+                let add = |s: &mut [f64; W], v: L| half::<L>(s, h).add(v).store(&mut s[lw * h..]);
                 add(&mut sums[0], r);
                 for c in 0..D {
                     add(&mut sums[1 + c], r.mul(z[c][h]));
@@ -152,15 +151,9 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
     // long chain of operations of `ln` is then off the path of every tile.
     let mut sums = [L::splat(0.0); H];
     for (h, v) in sums.iter_mut().enumerate() {
-        *v = half(&ll[..], h);
+        *v = half::<L>(&ll[..], h);
     }
-    for i0 in (0..n).step_by(W) {
-        for (h, v) in sums.iter_mut().enumerate() {
-            let at = i0 + lw * h;
-            let lse = half(&row_max[at..], 0).add(half(&row_total[at..], 0).ln());
-            *v = v.add(lse.times_unless_zero(half(&row_weight[at..], 0)));
-        }
-    }
+    weighted_log_likelihoods(&mut sums, (row_max, row_total, row_weight), n);
     for (h, v) in sums.iter().enumerate() {
         v.store(&mut ll[lw * h..]);
     }
@@ -276,13 +269,7 @@ pub(crate) fn small_tiles32<L: Lanes32, F: Lanes, const D: usize, const H: usize
             *v = v.add(p.ln());
         }
     } else {
-        for i0 in (0..ld).step_by(W) {
-            for (h, v) in ll.iter_mut().enumerate() {
-                let at = i0 + fw * h;
-                let lse = half::<F>(&row_max[at..], 0).add(half::<F>(&row_total[at..], 0).ln());
-                *v = v.add(lse.times_unless_zero(half(&row_weight[at..], 0)));
-            }
-        }
+        weighted_log_likelihoods(&mut ll, (row_max, row_total, row_weight), ld);
     }
     let mut lls = [0.0f64; W];
     for (h, v) in ll.iter().enumerate() {
@@ -392,6 +379,24 @@ fn tile_factors<F: Lanes, const H: usize>(
         }
     }
     (factor, nan)
+}
+
+/// Adds to each lane of `ll` the terms `w_i (max_i + ln total_i)` of its rows (from the row
+/// buffers: rows `i0 + F::WIDTH h ..` of each tile of eight in vector `h`), over the tiles of
+/// the rows `0..rows` in order.
+#[inline(always)]
+fn weighted_log_likelihoods<F: Lanes, const H: usize>(
+    ll: &mut [F; H],
+    (row_max, row_total, row_weight): (&[f64], &[f64], &[f64]),
+    rows: usize,
+) {
+    for i0 in (0..rows).step_by(SMALL_LANES) {
+        for (h, v) in ll.iter_mut().enumerate() {
+            let at = i0 + F::WIDTH * h;
+            let lse = F::load(&row_max[at..]).add(F::load(&row_total[at..]).ln());
+            *v = v.add(lse.times_unless_zero(F::load(&row_weight[at..])));
+        }
+    }
 }
 
 /// Lanes `h * F::WIDTH ..` of `v`.
