@@ -79,6 +79,46 @@ macro_rules! each_type {
 }
 pub(crate) use each_type;
 
+/// Calls `f` with rows of `x` as `f64` and their range, in order: `x` itself, all at once,
+/// when it is `f64`; blocks of [`conversion_rows`] rows converted in turn into one work space
+/// when it is `f32`, so that no copy of the whole of `x` is made. An error when the work space
+/// does not fit in memory, or the first error of `f`.
+pub(crate) fn for_f64_blocks<T: Element>(
+    x: ArrayView2<'_, T>,
+    mut f: impl FnMut(Range<usize>, ArrayView2<'_, f64>) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    let (n, d) = x.dim();
+    let rows = T::rows(x);
+    if let Rows::F64(x) = rows {
+        return f(0..n, x);
+    }
+    let step = conversion_rows(d);
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(step.min(n) * d)
+        .map_err(|_| crate::validate::too_large("data", "a block of rows converted to f64"))?;
+    for start in (0..n).step_by(step) {
+        let range = start..(start + step).min(n);
+        f(range.clone(), rows.block(range, &mut buf))?;
+    }
+    Ok(())
+}
+
+/// The rows of a block of [`for_f64_blocks`] of `d` features: a multiple of the rows the
+/// multivariate Gaussian's products take at a time ([`CHUNK_ROWS`], so that its statistics of
+/// `f32` rows are those of the same rows in `f64`), about `2^18` values (2 MB) when that is
+/// more, and fewer rows (at most 32 MB) for very wide rows.
+///
+/// [`CHUNK_ROWS`]: crate::linalg::CHUNK_ROWS
+pub(crate) fn conversion_rows(d: usize) -> usize {
+    let chunk = crate::linalg::CHUNK_ROWS;
+    let d = d.max(1);
+    if d * chunk <= 1 << 22 {
+        ((1 << 18) / (d * chunk)).max(1) * chunk
+    } else {
+        ((1 << 22) / d).max(1)
+    }
+}
+
 impl<'a> Rows<'a> {
     /// The number of rows.
     pub fn nrows(&self) -> usize {

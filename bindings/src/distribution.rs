@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use numpy::ndarray::ArrayView2;
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -11,7 +10,8 @@ use pyo3::prelude::*;
 use crate::callbacks::PyExternal;
 use crate::errors::py_err;
 use crate::errors::{invalid, MixturaError};
-use crate::{style, threads};
+use crate::{style, threads, with_view, PyRows};
+use mixtura::bindings::Rows;
 use mixtura::distributions::{
     Bernoulli, Class, Component, ComponentStats, Discrete, Distribution, Exponential, External,
     Family, Gamma, IndependentComponents, LogNormal, MultivariateGaussian, Normal, Poisson,
@@ -97,8 +97,8 @@ fn weights_or_ones(weights: &Option<PyReadonlyArray1<'_, f64>>, n: usize) -> Vec
 }
 
 /// Checks rows for a single distribution: width, at least one row, no infinity, and weights.
-fn check_rows(dim: usize, x: &ArrayView2<'_, f64>, weights: Option<&[f64]>) -> Result<(), Error> {
-    mixtura::bindings::check_data(x, dim)?;
+fn check_rows(dim: usize, x: &Rows<'_>, weights: Option<&[f64]>) -> Result<(), Error> {
+    x.check_data(dim)?;
     if let Some(w) = weights {
         mixtura::bindings::check_weights(&numpy::ndarray::ArrayView1::from(w), x.nrows())?;
     }
@@ -235,16 +235,16 @@ impl PyDistribution {
     fn fit_new(
         py: Python<'_>,
         name: &str,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<Self> {
         let family = family(name)?;
-        let x = x.as_array();
+        let x = x.rows();
         let w = weights_or_ones(&weights, x.nrows());
         family.check_dim(x.ncols()).map_err(py_err)?;
         check_rows(x.ncols(), &x, Some(&w)).map_err(py_err)?;
         let inner = py
-            .detach(|| Component::fit_new(family, x, &w))
+            .detach(|| with_view!(x, v => Component::fit_new(family, v, &w)))
             .map_err(py_err)?;
         Ok(inner.into())
     }
@@ -365,17 +365,17 @@ impl PyDistribution {
     fn log_probability<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f64>,
+        x: PyRows<'py>,
         n_jobs: i64,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let x = x.as_array();
+        let x = x.rows();
         check_rows(self.inner.dim(), &x, None).map_err(py_err)?;
         let t = threads(n_jobs)?;
         let out = py
             .detach(|| {
                 t.install(|| {
                     let mut out = vec![0.0; x.nrows()];
-                    self.inner.log_probability_into(x, &mut out).map(|_| out)
+                    with_view!(x, v => self.inner.log_probability_rows(v, &mut out)).map(|_| out)
                 })
             })
             .map_err(py_err)?
@@ -388,16 +388,16 @@ impl PyDistribution {
     fn summarize(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f64>,
+        x: PyRows<'_>,
         weights: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<PyDistributionSummary> {
-        let x = x.as_array();
+        let x = x.rows();
         let w = weights_or_ones(&weights, x.nrows());
         check_rows(self.inner.dim(), &x, Some(&w)).map_err(py_err)?;
         let stats = py
             .detach(|| {
                 let mut st = self.inner.try_new_stats()?;
-                self.inner.accumulate(x, &w, &mut st).map(|_| st)
+                with_view!(x, v => self.inner.accumulate_rows(v, &w, &mut st)).map(|_| st)
             })
             .map_err(py_err)?;
         Ok(PyDistributionSummary { inner: stats })

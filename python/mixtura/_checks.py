@@ -82,6 +82,17 @@ def as_column(X, name="X"):
     return np.ascontiguousarray(_floats(X, name).reshape(-1, 1))
 
 
+def as_column_rows(X, name="X"):
+    """Samples of a univariate distribution as ``as_column`` makes them, but a float32 array as
+    it is, reshaped to one column where it can be without a copy (the extension reads float32
+    rows in place; see ``as_rows``)."""
+    values = _frames.values(X)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.itemsize == 4:
+        arr = np.require(values, dtype=np.float32, requirements="A")
+        return arr.reshape(-1, 1)
+    return as_column(X, name)
+
+
 def as_vector(v, name):
     """A 1-D float64 array."""
     arr = _floats(v, name)

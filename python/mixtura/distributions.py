@@ -263,9 +263,10 @@ class Distribution(Document):
 
     # -- fitting ---------------------------------------------------------------------------------
     def _matrix(self, X):
+        # float32 rows stay as they are: the extension reads them in place, a block at a time.
         if self.d == 1:
-            return _checks.as_column(X)
-        return _checks.as_matrix(X, self.d)
+            return _checks.as_column_rows(X)
+        return _checks.as_rows(X, self.d)
 
     def summarize(self, X, weights=None):
         """Adds the sufficient statistics of ``X`` (with optional sample weights) to the
@@ -317,9 +318,9 @@ class Distribution(Document):
         distribution's parameters. An unknown keyword is a ``TypeError``.
         """
         if cls._univariate:
-            Xm = _checks.as_column(X)
+            Xm = _checks.as_column_rows(X)
         else:
-            Xm = _checks.as_matrix(X)
+            Xm = _checks.as_rows(X)
         if kwargs:
             core = _core.Distribution.blank(cls._family, Xm.shape[1])
             return cls._wrap(core).fit(Xm, weights, **kwargs)
@@ -880,7 +881,7 @@ class IndependentComponentsDistribution(Distribution):
 
     def _matrix(self, X):
         codes = [getattr(c, "_codes", None) for c in self.distributions]
-        return encode_rows(X, self.d, codes)
+        return encode_rows(X, self.d, codes, float32=True)
 
     @classmethod
     def blank(cls):
@@ -909,7 +910,8 @@ class IndependentComponentsDistribution(Distribution):
             for c in (distributions if per_column else [distributions])
         )
         if numeric:
-            arr = _checks.as_matrix(X)
+            # float32 columns stay as they are (each child reads its column in place).
+            arr = _checks.as_rows(X)
         else:
             # Symbols stay as they are (a typed array keeps its element type, as the keys of the
             # discrete distributions record it); numeric columns are converted one by one.

@@ -222,3 +222,36 @@ def test_from_samples_with_python_classes_sees_float64_rows():
                                                      random_state=1))
         assert _SeenNormal.seen and all(t == np.float64 for t in _SeenNormal.seen)
     assert fits[0].to_json() == fits[1].to_json()
+
+
+def test_a_distribution_reads_float32_rows_as_their_float64_values(tmp_path):
+    # log_probability, summarize, fit and from_samples of a single distribution: the float32
+    # rows are read in place (a block at a time), with the results of their float64 values.
+    x32 = X32.copy()
+    x32[::13, 2] = np.nan
+    x64 = x32.astype(np.float64)
+    w = np.linspace(0.5, 2.0, len(x32))
+    want = MultivariateGaussianDistribution.from_samples(x64, weights=w)
+    for name, x in _layouts(x32, tmp_path).items():
+        got = MultivariateGaussianDistribution.from_samples(x, weights=w)
+        assert got.to_json() == want.to_json(), name
+        np.testing.assert_array_equal(got.log_probability(x, n_jobs=2),
+                                      want.log_probability(x64), err_msg=name)
+        a, b = want.copy(), want.copy()
+        a.summarize(x, w)
+        b.summarize(x64, w)
+        a.from_summaries()
+        b.from_summaries()
+        assert a.to_json() == b.to_json(), name
+        ind = IndependentComponentsDistribution.from_samples(x, weights=w)
+        assert ind.to_json() == IndependentComponentsDistribution.from_samples(
+            x64, weights=w).to_json(), name
+        np.testing.assert_array_equal(ind.log_probability(x), ind.log_probability(x64))
+        col = x[:, 1]
+        assert np.shares_memory(_checks.as_column_rows(col), col)
+        normal = NormalDistribution.from_samples(col)
+        assert normal.to_json() == NormalDistribution.from_samples(x64[:, 1]).to_json()
+        np.testing.assert_array_equal(normal.log_probability(col),
+                                      normal.log_probability(x64[:, 1]))
+    # A float16 column is converted to float64 as before.
+    assert _checks.as_column_rows(x32[:, 0].astype(np.float16)).dtype == np.float64

@@ -135,6 +135,12 @@ def test_fit_of_many_rows_takes_no_copy_of_them():
     assert run_limited(MANY_ROWS, "MGD.from_samples(X)", 200 * MB) == "ok"
 
 
+def test_log_probability_of_many_rows_takes_no_copy_of_them():
+    # The densities centre and solve a chunk of rows at a time (480 MB of rows, 200 MB margin).
+    setup = MANY_ROWS + "\ng = MGD.blank(1000)"
+    assert run_limited(setup, "g.log_probability(X, n_jobs=2)", 200 * MB) == "ok"
+
+
 def test_fit_of_many_rows_whose_working_space_does_not_fit_is_an_error():
     # 16 MB do not hold the working space of a 1000-feature fit (its 1000 x 1000 matrices).
     out = run_limited(MANY_ROWS, "MGD.from_samples(X)", 16 * MB)
@@ -160,6 +166,11 @@ start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), ma
     "start.fit(X, max_iterations=1, n_jobs=2)",
     "start.log_probability(X, n_jobs=2); start.predict(X, n_jobs=2)",
     "Kmeans(2).fit(X, max_iterations=3, n_jobs=2)",
+    # A single distribution: its densities, statistics and fits.
+    "start.distributions[0].log_probability(X, n_jobs=2)",
+    "g = start.distributions[0].copy(); g.summarize(X); g.from_summaries()",
+    "MGD.from_samples(X)",
+    "mx.IndependentComponentsDistribution.from_samples(X)",
 ])
 def test_float32_rows_are_never_copied_whole(order, call):
     margin = 500_000 * 16 * 4 * 3 // 4

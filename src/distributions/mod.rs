@@ -184,6 +184,7 @@ use rand_core::RngCore;
 
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
+use crate::rows::{for_f64_blocks, Element};
 
 /// Sufficient statistics: values that can be merged. Merging the statistics of two blocks of rows
 /// gives the statistics of both blocks together.
@@ -432,7 +433,14 @@ impl Component {
 
     /// The maximum-likelihood fit of `family` to the rows of `x`, shape `(n, d)`, starting from
     /// the family's blank distribution (which is returned unchanged when the rows hold no weight).
-    pub fn fit_new(family: Family, x: ArrayView2<f64>, weights: &[f64]) -> Result<Component> {
+    /// Rows of `f32` are read where they are, a block at a time (see [`accumulate_rows`]).
+    ///
+    /// [`accumulate_rows`]: Self::accumulate_rows
+    pub fn fit_new<T: Element>(
+        family: Family,
+        x: ArrayView2<T>,
+        weights: &[f64],
+    ) -> Result<Component> {
         if family == Family::MultivariateGaussian && x.ncols() >= crate::linalg::BLOCKED_FROM {
             // Many features: one pass around the data's mean instead of two (each pass is a
             // d x d product over the rows, and so is the factorisation of a blank one).
@@ -446,10 +454,57 @@ impl Component {
         // from the blank distribution's mean of 0.
         for _ in 0..2 {
             let mut st = c.try_new_stats()?;
-            c.accumulate(x, weights, &mut st)?;
+            c.accumulate_rows(x, weights, &mut st)?;
             c.from_summaries(&st, 0.0)?;
         }
         Ok(c)
+    }
+
+    /// [`log_probability_into`](Distribution::log_probability_into) of rows of either element
+    /// type, in any layout. Rows of `f32` are read where they are: a multivariate Gaussian
+    /// converts each chunk of rows as it centres it, the other distributions take blocks of rows
+    /// converted in turn into one work space, never a copy of all the rows. A row's density
+    /// depends on that row alone: the same numbers as for the rows converted to `f64`.
+    pub fn log_probability_rows<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        out: &mut [f64],
+    ) -> Result<()> {
+        if let Component::MultivariateGaussian(g) = self {
+            return g.log_probability_rows(x, out);
+        }
+        if out.len() != x.nrows() {
+            return Err(Error::data(
+                "data",
+                format!(
+                    "{} values for the densities of {} rows",
+                    out.len(),
+                    x.nrows()
+                ),
+            ));
+        }
+        for_f64_blocks(x, |rows, xb| self.log_probability_into(xb, &mut out[rows]))
+    }
+
+    /// [`accumulate`](Distribution::accumulate) of rows of either element type, in any layout:
+    /// rows of `f32` are read where they are, by blocks of rows converted in turn into one work
+    /// space (never a copy of all the rows), each added to `stats` in order. A multivariate
+    /// Gaussian's statistics are then those of the rows converted to `f64`, bit for bit; other
+    /// distributions add each block's sums in turn, which may round differently from one sum
+    /// over all the rows.
+    pub fn accumulate_rows<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        weights: &[f64],
+        stats: &mut ComponentStats,
+    ) -> Result<()> {
+        if weights.len() != x.nrows() {
+            return Err(Error::data(
+                "weights",
+                format!("{} weights for {} rows", weights.len(), x.nrows()),
+            ));
+        }
+        for_f64_blocks(x, |rows, xb| self.accumulate(xb, &weights[rows], stats))
     }
 }
 

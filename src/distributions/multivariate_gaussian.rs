@@ -15,6 +15,7 @@ use crate::linalg::{
     reserve_products, smallest_eigenvalue, solve_lower_transposed, BLOCKED_FROM, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
+use crate::rows::{for_f64_blocks, Element};
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
@@ -161,7 +162,9 @@ impl MultivariateGaussian {
     /// `mean`, the weighted mean of the observed values of each column (0 for a column without
     /// any), which is near the data's mean. `N(mean, I)` when the rows hold no weight, as a fit
     /// of that blank distribution leaves it.
-    pub(crate) fn fit_around_mean(x: ArrayView2<f64>, weights: &[f64]) -> Result<Self> {
+    /// Rows of `f32` are read a block at a time, twice (the blocks' sums and products are those
+    /// of the same rows in `f64`).
+    pub(crate) fn fit_around_mean<T: Element>(x: ArrayView2<T>, weights: &[f64]) -> Result<Self> {
         if weights.len() != x.nrows() {
             return Err(Error::data(
                 "weights",
@@ -171,9 +174,16 @@ impl MultivariateGaussian {
         // On a pool, so that the products and the moments' rows spread over its threads (on
         // the calling thread alone when no pool can start: the same numbers).
         let fit = || {
-            let (means, any_nan) = observed_means(x, weights);
+            let mut observed = ObservedMeans::new(x.ncols());
+            for_f64_blocks(x, |rows, xb| {
+                observed.add(xb, &weights[rows]);
+                Ok(())
+            })?;
+            let (means, any_nan) = observed.finish();
             let mut stats = MultivariateGaussianStats::try_new(means.clone())?;
-            Self::accumulate_rows(x, weights, &mut stats, Some(any_nan))?;
+            for_f64_blocks(x, |rows, xb| {
+                Self::accumulate_rows(xb, &weights[rows], &mut stats, Some(any_nan))
+            })?;
             if total_weight(&stats) < MIN_WEIGHT {
                 return Self::unit_at(means);
             }
@@ -198,6 +208,71 @@ impl MultivariateGaussian {
     /// The covariance matrix, shape `(d, d)`.
     pub fn covariance(&self) -> ArrayView2<'_, f64> {
         self.covariance.view()
+    }
+
+    /// The log-density of each row of `x` (`f64` or `f32`, any layout) into `out`. The rows go
+    /// by chunks (in parallel on a pool), each centred into a work space of at most
+    /// [`centred_rows`] rows and solved in place, so that the memory taken beside `out` is a
+    /// few chunks, not a copy of `x`. Each row's operations depend on that row alone: the same
+    /// bits for any chunking, thread count or element type of the same values.
+    pub(crate) fn log_probability_rows<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        out: &mut [f64],
+    ) -> Result<()> {
+        let d = self.dim();
+        if x.ncols() != d || out.len() != x.nrows() {
+            return Err(Error::data(
+                "data",
+                format!(
+                    "rows of {} features ({} values for {} rows) do not fit a distribution of {d}",
+                    x.ncols(),
+                    out.len(),
+                    x.nrows(),
+                ),
+            ));
+        }
+        let chunk = |buf: &mut Vec<f64>, (out, x): (&mut [f64], ArrayView2<T>)| -> Result<()> {
+            let len = x.nrows() * d;
+            if buf.len() < len {
+                buf.clear();
+                buf.try_reserve_exact(len)
+                    .map_err(|_| too_large("data", "a chunk of centred rows"))?;
+                buf.resize(len, 0.0);
+            }
+            let mut y = ArrayViewMut2::from_shape((x.nrows(), d), &mut buf[..len])
+                .expect("a chunk's shape");
+            for (mut y, x) in y.rows_mut().into_iter().zip(x.rows()) {
+                for ((y, &v), &m) in y.iter_mut().zip(x.iter()).zip(self.means.iter()) {
+                    *y = v.to_f64() - m;
+                }
+            }
+            // Each row's `L^-1 (x - means)` in its place; the same bits on every kernel path.
+            solve_lower_transposed(y.view_mut(), self.chol.view());
+            for (i, o) in out.iter_mut().enumerate() {
+                let sq: f64 = y.row(i).iter().map(|v| v * v).sum();
+                *o = if sq.is_nan() {
+                    let row: Array1<f64> = x.row(i).iter().map(|v| v.to_f64()).collect();
+                    self.marginal_log_density(row.view())?
+                } else {
+                    self.log_norm - 0.5 * sq
+                };
+            }
+            Ok(())
+        };
+        let rows = centred_rows(x.nrows(), d);
+        if x.nrows() <= rows {
+            return chunk(&mut Vec::new(), (out, x));
+        }
+        let all = || {
+            out.par_chunks_mut(rows)
+                .enumerate()
+                .try_for_each_init(Vec::new, |buf, (c, out)| {
+                    let (start, len) = (c * rows, out.len());
+                    chunk(buf, (out, x.slice(s![start..start + len, ..])))
+                })
+        };
+        crate::parallel::on_a_pool(all)?
     }
 
     fn marginal_log_density(&self, row: ArrayView1<f64>) -> Result<f64> {
@@ -573,31 +648,7 @@ impl Distribution for MultivariateGaussian {
     }
 
     fn log_probability_into(&self, x: ArrayView2<f64>, out: &mut [f64]) -> Result<()> {
-        if x.ncols() != self.dim() || out.len() != x.nrows() {
-            return Err(Error::data(
-                "data",
-                format!(
-                    "rows of {} features ({} values for {} rows) do not fit a distribution of {}",
-                    x.ncols(),
-                    out.len(),
-                    x.nrows(),
-                    self.dim()
-                ),
-            ));
-        }
-        let mut y = &x - &self.means.view().insert_axis(Axis(0));
-        // Each row's `L^-1 (x - means)` in its place; the same bits on every kernel path.
-        solve_lower_transposed(y.view_mut(), self.chol.view());
-        for (i, o) in out.iter_mut().enumerate() {
-            let row = y.row(i);
-            let sq: f64 = row.iter().map(|v| v * v).sum();
-            *o = if sq.is_nan() {
-                self.marginal_log_density(x.row(i))?
-            } else {
-                self.log_norm - 0.5 * sq
-            };
-        }
-        Ok(())
+        self.log_probability_rows(x, out)
     }
 
     fn new_stats(&self) -> MultivariateGaussianStats {
@@ -708,39 +759,77 @@ impl Distribution for MultivariateGaussian {
     }
 }
 
-/// The weighted mean of the observed (not NaN) values of each column of `x` (0 for a column
-/// without any), and whether `x` holds a NaN.
-fn observed_means(x: ArrayView2<f64>, weights: &[f64]) -> (Array1<f64>, bool) {
-    let d = x.ncols();
-    let (mut sums, mut totals) = (vec![0.0; d], vec![0.0; d]);
-    let mut nan = false;
-    let mut add = |row: &[f64], w: f64| {
-        // Adding 0 leaves a sum as it is (a sum from +0 is never -0): no branch, in vectors.
-        for ((s, t), &v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
-            let seen = !v.is_nan();
-            nan |= !seen;
-            *s += if seen { w * v } else { 0.0 };
-            *t += if seen { w } else { 0.0 };
+/// The rows of a chunk of [`MultivariateGaussian::log_probability_rows`] for `n` rows of `d`
+/// features: about `2^17` values, or `d x d` (the size of the factor, read once per chunk) when
+/// that is more, and at most a quarter of the rows per thread of the current pool so that
+/// they spread over it.
+fn centred_rows(n: usize, d: usize) -> usize {
+    let most = ((1 << 17).max(d * d) / d.max(1)).max(1);
+    let spread = n
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(MIN_CENTRED_ROWS);
+    most.min(spread)
+}
+
+/// The fewest rows of a chunk of [`MultivariateGaussian::log_probability_rows`] when the rows are
+/// spread over threads.
+const MIN_CENTRED_ROWS: usize = 64;
+
+/// The weighted means of the observed (not NaN) values of each column of rows taken in turn
+/// (each row's values added in row order, so that rows taken by blocks give the same sums as
+/// all at once), and whether any is NaN.
+struct ObservedMeans {
+    sums: Vec<f64>,
+    totals: Vec<f64>,
+    nan: bool,
+}
+
+impl ObservedMeans {
+    fn new(d: usize) -> Self {
+        ObservedMeans {
+            sums: vec![0.0; d],
+            totals: vec![0.0; d],
+            nan: false,
         }
-    };
-    let mut copy = vec![0.0; d];
-    for (row, &w) in x.rows().into_iter().zip(weights) {
-        match row.as_slice() {
-            Some(row) => add(row, w),
-            None => {
-                for (c, v) in copy.iter_mut().zip(row) {
-                    *c = *v;
+    }
+
+    /// Adds the rows `x` of weights `weights`.
+    fn add(&mut self, x: ArrayView2<f64>, weights: &[f64]) {
+        let ObservedMeans { sums, totals, nan } = self;
+        let mut add = |row: &[f64], w: f64| {
+            // Adding 0 leaves a sum as it is (a sum from +0 is never -0): no branch, in vectors.
+            for ((s, t), &v) in sums.iter_mut().zip(totals.iter_mut()).zip(row) {
+                let seen = !v.is_nan();
+                *nan |= !seen;
+                *s += if seen { w * v } else { 0.0 };
+                *t += if seen { w } else { 0.0 };
+            }
+        };
+        let mut copy = vec![0.0; x.ncols()];
+        for (row, &w) in x.rows().into_iter().zip(weights) {
+            match row.as_slice() {
+                Some(row) => add(row, w),
+                None => {
+                    for (c, v) in copy.iter_mut().zip(row) {
+                        *c = *v;
+                    }
+                    add(&copy, w)
                 }
-                add(&copy, w)
             }
         }
     }
-    let means = sums
-        .iter()
-        .zip(&totals)
-        .map(|(&s, &t)| if t > 0.0 { s / t } else { 0.0 })
-        .collect();
-    (means, nan)
+
+    /// The weighted mean of each column (0 for a column without any observed value), and
+    /// whether a value was NaN.
+    fn finish(self) -> (Array1<f64>, bool) {
+        let means = self
+            .sums
+            .iter()
+            .zip(&self.totals)
+            .map(|(&s, &t)| if t > 0.0 { s / t } else { 0.0 })
+            .collect();
+        (means, self.nan)
+    }
 }
 
 /// Whether the square `a` is finite (first) and symmetric to a relative `1e-8`, entry by entry:
@@ -1110,9 +1199,15 @@ mod tests {
             }
             let fortran = x.t().as_standard_layout().into_owned().reversed_axes();
             for rows in [x.view(), fortran.view()] {
-                let (m, nan) = observed_means(rows, &w);
-                assert_eq!(nan, has_nan);
-                assert_eq!(bits(m.iter().copied()), bits(plain(&x)));
+                // All the rows at once, and in two blocks.
+                for cut in [n, 10] {
+                    let mut observed = ObservedMeans::new(d);
+                    observed.add(rows.slice(s![..cut, ..]), &w[..cut]);
+                    observed.add(rows.slice(s![cut.., ..]), &w[cut..]);
+                    let (m, nan) = observed.finish();
+                    assert_eq!(nan, has_nan);
+                    assert_eq!(bits(m.iter().copied()), bits(plain(&x)));
+                }
             }
         }
     }
@@ -1211,6 +1306,98 @@ mod tests {
         let mut a = b.dot(&b.t()) / d as f64;
         a.diag_mut().mapv_inplace(|v| v + 1.0);
         a
+    }
+
+    /// Values that `f32` holds exactly, so that the `f32` rows and their `f64` copy are the same
+    /// numbers.
+    fn f32_exact(x: &Array2<f64>) -> Array2<f64> {
+        x.mapv(|v| f64::from(v as f32))
+    }
+
+    #[test]
+    fn log_densities_by_chunks_are_those_of_each_row_alone_in_f64_and_f32() {
+        // Enough rows for several chunks on a pool of two threads (and the factor of a wide
+        // distribution, blocked), rows with missing values among them.
+        for (n, d) in [(3000usize, 3usize), (700, 200)] {
+            let g = MultivariateGaussian::new(
+                Array1::from_shape_fn(d, |j| j as f64 * 0.5),
+                wide_covariance(d),
+            )
+            .unwrap();
+            let mut x = f32_exact(&mixed_rows(n, d, 7));
+            x[[5, 1]] = f64::NAN;
+            x[[n - 2, 0]] = f64::NAN;
+            x[[n - 2, d - 1]] = f64::NAN;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let all = pool.install(|| {
+                let mut out = vec![0.0; n];
+                g.log_probability_rows(x.view(), &mut out).unwrap();
+                out
+            });
+            assert!(
+                pool.install(|| centred_rows(n, d)) < n,
+                "{n} rows in one chunk"
+            );
+            let x32 = x.mapv(|v| v as f32);
+            let mut from32 = vec![0.0; n];
+            pool.install(|| g.log_probability_rows(x32.view(), &mut from32))
+                .unwrap();
+            assert_eq!(bits(from32.iter().copied()), bits(all.iter().copied()));
+            for i in (0..n).step_by(97).chain([5, n - 2]) {
+                let mut one = [0.0];
+                g.log_probability_rows(x.slice(s![i..i + 1, ..]), &mut one)
+                    .unwrap();
+                assert_eq!(one[0].to_bits(), all[i].to_bits(), "row {i} of {n} x {d}");
+                assert!(all[i].is_finite());
+            }
+        }
+    }
+
+    #[test]
+    fn statistics_and_fits_of_f32_rows_are_those_of_the_same_rows_in_f64() {
+        use crate::distributions::{Component, ComponentStats, Family};
+        // More rows than a block of converted rows, for a fit around the mean (wide) and a
+        // fit of two passes (narrow), with weights and a missing value.
+        for d in [3usize, crate::linalg::BLOCKED_FROM] {
+            let n = crate::rows::conversion_rows(d) + 777;
+            let mut x = f32_exact(&mixed_rows(n, d, 3));
+            x[[n - 5, 1]] = f64::NAN;
+            let x32 = x.mapv(|v| v as f32);
+            let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
+            let fam = Family::MultivariateGaussian;
+            let (a, b) = (
+                Component::fit_new(fam, x.view(), &w).unwrap(),
+                Component::fit_new(fam, x32.view(), &w).unwrap(),
+            );
+            let params = |c: &Component| match c {
+                Component::MultivariateGaussian(g) => {
+                    bits(g.means.iter().chain(g.covariance.iter()).copied())
+                }
+                _ => unreachable!(),
+            };
+            assert_eq!(params(&a), params(&b), "d = {d}");
+            let (mut s64, mut s32) = (a.try_new_stats().unwrap(), a.try_new_stats().unwrap());
+            a.accumulate_rows(x.view(), &w, &mut s64).unwrap();
+            a.accumulate_rows(x32.view(), &w, &mut s32).unwrap();
+            let values = |s: &ComponentStats| match s {
+                ComponentStats::MultivariateGaussian(s) => {
+                    let m = s.missing.as_ref().expect("a row with a missing value");
+                    bits(
+                        s.sum
+                            .iter()
+                            .chain(s.sum_products.iter())
+                            .chain(m.sum_products.iter())
+                            .copied()
+                            .chain([s.weight]),
+                    )
+                }
+                _ => unreachable!(),
+            };
+            assert_eq!(values(&s64), values(&s32), "d = {d}");
+        }
     }
 
     #[test]
