@@ -3,15 +3,15 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::parallel::blocks;
-use crate::rows::{Element, Rows};
+use crate::rows::{conversion_rows, Element, Rows};
 use rand_core::RngCore;
 
-use crate::distributions::{Component, Distribution, Family, IndependentComponents};
+use crate::distributions::{Block, Blocks, Component, Distribution, Family, IndependentComponents};
 use crate::em::{EpochLog, FitOptions, FitReport};
 use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::GeneralMixtureModel;
-use crate::validate::{at_least_one, check_clusters, check_observed, check_weights};
+use crate::validate::{at_least_one, check_clusters, check_observed, check_weights, too_large};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,26 +77,57 @@ impl FromSamplesOptions {
     }
 }
 
+/// Component `j` of `spec` fitted to the rows of `d` features that `visit` hands over.
 fn build_component(
     spec: &Components,
     j: usize,
-    x: ArrayView2<f64>,
-    w: &[f64],
+    d: usize,
+    visit: &mut Blocks<'_>,
 ) -> Result<Component> {
     match spec {
-        Components::Each(family) => Component::fit_new(*family, x, w),
-        Components::Mixed(families) => Component::fit_new(families[j], x, w),
-        Components::PerFeature(families) => {
-            let children = families
-                .iter()
-                .enumerate()
-                .map(|(c, fam)| Component::fit_new(*fam, x.slice(ndarray::s![.., c..c + 1]), w))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Component::IndependentComponents(
-                IndependentComponents::new(children, None)?,
-            ))
+        Components::Each(family) => Component::fit_blocks(*family, d, visit),
+        Components::Mixed(families) => Component::fit_blocks(families[j], d, visit),
+        Components::PerFeature(families) => Ok(Component::IndependentComponents(
+            IndependentComponents::new(Component::fit_columns(families, visit)?, None)?,
+        )),
+    }
+}
+
+/// Calls `f` with the rows of `x` whose label is `j` (as `f64`, in order) and their weights
+/// `w`, by blocks of [`conversion_rows`] rows gathered in turn into one work space (one empty
+/// block when there are none), so that a cluster's rows are never copied whole.
+fn gathered_blocks(
+    x: &Rows<'_>,
+    (labels, j): (ArrayView1<usize>, usize),
+    w: ArrayView1<f64>,
+    f: &mut Block<'_>,
+) -> Result<()> {
+    let d = x.ncols();
+    let step = conversion_rows(d);
+    let count = labels.iter().filter(|&&l| l == j).count();
+    let (mut buf, mut ws): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let room = step.min(count);
+    buf.try_reserve_exact(room * d)
+        .and_then(|_| ws.try_reserve_exact(room))
+        .map_err(|_| too_large("data", "a block of a cluster's rows"))?;
+    let mut flush = |buf: &mut Vec<f64>, ws: &mut Vec<f64>| -> Result<()> {
+        let view = ArrayView2::from_shape((ws.len(), d), &buf[..]).expect("a block's shape");
+        f(view, ws)?;
+        buf.clear();
+        ws.clear();
+        Ok(())
+    };
+    for (i, _) in labels.iter().enumerate().filter(|&(_, &l)| l == j) {
+        crate::rows::each_type!(x, v => buf.extend(v.row(i).iter().map(|v| v.to_f64())));
+        ws.push(w[i]);
+        if ws.len() == step {
+            flush(&mut buf, &mut ws)?;
         }
     }
+    if !ws.is_empty() || count == 0 {
+        flush(&mut buf, &mut ws)?;
+    }
+    Ok(())
 }
 
 /// The matrix k-means clusters when some columns hold discrete codes: each discrete column
@@ -256,7 +287,7 @@ impl GeneralMixtureModel<Component> {
             weights,
             opts,
             features,
-            |j, xj, wj| build_component(components, j, xj, wj),
+            |j, visit| build_component(components, j, d, visit),
             on_epoch,
         )
     }
@@ -298,13 +329,13 @@ impl<D: Distribution> GeneralMixtureModel<D> {
                 ),
             ));
         }
-        let fit_to = |_: usize, xj: ArrayView2<f64>, wj: &[f64]| -> Result<D> {
+        let fit_to = |_: usize, visit: &mut Blocks<'_>| -> Result<D> {
             let mut c = blank.clone();
             // Two M-steps, as the built-in families: the second one's statistics are gathered
             // around the first one's estimate.
             for _ in 0..2 {
                 let mut st = c.try_new_stats()?;
-                c.accumulate(xj, wj, &mut st)?;
+                visit(&mut |xb, wb| c.accumulate(xb, wb, &mut st))?;
                 c.from_summaries(&st, 0.0)?;
             }
             Ok(c)
@@ -320,7 +351,7 @@ fn from_clusters<D: Distribution>(
     weights: Option<ArrayView1<f64>>,
     opts: &FromSamplesOptions,
     features: impl Fn(Rows<'_>) -> Result<Option<Array2<f64>>>,
-    build: impl Fn(usize, ArrayView2<f64>, &[f64]) -> Result<D>,
+    build: impl Fn(usize, &mut Blocks<'_>) -> Result<D>,
     mut on_epoch: impl FnMut(&EpochLog, &GeneralMixtureModel<D>) -> Result<()>,
 ) -> Result<(GeneralMixtureModel<D>, FitReport)> {
     let d = x.ncols();
@@ -377,11 +408,14 @@ fn from_clusters<D: Distribution>(
         let mut dists = Vec::with_capacity(k);
         let mut shares = Vec::with_capacity(k);
         for j in 0..k {
-            let rows: Vec<usize> = (0..m).filter(|&i| labels[i] == j).collect();
-            let xj: Array2<f64> = x0.select(&rows);
-            let wj: Vec<f64> = rows.iter().map(|&i| w0[i]).collect();
-            shares.push(wj.iter().sum::<f64>());
-            dists.push(build(j, xj.view(), &wj)?);
+            // The cluster's weight, summed in the order of its rows.
+            let share = (0..m)
+                .filter(|&i| labels[i] == j)
+                .map(|i| w0[i])
+                .sum::<f64>();
+            shares.push(share);
+            let labels = labels.view();
+            dists.push(build(j, &mut |f| gathered_blocks(&x0, (labels, j), w0, f))?);
         }
         let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
         let report =
@@ -394,4 +428,41 @@ fn from_clusters<D: Distribution>(
         }
     }
     Ok(best.expect("at least one run"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_is_gathered_in_order_by_blocks_of_converted_rows() {
+        let d = 300;
+        let step = conversion_rows(d);
+        let n = 2 * step + 1000;
+        let x32 = Array2::from_shape_fn((n, d), |(i, l)| (i * 7 + l) as f32 * 0.25);
+        let labels = Array1::from_shape_fn(n, |i| usize::from(i % 3 == 0));
+        let w = Array1::from_shape_fn(n, |i| 1.0 + i as f64);
+        for j in 0..3 {
+            let want: Vec<usize> = (0..n).filter(|&i| labels[i] == j).collect();
+            let (mut got, mut sizes) = (Vec::new(), Vec::new());
+            let rows = Rows::F32(x32.view());
+            gathered_blocks(&rows, (labels.view(), j), w.view(), &mut |xb, wb| {
+                assert_eq!((xb.nrows(), xb.ncols()), (wb.len(), d));
+                sizes.push(wb.len());
+                for (row, &wi) in xb.rows().into_iter().zip(wb) {
+                    let i = (wi - 1.0) as usize;
+                    let same = row.iter().zip(x32.row(i)).all(|(a, &b)| *a == f64::from(b));
+                    assert!(same, "row {i}");
+                    got.push(i);
+                }
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, want, "cluster {j}");
+            // Full blocks but the last; one empty block for an empty cluster.
+            let full = want.len() / step;
+            assert!(sizes[..full].iter().all(|&s| s == step), "{sizes:?}");
+            assert_eq!(sizes.len(), (want.len().div_ceil(step)).max(1));
+        }
+    }
 }

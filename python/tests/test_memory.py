@@ -171,6 +171,9 @@ start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), ma
     "g = start.distributions[0].copy(); g.summarize(X); g.from_summaries()",
     "MGD.from_samples(X)",
     "mx.IndependentComponentsDistribution.from_samples(X)",
+    # A mixture from samples: each component is fitted to its cluster's rows a block at a time.
+    "GeneralMixtureModel.from_samples(MGD, 2, X, max_iterations=1, n_jobs=2)",
+    "GeneralMixtureModel.from_samples(mx.NormalDistribution, 2, X, max_iterations=1, n_jobs=2)",
 ])
 def test_float32_rows_are_never_copied_whole(order, call):
     margin = 500_000 * 16 * 4 * 3 // 4

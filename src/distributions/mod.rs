@@ -441,23 +441,71 @@ impl Component {
         x: ArrayView2<T>,
         weights: &[f64],
     ) -> Result<Component> {
-        if family == Family::MultivariateGaussian && x.ncols() >= crate::linalg::BLOCKED_FROM {
+        if weights.len() != x.nrows() {
+            return Err(Error::data(
+                "weights",
+                format!("{} weights for {} rows", weights.len(), x.nrows()),
+            ));
+        }
+        Self::fit_blocks(family, x.ncols(), &mut |f| {
+            for_f64_blocks(x, |rows, xb| f(xb, &weights[rows]))
+        })
+    }
+
+    /// [`fit_new`](Self::fit_new) of rows of `d` features that `visit` hands over a block at a
+    /// time (each pass over them one call of `visit`).
+    pub(crate) fn fit_blocks(
+        family: Family,
+        d: usize,
+        visit: &mut Blocks<'_>,
+    ) -> Result<Component> {
+        if family == Family::MultivariateGaussian && d >= crate::linalg::BLOCKED_FROM {
             // Many features: one pass around the data's mean instead of two (each pass is a
             // d x d product over the rows, and so is the factorisation of a blank one).
             return Ok(Component::MultivariateGaussian(
-                MultivariateGaussian::fit_around_mean(x, weights)?,
+                MultivariateGaussian::fit_around_mean_blocks(d, visit)?,
             ));
         }
-        let mut c = family.blank(x.ncols())?;
+        let mut c = family.blank(d)?;
         // Two passes: the statistics are moments around the distribution's mean, so the second
         // pass, around the first pass's mean, gives an accurate (co)variance even for data far
         // from the blank distribution's mean of 0.
         for _ in 0..2 {
             let mut st = c.try_new_stats()?;
-            c.accumulate_rows(x, weights, &mut st)?;
+            visit(&mut |xb, wb| c.accumulate(xb, wb, &mut st))?;
             c.from_summaries(&st, 0.0)?;
         }
         Ok(c)
+    }
+
+    /// The univariate `families[c]` fitted to column `c` of rows that `visit` hands over a block
+    /// at a time, side by side: each the distribution that [`fit_blocks`](Self::fit_blocks) of
+    /// its column gives (the same passes over the same blocks), with one pass over the rows for
+    /// all of them.
+    pub(crate) fn fit_columns(
+        families: &[Family],
+        visit: &mut Blocks<'_>,
+    ) -> Result<Vec<Component>> {
+        let mut cs = families
+            .iter()
+            .map(|f| f.blank(1))
+            .collect::<Result<Vec<_>>>()?;
+        for _ in 0..2 {
+            let mut st = cs
+                .iter()
+                .map(|c| c.try_new_stats())
+                .collect::<Result<Vec<_>>>()?;
+            visit(&mut |xb, wb| {
+                for (col, (c, st)) in cs.iter().zip(st.iter_mut()).enumerate() {
+                    c.accumulate(xb.slice(ndarray::s![.., col..col + 1]), wb, st)?;
+                }
+                Ok(())
+            })?;
+            for (c, st) in cs.iter_mut().zip(&st) {
+                c.from_summaries(st, 0.0)?;
+            }
+        }
+        Ok(cs)
     }
 
     /// [`log_probability_into`](Distribution::log_probability_into) of rows of either element
@@ -507,6 +555,13 @@ impl Component {
         for_f64_blocks(x, |rows, xb| self.accumulate(xb, &weights[rows], stats))
     }
 }
+
+/// Rows handed over a block at a time: a call `visit(f)` calls `f(rows, weights)` for each block
+/// in order (one pass over the rows), and stops at the first error.
+pub(crate) type Blocks<'v> = dyn FnMut(&mut Block<'_>) -> Result<()> + Send + 'v;
+
+/// What [`Blocks`] calls with each block: its rows and their weights.
+pub(crate) type Block<'f> = dyn FnMut(ArrayView2<f64>, &[f64]) -> Result<()> + 'f;
 
 fn mismatch() -> Error {
     Error::param(

@@ -7,7 +7,7 @@ use rand_core::RngCore;
 use rayon::prelude::*;
 
 use super::normal::{COLLAPSED_VARIANCE, LN_SQRT_2PI, ROUNDING_NOISE};
-use super::{Distribution, Statistics};
+use super::{Blocks, Distribution, Statistics};
 use crate::error::{Error, Result};
 use crate::kernels::{Gaussian, GaussianMoments};
 use crate::linalg::{
@@ -15,7 +15,7 @@ use crate::linalg::{
     reserve_products, smallest_eigenvalue, solve_lower_transposed, BLOCKED_FROM, CHUNK_ROWS,
 };
 use crate::rng::standard_normal;
-use crate::rows::{for_f64_blocks, Element};
+use crate::rows::Element;
 use crate::validate::{copied, square, too_large, zeroed, zeroed_vec};
 
 /// A multivariate Gaussian `N(means, covariance)` with a full covariance matrix.
@@ -158,39 +158,34 @@ impl MultivariateGaussian {
         ))
     }
 
-    /// The maximum-likelihood fit to the rows of `x` in one pass: their statistics around
-    /// `mean`, the weighted mean of the observed values of each column (0 for a column without
-    /// any), which is near the data's mean. `N(mean, I)` when the rows hold no weight, as a fit
-    /// of that blank distribution leaves it.
-    /// Rows of `f32` are read a block at a time, twice (the blocks' sums and products are those
-    /// of the same rows in `f64`).
-    pub(crate) fn fit_around_mean<T: Element>(x: ArrayView2<T>, weights: &[f64]) -> Result<Self> {
-        if weights.len() != x.nrows() {
-            return Err(Error::data(
-                "weights",
-                format!("{} weights for {} rows", weights.len(), x.nrows()),
-            ));
-        }
+    /// The maximum-likelihood fit to rows of `d` features that `visit` hands over a block at a
+    /// time, in two passes without a product over the rows in the first: the weighted mean of
+    /// the observed values of each column (0 for a column without any), which is near the
+    /// data's mean, then the statistics around it. `N(mean, I)` when the rows hold no weight, as
+    /// a fit of that blank distribution leaves it. Blocks that follow the products' chunks of
+    /// rows ([`CHUNK_ROWS`]) give the sums and products of all the rows at once, bit for bit.
+    pub(crate) fn fit_around_mean_blocks(d: usize, visit: &mut Blocks<'_>) -> Result<Self> {
         // On a pool, so that the products and the moments' rows spread over its threads (on
         // the calling thread alone when no pool can start: the same numbers).
-        let fit = || {
-            let mut observed = ObservedMeans::new(x.ncols());
-            for_f64_blocks(x, |rows, xb| {
-                observed.add(xb, &weights[rows]);
+        let mut fit = || {
+            let mut observed = ObservedMeans::new(d);
+            visit(&mut |xb, wb| {
+                observed.add(xb, wb);
                 Ok(())
             })?;
             let (means, any_nan) = observed.finish();
             let mut stats = MultivariateGaussianStats::try_new(means.clone())?;
-            for_f64_blocks(x, |rows, xb| {
-                Self::accumulate_rows(xb, &weights[rows], &mut stats, Some(any_nan))
-            })?;
+            visit(&mut |xb, wb| Self::accumulate_rows(xb, wb, &mut stats, Some(any_nan)))?;
             if total_weight(&stats) < MIN_WEIGHT {
                 return Self::unit_at(means);
             }
             let (fitted, cov) = moments(&stats, means.view())?;
             fitted_distribution(fitted, cov, false)
         };
-        crate::parallel::on_a_pool(fit).unwrap_or_else(|_| fit())
+        match crate::parallel::on_a_pool(&mut fit) {
+            Ok(fitted) => fitted,
+            Err(_) => fit(),
+        }
     }
 
     /// A copy. It shares the `d x d` matrices (the covariance, its factor and `L^-1`, computed
