@@ -345,7 +345,8 @@ impl<D: Distribution> GeneralMixtureModel<D> {
 }
 
 /// k-means on `x` (or on the matrix `features` makes of its first batch), a component built by
-/// `build(j, rows, weights)` from each cluster `j`, then EM; the best of `opts.n_init` runs.
+/// `build(j, visit)` from each cluster `j` (`visit` hands over the cluster's rows and weights a
+/// block at a time, see [`gathered_blocks`]), then EM; the best of `opts.n_init` runs.
 fn from_clusters<D: Distribution>(
     x: Rows<'_>,
     weights: Option<ArrayView1<f64>>,
@@ -464,5 +465,82 @@ mod tests {
             assert!(sizes[..full].iter().all(|&s| s == step), "{sizes:?}");
             assert_eq!(sizes.len(), (want.len().div_ceil(step)).max(1));
         }
+    }
+
+    #[test]
+    fn columns_fitted_side_by_side_are_each_column_fitted_alone() {
+        // Several blocks of a cluster, univariate families of two kinds.
+        let d = 3;
+        let n = 2 * conversion_rows(d) + 333;
+        let x32 = Array2::from_shape_fn((n, d), |(i, l)| {
+            ((i * 31 + l * 7) % 101) as f32 * 0.125 + 1.0 + l as f32
+        });
+        let labels = Array1::from_shape_fn(n, |i| usize::from(i % 5 == 0));
+        let w = Array1::from_shape_fn(n, |i| 0.5 + (i % 4) as f64);
+        let rows = Rows::F32(x32.view());
+        let families = [Family::Normal, Family::Exponential, Family::Gamma];
+        let side = Component::fit_columns(&families, &mut |f| {
+            gathered_blocks(&rows, (labels.view(), 0), w.view(), f)
+        })
+        .unwrap();
+        for (c, fam) in families.iter().enumerate() {
+            let alone = Component::fit_blocks(*fam, 1, &mut |f| {
+                gathered_blocks(&rows, (labels.view(), 0), w.view(), &mut |xb, wb| {
+                    f(xb.slice(ndarray::s![.., c..c + 1]), wb)
+                })
+            })
+            .unwrap();
+            assert_eq!(side[c], alone, "column {c}");
+        }
+    }
+
+    #[test]
+    fn a_distribution_of_f32_rows_beyond_one_block_is_that_of_their_f64_values() {
+        let d = 2;
+        let n = conversion_rows(d) + 4321;
+        let x32 = Array2::from_shape_fn((n, d), |(i, l)| ((i * 13 + l) % 97) as f32 * 0.5 + 3.0);
+        let x64 = x32.mapv(f64::from);
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let fam = Family::Normal;
+        let ind = |x: ArrayView2<f64>| {
+            Component::IndependentComponents(
+                IndependentComponents::new(
+                    (0..d)
+                        .map(|c| Component::fit_new(fam, x.slice(ndarray::s![.., c..c + 1]), &w))
+                        .collect::<Result<Vec<_>>>()
+                        .unwrap(),
+                    None,
+                )
+                .unwrap(),
+            )
+        };
+        let model = ind(x64.view());
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        model.log_probability_rows(x64.view(), &mut a).unwrap();
+        model.log_probability_rows(x32.view(), &mut b).unwrap();
+        assert_eq!(a, b);
+        // Statistics added block by block: the same values to rounding.
+        let (mut s64, mut s32) = (model.new_stats(), model.new_stats());
+        model.accumulate_rows(x64.view(), &w, &mut s64).unwrap();
+        model.accumulate_rows(x32.view(), &w, &mut s32).unwrap();
+        let (mut m64, mut m32) = (model.clone(), model.clone());
+        m64.from_summaries(&s64, 0.0).unwrap();
+        m32.from_summaries(&s32, 0.0).unwrap();
+        let (p64, p32) = (m64.to_json(), m32.to_json());
+        let numbers = |t: &str| -> Vec<f64> {
+            t.split(|c: char| !(c.is_ascii_digit() || "+-.e".contains(c)))
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        };
+        for (u, v) in numbers(&p64).iter().zip(numbers(&p32)) {
+            assert!((u - v).abs() <= 1e-12 * u.abs().max(1.0), "{u} {v}");
+        }
+        // No rows (of another width): the same outcome as for f64, whose rows the callee sees.
+        let none32 = Array2::<f32>::zeros((0, d + 1));
+        let none64 = Array2::<f64>::zeros((0, d + 1));
+        let mut st = model.new_stats();
+        let e32 = model.accumulate_rows(none32.view(), &[], &mut st).err();
+        let e64 = model.accumulate_rows(none64.view(), &[], &mut st).err();
+        assert_eq!(e32, e64);
     }
 }

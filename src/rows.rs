@@ -5,7 +5,8 @@
 //! `f32` rows is converted to `f64` (exactly: every `f32` is an `f64`) when a block is read, at
 //! most [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS) rows at a time into a work space of the
 //! reader (a reader that asks for a whole batch in one block, such as the E-step of components
-//! written in Python, gets the batch converted), and a fit of `f32` rows computes the same bits
+//! written in Python, gets the batch converted; a single distribution's densities, statistics
+//! and fits take blocks of [`conversion_rows`] rows, see [`for_f64_blocks`]), and a fit of `f32` rows computes the same bits
 //! as a fit of the same values as `f64`, except where the fused kernels compute in `f32` lanes
 //! (the E-step and the predictions of mixtures of diagonal Gaussians in eight features or
 //! more, see [`kernels::single`](crate::kernels::single), and of full-covariance Gaussians in
@@ -96,6 +97,10 @@ pub(crate) fn for_f64_blocks<T: Element>(
     let mut buf = Vec::new();
     buf.try_reserve_exact(step.min(n) * d)
         .map_err(|_| crate::validate::too_large("data", "a block of rows converted to f64"))?;
+    if n == 0 {
+        // No rows: one empty block, as for `f64` (the callee's checks see it).
+        return f(0..0, rows.block(0..0, &mut buf));
+    }
     for start in (0..n).step_by(step) {
         let range = start..(start + step).min(n);
         f(range.clone(), rows.block(range, &mut buf))?;
@@ -103,10 +108,11 @@ pub(crate) fn for_f64_blocks<T: Element>(
     Ok(())
 }
 
-/// The rows of a block of [`for_f64_blocks`] of `d` features: a multiple of the rows the
-/// multivariate Gaussian's products take at a time ([`CHUNK_ROWS`], so that its statistics of
-/// `f32` rows are those of the same rows in `f64`), about `2^18` values (2 MB) when that is
-/// more, and fewer rows (at most 32 MB) for very wide rows.
+/// The rows of a block of [`for_f64_blocks`] of `d` features: up to 8192 features, a multiple
+/// of the rows the multivariate Gaussian's products take at a time ([`CHUNK_ROWS`], so that its
+/// statistics of `f32` rows are those of the same rows in `f64`), about `2^18` values (2 MB)
+/// when that is more; for wider rows, fewer rows (at most 32 MB), whose products may then round
+/// differently from those of all the rows at once.
 ///
 /// [`CHUNK_ROWS`]: crate::linalg::CHUNK_ROWS
 pub(crate) fn conversion_rows(d: usize) -> usize {

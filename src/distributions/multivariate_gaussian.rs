@@ -255,11 +255,12 @@ impl MultivariateGaussian {
             }
             Ok(())
         };
-        let rows = centred_rows(x.nrows(), d);
-        if x.nrows() <= rows {
-            return chunk(&mut Vec::new(), (out, x));
-        }
-        let all = || {
+        // On a pool (on the calling thread alone when no pool can start: the same numbers).
+        let mut all = || {
+            let rows = centred_rows(x.nrows(), d);
+            if x.nrows() <= rows {
+                return chunk(&mut Vec::new(), (&mut *out, x));
+            }
             out.par_chunks_mut(rows)
                 .enumerate()
                 .try_for_each_init(Vec::new, |buf, (c, out)| {
@@ -267,7 +268,10 @@ impl MultivariateGaussian {
                     chunk(buf, (out, x.slice(s![start..start + len, ..])))
                 })
         };
-        crate::parallel::on_a_pool(all)?
+        match crate::parallel::on_a_pool(&mut all) {
+            Ok(done) => done,
+            Err(_) => all(),
+        }
     }
 
     fn marginal_log_density(&self, row: ArrayView1<f64>) -> Result<f64> {
