@@ -165,6 +165,7 @@ mod family;
 mod independent;
 mod multivariate_gaussian;
 mod normal;
+mod symmetric;
 mod univariate;
 
 pub use discrete::{Discrete, DiscreteStats};
