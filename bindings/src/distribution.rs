@@ -1,6 +1,7 @@
 //! `Distribution` and `DistributionSummary`: one distribution of any built-in family (or one
 //! implemented in Python) and its statistics.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use numpy::prelude::*;
@@ -88,12 +89,38 @@ fn family(name: &str) -> PyResult<Family> {
         .ok_or_else(|| MixturaError::new_err(format!("unknown distribution class {name}")))
 }
 
-/// The rows' weights: `weights`, or 1 for every row.
-fn weights_or_ones(weights: &Option<PyReadonlyArray1<'_, f64>>, n: usize) -> Vec<f64> {
+/// The rows' weights: `weights` (themselves when they are contiguous), or 1 for every row; an
+/// error instead of an abort when a copy does not fit in memory.
+fn weights_or_ones<'a>(
+    weights: &'a Option<PyReadonlyArray1<'_, f64>>,
+    n: usize,
+) -> Result<Cow<'a, [f64]>, Error> {
+    let filled = |values: &mut dyn Iterator<Item = f64>, len: usize| {
+        let mut v = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| mixtura::bindings::too_large("weights", format!("{len} weights")))?;
+        v.extend(values);
+        Ok(Cow::Owned(v))
+    };
     match weights {
-        Some(w) => w.as_array().to_vec(),
-        None => vec![1.0; n],
+        Some(w) => match w.as_slice() {
+            Ok(values) => Ok(Cow::Borrowed(values)),
+            Err(_) => {
+                let a = w.as_array();
+                filled(&mut a.iter().copied(), a.len())
+            }
+        },
+        None => filled(&mut std::iter::repeat_n(1.0, n), n),
     }
+}
+
+/// `n` zeros for the rows' densities, or an error instead of an abort when they do not fit.
+fn densities(n: usize) -> Result<Vec<f64>, Error> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| mixtura::bindings::too_large("data", format!("the densities of {n} rows")))?;
+    out.resize(n, 0.0);
+    Ok(out)
 }
 
 /// Checks rows for a single distribution: width, at least one row, no infinity, and weights.
@@ -240,9 +267,9 @@ impl PyDistribution {
     ) -> PyResult<Self> {
         let family = family(name)?;
         let x = x.rows();
-        let w = weights_or_ones(&weights, x.nrows());
+        let w = weights_or_ones(&weights, x.nrows()).map_err(py_err)?;
         family.check_dim(x.ncols()).map_err(py_err)?;
-        check_rows(x.ncols(), &x, Some(&w)).map_err(py_err)?;
+        check_rows(x.ncols(), &x, Some(&w[..])).map_err(py_err)?;
         let inner = py
             .detach(|| with_view!(x, v => Component::fit_new(family, v, &w)))
             .map_err(py_err)?;
@@ -374,7 +401,7 @@ impl PyDistribution {
         let out = py
             .detach(|| {
                 t.install(|| {
-                    let mut out = vec![0.0; x.nrows()];
+                    let mut out = densities(x.nrows())?;
                     with_view!(x, v => self.inner.log_probability_rows(v, &mut out)).map(|_| out)
                 })
             })
@@ -392,8 +419,8 @@ impl PyDistribution {
         weights: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<PyDistributionSummary> {
         let x = x.rows();
-        let w = weights_or_ones(&weights, x.nrows());
-        check_rows(self.inner.dim(), &x, Some(&w)).map_err(py_err)?;
+        let w = weights_or_ones(&weights, x.nrows()).map_err(py_err)?;
+        check_rows(self.inner.dim(), &x, Some(&w[..])).map_err(py_err)?;
         let stats = py
             .detach(|| {
                 let mut st = self.inner.try_new_stats()?;

@@ -141,6 +141,16 @@ def test_log_probability_of_many_rows_takes_no_copy_of_them():
     assert run_limited(setup, "g.log_probability(X, n_jobs=2)", 200 * MB) == "ok"
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_weights_and_densities_of_a_long_column_that_do_not_fit_are_an_error(dtype):
+    # 50 million values read in place (200 or 400 MB); their weights of 1 and their densities
+    # (400 MB each, as float64) do not fit in a margin of 100 MB: a clean error, not an abort.
+    setup = (f"X = np.zeros(50_000_000, dtype=np.{dtype})\n"
+             "normal = mx.NormalDistribution(0, 1)")
+    assert_clean_error(run_limited(setup, "mx.NormalDistribution.from_samples(X)", 100 * MB))
+    assert_clean_error(run_limited(setup, "normal.log_probability(X)", 100 * MB))
+
+
 def test_fit_of_many_rows_whose_working_space_does_not_fit_is_an_error():
     # 16 MB do not hold the working space of a 1000-feature fit (its 1000 x 1000 matrices).
     out = run_limited(MANY_ROWS, "MGD.from_samples(X)", 16 * MB)
