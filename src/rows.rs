@@ -6,9 +6,9 @@
 //! most [`BLOCK_ROWS`](crate::parallel::BLOCK_ROWS) rows at a time into a work space of the
 //! reader (a reader that asks for a whole batch in one block, such as the E-step of components
 //! written in Python, gets the batch converted; a single distribution's densities, statistics
-//! and fits take blocks of [`conversion_rows`] rows, see [`for_f64_blocks`]), and a fit of `f32` rows computes the same bits
-//! as a fit of the same values as `f64`, except where the fused kernels compute in `f32` lanes
-//! (the E-step and the predictions of mixtures of diagonal Gaussians in eight features or
+//! and fits take blocks of [`conversion_rows`] rows, see [`for_f64_blocks`]), and a fit of
+//! `f32` rows computes the same bits as a fit of the same values as `f64`, except where the
+//! fused kernels compute in `f32` lanes (the E-step and the predictions of mixtures of diagonal Gaussians in eight features or
 //! more, see [`kernels::single`](crate::kernels::single), and of full-covariance Gaussians in
 //! fewer than 128, see [`kernels::single_full`](crate::kernels::single_full)), which take a
 //! block of `f32` rows as [`Rows`] itself.

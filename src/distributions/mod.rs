@@ -442,12 +442,7 @@ impl Component {
         x: ArrayView2<T>,
         weights: &[f64],
     ) -> Result<Component> {
-        if weights.len() != x.nrows() {
-            return Err(Error::data(
-                "weights",
-                format!("{} weights for {} rows", weights.len(), x.nrows()),
-            ));
-        }
+        one_weight_per_row(weights, x.nrows())?;
         Self::fit_blocks(family, x.ncols(), &mut |f| {
             for_f64_blocks(x, |rows, xb| f(xb, &weights[rows]))
         })
@@ -547,12 +542,7 @@ impl Component {
         weights: &[f64],
         stats: &mut ComponentStats,
     ) -> Result<()> {
-        if weights.len() != x.nrows() {
-            return Err(Error::data(
-                "weights",
-                format!("{} weights for {} rows", weights.len(), x.nrows()),
-            ));
-        }
+        one_weight_per_row(weights, x.nrows())?;
         for_f64_blocks(x, |rows, xb| self.accumulate(xb, &weights[rows], stats))
     }
 }
@@ -563,6 +553,17 @@ pub(crate) type Blocks<'v> = dyn FnMut(&mut Block<'_>) -> Result<()> + Send + 'v
 
 /// What [`Blocks`] calls with each block: its rows and their weights.
 pub(crate) type Block<'f> = dyn FnMut(ArrayView2<f64>, &[f64]) -> Result<()> + 'f;
+
+/// An error unless there are as many weights as rows (`n`).
+fn one_weight_per_row(weights: &[f64], n: usize) -> Result<()> {
+    if weights.len() != n {
+        return Err(Error::data(
+            "weights",
+            format!("{} weights for {n} rows", weights.len()),
+        ));
+    }
+    Ok(())
+}
 
 fn mismatch() -> Error {
     Error::param(
