@@ -1,6 +1,6 @@
 //! `from_samples`: k-means initialisation, then EM.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use crate::parallel::blocks;
 use crate::rows::{conversion_rows, Element, Rows};
@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::kmeans::{Init, Kmeans, KmeansOptions};
 use crate::mixture::GeneralMixtureModel;
 use crate::validate::{at_least_one, check_clusters, check_observed, check_weights, too_large};
+use crate::weights::{contiguous_weights, Weights};
 
 /// Which distributions the components of [`GeneralMixtureModel::from_samples`] are.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ fn build_component(
 fn gathered_blocks(
     x: &Rows<'_>,
     (labels, j): (ArrayView1<usize>, usize),
-    w: ArrayView1<f64>,
+    w: Weights<'_>,
     f: &mut Block<'_>,
 ) -> Result<()> {
     let d = x.ncols();
@@ -119,7 +120,7 @@ fn gathered_blocks(
     };
     for (i, _) in labels.iter().enumerate().filter(|&(_, &l)| l == j) {
         crate::rows::each_type!(x, v => buf.extend(v.row(i).iter().map(|v| v.to_f64())));
-        ws.push(w[i]);
+        ws.push(w.get(i));
         if ws.len() == step {
             flush(&mut buf, &mut ws)?;
         }
@@ -364,13 +365,9 @@ fn from_clusters<D: Distribution>(
     let k = opts.n_components;
     check_clusters("n_components", k, n)?;
     at_least_one("n_init", Some(opts.n_init))?;
-    let w: Array1<f64> = match weights {
-        Some(w) => {
-            check_weights(&w, n)?;
-            w.to_owned()
-        }
-        None => Array1::ones(n),
-    };
+    // The caller's weights where they are (no vector of ones without them).
+    let given = contiguous_weights(weights, n)?;
+    let w = Weights::new(given.as_deref(), n);
     let mut rng = crate::rng::seeded(opts.seed);
     let runs = match opts.init {
         Init::FirstK | Init::Centroids(_) => 1,
@@ -389,7 +386,7 @@ fn from_clusters<D: Distribution>(
         )
     })?;
     let x0 = x.slice(0..m);
-    let w0 = w.slice(ndarray::s![..m]);
+    let w0 = w.slice(0..m);
     let features = features(x0.reborrow())?;
     let kx: Rows<'_> = match &features {
         Some(f) => f.view().into(),
@@ -404,7 +401,12 @@ fn from_clusters<D: Distribution>(
             threads: opts.fit.threads,
             ..KmeansOptions::new(k)
         };
-        let km = Kmeans::fit_rows(kx.reborrow(), Some(w0), &kopts)?.0;
+        Kmeans::check_fit(kx.reborrow(), &kopts)?;
+        if let Weights::Given(first) = w0 {
+            // The first batch's weights hold some weight, as k-means needs.
+            check_weights(&ArrayView1::from(first), m)?;
+        }
+        let km = Kmeans::fit_weighted(kx.reborrow(), w0, &kopts)?.0;
         let labels = km.predict_rows(kx.reborrow(), opts.fit.threads)?;
         let mut dists = Vec::with_capacity(k);
         let mut shares = Vec::with_capacity(k);
@@ -412,15 +414,17 @@ fn from_clusters<D: Distribution>(
             // The cluster's weight, summed in the order of its rows.
             let share = (0..m)
                 .filter(|&i| labels[i] == j)
-                .map(|i| w0[i])
+                .map(|i| w0.get(i))
                 .sum::<f64>();
             shares.push(share);
             let labels = labels.view();
             dists.push(build(j, &mut |f| gathered_blocks(&x0, (labels, j), w0, f))?);
         }
         let mut model = GeneralMixtureModel::new(dists, Some(&shares))?;
+        // EM reads the weights in place too (without weights, as `fit` without them does).
+        let em_weights = given.as_deref().map(ArrayView1::from);
         let report =
-            model.fit_labelled(x.reborrow(), Some(w.view()), None, &opts.fit, &mut on_epoch)?;
+            model.fit_labelled(x.reborrow(), em_weights, None, &opts.fit, &mut on_epoch)?;
         if best
             .as_ref()
             .is_none_or(|(_, b)| report.log_probability > b.log_probability)
@@ -434,6 +438,7 @@ fn from_clusters<D: Distribution>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array1;
 
     #[test]
     fn a_cluster_is_gathered_in_order_by_blocks_of_converted_rows() {
@@ -447,17 +452,22 @@ mod tests {
             let want: Vec<usize> = (0..n).filter(|&i| labels[i] == j).collect();
             let (mut got, mut sizes) = (Vec::new(), Vec::new());
             let rows = Rows::F32(x32.view());
-            gathered_blocks(&rows, (labels.view(), j), w.view(), &mut |xb, wb| {
-                assert_eq!((xb.nrows(), xb.ncols()), (wb.len(), d));
-                sizes.push(wb.len());
-                for (row, &wi) in xb.rows().into_iter().zip(wb) {
-                    let i = (wi - 1.0) as usize;
-                    let same = row.iter().zip(x32.row(i)).all(|(a, &b)| *a == f64::from(b));
-                    assert!(same, "row {i}");
-                    got.push(i);
-                }
-                Ok(())
-            })
+            gathered_blocks(
+                &rows,
+                (labels.view(), j),
+                Weights::Given(w.as_slice().unwrap()),
+                &mut |xb, wb| {
+                    assert_eq!((xb.nrows(), xb.ncols()), (wb.len(), d));
+                    sizes.push(wb.len());
+                    for (row, &wi) in xb.rows().into_iter().zip(wb) {
+                        let i = (wi - 1.0) as usize;
+                        let same = row.iter().zip(x32.row(i)).all(|(a, &b)| *a == f64::from(b));
+                        assert!(same, "row {i}");
+                        got.push(i);
+                    }
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(got, want, "cluster {j}");
             // Full blocks but the last; one empty block for an empty cluster.
@@ -480,14 +490,22 @@ mod tests {
         let rows = Rows::F32(x32.view());
         let families = [Family::Normal, Family::Exponential, Family::Gamma];
         let side = Component::fit_columns(&families, &mut |f| {
-            gathered_blocks(&rows, (labels.view(), 0), w.view(), f)
+            gathered_blocks(
+                &rows,
+                (labels.view(), 0),
+                Weights::Given(w.as_slice().unwrap()),
+                f,
+            )
         })
         .unwrap();
         for (c, fam) in families.iter().enumerate() {
             let alone = Component::fit_blocks(*fam, 1, &mut |f| {
-                gathered_blocks(&rows, (labels.view(), 0), w.view(), &mut |xb, wb| {
-                    f(xb.slice(ndarray::s![.., c..c + 1]), wb)
-                })
+                gathered_blocks(
+                    &rows,
+                    (labels.view(), 0),
+                    Weights::Given(w.as_slice().unwrap()),
+                    &mut |xb, wb| f(xb.slice(ndarray::s![.., c..c + 1]), wb),
+                )
             })
             .unwrap();
             assert_eq!(side[c], alone, "column {c}");

@@ -94,6 +94,7 @@ mod rng;
 mod rows;
 mod special;
 mod validate;
+mod weights;
 
 pub use distributions::{
     Bernoulli, Class, Component, ComponentStats, Discrete, Distribution, Exponential, External,

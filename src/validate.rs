@@ -382,6 +382,17 @@ pub fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
     })
 }
 
+/// The labels of rows written as `f64` (each the exact value of a label) as `usize`, or an
+/// error when they do not fit in memory.
+pub(crate) fn labels_of(values: &[f64]) -> Result<ndarray::Array1<usize>> {
+    let mut labels = Vec::new();
+    labels
+        .try_reserve_exact(values.len())
+        .map_err(|_| too_large("data", format!("a label for each of {} rows", values.len())))?;
+    labels.extend(values.iter().map(|&j| j as usize));
+    Ok(ndarray::Array1::from_vec(labels))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

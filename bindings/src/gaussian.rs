@@ -380,7 +380,7 @@ impl PyGaussianMixture {
             n_jobs,
             |x, t| with_view!(x, v => self.inner.predict(v, t)),
         )?;
-        Ok(out.mapv(|v| v as i64).into_pyarray(py))
+        Ok(crate::labels_as(&out, |v| v as i64)?.into_pyarray(py))
     }
 
     /// `n_samples` rows drawn with `seed`, and their components (grouped by component).

@@ -229,7 +229,7 @@ impl PyKmeans {
             n_jobs,
             |x, t| with_view!(x, v => self.inner.predict(v, t)),
         )?;
-        Ok(out.mapv(|v| v as i32).into_pyarray(py))
+        Ok(crate::labels_as(&out, |v| v as i32)?.into_pyarray(py))
     }
 
     /// The squared distance of each row to each centroid, NaN coordinates skipped, `(n, k)`.

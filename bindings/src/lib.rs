@@ -35,6 +35,23 @@ use mixtura::Error;
 use mixtura::JsonStyle;
 use mixtura::Threads;
 
+/// Labels as numpy's integers of type `T` (a copy, checked: an error instead of an abort when
+/// it does not fit in memory).
+fn labels_as<T: numpy::Element>(
+    labels: &numpy::ndarray::Array1<usize>,
+    cast: impl Fn(usize) -> T,
+) -> PyResult<numpy::ndarray::Array1<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(labels.len()).map_err(|_| {
+        py_err(mixtura::bindings::too_large(
+            "data",
+            format!("a label for each of {} rows", labels.len()),
+        ))
+    })?;
+    out.extend(labels.iter().map(|&j| cast(j)));
+    Ok(numpy::ndarray::Array1::from_vec(out))
+}
+
 /// The threads of `n_jobs` (positive, or -1 for all cores).
 fn threads(n_jobs: i64) -> PyResult<Threads> {
     Threads::from_n_jobs(n_jobs).map_err(py_err)

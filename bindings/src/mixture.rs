@@ -421,7 +421,7 @@ impl PyMixture {
             n_jobs,
             |x, t| with_view!(x, v => self.inner.predict(v, t)),
         )?;
-        Ok(out.mapv(|v| v as i32).into_pyarray(py))
+        Ok(crate::labels_as(&out, |v| v as i32)?.into_pyarray(py))
     }
 
     /// The statistics of the rows of `x`, shape `(n, d)` (the E-step).

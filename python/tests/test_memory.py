@@ -188,3 +188,35 @@ start = GeneralMixtureModel.from_samples(MGD, 2, X[:5000].astype(np.float64), ma
 def test_float32_rows_are_never_copied_whole(order, call):
     margin = 500_000 * 16 * 4 * 3 // 4
     assert run_limited(FLOAT32_ROWS.format(order=order), call, margin) == "ok"
+
+
+# A long float32 column: 40,000,000 values (160 MB). k-means++ keeps 12 bytes per row (each
+# row's nearest squared distance and nearest centroid) and from_samples then 8 (the k-means
+# labels); without sample weights neither allocates a weight of 1 per row (8 bytes more), so
+# 600 MB are enough where they took 800 MB.
+LONG_COLUMN = """
+from mixtura import Kmeans
+n = 40_000_000
+X = np.empty((n, 1), dtype=np.float32)
+for s in range(0, n, 4_000_000):
+    i = np.arange(s, s + 4_000_000)
+    X[s:s + 4_000_000, 0] = i % 1000 * 0.01 + (i % 3) * 20
+del i
+GeneralMixtureModel.from_samples(mx.NormalDistribution, 3, X[:5000], max_iterations=1, n_jobs=2)
+"""
+
+
+@pytest.mark.parametrize("call", [
+    "Kmeans(3).fit(X, max_iterations=1, n_jobs=2)",
+    "GeneralMixtureModel.from_samples(mx.NormalDistribution, 3, X, max_iterations=1,"
+    " max_kmeans_iterations=1, n_jobs=2)",
+])
+def test_kmeans_without_weights_takes_no_weight_per_row(call):
+    assert run_limited(LONG_COLUMN, call, 600 * MB) == "ok"
+
+
+def test_labels_that_do_not_fit_are_an_error():
+    # Predicting 40,000,000 rows takes 8 bytes per row (their labels, then 4 more as numpy's
+    # integers): not in 100 MB, a clean error.
+    setup = LONG_COLUMN + "model = Kmeans(3).fit(X[:5000])\n"
+    assert_clean_error(run_limited(setup, "model.predict(X, n_jobs=2)", 100 * MB))

@@ -728,7 +728,7 @@ impl GaussianMixture {
                 row[0] = best as f64;
             })
         })??;
-        Ok(flat.iter().map(|&j| j as usize).collect())
+        crate::validate::labels_of(flat)
     }
 
     /// Bayesian information criterion on `x`: `-2 log L + p log n`.

@@ -10,24 +10,35 @@ use crate::kernels::{any_nan, nearest_rows};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rng::{choose_weighted, row_uniform, uniform01};
 use crate::rows::Rows;
+use crate::validate::{too_large, zeroed_vec};
+use crate::weights::Weights;
 
 use super::lloyd::{distance, lloyd_pass, nearest, KmeansStats};
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
-pub(super) fn random_rows(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
-    let positive = w.iter().filter(|v| **v > 0.0).count();
+pub(super) fn random_rows(w: Weights<'_>, k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
+    let positive = w.iter().filter(|v| *v > 0.0).count();
     if positive < k {
         return Err(Error::data(
             "data",
             format!("needs at least {k} rows with positive weight to choose {k} initial centroids, got {positive}"),
         ));
     }
-    let mut w = w.to_vec();
+    // The rows chosen so far weigh 0: met in order along their sorted indices, without a copy
+    // of the weights.
     let mut chosen = Vec::with_capacity(k);
+    let mut sorted: Vec<usize> = Vec::with_capacity(k);
     for _ in 0..k {
-        let i = choose_weighted(w.iter().copied(), rng);
+        let left = w.iter().enumerate().scan(0, |at, (i, v)| {
+            let taken = sorted.get(*at) == Some(&i);
+            *at += usize::from(taken);
+            Some(if taken { 0.0 } else { v })
+        });
+        let i = choose_weighted(left, rng);
         chosen.push(i);
-        w[i] = 0.0;
+        if let Err(at) = sorted.binary_search(&i) {
+            sorted.insert(at, i);
+        }
     }
     Ok(chosen)
 }
@@ -55,22 +66,24 @@ pub(super) const REJECTIONS_BEFORE_PASS: usize = 32;
 /// date for every centroid chosen since the last one, in one read of the rows.
 pub(super) fn kmeans_plus_plus(
     x: Rows<'_>,
-    w: &[f64],
+    w: Weights<'_>,
     k: usize,
     rng: &mut dyn RngCore,
     with_stats: bool,
-) -> (Array2<f64>, Option<KmeansStats>) {
+) -> Result<(Array2<f64>, Option<KmeansStats>)> {
     let n = x.nrows();
     let d = x.ncols();
     let mut centroids = Array2::<f64>::zeros((k, d));
-    let first = choose_weighted(w.iter().copied(), rng);
+    let first = choose_weighted(w.iter(), rng);
     centroids.row_mut(0).assign(&x.row(first));
     let mut near = Nearest {
-        nearest_sq: vec![f64::INFINITY; n],
+        nearest_sq: per_row(n, f64::INFINITY)?,
         // The index of each row's first nearest centroid, when the statistics are asked for
-        // (not touched otherwise).
+        // (not touched otherwise: zero pages).
         track: with_stats && u32::try_from(k).is_ok(),
-        owner: vec![0; n],
+        owner: zeroed_vec(&[n], || {
+            too_large("data", "the nearest centroid of each row")
+        })?,
         // Which blocks of rows hold no NaN: found by the first pass, read by the others.
         clean: vec![false; n.div_ceil(BLOCK_ROWS)],
         clean_known: false,
@@ -101,7 +114,7 @@ pub(super) fn kmeans_plus_plus(
             }
             if total <= 0.0 {
                 // Every row sits on a chosen centroid: any row will do.
-                break choose_weighted(w.iter().copied(), rng);
+                break choose_weighted(w.iter(), rng);
             }
             let i = near.draw(w, &sums, uniform01(rng) * total);
             if pending.is_empty() {
@@ -122,11 +135,20 @@ pub(super) fn kmeans_plus_plus(
         pending.push(clean_row(&centroids, chosen));
     }
     if !with_stats {
-        return (centroids, None);
+        return Ok((centroids, None));
     }
     // The last pass: every centroid not yet folded in, and the statistics.
     let stats = near.pass(x, w, &pending, folded, Some(k)).1;
-    (centroids, stats)
+    Ok((centroids, stats))
+}
+
+/// A vector of `value` for each of `n` rows, or an error when it does not fit in memory.
+fn per_row<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| too_large("data", "a value for each row"))?;
+    v.resize(n, value);
+    Ok(v)
 }
 
 /// The rows' nearest centroids so far, as the passes of [`kmeans_plus_plus`] find them.
@@ -149,7 +171,7 @@ impl Nearest {
     fn pass(
         &mut self,
         x: Rows<'_>,
-        w: &[f64],
+        w: Weights<'_>,
         pending: &[Vec<f64>],
         first_label: usize,
         gather: Option<usize>,
@@ -172,7 +194,7 @@ impl Nearest {
             .map(|(ci, ((part, owners), flags))| {
                 let start = ci * size;
                 let rows = x.slice(start..start + part.len());
-                let wc = &w[start..start + part.len()];
+                let wc = w.slice(start..start + part.len());
                 let mut st = gather.map(|k| KmeansStats::zeros(k, d));
                 // Row r's weighted distance is added in lane r % 4 (four chains of additions,
                 // not one), the lanes combined at the end; only the call for the last of the
@@ -195,7 +217,7 @@ impl Nearest {
                             let (ob, jb, wb) = (
                                 &mut part[block.clone()],
                                 &mut owners[block.clone()],
-                                &wc[block],
+                                wc.block(block),
                             );
                             for (p, c) in pending.iter().enumerate() {
                                 let sink = if p + 1 == pending.len() {
@@ -225,7 +247,7 @@ impl Nearest {
                                 .iter_mut()
                                 .zip(owners[block.clone()].iter_mut())
                                 .zip(xb.rows())
-                                .zip(&wc[block.clone()])
+                                .zip(wc.block(block.clone()))
                                 .enumerate()
                             {
                                 for (p, c) in pending.iter().enumerate() {
@@ -254,7 +276,7 @@ impl Nearest {
 
     /// The row at `target` along the rows' weighted distances (`sums` per chunk, their total
     /// above `target`): the chunk that holds it, then the row within it.
-    fn draw(&self, w: &[f64], sums: &[f64], target: f64) -> usize {
+    fn draw(&self, w: Weights<'_>, sums: &[f64], target: f64) -> usize {
         let n = self.nearest_sq.len();
         let mut before = 0.0;
         for (ci, s) in sums.iter().enumerate() {
@@ -263,7 +285,7 @@ impl Nearest {
                 let mut acc = before;
                 let mut last = None;
                 for r in rows {
-                    let v = self.nearest_sq[r] * w[r];
+                    let v = self.nearest_sq[r] * w.get(r);
                     if v > 0.0 {
                         last = Some(r);
                         acc += v;
@@ -281,52 +303,54 @@ impl Nearest {
         }
         (0..n)
             .rev()
-            .find(|&r| self.nearest_sq[r] * w[r] > 0.0)
+            .find(|&r| self.nearest_sq[r] * w.get(r) > 0.0)
             .unwrap_or(0)
     }
 }
 
 /// The squared distance of every row to its nearest row among `centroids`, updated in place.
-pub(super) fn update_nearest(x: Rows<'_>, centroids: ArrayView2<f64>, nearest_sq: &mut Vec<f64>) {
-    let parts = map_chunks(0..x.nrows(), |chunk| {
-        let mut out = Vec::with_capacity(chunk.len());
-        let mut buf = Vec::new();
-        for block in blocks(chunk) {
-            let xb = x.block(block.clone(), &mut buf);
-            out.extend(block.zip(xb.rows()).map(|(i, row)| {
-                centroids
-                    .rows()
-                    .into_iter()
-                    .fold(nearest_sq[i], |m, c| m.min(distance(row, c)))
-            }));
-        }
-        out
-    });
-    *nearest_sq = parts.into_iter().flatten().collect();
+pub(super) fn update_nearest(x: Rows<'_>, centroids: ArrayView2<f64>, nearest_sq: &mut [f64]) {
+    let size = chunk_rows(x.nrows()).max(1);
+    nearest_sq
+        .par_chunks_mut(size)
+        .enumerate()
+        .for_each(|(ci, part)| {
+            let rows = x.slice(ci * size..ci * size + part.len());
+            let mut buf = Vec::new();
+            for block in blocks(0..part.len()) {
+                let xb = rows.block(block.clone(), &mut buf);
+                for (m, row) in part[block].iter_mut().zip(xb.rows()) {
+                    *m = centroids
+                        .rows()
+                        .into_iter()
+                        .fold(*m, |m, c| m.min(distance(row, c)));
+                }
+            }
+        });
 }
 
 pub(super) fn kmeans_parallel(
     x: Rows<'_>,
-    w: &[f64],
+    w: Weights<'_>,
     k: usize,
     rng: &mut dyn RngCore,
-) -> Array2<f64> {
+) -> Result<Array2<f64>> {
     const ROUNDS: usize = 5;
     let n = x.nrows();
     let oversampling = 2.0 * k as f64;
-    let first = choose_weighted(w.iter().copied(), rng);
+    let first = choose_weighted(w.iter(), rng);
     let mut chosen = vec![first];
-    let mut nearest_sq = vec![f64::INFINITY; n];
+    let mut nearest_sq = per_row(n, f64::INFINITY)?;
     update_nearest(x, x.select(&[first]).view(), &mut nearest_sq);
     for _ in 0..ROUNDS {
-        let cost: f64 = nearest_sq.iter().zip(w).map(|(d, w)| d * w).sum();
+        let cost: f64 = nearest_sq.iter().zip(w.iter()).map(|(d, w)| d * w).sum();
         if !(cost > 0.0) {
             break;
         }
         let seed = rng.next_u64();
         let picked: Vec<usize> = map_chunks(0..n, |chunk| {
             chunk
-                .filter(|&i| row_uniform(seed, i) < oversampling * w[i] * nearest_sq[i] / cost)
+                .filter(|&i| row_uniform(seed, i) < oversampling * w.get(i) * nearest_sq[i] / cost)
                 .collect::<Vec<_>>()
         })
         .into_iter()
@@ -339,32 +363,35 @@ pub(super) fn kmeans_parallel(
         update_nearest(x, new.view(), &mut nearest_sq);
         chosen.extend(picked);
     }
+    drop(nearest_sq);
     let candidates = x.select(&chosen);
-    // Each candidate weighs what the rows nearest to it weigh.
-    let owner = map_chunks(0..n, |chunk| {
-        let mut out = Vec::with_capacity(chunk.len());
-        let mut buf = Vec::new();
-        for block in blocks(chunk) {
-            let xb = x.block(block, &mut buf);
-            out.extend(
-                xb.rows()
-                    .into_iter()
-                    .map(|row| nearest(row, &candidates.view()).0),
-            );
-        }
-        out
-    });
+    // Each candidate weighs what the rows nearest to it weigh (added in the order of the rows).
+    let mut owner: Vec<usize> = per_row(n, 0)?;
+    let size = chunk_rows(n).max(1);
+    owner
+        .par_chunks_mut(size)
+        .enumerate()
+        .for_each(|(ci, part)| {
+            let rows = x.slice(ci * size..ci * size + part.len());
+            let mut buf = Vec::new();
+            for block in blocks(0..part.len()) {
+                let xb = rows.block(block.clone(), &mut buf);
+                for (o, row) in part[block].iter_mut().zip(xb.rows()) {
+                    *o = nearest(row, &candidates.view()).0;
+                }
+            }
+        });
     let mut cand_w = vec![0.0; chosen.len()];
-    for (i, j) in owner.into_iter().flatten().enumerate() {
-        cand_w[j] += w[i];
+    for (i, j) in owner.into_iter().enumerate() {
+        cand_w[j] += w.get(i);
     }
     let positive = cand_w.iter().filter(|v| **v > 0.0).count();
     if positive < k {
         // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
-        return kmeans_plus_plus(x, w, k, rng, false).0;
+        return Ok(kmeans_plus_plus(x, w, k, rng, false)?.0);
     }
-    let mut centroids = kmeans_plus_plus(candidates.view().into(), &cand_w, k, rng, false).0;
-    let cw = ArrayView1::from(&cand_w[..]);
+    let cw = Weights::Given(&cand_w);
+    let mut centroids = kmeans_plus_plus(candidates.view().into(), cw, k, rng, false)?.0;
     centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     for _ in 0..10 {
         let st = lloyd_pass(candidates.view().into(), cw, centroids.view());
@@ -376,5 +403,5 @@ pub(super) fn kmeans_parallel(
             }
         }
     }
-    centroids
+    Ok(centroids)
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
 use crate::parallel::{blocks, map_chunks};
 use crate::rows::Rows;
+use crate::weights::Weights;
 
 /// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
 #[inline]
@@ -174,13 +175,8 @@ impl KmeansStats {
     }
 }
 
-pub(super) fn lloyd_pass(
-    x: Rows<'_>,
-    w: ArrayView1<f64>,
-    centroids: ArrayView2<f64>,
-) -> KmeansStats {
+pub(super) fn lloyd_pass(x: Rows<'_>, w: Weights<'_>, centroids: ArrayView2<f64>) -> KmeansStats {
     let (k, d) = centroids.dim();
-    let w = w.as_standard_layout();
     let parts = map_chunks(0..x.nrows(), |chunk| {
         let mut st = KmeansStats::zeros(k, d);
         let mut scratch = AssignScratch::new();
@@ -192,7 +188,7 @@ pub(super) fn lloyd_pass(
             // of a row as vectors (the same additions in the same order as below).
             if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
                 if !any_nan(xs) && !any_nan(cs) {
-                    let wb = &w.as_slice().expect("contiguous weights")[block];
+                    let wb = w.block(block);
                     let (sums, weights) = (
                         st.sums.as_slice_mut().expect("contiguous"),
                         st.weights.as_slice_mut().expect("contiguous"),
@@ -204,7 +200,7 @@ pub(super) fn lloyd_pass(
             }
             for (i, row) in block.zip(xb.rows()) {
                 let (j, dist) = nearest(row, &centroids);
-                st.add(row.iter().copied(), j, w[i], dist, false);
+                st.add(row.iter().copied(), j, w.get(i), dist, false);
             }
         }
         st
@@ -217,7 +213,7 @@ pub(super) fn lloyd_pass(
 /// does, so that no cluster stays empty while rows are badly served.
 pub(super) fn reseed_empty(
     x: Rows<'_>,
-    w: ArrayView1<f64>,
+    w: Weights<'_>,
     rows: &[Range<usize>],
     stats: &KmeansStats,
     centroids: &mut Array2<f64>,
@@ -229,6 +225,13 @@ pub(super) fn reseed_empty(
         return;
     }
     let view = centroids.view();
+    // The farthest rows first, ties to the lowest row: only the first `m` are needed, so each
+    // chunk keeps its first `m` (of at most `2 m` at a time), not a pair for every row.
+    let m = empty.len();
+    let first = |v: &mut Vec<(f64, usize)>| {
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.truncate(m);
+    };
     let mut far: Vec<(f64, usize)> = Vec::new();
     for range in rows {
         let part = map_chunks(range.clone(), |chunk| {
@@ -237,16 +240,20 @@ pub(super) fn reseed_empty(
             for block in blocks(chunk) {
                 let xb = x.block(block.clone(), &mut buf);
                 for (i, row) in block.zip(xb.rows()) {
-                    if w[i] > 0.0 {
+                    if w.get(i) > 0.0 {
                         out.push((nearest(row, &view).1, i));
+                        if out.len() >= 2 * m {
+                            first(&mut out);
+                        }
                     }
                 }
             }
+            first(&mut out);
             out
         });
         far.extend(part.into_iter().flatten());
+        first(&mut far);
     }
-    far.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     for (&j, &(dist, i)) in empty.iter().zip(&far) {
         if dist > 0.0 {
             let row = x.row(i).mapv(|v| if v.is_nan() { 0.0 } else { v });

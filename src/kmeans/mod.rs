@@ -15,16 +15,17 @@ mod tests;
 use std::ops::Range;
 use std::time::Instant;
 
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, CowArray, Ix1};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
-use crate::parallel::{blocks, chunk_rows, map_chunks, Threads, BLOCK_ROWS};
+use crate::parallel::{blocks, chunk_rows, Threads, BLOCK_ROWS};
 use crate::rng::seeded;
 use crate::rows::{Element, Rows};
 use crate::validate::{
-    check_clusters, check_data, check_observed, check_threads, check_weights, finite_centroids,
-    too_large, unit, zeroed, zeroed_vec,
+    check_clusters, check_data, check_observed, check_threads, finite_centroids, too_large, unit,
+    zeroed, zeroed_vec,
 };
+use crate::weights::{contiguous_weights, Weights};
 use rayon::prelude::*;
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
@@ -112,27 +113,35 @@ impl Kmeans {
         weights: Option<ArrayView1<f64>>,
         opts: &KmeansOptions,
     ) -> Result<(Self, Vec<KmeansRun>)> {
+        Self::check_fit(x, opts)?;
+        let n = x.nrows();
+        let given = contiguous_weights(weights, n)?;
+        Self::fit_weighted(x, Weights::new(given.as_deref(), n), opts)
+    }
+
+    /// The checks of a fit of `x` with `opts`, but those of the weights.
+    pub(crate) fn check_fit(x: Rows<'_>, opts: &KmeansOptions) -> Result<()> {
         opts.check()?;
         let (n, d) = x.dim();
         x.check_data(d)?;
         if d == 0 {
             return Err(Error::data("data", "must have at least one column"));
         }
-        let k = opts.k;
-        check_clusters("k", k, n)?;
+        check_clusters("k", opts.k, n)?;
         // Data without any observed value would leave every centroid at 0.
         check_observed(x.has_observed())?;
-        centroids_fit(k, d)?;
-        let w = weights_or_ones(weights, n)?;
-        let w = w.view();
-        let w_owned: Vec<f64>;
-        let w_slice: &[f64] = match w.as_slice() {
-            Some(s) => s,
-            None => {
-                w_owned = w.to_vec();
-                &w_owned
-            }
-        };
+        centroids_fit(opts.k, d)
+    }
+
+    /// [`fit_rows`](Kmeans::fit_rows) after [`check_fit`](Kmeans::check_fit), with one weight
+    /// per row, checked by the caller ([`check_weights`](crate::validate::check_weights)).
+    pub(crate) fn fit_weighted(
+        x: Rows<'_>,
+        w: Weights<'_>,
+        opts: &KmeansOptions,
+    ) -> Result<(Self, Vec<KmeansRun>)> {
+        let (n, d) = x.dim();
+        let k = opts.k;
         let batches = batches(n, opts.batch_size);
         let per_epoch = opts
             .batches_per_epoch
@@ -150,7 +159,7 @@ impl Kmeans {
                 ),
             ));
         }
-        let (x0, w0) = (x.slice(first.clone()), &w_slice[first.clone()]);
+        let (x0, w0) = (x.slice(first.clone()), w.slice(first.clone()));
         let mut rng = seeded(opts.seed);
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
@@ -167,11 +176,11 @@ impl Kmeans {
                     Init::FirstK => x0.select(&(0..k).collect::<Vec<_>>()),
                     Init::Random => x0.select(&random_rows(w0, k, &mut rng)?),
                     Init::KMeansPlusPlus => {
-                        let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1);
+                        let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1)?;
                         seeded = stats;
                         c
                     }
-                    Init::KMeansParallel => kmeans_parallel(x0, w0, k, &mut rng),
+                    Init::KMeansParallel => kmeans_parallel(x0, w0, k, &mut rng)?,
                     Init::Centroids(c) => {
                         if c.dim() != (k, d) {
                             return Err(Error::param(
@@ -245,8 +254,8 @@ impl Kmeans {
         check_threads(threads)?;
         let (n, d) = x.dim();
         check_data(&x, self.centroids.ncols())?;
-        let w = weights_or_ones(weights, n)?;
-        let w = w.view();
+        let given = contiguous_weights(weights, n)?;
+        let w = Weights::new(given.as_deref(), n);
         let k = self.centroids.nrows();
         drop(zeroed_vec::<f64>(&[k, d, 2], || {
             too_large(
@@ -334,16 +343,11 @@ impl Kmeans {
     }
 
     /// The statistics of the rows in `rows` (batches summarised in order and merged).
-    fn summarize_rows(
-        &self,
-        x: Rows<'_>,
-        w: ArrayView1<f64>,
-        rows: &[Range<usize>],
-    ) -> KmeansStats {
+    fn summarize_rows(&self, x: Rows<'_>, w: Weights<'_>, rows: &[Range<usize>]) -> KmeansStats {
         let pass = |r: &Range<usize>| {
             lloyd_pass(
                 x.slice(r.clone()),
-                w.slice(s![r.clone()]),
+                w.slice(r.clone()),
                 self.centroids.view(),
             )
         };
@@ -376,20 +380,15 @@ impl Kmeans {
         let k = opts.k;
         check_clusters("k", k, n)?;
         centroids_fit(k, d)?;
-        let w: Vec<f64> = match weights {
-            Some(w) => {
-                check_weights(&w, n)?;
-                w.to_vec()
-            }
-            None => vec![1.0; n],
-        };
+        let given = contiguous_weights(weights, n)?;
+        let w = Weights::new(given.as_deref(), n);
         let mut rng = seeded(opts.seed);
         opts.threads.install(|| {
             let mut c = match &opts.init {
                 Init::FirstK => x.select(&(0..k).collect::<Vec<_>>()),
-                Init::Random => x.select(&random_rows(&w, k, &mut rng)?),
-                Init::KMeansPlusPlus => kmeans_plus_plus(x, &w, k, &mut rng, false).0,
-                Init::KMeansParallel => kmeans_parallel(x, &w, k, &mut rng),
+                Init::Random => x.select(&random_rows(w, k, &mut rng)?),
+                Init::KMeansPlusPlus => kmeans_plus_plus(x, w, k, &mut rng, false)?.0,
+                Init::KMeansParallel => kmeans_parallel(x, w, k, &mut rng)?,
                 Init::Centroids(c) => c.clone(),
             };
             c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
@@ -406,33 +405,31 @@ impl Kmeans {
     /// [`predict`](Kmeans::predict) of rows of either element type, after their checks.
     pub(crate) fn predict_rows(&self, x: Rows<'_>, threads: Threads) -> Result<Array1<usize>> {
         let c = self.centroids.view();
-        let parts = threads.install(|| {
-            map_chunks(0..x.nrows(), |chunk| {
-                let mut out = Vec::with_capacity(chunk.len());
-                let mut buf = Vec::new();
-                for block in blocks(chunk) {
-                    let xb = x.block(block, &mut buf);
-                    out.extend(xb.rows().into_iter().map(|row| nearest(row, &c).0));
-                }
-                out
-            })
+        let n = x.nrows();
+        // The labels written in place by chunks of rows: one vector of them (checked), not one
+        // per chunk and then their concatenation.
+        let mut labels = zeroed_vec::<usize>(&[n], || {
+            too_large("data", format!("a label for each of {n} rows"))
         })?;
-        Ok(parts.into_iter().flatten().collect())
+        let size = chunk_rows(n).max(1);
+        threads.install(|| {
+            labels
+                .par_chunks_mut(size)
+                .enumerate()
+                .for_each(|(ci, out)| {
+                    let start = ci * size;
+                    let part = x.slice(start..start + out.len());
+                    let mut buf = Vec::new();
+                    for block in blocks(0..out.len()) {
+                        let xb = part.block(block.clone(), &mut buf);
+                        for (o, row) in out[block].iter_mut().zip(xb.rows()) {
+                            *o = nearest(row, &c).0;
+                        }
+                    }
+                })
+        })?;
+        Ok(Array1::from_vec(labels))
     }
-}
-
-/// The sample weights after their checks, or a weight of 1 for each of the `n` rows.
-fn weights_or_ones(
-    weights: Option<ArrayView1<'_, f64>>,
-    n: usize,
-) -> Result<CowArray<'_, f64, Ix1>> {
-    Ok(match weights {
-        Some(w) => {
-            check_weights(&w, n)?;
-            CowArray::from(w)
-        }
-        None => CowArray::from(Array1::<f64>::ones(n)),
-    })
 }
 
 /// What one run of [`Kmeans::fit_logged`] did.

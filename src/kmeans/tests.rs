@@ -2,7 +2,7 @@ use super::init::kmeans_plus_plus;
 use super::lloyd::{lloyd_pass, nearest};
 use super::*;
 use crate::parallel::{chunk_rows, Threads};
-use ndarray::ArrayView1;
+use crate::weights::Weights;
 use ndarray::{array, ShapeBuilder};
 
 fn two_blobs() -> Array2<f64> {
@@ -26,7 +26,11 @@ fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
     });
     let w = Array1::from_shape_fn(n, |i| 0.5 + (i % 7) as f64 * 0.25);
     let centroids = x.slice(ndarray::s![..k, ..]).to_owned();
-    let fast = lloyd_pass(x.view().into(), w.view(), centroids.view());
+    let fast = lloyd_pass(
+        x.view().into(),
+        Weights::Given(w.as_slice().unwrap()),
+        centroids.view(),
+    );
     let (mut sums, mut weights, mut distance) = (
         Array2::<f64>::zeros((k, d)),
         Array2::<f64>::zeros((k, d)),
@@ -90,10 +94,11 @@ fn kmeans_plus_plus_draws_follow_its_law() {
     let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
     for seed in 0..seeds {
         let mut rng = crate::rng::seeded(seed);
-        let (c, st) = kmeans_plus_plus(x.view().into(), &w, k, &mut rng, seed < 200);
+        let (c, st) =
+            kmeans_plus_plus(x.view().into(), Weights::Given(&w), k, &mut rng, seed < 200).unwrap();
         if let Some(st) = st {
             // The statistics after a pass of its own for the fourth draw.
-            let reference = lloyd_pass(x.view().into(), ArrayView1::from(&w[..]), c.view());
+            let reference = lloyd_pass(x.view().into(), Weights::Given(&w), c.view());
             assert_eq!(st.sums, reference.sums);
             assert_eq!(st.weights, reference.weights);
             assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -146,11 +151,13 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
             for threads in [1, 2] {
                 let mut rng = crate::rng::seeded(seed);
                 let (mut c, st) = Threads::Count(threads)
-                    .install(|| kmeans_plus_plus(xv.into(), &w, k, &mut rng, true))
+                    .install(|| {
+                        kmeans_plus_plus(xv.into(), Weights::Given(&w), k, &mut rng, true).unwrap()
+                    })
                     .unwrap();
                 let st = st.expect("statistics were asked for");
                 c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let reference = lloyd_pass(xv.into(), ArrayView1::from(&w[..]), c.view());
+                let reference = lloyd_pass(xv.into(), Weights::Given(&w), c.view());
                 assert_eq!(bits(&st.sums), bits(&reference.sums));
                 assert_eq!(bits(&st.weights), bits(&reference.weights));
                 assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -421,4 +428,71 @@ fn documents_round_trip_and_are_checked() {
     ] {
         assert!(Kmeans::from_json(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn random_rows_draw_by_weight_without_replacement() {
+    // The reference zeroes each chosen row's weight in a copy of the weights.
+    use super::init::random_rows;
+    use crate::rng::choose_weighted;
+    let w: Vec<f64> = (0..500).map(|i| ((i * 7) % 11) as f64 * 0.5).collect();
+    for seed in 0..20 {
+        let mut rng = seeded(seed);
+        let got = random_rows(Weights::Given(&w), 30, &mut rng).unwrap();
+        let mut rng = seeded(seed);
+        let mut left = w.clone();
+        let want: Vec<usize> = (0..30)
+            .map(|_| {
+                let i = choose_weighted(left.iter().copied(), &mut rng);
+                left[i] = 0.0;
+                i
+            })
+            .collect();
+        assert_eq!(got, want, "seed {seed}");
+    }
+    let mut rng = seeded(1);
+    let all = random_rows(Weights::Ones(40), 40, &mut rng).unwrap();
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..40).collect::<Vec<_>>());
+    assert!(random_rows(Weights::Given(&w[..3]), 3, &mut rng).is_err());
+}
+
+#[test]
+fn empty_centroids_move_to_the_farthest_rows_first_ties_to_the_lowest() {
+    use super::lloyd::reseed_empty;
+    // Rows on a coarse grid (many equal distances), over several chunks and two ranges; two of
+    // the four centroids own no row.
+    let n = 3 * chunk_rows(20_000).max(1) + 77;
+    let x = Array2::from_shape_fn((n, 2), |(i, c)| ((i * (3 + c)) % 17) as f64);
+    let w: Vec<f64> = (0..n)
+        .map(|i| if i % 11 == 0 { 0.0 } else { 1.0 })
+        .collect();
+    let centroids = array![[4.0, 4.0], [1e6, 1e6], [9.0, 2.0], [-1e6, 5.0]];
+    let rows = [0..n / 3, n / 3..n];
+    let stats = KmeansStats::total(
+        4,
+        2,
+        rows.iter().map(|r| {
+            lloyd_pass(
+                x.slice(ndarray::s![r.clone(), ..]).into(),
+                Weights::Given(&w[r.clone()]),
+                centroids.view(),
+            )
+        }),
+    );
+    let mut got = centroids.clone();
+    reseed_empty(x.view().into(), Weights::Given(&w), &rows, &stats, &mut got);
+    // The reference: every row with weight, sorted by distance (farthest first), then index.
+    let mut all: Vec<(f64, usize)> = (0..n)
+        .filter(|&i| w[i] > 0.0)
+        .map(|i| (nearest(x.row(i), &centroids.view()).1, i))
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut want = centroids.clone();
+    for (j, (_, i)) in [1, 3].into_iter().zip(&all) {
+        want.row_mut(j).assign(&x.row(*i));
+    }
+    assert_eq!(got, want);
+    assert_ne!(got, centroids);
 }

@@ -241,6 +241,6 @@ impl<D: Distribution> GeneralMixtureModel<D> {
         let mut out = zeros_checked(n, 1)?;
         let flat = out.as_slice_mut().expect("a new array is contiguous");
         threads.install(|| self.rows_into(x, flat, RowValues::Best))??;
-        Ok(flat.iter().map(|&j| j as usize).collect())
+        crate::validate::labels_of(flat)
     }
 }
