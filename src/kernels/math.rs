@@ -31,12 +31,19 @@ const EXP_COEFFS: [f64; 14] = [
     1.0 / 6_227_020_800.0,
 ];
 
+/// `EXP_COEFFS[i]` in every lane.
+#[inline(always)]
+fn coefficient<L: Lanes>(i: usize) -> L {
+    L::splat(EXP_COEFFS[i])
+}
+
 /// `sum_i EXP_COEFFS[i] r^i` in lanes `L` (the same operations in the same order for every lane
 /// type, so that the scalar and vector `exp` agree bit for bit): the terms from `r^2` on by
 /// Estrin's scheme, then `1 + (r + r^2 T)`, so that the large terms are added last.
 #[inline(always)]
 pub(crate) fn exp_series<L: Lanes>(r: L) -> L {
-    let c = |i: usize| L::splat(EXP_COEFFS[i]);
+    // (A function, not a closure: a closure is compiled apart from the vector code around it.)
+    let c = coefficient::<L>;
     let r2 = r.mul(r);
     let r4 = r2.mul(r2);
     let r8 = r4.mul(r4);

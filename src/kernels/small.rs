@@ -75,19 +75,12 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
                 *xh = half::<L>(v, h);
             }
         }
-        let centred = |j: usize| -> [[L; H]; D] {
-            let mut z = x;
-            for (zc, &mu) in z.iter_mut().zip(&means[j * D..(j + 1) * D]) {
-                let m = L::splat(mu);
-                for zh in zc.iter_mut() {
-                    *zh = zh.sub(m);
-                }
-            }
-            z
-        };
+        // (Nor closures for the vector code below: a closure is compiled apart, without the
+        // instruction set of the kernel that inlines this function, and every vector operation
+        // in it would then be a call.)
         let mut mx = [L::splat(f64::NEG_INFINITY); H];
         for j in 0..k {
-            let z = centred(j);
+            let z = centred_on::<L, D, H>(&x, &means[j * D..(j + 1) * D]);
             let a = &scale[j * dp * D..j * dp * D + D * D];
             let mut q = [L::splat(0.0); H];
             for r in 0..D {
@@ -126,21 +119,20 @@ pub(crate) fn small_tiles<L: Lanes, const D: usize, const H: usize>(
             *fh = half::<L>(&factor, h);
         }
         for (j, sums) in acc.iter_mut().enumerate() {
-            let z = centred(j);
+            let z = centred_on::<L, D, H>(&x, &means[j * D..(j + 1) * D]);
             for h in 0..H {
                 // Rows of factor 0 may hold NaN (all components at -inf): their
                 // responsibilities are 0.
                 let r = half::<L>(&lp[j * W..], h).times_unless_zero(f[h]);
-                let add = |s: &mut [f64; W], v: L| half::<L>(s, h).add(v).store(&mut s[lw * h..]);
-                add(&mut sums[0], r);
+                add_half(&mut sums[0], h, r);
                 for c in 0..D {
-                    add(&mut sums[1 + c], r.mul(z[c][h]));
+                    add_half(&mut sums[1 + c], h, r.mul(z[c][h]));
                 }
                 let mut t = 1 + D;
                 for p in 0..D {
                     let rz = r.mul(z[p][h]);
                     for zq in &z[p..] {
-                        add(&mut sums[t], rz.mul(zq[h]));
+                        add_half(&mut sums[t], h, rz.mul(zq[h]));
                         t += 1;
                     }
                 }
@@ -292,17 +284,12 @@ pub(crate) fn small_tiles32<L: Lanes32, F: Lanes, const D: usize, const H: usize
                 }
             }
         }
-        let total = |v: L| {
-            let mut s = [0.0f64; W];
-            v.widen_into(&mut s);
-            lanes(s) * up
-        };
-        weight[j] += total(acc[0]);
+        weight[j] += widened_total(acc[0], up);
         let mut t = 1 + D;
         for a in 0..D {
-            sum[j * D + a] += total(acc[1 + a]);
+            sum[j * D + a] += widened_total(acc[1 + a], up);
             for b in a..D {
-                products[j * D * D + a * D + b] += total(acc[t]);
+                products[j * D * D + a * D + b] += widened_total(acc[t], up);
                 t += 1;
             }
         }
@@ -405,6 +392,28 @@ fn half<F: Lanes>(v: &[f64], h: usize) -> F {
     F::load(&v[F::WIDTH * h..])
 }
 
+/// Adds `v` to the `h`-th vector of lanes of `s`.
+#[inline(always)]
+fn add_half<F: Lanes>(s: &mut [f64], h: usize, v: F) {
+    half::<F>(s, h).add(v).store(&mut s[F::WIDTH * h..]);
+}
+
+/// The tile's rows `x` (`D` features of `H` vectors of lanes) centred on `means`.
+#[inline(always)]
+fn centred_on<L: Lanes, const D: usize, const H: usize>(
+    x: &[[L; H]; D],
+    means: &[f64],
+) -> [[L; H]; D] {
+    let mut z = *x;
+    for (zc, &mu) in z.iter_mut().zip(means) {
+        let m = L::splat(mu);
+        for zh in zc.iter_mut() {
+            *zh = zh.sub(m);
+        }
+    }
+    z
+}
+
 /// The rows `i0..i0 + 8` of the transposed block `x` (rows `ld` apart) centred on component
 /// `j`'s means: `(x - hi) - lo`.
 #[inline(always)]
@@ -493,4 +502,12 @@ pub(crate) fn summarize32<L: Lanes32, F: Lanes, const H: usize>(
         }
     }
     out
+}
+
+/// A vector of `f32` lanes widened, its lanes combined as [`lanes`], times `up`.
+#[inline(always)]
+fn widened_total<L: Lanes32>(v: L, up: f64) -> f64 {
+    let mut s = [0.0f64; SMALL_LANES];
+    v.widen_into(&mut s);
+    lanes(s) * up
 }
