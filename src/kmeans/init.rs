@@ -13,7 +13,7 @@ use crate::rows::Rows;
 use crate::validate::{too_large, zeroed_vec};
 use crate::weights::Weights;
 
-use super::lloyd::{distance, lloyd_pass, nearest, KmeansStats};
+use super::lloyd::{distance, each_row_into, lloyd_pass, nearest, KmeansStats};
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
 pub(super) fn random_rows(w: Weights<'_>, k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
@@ -310,23 +310,12 @@ impl Nearest {
 
 /// The squared distance of every row to its nearest row among `centroids`, updated in place.
 pub(super) fn update_nearest(x: Rows<'_>, centroids: ArrayView2<f64>, nearest_sq: &mut [f64]) {
-    let size = chunk_rows(x.nrows()).max(1);
-    nearest_sq
-        .par_chunks_mut(size)
-        .enumerate()
-        .for_each(|(ci, part)| {
-            let rows = x.slice(ci * size..ci * size + part.len());
-            let mut buf = Vec::new();
-            for block in blocks(0..part.len()) {
-                let xb = rows.block(block.clone(), &mut buf);
-                for (m, row) in part[block].iter_mut().zip(xb.rows()) {
-                    *m = centroids
-                        .rows()
-                        .into_iter()
-                        .fold(*m, |m, c| m.min(distance(row, c)));
-                }
-            }
-        });
+    each_row_into(x, nearest_sq, |row, m| {
+        *m = centroids
+            .rows()
+            .into_iter()
+            .fold(*m, |m, c| m.min(distance(row, c)));
+    });
 }
 
 pub(super) fn kmeans_parallel(
@@ -367,20 +356,8 @@ pub(super) fn kmeans_parallel(
     let candidates = x.select(&chosen);
     // Each candidate weighs what the rows nearest to it weigh (added in the order of the rows).
     let mut owner: Vec<usize> = per_row(n, 0)?;
-    let size = chunk_rows(n).max(1);
-    owner
-        .par_chunks_mut(size)
-        .enumerate()
-        .for_each(|(ci, part)| {
-            let rows = x.slice(ci * size..ci * size + part.len());
-            let mut buf = Vec::new();
-            for block in blocks(0..part.len()) {
-                let xb = rows.block(block.clone(), &mut buf);
-                for (o, row) in part[block].iter_mut().zip(xb.rows()) {
-                    *o = nearest(row, &candidates.view()).0;
-                }
-            }
-        });
+    let view = candidates.view();
+    each_row_into(x, &mut owner, |row, o| *o = nearest(row, &view).0);
     let mut cand_w = vec![0.0; chosen.len()];
     for (i, j) in owner.into_iter().enumerate() {
         cand_w[j] += w.get(i);

@@ -9,9 +9,10 @@ use ndarray::{Array2, ArrayView1, ArrayView2};
 use crate::error::{Error, Result};
 
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
-use crate::parallel::{blocks, map_chunks};
+use crate::parallel::{blocks, chunk_rows, map_chunks};
 use crate::rows::Rows;
 use crate::weights::Weights;
+use rayon::prelude::*;
 
 /// Squared distance over the coordinates observed in `x` (NaN coordinates are skipped).
 #[inline]
@@ -48,6 +49,26 @@ pub(super) fn nearest(x: ArrayView1<f64>, centroids: &ArrayView2<f64>) -> (usize
         }
     }
     best
+}
+
+/// Writes `f(row, &mut out[i])` for each row `i` of `x` (`out` holds one value per row), by
+/// chunks of rows in parallel on the current pool, each chunk read a block at a time.
+pub(super) fn each_row_into<T: Send>(
+    x: Rows<'_>,
+    out: &mut [T],
+    f: impl Fn(ArrayView1<f64>, &mut T) + Sync,
+) {
+    let size = chunk_rows(x.nrows()).max(1);
+    out.par_chunks_mut(size).enumerate().for_each(|(ci, part)| {
+        let rows = x.slice(ci * size..ci * size + part.len());
+        let mut buf = Vec::new();
+        for block in blocks(0..part.len()) {
+            let xb = rows.block(block.clone(), &mut buf);
+            for (o, row) in part[block].iter_mut().zip(xb.rows()) {
+                f(row, o);
+            }
+        }
+    });
 }
 
 /// The sufficient statistics of k-means over some rows (what pomegranate's `summarize`

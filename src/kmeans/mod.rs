@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
 pub use lloyd::KmeansStats;
-use lloyd::{distance, lloyd_pass, nearest, reseed_empty};
+use lloyd::{distance, each_row_into, lloyd_pass, nearest, reseed_empty};
 pub use options::{Init, KmeansOptions};
 
 /// A fitted k-means model: its centroids.
@@ -411,23 +411,7 @@ impl Kmeans {
         let mut labels = zeroed_vec::<usize>(&[n], || {
             too_large("data", format!("a label for each of {n} rows"))
         })?;
-        let size = chunk_rows(n).max(1);
-        threads.install(|| {
-            labels
-                .par_chunks_mut(size)
-                .enumerate()
-                .for_each(|(ci, out)| {
-                    let start = ci * size;
-                    let part = x.slice(start..start + out.len());
-                    let mut buf = Vec::new();
-                    for block in blocks(0..out.len()) {
-                        let xb = part.block(block.clone(), &mut buf);
-                        for (o, row) in out[block].iter_mut().zip(xb.rows()) {
-                            *o = nearest(row, &c).0;
-                        }
-                    }
-                })
-        })?;
+        threads.install(|| each_row_into(x, &mut labels, |row, o| *o = nearest(row, &c).0))?;
         Ok(Array1::from_vec(labels))
     }
 }
