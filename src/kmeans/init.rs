@@ -10,10 +10,10 @@ use crate::kernels::{any_nan, nearest_rows};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rng::{choose_weighted, row_uniform, uniform01};
 use crate::rows::Rows;
-use crate::validate::{too_large, zeroed_vec};
+use crate::validate::{filled, too_large, zeroed_vec};
 use crate::weights::Weights;
 
-use super::lloyd::{distance, each_row_into, lloyd_pass, nearest, KmeansStats};
+use super::lloyd::{distance, each_row_into, lloyd_pass, nearest, BlockFlags, KmeansStats};
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
 pub(super) fn random_rows(w: Weights<'_>, k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
@@ -142,13 +142,9 @@ pub(super) fn kmeans_plus_plus(
     Ok((centroids, stats))
 }
 
-/// A vector of `value` for each of `n` rows, or an error when it does not fit in memory.
+/// A value for each of `n` rows, or an error when they do not fit in memory.
 fn per_row<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| too_large("data", "a value for each row"))?;
-    v.resize(n, value);
-    Ok(v)
+    filled(n, value, || too_large("data", "a value for each row"))
 }
 
 /// The rows' nearest centroids so far, as the passes of [`kmeans_plus_plus`] find them.
@@ -370,8 +366,9 @@ pub(super) fn kmeans_parallel(
     let cw = Weights::Given(&cand_w);
     let mut centroids = kmeans_plus_plus(candidates.view().into(), cw, k, rng, false)?.0;
     centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+    let flags = BlockFlags::new(candidates.nrows());
     for _ in 0..10 {
-        let st = lloyd_pass(candidates.view().into(), cw, centroids.view());
+        let st = lloyd_pass(candidates.view().into(), cw, centroids.view(), &flags);
         for j in 0..k {
             for c in 0..x.ncols() {
                 if st.weights[[j, c]] > 0.0 {

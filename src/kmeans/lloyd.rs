@@ -3,13 +3,14 @@
 //! centroids left without rows.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
 
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
-use crate::parallel::{blocks, chunk_rows, map_chunks};
+use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rows::Rows;
 use crate::weights::Weights;
 use rayon::prelude::*;
@@ -196,8 +197,55 @@ impl KmeansStats {
     }
 }
 
-pub(super) fn lloyd_pass(x: Rows<'_>, w: Weights<'_>, centroids: ArrayView2<f64>) -> KmeansStats {
+/// What the passes over one range of rows have found of its blocks (those of [`lloyd_pass`]:
+/// [`BLOCK_ROWS`] rows each, from the range's start): not yet looked at, without NaN, or with
+/// one. The first pass scans each block for NaN; the passes after it read the flag, where the
+/// scan cost a fifth of a pass of 16 features (the rows do not change during a fit).
+pub(super) struct BlockFlags(Vec<AtomicU8>);
+
+const UNKNOWN: u8 = 0;
+const CLEAN: u8 = 1;
+const HOLES: u8 = 2;
+
+impl BlockFlags {
+    /// Nothing known yet of the blocks of `rows` rows (one byte for every [`BLOCK_ROWS`]).
+    pub(super) fn new(rows: usize) -> Self {
+        BlockFlags(
+            (0..rows.div_ceil(BLOCK_ROWS))
+                .map(|_| AtomicU8::new(UNKNOWN))
+                .collect(),
+        )
+    }
+
+    /// Whether block `b`, whose values are `xs`, holds no NaN: scanned the first time only.
+    /// Each block is looked at by one thread in a pass, and always has the same answer, so
+    /// the order of the flag's loads and stores between threads does not matter.
+    fn clean(&self, b: usize, xs: &[f64]) -> bool {
+        let flag = &self.0[b];
+        match flag.load(Ordering::Relaxed) {
+            CLEAN => true,
+            HOLES => false,
+            _ => {
+                let clean = !any_nan(xs);
+                flag.store(if clean { CLEAN } else { HOLES }, Ordering::Relaxed);
+                clean
+            }
+        }
+    }
+}
+
+/// The statistics of one pass over `x` (each row added to its nearest centroid); `flags` are
+/// those of `x`'s rows ([`BlockFlags::new`] of `x.nrows()`), kept from pass to pass.
+pub(super) fn lloyd_pass(
+    x: Rows<'_>,
+    w: Weights<'_>,
+    centroids: ArrayView2<f64>,
+    flags: &BlockFlags,
+) -> KmeansStats {
     let (k, d) = centroids.dim();
+    debug_assert_eq!(flags.0.len(), x.nrows().div_ceil(BLOCK_ROWS));
+    // The centroids, contiguous and without NaN, for the kernel of four rows at a time.
+    let cs = centroids.as_slice().filter(|cs| d > 0 && !any_nan(cs));
     let parts = map_chunks(0..x.nrows(), |chunk| {
         let mut st = KmeansStats::zeros(k, d);
         let mut scratch = AssignScratch::new();
@@ -207,8 +255,8 @@ pub(super) fn lloyd_pass(x: Rows<'_>, w: Weights<'_>, centroids: ArrayView2<f64>
             let xb = x.block(block.clone(), &mut buf);
             // Contiguous rows without NaN: the distances of four rows at a time, and the sums
             // of a row as vectors (the same additions in the same order as below).
-            if let (Some(xs), Some(cs), true) = (xb.as_slice(), centroids.as_slice(), d > 0) {
-                if !any_nan(xs) && !any_nan(cs) {
+            if let (Some(xs), Some(cs)) = (xb.as_slice(), cs) {
+                if flags.clean(block.start / BLOCK_ROWS, xs) {
                     let wb = w.block(block);
                     let (sums, weights) = (
                         st.sums.as_slice_mut().expect("contiguous"),

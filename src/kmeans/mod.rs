@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
 pub use lloyd::KmeansStats;
-use lloyd::{distance, each_row_into, lloyd_pass, nearest, reseed_empty};
+use lloyd::{distance, each_row_into, lloyd_pass, nearest, reseed_empty, BlockFlags};
 pub use options::{Init, KmeansOptions};
 
 /// A fitted k-means model: its centroids.
@@ -161,6 +161,8 @@ impl Kmeans {
         }
         let (x0, w0) = (x.slice(first.clone()), w.slice(first.clone()));
         let mut rng = seeded(opts.seed);
+        // What the passes find of the blocks of each batch, for every run.
+        let flags: Vec<BlockFlags> = batches.iter().map(|r| BlockFlags::new(r.len())).collect();
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,
@@ -198,7 +200,7 @@ impl Kmeans {
                 };
                 let mut run = KmeansRun::default();
                 let mut summaries = KmeansStats::zeros(k, d);
-                let mut epoch_rows: &[Range<usize>] = &[];
+                let mut epoch = 0..0;
                 let mut next = 0;
                 let (mut iteration, mut improvement) = (0u64, f64::INFINITY);
                 let mut last = f64::NAN;
@@ -206,19 +208,25 @@ impl Kmeans {
                     let epoch_started = Instant::now();
                     if iteration > 0 {
                         model.update(&summaries, opts.inertia);
-                        reseed_empty(x, w, epoch_rows, &summaries, &mut model.centroids);
+                        let rows = &batches[epoch.clone()];
+                        reseed_empty(x, w, rows, &summaries, &mut model.centroids);
                         if opts.clear_summaries {
                             summaries = KmeansStats::zeros(k, d);
                         }
                     }
-                    epoch_rows = &batches[next..(next + per_epoch).min(batches.len())];
+                    epoch = next..(next + per_epoch).min(batches.len());
                     next += per_epoch;
                     if next >= batches.len() {
                         next = 0;
                     }
                     let stats = match seeded.take() {
                         Some(stats) if iteration == 0 => stats,
-                        _ => model.summarize_rows(x, w, epoch_rows),
+                        _ => model.summarize_rows(
+                            x,
+                            w,
+                            &batches[epoch.clone()],
+                            &flags[epoch.clone()],
+                        ),
                     };
                     summaries.merge(&stats)?;
                     if iteration > 0 {
@@ -263,7 +271,8 @@ impl Kmeans {
                 format!("statistics of {k} centroids of {d} features"),
             )
         })?);
-        threads.install(|| lloyd_pass(x.into(), w, self.centroids.view()))
+        let flags = BlockFlags::new(n);
+        threads.install(|| lloyd_pass(x.into(), w, self.centroids.view(), &flags))
     }
 
     /// Moves the centroids with `stats` (pomegranate's `from_summaries`): every coordinate with
@@ -342,20 +351,28 @@ impl Kmeans {
         }
     }
 
-    /// The statistics of the rows in `rows` (batches summarised in order and merged).
-    fn summarize_rows(&self, x: Rows<'_>, w: Weights<'_>, rows: &[Range<usize>]) -> KmeansStats {
-        let pass = |r: &Range<usize>| {
+    /// The statistics of the rows in `rows` (batches summarised in order and merged), with
+    /// the flags of their blocks (`flags[i]` those of `rows[i]`).
+    fn summarize_rows(
+        &self,
+        x: Rows<'_>,
+        w: Weights<'_>,
+        rows: &[Range<usize>],
+        flags: &[BlockFlags],
+    ) -> KmeansStats {
+        let pass = |(r, f): (&Range<usize>, &BlockFlags)| {
             lloyd_pass(
                 x.slice(r.clone()),
                 w.slice(r.clone()),
                 self.centroids.view(),
+                f,
             )
         };
-        if let [r] = rows {
-            return pass(r);
+        if let ([r], [f]) = (rows, flags) {
+            return pass((r, f));
         }
         let (k, d) = self.centroids.dim();
-        KmeansStats::total(k, d, rows.iter().map(pass))
+        KmeansStats::total(k, d, rows.iter().zip(flags).map(pass))
     }
 
     /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`

@@ -1,7 +1,7 @@
 use super::init::kmeans_plus_plus;
-use super::lloyd::{lloyd_pass, nearest};
+use super::lloyd::{lloyd_pass, nearest, BlockFlags};
 use super::*;
-use crate::parallel::{chunk_rows, Threads};
+use crate::parallel::{chunk_rows, Threads, BLOCK_ROWS};
 use crate::weights::Weights;
 use ndarray::{array, ShapeBuilder};
 
@@ -30,6 +30,7 @@ fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
         x.view().into(),
         Weights::Given(w.as_slice().unwrap()),
         centroids.view(),
+        &BlockFlags::new(n),
     );
     let (mut sums, mut weights, mut distance) = (
         Array2::<f64>::zeros((k, d)),
@@ -61,6 +62,36 @@ fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
     assert_eq!(fast.sums, total.0);
     assert_eq!(fast.weights, total.1);
     assert_eq!(fast.distance, total.2);
+}
+
+#[test]
+fn flags_kept_from_pass_to_pass_give_the_statistics_of_a_fresh_pass() {
+    // Blocks with NaN (the row-by-row loop) and without (four rows at a time), over two
+    // batches: the flags found by the first pass, read by the next ones under other
+    // centroids, give the same bits as a pass that scans every block again.
+    let (n, d, k) = (3 * BLOCK_ROWS + 77, 5, 4);
+    let mut x = Array2::from_shape_fn((n, d), |(i, c)| {
+        ((i * 13 + c * 29) % 101) as f64 * 0.21 - 10.0
+    });
+    x[[BLOCK_ROWS + 3, 2]] = f64::NAN;
+    x[[n - 1, 0]] = f64::NAN;
+    let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
+    let batches = [0..2 * BLOCK_ROWS + 10, 2 * BLOCK_ROWS + 10..n];
+    let flags: Vec<BlockFlags> = batches.iter().map(|r| BlockFlags::new(r.len())).collect();
+    let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for pass in 0..3 {
+        let centroids = x.slice(ndarray::s![pass * 7..pass * 7 + k, ..]).to_owned();
+        for (r, f) in batches.iter().zip(&flags) {
+            let rows = x.slice(ndarray::s![r.clone(), ..]);
+            let (wr, c) = (Weights::Given(&w[r.clone()]), centroids.view());
+            let kept = lloyd_pass(rows.into(), wr, c, f);
+            let fresh = lloyd_pass(rows.into(), wr, c, &BlockFlags::new(r.len()));
+            assert_eq!(bits(&kept.sums), bits(&fresh.sums));
+            assert_eq!(bits(&kept.weights), bits(&fresh.weights));
+            assert_eq!(kept.distance.to_bits(), fresh.distance.to_bits());
+            assert!(kept.sums.iter().all(|v| v.is_finite()));
+        }
+    }
 }
 
 #[test]
@@ -98,7 +129,8 @@ fn kmeans_plus_plus_draws_follow_its_law() {
             kmeans_plus_plus(x.view().into(), Weights::Given(&w), k, &mut rng, seed < 200).unwrap();
         if let Some(st) = st {
             // The statistics after a pass of its own for the fourth draw.
-            let reference = lloyd_pass(x.view().into(), Weights::Given(&w), c.view());
+            let flags = BlockFlags::new(x.nrows());
+            let reference = lloyd_pass(x.view().into(), Weights::Given(&w), c.view(), &flags);
             assert_eq!(st.sums, reference.sums);
             assert_eq!(st.weights, reference.weights);
             assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -157,7 +189,8 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
                     .unwrap();
                 let st = st.expect("statistics were asked for");
                 c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let reference = lloyd_pass(xv.into(), Weights::Given(&w), c.view());
+                let flags = BlockFlags::new(xv.nrows());
+                let reference = lloyd_pass(xv.into(), Weights::Given(&w), c.view(), &flags);
                 assert_eq!(bits(&st.sums), bits(&reference.sums));
                 assert_eq!(bits(&st.weights), bits(&reference.weights));
                 assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -478,6 +511,7 @@ fn empty_centroids_move_to_the_farthest_rows_first_ties_to_the_lowest() {
                 x.slice(ndarray::s![r.clone(), ..]).into(),
                 Weights::Given(&w[r.clone()]),
                 centroids.view(),
+                &BlockFlags::new(r.len()),
             )
         }),
     );
