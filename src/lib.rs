@@ -135,8 +135,8 @@ pub mod bindings {
     pub use crate::rng::seeded;
     pub use crate::rows::Rows;
     pub use crate::validate::{
-        check_data, check_labels, check_observed, check_weights, copied, non_negative, not_nan,
-        too_large, unit, zeros_checked,
+        check_data, check_labels, check_observed, check_weights, collected, copied, filled,
+        non_negative, not_nan, too_large, unit, zeros_checked,
     };
 }
 

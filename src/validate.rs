@@ -263,6 +263,28 @@ pub fn too_large(name: &str, what: impl std::fmt::Display) -> Error {
     Error::param(name, format!("{what} does not fit in memory"))
 }
 
+/// `len` copies of `value`, or `err()` when they cannot be allocated (instead of aborting the
+/// process): the vectors of a value per row, which a large data set may not have room for.
+pub fn filled<T: Clone>(len: usize, value: T, err: impl Fn() -> Error) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| err())?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// The values of `values` (`len` of them) in a new vector, or `err()` when it cannot be
+/// allocated.
+pub fn collected<T>(
+    values: impl IntoIterator<Item = T>,
+    len: usize,
+    err: impl Fn() -> Error,
+) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| err())?;
+    v.extend(values.into_iter().take(len));
+    Ok(v)
+}
+
 /// A vector of `dims` multiplied together default values (zeros), or `err()` when it cannot be
 /// allocated (instead of aborting the process). Every array whose size grows with the number of
 /// features or of components is allocated here (or by [`zeroed`], [`square`] or [`reserved`]),
@@ -385,11 +407,9 @@ pub fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
 /// The labels of rows written as `f64` (each the exact value of a label) as `usize`, or an
 /// error when they do not fit in memory.
 pub(crate) fn labels_of(values: &[f64]) -> Result<ndarray::Array1<usize>> {
-    let mut labels = Vec::new();
-    labels
-        .try_reserve_exact(values.len())
-        .map_err(|_| too_large("data", format!("a label for each of {} rows", values.len())))?;
-    labels.extend(values.iter().map(|&j| j as usize));
+    let labels = collected(values.iter().map(|&j| j as usize), values.len(), || {
+        too_large("data", format!("a label for each of {} rows", values.len()))
+    })?;
     Ok(ndarray::Array1::from_vec(labels))
 }
 
@@ -397,6 +417,18 @@ pub(crate) fn labels_of(values: &[f64]) -> Result<ndarray::Array1<usize>> {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn vectors_that_do_not_fit_are_errors() {
+        let err = || too_large("data", "a value for each row");
+        assert_eq!(filled(3, 1.5, err).unwrap(), vec![1.5; 3]);
+        assert_eq!(collected(0..10u32, 4, err).unwrap(), vec![0, 1, 2, 3]);
+        for len in [usize::MAX, usize::MAX / 8] {
+            let e = filled(len, 0.0f64, err).unwrap_err().to_string();
+            assert!(e.contains("does not fit in memory"), "{e}");
+            assert!(collected(std::iter::repeat(0.0f64), len, err).is_err());
+        }
+    }
 
     #[test]
     fn copies_are_row_major_in_every_layout() {

@@ -9,7 +9,7 @@ use ndarray::ArrayView1;
 
 use crate::error::Result;
 use crate::parallel::BLOCK_ROWS;
-use crate::validate::{check_weights, too_large};
+use crate::validate::{check_weights, collected, too_large};
 
 /// The weights of a block of rows without given weights.
 static ONES: [f64; BLOCK_ROWS] = [1.0; BLOCK_ROWS];
@@ -107,10 +107,9 @@ pub(crate) fn contiguous_weights(
     if let Some(values) = w.to_slice() {
         return Ok(Some(Cow::Borrowed(values)));
     }
-    let mut copy = Vec::new();
-    copy.try_reserve_exact(n)
-        .map_err(|_| too_large("weights", "a copy of the weights"))?;
-    copy.extend(w.iter().copied());
+    let copy = collected(w.iter().copied(), n, || {
+        too_large("weights", "a copy of the weights")
+    })?;
     Ok(Some(Cow::Owned(copy)))
 }
 

@@ -95,32 +95,24 @@ fn weights_or_ones<'a>(
     weights: &'a Option<PyReadonlyArray1<'_, f64>>,
     n: usize,
 ) -> Result<Cow<'a, [f64]>, Error> {
-    let filled = |values: &mut dyn Iterator<Item = f64>, len: usize| {
-        let mut v = Vec::new();
-        v.try_reserve_exact(len)
-            .map_err(|_| mixtura::bindings::too_large("weights", format!("{len} weights")))?;
-        v.extend(values);
-        Ok(Cow::Owned(v))
-    };
+    let err = || mixtura::bindings::too_large("weights", "a weight for each row");
     match weights {
         Some(w) => match w.as_slice() {
             Ok(values) => Ok(Cow::Borrowed(values)),
             Err(_) => {
                 let a = w.as_array();
-                filled(&mut a.iter().copied(), a.len())
+                mixtura::bindings::collected(a.iter().copied(), a.len(), err).map(Cow::Owned)
             }
         },
-        None => filled(&mut std::iter::repeat_n(1.0, n), n),
+        None => mixtura::bindings::filled(n, 1.0, err).map(Cow::Owned),
     }
 }
 
 /// `n` zeros for the rows' densities, or an error instead of an abort when they do not fit.
 fn densities(n: usize) -> Result<Vec<f64>, Error> {
-    let mut out = Vec::new();
-    out.try_reserve_exact(n)
-        .map_err(|_| mixtura::bindings::too_large("data", format!("the densities of {n} rows")))?;
-    out.resize(n, 0.0);
-    Ok(out)
+    mixtura::bindings::filled(n, 0.0, || {
+        mixtura::bindings::too_large("data", format!("the densities of {n} rows"))
+    })
 }
 
 /// Checks rows for a single distribution: width, at least one row, no infinity, and weights.

@@ -41,14 +41,10 @@ fn labels_as<T: numpy::Element>(
     labels: &numpy::ndarray::Array1<usize>,
     cast: impl Fn(usize) -> T,
 ) -> PyResult<numpy::ndarray::Array1<T>> {
-    let mut out = Vec::new();
-    out.try_reserve_exact(labels.len()).map_err(|_| {
-        py_err(mixtura::bindings::too_large(
-            "data",
-            format!("a label for each of {} rows", labels.len()),
-        ))
-    })?;
-    out.extend(labels.iter().map(|&j| cast(j)));
+    let out = mixtura::bindings::collected(labels.iter().map(|&j| cast(j)), labels.len(), || {
+        mixtura::bindings::too_large("data", format!("a label for each of {} rows", labels.len()))
+    })
+    .map_err(py_err)?;
     Ok(numpy::ndarray::Array1::from_vec(out))
 }
 
