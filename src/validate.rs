@@ -272,16 +272,16 @@ pub fn filled<T: Clone>(len: usize, value: T, err: impl Fn() -> Error) -> Result
     Ok(v)
 }
 
-/// The values of `values` (`len` of them) in a new vector, or `err()` when it cannot be
-/// allocated.
-pub fn collected<T>(
-    values: impl IntoIterator<Item = T>,
-    len: usize,
-    err: impl Fn() -> Error,
-) -> Result<Vec<T>> {
+/// The values of `values` in a new vector, or `err()` when it cannot be allocated.
+pub fn collected<I>(values: I, err: impl Fn() -> Error) -> Result<Vec<I::Item>>
+where
+    I: IntoIterator,
+    I::IntoIter: ExactSizeIterator,
+{
+    let values = values.into_iter();
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| err())?;
-    v.extend(values.into_iter().take(len));
+    v.try_reserve_exact(values.len()).map_err(|_| err())?;
+    v.extend(values);
     Ok(v)
 }
 
@@ -407,7 +407,7 @@ pub fn zeros_checked(n: usize, d: usize) -> Result<Array2<f64>> {
 /// The labels of rows written as `f64` (each the exact value of a label) as `usize`, or an
 /// error when they do not fit in memory.
 pub(crate) fn labels_of(values: &[f64]) -> Result<ndarray::Array1<usize>> {
-    let labels = collected(values.iter().map(|&j| j as usize), values.len(), || {
+    let labels = collected(values.iter().map(|&j| j as usize), || {
         too_large("data", format!("a label for each of {} rows", values.len()))
     })?;
     Ok(ndarray::Array1::from_vec(labels))
@@ -422,11 +422,11 @@ mod tests {
     fn vectors_that_do_not_fit_are_errors() {
         let err = || too_large("data", "a value for each row");
         assert_eq!(filled(3, 1.5, err).unwrap(), vec![1.5; 3]);
-        assert_eq!(collected(0..10u32, 4, err).unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(collected(2..6u32, err).unwrap(), vec![2, 3, 4, 5]);
         for len in [usize::MAX, usize::MAX / 8] {
             let e = filled(len, 0.0f64, err).unwrap_err().to_string();
             assert!(e.contains("does not fit in memory"), "{e}");
-            assert!(collected(std::iter::repeat(0.0f64), len, err).is_err());
+            assert!(collected((0..len).map(|_| 0.0f64), err).is_err());
         }
     }
 

@@ -107,7 +107,7 @@ pub(crate) fn contiguous_weights(
     if let Some(values) = w.to_slice() {
         return Ok(Some(Cow::Borrowed(values)));
     }
-    let copy = collected(w.iter().copied(), n, || {
+    let copy = collected(w.iter().copied(), || {
         too_large("weights", "a copy of the weights")
     })?;
     Ok(Some(Cow::Owned(copy)))

@@ -95,16 +95,19 @@ fn weights_or_ones<'a>(
     weights: &'a Option<PyReadonlyArray1<'_, f64>>,
     n: usize,
 ) -> Result<Cow<'a, [f64]>, Error> {
-    let err = || mixtura::bindings::too_large("weights", "a weight for each row");
+    use mixtura::bindings::{collected, filled, too_large};
     match weights {
         Some(w) => match w.as_slice() {
             Ok(values) => Ok(Cow::Borrowed(values)),
-            Err(_) => {
-                let a = w.as_array();
-                mixtura::bindings::collected(a.iter().copied(), a.len(), err).map(Cow::Owned)
-            }
+            Err(_) => collected(w.as_array().iter().copied(), || {
+                too_large("weights", "a copy of the weights")
+            })
+            .map(Cow::Owned),
         },
-        None => mixtura::bindings::filled(n, 1.0, err).map(Cow::Owned),
+        None => filled(n, 1.0, || {
+            too_large("weights", format!("a weight of 1 for each of {n} rows"))
+        })
+        .map(Cow::Owned),
     }
 }
 

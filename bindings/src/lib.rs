@@ -41,7 +41,7 @@ fn labels_as<T: numpy::Element>(
     labels: &numpy::ndarray::Array1<usize>,
     cast: impl Fn(usize) -> T,
 ) -> PyResult<numpy::ndarray::Array1<T>> {
-    let out = mixtura::bindings::collected(labels.iter().map(|&j| cast(j)), labels.len(), || {
+    let out = mixtura::bindings::collected(labels.iter().map(|&j| cast(j)), || {
         mixtura::bindings::too_large("data", format!("a label for each of {} rows", labels.len()))
     })
     .map_err(py_err)?;

@@ -351,7 +351,8 @@ pub(super) fn kmeans_parallel(
     drop(nearest_sq);
     let candidates = x.select(&chosen);
     // Each candidate weighs what the rows nearest to it weigh (added in the order of the rows).
-    let mut owner: Vec<usize> = per_row(n, 0)?;
+    // Zero pages from the allocator: every owner is written below.
+    let mut owner: Vec<usize> = zeroed_vec(&[n], || too_large("data", "a value for each row"))?;
     let view = candidates.view();
     each_row_into(x, &mut owner, |row, o| *o = nearest(row, &view).0);
     let mut cand_w = vec![0.0; chosen.len()];
@@ -366,9 +367,15 @@ pub(super) fn kmeans_parallel(
     let cw = Weights::Given(&cand_w);
     let mut centroids = kmeans_plus_plus(candidates.view().into(), cw, k, rng, false)?.0;
     centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-    let flags = BlockFlags::new(candidates.nrows());
+    let m = candidates.nrows();
+    let flags = BlockFlags::of_rows(m)?;
     for _ in 0..10 {
-        let st = lloyd_pass(candidates.view().into(), cw, centroids.view(), &flags);
+        let st = lloyd_pass(
+            candidates.view().into(),
+            cw,
+            centroids.view(),
+            flags.batch(0, m),
+        );
         for j in 0..k {
             for c in 0..x.ncols() {
                 if st.weights[[j, c]] > 0.0 {

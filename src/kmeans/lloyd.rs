@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{any_nan, assign_block, lane_distance, AssignScratch};
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rows::Rows;
+use crate::validate::{collected, too_large};
 use crate::weights::Weights;
 use rayon::prelude::*;
 
@@ -197,53 +198,88 @@ impl KmeansStats {
     }
 }
 
-/// What the passes over one range of rows have found of its blocks (those of [`lloyd_pass`]:
-/// [`BLOCK_ROWS`] rows each, from the range's start): not yet looked at, without NaN, or with
-/// one. The first pass scans each block for NaN; the passes after it read the flag, where the
-/// scan cost a fifth of a pass of 16 features (the rows do not change during a fit).
-pub(super) struct BlockFlags(Vec<AtomicU8>);
+/// What the passes of a fit have found of the blocks of rows of its batches (the blocks of
+/// [`lloyd_pass`]: [`BLOCK_ROWS`] rows each, from the batch's start): not yet looked at,
+/// without NaN, or with one. The first pass that takes a block on the kernel of four rows at a
+/// time scans it for NaN; the passes after it read the flag (the rows do not change during a
+/// fit). One byte per block, in one checked allocation for all the batches.
+pub(super) struct BlockFlags {
+    flags: Vec<AtomicU8>,
+    /// Batch `i`'s flags are `flags[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
 
 const UNKNOWN: u8 = 0;
 const CLEAN: u8 = 1;
 const HOLES: u8 = 2;
 
 impl BlockFlags {
-    /// Nothing known yet of the blocks of `rows` rows (one byte for every [`BLOCK_ROWS`]).
-    pub(super) fn new(rows: usize) -> Self {
-        BlockFlags(
-            (0..rows.div_ceil(BLOCK_ROWS))
-                .map(|_| AtomicU8::new(UNKNOWN))
-                .collect(),
-        )
+    /// Nothing known yet of the blocks of `batches` (ranges of rows); an error when the flags
+    /// do not fit in memory.
+    pub(super) fn new(batches: &[Range<usize>]) -> Result<Self> {
+        let err = || too_large("data", "a flag for each block of rows");
+        let mut total = 0usize;
+        let starts = collected(
+            (0..batches.len() + 1).map(|i| {
+                let start = total;
+                if let Some(r) = batches.get(i) {
+                    total += r.len().div_ceil(BLOCK_ROWS);
+                }
+                start
+            }),
+            err,
+        )?;
+        let flags = collected((0..total).map(|_| AtomicU8::new(UNKNOWN)), err)?;
+        Ok(BlockFlags { flags, starts })
     }
 
-    /// Whether block `b`, whose values are `xs`, holds no NaN: scanned the first time only.
-    /// Each block is looked at by one thread in a pass, and always has the same answer, so
-    /// the order of the flag's loads and stores between threads does not matter.
-    fn clean(&self, b: usize, xs: &[f64]) -> bool {
-        let flag = &self.0[b];
-        match flag.load(Ordering::Relaxed) {
-            CLEAN => true,
-            HOLES => false,
-            _ => {
-                let clean = !any_nan(xs);
-                flag.store(if clean { CLEAN } else { HOLES }, Ordering::Relaxed);
-                clean
-            }
+    /// [`new`](Self::new) for one batch of `rows` rows (then [`batch`](Self::batch) `0`).
+    pub(super) fn of_rows(rows: usize) -> Result<Self> {
+        Self::new(std::slice::from_ref(&(0..rows)))
+    }
+
+    /// The flags of batch `i`, of `rows` rows.
+    pub(super) fn batch(&self, i: usize, rows: usize) -> &[AtomicU8] {
+        let flags = &self.flags[self.starts[i]..self.starts[i + 1]];
+        assert_eq!(
+            flags.len(),
+            rows.div_ceil(BLOCK_ROWS),
+            "the flags of batch {i}"
+        );
+        flags
+    }
+}
+
+/// Whether block `b`, whose values are `xs`, holds no NaN, by its flag in `flags`: scanned the
+/// first time only. Every store to a flag writes the same value (the block's rows do not
+/// change), so the order in which threads see them does not matter.
+fn clean(flags: &[AtomicU8], b: usize, xs: &[f64]) -> bool {
+    let flag = &flags[b];
+    match flag.load(Ordering::Relaxed) {
+        CLEAN => true,
+        HOLES => false,
+        _ => {
+            let clean = !any_nan(xs);
+            flag.store(if clean { CLEAN } else { HOLES }, Ordering::Relaxed);
+            clean
         }
     }
 }
 
 /// The statistics of one pass over `x` (each row added to its nearest centroid); `flags` are
-/// those of `x`'s rows ([`BlockFlags::new`] of `x.nrows()`), kept from pass to pass.
+/// those of `x`'s rows ([`BlockFlags::batch`]), kept from pass to pass.
 pub(super) fn lloyd_pass(
     x: Rows<'_>,
     w: Weights<'_>,
     centroids: ArrayView2<f64>,
-    flags: &BlockFlags,
+    flags: &[AtomicU8],
 ) -> KmeansStats {
     let (k, d) = centroids.dim();
-    debug_assert_eq!(flags.0.len(), x.nrows().div_ceil(BLOCK_ROWS));
+    assert_eq!(
+        flags.len(),
+        x.nrows().div_ceil(BLOCK_ROWS),
+        "a flag per block"
+    );
     // The centroids, contiguous and without NaN, for the kernel of four rows at a time.
     let cs = centroids.as_slice().filter(|cs| d > 0 && !any_nan(cs));
     let parts = map_chunks(0..x.nrows(), |chunk| {
@@ -256,7 +292,7 @@ pub(super) fn lloyd_pass(
             // Contiguous rows without NaN: the distances of four rows at a time, and the sums
             // of a row as vectors (the same additions in the same order as below).
             if let (Some(xs), Some(cs)) = (xb.as_slice(), cs) {
-                if flags.clean(block.start / BLOCK_ROWS, xs) {
+                if clean(flags, block.start / BLOCK_ROWS, xs) {
                     let wb = w.block(block);
                     let (sums, weights) = (
                         st.sums.as_slice_mut().expect("contiguous"),

@@ -162,7 +162,7 @@ impl Kmeans {
         let (x0, w0) = (x.slice(first.clone()), w.slice(first.clone()));
         let mut rng = seeded(opts.seed);
         // What the passes find of the blocks of each batch, for every run.
-        let flags: Vec<BlockFlags> = batches.iter().map(|r| BlockFlags::new(r.len())).collect();
+        let flags = BlockFlags::new(&batches)?;
         let runs = match opts.init {
             Init::FirstK | Init::Centroids(_) => 1,
             _ => opts.n_init,
@@ -221,12 +221,7 @@ impl Kmeans {
                     }
                     let stats = match seeded.take() {
                         Some(stats) if iteration == 0 => stats,
-                        _ => model.summarize_rows(
-                            x,
-                            w,
-                            &batches[epoch.clone()],
-                            &flags[epoch.clone()],
-                        ),
+                        _ => model.summarize_rows(x, w, &batches, epoch.clone(), &flags),
                     };
                     summaries.merge(&stats)?;
                     if iteration > 0 {
@@ -271,8 +266,8 @@ impl Kmeans {
                 format!("statistics of {k} centroids of {d} features"),
             )
         })?);
-        let flags = BlockFlags::new(n);
-        threads.install(|| lloyd_pass(x.into(), w, self.centroids.view(), &flags))
+        let flags = BlockFlags::of_rows(n)?;
+        threads.install(|| lloyd_pass(x.into(), w, self.centroids.view(), flags.batch(0, n)))
     }
 
     /// Moves the centroids with `stats` (pomegranate's `from_summaries`): every coordinate with
@@ -351,28 +346,26 @@ impl Kmeans {
         }
     }
 
-    /// The statistics of the rows in `rows` (batches summarised in order and merged), with
-    /// the flags of their blocks (`flags[i]` those of `rows[i]`).
+    /// The statistics of the batches `epoch` of `batches` (summarised in order and merged),
+    /// with the flags of their blocks.
     fn summarize_rows(
         &self,
         x: Rows<'_>,
         w: Weights<'_>,
-        rows: &[Range<usize>],
-        flags: &[BlockFlags],
+        batches: &[Range<usize>],
+        epoch: Range<usize>,
+        flags: &BlockFlags,
     ) -> KmeansStats {
-        let pass = |(r, f): (&Range<usize>, &BlockFlags)| {
-            lloyd_pass(
-                x.slice(r.clone()),
-                w.slice(r.clone()),
-                self.centroids.view(),
-                f,
-            )
+        let pass = |i: usize| {
+            let r = batches[i].clone();
+            let f = flags.batch(i, r.len());
+            lloyd_pass(x.slice(r.clone()), w.slice(r), self.centroids.view(), f)
         };
-        if let ([r], [f]) = (rows, flags) {
-            return pass((r, f));
+        if epoch.len() == 1 {
+            return pass(epoch.start);
         }
         let (k, d) = self.centroids.dim();
-        KmeansStats::total(k, d, rows.iter().zip(flags).map(pass))
+        KmeansStats::total(k, d, epoch.map(pass))
     }
 
     /// The initial centroids that [`fit`](Kmeans::fit) would start its first run from (`opts.k`

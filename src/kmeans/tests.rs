@@ -30,7 +30,7 @@ fn lloyd_pass_fast_path_matches_the_row_by_row_loop() {
         x.view().into(),
         Weights::Given(w.as_slice().unwrap()),
         centroids.view(),
-        &BlockFlags::new(n),
+        BlockFlags::of_rows(n).unwrap().batch(0, n),
     );
     let (mut sums, mut weights, mut distance) = (
         Array2::<f64>::zeros((k, d)),
@@ -77,15 +77,16 @@ fn flags_kept_from_pass_to_pass_give_the_statistics_of_a_fresh_pass() {
     x[[n - 1, 0]] = f64::NAN;
     let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
     let batches = [0..2 * BLOCK_ROWS + 10, 2 * BLOCK_ROWS + 10..n];
-    let flags: Vec<BlockFlags> = batches.iter().map(|r| BlockFlags::new(r.len())).collect();
+    let flags = BlockFlags::new(&batches).unwrap();
     let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     for pass in 0..3 {
         let centroids = x.slice(ndarray::s![pass * 7..pass * 7 + k, ..]).to_owned();
-        for (r, f) in batches.iter().zip(&flags) {
+        for (i, r) in batches.iter().enumerate() {
             let rows = x.slice(ndarray::s![r.clone(), ..]);
             let (wr, c) = (Weights::Given(&w[r.clone()]), centroids.view());
-            let kept = lloyd_pass(rows.into(), wr, c, f);
-            let fresh = lloyd_pass(rows.into(), wr, c, &BlockFlags::new(r.len()));
+            let kept = lloyd_pass(rows.into(), wr, c, flags.batch(i, r.len()));
+            let fresh_flags = BlockFlags::of_rows(r.len()).unwrap();
+            let fresh = lloyd_pass(rows.into(), wr, c, fresh_flags.batch(0, r.len()));
             assert_eq!(bits(&kept.sums), bits(&fresh.sums));
             assert_eq!(bits(&kept.weights), bits(&fresh.weights));
             assert_eq!(kept.distance.to_bits(), fresh.distance.to_bits());
@@ -129,8 +130,9 @@ fn kmeans_plus_plus_draws_follow_its_law() {
             kmeans_plus_plus(x.view().into(), Weights::Given(&w), k, &mut rng, seed < 200).unwrap();
         if let Some(st) = st {
             // The statistics after a pass of its own for the fourth draw.
-            let flags = BlockFlags::new(x.nrows());
-            let reference = lloyd_pass(x.view().into(), Weights::Given(&w), c.view(), &flags);
+            let flags = BlockFlags::of_rows(n).unwrap();
+            let flags = flags.batch(0, n);
+            let reference = lloyd_pass(x.view().into(), Weights::Given(&w), c.view(), flags);
             assert_eq!(st.sums, reference.sums);
             assert_eq!(st.weights, reference.weights);
             assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -189,8 +191,10 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
                     .unwrap();
                 let st = st.expect("statistics were asked for");
                 c.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
-                let flags = BlockFlags::new(xv.nrows());
-                let reference = lloyd_pass(xv.into(), Weights::Given(&w), c.view(), &flags);
+                let m = xv.nrows();
+                let flags = BlockFlags::of_rows(m).unwrap();
+                let flags = flags.batch(0, m);
+                let reference = lloyd_pass(xv.into(), Weights::Given(&w), c.view(), flags);
                 assert_eq!(bits(&st.sums), bits(&reference.sums));
                 assert_eq!(bits(&st.weights), bits(&reference.weights));
                 assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
@@ -511,7 +515,7 @@ fn empty_centroids_move_to_the_farthest_rows_first_ties_to_the_lowest() {
                 x.slice(ndarray::s![r.clone(), ..]).into(),
                 Weights::Given(&w[r.clone()]),
                 centroids.view(),
-                &BlockFlags::new(r.len()),
+                BlockFlags::of_rows(r.len()).unwrap().batch(0, r.len()),
             )
         }),
     );
