@@ -138,7 +138,7 @@ bench-peers: oracle
 
 bench: build bench-peers
 	$(PY) benches/bench.py --write-results $(BENCH_ARGS)
-	$(PY) benches/large_d.py
+	$(PY) benches/large_d.py --append-to benches/RESULTS.md
 
 clean:
 	rm -rf target $(VENV) $(ORACLE) python/mixtura/*.so
