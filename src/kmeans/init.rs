@@ -1,19 +1,21 @@
 //! The initial centroids: weighted random rows, k-means++ (drawn by rejection against the
 //! distances of its last pass) and k-means|| (Bahmani et al., 2012).
 
+use std::sync::atomic::AtomicU8;
+
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand_core::RngCore;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::kernels::{any_nan, nearest_rows};
+use crate::kernels::nearest_rows;
 use crate::parallel::{blocks, chunk_rows, map_chunks, BLOCK_ROWS};
 use crate::rng::{choose_weighted, row_uniform, uniform01};
 use crate::rows::Rows;
 use crate::validate::{filled, too_large, zeroed_vec};
 use crate::weights::Weights;
 
-use super::lloyd::{distance, each_row_into, lloyd_pass, nearest, BlockFlags, KmeansStats};
+use super::lloyd::{clean, distance, each_row_into, lloyd_pass, nearest, BlockFlags, KmeansStats};
 
 /// Weighted choice of `k` distinct rows (probability proportional to weight, without replacement).
 pub(super) fn random_rows(w: Weights<'_>, k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
@@ -63,16 +65,20 @@ pub(super) const REJECTIONS_BEFORE_PASS: usize = 32;
 /// chosen since the last pass): an accepted row has probability proportional to `w_i D'_i`,
 /// the k-means++ law. The acceptance rate is the ratio of the two potentials; when it falls so
 /// low that [`REJECTIONS_BEFORE_PASS`] proposals are rejected in a row, a pass brings `D` up to
-/// date for every centroid chosen since the last one, in one read of the rows.
+/// date for every centroid chosen since the last one, in one read of the rows. `flags` are those
+/// of `x`'s blocks ([`BlockFlags::batch`]), which the passes read and fill for the Lloyd passes
+/// that follow.
 pub(super) fn kmeans_plus_plus(
     x: Rows<'_>,
     w: Weights<'_>,
     k: usize,
     rng: &mut dyn RngCore,
     with_stats: bool,
+    flags: &[AtomicU8],
 ) -> Result<(Array2<f64>, Option<KmeansStats>)> {
     let n = x.nrows();
     let d = x.ncols();
+    assert_eq!(flags.len(), n.div_ceil(BLOCK_ROWS), "a flag per block");
     let mut centroids = Array2::<f64>::zeros((k, d));
     let first = choose_weighted(w.iter(), rng);
     centroids.row_mut(0).assign(&x.row(first));
@@ -84,9 +90,7 @@ pub(super) fn kmeans_plus_plus(
         owner: zeroed_vec(&[n], || {
             too_large("data", "the nearest centroid of each row")
         })?,
-        // Which blocks of rows hold no NaN: found by the first pass, read by the others.
-        clean: vec![false; n.div_ceil(BLOCK_ROWS)],
-        clean_known: false,
+        flags,
         size: chunk_rows(n),
     };
     // A centroid as the passes and the proposals use it: its NaN coordinates (from a row with
@@ -148,17 +152,16 @@ fn per_row<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
 }
 
 /// The rows' nearest centroids so far, as the passes of [`kmeans_plus_plus`] find them.
-pub(super) struct Nearest {
+pub(super) struct Nearest<'f> {
     nearest_sq: Vec<f64>,
     track: bool,
     owner: Vec<u32>,
-    clean: Vec<bool>,
-    /// Whether `clean` has been found (by a first pass).
-    clean_known: bool,
+    /// Which blocks of rows hold no NaN: scanned by the first pass, read by the others.
+    flags: &'f [AtomicU8],
     size: usize,
 }
 
-impl Nearest {
+impl Nearest<'_> {
     /// One parallel pass: the rows' nearest squared distances lowered by the centroids
     /// `pending` (labelled from `first_label`, in order), and the weighted sum of the distances
     /// per chunk (chunks depend on n alone, so the sums do not depend on the threads). With
@@ -178,16 +181,14 @@ impl Nearest {
         let gather = gather.filter(|_| track);
         debug_assert!(!pending.is_empty(), "a pass folds in at least one centroid");
         debug_assert!(gather.is_none_or(|k| first_label + pending.len() == k));
-        let first_pass = !self.clean_known;
-        self.clean_known = true;
+        let flags = self.flags;
         let label = |p: usize| (first_label + p) as u32;
         let parts: Vec<(f64, Option<KmeansStats>)> = self
             .nearest_sq
             .par_chunks_mut(size)
             .zip(self.owner.par_chunks_mut(size))
-            .zip(self.clean.par_chunks_mut(size / BLOCK_ROWS))
             .enumerate()
-            .map(|(ci, ((part, owners), flags))| {
+            .map(|(ci, (part, owners))| {
                 let start = ci * size;
                 let rows = x.slice(start..start + part.len());
                 let wc = w.slice(start..start + part.len());
@@ -203,9 +204,7 @@ impl Nearest {
                     let xb = rows.block(block.clone(), &mut buf);
                     match xb.as_slice() {
                         Some(xb) if d > 0 => {
-                            if first_pass {
-                                flags[b] = !any_nan(xb);
-                            }
+                            let nan_free = clean(flags, start / BLOCK_ROWS + b, xb);
                             // The next block, while this one is worked on: at most its first
                             // 32 KiB (a block of case B's 16 features, where it was measured).
                             let ahead = (block.end + BLOCK_ROWS).min(part.len());
@@ -224,7 +223,7 @@ impl Nearest {
                                 nearest_rows(
                                     xb,
                                     c,
-                                    flags[b],
+                                    nan_free,
                                     (&mut *ob, track.then_some(&mut *jb), label(p)),
                                     wb,
                                     sink,
@@ -234,7 +233,7 @@ impl Nearest {
                                 for (((row, &o), &j), &wi) in
                                     xb.chunks_exact(d).zip(ob.iter()).zip(jb.iter()).zip(wb)
                                 {
-                                    st.add(row.iter().copied(), j as usize, wi, o, flags[b]);
+                                    st.add(row.iter().copied(), j as usize, wi, o, nan_free);
                                 }
                             }
                         }
@@ -362,13 +361,23 @@ pub(super) fn kmeans_parallel(
     let positive = cand_w.iter().filter(|v| **v > 0.0).count();
     if positive < k {
         // Too few distinct candidates (heavily duplicated data): k-means++ on all rows.
-        return Ok(kmeans_plus_plus(x, w, k, rng, false)?.0);
+        let flags = BlockFlags::of_rows(n)?;
+        return Ok(kmeans_plus_plus(x, w, k, rng, false, flags.batch(0, n))?.0);
     }
     let cw = Weights::Given(&cand_w);
-    let mut centroids = kmeans_plus_plus(candidates.view().into(), cw, k, rng, false)?.0;
-    centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+    // The candidates' block flags, found by k-means++ and read by the Lloyd passes.
     let m = candidates.nrows();
     let flags = BlockFlags::of_rows(m)?;
+    let seeded = kmeans_plus_plus(
+        candidates.view().into(),
+        cw,
+        k,
+        rng,
+        false,
+        flags.batch(0, m),
+    );
+    let mut centroids = seeded?.0;
+    centroids.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     for _ in 0..10 {
         let st = lloyd_pass(
             candidates.view().into(),

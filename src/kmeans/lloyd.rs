@@ -253,7 +253,7 @@ impl BlockFlags {
 /// Whether block `b`, whose values are `xs`, holds no NaN, by its flag in `flags`: scanned the
 /// first time only. Every store to a flag writes the same value (the block's rows do not
 /// change), so the order in which threads see them does not matter.
-fn clean(flags: &[AtomicU8], b: usize, xs: &[f64]) -> bool {
+pub(super) fn clean(flags: &[AtomicU8], b: usize, xs: &[f64]) -> bool {
     let flag = &flags[b];
     match flag.load(Ordering::Relaxed) {
         CLEAN => true,

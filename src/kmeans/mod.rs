@@ -178,7 +178,8 @@ impl Kmeans {
                     Init::FirstK => x0.select(&(0..k).collect::<Vec<_>>()),
                     Init::Random => x0.select(&random_rows(w0, k, &mut rng)?),
                     Init::KMeansPlusPlus => {
-                        let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1)?;
+                        let f0 = flags.batch(0, first.len());
+                        let (c, stats) = kmeans_plus_plus(x0, w0, k, &mut rng, per_epoch == 1, f0)?;
                         seeded = stats;
                         c
                     }
@@ -397,7 +398,10 @@ impl Kmeans {
             let mut c = match &opts.init {
                 Init::FirstK => x.select(&(0..k).collect::<Vec<_>>()),
                 Init::Random => x.select(&random_rows(w, k, &mut rng)?),
-                Init::KMeansPlusPlus => kmeans_plus_plus(x, w, k, &mut rng, false)?.0,
+                Init::KMeansPlusPlus => {
+                    let flags = BlockFlags::of_rows(n)?;
+                    kmeans_plus_plus(x, w, k, &mut rng, false, flags.batch(0, n))?.0
+                }
                 Init::KMeansParallel => kmeans_parallel(x, w, k, &mut rng)?,
                 Init::Centroids(c) => c.clone(),
             };

@@ -126,8 +126,17 @@ fn kmeans_plus_plus_draws_follow_its_law() {
     let mut counts = std::collections::HashMap::<Vec<usize>, u64>::new();
     for seed in 0..seeds {
         let mut rng = crate::rng::seeded(seed);
-        let (c, st) =
-            kmeans_plus_plus(x.view().into(), Weights::Given(&w), k, &mut rng, seed < 200).unwrap();
+        let seen = BlockFlags::of_rows(n).unwrap();
+        let seen = seen.batch(0, n);
+        let (c, st) = kmeans_plus_plus(
+            x.view().into(),
+            Weights::Given(&w),
+            k,
+            &mut rng,
+            seed < 200,
+            seen,
+        )
+        .unwrap();
         if let Some(st) = st {
             // The statistics after a pass of its own for the fourth draw.
             let flags = BlockFlags::of_rows(n).unwrap();
@@ -184,9 +193,12 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
         for seed in 0..4 {
             for threads in [1, 2] {
                 let mut rng = crate::rng::seeded(seed);
+                let seen = BlockFlags::of_rows(xv.nrows()).unwrap();
+                let seen = seen.batch(0, xv.nrows());
                 let (mut c, st) = Threads::Count(threads)
                     .install(|| {
-                        kmeans_plus_plus(xv.into(), Weights::Given(&w), k, &mut rng, true).unwrap()
+                        let wv = Weights::Given(&w);
+                        kmeans_plus_plus(xv.into(), wv, k, &mut rng, true, seen).unwrap()
                     })
                     .unwrap();
                 let st = st.expect("statistics were asked for");
@@ -198,6 +210,11 @@ fn kmeans_plus_plus_statistics_are_those_of_a_lloyd_pass() {
                 assert_eq!(bits(&st.sums), bits(&reference.sums));
                 assert_eq!(bits(&st.weights), bits(&reference.weights));
                 assert_eq!(st.distance.to_bits(), reference.distance.to_bits());
+                // The flags k-means++ found, handed on to a Lloyd pass as a fit does.
+                let handed = lloyd_pass(xv.into(), Weights::Given(&w), c.view(), seen);
+                assert_eq!(bits(&handed.sums), bits(&reference.sums));
+                assert_eq!(bits(&handed.weights), bits(&reference.weights));
+                assert_eq!(handed.distance.to_bits(), reference.distance.to_bits());
             }
         }
     }
