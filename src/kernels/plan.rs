@@ -225,7 +225,21 @@ fn row_max<L: Lanes>(lp: &[f64], n: usize, max: &mut [f64]) {
     let k = lp.len() / n.max(1);
     let w = L::WIDTH;
     let whole = n / w * w;
-    for i0 in (0..whole).step_by(w) {
+    // Four vectors of rows at a time: four chains of comparisons side by side, each row's over
+    // the components in order.
+    let quads = n / (4 * w) * (4 * w);
+    for i0 in (0..quads).step_by(4 * w) {
+        let mut m = [L::splat(f64::NEG_INFINITY); 4];
+        for j in 0..k {
+            for (q, m) in m.iter_mut().enumerate() {
+                *m = L::load(&lp[j * n + i0 + q * w..]).max_of(*m);
+            }
+        }
+        for (q, m) in m.iter().enumerate() {
+            m.store(&mut max[i0 + q * w..]);
+        }
+    }
+    for i0 in (quads..whole).step_by(w) {
         let mut m = L::splat(f64::NEG_INFINITY);
         for j in 0..k {
             m = L::load(&lp[j * n + i0..]).max_of(m);
@@ -1122,7 +1136,7 @@ impl Plan {
             }
             return;
         }
-        single_full::forms::<Oct, 1>(p, &self.consts, x, &mut w, lp)
+        single_full::forms::<Oct, Oct, 1>(p, &self.consts, x, &mut w, lp)
     }
 
     /// The moments of a block of `f32` rows transposed into `s.x32` (`s.lp`: their

@@ -79,12 +79,58 @@ pub(crate) trait Lanes32: Copy {
     fn transpose(v: &mut [Self; WIDTH]);
     /// `out[..8]` = the lanes as `f64`.
     fn widen_into(self, out: &mut [f64]);
+    /// `out[..8]` = `c0` minus the lanes as `f64`, from the vector registers (not through a
+    /// copy in memory, which a wider load after two narrower stores would stall on).
+    fn widen_from(self, c0: f64, out: &mut [f64]);
     /// `out[..8]` += the lanes as `f64` times `up` (a power of two).
     fn widen_add(self, out: &mut [f64], up: f64);
     /// `s[..8]` rounded to `f32` (to nearest).
     fn narrow(s: &[f64]) -> Self;
     /// [`exp32_nonpositive`] of each lane.
     fn exp_nonpositive(self) -> Self;
+}
+
+/// The operations of the full-covariance forms' tiles
+/// ([`single_full::forms`](super::single_full::forms)) on vectors of [`LANES`](Fma32::LANES)
+/// `f32` lanes, one row to a lane: those of [`Lanes32`] (eight lanes), or of sixteen lanes on
+/// AVX-512. Each lane does the same operation whatever the width, so the forms are the same bits.
+pub(crate) trait Fma32: Copy {
+    /// The lanes of a vector.
+    const LANES: usize;
+    /// All lanes `v`.
+    fn fill(v: f32) -> Self;
+    /// `s[..LANES]`.
+    fn read(s: &[f32]) -> Self;
+    /// `s[..LANES]` = the lanes.
+    fn write(self, s: &mut [f32]);
+    /// `self * a + b`, rounded once.
+    fn fma(self, a: Self, b: Self) -> Self;
+    /// `self - o`.
+    fn minus(self, o: Self) -> Self;
+}
+
+impl<L: Lanes32> Fma32 for L {
+    const LANES: usize = WIDTH;
+    #[inline(always)]
+    fn fill(v: f32) -> Self {
+        L::splat(v)
+    }
+    #[inline(always)]
+    fn read(s: &[f32]) -> Self {
+        L::load(s)
+    }
+    #[inline(always)]
+    fn write(self, s: &mut [f32]) {
+        self.store(s)
+    }
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
+    #[inline(always)]
+    fn minus(self, o: Self) -> Self {
+        self.sub(o)
+    }
 }
 
 /// Portable [`Lanes32`].
@@ -162,6 +208,12 @@ impl Lanes32 for Oct {
     fn widen_into(self, out: &mut [f64]) {
         for (o, v) in out[..WIDTH].iter_mut().zip(self.0) {
             *o = f64::from(v);
+        }
+    }
+    #[inline(always)]
+    fn widen_from(self, c0: f64, out: &mut [f64]) {
+        for (o, v) in out[..WIDTH].iter_mut().zip(self.0) {
+            *o = c0 - f64::from(v);
         }
     }
     #[inline(always)]
@@ -422,14 +474,17 @@ fn put_components<L: Lanes32, const J: usize, const R: usize>(
 /// rows in all).
 #[inline(always)]
 fn put_forms<L: Lanes32>(a: &[L], c0: f64, (j, g0, n): (usize, usize, usize), lp: &mut [f64]) {
-    let mut q = [0.0f64; WIDTH];
     for (g, a) in (g0..).zip(a) {
-        a.widen_into(&mut q);
         let i0 = g * WIDTH;
         let rows = (n - i0).min(WIDTH);
         // Finite: the forms of rows within the limit are (and so is the constant).
-        for (o, &v) in lp[j * n + i0..j * n + i0 + rows].iter_mut().zip(&q) {
-            *o = c0 - v;
+        let out = &mut lp[j * n + i0..j * n + i0 + rows];
+        if rows == WIDTH {
+            a.widen_from(c0, out);
+        } else {
+            let mut q = [0.0f64; WIDTH];
+            a.widen_from(c0, &mut q);
+            out.copy_from_slice(&q[..rows]);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (paths [`Small`](super::plan::Path::Small) and [`Full`](super::plan::Path::Full), in fewer
 //! than [`MAX_FEATURES`] features), transposed as `f32`: the centred rows, the quadratic forms
 //! `|L^-1 (x - mu)|^2` and the moments of each component eight rows to a vector (twice the
-//! values per instruction of the `f64` kernels), the sums that outlive a block in `f64`. (The
+//! values per instruction of the `f64` kernels; the centred rows and the forms sixteen on
+//! AVX-512, each row in its lane as in eight), the sums that outlive a block in `f64`. (The
 //! E-step of the path `Small` takes its blocks a tile at a time through the log-densities and
 //! the responsibilities instead, with these parameters and this accuracy:
 //! [`small_tiles32`](super::small::small_tiles32).)
@@ -33,7 +34,7 @@
 //! threads.
 
 use super::portable::{padded, panel_width, panels_len};
-use super::single::{limit, padded8, tile_scale, Lanes32, WIDTH};
+use super::single::{limit, padded8, tile_scale, Fma32, Lanes32, WIDTH};
 use crate::error::{Error, Result};
 use crate::parallel::BLOCK_ROWS;
 use crate::validate::zeroed_vec;
@@ -194,34 +195,42 @@ impl SingleFull {
 }
 
 /// The rows `0..rows` of `z` (each `ld` values, `ld` a multiple of eight) from those of `x`:
-/// `(x - hi_l) - lo_l`.
+/// `(x - hi_l) - lo_l`, `F::LANES` values at a time, then eight in `L`.
 #[inline(always)]
-fn centre<L: Lanes32>(
+fn centre<L: Lanes32, F: Fma32>(
     x: &[f32],
     (hi, lo): (&[f32], &[f32]),
     rows: usize,
     ld: usize,
     z: &mut [f32],
 ) {
+    let wide = ld / F::LANES * F::LANES;
     for (l, (xr, zr)) in x
         .chunks_exact(ld)
         .zip(z.chunks_exact_mut(ld))
         .enumerate()
         .take(rows)
     {
+        let (h, o) = (F::fill(hi[l]), F::fill(lo[l]));
+        let (xw, xt) = xr.split_at(wide);
+        let (zw, zt) = zr.split_at_mut(wide);
+        for (xv, zv) in xw.chunks_exact(F::LANES).zip(zw.chunks_exact_mut(F::LANES)) {
+            F::read(xv).minus(h).minus(o).write(zv);
+        }
         let (h, o) = (L::splat(hi[l]), L::splat(lo[l]));
-        for (xv, zv) in xr.chunks_exact(WIDTH).zip(zr.chunks_exact_mut(WIDTH)) {
+        for (xv, zv) in xt.chunks_exact(WIDTH).zip(zt.chunks_exact_mut(WIDTH)) {
             L::load(xv).sub(h).sub(o).store(zv);
         }
     }
 }
 
-/// Rows `i0..i0 + 8 V` of the forms: `q_i = sum_r y_r^2` with `y_r = sum_c A_rc z_ci` (a chain
-/// of fused multiply-adds over `c`, then over `r`), four outputs `y_r` at a time for `8 V`
-/// rows in registers, kept in `ys` (`padded(d) 8 V` values) until the squares.
+/// Rows `i0..i0 + F::LANES V` of the forms: `q_i = sum_r y_r^2` with `y_r = sum_c A_rc z_ci` (a
+/// chain of fused multiply-adds over `c`, then over `r`), four outputs `y_r` at a time for
+/// `F::LANES V` rows in registers, kept in `ys` (`padded(d) F::LANES V` values) until the
+/// squares.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn form_tile<L: Lanes32, const V: usize>(
+fn form_tile<F: Fma32, const V: usize>(
     pan: &[f32],
     d: usize,
     z: &[f32],
@@ -230,39 +239,39 @@ fn form_tile<L: Lanes32, const V: usize>(
     q: &mut [f32],
     ys: &mut [f32],
 ) {
-    let dp = padded(d);
-    let ys = &mut ys[..dp * WIDTH * V];
+    let (dp, w) = (padded(d), F::LANES);
+    let ys = &mut ys[..dp * w * V];
     let mut off = 0;
     for r in (0..dp).step_by(4) {
         let width = panel_width(r, d, true);
         let pr = &pan[off..off + 4 * width];
         off += 4 * width;
-        let mut y = [[L::splat(0.0); V]; 4];
+        let mut y = [[F::fill(0.0); V]; 4];
         for c in 0..width {
-            let zc = &z[c * ld + i0..c * ld + i0 + WIDTH * V];
-            let zv: [L; V] = std::array::from_fn(|h| L::load(&zc[WIDTH * h..]));
+            let zc = &z[c * ld + i0..c * ld + i0 + w * V];
+            let zv: [F; V] = std::array::from_fn(|h| F::read(&zc[w * h..]));
             for (yq, &a) in y.iter_mut().zip(&pr[4 * c..4 * c + 4]) {
-                let aq = L::splat(a);
+                let aq = F::fill(a);
                 for (yv, &zh) in yq.iter_mut().zip(&zv) {
-                    *yv = aq.mul_add(zh, *yv);
+                    *yv = aq.fma(zh, *yv);
                 }
             }
         }
         for (q, yq) in y.iter().enumerate() {
             for (h, yv) in yq.iter().enumerate() {
-                yv.store(&mut ys[(r + q) * WIDTH * V + WIDTH * h..]);
+                yv.write(&mut ys[(r + q) * w * V + w * h..]);
             }
         }
     }
-    let mut sq = [L::splat(0.0); V];
-    for yr in ys.chunks_exact(WIDTH * V) {
+    let mut sq = [F::fill(0.0); V];
+    for yr in ys.chunks_exact(w * V) {
         for (h, s) in sq.iter_mut().enumerate() {
-            let yv = L::load(&yr[WIDTH * h..]);
-            *s = yv.mul_add(yv, *s);
+            let yv = F::read(&yr[w * h..]);
+            *s = yv.fma(yv, *s);
         }
     }
     for (h, v) in sq.iter().enumerate() {
-        v.store(&mut q[i0 + WIDTH * h..]);
+        v.write(&mut q[i0 + w * h..]);
     }
 }
 
@@ -295,9 +304,9 @@ pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
 /// `lp[j * n + i] = consts_j - q_ij / 2` with `q_ij` the quadratic form of
 /// row `i` for component `j`, for the `n` rows of the transposed block `x` (its first `d` rows of
 /// `ld` values are read, `ld` the multiple of eight at or above `n`, zeros past `n`; every `|x|`
-/// within `p.limit`): `8 V` rows at a time, then eight.
+/// within `p.limit`): `F::LANES V` rows at a time in vectors `F`, then eight in `L`.
 #[inline(always)]
-pub(crate) fn forms<L: Lanes32, const V: usize>(
+pub(crate) fn forms<L: Lanes32, F: Fma32, const V: usize>(
     p: &SingleFull,
     consts: &[f64],
     (x, ld, n): (&[f32], usize, usize),
@@ -311,12 +320,12 @@ pub(crate) fn forms<L: Lanes32, const V: usize>(
         let z = &mut w.z[..dp8 * ld];
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
         // The forms read the rows before `d`.
-        centre::<L>(x, means, d, ld, z);
+        centre::<L, F>(x, means, d, ld, z);
         let pan = &p.panels[j * plen..(j + 1) * plen];
         let mut i0 = 0;
-        while i0 + WIDTH * V <= ld {
-            form_tile::<L, V>(pan, d, z, ld, i0, q, w.ys);
-            i0 += WIDTH * V;
+        while i0 + F::LANES * V <= ld {
+            form_tile::<F, V>(pan, d, z, ld, i0, q, w.ys);
+            i0 += F::LANES * V;
         }
         while i0 < ld {
             form_tile::<L, 1>(pan, d, z, ld, i0, q, w.ys);
@@ -363,7 +372,7 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
         rr[n..].fill(0.0);
         let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
         let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        centre::<L>(x, means, d, ld, z);
+        centre::<L, L>(x, means, d, ld, z);
         let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
         for l0 in (0..d).step_by(WIDTH) {
             let mut s = [L::splat(0.0); WIDTH];
@@ -819,9 +828,9 @@ mod tests {
                 };
                 let mut lp = vec![0.0; k * n];
                 match v {
-                    1 => forms::<Oct, 1>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
-                    2 => forms::<Oct, 2>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
-                    _ => forms::<Oct, 4>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
+                    1 => forms::<Oct, Oct, 1>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
+                    2 => forms::<Oct, Oct, 2>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
+                    _ => forms::<Oct, Oct, 4>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
                 }
                 let (mut s1, mut s2) = (vec![0.0; k * d], vec![0.0; k * d * d]);
                 if rt == 2 {

@@ -7,11 +7,11 @@
 use std::arch::x86_64::{
     __m256d, __m256i, _mm256_add_epi64, _mm256_add_pd, _mm256_and_pd, _mm256_and_si256,
     _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd, _mm256_div_pd,
-    _mm256_fmadd_pd, _mm256_hadd_pd, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_movemask_pd,
-    _mm256_mul_pd, _mm256_or_pd, _mm256_or_si256, _mm256_permute2f128_pd, _mm256_permute4x64_pd,
-    _mm256_set1_epi64x, _mm256_set1_pd, _mm256_setr_epi64x, _mm256_setzero_pd, _mm256_slli_epi64,
-    _mm256_srli_epi64, _mm256_storeu_pd, _mm256_sub_pd, _mm256_unpackhi_pd, _mm256_unpacklo_pd,
-    _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
+    _mm256_fmadd_pd, _mm256_hadd_pd, _mm256_loadu_pd, _mm256_maskload_pd, _mm256_max_pd,
+    _mm256_movemask_pd, _mm256_mul_pd, _mm256_or_pd, _mm256_or_si256, _mm256_permute2f128_pd,
+    _mm256_permute4x64_pd, _mm256_set1_epi64x, _mm256_set1_pd, _mm256_setr_epi64x,
+    _mm256_setzero_pd, _mm256_slli_epi64, _mm256_srli_epi64, _mm256_storeu_pd, _mm256_sub_pd,
+    _mm256_unpackhi_pd, _mm256_unpacklo_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
 };
 
 #[inline(always)]
@@ -163,10 +163,9 @@ impl Lanes for Avx {
     #[inline(always)]
     fn max_of(self, o: Self) -> Self {
         // SAFETY: see `Avx`.
-        unsafe {
-            let gt = _mm256_cmp_pd::<_CMP_GT_OQ>(self.0, o.0);
-            Avx(_mm256_blendv_pd(o.0, self.0, gt))
-        }
+        // `max_pd(a, b)` is `a` where `a > b` and `b` elsewhere (NaN and equal lanes included):
+        // this comparison, in one instruction.
+        unsafe { Avx(_mm256_max_pd(self.0, o.0)) }
     }
     #[inline(always)]
     fn nan_to_neg_inf(self) -> Self {

@@ -11,9 +11,9 @@ use std::arch::x86_64::{
     __m512d, _mm256_loadu_pd, _mm256_set1_pd, _mm512_add_epi64, _mm512_add_pd, _mm512_and_si512,
     _mm512_broadcast_f64x4, _mm512_castpd256_pd512, _mm512_castpd_si512, _mm512_castsi512_pd,
     _mm512_cmp_pd_mask, _mm512_div_pd, _mm512_fmadd_pd, _mm512_insertf64x4, _mm512_loadu_pd,
-    _mm512_mask_blend_pd, _mm512_maskz_mov_pd, _mm512_mul_pd, _mm512_or_si512, _mm512_set1_epi64,
-    _mm512_set1_pd, _mm512_setzero_pd, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_storeu_pd,
-    _mm512_sub_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
+    _mm512_mask_blend_pd, _mm512_maskz_mov_pd, _mm512_max_pd, _mm512_mul_pd, _mm512_or_si512,
+    _mm512_set1_epi64, _mm512_set1_pd, _mm512_setzero_pd, _mm512_slli_epi64, _mm512_srli_epi64,
+    _mm512_storeu_pd, _mm512_sub_pd, _CMP_EQ_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_UNORD_Q,
 };
 
 use super::avx2::Avx;
@@ -83,10 +83,9 @@ impl Lanes for Avx512 {
     #[inline(always)]
     fn max_of(self, o: Self) -> Self {
         // SAFETY: see `Avx512`.
-        unsafe {
-            let gt = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, o.0);
-            Avx512(_mm512_mask_blend_pd(gt, o.0, self.0))
-        }
+        // `max_pd(a, b)` is `a` where `a > b` and `b` elsewhere (NaN and equal lanes included):
+        // this comparison, in one instruction.
+        unsafe { Avx512(_mm512_max_pd(self.0, o.0)) }
     }
     #[inline(always)]
     fn nan_to_neg_inf(self) -> Self {

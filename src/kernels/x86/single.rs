@@ -1,23 +1,62 @@
 //! The `f32` kernels ([`single`](crate::kernels::single): row-major diagonal;
 //! [`single_full`](crate::kernels::single_full): full covariance) on AVX2 vectors of eight `f32`
-//! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers).
+//! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers, and
+//! their quadratic forms in its vectors of sixteen lanes).
 
 use std::arch::x86_64::{
-    __m256, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
+    __m256, __m512, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
     _mm256_castps256_ps128, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
     _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps,
     _mm256_loadu_pd, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps,
     _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps, _mm256_set_m128,
     _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd,
-    _mm256_storeu_ps, _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _CMP_LT_OQ,
+    _mm256_storeu_ps, _mm256_sub_pd, _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ,
 };
 
 use crate::kernels::math::{EXP32_COEFFS, EXP32_LN2_HI, EXP32_LN2_LO, EXP32_MIN, EXP32_SHIFTER};
 use crate::kernels::plan::BlockTotals;
-use crate::kernels::single::{self, forms_rows, moments_rows, Lanes32, Single, WIDTH};
+use crate::kernels::single::{self, forms_rows, moments_rows, Fma32, Lanes32, Single, WIDTH};
 use crate::kernels::single_full::{self, SingleFull, Work};
 use crate::kernels::small::{self, Small32};
 use crate::kernels::x86::avx2::Avx;
+
+/// [`Fma32`] on an AVX-512 vector of sixteen `f32` lanes. Values of it are made only inside
+/// the functions compiled for AVX-512, which run only on processors that have it: that is what
+/// makes the intrinsics sound.
+#[derive(Clone, Copy)]
+pub(crate) struct Zmm32(__m512);
+
+impl Fma32 for Zmm32 {
+    const LANES: usize = 16;
+    #[inline(always)]
+    fn fill(v: f32) -> Self {
+        // SAFETY: see `Zmm32` (the same for every method below).
+        Zmm32(unsafe { _mm512_set1_ps(v) })
+    }
+    #[inline(always)]
+    fn read(s: &[f32]) -> Self {
+        let t = &s[..16];
+        // SAFETY: `t` holds sixteen values.
+        Zmm32(unsafe { _mm512_loadu_ps(t.as_ptr()) })
+    }
+    #[inline(always)]
+    fn write(self, s: &mut [f32]) {
+        let t = &mut s[..16];
+        // SAFETY: `t` holds sixteen values.
+        unsafe { _mm512_storeu_ps(t.as_mut_ptr(), self.0) }
+    }
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        // SAFETY: see `Zmm32`.
+        Zmm32(unsafe { _mm512_fmadd_ps(self.0, a.0, b.0) })
+    }
+    #[inline(always)]
+    fn minus(self, o: Self) -> Self {
+        // SAFETY: see `Zmm32`.
+        Zmm32(unsafe { _mm512_sub_ps(self.0, o.0) })
+    }
+}
 
 /// [`Lanes32`] on an AVX2 vector. Values of it are made only inside the functions below, which
 /// are compiled for AVX2 and FMA and run only on processors that have both: that is what makes
@@ -125,6 +164,18 @@ impl Lanes32 for Avx32 {
             let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
             _mm256_storeu_pd(t.as_mut_ptr(), lo);
             _mm256_storeu_pd(t.as_mut_ptr().add(4), hi);
+        }
+    }
+    #[inline(always)]
+    fn widen_from(self, c0: f64, out: &mut [f64]) {
+        let t = &mut out[..WIDTH];
+        // SAFETY: see `Avx32`; `t` holds eight values.
+        unsafe {
+            let c = _mm256_set1_pd(c0);
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(self.0));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(self.0));
+            _mm256_storeu_pd(t.as_mut_ptr(), _mm256_sub_pd(c, lo));
+            _mm256_storeu_pd(t.as_mut_ptr().add(4), _mm256_sub_pd(c, hi));
         }
     }
     #[inline(always)]
@@ -261,11 +312,11 @@ pub(crate) fn full_forms_avx2(
     w: &mut Work<'_>,
     lp: &mut [f64],
 ) {
-    single_full::forms::<Avx32, 2>(p, consts, x, w, lp)
+    single_full::forms::<Avx32, Avx32, 2>(p, consts, x, w, lp)
 }
 
-/// [`single_full::forms`] in AVX2 vectors, with AVX-512's 32 registers (larger tiles, the same
-/// values).
+/// [`single_full::forms`] in AVX-512 vectors of sixteen lanes (the same values: a lane per row,
+/// each doing what it does in eight).
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 pub(crate) fn full_forms_avx512(
     p: &SingleFull,
@@ -274,7 +325,7 @@ pub(crate) fn full_forms_avx512(
     w: &mut Work<'_>,
     lp: &mut [f64],
 ) {
-    single_full::forms::<Avx32, 4>(p, consts, x, w, lp)
+    single_full::forms::<Avx32, Zmm32, 2>(p, consts, x, w, lp)
 }
 
 /// [`single_full::moments`] in AVX2 vectors.
