@@ -1308,7 +1308,7 @@ impl Plan {
                             };
                             return out;
                         }
-                        single::moments_rows::<Oct>(p, r, x, rsum, sums, work);
+                        single::moments_rows::<Oct, Oct>(p, r, x, rsum, sums, work);
                         return out;
                     }
                 };

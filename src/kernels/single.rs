@@ -90,10 +90,10 @@ pub(crate) trait Lanes32: Copy {
     fn exp_nonpositive(self) -> Self;
 }
 
-/// The operations of the full-covariance forms' tiles
-/// ([`single_full::forms`](super::single_full::forms)) on vectors of [`LANES`](Fma32::LANES)
-/// `f32` lanes, one row to a lane: those of [`Lanes32`] (eight lanes), or of sixteen lanes on
-/// AVX-512. Each lane does the same operation whatever the width, so the forms are the same bits.
+/// The lane-by-lane operations of [`Lanes32`] on vectors of [`LANES`](Fma32::LANES) `f32`
+/// lanes: those of [`Lanes32`] (eight lanes), or of sixteen lanes on AVX-512. The kernels that
+/// take them (the full-covariance forms, a row to a lane, and the diagonal moments, a feature to
+/// a lane) give each lane the same operations whatever the width, so the same bits.
 pub(crate) trait Fma32: Copy {
     /// The lanes of a vector.
     const LANES: usize;
@@ -107,6 +107,15 @@ pub(crate) trait Fma32: Copy {
     fn fma(self, a: Self, b: Self) -> Self;
     /// `self - o`.
     fn minus(self, o: Self) -> Self;
+    /// `self + o`.
+    fn plus(self, o: Self) -> Self;
+    /// `self * o`.
+    fn times(self, o: Self) -> Self;
+    /// `s[..s.len()]` (fewer than `LANES` values) and zeros after.
+    fn read_part(s: &[f32]) -> Self;
+    /// `out[..LANES]` += the lanes as `f64` times `up` (a power of two), as
+    /// [`Lanes32::widen_add`].
+    fn widen_onto(self, out: &mut [f64], up: f64);
 }
 
 impl<L: Lanes32> Fma32 for L {
@@ -130,6 +139,22 @@ impl<L: Lanes32> Fma32 for L {
     #[inline(always)]
     fn minus(self, o: Self) -> Self {
         self.sub(o)
+    }
+    #[inline(always)]
+    fn plus(self, o: Self) -> Self {
+        self.add(o)
+    }
+    #[inline(always)]
+    fn times(self, o: Self) -> Self {
+        self.mul(o)
+    }
+    #[inline(always)]
+    fn read_part(s: &[f32]) -> Self {
+        L::load_part(s)
+    }
+    #[inline(always)]
+    fn widen_onto(self, out: &mut [f64], up: f64) {
+        self.widen_add(out, up)
     }
 }
 
@@ -516,58 +541,59 @@ pub(crate) fn tile_scale(r: &[f64]) -> (f64, f64) {
 }
 
 /// The sums of the `J` components `j0..j0 + J` over the rows `x` of one tile (`r[jj]`: their
-/// responsibilities, `scale[jj]`: their [`tile_scale`]), for the chunks `c0..c0 + G` (the last
-/// one partial when `PART`), added into `w1`, `w2` (`f64`, `k x padded8(d)`): each lane sums its
-/// feature's `r y` and `r y^2`, `y = x - hi`, over the rows in order from zero, in `f32`. The
-/// components side by side share each row's loads and give the sums `2 J G` chains to run on.
+/// responsibilities, `scale[jj]`: their [`tile_scale`]), for `G` vectors `V` of features from
+/// `f0` (the last one partial when `PART`), added into `w1`, `w2` (`f64`, `k x padded8(d)`): each
+/// lane sums its feature's `r y` and `r y^2`, `y = x - hi`, over the rows in order from zero, in
+/// `f32`. The components side by side share each row's loads and give the sums `2 J G` chains to
+/// run on.
 #[inline(always)]
-fn moments_group<L: Lanes32, const J: usize, const G: usize, const PART: bool>(
+fn moments_group<V: Fma32, const J: usize, const G: usize, const PART: bool>(
     p: &Single,
     r: &[[f32; MOMENT_TILE_ROWS]; J],
     x: &[f32],
-    (j0, c0): (usize, usize),
+    (j0, f0): (usize, usize),
     scale: [(f64, f64); J],
     (w1, w2): (&mut [f64], &mut [f64]),
 ) {
     let (d, dp) = (p.d, p.dp());
-    let zero = L::splat(0.0);
+    let zero = V::fill(0.0);
     let mut hi = [[zero; G]; J];
     for (jj, hi) in hi.iter_mut().enumerate() {
         for (g, hi) in hi.iter_mut().enumerate() {
-            *hi = L::load(&p.hi[(j0 + jj) * dp + (c0 + g) * WIDTH..]);
+            *hi = V::read(&p.hi[(j0 + jj) * dp + f0 + g * V::LANES..]);
         }
     }
     let (mut t1, mut t2) = ([[zero; G]; J], [[zero; G]; J]);
     for (i, row) in x.chunks_exact(d).enumerate() {
-        let rb: [L; J] = std::array::from_fn(|jj| L::splat(r[jj][i]));
+        let rb: [V; J] = std::array::from_fn(|jj| V::fill(r[jj][i]));
         for g in 0..G {
-            let at = (c0 + g) * WIDTH;
+            let at = f0 + g * V::LANES;
             let v = if PART && g + 1 == G {
-                L::load_part(&row[at..])
+                V::read_part(&row[at..])
             } else {
-                L::load(&row[at..])
+                V::read(&row[at..])
             };
             for jj in 0..J {
-                let y = v.sub(hi[jj][g]);
-                let wy = rb[jj].mul(y);
-                t1[jj][g] = t1[jj][g].add(wy);
-                t2[jj][g] = wy.mul_add(y, t2[jj][g]);
+                let y = v.minus(hi[jj][g]);
+                let wy = rb[jj].times(y);
+                t1[jj][g] = t1[jj][g].plus(wy);
+                t2[jj][g] = wy.fma(y, t2[jj][g]);
             }
         }
     }
     for jj in 0..J {
         for g in 0..G {
-            let o = (j0 + jj) * dp + (c0 + g) * WIDTH;
-            t1[jj][g].widen_add(&mut w1[o..], scale[jj].1);
-            t2[jj][g].widen_add(&mut w2[o..], scale[jj].1);
+            let o = (j0 + jj) * dp + f0 + g * V::LANES;
+            t1[jj][g].widen_onto(&mut w1[o..], scale[jj].1);
+            t2[jj][g].widen_onto(&mut w2[o..], scale[jj].1);
         }
     }
 }
 
-/// [`moments_group`] of the components `j0..j0 + J` over every chunk of a tile, `G` chunks at a
-/// time.
+/// [`moments_group`] of the components `j0..j0 + J` over every feature of a tile: `G` vectors
+/// `V` at a time, then one, then the features left in eight lanes `L` (the last vector partial).
 #[inline(always)]
-fn moments_components<L: Lanes32, const J: usize, const G: usize>(
+fn moments_components<L: Lanes32, V: Fma32, const J: usize, const G: usize>(
     p: &Single,
     r: [&[f64]; J],
     x: &[f32],
@@ -582,18 +608,22 @@ fn moments_components<L: Lanes32, const J: usize, const G: usize>(
         }
     }
     let r = &rs;
-    let full = p.d / WIDTH;
-    let mut c = 0;
-    while c + G <= full {
-        moments_group::<L, J, G, false>(p, r, x, (j0, c), scale, (&mut *w.0, &mut *w.1));
-        c += G;
+    // Features `..f` done; `whole` of them fill vectors of eight.
+    let (whole, mut f) = (p.d / WIDTH * WIDTH, 0);
+    while f + G * V::LANES <= whole {
+        moments_group::<V, J, G, false>(p, r, x, (j0, f), scale, (&mut *w.0, &mut *w.1));
+        f += G * V::LANES;
     }
-    if c < full {
-        moments_group::<L, J, 1, false>(p, r, x, (j0, c), scale, (&mut *w.0, &mut *w.1));
-        c += 1;
+    while f + V::LANES <= whole {
+        moments_group::<V, J, 1, false>(p, r, x, (j0, f), scale, (&mut *w.0, &mut *w.1));
+        f += V::LANES;
     }
-    if !p.d.is_multiple_of(WIDTH) {
-        moments_group::<L, J, 1, true>(p, r, x, (j0, c), scale, w);
+    while f < whole {
+        moments_group::<L, J, 1, false>(p, r, x, (j0, f), scale, (&mut *w.0, &mut *w.1));
+        f += WIDTH;
+    }
+    if whole < p.d {
+        moments_group::<L, J, 1, true>(p, r, x, (j0, f), scale, w);
     }
 }
 
@@ -606,7 +636,7 @@ fn moments_components<L: Lanes32, const J: usize, const G: usize>(
 /// `sum r (x - mu) = sum r y - lo R` and `sum r (x - mu)^2 = sum r y^2 - 2 lo sum r y + lo^2 R`
 /// (`R = rsum_j`): one subtraction per value, no correction per row.
 #[inline(always)]
-pub(crate) fn moments_rows<L: Lanes32>(
+pub(crate) fn moments_rows<L: Lanes32, V: Fma32>(
     p: &Single,
     r: &[f64],
     x: &[f32],
@@ -626,11 +656,12 @@ pub(crate) fn moments_rows<L: Lanes32>(
         let rj = |j: usize| &r[j * n + t0..j * n + t1];
         let mut j = 0;
         while j + 2 <= k {
-            moments_components::<L, 2, 2>(p, [rj(j), rj(j + 1)], xt, j, (&mut *w1, &mut *w2));
+            let pair = [rj(j), rj(j + 1)];
+            moments_components::<L, V, 2, 2>(p, pair, xt, j, (&mut *w1, &mut *w2));
             j += 2;
         }
         if j < k {
-            moments_components::<L, 1, 2>(p, [rj(j)], xt, j, (&mut *w1, &mut *w2));
+            moments_components::<L, V, 1, 2>(p, [rj(j)], xt, j, (&mut *w1, &mut *w2));
         }
     }
     for (j, &rj) in rsum[..k].iter().enumerate() {
@@ -692,7 +723,7 @@ mod tests {
         let rsum: Vec<f64> = (0..k).map(|j| r[j * n..(j + 1) * n].iter().sum()).collect();
         let (mut s1, mut s2) = (vec![0.0; k * d], vec![0.0; k * d]);
         let mut work = vec![0.0; 2 * k * padded8(d)];
-        moments_rows::<Oct>(&p, &r, x, &rsum, (&mut s1, &mut s2), &mut work);
+        moments_rows::<Oct, Oct>(&p, &r, x, &rsum, (&mut s1, &mut s2), &mut work);
         for j in 0..k {
             let (mut e1, mut e2) = (vec![0.0; d], vec![0.0; d]);
             for i in 0..n {

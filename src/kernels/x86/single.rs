@@ -5,13 +5,16 @@
 
 use std::arch::x86_64::{
     __m256, __m512, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
-    _mm256_castps256_ps128, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
-    _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps,
-    _mm256_loadu_pd, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_mul_pd, _mm256_mul_ps,
-    _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps, _mm256_set_m128,
-    _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_storeu_pd,
-    _mm256_storeu_ps, _mm256_sub_pd, _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ,
+    _mm256_castpd_ps, _mm256_castps256_ps128, _mm256_castps_si256, _mm256_castsi256_ps,
+    _mm256_cmp_ps, _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_extractf128_ps, _mm256_fmadd_ps,
+    _mm256_hadd_ps, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_mul_pd,
+    _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps,
+    _mm256_set_m128, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_slli_epi32,
+    _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_pd, _mm256_sub_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps, _mm512_add_pd, _mm512_add_ps, _mm512_castps512_ps256, _mm512_castps_pd,
+    _mm512_cvtps_pd, _mm512_extractf64x4_pd, _mm512_fmadd_ps, _mm512_loadu_pd, _mm512_loadu_ps,
+    _mm512_maskz_loadu_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_set1_pd, _mm512_set1_ps,
+    _mm512_storeu_pd, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ,
 };
 
 use crate::kernels::math::{EXP32_COEFFS, EXP32_LN2_HI, EXP32_LN2_LO, EXP32_MIN, EXP32_SHIFTER};
@@ -55,6 +58,40 @@ impl Fma32 for Zmm32 {
     fn minus(self, o: Self) -> Self {
         // SAFETY: see `Zmm32`.
         Zmm32(unsafe { _mm512_sub_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn plus(self, o: Self) -> Self {
+        // SAFETY: see `Zmm32`.
+        Zmm32(unsafe { _mm512_add_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn times(self, o: Self) -> Self {
+        // SAFETY: see `Zmm32`.
+        Zmm32(unsafe { _mm512_mul_ps(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn read_part(s: &[f32]) -> Self {
+        let len = s.len().min(16);
+        let mask = ((1u32 << len) - 1) as u16;
+        // SAFETY: see `Zmm32`; the masked load reads only the lanes below `len`, all in `s`.
+        Zmm32(unsafe { _mm512_maskz_loadu_ps(mask, s.as_ptr()) })
+    }
+    #[inline(always)]
+    fn widen_onto(self, out: &mut [f64], up: f64) {
+        let t = &mut out[..16];
+        // SAFETY: see `Zmm32`; `t` holds sixteen values.
+        unsafe {
+            let u = _mm512_set1_pd(up);
+            let lo = _mm512_castps512_ps256(self.0);
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+            let (lo, hi) = (
+                _mm512_mul_pd(_mm512_cvtps_pd(lo), u),
+                _mm512_mul_pd(_mm512_cvtps_pd(hi), u),
+            );
+            let p = t.as_mut_ptr();
+            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
+            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
+        }
     }
 }
 
@@ -277,7 +314,8 @@ pub(crate) fn forms_avx512(
     forms_rows::<Avx32>(p, consts, x, n, lp, xt)
 }
 
-/// [`moments_rows`] in AVX2 vectors, with AVX-512's 32 registers (the same values).
+/// [`moments_rows`] in AVX-512 vectors of sixteen lanes, a feature to a lane as in eight (the same
+/// values).
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 pub(crate) fn moments_avx512(
     p: &Single,
@@ -287,7 +325,7 @@ pub(crate) fn moments_avx512(
     sums: (&mut [f64], &mut [f64]),
     work: &mut [f64],
 ) {
-    moments_rows::<Avx32>(p, r, x, rsum, sums, work)
+    moments_rows::<Avx32, Zmm32>(p, r, x, rsum, sums, work)
 }
 
 /// [`moments_rows`] in AVX2 vectors.
@@ -300,7 +338,7 @@ pub(crate) fn moments(
     sums: (&mut [f64], &mut [f64]),
     work: &mut [f64],
 ) {
-    moments_rows::<Avx32>(p, r, x, rsum, sums, work)
+    moments_rows::<Avx32, Avx32>(p, r, x, rsum, sums, work)
 }
 
 /// [`single_full::forms`] in AVX2 vectors.
