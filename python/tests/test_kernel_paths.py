@@ -13,7 +13,9 @@ PATHS = ("portable", "avx2", "avx512")
 # transposed and the row-major kernels), univariate normals, blocks with missing values, sample
 # weights, the k-means initialisations that use the distance kernels, and GaussianMixture's four
 # covariance types (tied and spherical on the full and diagonal kernels); a distribution's own
-# statistics; and the dense linear algebra of many features.
+# statistics; the dense linear algebra of many features; and float32 rows (the float32 kernels
+# of full covariance and of diagonal Gaussians, in 16 and 40 features: on AVX-512, vectors of
+# sixteen lanes, whole and with eight after).
 SCRIPT = r"""
 import hashlib, sys, warnings
 import numpy as np
@@ -61,6 +63,14 @@ digest.update(wide.to_json().encode())
 digest.update(np.ascontiguousarray(wide.log_probability(Xw)).tobytes())
 digest.update(MGD.from_samples(Xw[:2]).to_json().encode())
 digest.update(G.from_samples(MGD, 2, Xw, random_state=5, max_iterations=3).to_json().encode())
+for d in (16, 40):
+    centres = rng.randn(3, d) * 2
+    X32 = (rng.randn(1500, d) * rng.uniform(0.5, 2.0, d) + centres[rng.randint(0, 3, 1500)])
+    X32 = X32.astype(np.float32)
+    for dist in (MGD, [N] * d):
+        m = G.from_samples(dist, 3, X32, init="first-k", n_jobs=2, max_iterations=5)
+        digest.update(m.to_json().encode())
+        digest.update(np.ascontiguousarray(m.log_probability(X32)).tobytes())
 print(_core.kernel_paths()[0], digest.hexdigest())
 """
 

@@ -90,11 +90,11 @@ pub(crate) trait Lanes32: Copy {
     fn exp_nonpositive(self) -> Self;
 }
 
-/// The lane-by-lane operations of [`Lanes32`] on vectors of [`LANES`](Fma32::LANES) `f32`
+/// The lane-by-lane operations of [`Lanes32`] on vectors of [`LANES`](AnyLanes32::LANES) `f32`
 /// lanes: those of [`Lanes32`] (eight lanes), or of sixteen lanes on AVX-512. The kernels that
 /// take them (the full-covariance forms, a row to a lane, and the diagonal moments, a feature to
 /// a lane) give each lane the same operations whatever the width, so the same bits.
-pub(crate) trait Fma32: Copy {
+pub(crate) trait AnyLanes32: Copy {
     /// The lanes of a vector.
     const LANES: usize;
     /// All lanes `v`.
@@ -118,7 +118,7 @@ pub(crate) trait Fma32: Copy {
     fn widen_onto(self, out: &mut [f64], up: f64);
 }
 
-impl<L: Lanes32> Fma32 for L {
+impl<L: Lanes32> AnyLanes32 for L {
     const LANES: usize = WIDTH;
     #[inline(always)]
     fn fill(v: f32) -> Self {
@@ -547,7 +547,7 @@ pub(crate) fn tile_scale(r: &[f64]) -> (f64, f64) {
 /// `f32`. The components side by side share each row's loads and give the sums `2 J G` chains to
 /// run on.
 #[inline(always)]
-fn moments_group<V: Fma32, const J: usize, const G: usize, const PART: bool>(
+fn moments_group<V: AnyLanes32, const J: usize, const G: usize, const PART: bool>(
     p: &Single,
     r: &[[f32; MOMENT_TILE_ROWS]; J],
     x: &[f32],
@@ -593,7 +593,7 @@ fn moments_group<V: Fma32, const J: usize, const G: usize, const PART: bool>(
 /// [`moments_group`] of the components `j0..j0 + J` over every feature of a tile: `G` vectors
 /// `V` at a time, then one, then the features left in eight lanes `L` (the last vector partial).
 #[inline(always)]
-fn moments_components<L: Lanes32, V: Fma32, const J: usize, const G: usize>(
+fn moments_components<L: Lanes32, V: AnyLanes32, const J: usize, const G: usize>(
     p: &Single,
     r: [&[f64]; J],
     x: &[f32],
@@ -636,7 +636,7 @@ fn moments_components<L: Lanes32, V: Fma32, const J: usize, const G: usize>(
 /// `sum r (x - mu) = sum r y - lo R` and `sum r (x - mu)^2 = sum r y^2 - 2 lo sum r y + lo^2 R`
 /// (`R = rsum_j`): one subtraction per value, no correction per row.
 #[inline(always)]
-pub(crate) fn moments_rows<L: Lanes32, V: Fma32>(
+pub(crate) fn moments_rows<L: Lanes32, V: AnyLanes32>(
     p: &Single,
     r: &[f64],
     x: &[f32],

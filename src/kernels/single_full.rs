@@ -34,7 +34,7 @@
 //! threads.
 
 use super::portable::{padded, panel_width, panels_len};
-use super::single::{limit, padded8, tile_scale, Fma32, Lanes32, WIDTH};
+use super::single::{limit, padded8, tile_scale, AnyLanes32, Lanes32, WIDTH};
 use crate::error::{Error, Result};
 use crate::parallel::BLOCK_ROWS;
 use crate::validate::zeroed_vec;
@@ -197,7 +197,7 @@ impl SingleFull {
 /// The rows `0..rows` of `z` (each `ld` values, `ld` a multiple of eight) from those of `x`:
 /// `(x - hi_l) - lo_l`, `F::LANES` values at a time, then eight in `L`.
 #[inline(always)]
-fn centre<L: Lanes32, F: Fma32>(
+fn centre<L: Lanes32, F: AnyLanes32>(
     x: &[f32],
     (hi, lo): (&[f32], &[f32]),
     rows: usize,
@@ -230,7 +230,7 @@ fn centre<L: Lanes32, F: Fma32>(
 /// squares.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn form_tile<F: Fma32, const V: usize>(
+fn form_tile<F: AnyLanes32, const V: usize>(
     pan: &[f32],
     d: usize,
     z: &[f32],
@@ -306,7 +306,7 @@ pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
 /// `ld` values are read, `ld` the multiple of eight at or above `n`, zeros past `n`; every `|x|`
 /// within `p.limit`): `F::LANES V` rows at a time in vectors `F`, then eight in `L`.
 #[inline(always)]
-pub(crate) fn forms<L: Lanes32, F: Fma32, const V: usize>(
+pub(crate) fn forms<L: Lanes32, F: AnyLanes32, const V: usize>(
     p: &SingleFull,
     consts: &[f64],
     (x, ld, n): (&[f32], usize, usize),

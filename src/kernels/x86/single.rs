@@ -19,18 +19,18 @@ use std::arch::x86_64::{
 
 use crate::kernels::math::{EXP32_COEFFS, EXP32_LN2_HI, EXP32_LN2_LO, EXP32_MIN, EXP32_SHIFTER};
 use crate::kernels::plan::BlockTotals;
-use crate::kernels::single::{self, forms_rows, moments_rows, Fma32, Lanes32, Single, WIDTH};
+use crate::kernels::single::{self, forms_rows, moments_rows, AnyLanes32, Lanes32, Single, WIDTH};
 use crate::kernels::single_full::{self, SingleFull, Work};
 use crate::kernels::small::{self, Small32};
 use crate::kernels::x86::avx2::Avx;
 
-/// [`Fma32`] on an AVX-512 vector of sixteen `f32` lanes. Values of it are made only inside
+/// [`AnyLanes32`] on an AVX-512 vector of sixteen `f32` lanes. Values of it are made only inside
 /// the functions compiled for AVX-512, which run only on processors that have it: that is what
 /// makes the intrinsics sound.
 #[derive(Clone, Copy)]
 pub(crate) struct Zmm32(__m512);
 
-impl Fma32 for Zmm32 {
+impl AnyLanes32 for Zmm32 {
     const LANES: usize = 16;
     #[inline(always)]
     fn fill(v: f32) -> Self {
