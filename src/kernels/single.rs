@@ -1,6 +1,7 @@
 //! The row-major diagonal kernels in `f32` lanes, for `f32` rows: the log-densities and the
 //! moments of mixtures of diagonal Gaussians in eight features or more computed eight values
-//! to a vector (twice the values per instruction of the `f64` kernels), with the sums that
+//! to a vector (twice the values per instruction of the `f64` kernels; the moments sixteen on
+//! AVX-512, see [`AnyLanes32`]), with the sums that
 //! outlive a few rows kept in `f64`. (Below eight features the rows are converted to `f64`: the
 //! transposed `f64` kernels do less work per row there than `f32` lanes with their conversions
 //! save.)
@@ -37,8 +38,9 @@
 //!
 //! **Order.** Every lane does the same IEEE operations in the same order on every kernel path
 //! (the generic functions here instantiated in the portable [`Oct`] and in AVX2 vectors, which
-//! AVX-512 uses too), and the order depends on neither the number of threads nor the vector
-//! width, so the results are the same bits everywhere.
+//! AVX-512 uses too, the moments in its vectors of sixteen lanes, a feature to a lane), and the
+//! order depends on neither the number of threads nor the vector width, so the results are the
+//! same bits everywhere.
 
 use super::math::exp32_nonpositive;
 use crate::error::{Error, Result};

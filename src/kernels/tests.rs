@@ -1036,9 +1036,9 @@ fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
     let mut next = values(21);
     // Row-major diagonal plans (eight features or more) and transposed ones (f32 rows converted
     // to f64), whole and partial vectors of features (the moments on AVX-512: pairs of sixteen,
-    // one of sixteen, then eight, then a partial one), whole and partial blocks and tiles; a
-    // missing value, a value beyond the f32 kernels' limit (its block takes the f64 kernels),
-    // weights of zero; C order (read in place) and Fortran order (copied).
+    // one of sixteen, then eight, then a partial one, all four at 57), whole and partial blocks
+    // and tiles; a missing value, a value beyond the f32 kernels' limit (its block takes the f64
+    // kernels), weights of zero; C order (read in place) and Fortran order (copied).
     for (d, n, k) in [
         (1, 300, 3),
         (2, 517, 4),
@@ -1051,6 +1051,7 @@ fn f32_rows_of_diagonal_gaussians_are_the_same_bits_on_every_kernel_path() {
         (21, 77, 2),
         (24, 260, 3),
         (40, 77, 2),
+        (57, 40, 2),
         (64, 40, 3),
     ] {
         let forms = diagonal_forms_of(&mut next, k, d, (0.0, 3.0, 1.0));

@@ -198,11 +198,12 @@ impl KmeansStats {
     }
 }
 
-/// What the passes of a fit have found of the blocks of rows of its batches (the blocks of
-/// [`lloyd_pass`]: [`BLOCK_ROWS`] rows each, from the batch's start): not yet looked at,
-/// without NaN, or with one. The first pass that takes a block on the kernel of four rows at a
-/// time scans it for NaN; the passes after it read the flag (the rows do not change during a
-/// fit). One byte per block, in one checked allocation for all the batches.
+/// What the passes over some rows (the batches of a fit, or k-means||'s candidates) have found
+/// of their blocks (the blocks of [`lloyd_pass`]: [`BLOCK_ROWS`] rows each, from the batch's
+/// start): not yet looked at, without NaN, or with one. The first pass that takes a block on a
+/// kernel of contiguous rows (k-means++'s, or the Lloyd pass's four rows at a time) scans it for
+/// NaN; the passes after it read the flag (the rows do not change during a fit). One byte per
+/// block, in one checked allocation for all the batches.
 pub(super) struct BlockFlags {
     flags: Vec<AtomicU8>,
     /// Batch `i`'s flags are `flags[starts[i]..starts[i + 1]]`.

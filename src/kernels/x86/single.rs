@@ -1,7 +1,8 @@
 //! The `f32` kernels ([`single`](crate::kernels::single): row-major diagonal;
 //! [`single_full`](crate::kernels::single_full): full covariance) on AVX2 vectors of eight `f32`
-//! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers, and
-//! their quadratic forms in its vectors of sixteen lanes).
+//! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers), and
+//! on AVX-512's vectors of sixteen lanes ([`Zmm32`]) the full-covariance centring and quadratic
+//! forms and the diagonal moments.
 
 use std::arch::x86_64::{
     __m256, __m512, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
