@@ -47,6 +47,7 @@
 //! [`Rows`](crate::rows::Rows) (a block of `f64` or `f32` rows): the components reach them
 //! through the forms, and take back the moments.
 
+pub(crate) mod aligned;
 pub(crate) mod dispatch;
 pub(crate) mod distance;
 pub(crate) mod forms;

@@ -3,6 +3,7 @@
 //! fused E-step of a block ([`Plan::load`], then [`Plan::log_joint`], [`Plan::posteriors`] or
 //! [`Plan::summarize`]).
 
+use super::aligned::Aligned;
 use super::dispatch::{Isa, Level};
 use super::distance::has_nan;
 use super::forms::{Gaussian, GaussianMoments};
@@ -175,14 +176,14 @@ pub(crate) struct Scratch {
     /// The block transposed (`d x n`; full covariance: `x - o`, see `Plan::origin`); for a
     /// row-major plan, a copy of a block that was not contiguous, or of `f32` rows as `f64`
     /// (`n x d`).
-    xt: Vec<f64>,
+    xt: Aligned<f64>,
     /// A copy of a block of `f32` rows that was not contiguous, for the `f32` kernels (`n x d`);
     /// `Small` and `Full`, the block transposed as `f32` (see `Held::TransposedF32`).
-    x32: Vec<f32>,
+    x32: Aligned<f32>,
     /// `Small` and `Full` with `f32` kernels: their work space (see [`single_full::Work`]), and
     /// for `Small` room for the responsibilities of its `f32` E-step (`k x n`); `DiagonalRows`
     /// with them, the block transposed by groups of eight rows ([`single::transpose_groups`]).
-    w32: Vec<f32>,
+    w32: Aligned<f32>,
     /// Where the rows of the current block are (row-major plans).
     held: Held,
     /// Running sums of the row-major moments (`2 k padded8(d)`) and the block's sums of the
@@ -196,11 +197,11 @@ pub(crate) struct Scratch {
     /// or from `avx512::WHOLE_BLOCK_FROM` features on, those of the whole block, at most
     /// `(d + 1) n`); in the log-densities, the outputs of the quadratic forms' tiles (at most
     /// `32 padded(d)` values). Either fits in `(d + 1) x BLOCK_ROWS`.
-    z: Vec<f64>,
+    z: Aligned<f64>,
     /// Full covariance: `z` times the responsibilities of a component (in the layout of `z`),
     /// for the portable and AVX2 moments, and the AVX-512 moments of the whole block (those in
     /// passes compute it again where they use it).
-    wz: Vec<f64>,
+    wz: Aligned<f64>,
     /// Full covariance on AVX-512: the running sums of the moments.
     #[cfg(target_arch = "x86_64")]
     lanes: avx512::MomentLanes,
@@ -215,7 +216,7 @@ pub(crate) struct Scratch {
     pub max: Vec<f64>,
     /// `k x rows`: joint log-densities, then responsibilities (in the small-dimension E-step of
     /// `f32` rows, the log-densities of a tile).
-    pub lp: Vec<f64>,
+    pub lp: Aligned<f64>,
 }
 
 /// `max[i] = max_j lp[j * n + i]` (`-inf` when every value is), `lp` being `k x n`: lanes `L`
@@ -549,9 +550,9 @@ impl Plan {
             (None, None) => (0, 0, 0),
         };
         Ok(Scratch {
-            xt: zeroed_vec(&[t], err)?,
-            x32: zeroed_vec(&[x32], err)?,
-            w32: zeroed_vec(&[w32], err)?,
+            xt: Aligned::zeroed(t, err)?,
+            x32: Aligned::zeroed(x32, err)?,
+            w32: Aligned::zeroed(w32, err)?,
             held: Held::InPlace,
             work: zeroed_vec(
                 &[if rows {
@@ -562,14 +563,14 @@ impl Plan {
                 err,
             )?,
             small: zeroed_vec(&[if small { k } else { 0 }], err)?,
-            z: zeroed_vec(&[if full { tz } else { 0 }], err)?,
-            wz: zeroed_vec(&[if full { tz } else { 0 }], err)?,
+            z: Aligned::zeroed(if full { tz } else { 0 }, err)?,
+            wz: Aligned::zeroed(if full { tz } else { 0 }, err)?,
             #[cfg(target_arch = "x86_64")]
             lanes: avx512::MomentLanes::new(if avx512 { d } else { 0 }),
             y: zeroed_vec(&[b], err)?,
             acc: zeroed_vec(&[b], err)?,
             max: zeroed_vec(&[b], err)?,
-            lp: zeroed_vec(&[k, b], err)?,
+            lp: Aligned::zeroed(k.checked_mul(b).ok_or_else(err)?, err)?,
         })
     }
 
@@ -617,9 +618,7 @@ impl Plan {
                     Some(xs) => xs,
                     None => {
                         s.held = Held::CopyF64;
-                        s.xt.clear();
-                        s.xt.extend(v.iter().copied());
-                        &s.xt[..]
+                        s.xt.refill(v.iter().copied())
                     }
                 },
                 Rows::F32(v) => {
@@ -629,9 +628,7 @@ impl Plan {
                             Some(xs) => xs,
                             None => {
                                 s.held = Held::CopyF32;
-                                s.x32.clear();
-                                s.x32.extend(v.iter().copied());
-                                &s.x32[..]
+                                s.x32.refill(v.iter().copied())
                             }
                         };
                         // NaN is above every limit: such a block, and one with a value too
@@ -641,15 +638,13 @@ impl Plan {
                         }
                     }
                     s.held = Held::CopyF64;
-                    s.xt.clear();
-                    s.xt.extend(v.iter().map(|&a| f64::from(a)));
-                    &s.xt[..]
+                    s.xt.refill(v.iter().map(|&a| f64::from(a)))
                 }
             };
             return !has_nan(self.isa, xs);
         }
         if let (Rows::F32(v), Some(p)) = (xb, &self.single_full) {
-            if single_full::transpose(v, p, &mut s.x32) {
+            if single_full::transpose(v, p, self.isa, &mut s.x32) {
                 s.held = Held::TransposedF32;
                 return true;
             }
@@ -1162,7 +1157,14 @@ impl Plan {
             }
             return;
         }
-        single_full::moments::<Oct, 2>(p, r, x, &mut w, sums)
+        single_full::moments::<Oct, false>(
+            p,
+            r,
+            x,
+            &mut w,
+            sums,
+            single_full::product_tiles::<Oct, 2>,
+        )
     }
 
     /// The fused E-step of full-covariance mixtures in `D` features, `D` at most

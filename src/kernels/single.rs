@@ -375,11 +375,21 @@ pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
 /// (`xt`: at least `d n` rounded up to eight rows).
 #[inline(always)]
 pub(crate) fn transpose_groups<L: Lanes32>(x: &[f32], n: usize, d: usize, xt: &mut [f32]) {
+    transpose_eights::<L>(x, (n, d), (WIDTH * d, WIDTH), xt)
+}
+
+/// The rows `x` (`n x d`) transposed eight rows by eight features at a time (in vectors `L`):
+/// the values of feature `l` of the rows `8 g .. 8 g + 8` go to `xt[g group + l feature..][..8]`,
+/// lanes past `n` zero.
+#[inline(always)]
+pub(crate) fn transpose_eights<L: Lanes32>(
+    x: &[f32],
+    (n, d): (usize, usize),
+    (group, feature): (usize, usize),
+    xt: &mut [f32],
+) {
     let zero = L::splat(0.0);
-    for (g, out) in xt[..n.div_ceil(WIDTH) * WIDTH * d]
-        .chunks_exact_mut(WIDTH * d)
-        .enumerate()
-    {
+    for g in 0..n.div_ceil(WIDTH) {
         let rows = (n - g * WIDTH).min(WIDTH);
         let x = &x[g * WIDTH * d..(g * WIDTH + rows) * d];
         for c in 0..d.div_ceil(WIDTH) {
@@ -395,7 +405,7 @@ pub(crate) fn transpose_groups<L: Lanes32>(x: &[f32], n: usize, d: usize, xt: &m
             }
             L::transpose(&mut v);
             for (l, v) in v[..width].iter().enumerate() {
-                v.store(&mut out[(at + l) * WIDTH..]);
+                v.store(&mut xt[g * group + (at + l) * feature..]);
             }
         }
     }

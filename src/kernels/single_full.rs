@@ -33,8 +33,13 @@
 //! every path. So the results are the same bits on every kernel path and for any number of
 //! threads.
 
+use super::dispatch::{Isa, Level};
 use super::portable::{padded, panel_width, panels_len};
-use super::single::{limit, padded8, tile_scale, AnyLanes32, Lanes32, WIDTH};
+use super::single::{
+    limit, max_abs_bits, padded8, tile_scale, transpose_eights, AnyLanes32, Lanes32, Oct, WIDTH,
+};
+#[cfg(target_arch = "x86_64")]
+use super::x86::single as x86_single;
 use crate::error::{Error, Result};
 use crate::parallel::BLOCK_ROWS;
 use crate::validate::zeroed_vec;
@@ -338,30 +343,48 @@ pub(crate) fn forms<L: Lanes32, F: AnyLanes32, const V: usize>(
     }
 }
 
+/// Where the eight rows `8 c..8 c + 8` of feature `l` of the centred rows `z` of [`moments`] are:
+/// in rows `ld` apart, or when `PAIRED` in pairs of features `2 ld` apart, the eights of a pair
+/// side by side (sixteen values of one 512-bit vector, see
+/// `x86::single::full_moments_avx512`).
+#[inline(always)]
+pub(crate) fn place<const PAIRED: bool>(l: usize, c: usize, ld: usize) -> usize {
+    if PAIRED {
+        (l / 2) * 2 * ld + 16 * c + 8 * (l % 2)
+    } else {
+        l * ld + 8 * c
+    }
+}
+
 /// Adds `sum_i r_ij (x_i - mu_j)` to `sum` (`k x d`) and the upper triangle of
 /// `sum_i r_ij (x_i - mu_j)(x_i - mu_j)^T` to `products` (`k x d x d`, row-major) for the rows of
 /// the transposed block `x` (as in [`forms`]) and their responsibilities `r` (`k x n`): per
-/// component, the rows centred into `w.z`, weighted into `w.wz` (the responsibilities scaled by
-/// [`tile_scale`] and narrowed to `f32`), then each sum and product in eight lanes, row `i` in
-/// lane `i % 8`, over the block in row order; the lanes of eight sums at a time combined as
-/// [`Lanes32::sums`] does and added into `f64`. The products in tiles of `R` (2 or 4) features of
-/// `wz` by four of `z`.
+/// component, the rows centred into `w.z` (at the places of [`place`]) and weighted into `w.wz`
+/// (the responsibilities scaled by [`tile_scale`] and narrowed to `f32`), each sum in eight
+/// lanes, row `i` in lane `i % 8`, over the block in row order, the lanes of eight sums at a
+/// time combined as [`Lanes32::sums`] does and added into `f64`; then the products by `tiles`
+/// (`tiles(wz, z, (d, ld), wp)` puts product `(a, b)`, `a <= b`, at `wp[a padded8(d) + b]`, as
+/// [`product_tiles`] does). The rows of `z` and `wz` past `d` are zeros.
 #[inline(always)]
-pub(crate) fn moments<L: Lanes32, const R: usize>(
+pub(crate) fn moments<L: Lanes32, const PAIRED: bool>(
     p: &SingleFull,
     r: &[f64],
     (x, ld, n): (&[f32], usize, usize),
     w: &mut Work<'_>,
     (sum, products): (&mut [f64], &mut [f64]),
+    tiles: impl Fn(&[f32], &[f32], (usize, usize), &mut [f64]),
 ) {
-    const { assert!(R == 2 || R == 4) };
     let (d, dp8) = (p.d, padded8(p.d));
     let k = sum.len() / d;
-    // The product tiles read rows of `z` and `wz` up to `padded(d)`: those past `d`, which no
-    // component writes, zero for this block's stride (not what an earlier block left there).
-    for v in [&mut *w.z, &mut *w.wz] {
-        v[d * ld..padded(d) * ld].fill(0.0);
+    let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
+    // The tiles read rows past `d`, which no component writes: zeros for this block's stride
+    // (not what an earlier block left there).
+    for l in d..dp8 {
+        for c in 0..ld / WIDTH {
+            z[place::<PAIRED>(l, c, ld)..][..WIDTH].fill(0.0);
+        }
     }
+    wz[d * ld..].fill(0.0);
     for j in 0..k {
         let rj = &r[j * n..(j + 1) * n];
         let (down, up) = tile_scale(rj);
@@ -370,57 +393,33 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
             *o = (v * down) as f32;
         }
         rr[n..].fill(0.0);
-        let (z, wz) = (&mut w.z[..dp8 * ld], &mut w.wz[..dp8 * ld]);
-        let means = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
-        centre::<L, L>(x, means, d, ld, z);
+        let (hi, lo) = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
         let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
         for l0 in (0..d).step_by(WIDTH) {
             let mut s = [L::splat(0.0); WIDTH];
             for (t, sl) in s.iter_mut().enumerate().take(d - l0) {
                 let l = l0 + t;
-                let (zr, wr) = (&z[l * ld..(l + 1) * ld], &mut wz[l * ld..(l + 1) * ld]);
-                for ((zv, wv), rv) in zr
+                let (h, o) = (L::splat(hi[l]), L::splat(lo[l]));
+                let (xr, wr) = (&x[l * ld..(l + 1) * ld], &mut wz[l * ld..(l + 1) * ld]);
+                // A local sum (one in the array, indexed by `t`, stays in memory).
+                let mut sv = L::splat(0.0);
+                for (c, ((xv, wv), rv)) in xr
                     .chunks_exact(WIDTH)
                     .zip(wr.chunks_exact_mut(WIDTH))
                     .zip(rr.chunks_exact(WIDTH))
+                    .enumerate()
                 {
-                    let v = L::load(rv).mul(L::load(zv));
+                    let zv = L::load(xv).sub(h).sub(o);
+                    zv.store(&mut z[place::<PAIRED>(l, c, ld)..]);
+                    let v = L::load(rv).mul(zv);
                     v.store(wv);
-                    *sl = sl.add(v);
+                    sv = sv.add(v);
                 }
+                *sl = sv;
             }
             L::sums(&s).widen_into(&mut ws[l0..]);
         }
-        // Tiles of R features of `wz` by four of `z` that reach the upper triangle, their lanes
-        // combined eight products (two rows of four) at a time.
-        for a0 in (0..d).step_by(R) {
-            for b0 in (a0 / 4 * 4..d).step_by(4) {
-                let mut acc = [[L::splat(0.0); 4]; R];
-                let wa: [&[f32]; R] = std::array::from_fn(|a| &wz[(a0 + a) * ld..][..ld]);
-                let zb: [&[f32]; 4] = std::array::from_fn(|b| &z[(b0 + b) * ld..][..ld]);
-                for i in (0..ld).step_by(WIDTH) {
-                    let va: [L; R] = std::array::from_fn(|a| L::load(&wa[a][i..]));
-                    for (b, zr) in zb.iter().enumerate() {
-                        let vb = L::load(&zr[i..]);
-                        for (aa, v) in acc.iter_mut().zip(&va) {
-                            aa[b] = v.mul_add(vb, aa[b]);
-                        }
-                    }
-                }
-                let mut t = [0.0f64; WIDTH];
-                for (a, pair) in acc.chunks_exact(2).enumerate() {
-                    let v = [
-                        pair[0][0], pair[0][1], pair[0][2], pair[0][3], pair[1][0], pair[1][1],
-                        pair[1][2], pair[1][3],
-                    ];
-                    L::sums(&v).widen_into(&mut t);
-                    for (h, half) in t.chunks_exact(4).enumerate() {
-                        let at = (a0 + 2 * a + h) * dp8 + b0;
-                        wp[at..at + 4].copy_from_slice(half);
-                    }
-                }
-            }
-        }
+        tiles(wz, z, (d, ld), wp);
         for l in 0..d {
             sum[j * d + l] += ws[l] * up;
         }
@@ -433,10 +432,53 @@ pub(crate) fn moments<L: Lanes32, const R: usize>(
     }
 }
 
+/// The tiles of [`moments`] for `z` in rows: `R` (2 or 4) features of `wz` by four of `z` that
+/// reach the upper triangle, each product in eight lanes (row `i` in lane `i % 8`, in row order),
+/// their lanes combined eight products (two rows of four) at a time.
+#[inline(always)]
+pub(crate) fn product_tiles<L: Lanes32, const R: usize>(
+    wz: &[f32],
+    z: &[f32],
+    (d, ld): (usize, usize),
+    wp: &mut [f64],
+) {
+    const { assert!(R == 2 || R == 4) };
+    let dp8 = padded8(d);
+    for a0 in (0..d).step_by(R) {
+        for b0 in (a0 / 4 * 4..d).step_by(4) {
+            let mut acc = [[L::splat(0.0); 4]; R];
+            let wa: [&[f32]; R] = std::array::from_fn(|a| &wz[(a0 + a) * ld..][..ld]);
+            let zb: [&[f32]; 4] = std::array::from_fn(|b| &z[(b0 + b) * ld..][..ld]);
+            for i in (0..ld).step_by(WIDTH) {
+                let va: [L; R] = std::array::from_fn(|a| L::load(&wa[a][i..]));
+                for (b, zr) in zb.iter().enumerate() {
+                    let vb = L::load(&zr[i..]);
+                    for (aa, v) in acc.iter_mut().zip(&va) {
+                        aa[b] = v.mul_add(vb, aa[b]);
+                    }
+                }
+            }
+            let mut t = [0.0f64; WIDTH];
+            for (a, pair) in acc.chunks_exact(2).enumerate() {
+                let v = [
+                    pair[0][0], pair[0][1], pair[0][2], pair[0][3], pair[1][0], pair[1][1],
+                    pair[1][2], pair[1][3],
+                ];
+                L::sums(&v).widen_into(&mut t);
+                for (h, half) in t.chunks_exact(4).enumerate() {
+                    let at = (a0 + 2 * a + h) * dp8 + b0;
+                    wp[at..at + 4].copy_from_slice(half);
+                }
+            }
+        }
+    }
+}
+
 /// Transposes the `f32` rows `v` into `x32` (a plan scratch's, see the plan's
-/// `Held::TransposedF32`) for these kernels; false when a value is beyond `p.limit` or NaN (the
-/// block then takes the `f64` kernels).
-pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, x32: &mut [f32]) -> bool {
+/// `Held::TransposedF32`) for these kernels, on the kernel path of `isa` (the same values on
+/// every path); false when a value is beyond `p.limit` or NaN (the block then takes the `f64`
+/// kernels).
+pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, isa: Isa, x32: &mut [f32]) -> bool {
     let (n, d) = v.dim();
     let ld = n.div_ceil(WIDTH) * WIDTH;
     let x = &mut x32[..p.rows() * ld];
@@ -449,15 +491,15 @@ pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, x32: &mut [f32])
                 2 => transpose_rows::<2>(xs, ld, x),
                 3 => transpose_rows::<3>(xs, ld, x),
                 4 => transpose_rows::<4>(xs, ld, x),
-                _ => {
-                    for (i, row) in xs.chunks_exact(d).enumerate() {
-                        for (l, &a) in row.iter().enumerate() {
-                            x[l * ld + i] = a;
-                            bits = bits.max(a.to_bits() & 0x7fff_ffff);
-                        }
+                _ => match isa.level() {
+                    #[cfg(target_arch = "x86_64")]
+                    Level::Avx2 | Level::Avx512 => {
+                        // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what
+                        // it has), the features the function is compiled for.
+                        unsafe { x86_single::full_transpose(xs, d, ld, x) }
                     }
-                    bits
-                }
+                    Level::Portable => transpose_tiles::<Oct>(xs, d, ld, x),
+                },
             };
         }
         None => {
@@ -476,6 +518,15 @@ pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, x32: &mut [f32])
         x[l * ld + n..(l + 1) * ld].fill(0.0);
     }
     bits <= p.limit.to_bits()
+}
+
+/// The contiguous rows `xs` of `d` features transposed into `x` (rows `ld` apart, `ld` a multiple
+/// of eight at or above the number of rows, zeros past it) eight rows by eight features at a
+/// time in vectors `L`; the largest `|x|` as bits.
+#[inline(always)]
+pub(crate) fn transpose_tiles<L: Lanes32>(xs: &[f32], d: usize, ld: usize, x: &mut [f32]) -> u32 {
+    transpose_eights::<L>(xs, (xs.len() / d, d), (WIDTH, ld), x);
+    max_abs_bits(xs)
 }
 
 /// The contiguous rows `xs` of `D` features transposed into `x` (rows `ld` apart); the largest
@@ -557,6 +608,44 @@ mod tests {
         .unwrap()
         .expect("a plan")
         .has_f32_kernels()
+    }
+
+    #[test]
+    fn rows_are_transposed_by_tiles_with_zeros_past_the_rows_on_every_path() {
+        let mut next = values(5);
+        for (n, d) in [
+            (1usize, 5usize),
+            (7, 8),
+            (8, 9),
+            (13, 16),
+            (256, 21),
+            (250, 64),
+            (9, 127),
+        ] {
+            let ld = n.div_ceil(WIDTH) * WIDTH;
+            let mut xs: Vec<f32> = (0..n * d).map(|_| (4.0 * next()) as f32).collect();
+            xs[n * d / 2] = -1e30;
+            let mut want = vec![0.0f32; d * ld];
+            for (i, row) in xs.chunks_exact(d).enumerate() {
+                for (l, &a) in row.iter().enumerate() {
+                    want[l * ld + i] = a;
+                }
+            }
+            let big = 1e30f32.to_bits();
+            let mut x = vec![f32::NAN; d * ld + 3];
+            assert_eq!(transpose_tiles::<Oct>(&xs, d, ld, &mut x), big, "{n} {d}");
+            assert!(x[..d * ld] == want[..] && x[d * ld..].iter().all(|v| v.is_nan()));
+            #[cfg(target_arch = "x86_64")]
+            if Isa::supported().any(|isa| isa.level() != Level::Portable) {
+                let mut x = vec![f32::NAN; d * ld + 3];
+                // SAFETY: the processor has AVX2 and FMA (a path other than the portable one).
+                assert_eq!(
+                    unsafe { x86_single::full_transpose(&xs, d, ld, &mut x) },
+                    big
+                );
+                assert!(x[..d * ld] == want[..] && x[d * ld..].iter().all(|v| v.is_nan()));
+            }
+        }
     }
 
     #[test]
@@ -787,7 +876,13 @@ mod tests {
         use super::super::portable::panels;
         use super::super::single::Oct;
         let mut next = values(17);
-        for (d, n, k) in [(5, 256usize, 2), (13, 77, 3), (40, 200, 2)] {
+        for (d, n, k) in [
+            (3, 50, 2),
+            (5, 256usize, 2),
+            (9, 64, 2),
+            (13, 77, 3),
+            (40, 200, 2),
+        ] {
             let c = Components::new(&mut next, (k, d), (1.0, 3.0, 1.0), 1.0);
             let (dp, dp8, ld) = (padded(d), padded8(d), n.div_ceil(WIDTH) * WIDTH);
             let means: Vec<f64> = c.means.concat();
@@ -833,10 +928,21 @@ mod tests {
                     _ => forms::<Oct, Oct, 4>(&p, &consts, (&x, ld, n), &mut w, &mut lp),
                 }
                 let (mut s1, mut s2) = (vec![0.0; k * d], vec![0.0; k * d * d]);
-                if rt == 2 {
-                    moments::<Oct, 2>(&p, &r, (&x, ld, n), &mut w, (&mut s1, &mut s2));
-                } else {
-                    moments::<Oct, 4>(&p, &r, (&x, ld, n), &mut w, (&mut s1, &mut s2));
+                let (sums, x) = ((&mut s1[..], &mut s2[..]), (&x[..], ld, n));
+                match rt {
+                    2 => moments::<Oct, false>(&p, &r, x, &mut w, sums, product_tiles::<Oct, 2>),
+                    4 => moments::<Oct, false>(&p, &r, x, &mut w, sums, product_tiles::<Oct, 4>),
+                    // The centred rows in pairs, put back in rows for the tiles.
+                    _ => moments::<Oct, true>(&p, &r, x, &mut w, sums, |wz, zp, (d, ld), wp| {
+                        let mut z = vec![f32::NAN; padded8(d) * ld];
+                        for l in 0..padded8(d) {
+                            for c in 0..ld / WIDTH {
+                                z[l * ld + 8 * c..][..WIDTH]
+                                    .copy_from_slice(&zp[place::<true>(l, c, ld)..][..WIDTH]);
+                            }
+                        }
+                        product_tiles::<Oct, 4>(wz, &z, (d, ld), wp)
+                    }),
                 }
                 let bits = |v: &[f64]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
                 (bits(&lp), bits(&s1), bits(&s2))
@@ -844,6 +950,7 @@ mod tests {
             let want = run(1, 2);
             assert_eq!(run(2, 4), want);
             assert_eq!(run(4, 2), want);
+            assert_eq!(run(1, 0), want);
         }
     }
 

@@ -12,10 +12,11 @@ use std::arch::x86_64::{
     _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps,
     _mm256_set_m128, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_slli_epi32,
     _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_pd, _mm256_sub_ps, _mm256_unpackhi_ps,
-    _mm256_unpacklo_ps, _mm512_add_pd, _mm512_add_ps, _mm512_castps512_ps256, _mm512_castps_pd,
-    _mm512_cvtps_pd, _mm512_extractf64x4_pd, _mm512_fmadd_ps, _mm512_loadu_pd, _mm512_loadu_ps,
-    _mm512_maskz_loadu_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_set1_pd, _mm512_set1_ps,
-    _mm512_storeu_pd, _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ,
+    _mm256_unpacklo_ps, _mm512_add_pd, _mm512_add_ps, _mm512_broadcast_f64x4, _mm512_castpd_ps,
+    _mm512_castps512_ps256, _mm512_castps_pd, _mm512_cvtps_pd, _mm512_extractf64x4_pd,
+    _mm512_fmadd_ps, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_mul_pd,
+    _mm512_mul_ps, _mm512_set1_pd, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_pd,
+    _mm512_storeu_ps, _mm512_sub_ps, _CMP_LT_OQ,
 };
 
 use crate::kernels::math::{EXP32_COEFFS, EXP32_LN2_HI, EXP32_LN2_LO, EXP32_MIN, EXP32_SHIFTER};
@@ -277,6 +278,12 @@ pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
     single::max_abs_bits(xs)
 }
 
+/// [`single_full::transpose_tiles`] in AVX2 vectors.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn full_transpose(xs: &[f32], d: usize, ld: usize, x: &mut [f32]) -> u32 {
+    single_full::transpose_tiles::<Avx32>(xs, d, ld, x)
+}
+
 /// [`small::summarize32`] in AVX2 vectors (the AVX-512 path runs it too).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn small_summarize(
@@ -376,11 +383,12 @@ pub(crate) fn full_moments_avx2(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    single_full::moments::<Avx32, 2>(p, r, x, w, sums)
+    let tiles = single_full::product_tiles::<Avx32, 2>;
+    single_full::moments::<Avx32, false>(p, r, x, w, sums, tiles)
 }
 
-/// [`single_full::moments`] in AVX2 vectors, with AVX-512's 32 registers (larger tiles, the
-/// same values).
+/// [`single_full::moments`] with the centred rows in pairs and the products in AVX-512 vectors
+/// ([`paired_tiles`]; the same values).
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 pub(crate) fn full_moments_avx512(
     p: &SingleFull,
@@ -389,10 +397,77 @@ pub(crate) fn full_moments_avx512(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    // Tiles of two features of `wz` in one or two features (the same values).
-    if p.d() <= 2 {
-        single_full::moments::<Avx32, 2>(p, r, x, w, sums)
-    } else {
-        single_full::moments::<Avx32, 4>(p, r, x, w, sums)
+    single_full::moments::<Avx32, true>(p, r, x, w, sums, paired_tiles)
+}
+
+/// The sums of a tile of [`paired_tiles`]: `acc[a][q]` those of the products of the feature of
+/// `wz` at `pa[a]` with the pair at `pb[q]`, over `chunks` eights of rows.
+///
+/// # Safety
+///
+/// The processor has AVX-512; `pa[a]` is valid for `4 chunks` reads (`8 chunks` floats), `pb[q]`
+/// for `16 chunks`.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn paired_tile(pa: [*const f64; 4], pb: [*const f32; 4], chunks: usize) -> [[__m512; 4]; 4] {
+    let mut acc = [[_mm512_setzero_ps(); 4]; 4];
+    for c in 0..chunks {
+        let mut zv = [_mm512_setzero_ps(); 4];
+        for (v, &p) in zv.iter_mut().zip(&pb) {
+            *v = _mm512_loadu_ps(p.add(16 * c));
+        }
+        for (aa, &p) in acc.iter_mut().zip(&pa) {
+            let wa = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd(p.add(4 * c))));
+            for (s, &v) in aa.iter_mut().zip(&zv) {
+                *s = _mm512_fmadd_ps(wa, v, *s);
+            }
+        }
+    }
+    acc
+}
+
+/// The products of [`single_full::moments`] with the centred rows `zp` in pairs
+/// ([`single_full::place`]): tiles of four features of `wz` by eight of `zp` (four pairs) that
+/// reach the upper triangle, the eight features of `zp` outside (so that their rows stay in the
+/// first-level cache while those of `wz` stream past). A vector holds the products of a feature
+/// of `wz` with the two of a pair, each in eight lanes as
+/// [`product_tiles`](single_full::product_tiles) has them (row `i` in lane `i % 8`, in row
+/// order, the same fused multiply-adds), and their lanes are combined by [`Lanes32::sums`]:
+/// the same values, twice the lanes per instruction.
+#[inline(always)]
+fn paired_tiles(wz: &[f32], zp: &[f32], (d, ld): (usize, usize), wp: &mut [f64]) {
+    let dp8 = single::padded8(d);
+    let chunks = ld / WIDTH;
+    // The tiles read features `a0..a0 + 4` of `wz` with `a0 + 4 <= padded(d) <= padded8(d)`,
+    // the pairs `b0 / 2..b0 / 2 + 4` of `zp` with `b0 + 8 <= padded8(d)`, and put products in
+    // the rows `a0..a0 + 4` of `wp`, eight at a time from `b0`.
+    assert!(ld % WIDTH == 0 && wz.len() >= dp8 * ld && zp.len() >= dp8 * ld);
+    assert!(wp.len() >= dp8 * dp8);
+    for b0 in (0..d).step_by(8) {
+        for a0 in (0..d.min(b0 + 8)).step_by(4) {
+            // SAFETY: inlined into functions compiled for AVX-512 only, which run only on
+            // processors that have it (see `Zmm32`); the loads read `wz` at
+            // `(a0 + a) ld + 8 c + 8 <= (a0 + 4) ld <= padded8(d) ld` and `zp` at
+            // `(b0 / 2 + q) 2 ld + 16 c + 16 <= (b0 + 8) ld <= padded8(d) ld` (asserted).
+            unsafe {
+                let pa: [*const f64; 4] =
+                    std::array::from_fn(|a| wz.as_ptr().add((a0 + a) * ld).cast::<f64>());
+                let pb: [*const f32; 4] =
+                    std::array::from_fn(|q| zp.as_ptr().add((b0 + 2 * q) * ld));
+                let acc = paired_tile(pa, pb, chunks);
+                for (a, aa) in acc.iter().enumerate() {
+                    // The eight products of feature `a0 + a` with `b0..b0 + 8`, in the halves.
+                    let v: [Avx32; WIDTH] = std::array::from_fn(|b| {
+                        let s = aa[b / 2];
+                        Avx32(if b % 2 == 0 {
+                            _mm512_castps512_ps256(s)
+                        } else {
+                            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)))
+                        })
+                    });
+                    Avx32::sums(&v).widen_into(&mut wp[(a0 + a) * dp8 + b0..]);
+                }
+            }
+        }
     }
 }
