@@ -3,9 +3,9 @@
 //! The kernels come in three instruction sets ([`Level`]): portable Rust, AVX2 with FMA, and
 //! AVX-512 (foundation and vector length) where a kernel has a 512-bit version (the quadratic
 //! forms, centring and products of full covariance, the small-dimension E-step and the linear
-//! algebra's matrix products, and of the `f32` kernels the centring and quadratic forms of full
-//! covariance and the moments of diagonal Gaussians) or uses its 32 registers (the other `f32`
-//! kernels of full covariance), the AVX2 kernels elsewhere.
+//! algebra's matrix products, and of the `f32` kernels the centring, quadratic forms and
+//! products of the moments of full covariance and the moments of diagonal Gaussians) or uses
+//! its 32 registers (the other `f32` kernels of full covariance), the AVX2 kernels elsewhere.
 //! Every path does the same IEEE operations in the same order, so the results are the same bits
 //! on all of them; the choice changes only the speed.
 //!

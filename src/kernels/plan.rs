@@ -276,16 +276,14 @@ impl Scratch {
     /// (for plan parameters `p` and `n` rows) and `lp`.
     fn parts32(&mut self, p: &SingleFull, n: usize) -> (&[f32], Work<'_>, &mut [f64]) {
         let ld = n.div_ceil(WIDTH) * WIDTH;
-        let [zs, ys, qs, sums] = single_full::work_sizes(p.d());
+        let [zs, qs, sums] = single_full::work_sizes(p.d());
         // The work space of this plan's number of features.
-        debug_assert!(self.w32.len() >= 2 * zs + ys + qs);
+        debug_assert!(self.w32.len() >= 2 * zs + qs);
         let (z, rest) = self.w32.split_at_mut(zs);
-        let (wz, rest) = rest.split_at_mut(zs);
-        let (ys, q) = rest.split_at_mut(ys);
+        let (wz, q) = rest.split_at_mut(zs);
         let w = Work {
             z,
             wz,
-            ys,
             q: &mut q[..qs],
             sums: &mut self.work[..sums],
         };
@@ -538,10 +536,10 @@ impl Plan {
         }
         let (x32, w32, sums32) = match (&self.single_full, &self.single) {
             (Some(_), _) => {
-                let [zs, ys, qs, sums] = single_full::work_sizes(d);
+                let [zs, qs, sums] = single_full::work_sizes(d);
                 // The small-dimension E-step keeps the responsibilities there.
                 let r32 = if small { k * b } else { 0 };
-                (padded8(d) * b, (2 * zs + ys + qs).max(r32), sums)
+                (padded8(d) * b, (2 * zs + qs).max(r32), sums)
             }
             // The copy of a block of f32 rows that is not contiguous (made in `load`, into this
             // room: no allocation during the E-step), and the row-major f32 forms' transposed

@@ -2,8 +2,9 @@
 //! (paths [`Small`](super::plan::Path::Small) and [`Full`](super::plan::Path::Full), in fewer
 //! than [`MAX_FEATURES`] features), transposed as `f32`: the centred rows, the quadratic forms
 //! `|L^-1 (x - mu)|^2` and the moments of each component eight rows to a vector (twice the
-//! values per instruction of the `f64` kernels; the centred rows and the forms sixteen on
-//! AVX-512, each row in its lane as in eight), the sums that outlive a block in `f64`. (The
+//! values per instruction of the `f64` kernels; on AVX-512 sixteen: the centred rows and the
+//! forms a row to a lane as in eight, the products of the moments two sums of eight lanes to a
+//! vector, see [`place`]), the sums that outlive a block in `f64`. (The
 //! E-step of the path `Small` takes its blocks a tile at a time through the log-densities and
 //! the responsibilities instead, with these parameters and this accuracy:
 //! [`small_tiles32`](super::small::small_tiles32).)
@@ -231,21 +232,17 @@ fn centre<L: Lanes32, F: AnyLanes32>(
 
 /// Rows `i0..i0 + F::LANES V` of the forms: `q_i = sum_r y_r^2` with `y_r = sum_c A_rc z_ci` (a
 /// chain of fused multiply-adds over `c`, then over `r`), four outputs `y_r` at a time for
-/// `F::LANES V` rows in registers, kept in `ys` (`padded(d) F::LANES V` values) until the
-/// squares.
-#[allow(clippy::too_many_arguments)]
+/// `F::LANES V` rows in registers, their squares added as they come.
 #[inline(always)]
 fn form_tile<F: AnyLanes32, const V: usize>(
     pan: &[f32],
     d: usize,
-    z: &[f32],
-    ld: usize,
+    (z, ld): (&[f32], usize),
     i0: usize,
     q: &mut [f32],
-    ys: &mut [f32],
 ) {
     let (dp, w) = (padded(d), F::LANES);
-    let ys = &mut ys[..dp * w * V];
+    let mut sq = [F::fill(0.0); V];
     let mut off = 0;
     for r in (0..dp).step_by(4) {
         let width = panel_width(r, d, true);
@@ -262,17 +259,10 @@ fn form_tile<F: AnyLanes32, const V: usize>(
                 }
             }
         }
-        for (q, yq) in y.iter().enumerate() {
-            for (h, yv) in yq.iter().enumerate() {
-                yv.write(&mut ys[(r + q) * w * V + w * h..]);
+        for yq in &y {
+            for (s, &yv) in sq.iter_mut().zip(yq) {
+                *s = yv.fma(yv, *s);
             }
-        }
-    }
-    let mut sq = [F::fill(0.0); V];
-    for yr in ys.chunks_exact(w * V) {
-        for (h, s) in sq.iter_mut().enumerate() {
-            let yv = F::read(&yr[w * h..]);
-            *s = yv.fma(yv, *s);
         }
     }
     for (h, v) in sq.iter().enumerate() {
@@ -286,8 +276,6 @@ pub(crate) struct Work<'a> {
     pub z: &'a mut [f32],
     /// The weighted centred rows (`padded8(d) x ld`).
     pub wz: &'a mut [f32],
-    /// The outputs of the forms' tiles (`32 padded(d)`).
-    pub ys: &'a mut [f32],
     /// The forms (`ld`), and the responsibilities of a component (`ld`).
     pub q: &'a mut [f32],
     /// The sums and products of a component (`padded8(d) (1 + padded8(d))`).
@@ -295,15 +283,10 @@ pub(crate) struct Work<'a> {
 }
 
 /// The sizes of [`Work`]'s arrays for `d` features and blocks of [`BLOCK_ROWS`] rows: `z`,
-/// `wz`; `ys`; `q`; `sums`.
-pub(crate) fn work_sizes(d: usize) -> [usize; 4] {
+/// `wz`; `q`; `sums`.
+pub(crate) fn work_sizes(d: usize) -> [usize; 3] {
     let dp8 = padded8(d);
-    [
-        dp8 * BLOCK_ROWS,
-        32 * padded(d),
-        BLOCK_ROWS,
-        dp8 * (1 + dp8),
-    ]
+    [dp8 * BLOCK_ROWS, BLOCK_ROWS, dp8 * (1 + dp8)]
 }
 
 /// `lp[j * n + i] = consts_j - q_ij / 2` with `q_ij` the quadratic form of
@@ -329,11 +312,15 @@ pub(crate) fn forms<L: Lanes32, F: AnyLanes32, const V: usize>(
         let pan = &p.panels[j * plen..(j + 1) * plen];
         let mut i0 = 0;
         while i0 + F::LANES * V <= ld {
-            form_tile::<F, V>(pan, d, z, ld, i0, q, w.ys);
+            form_tile::<F, V>(pan, d, (z, ld), i0, q);
             i0 += F::LANES * V;
         }
+        while i0 + F::LANES <= ld {
+            form_tile::<F, 1>(pan, d, (z, ld), i0, q);
+            i0 += F::LANES;
+        }
         while i0 < ld {
-            form_tile::<L, 1>(pan, d, z, ld, i0, q, w.ys);
+            form_tile::<L, 1>(pan, d, (z, ld), i0, q);
             i0 += WIDTH;
         }
         // Finite: the forms of rows within the limit are (and so is the constant).
@@ -396,26 +383,17 @@ pub(crate) fn moments<L: Lanes32, const PAIRED: bool>(
         let (hi, lo) = (&p.hi[j * dp8..(j + 1) * dp8], &p.lo[j * dp8..(j + 1) * dp8]);
         let (ws, wp) = w.sums[..dp8 * (1 + dp8)].split_at_mut(dp8);
         for l0 in (0..d).step_by(WIDTH) {
+            // Two features side by side: two sums in flight.
+            let g = (d - l0).min(WIDTH);
             let mut s = [L::splat(0.0); WIDTH];
-            for (t, sl) in s.iter_mut().enumerate().take(d - l0) {
-                let l = l0 + t;
-                let (h, o) = (L::splat(hi[l]), L::splat(lo[l]));
-                let (xr, wr) = (&x[l * ld..(l + 1) * ld], &mut wz[l * ld..(l + 1) * ld]);
-                // A local sum (one in the array, indexed by `t`, stays in memory).
-                let mut sv = L::splat(0.0);
-                for (c, ((xv, wv), rv)) in xr
-                    .chunks_exact(WIDTH)
-                    .zip(wr.chunks_exact_mut(WIDTH))
-                    .zip(rr.chunks_exact(WIDTH))
-                    .enumerate()
-                {
-                    let zv = L::load(xv).sub(h).sub(o);
-                    zv.store(&mut z[place::<PAIRED>(l, c, ld)..]);
-                    let v = L::load(rv).mul(zv);
-                    v.store(wv);
-                    sv = sv.add(v);
-                }
-                *sl = sv;
+            let mut t = 0;
+            while t + 2 <= g {
+                let two = centre_weighted::<L, PAIRED, 2>(x, (hi, lo), rr, (z, wz), l0 + t, ld);
+                s[t..t + 2].copy_from_slice(&two);
+                t += 2;
+            }
+            if t < g {
+                s[t] = centre_weighted::<L, PAIRED, 1>(x, (hi, lo), rr, (z, wz), l0 + t, ld)[0];
             }
             L::sums(&s).widen_into(&mut ws[l0..]);
         }
@@ -430,6 +408,39 @@ pub(crate) fn moments<L: Lanes32, const PAIRED: bool>(
             }
         }
     }
+}
+
+/// The features `l0..l0 + G` of the rows `x` of [`moments`] centred (means `hi`, `lo`) into `z`
+/// (at the places of [`place`]) and weighted by `rr` into `wz`, eight rows at a time, the features
+/// side by side; the sums of the weighted values, eight lanes per feature (row `i` in lane
+/// `i % 8`, in row order).
+#[inline(always)]
+fn centre_weighted<L: Lanes32, const PAIRED: bool, const G: usize>(
+    x: &[f32],
+    (hi, lo): (&[f32], &[f32]),
+    rr: &[f32],
+    (z, wz): (&mut [f32], &mut [f32]),
+    l0: usize,
+    ld: usize,
+) -> [L; G] {
+    let mut s = [L::splat(0.0); G];
+    let chunks = ld / WIDTH;
+    let xs: [&[f32]; G] = std::array::from_fn(|t| &x[(l0 + t) * ld..][..chunks * WIDTH]);
+    let mut rows = wz[l0 * ld..(l0 + G) * ld].chunks_exact_mut(ld);
+    let ws: [&mut [f32]; G] = std::array::from_fn(|_| rows.next().expect("G rows"));
+    let hl: [(L, L); G] = std::array::from_fn(|t| (L::splat(hi[l0 + t]), L::splat(lo[l0 + t])));
+    let rr = &rr[..chunks * WIDTH];
+    for c in 0..chunks {
+        let rv = L::load(&rr[WIDTH * c..]);
+        for t in 0..G {
+            let zv = L::load(&xs[t][WIDTH * c..]).sub(hl[t].0).sub(hl[t].1);
+            zv.store(&mut z[place::<PAIRED>(l0 + t, c, ld)..]);
+            let v = rv.mul(zv);
+            v.store(&mut ws[t][WIDTH * c..]);
+            s[t] = s[t].add(v);
+        }
+    }
+    s
 }
 
 /// The tiles of [`moments`] for `z` in rows: `R` (2 or 4) features of `wz` by four of `z` that
@@ -905,19 +916,13 @@ mod tests {
             }
             let consts: Vec<f64> = (0..k).map(|_| next() - 3.0).collect();
             let r: Vec<f64> = (0..k * n).map(|_| next().abs()).collect();
-            let [zs, ys, qs, ss] = work_sizes(d);
+            let [zs, qs, ss] = work_sizes(d);
             let run = |v: usize, rt: usize| {
-                let (mut z, mut wz, mut y, mut q) = (
-                    vec![0.0f32; zs],
-                    vec![0.0f32; zs],
-                    vec![0.0f32; ys],
-                    vec![0.0f32; qs],
-                );
+                let (mut z, mut wz, mut q) = (vec![0.0f32; zs], vec![0.0f32; zs], vec![0.0f32; qs]);
                 let mut sums = vec![0.0f64; ss];
                 let mut w = Work {
                     z: &mut z,
                     wz: &mut wz,
-                    ys: &mut y,
                     q: &mut q,
                     sums: &mut sums,
                 };

@@ -2,7 +2,7 @@
 //! [`single_full`](crate::kernels::single_full): full covariance) on AVX2 vectors of eight `f32`
 //! lanes (the AVX-512 path runs them too, the full-covariance ones with its 32 registers), and
 //! on AVX-512's vectors of sixteen lanes ([`Zmm32`]) the full-covariance centring and quadratic
-//! forms and the diagonal moments.
+//! forms, the products of its moments ([`paired_tiles`]) and the diagonal moments.
 
 use std::arch::x86_64::{
     __m256, __m512, _mm256_add_epi32, _mm256_add_pd, _mm256_add_ps, _mm256_blendv_ps,
@@ -371,7 +371,7 @@ pub(crate) fn full_forms_avx512(
     w: &mut Work<'_>,
     lp: &mut [f64],
 ) {
-    single_full::forms::<Avx32, Zmm32, 2>(p, consts, x, w, lp)
+    single_full::forms::<Avx32, Zmm32, 4>(p, consts, x, w, lp)
 }
 
 /// [`single_full::moments`] in AVX2 vectors.
@@ -397,7 +397,10 @@ pub(crate) fn full_moments_avx512(
     w: &mut Work<'_>,
     sums: (&mut [f64], &mut [f64]),
 ) {
-    single_full::moments::<Avx32, true>(p, r, x, w, sums, paired_tiles)
+    single_full::moments::<Avx32, true>(p, r, x, w, sums, |wz, zp, dims, wp| {
+        // SAFETY: this function runs only on processors with AVX-512 (see `Zmm32`).
+        unsafe { paired_tiles(wz, zp, dims, wp) }
+    })
 }
 
 /// The sums of a tile of [`paired_tiles`]: `acc[a][q]` those of the products of the feature of
@@ -407,7 +410,7 @@ pub(crate) fn full_moments_avx512(
 ///
 /// The processor has AVX-512; `pa[a]` is valid for `4 chunks` reads (`8 chunks` floats), `pb[q]`
 /// for `16 chunks`.
-#[inline(never)]
+#[inline]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 unsafe fn paired_tile(pa: [*const f64; 4], pb: [*const f32; 4], chunks: usize) -> [[__m512; 4]; 4] {
     let mut acc = [[_mm512_setzero_ps(); 4]; 4];
@@ -434,8 +437,13 @@ unsafe fn paired_tile(pa: [*const f64; 4], pb: [*const f32; 4], chunks: usize) -
 /// [`product_tiles`](single_full::product_tiles) has them (row `i` in lane `i % 8`, in row
 /// order, the same fused multiply-adds), and their lanes are combined by [`Lanes32::sums`]:
 /// the same values, twice the lanes per instruction.
-#[inline(always)]
-fn paired_tiles(wz: &[f32], zp: &[f32], (d, ld): (usize, usize), wp: &mut [f64]) {
+///
+/// # Safety
+///
+/// The processor has AVX-512 (a function of its own, so that the intrinsics are compiled for it
+/// however the caller is inlined).
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn paired_tiles(wz: &[f32], zp: &[f32], (d, ld): (usize, usize), wp: &mut [f64]) {
     let dp8 = single::padded8(d);
     let chunks = ld / WIDTH;
     // The tiles read features `a0..a0 + 4` of `wz` with `a0 + 4 <= padded(d) <= padded8(d)`,
@@ -445,8 +453,7 @@ fn paired_tiles(wz: &[f32], zp: &[f32], (d, ld): (usize, usize), wp: &mut [f64])
     assert!(wp.len() >= dp8 * dp8);
     for b0 in (0..d).step_by(8) {
         for a0 in (0..d.min(b0 + 8)).step_by(4) {
-            // SAFETY: inlined into functions compiled for AVX-512 only, which run only on
-            // processors that have it (see `Zmm32`); the loads read `wz` at
+            // SAFETY: the processor has AVX-512 (the contract); the loads read `wz` at
             // `(a0 + a) ld + 8 c + 8 <= (a0 + 4) ld <= padded8(d) ld` and `zp` at
             // `(b0 / 2 + q) 2 ld + 16 c + 16 <= (b0 + 8) ld <= padded8(d) ld` (asserted).
             unsafe {
