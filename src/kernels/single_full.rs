@@ -497,20 +497,14 @@ pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, isa: Isa, x32: &
     match v.as_slice() {
         // Contiguous rows (the common case) as plain slices, which compile to tighter loops.
         Some(xs) => {
-            bits = match d {
-                1 => transpose_rows::<1>(xs, ld, x),
-                2 => transpose_rows::<2>(xs, ld, x),
-                3 => transpose_rows::<3>(xs, ld, x),
-                4 => transpose_rows::<4>(xs, ld, x),
-                _ => match isa.level() {
-                    #[cfg(target_arch = "x86_64")]
-                    Level::Avx2 | Level::Avx512 => {
-                        // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what
-                        // it has), the features the function is compiled for.
-                        unsafe { x86_single::full_transpose(xs, d, ld, x) }
-                    }
-                    Level::Portable => transpose_tiles::<Oct>(xs, d, ld, x),
-                },
+            bits = match isa.level() {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 | Level::Avx512 => {
+                    // SAFETY: the processor has AVX2 and FMA (an `Isa` is made only for what it
+                    // has), the features the function is compiled for.
+                    unsafe { x86_single::full_transpose(xs, d, ld, x) }
+                }
+                Level::Portable => transpose_contiguous::<Oct>(xs, d, ld, x),
             };
         }
         None => {
@@ -532,6 +526,25 @@ pub(crate) fn transpose(v: ArrayView2<'_, f32>, p: &SingleFull, isa: Isa, x32: &
 }
 
 /// The contiguous rows `xs` of `d` features transposed into `x` (rows `ld` apart, `ld` a multiple
+/// of eight at or above the number of rows): in four features or fewer by [`transpose_rows`],
+/// otherwise by [`transpose_tiles`] in vectors `L`; the largest `|x|` as bits.
+#[inline(always)]
+pub(crate) fn transpose_contiguous<L: Lanes32>(
+    xs: &[f32],
+    d: usize,
+    ld: usize,
+    x: &mut [f32],
+) -> u32 {
+    match d {
+        1 => transpose_rows::<1>(xs, ld, x),
+        2 => transpose_rows::<2>(xs, ld, x),
+        3 => transpose_rows::<3>(xs, ld, x),
+        4 => transpose_rows::<4>(xs, ld, x),
+        _ => transpose_tiles::<L>(xs, d, ld, x),
+    }
+}
+
+/// The contiguous rows `xs` of `d` features transposed into `x` (rows `ld` apart, `ld` a multiple
 /// of eight at or above the number of rows, zeros past it) eight rows by eight features at a
 /// time in vectors `L`; the largest `|x|` as bits.
 #[inline(always)]
@@ -541,19 +554,32 @@ pub(crate) fn transpose_tiles<L: Lanes32>(xs: &[f32], d: usize, ld: usize, x: &m
 }
 
 /// The contiguous rows `xs` of `D` features transposed into `x` (rows `ld` apart); the largest
-/// `|x|` as bits. A loop of a fixed number of features, which compiles to vector shuffles.
+/// `|x|` as bits. Eight rows at a time through a small array of fixed shape (which compiles to
+/// vector shuffles), the rows past the last eight one by one.
 #[inline(always)]
 fn transpose_rows<const D: usize>(xs: &[f32], ld: usize, x: &mut [f32]) -> u32 {
-    let mut bits = 0u32;
     let n = xs.len() / D;
     let (cols, _) = x.split_at_mut(D * ld);
-    for (i, row) in xs.chunks_exact(D).enumerate().take(n) {
-        for l in 0..D {
-            cols[l * ld + i] = row[l];
-            bits = bits.max(row[l].to_bits() & 0x7fff_ffff);
+    let whole = xs.chunks_exact(WIDTH * D);
+    let rest = whole.remainder();
+    for (g, rows) in whole.enumerate() {
+        let mut v = [[0.0f32; WIDTH]; D];
+        for (t, row) in rows.chunks_exact(D).enumerate() {
+            for (l, &a) in row.iter().enumerate() {
+                v[l][t] = a;
+            }
+        }
+        for (l, vl) in v.iter().enumerate() {
+            cols[l * ld + WIDTH * g..][..WIDTH].copy_from_slice(vl);
         }
     }
-    bits
+    let i0 = n / WIDTH * WIDTH;
+    for (i, row) in rest.chunks_exact(D).enumerate() {
+        for (l, &a) in row.iter().enumerate() {
+            cols[l * ld + i0 + i] = a;
+        }
+    }
+    max_abs_bits(xs)
 }
 
 #[cfg(test)]
@@ -622,10 +648,16 @@ mod tests {
     }
 
     #[test]
-    fn rows_are_transposed_by_tiles_with_zeros_past_the_rows_on_every_path() {
+    fn rows_are_transposed_on_every_path() {
         let mut next = values(5);
         for (n, d) in [
-            (1usize, 5usize),
+            (5usize, 1usize),
+            (8, 2),
+            (1, 2),
+            (77, 2),
+            (300, 3),
+            (19, 4),
+            (1, 5),
             (7, 8),
             (8, 9),
             (13, 16),
@@ -643,18 +675,31 @@ mod tests {
                 }
             }
             let big = 1e30f32.to_bits();
-            let mut x = vec![f32::NAN; d * ld + 3];
-            assert_eq!(transpose_tiles::<Oct>(&xs, d, ld, &mut x), big, "{n} {d}");
-            assert!(x[..d * ld] == want[..] && x[d * ld..].iter().all(|v| v.is_nan()));
+            // The tiles (five features or more) write zeros past the rows; fewer features leave
+            // those places as they were (`transpose` fills them).
+            let start = if d > 4 { f32::NAN } else { 0.0 };
+            let mut x = vec![start; d * ld + 3];
+            assert_eq!(
+                transpose_contiguous::<Oct>(&xs, d, ld, &mut x),
+                big,
+                "{n} {d}"
+            );
+            assert!(
+                x[..d * ld] == want[..]
+                    && x[d * ld..].iter().all(|v| v.to_bits() == start.to_bits())
+            );
             #[cfg(target_arch = "x86_64")]
             if Isa::supported().any(|isa| isa.level() != Level::Portable) {
-                let mut x = vec![f32::NAN; d * ld + 3];
+                let mut x = vec![start; d * ld + 3];
                 // SAFETY: the processor has AVX2 and FMA (a path other than the portable one).
                 assert_eq!(
                     unsafe { x86_single::full_transpose(&xs, d, ld, &mut x) },
                     big
                 );
-                assert!(x[..d * ld] == want[..] && x[d * ld..].iter().all(|v| v.is_nan()));
+                assert!(
+                    x[..d * ld] == want[..]
+                        && x[d * ld..].iter().all(|v| v.to_bits() == start.to_bits())
+                );
             }
         }
     }

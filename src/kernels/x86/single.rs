@@ -278,10 +278,10 @@ pub(crate) fn max_abs_bits(xs: &[f32]) -> u32 {
     single::max_abs_bits(xs)
 }
 
-/// [`single_full::transpose_tiles`] in AVX2 vectors.
+/// [`single_full::transpose_contiguous`] in AVX2 vectors.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn full_transpose(xs: &[f32], d: usize, ld: usize, x: &mut [f32]) -> u32 {
-    single_full::transpose_tiles::<Avx32>(xs, d, ld, x)
+    single_full::transpose_contiguous::<Avx32>(xs, d, ld, x)
 }
 
 /// [`small::summarize32`] in AVX2 vectors (the AVX-512 path runs it too).
